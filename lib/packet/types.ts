@@ -1,0 +1,46 @@
+/** Transport or link protocol of a decoded packet. Unknown IP protocols keep their number as 'ip-<n>'. */
+export type Proto = 'tcp' | 'udp' | 'icmp' | 'icmp6' | 'arp' | (string & {});
+
+/** Verdict a detector sets on a packet in inline (NFQUEUE) mode. */
+export type Verdict = 'accept' | 'drop';
+
+/**
+ * One decoded packet: `msg.payload` of `pcap-in` and `nfqueue-in` (or one
+ * element of a batch array). See DESIGN.md, "Messages".
+ */
+export interface Packet {
+  /** Capture time, ms since epoch (fractional for sub-ms precision). */
+  ts: number;
+  /** Length on the wire. */
+  len: number;
+  /** Bytes captured (may be less than `len` when snaplen cut it). */
+  caplen: number;
+  iface?: string;
+  srcMac?: string;
+  dstMac?: string;
+  /** Outermost 802.1Q VLAN id. */
+  vlan?: number;
+  /** IP version; 0 when the packet carries no IP (ARP, unknown ethertype). */
+  ip: 4 | 6 | 0;
+  /** Source address (IP, or ARP sender protocol address); '' when unknown. */
+  src: string;
+  dst: string;
+  proto: Proto;
+  sport?: number;
+  dport?: number;
+  /** TCP flags in the order F S R P A U E C, e.g. 'S', 'SA', 'FPU'. */
+  flags?: string;
+  icmpType?: number;
+  icmpCode?: number;
+  ttl?: number;
+  /** L4 payload: a view into the captured bytes, never a copy. */
+  payload: Buffer;
+  /** Why decoding stopped early; absent on a well-formed packet. */
+  malformed?: string;
+  /** NFQUEUE packet id (inline mode). */
+  id?: number;
+  verdict?: Verdict;
+}
+
+/** A packet message payload: one packet or a batch. */
+export type PacketPayload = Packet | Packet[];

@@ -1,0 +1,131 @@
+/**
+ * Network namespaces for tests: real kernel, private addresses, removed
+ * afterwards even when the test fails. Every name carries a per-run tag so
+ * parallel runs cannot collide.
+ */
+import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+
+const execFileP = promisify(execFile);
+
+/** Short unique tag (interface names are limited to 15 characters). */
+export function uniqueTag(): string {
+  return randomBytes(3).toString('hex');
+}
+
+/** Why namespace tests cannot run here, or null when they can. */
+export async function netnsUnavailable(): Promise<string | null> {
+  if (process.getuid && process.getuid() !== 0) return 'needs root (network namespaces)';
+  const probe = `ipsprobe${uniqueTag()}`;
+  try {
+    await execFileP('ip', ['netns', 'add', probe]);
+    await execFileP('ip', ['netns', 'del', probe]);
+    return null;
+  } catch (err) {
+    return `ip netns unavailable: ${(err as Error).message}`;
+  }
+}
+
+/** Why a command-line tool is missing, or null when it is on PATH. */
+export async function toolMissing(...tools: string[]): Promise<string | null> {
+  const missing: string[] = [];
+  for (const tool of tools) {
+    try {
+      await execFileP('sh', ['-c', 'command -v "$1"', 'sh', tool]);
+    } catch {
+      missing.push(tool);
+    }
+  }
+  return missing.length ? `missing tool(s): ${missing.join(', ')} (apt-get install them)` : null;
+}
+
+export async function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+  return execFileP(cmd, args, { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 });
+}
+
+export class Netns {
+  readonly name: string;
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Run a command inside the namespace and wait for it. */
+  exec(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+    return run('ip', ['netns', 'exec', this.name, cmd, ...args], opts);
+  }
+
+  /** Start a long-running command inside the namespace; killed by `Lab.cleanup()`. */
+  spawn(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: 'pipe', ...opts });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  async killChildren(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const child of this.children) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      waits.push(new Promise<void>((resolve) => {
+        const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 2000);
+        child.once('exit', () => { clearTimeout(t); resolve(); });
+      }));
+      child.kill('SIGTERM');
+    }
+    await Promise.all(waits);
+  }
+}
+
+/**
+ * A set of namespaces joined by veth pairs. Create with `new Lab()`, add
+ * hosts and links, and always `await lab.cleanup()` in a finally/after hook.
+ */
+export class Lab {
+  readonly tag = uniqueTag();
+  readonly hosts: Netns[] = [];
+  private linkCount = 0;
+
+  /** Add a namespace; `role` becomes part of its name (e.g. 'atk', 'vic'). */
+  async host(role: string): Promise<Netns> {
+    const ns = new Netns(`ips-${role}-${this.tag}`);
+    await run('ip', ['netns', 'add', ns.name]);
+    this.hosts.push(ns);
+    await ns.exec('ip', ['link', 'set', 'lo', 'up']);
+    return ns;
+  }
+
+  /**
+   * Join two namespaces with a veth pair and give each end an address
+   * (CIDR form, e.g. '10.200.1.1/24'). Returns the interface names.
+   */
+  async link(a: Netns, aAddr: string, b: Netns, bAddr: string, opts: { aMac?: string; bMac?: string } = {}): Promise<{ aIf: string; bIf: string }> {
+    const n = this.linkCount++;
+    const aIf = `v${this.tag}${n}a`;
+    const bIf = `v${this.tag}${n}b`;
+    await run('ip', ['link', 'add', aIf, 'netns', a.name, 'type', 'veth', 'peer', 'name', bIf, 'netns', b.name]);
+    for (const [ns, ifname, addr, mac] of [[a, aIf, aAddr, opts.aMac], [b, bIf, bAddr, opts.bMac]] as const) {
+      if (mac) await ns.exec('ip', ['link', 'set', ifname, 'address', mac]);
+      if (addr) {
+        const family = addr.includes(':') ? ['-6'] : [];
+        await ns.exec('ip', [...family, 'addr', 'add', addr, 'dev', ifname, ...(addr.includes(':') ? ['nodad'] : [])]);
+      }
+      await ns.exec('ip', ['link', 'set', ifname, 'up']);
+    }
+    return { aIf, bIf };
+  }
+
+  /** Kill spawned processes and delete every namespace (their veths go with them). */
+  async cleanup(): Promise<void> {
+    for (const ns of this.hosts) await ns.killChildren();
+    for (const ns of this.hosts.splice(0)) {
+      try {
+        await run('ip', ['netns', 'del', ns.name]);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}

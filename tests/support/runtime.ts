@@ -1,0 +1,118 @@
+/**
+ * A real Node-RED runtime in this process with the pack installed as a
+ * module (symlinked into a temporary user dir), for flow-level tests and
+ * benchmarks. Node-RED is a singleton: one runtime per test file.
+ */
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+
+export const packageRoot = path.resolve(__dirname, '..', '..', '..');
+
+export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export interface ReceivedMessage {
+  msg: Record<string, unknown>;
+  sourceId: string;
+  port: number;
+}
+
+interface HookEvent {
+  msg: Record<string, unknown>;
+  source: { id: string; port: number };
+  destination: { id: string };
+}
+
+interface RedApi {
+  init(server: http.Server, settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  hooks: { add(name: string, fn: (evt: HookEvent) => void): void; remove(name: string): void };
+  nodes: { getNode(id: string): unknown };
+  runtime: { flows: { setFlows(opts: { flows: { flows: FlowNode[] } }): Promise<string> } };
+  log: { addHandler?(h: unknown): void };
+}
+
+export interface Runtime {
+  RED: RedApi;
+  userDir: string;
+  url: string;
+  /** Replace the deployed flows (full deploy). */
+  deploy(flows: FlowNode[]): Promise<void>;
+  /** Every message delivered to node `id` from now on. */
+  inbox(id: string): ReceivedMessage[];
+  /** Resolve when `pred` holds for the inbox of `id`, or reject after `timeoutMs`. */
+  waitFor(id: string, pred: (msgs: ReceivedMessage[]) => boolean, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(flows: FlowNode[], extraSettings: Record<string, unknown> = {}): Promise<Runtime> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-nr-'));
+  fs.mkdirSync(path.join(userDir, 'node_modules'));
+  fs.symlinkSync(packageRoot, path.join(userDir, 'node_modules', 'node-red-contrib-ips'), 'dir');
+  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'ips-test-userdir', dependencies: { 'node-red-contrib-ips': '*' } }));
+  const flowFile = path.join(userDir, 'flows.json');
+  fs.writeFileSync(flowFile, JSON.stringify(flows));
+
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const RED = require('node-red') as RedApi;
+  const server = http.createServer();
+  const settings = {
+    userDir,
+    flowFile,
+    httpAdminRoot: '/admin',
+    httpNodeRoot: '/',
+    uiHost: '127.0.0.1',
+    logging: { console: { level: process.env.IPS_TEST_LOG ?? 'warn' } },
+    editorTheme: { tours: false },
+    externalModules: { autoInstall: false },
+    ...extraSettings,
+  };
+  RED.init(server, settings);
+  const inboxes = new Map<string, ReceivedMessage[]>();
+  RED.hooks.add('onReceive.ipstest', (evt: HookEvent) => {
+    const box = inboxes.get(evt.destination.id);
+    if (box) box.push({ msg: evt.msg, sourceId: evt.source.id, port: evt.source.port });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await RED.start();
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const runtime: Runtime = {
+    RED,
+    userDir,
+    url,
+    async deploy(next) {
+      await RED.runtime.flows.setFlows({ flows: { flows: next } });
+    },
+    inbox(id) {
+      let box = inboxes.get(id);
+      if (!box) {
+        box = [];
+        inboxes.set(id, box);
+      }
+      return box;
+    },
+    waitFor(id, pred, timeoutMs = 10_000) {
+      const box = runtime.inbox(id);
+      return new Promise((resolve, reject) => {
+        const deadline = Date.now() + timeoutMs;
+        const tick = () => {
+          if (pred(box)) return resolve(box);
+          if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting on node ${id} (${box.length} messages)`));
+          setTimeout(tick, 20);
+        };
+        tick();
+      });
+    },
+    async stop() {
+      RED.hooks.remove('onReceive.ipstest');
+      await RED.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+  return runtime;
+}
