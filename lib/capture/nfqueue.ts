@@ -1,0 +1,409 @@
+/**
+ * NFQUEUE adapter over the npm `nfqueue` binding (0.3.x).
+ *
+ * The binding opens a queue and delivers packets, but has no way to unbind,
+ * set the queue length, the fail-open flag or the copy range, and verdicts
+ * one packet per call. Those are plain nfnetlink messages on the binding's
+ * own netlink socket, so this adapter finds that socket's file descriptor
+ * (via /proc) and writes them itself: the kernel ABI is stable
+ * (linux/netfilter/nfnetlink_queue.h). Packets are still read by the binding.
+ *
+ * The binding cannot close its socket or stop its poller, so a handle lives as
+ * long as the process. On close the queue is unbound and the handle parked;
+ * opening the same queue number again (a Node-RED redeploy) re-binds it.
+ */
+import fs from 'node:fs';
+
+/** Verdict numbers from linux/netfilter.h. */
+export const NF_DROP = 0;
+export const NF_ACCEPT = 1;
+
+/** What the binding reports per packet (subset we use). */
+export interface NfqPacketInfo {
+  id: number;
+  len: number;
+  indev_name?: string;
+  outdev_name?: string;
+}
+
+interface NfqPacket {
+  info: NfqPacketInfo;
+  payload: Buffer;
+}
+
+interface NfqBindingHandle {
+  open(num: number, bufSize: number): void;
+  run(cb: (p: NfqPacket) => void): void;
+  bindings: { setVerdict(id: number, verdict: number, buffer: Buffer | null): void };
+}
+
+interface NfqModule {
+  NFQueue: new () => NfqBindingHandle;
+}
+
+let cachedModule: NfqModule | null = null;
+
+/** The `nfqueue` binding, or a clear error naming what to install. */
+export function loadNfqueueBinding(): NfqModule {
+  if (cachedModule) return cachedModule;
+  try {
+    // Optional native dependency: loaded lazily so the rest of the pack works without it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cachedModule = require('nfqueue') as NfqModule;
+    return cachedModule;
+  } catch (err) {
+    throw new Error(
+      `NFQUEUE support needs the optional npm package 'nfqueue' with its native binding, which failed to load (${(err as Error).message}). ` +
+        'Install the Debian package libnetfilter-queue-dev (and build-essential, python3), then run `npm install nfqueue` in your Node-RED user directory.',
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+// nfnetlink_queue messages (linux/netfilter/nfnetlink_queue.h)
+
+const NFNL_SUBSYS_QUEUE = 3;
+const NFQNL_MSG_VERDICT = 1;
+const NFQNL_MSG_CONFIG = 2;
+const NLM_F_REQUEST = 1;
+const NFQA_VERDICT_HDR = 2;
+const NFQA_CFG_CMD = 1;
+const NFQA_CFG_PARAMS = 2;
+const NFQA_CFG_QUEUE_MAXLEN = 3;
+const NFQA_CFG_MASK = 4;
+const NFQA_CFG_FLAGS = 5;
+export const NFQA_CFG_F_FAIL_OPEN = 1;
+const NFQNL_CFG_CMD_BIND = 1;
+const NFQNL_CFG_CMD_UNBIND = 2;
+const NFQNL_COPY_PACKET = 2;
+const NLMSG_HDRLEN = 16;
+const NFGENMSG_LEN = 4;
+/** One verdict message: header, nfgenmsg, NFQA_VERDICT_HDR attribute (4 + 8). */
+export const VERDICT_MSG_LEN = NLMSG_HDRLEN + NFGENMSG_LEN + 12;
+
+function nlattr(type: number, data: Buffer): Buffer {
+  const len = 4 + data.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  data.copy(out, 4);
+  return out;
+}
+
+function be32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v >>> 0);
+  return b;
+}
+
+function nfqMessage(msgType: number, queue: number, attrs: Buffer[]): Buffer {
+  const body = Buffer.concat(attrs);
+  const out = Buffer.alloc(NLMSG_HDRLEN + NFGENMSG_LEN + body.length);
+  out.writeUInt32LE(out.length, 0);
+  out.writeUInt16LE((NFNL_SUBSYS_QUEUE << 8) | msgType, 4);
+  out.writeUInt16LE(NLM_F_REQUEST, 6);
+  // seq and portid stay 0: the kernel fills in the sender's port id.
+  out[16] = 0; // AF_UNSPEC
+  out[17] = 0; // NFNETLINK_V0
+  out.writeUInt16BE(queue, 18);
+  body.copy(out, NLMSG_HDRLEN + NFGENMSG_LEN);
+  return out;
+}
+
+/** NFQNL_MSG_CONFIG with a bind/unbind command. */
+export function configCommandMessage(queue: number, command: 'bind' | 'unbind'): Buffer {
+  const cmd = Buffer.from([command === 'bind' ? NFQNL_CFG_CMD_BIND : NFQNL_CFG_CMD_UNBIND, 0, 0, 0]);
+  return nfqMessage(NFQNL_MSG_CONFIG, queue, [nlattr(NFQA_CFG_CMD, cmd)]);
+}
+
+/** NFQNL_MSG_CONFIG setting copy mode/range, queue length and the fail-open flag. */
+export function configParamsMessage(queue: number, copyRange: number, maxLen: number, failOpen: boolean): Buffer {
+  const params = Buffer.alloc(5);
+  params.writeUInt32BE(copyRange, 0);
+  params[4] = NFQNL_COPY_PACKET;
+  return nfqMessage(NFQNL_MSG_CONFIG, queue, [
+    nlattr(NFQA_CFG_PARAMS, params),
+    nlattr(NFQA_CFG_QUEUE_MAXLEN, be32(maxLen)),
+    nlattr(NFQA_CFG_MASK, be32(NFQA_CFG_F_FAIL_OPEN)),
+    nlattr(NFQA_CFG_FLAGS, be32(failOpen ? NFQA_CFG_F_FAIL_OPEN : 0)),
+  ]);
+}
+
+/** Write one NFQNL_MSG_VERDICT into `out` at `offset`. */
+export function writeVerdictMessage(out: Buffer, offset: number, queue: number, id: number, verdict: number): void {
+  out.writeUInt32LE(VERDICT_MSG_LEN, offset);
+  out.writeUInt16LE((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_VERDICT, offset + 4);
+  out.writeUInt16LE(NLM_F_REQUEST, offset + 6);
+  out.writeUInt32LE(0, offset + 8);
+  out.writeUInt32LE(0, offset + 12);
+  out[offset + 16] = 0;
+  out[offset + 17] = 0;
+  out.writeUInt16BE(queue, offset + 18);
+  out.writeUInt16LE(12, offset + 20);
+  out.writeUInt16LE(NFQA_VERDICT_HDR, offset + 22);
+  out.writeUInt32BE(verdict, offset + 24);
+  out.writeUInt32BE(id >>> 0, offset + 28);
+}
+
+// ---------------------------------------------------------------------------
+// /proc helpers (all per network namespace of this process)
+
+/** One row of /proc/net/netfilter/nfnetlink_queue. */
+export interface KernelQueueRow {
+  queue: number;
+  portId: number;
+  /** Packets waiting for a verdict now. */
+  waiting: number;
+  copyMode: number;
+  copyRange: number;
+  /** Dropped by the kernel because the queue was full (without fail-open). */
+  queueDropped: number;
+  /** Dropped because the netlink socket buffer was full. */
+  userDropped: number;
+  lastId: number;
+}
+
+export function parseKernelQueues(text: string): KernelQueueRow[] {
+  const rows: KernelQueueRow[] = [];
+  for (const line of text.split('\n')) {
+    const c = line.trim().split(/\s+/).map(Number);
+    if (c.length < 8 || c.some((n) => !Number.isFinite(n))) continue;
+    rows.push({ queue: c[0], portId: c[1], waiting: c[2], copyMode: c[3], copyRange: c[4], queueDropped: c[5], userDropped: c[6], lastId: c[7] });
+  }
+  return rows;
+}
+
+/** Bound queues in this process's network namespace ([] when the file is absent). */
+export function readKernelQueues(): KernelQueueRow[] {
+  try {
+    return parseKernelQueues(fs.readFileSync('/proc/self/net/netfilter/nfnetlink_queue', 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** True when CAP_NET_ADMIN (bit 12) is in this process's effective set. */
+export function hasNetAdmin(statusText = fs.readFileSync('/proc/self/status', 'utf8')): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)/m.exec(statusText);
+  if (!m) return true; // cannot tell: let the kernel decide
+  return (BigInt(`0x${m[1]}`) & (1n << 12n)) !== 0n;
+}
+
+const NETLINK_NETFILTER = 12;
+
+/** This process's NETLINK_NETFILTER sockets: fd → netlink port id. */
+function netfilterSockets(): Map<number, number> {
+  const portByInode = new Map<string, number>();
+  const lines = fs.readFileSync('/proc/self/net/netlink', 'utf8').trim().split('\n').slice(1);
+  for (const line of lines) {
+    const c = line.trim().split(/\s+/);
+    if (Number(c[1]) === NETLINK_NETFILTER) portByInode.set(c[9], Number(c[2]));
+  }
+  const out = new Map<number, number>();
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${name}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    const port = m ? portByInode.get(m[1]) : undefined;
+    if (port !== undefined) out.set(Number(name), port);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The queue handle
+
+export interface NfqueueOptions {
+  /** NFQUEUE number (0..65535), as in `--queue-num`. */
+  queue: number;
+  /** Most packets the kernel holds for us; beyond it, fail-open accepts or the kernel drops. */
+  maxLen: number;
+  /** Bytes of each packet copied to user space (headers are enough for most detectors). */
+  copyRange: number;
+  /** Kernel flag NFQA_CFG_F_FAIL_OPEN: accept packets when the queue is full instead of dropping. */
+  failOpen: boolean;
+  /** Netlink socket receive buffer in bytes (bursts wait here). */
+  socketBuffer: number;
+}
+
+export const NFQUEUE_DEFAULTS: Omit<NfqueueOptions, 'queue'> = {
+  maxLen: 4096,
+  copyRange: 0xffff,
+  failOpen: true,
+  socketBuffer: 8 * 1024 * 1024,
+};
+
+/** A packet as held by the kernel: raw IP bytes (LINKTYPE_RAW). */
+export interface RawQueuedPacket {
+  id: number;
+  /** Bytes copied (up to the copy range). */
+  data: Buffer;
+  /** Length of the packet in the kernel. */
+  len: number;
+  /** Arrival time in ms since epoch, fractional. */
+  ts: number;
+  /** Input (or, for OUTPUT hooks, output) interface name. */
+  iface?: string;
+}
+
+function checkInt(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+export function validateNfqueueOptions(o: NfqueueOptions): void {
+  checkInt('queue', o.queue, 0, 65535);
+  checkInt('queue length (maxLen)', o.maxLen, 1, 1_000_000);
+  checkInt('copy range', o.copyRange, 20, 0xffff);
+  checkInt('socket buffer', o.socketBuffer, 65_536, 1 << 30);
+  if (typeof o.failOpen !== 'boolean') throw new Error('failOpen must be true or false');
+}
+
+interface PooledQueue {
+  handle: NfqBindingHandle;
+  fd: number;
+  portId: number;
+  owner: NfqueueHandle | null;
+}
+
+/** Handles of this process by queue number; kept after close because the binding cannot free them. */
+const pool = new Map<number, PooledQueue>();
+
+function ifaceName(info: NfqPacketInfo): string | undefined {
+  if (info.indev_name && info.indev_name !== '*') return info.indev_name;
+  if (info.outdev_name && info.outdev_name !== '*') return info.outdev_name;
+  return undefined;
+}
+
+function alreadyBoundError(queue: number, row: KernelQueueRow): Error {
+  return new Error(`NFQUEUE ${queue} is already bound by another program (netlink port ${row.portId}); choose another queue number or stop that program`);
+}
+
+/** An open NFQUEUE: packets in through `onPacket`, verdicts out by id. */
+export class NfqueueHandle {
+  readonly options: NfqueueOptions;
+  private entry: PooledQueue | null;
+  private readonly onPacket: (p: RawQueuedPacket) => void;
+  private verdictBuf = Buffer.alloc(VERDICT_MSG_LEN * 1024);
+
+  private constructor(options: NfqueueOptions, entry: PooledQueue, onPacket: (p: RawQueuedPacket) => void) {
+    this.options = options;
+    this.entry = entry;
+    this.onPacket = onPacket;
+  }
+
+  /**
+   * Bind `options.queue` and start delivering packets. Throws a clear error
+   * when the binding is missing, CAP_NET_ADMIN is missing, or the queue is
+   * already bound (by another program or another node in this process).
+   */
+  static open(options: NfqueueOptions, onPacket: (p: RawQueuedPacket) => void): NfqueueHandle {
+    validateNfqueueOptions(options);
+    const mod = loadNfqueueBinding();
+    if (!hasNetAdmin()) {
+      throw new Error('NFQUEUE needs the CAP_NET_ADMIN capability: run Node-RED as root or grant it (e.g. systemd AmbientCapabilities=CAP_NET_ADMIN)');
+    }
+    const { queue } = options;
+    const parked = pool.get(queue);
+    if (parked?.owner) throw new Error(`NFQUEUE ${queue} is already bound by another nfqueue-in node in this Node-RED`);
+    const bound = readKernelQueues().find((r) => r.queue === queue);
+    if (bound && (!parked || bound.portId !== parked.portId)) throw alreadyBoundError(queue, bound);
+
+    let entry: PooledQueue;
+    if (parked) {
+      entry = parked;
+      fs.writeSync(entry.fd, configCommandMessage(queue, 'bind'));
+    } else {
+      const before = new Set(netfilterSockets().keys());
+      const handle = new mod.NFQueue();
+      try {
+        handle.open(queue, options.socketBuffer);
+      } catch (err) {
+        const text = (err as Error).message;
+        if (/unbind/i.test(text)) throw new Error(`the kernel refused NFQUEUE configuration (${text}): CAP_NET_ADMIN missing?`);
+        if (/create queue/i.test(text)) throw new Error(`NFQUEUE ${queue} could not be bound (${text}): already bound by another program?`);
+        throw new Error(`NFQUEUE ${queue} could not be opened: ${text}`);
+      }
+      const fresh = [...netfilterSockets()].filter(([fd]) => !before.has(fd));
+      if (fresh.length !== 1) throw new Error(`NFQUEUE ${queue}: could not locate the binding's netlink socket (${fresh.length} candidates)`);
+      entry = { handle, fd: fresh[0][0], portId: fresh[0][1], owner: null };
+      pool.set(queue, entry);
+      handle.run((p) => {
+        // One trampoline per handle for its whole life: packets go to whoever owns the queue now.
+        if (entry.owner) entry.owner.deliver(p);
+        else handle.bindings.setVerdict(p.info.id, NF_ACCEPT, null);
+      });
+    }
+    fs.writeSync(entry.fd, configParamsMessage(queue, options.copyRange, options.maxLen, options.failOpen));
+    // The kernel answers errors on the socket the binding reads, so confirm the bind through /proc.
+    const now = readKernelQueues().find((r) => r.queue === queue);
+    if (!now || now.portId !== entry.portId) {
+      if (now) throw alreadyBoundError(queue, now);
+      throw new Error(`NFQUEUE ${queue} could not be bound (the kernel refused)`);
+    }
+    const h = new NfqueueHandle(options, entry, onPacket);
+    entry.owner = h;
+    return h;
+  }
+
+  /** Kernel counters for this queue (waiting, dropped when full, dropped on socket overflow). */
+  kernelStats(): KernelQueueRow | undefined {
+    return readKernelQueues().find((r) => r.queue === this.options.queue);
+  }
+
+  get isOpen(): boolean {
+    return this.entry !== null;
+  }
+
+  /** @internal called by the pool trampoline. */
+  deliver(p: NfqPacket): void {
+    this.onPacket({ id: p.info.id, data: p.payload, len: p.info.len, ts: performance.timeOrigin + performance.now(), iface: ifaceName(p.info) });
+  }
+
+  /** Verdict one packet. */
+  verdict(id: number, accept: boolean): void {
+    if (accept) this.verdictMany([id], []);
+    else this.verdictMany([], [id]);
+  }
+
+  /** Verdict many packets in one system call: `accepted` ids get NF_ACCEPT, `dropped` ids NF_DROP. */
+  verdictMany(accepted: readonly number[], dropped: readonly number[]): void {
+    const entry = this.entry;
+    if (!entry) return;
+    const total = accepted.length + dropped.length;
+    if (total === 0) return;
+    if (this.verdictBuf.length < total * VERDICT_MSG_LEN) this.verdictBuf = Buffer.alloc(total * VERDICT_MSG_LEN);
+    let off = 0;
+    for (const id of accepted) {
+      writeVerdictMessage(this.verdictBuf, off, this.options.queue, id, NF_ACCEPT);
+      off += VERDICT_MSG_LEN;
+    }
+    for (const id of dropped) {
+      writeVerdictMessage(this.verdictBuf, off, this.options.queue, id, NF_DROP);
+      off += VERDICT_MSG_LEN;
+    }
+    // Netlink takes a datagram of up to the socket send buffer; 64 KiB chunks stay well below it.
+    const chunk = VERDICT_MSG_LEN * 2048;
+    for (let start = 0; start < off; start += chunk) {
+      fs.writeSync(entry.fd, this.verdictBuf, start, Math.min(chunk, off - start));
+    }
+  }
+
+  /** Unbind the queue (held packets must be verdicted first; the kernel drops any left). */
+  close(): void {
+    const entry = this.entry;
+    if (!entry) return;
+    this.entry = null;
+    if (entry.owner === this) entry.owner = null;
+    try {
+      fs.writeSync(entry.fd, configCommandMessage(this.options.queue, 'unbind'));
+    } catch {
+      // socket gone: nothing bound any more
+    }
+  }
+}
