@@ -33,6 +33,13 @@ export interface Packet {
   icmpType?: number;
   icmpCode?: number;
   ttl?: number;
+  /**
+   * IP fragment note: 'first' (offset 0, more fragments follow: the L4 header
+   * is decoded), 'middle' or 'last' (offset > 0: no L4 header, so no ports;
+   * `proto` comes from the IP header and `payload` is the fragment's data).
+   * Absent on unfragmented packets.
+   */
+  frag?: 'first' | 'middle' | 'last';
   /** L4 payload: a view into the captured bytes, never a copy. */
   payload: Buffer;
   /** Why decoding stopped early; absent on a well-formed packet. */

@@ -1,0 +1,444 @@
+/**
+ * Packet decoder: link layer (Ethernet with 802.1Q/QinQ, Linux SLL/SLL2,
+ * BSD NULL/LOOP, raw IP) → IPv4/IPv6/ARP → TCP/UDP/ICMP/ICMPv6, into the
+ * Packet of DESIGN.md.
+ *
+ * Hot path: one object per packet (the Packet, always built with the same
+ * shape so V8 keeps one hidden class) plus one Buffer view for the payload;
+ * no closures, no intermediate arrays, address text built from lookup tables.
+ * Every read is bounds-checked against the captured bytes: bad input never
+ * throws, decoding stops and `malformed` says why.
+ */
+import type { Packet } from './types';
+import {
+  LINKTYPE_NULL,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_RAW,
+  LINKTYPE_LOOP,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL2,
+  DLT_RAW_BSD,
+  DLT_RAW_OPENBSD,
+} from './linktypes';
+
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_ARP = 0x0806;
+const ETHERTYPE_VLAN = 0x8100;
+const ETHERTYPE_QINQ = 0x88a8;
+const ETHERTYPE_QINQ_OLD = 0x9100;
+const ETHERTYPE_IPV6 = 0x86dd;
+/** At most this many stacked VLAN tags are walked (QinQ is 2; more is abuse). */
+const MAX_VLAN_TAGS = 8;
+/** At most this many IPv6 extension headers are walked. */
+const MAX_IPV6_EXT = 16;
+
+const IPPROTO_ICMP = 1;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const IPPROTO_ICMPV6 = 58;
+
+// Lookup tables built once: decimal octets (bare and after a dot), two-digit hex
+// (as text and as the char codes of its two digits), hex without leading zeros.
+const DEC: string[] = [];
+const DOT_DEC: string[] = [];
+const HEX2: string[] = [];
+const HEX_HI = new Uint8Array(256);
+const HEX_LO = new Uint8Array(256);
+const HEX_NZ: string[] = [];
+for (let i = 0; i < 256; i++) {
+  DEC.push(String(i));
+  DOT_DEC.push('.' + String(i));
+  HEX2.push(i.toString(16).padStart(2, '0'));
+  HEX_HI[i] = HEX2[i].charCodeAt(0);
+  HEX_LO[i] = HEX2[i].charCodeAt(1);
+  HEX_NZ.push(i.toString(16));
+}
+const COLON = 0x3a;
+
+/** TCP flag byte → letters in the order F S R P A U E C (bits 0..7). */
+const TCP_FLAGS: string[] = [];
+for (let b = 0; b < 256; b++) {
+  let s = '';
+  const letters = 'FSRPAUEC';
+  for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) s += letters[bit];
+  TCP_FLAGS.push(s);
+}
+
+/** Names of well-known IP protocol numbers; the rest become 'ip-<n>'. */
+const IP_PROTO_NAMES: string[] = [];
+for (let n = 0; n < 256; n++) IP_PROTO_NAMES.push(`ip-${n}`);
+IP_PROTO_NAMES[IPPROTO_ICMP] = 'icmp';
+IP_PROTO_NAMES[IPPROTO_TCP] = 'tcp';
+IP_PROTO_NAMES[IPPROTO_UDP] = 'udp';
+IP_PROTO_NAMES[IPPROTO_ICMPV6] = 'icmp6';
+
+/** Dotted quad of 4 bytes at `off`. */
+function ipv4At(d: Buffer, off: number): string {
+  return DEC[d[off]] + DOT_DEC[d[off + 1]] + DOT_DEC[d[off + 2]] + DOT_DEC[d[off + 3]];
+}
+
+/** Lowercase 'aa:bb:cc:dd:ee:ff' of 6 bytes at `off` (one flat string, no concatenation chain). */
+function macAt(d: Buffer, off: number): string {
+  const a = d[off], b = d[off + 1], c = d[off + 2], e = d[off + 3], f = d[off + 4], g = d[off + 5];
+  return String.fromCharCode(
+    HEX_HI[a], HEX_LO[a], COLON, HEX_HI[b], HEX_LO[b], COLON, HEX_HI[c], HEX_LO[c], COLON,
+    HEX_HI[e], HEX_LO[e], COLON, HEX_HI[f], HEX_LO[f], COLON, HEX_HI[g], HEX_LO[g],
+  );
+}
+
+/** One IPv6 16-bit group without leading zeros. */
+function hexWord(d: Buffer, off: number): string {
+  const hi = d[off];
+  return hi === 0 ? HEX_NZ[d[off + 1]] : HEX_NZ[hi] + HEX2[d[off + 1]];
+}
+
+/**
+ * RFC 5952 text of 16 bytes at `off`: lowercase, no leading zeros, the
+ * longest run (first on a tie) of two or more zero groups as '::'. Same
+ * text as `formatIp` in lib/net/cidr.ts, without the intermediate arrays.
+ */
+export function ipv6At(d: Buffer, off: number): string {
+  let bestStart = -1;
+  let bestLen = 1;
+  let runStart = -1;
+  for (let i = 0; i < 8; i++) {
+    if (d[off + 2 * i] === 0 && d[off + 2 * i + 1] === 0) {
+      if (runStart < 0) runStart = i;
+      if (i - runStart + 1 > bestLen) {
+        bestStart = runStart;
+        bestLen = i - runStart + 1;
+      }
+    } else {
+      runStart = -1;
+    }
+  }
+  let s = '';
+  if (bestStart < 0) {
+    for (let i = 0; i < 8; i++) s += i === 0 ? hexWord(d, off) : ':' + hexWord(d, off + 2 * i);
+    return s;
+  }
+  for (let i = 0; i < bestStart; i++) s += i === 0 ? hexWord(d, off) : ':' + hexWord(d, off + 2 * i);
+  s += '::';
+  const tail = bestStart + bestLen;
+  for (let i = tail; i < 8; i++) s += i === tail ? hexWord(d, off + 2 * i) : ':' + hexWord(d, off + 2 * i);
+  return s;
+}
+
+/** A fresh packet, every field present so all packets share one shape. */
+function newPacket(data: Buffer, ts: number, len: number, iface: string | undefined): Packet {
+  return {
+    ts,
+    len,
+    caplen: data.length,
+    iface,
+    srcMac: undefined,
+    dstMac: undefined,
+    vlan: undefined,
+    ip: 0,
+    src: '',
+    dst: '',
+    proto: 'unknown',
+    sport: undefined,
+    dport: undefined,
+    flags: undefined,
+    icmpType: undefined,
+    icmpCode: undefined,
+    ttl: undefined,
+    frag: undefined,
+    payload: data,
+    malformed: undefined,
+  };
+}
+
+/** Marks `p` malformed; its payload becomes an empty view at the end of the data. */
+function stop(p: Packet, data: Buffer, reason: string): Packet {
+  p.malformed = reason;
+  p.payload = data.subarray(data.length);
+  return p;
+}
+
+function truncated(p: Packet, data: Buffer, what: string, have: number, need: number): Packet {
+  return stop(p, data, `truncated ${what} header (${have < 0 ? 0 : have} of ${need} bytes)`);
+}
+
+/**
+ * Decode one captured frame. Never throws: an unsupported link type or bad
+ * bytes give a packet with `malformed` set to the reason. `payload` is a view
+ * of `data` (the bytes after the last header decoded), never a copy.
+ *
+ * @param data     captured bytes, starting at the link-layer header
+ * @param linktype LINKTYPE_* of the capture (see ./linktypes)
+ * @param ts       capture time, ms since epoch
+ * @param len      original length on the wire
+ * @param iface    interface name, when known
+ */
+export function decodePacket(data: Buffer, linktype: number, ts: number, len: number, iface?: string): Packet {
+  const p = newPacket(data, ts, len, iface);
+  const n = data.length;
+  switch (linktype) {
+    case LINKTYPE_ETHERNET: {
+      if (n < 14) return truncated(p, data, 'Ethernet', n, 14);
+      p.dstMac = macAt(data, 0);
+      p.srcMac = macAt(data, 6);
+      return decodeEthertype(p, data, (data[12] << 8) | data[13], 14, true);
+    }
+    case LINKTYPE_RAW:
+    case DLT_RAW_BSD:
+    case DLT_RAW_OPENBSD:
+      return decodeIpAt(p, data, 0);
+    case LINKTYPE_IPV4:
+      return decodeIpv4(p, data, 0);
+    case LINKTYPE_IPV6:
+      return decodeIpv6(p, data, 0);
+    case LINKTYPE_LINUX_SLL: {
+      // packet type(2) ARPHRD(2) address length(2) address(8) protocol(2)
+      if (n < 16) return truncated(p, data, 'Linux SLL', n, 16);
+      if (((data[2] << 8) | data[3]) === 1 && ((data[4] << 8) | data[5]) === 6) p.srcMac = macAt(data, 6);
+      return decodeEthertype(p, data, (data[14] << 8) | data[15], 16, false);
+    }
+    case LINKTYPE_LINUX_SLL2: {
+      // protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) address length(1) address(8)
+      if (n < 20) return truncated(p, data, 'Linux SLL2', n, 20);
+      if (((data[8] << 8) | data[9]) === 1 && data[11] === 6) p.srcMac = macAt(data, 12);
+      return decodeEthertype(p, data, (data[0] << 8) | data[1], 20, false);
+    }
+    case LINKTYPE_NULL:
+    case LINKTYPE_LOOP: {
+      if (n < 4) return truncated(p, data, 'loopback', n, 4);
+      // NULL stores the family in the capturing host's byte order; families are small, so
+      // a value with its low 16 bits zero in one order is the other order.
+      let family = linktype === LINKTYPE_LOOP ? data.readUInt32BE(0) : data.readUInt32LE(0);
+      if (family > 0xffff) family = data.readUInt32BE(0);
+      if (family === 2) return decodeIpv4(p, data, 4);
+      // AF_INET6 differs per OS: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30.
+      if (family === 10 || family === 24 || family === 28 || family === 30) return decodeIpv6(p, data, 4);
+      p.proto = `af-${family}`;
+      p.payload = data.subarray(4);
+      return p;
+    }
+    default:
+      return stop(p, data, `unsupported link type ${linktype}`);
+  }
+}
+
+/**
+ * Decode a buffer that starts at an IPv4 or IPv6 header (NFQUEUE, raw
+ * sockets, LINKTYPE_RAW). Same result as `decodePacket(data, LINKTYPE_RAW, …)`.
+ */
+export function decodeIp(data: Buffer, ts: number, len: number = data.length, iface?: string): Packet {
+  return decodeIpAt(newPacket(data, ts, len, iface), data, 0);
+}
+
+function decodeIpAt(p: Packet, data: Buffer, off: number): Packet {
+  if (off >= data.length) return truncated(p, data, 'IP', 0, 20);
+  const version = data[off] >> 4;
+  if (version === 4) return decodeIpv4(p, data, off);
+  if (version === 6) return decodeIpv6(p, data, off);
+  return stop(p, data, `unknown IP version ${version}`);
+}
+
+function decodeEthertype(p: Packet, data: Buffer, type: number, off: number, tagged: boolean): Packet {
+  let ethertype = type;
+  let o = off;
+  if (tagged) {
+    for (let tags = 0; ethertype === ETHERTYPE_VLAN || ethertype === ETHERTYPE_QINQ || ethertype === ETHERTYPE_QINQ_OLD; tags++) {
+      if (tags === MAX_VLAN_TAGS) return stop(p, data, `more than ${MAX_VLAN_TAGS} VLAN tags`);
+      if (data.length - o < 4) return truncated(p, data, '802.1Q tag', data.length - o, 4);
+      if (tags === 0) p.vlan = ((data[o] & 0x0f) << 8) | data[o + 1];
+      ethertype = (data[o + 2] << 8) | data[o + 3];
+      o += 4;
+    }
+  }
+  switch (ethertype) {
+    case ETHERTYPE_IPV4:
+      return decodeIpv4(p, data, o);
+    case ETHERTYPE_IPV6:
+      return decodeIpv6(p, data, o);
+    case ETHERTYPE_ARP:
+      return decodeArp(p, data, o);
+    default:
+      // 0..1500 is an 802.3 length (LLC follows), not a type.
+      p.proto = ethertype <= 1500 ? 'llc' : `ether-0x${HEX2[ethertype >> 8]}${HEX2[ethertype & 0xff]}`;
+      p.payload = data.subarray(o);
+      return p;
+  }
+}
+
+function decodeArp(p: Packet, data: Buffer, off: number): Packet {
+  p.proto = 'arp';
+  const avail = data.length - off;
+  if (avail < 8) return truncated(p, data, 'ARP', avail, 8);
+  const ptype = (data[off + 2] << 8) | data[off + 3];
+  const hlen = data[off + 4];
+  const plen = data[off + 5];
+  const need = 8 + 2 * hlen + 2 * plen;
+  if (avail < need) return truncated(p, data, 'ARP', avail, need);
+  if (ptype === ETHERTYPE_IPV4 && plen === 4) {
+    p.src = ipv4At(data, off + 8 + hlen);
+    p.dst = ipv4At(data, off + 8 + 2 * hlen + 4);
+  }
+  p.payload = data.subarray(off + need, off + need);
+  return p;
+}
+
+function decodeIpv4(p: Packet, data: Buffer, off: number): Packet {
+  p.ip = 4;
+  const avail = data.length - off;
+  if (avail < 20) return truncated(p, data, 'IPv4', avail, 20);
+  const vihl = data[off];
+  if (vihl >> 4 !== 4) return stop(p, data, `IP version ${vihl >> 4} where IPv4 was expected`);
+  const hlen = (vihl & 0x0f) << 2;
+  p.ttl = data[off + 8];
+  const protoNum = data[off + 9];
+  p.proto = IP_PROTO_NAMES[protoNum];
+  p.src = ipv4At(data, off + 12);
+  p.dst = ipv4At(data, off + 16);
+  if (hlen < 20) return stop(p, data, `IPv4 header length ${hlen} < 20`);
+  if (avail < hlen) return truncated(p, data, 'IPv4 (with options)', avail, hlen);
+  const total = (data[off + 2] << 8) | data[off + 3];
+  // Total length 0 appears on captures of TSO/GSO super-packets: take what was captured.
+  let end = data.length;
+  if (total !== 0) {
+    if (total < hlen) return stop(p, data, `IPv4 total length ${total} < header length ${hlen}`);
+    // Shorter than the capture: the rest is link-layer padding (Ethernet trailer).
+    if (off + total < end) end = off + total;
+  }
+  const fragField = (data[off + 6] << 8) | data[off + 7];
+  const fragOffset = (fragField & 0x1fff) << 3;
+  const l4 = off + hlen;
+  if (fragOffset !== 0) {
+    // Not the first fragment: what follows is the middle of the L4 data, not a header.
+    p.frag = fragField & 0x2000 ? 'middle' : 'last';
+    p.payload = data.subarray(l4, end);
+    return p;
+  }
+  if (fragField & 0x2000) p.frag = 'first';
+  return decodeL4(p, data, protoNum, l4, end);
+}
+
+function decodeIpv6(p: Packet, data: Buffer, off: number): Packet {
+  p.ip = 6;
+  const avail = data.length - off;
+  if (avail < 40) return truncated(p, data, 'IPv6', avail, 40);
+  if (data[off] >> 4 !== 6) return stop(p, data, `IP version ${data[off] >> 4} where IPv6 was expected`);
+  p.ttl = data[off + 7];
+  p.src = ipv6At(data, off + 8);
+  p.dst = ipv6At(data, off + 24);
+  const payloadLen = (data[off + 4] << 8) | data[off + 5];
+  // Payload length 0 is a jumbogram (hop-by-hop option) or a GSO capture: take what was captured.
+  let end = data.length;
+  if (payloadLen !== 0 && off + 40 + payloadLen < end) end = off + 40 + payloadLen;
+  let next = data[off + 6];
+  let o = off + 40;
+  for (let i = 0; ; i++) {
+    switch (next) {
+      case 0: // hop-by-hop options
+      case 43: // routing
+      case 60: // destination options
+      case 135: // mobility
+      case 139: // HIP
+      case 140: // shim6
+      {
+        if (i === MAX_IPV6_EXT) return stop(p, data, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
+        if (end - o < 2) {
+          p.proto = IP_PROTO_NAMES[next];
+          return truncated(p, data, `IPv6 extension (${next})`, end - o, 2);
+        }
+        const extLen = (data[o + 1] + 1) << 3;
+        if (end - o < extLen) {
+          p.proto = IP_PROTO_NAMES[next];
+          return truncated(p, data, `IPv6 extension (${next})`, end - o, extLen);
+        }
+        next = data[o];
+        o += extLen;
+        continue;
+      }
+      case 51: {
+        // AH: length in 4-byte units minus 2
+        if (i === MAX_IPV6_EXT) return stop(p, data, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
+        if (end - o < 2) {
+          p.proto = IP_PROTO_NAMES[next];
+          return truncated(p, data, 'IPv6 AH', end - o, 2);
+        }
+        const ahLen = (data[o + 1] + 2) << 2;
+        if (end - o < ahLen) {
+          p.proto = IP_PROTO_NAMES[next];
+          return truncated(p, data, 'IPv6 AH', end - o, ahLen);
+        }
+        next = data[o];
+        o += ahLen;
+        continue;
+      }
+      case 44: {
+        // fragment: next(1) reserved(1) offset+flags(2) id(4)
+        if (i === MAX_IPV6_EXT) return stop(p, data, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
+        if (end - o < 8) {
+          p.proto = IP_PROTO_NAMES[next];
+          return truncated(p, data, 'IPv6 fragment', end - o, 8);
+        }
+        const fragField = (data[o + 2] << 8) | data[o + 3];
+        next = data[o];
+        o += 8;
+        if (fragField & 0xfff8) {
+          p.frag = fragField & 1 ? 'middle' : 'last';
+          p.proto = IP_PROTO_NAMES[next];
+          p.payload = data.subarray(o, end);
+          return p;
+        }
+        if (fragField & 1) p.frag = 'first';
+        continue;
+      }
+      default:
+        p.proto = IP_PROTO_NAMES[next];
+        return decodeL4(p, data, next, o, end);
+    }
+  }
+}
+
+/** TCP/UDP/ICMP/ICMPv6 header at `off`; the IP datagram ends at `end`. */
+function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: number): Packet {
+  const avail = end - off;
+  switch (protoNum) {
+    case IPPROTO_TCP: {
+      if (avail >= 4) {
+        p.sport = (data[off] << 8) | data[off + 1];
+        p.dport = (data[off + 2] << 8) | data[off + 3];
+      }
+      if (avail >= 14) p.flags = TCP_FLAGS[data[off + 13]];
+      if (avail < 20) return truncated(p, data, 'TCP', avail, 20);
+      const hlen = (data[off + 12] >> 4) << 2;
+      if (hlen < 20) return stop(p, data, `TCP data offset ${hlen >> 2} < 5 (header length ${hlen} < 20)`);
+      if (avail < hlen) return stop(p, data, `TCP header length ${hlen} runs past the captured bytes (${avail} left)`);
+      p.payload = data.subarray(off + hlen, end);
+      return p;
+    }
+    case IPPROTO_UDP: {
+      if (avail >= 4) {
+        p.sport = (data[off] << 8) | data[off + 1];
+        p.dport = (data[off + 2] << 8) | data[off + 3];
+      }
+      if (avail < 8) return truncated(p, data, 'UDP', avail, 8);
+      const udpLen = (data[off + 4] << 8) | data[off + 5];
+      // Trust the UDP length only when it is sane; 0 is used by jumbograms.
+      const udpEnd = udpLen >= 8 && udpLen < avail ? off + udpLen : end;
+      p.payload = data.subarray(off + 8, udpEnd);
+      return p;
+    }
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6: {
+      if (avail >= 2) {
+        p.icmpType = data[off];
+        p.icmpCode = data[off + 1];
+      }
+      // type(1) code(1) checksum(2) and 4 bytes of type-specific header (echo id/seq, ...)
+      if (avail < 8) return truncated(p, data, protoNum === IPPROTO_ICMP ? 'ICMP' : 'ICMPv6', avail, 8);
+      p.payload = data.subarray(off + 8, end);
+      return p;
+    }
+    default:
+      p.payload = data.subarray(off, end);
+      return p;
+  }
+}
