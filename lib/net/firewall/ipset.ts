@@ -1,0 +1,107 @@
+/**
+ * ipset + iptables backend (the default): two hash:ip sets (inet, inet6) with
+ * per-entry timeouts and comments, matched by one DROP rule in the node's own
+ * chain, which INPUT and FORWARD jump to (iptables and ip6tables). The kernel
+ * expires entries, so blocks end on time even while Node-RED is down.
+ */
+import type { IpFamily } from '../cidr';
+import { normalizeIp } from '../cidr';
+import { IPSET_MAX_TIMEOUT_S, OwnChain, probe, toolFor, type FirewallBackend, type KernelEntry } from './backend';
+import { validateChainName, validateInt, validateSetName } from './names';
+import type { CommandRunner } from './runner';
+
+export interface IpsetOptions {
+  /** Base name; the sets are `<setName>-v4` and `<setName>-v6`. */
+  setName: string;
+  chain: string;
+  /** Most entries per set (ipset's own default is 65,536). */
+  maxElem: number;
+}
+
+export const MAX_ELEM_LIMIT = 16_777_216;
+
+export class IpsetBackend implements FirewallBackend {
+  readonly kind = 'ipset' as const;
+  readonly kernelExpiry = true;
+  readonly maxTimeoutS = IPSET_MAX_TIMEOUT_S;
+  private readonly chains: Record<IpFamily, OwnChain>;
+  private readonly sets: Record<IpFamily, string>;
+  private readonly maxElem: number;
+
+  constructor(private readonly runner: CommandRunner, opts: IpsetOptions) {
+    const base = validateSetName(opts.setName);
+    const chain = validateChainName(opts.chain);
+    this.maxElem = validateInt('set size (maxelem)', opts.maxElem, 1, MAX_ELEM_LIMIT);
+    this.sets = { 4: `${base}-v4`, 6: `${base}-v6` };
+    this.chains = { 4: new OwnChain(runner, toolFor(4), chain), 6: new OwnChain(runner, toolFor(6), chain) };
+  }
+
+  setName(family: IpFamily): string {
+    return this.sets[family];
+  }
+
+  async setup(): Promise<void> {
+    for (const family of [4, 6] as const) {
+      const set = this.sets[family];
+      if (!(await probe(this.runner, { cmd: 'ipset', args: ['list', '-n', set] }))) {
+        await this.runner.run({
+          cmd: 'ipset',
+          args: ['create', set, 'hash:ip', 'family', family === 4 ? 'inet' : 'inet6', 'timeout', '0', 'maxelem', String(this.maxElem), 'comment'],
+        });
+      }
+      await this.chains[family].ensure([['-m', 'set', '--match-set', set, 'src', '-j', 'DROP']]);
+    }
+  }
+
+  async add(ip: string, family: IpFamily, timeoutS: number, comment: string): Promise<void> {
+    // -exist turns a re-add into an update of timeout and comment: re-blocking extends.
+    await this.runner.run({ cmd: 'ipset', args: ['add', this.sets[family], ip, 'timeout', String(timeoutS), 'comment', comment, '-exist'] });
+  }
+
+  async remove(ip: string, family: IpFamily): Promise<void> {
+    await this.runner.run({ cmd: 'ipset', args: ['del', this.sets[family], ip, '-exist'] });
+  }
+
+  async list(): Promise<KernelEntry[]> {
+    const out: KernelEntry[] = [];
+    if (this.runner.dryRun) return out;
+    for (const family of [4, 6] as const) {
+      const { stdout } = await this.runner.run({ cmd: 'ipset', args: ['list', this.sets[family], '-o', 'save'] });
+      out.push(...parseIpsetSave(stdout, this.sets[family], family));
+    }
+    return out;
+  }
+
+  async flush(): Promise<void> {
+    for (const family of [4, 6] as const) await this.runner.run({ cmd: 'ipset', args: ['flush', this.sets[family]] });
+  }
+
+  async teardown(): Promise<void> {
+    for (const family of [4, 6] as const) {
+      await this.chains[family].remove();
+      // The set can only go once no rule references it.
+      if (this.runner.dryRun || (await probe(this.runner, { cmd: 'ipset', args: ['list', '-n', this.sets[family]] }))) {
+        await this.runner.run({ cmd: 'ipset', args: ['destroy', this.sets[family]] });
+      }
+    }
+  }
+}
+
+/** Lines of `ipset list NAME -o save`: `add NAME 10.0.0.1 timeout 57 comment "..."`. The timeout shown is what is left. */
+export function parseIpsetSave(text: string, set: string, family: IpFamily): KernelEntry[] {
+  const out: KernelEntry[] = [];
+  const prefix = `add ${set} `;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(prefix)) continue;
+    const m = /^(\S+)(?: timeout (\d+))?(?: comment "([^"]*)")?/.exec(line.slice(prefix.length));
+    if (!m) continue;
+    let ip: string;
+    try {
+      ip = normalizeIp(m[1]);
+    } catch {
+      continue;
+    }
+    out.push({ ip, family, remainingS: m[2] ? Number(m[2]) : 0, ...(m[3] !== undefined ? { comment: m[3] } : {}) });
+  }
+  return out;
+}
