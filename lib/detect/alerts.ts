@@ -1,0 +1,76 @@
+/**
+ * Rule catalog entries and the one way detectors make alerts
+ * (the Alert contract itself is in ./alert.ts).
+ */
+import type { Alert, AlertAction, AlertCategory, Severity } from './alert';
+import type { Proto } from '../packet/types';
+
+/** What a rule is: stable id, numeric sid, human signature, category, severity. */
+export interface RuleInfo {
+  /** Stable id such as 'flood.syn.src'. */
+  rule: string;
+  sid: number;
+  signature: string;
+  category: AlertCategory;
+  severity: Severity;
+}
+
+/** The per-detection part of an alert. */
+export interface AlertFields {
+  ts: number;
+  action?: AlertAction;
+  src: string;
+  dst: string;
+  proto: Proto;
+  sport?: number;
+  dport?: number;
+  srcMac?: string;
+  count: number;
+  windowMs: number;
+  threshold: number;
+  reason: string;
+  evidence?: string;
+  detector: string;
+}
+
+/** Build an Alert from a catalog entry and the fields of one detection. Optional fields are left out when absent. */
+export function makeAlert(info: RuleInfo, f: AlertFields): Alert {
+  const alert: Alert = {
+    ts: f.ts,
+    rule: info.rule,
+    sid: info.sid,
+    signature: info.signature,
+    category: info.category,
+    severity: info.severity,
+    action: f.action ?? 'alert',
+    src: f.src,
+    dst: f.dst,
+    proto: f.proto,
+    count: f.count,
+    windowMs: f.windowMs,
+    threshold: f.threshold,
+    reason: f.reason,
+    detector: f.detector,
+  };
+  if (f.sport !== undefined) alert.sport = f.sport;
+  if (f.dport !== undefined) alert.dport = f.dport;
+  if (f.srcMac !== undefined) alert.srcMac = f.srcMac;
+  if (f.evidence !== undefined) alert.evidence = f.evidence;
+  return alert;
+}
+
+/**
+ * A rule catalog keyed by a short name, checked once at load: rule ids and
+ * sids must be unique (a duplicate is a programming error, so it throws).
+ */
+export function defineRules<N extends string>(rules: Record<N, RuleInfo>): Readonly<Record<N, RuleInfo>> {
+  const ids = new Set<string>();
+  const sids = new Set<number>();
+  for (const r of Object.values(rules) as RuleInfo[]) {
+    if (ids.has(r.rule)) throw new Error(`duplicate rule id ${r.rule}`);
+    if (sids.has(r.sid)) throw new Error(`duplicate sid ${r.sid} (${r.rule})`);
+    ids.add(r.rule);
+    sids.add(r.sid);
+  }
+  return Object.freeze(rules);
+}

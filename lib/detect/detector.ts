@@ -1,0 +1,213 @@
+/**
+ * The per-packet skeleton shared by the detectors: settings with atomic
+ * validation, allowlist, bounded state, suppression, inline verdicts and
+ * stats. A detector subclasses it and implements `inspect(p)`, calling
+ * `report(...)` for every packet that is over a threshold.
+ */
+import type { Packet } from '../packet/types';
+import type { Alert, AlertAction } from './alert';
+import { makeAlert, type AlertFields, type RuleInfo } from './alerts';
+import { Allowlist } from './allowlist';
+import { applySettings, settingsFromConfig, type Schema } from './settings';
+import { Suppressor } from './suppress';
+import { BoundedTable } from './table';
+
+/** Settings every detector has. */
+export interface BaseSettings {
+  /** 'drop': alerts carry action 'drop' and packets get `verdict = 'drop'` (inline mode). */
+  action: AlertAction;
+  /** Source CIDRs that never alert and are never dropped. */
+  allowlist: string[];
+  /** Cooldown per (rule, source) after an alert, seconds. */
+  cooldownS: number;
+  /** Size cap of each per-source / per-target table. */
+  maxTracked: number;
+}
+
+export const baseSchema: Schema<BaseSettings> = {
+  action: { type: 'enum', values: ['alert', 'drop'] },
+  allowlist: { type: 'cidrs' },
+  cooldownS: { type: 'number', min: 0, max: 86_400 },
+  maxTracked: { type: 'int', min: 16, max: 10_000_000 },
+};
+
+export const baseDefaults: BaseSettings = {
+  action: 'alert',
+  allowlist: [],
+  cooldownS: 10,
+  maxTracked: 50_000,
+};
+
+export interface DetectorStats {
+  packets: number;
+  alerts: number;
+  /** Hits counted into a later alert instead of emitted. */
+  suppressed: number;
+  /** Table entries dropped because a table was full. */
+  evictions: number;
+  /** Packets given verdict 'drop'. */
+  dropped: number;
+}
+
+/** What `report` needs to describe a detection (the rest comes from the rule and the settings). */
+export type HitFields = Omit<AlertFields, 'action' | 'count' | 'detector'>;
+
+/** The part of BoundedTable the base manages for any key/value types. */
+interface TrackedTable {
+  cap: number;
+  evictions: number;
+  clear(): void;
+}
+
+interface DropState {
+  until: number;
+}
+
+export abstract class Detector<S extends BaseSettings> {
+  private current: S;
+  private allow: Allowlist;
+  private readonly suppressor: Suppressor;
+  private readonly dropping: BoundedTable<string, DropState>;
+  /** Tables whose cap follows `maxTracked` (times a factor) and whose evictions show in the stats. */
+  private readonly tracked: { table: TrackedTable; factor: number }[] = [];
+  private out: Alert[] = [];
+  private counters = { packets: 0, alerts: 0, dropped: 0 };
+
+  /**
+   * @param name node name, put in every alert's `detector`
+   * @param config editor config (only the schema's fields are read); throws SettingsError when invalid
+   */
+  constructor(readonly name: string, private readonly schema: Schema<S>, defaults: S, config: Record<string, unknown> = {}) {
+    this.current = settingsFromConfig(schema, defaults, config);
+    this.allow = new Allowlist(this.current.allowlist);
+    this.suppressor = new Suppressor(this.current.maxTracked, this.current.cooldownS * 1000);
+    this.dropping = new BoundedTable<string, DropState>(this.current.maxTracked, () => ({ until: 0 }));
+    this.track(this.suppressor.table);
+    this.track(this.dropping);
+  }
+
+  get settings(): Readonly<S> {
+    return this.current;
+  }
+
+  get stats(): DetectorStats {
+    let evictions = 0;
+    for (const t of this.tracked) evictions += t.table.evictions;
+    return { ...this.counters, suppressed: this.suppressor.suppressed, evictions };
+  }
+
+  /** Register a state table: capped at maxTracked × factor, evictions counted. Call from the subclass constructor. */
+  protected track<T extends TrackedTable>(table: T, factor = 1): T {
+    table.cap = Math.max(1, Math.round(this.current.maxTracked * factor));
+    this.tracked.push({ table, factor });
+    return table;
+  }
+
+  /**
+   * Change settings at runtime with a partial object. All fields valid → applied
+   * at once; any invalid → throws SettingsError with the reasons and nothing changes.
+   */
+  configure(patch: unknown): void {
+    const next = applySettings(this.schema, this.current, patch);
+    const allow = new Allowlist(next.allowlist);
+    const prev = this.current;
+    this.current = next;
+    this.allow = allow;
+    this.suppressor.cooldownMs = next.cooldownS * 1000;
+    if (next.maxTracked !== prev.maxTracked) {
+      for (const t of this.tracked) t.table.cap = Math.max(1, Math.round(next.maxTracked * t.factor));
+    }
+    if (next.action !== 'drop') this.dropping.clear();
+    this.settingsChanged(prev);
+  }
+
+  /** Forget all state and zero the stats (settings stay). */
+  reset(): void {
+    for (const t of this.tracked) {
+      t.table.clear();
+      t.table.evictions = 0;
+    }
+    this.suppressor.clear();
+    this.counters = { packets: 0, alerts: 0, dropped: 0 };
+    this.stateCleared();
+  }
+
+  /**
+   * Run a batch (or one packet as a one-element array) through the detector,
+   * in order. Returns the alerts raised; in drop mode sets `verdict = 'drop'`
+   * on packets that triggered a rule or come from a source being dropped.
+   */
+  process(packets: readonly Packet[]): Alert[] {
+    const out: Alert[] = [];
+    this.out = out;
+    const dropMode = this.current.action === 'drop';
+    const allowing = this.allow.size > 0;
+    let ts = 0;
+    for (let i = 0; i < packets.length; i++) {
+      const p = packets[i];
+      ts = p.ts;
+      this.counters.packets++;
+      if (allowing && this.allow.has(p.src)) {
+        this.inspectAllowed(p);
+        continue;
+      }
+      if (dropMode && this.dropping.size > 0) {
+        const d = this.dropping.get(p.src);
+        if (d !== undefined && p.ts < d.until && p.verdict !== 'drop') {
+          p.verdict = 'drop';
+          this.counters.dropped++;
+        }
+      }
+      this.inspect(p);
+    }
+    if (packets.length > 0) {
+      for (const a of this.suppressor.flush(ts)) {
+        out.push(a);
+        this.counters.alerts++;
+      }
+    }
+    return out;
+  }
+
+  /** The detector's per-packet logic: update state and call `report` for each rule over threshold. */
+  protected abstract inspect(p: Packet): void;
+
+  /** Packets from allowlisted sources: by default ignored. Override to use them as evidence only (never to alert on them). */
+  protected inspectAllowed(_p: Packet): void {
+    // nothing
+  }
+
+  /** Called after settings changed (old settings given). */
+  protected settingsChanged(_prev: S): void {
+    // nothing
+  }
+
+  /** Called after `reset` cleared the tracked tables, for state outside them. */
+  protected stateCleared(): void {
+    // nothing
+  }
+
+  /**
+   * A hit of `info` on packet `p`: routed through suppression keyed by
+   * (rule, `key`); in drop mode the packet is dropped, and when `dropSource`
+   * is true so are later packets from the alert's source until `holdMs` of
+   * packet time pass without another hit. `describe` is called only when an
+   * alert is actually emitted. A source on the allowlist never alerts or drops.
+   */
+  protected report(info: RuleInfo, key: string, p: Packet, holdMs: number, describe: () => HitFields, dropSource = true, src = p.src): void {
+    if (src !== p.src && this.allow.size > 0 && this.allow.has(src)) return;
+    const action = this.current.action;
+    if (action === 'drop') {
+      if (p.verdict !== 'drop' && src === p.src) {
+        p.verdict = 'drop';
+        this.counters.dropped++;
+      }
+      if (dropSource) this.dropping.touch(src, p.ts).until = p.ts + holdMs;
+    }
+    const alert = this.suppressor.offer(info.rule, key, p.ts, (count) => makeAlert(info, { ...describe(), action, count, detector: this.name }));
+    if (alert !== null) {
+      this.out.push(alert);
+      this.counters.alerts++;
+    }
+  }
+}

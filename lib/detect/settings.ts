@@ -1,0 +1,125 @@
+/**
+ * Validated runtime settings for detectors: a small schema, applied
+ * atomically. Every value of a partial settings object is checked; if any is
+ * bad the whole change is refused with the reasons (naming the fields) and
+ * the old settings stay. Used for the editor config at construction and for
+ * `msg.topic = 'config'` at runtime.
+ */
+import { parseCidrList } from '../net/cidr';
+
+export type FieldSpec =
+  | { type: 'number' | 'int'; min?: number; max?: number }
+  | { type: 'bool' }
+  | { type: 'string'; maxLength?: number }
+  | { type: 'enum'; values: readonly string[] }
+  /** CIDR list (text separated by commas/whitespace, or an array) → canonical string[]. */
+  | { type: 'cidrs' }
+  /** Port list (text '22, 23' or number[]) → number[] of 1..65535. */
+  | { type: 'ports' };
+
+export type Schema<S> = { readonly [K in keyof S]: FieldSpec };
+
+/** Refusal of a settings change; `reasons` holds one line per bad field. */
+export class SettingsError extends Error {
+  constructor(readonly reasons: string[]) {
+    super(`invalid settings: ${reasons.join('; ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function checkField(name: string, spec: FieldSpec, raw: unknown): Checked {
+  switch (spec.type) {
+    case 'number':
+    case 'int': {
+      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isFinite(n)) return { ok: false, reason: `${name} must be a number, got ${describe(raw)}` };
+      if (spec.type === 'int' && !Number.isInteger(n)) return { ok: false, reason: `${name} must be a whole number, got ${describe(raw)}` };
+      if (spec.min !== undefined && n < spec.min) return { ok: false, reason: `${name} must be >= ${spec.min}, got ${n}` };
+      if (spec.max !== undefined && n > spec.max) return { ok: false, reason: `${name} must be <= ${spec.max}, got ${n}` };
+      return { ok: true, value: n };
+    }
+    case 'bool':
+      if (typeof raw === 'boolean') return { ok: true, value: raw };
+      if (raw === 'true' || raw === 'false') return { ok: true, value: raw === 'true' };
+      return { ok: false, reason: `${name} must be true or false, got ${describe(raw)}` };
+    case 'string':
+      if (typeof raw !== 'string') return { ok: false, reason: `${name} must be text, got ${describe(raw)}` };
+      if (spec.maxLength !== undefined && raw.length > spec.maxLength) return { ok: false, reason: `${name} must be at most ${spec.maxLength} characters` };
+      return { ok: true, value: raw };
+    case 'enum':
+      if (typeof raw !== 'string' || !spec.values.includes(raw)) return { ok: false, reason: `${name} must be one of ${spec.values.join(', ')}, got ${describe(raw)}` };
+      return { ok: true, value: raw };
+    case 'cidrs': {
+      if (typeof raw !== 'string' && !(Array.isArray(raw) && raw.every((x) => typeof x === 'string'))) {
+        return { ok: false, reason: `${name} must be a list of CIDRs (text or array of strings), got ${describe(raw)}` };
+      }
+      try {
+        return { ok: true, value: parseCidrList(raw as string | string[]).map((c) => c.text) };
+      } catch (err) {
+        return { ok: false, reason: `${name}: ${(err as Error).message}` };
+      }
+    }
+    case 'ports': {
+      const items: unknown[] = typeof raw === 'string' ? raw.split(/[\s,]+/).filter((s) => s !== '') : Array.isArray(raw) ? raw : [raw];
+      if (typeof raw !== 'string' && !Array.isArray(raw)) return { ok: false, reason: `${name} must be a list of ports, got ${describe(raw)}` };
+      const ports: number[] = [];
+      for (const item of items) {
+        const n = typeof item === 'string' && /^\d{1,5}$/.test(item) ? Number(item) : item;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) return { ok: false, reason: `${name}: ${describe(item)} is not a port (1-65535)` };
+        if (!ports.includes(n)) ports.push(n);
+      }
+      return { ok: true, value: ports };
+    }
+  }
+}
+
+/**
+ * Apply a partial settings object to `current`: returns the new settings, or
+ * throws SettingsError naming every bad or unknown field (and `current` is
+ * untouched either way).
+ */
+export function applySettings<S extends object>(schema: Schema<S>, current: S, patch: unknown): S {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    throw new SettingsError([`settings must be an object of field: value, got ${describe(patch)}`]);
+  }
+  const next = { ...current } as Record<string, unknown>;
+  const reasons: string[] = [];
+  for (const [name, raw] of Object.entries(patch as Record<string, unknown>)) {
+    const spec = (schema as Record<string, FieldSpec | undefined>)[name];
+    if (!Object.prototype.hasOwnProperty.call(schema, name) || spec === undefined) {
+      reasons.push(`unknown setting '${name}' (known: ${Object.keys(schema).join(', ')})`);
+      continue;
+    }
+    const r = checkField(name, spec, raw);
+    if (r.ok) next[name] = r.value;
+    else reasons.push(r.reason);
+  }
+  if (reasons.length) throw new SettingsError(reasons);
+  return next as S;
+}
+
+/**
+ * Settings from a node's editor config: only the schema's fields are read
+ * (the config also holds id, name, wires...), and a field left empty keeps
+ * its default. Throws SettingsError like applySettings.
+ */
+export function settingsFromConfig<S extends object>(schema: Schema<S>, defaults: S, config: Record<string, unknown>): S {
+  const patch: Record<string, unknown> = {};
+  for (const name of Object.keys(schema)) {
+    const v = config[name];
+    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '' && (schema as Record<string, FieldSpec>)[name].type !== 'cidrs' && (schema as Record<string, FieldSpec>)[name].type !== 'ports')) continue;
+    patch[name] = v;
+  }
+  return applySettings(schema, defaults, patch);
+}

@@ -1,0 +1,125 @@
+/**
+ * A map with a size cap that evicts the stalest entry first, for per-source
+ * and per-target detector state. Staleness is the last touch in packet time.
+ *
+ * Order is kept by Map insertion order: a touch moves the entry to the end
+ * (delete + set), so the first entry is always the stalest and eviction is
+ * O(1). Moving costs a little, so an entry touched again within `reorderMs`
+ * of its last move stays where it is: eviction order is exact to within
+ * `reorderMs` of packet time, which is far below any detection window.
+ */
+
+interface Slot<V> {
+  value: V;
+  /** Packet time of the last touch. */
+  last: number;
+  /** Packet time of the last move to the end of the order. */
+  moved: number;
+}
+
+export class BoundedTable<K, V> {
+  private readonly map = new Map<K, Slot<V>>();
+  private capacity: number;
+  /** Entries dropped because the table was full (stalest first). */
+  evictions = 0;
+
+  /**
+   * @param cap maximum number of entries (>= 1)
+   * @param create builds the value for a key seen for the first time
+   * @param reorderMs see the class comment
+   */
+  constructor(cap: number, private readonly create: (key: K) => V, private readonly reorderMs = 100) {
+    this.capacity = BoundedTable.checkCap(cap);
+  }
+
+  private static checkCap(cap: number): number {
+    if (!Number.isInteger(cap) || cap < 1) throw new Error(`table size must be an integer >= 1, got ${cap}`);
+    return cap;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get cap(): number {
+    return this.capacity;
+  }
+
+  /** Change the cap; shrinking evicts the stalest entries now. */
+  set cap(cap: number) {
+    this.capacity = BoundedTable.checkCap(cap);
+    while (this.map.size > this.capacity) this.evictOne();
+  }
+
+  /** The value for `key`, created (evicting the stalest entry when full) if absent; marks it touched at `ts`. */
+  touch(key: K, ts: number): V {
+    const slot = this.map.get(key);
+    if (slot !== undefined) {
+      if (ts > slot.last) slot.last = ts;
+      if (ts - slot.moved >= this.reorderMs) {
+        slot.moved = ts;
+        this.map.delete(key);
+        this.map.set(key, slot);
+      }
+      return slot.value;
+    }
+    if (this.map.size >= this.capacity) this.evictOne();
+    const value = this.create(key);
+    this.map.set(key, { value, last: ts, moved: ts });
+    return value;
+  }
+
+  /** The value for `key` without touching or creating it. */
+  get(key: K): V | undefined {
+    const slot = this.map.get(key);
+    return slot === undefined ? undefined : slot.value;
+  }
+
+  /** Packet time of the last touch of `key`, or undefined. */
+  lastTouch(key: K): number | undefined {
+    const slot = this.map.get(key);
+    return slot === undefined ? undefined : slot.last;
+  }
+
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+
+  delete(key: K): boolean {
+    return this.map.delete(key);
+  }
+
+  /**
+   * Remove entries not touched since `before` (packet time), stalest first;
+   * stops at the first fresh entry, so the cost is the number removed (+1).
+   * Returns how many were removed. Not counted as evictions: they aged out.
+   */
+  expire(before: number): number {
+    let removed = 0;
+    for (const [key, slot] of this.map) {
+      if (slot.last >= before) {
+        // Entries moved less than reorderMs ago may sit slightly out of order; good enough for ageing.
+        break;
+      }
+      this.map.delete(key);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Entries, stalest first. */
+  *entries(): IterableIterator<[K, V]> {
+    for (const [key, slot] of this.map) yield [key, slot.value];
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+
+  private evictOne(): void {
+    const first = this.map.keys().next();
+    if (first.done) return;
+    this.map.delete(first.value);
+    this.evictions++;
+  }
+}

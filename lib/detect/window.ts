@@ -1,0 +1,158 @@
+/**
+ * Windowed counters on packet time (`ts`), so a replayed capture counts the
+ * same as the live traffic did.
+ */
+import { BoundedTable } from './table';
+
+/**
+ * Count of events in the last `windowMs`, as a sliding window over two
+ * fixed buckets: the current bucket plus the previous one weighted by how
+ * much of it still overlaps the window. Three numbers per key, O(1) per
+ * event, and exact when the rate is steady.
+ */
+export class WindowCounter {
+  /** Start of the current bucket (packet time). */
+  private start = Number.NEGATIVE_INFINITY;
+  private cur = 0;
+  private prev = 0;
+
+  /** Move the buckets forward to `ts`. */
+  private roll(ts: number, windowMs: number): void {
+    const age = ts - this.start;
+    if (age < windowMs) return;
+    if (age < 2 * windowMs) {
+      this.prev = this.cur;
+      this.start += windowMs;
+    } else {
+      this.prev = 0;
+      this.start = ts;
+    }
+    this.cur = 0;
+  }
+
+  /** Add `n` events at `ts`; returns the count in the window ending at `ts`. */
+  add(ts: number, windowMs: number, n = 1): number {
+    this.roll(ts, windowMs);
+    this.cur += n;
+    return this.estimate(ts, windowMs);
+  }
+
+  /** Count in the window ending at `ts`. */
+  value(ts: number, windowMs: number): number {
+    this.roll(ts, windowMs);
+    return this.estimate(ts, windowMs);
+  }
+
+  /**
+   * Take back `n` events counted at `eventTs` (e.g. a half-open connection
+   * that completed its handshake). Events older than the window are gone
+   * already and change nothing.
+   */
+  remove(eventTs: number, ts: number, windowMs: number, n = 1): void {
+    this.roll(ts, windowMs);
+    if (eventTs >= this.start) this.cur = Math.max(0, this.cur - n);
+    else if (eventTs >= this.start - windowMs) this.prev = Math.max(0, this.prev - n);
+  }
+
+  private estimate(ts: number, windowMs: number): number {
+    const overlap = 1 - (ts - this.start) / windowMs;
+    return this.cur + (overlap > 0 ? this.prev * overlap : 0);
+  }
+
+  reset(): void {
+    this.start = Number.NEGATIVE_INFINITY;
+    this.cur = 0;
+    this.prev = 0;
+  }
+}
+
+/**
+ * Distinct values seen in the last `windowMs` (e.g. destination ports per
+ * source). Keeps at most `cap` values: a detector passes its threshold (or a
+ * little more) as the cap, since exactness beyond the threshold does not
+ * change the decision. Counts are exact up to the cap.
+ */
+export class DistinctCounter<T> {
+  /** value → packet time last seen, oldest first. */
+  private readonly seen = new Map<T, number>();
+  /** Oldest `seen` time that may still be in the map (for cheap expiry). */
+  private oldest = Number.POSITIVE_INFINITY;
+
+  /** Record `value` at `ts`; returns the number of distinct values in the window ending at `ts`. */
+  add(value: T, ts: number, windowMs: number, cap: number): number {
+    const cutoff = ts - windowMs;
+    if (this.oldest < cutoff) this.expire(cutoff);
+    if (this.seen.has(value)) {
+      this.seen.delete(value);
+      this.seen.set(value, ts);
+    } else if (this.seen.size < cap) {
+      this.seen.set(value, ts);
+      if (ts < this.oldest) this.oldest = ts;
+    }
+    return this.seen.size;
+  }
+
+  /** Forget `value` (e.g. a target that answered, so it is not evidence of a scan). */
+  delete(value: T): boolean {
+    return this.seen.delete(value);
+  }
+
+  /** Distinct values in the window ending at `ts`. */
+  count(ts: number, windowMs: number): number {
+    const cutoff = ts - windowMs;
+    if (this.oldest < cutoff) this.expire(cutoff);
+    return this.seen.size;
+  }
+
+  /** The values currently held, oldest first. */
+  values(): T[] {
+    return [...this.seen.keys()];
+  }
+
+  private expire(cutoff: number): void {
+    this.oldest = Number.POSITIVE_INFINITY;
+    for (const [v, t] of this.seen) {
+      if (t >= cutoff) {
+        this.oldest = t;
+        break;
+      }
+      this.seen.delete(v);
+    }
+  }
+}
+
+/** Windowed counters per key, in a bounded table. */
+export class KeyedCounter<K> {
+  readonly table: BoundedTable<K, WindowCounter>;
+
+  constructor(cap: number) {
+    this.table = new BoundedTable<K, WindowCounter>(cap, () => new WindowCounter());
+  }
+
+  /** Add `n` events for `key` at `ts`; returns the key's count in the window. */
+  add(key: K, ts: number, windowMs: number, n = 1): number {
+    return this.table.touch(key, ts).add(ts, windowMs, n);
+  }
+
+  get(key: K): WindowCounter | undefined {
+    return this.table.get(key);
+  }
+}
+
+/** Distinct-value counters per key, in a bounded table. */
+export class KeyedDistinct<K, T> {
+  readonly table: BoundedTable<K, DistinctCounter<T>>;
+
+  constructor(cap: number) {
+    this.table = new BoundedTable<K, DistinctCounter<T>>(cap, () => new DistinctCounter<T>());
+  }
+
+  /** Record `value` for `key` at `ts`; returns the key's distinct count in the window (exact up to `cap`). */
+  add(key: K, value: T, ts: number, windowMs: number, cap: number): number {
+    return this.table.touch(key, ts).add(value, ts, windowMs, cap);
+  }
+
+  get(key: K): DistinctCounter<T> | undefined {
+    return this.table.get(key);
+  }
+}
