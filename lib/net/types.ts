@@ -31,6 +31,10 @@ export interface FlowRecord {
   /** ms since epoch. */
   start: number;
   end?: number;
+  /** The LAN device the flow belongs to (src, or the reply source for inbound port forwards). */
+  device?: string;
+  /** The translated source address when the router NATs the flow. */
+  natSrc?: string;
 }
 
 /** A block or unblock request for `iptables-block`. An Alert also blocks its `src`. */

@@ -1,0 +1,374 @@
+/**
+ * Per-device bandwidth limits over Device stats: a device over its limit
+ * (either direction) for the sustain time raises a `bandwidth` Alert and,
+ * in throttle mode, gets a kernel rate limit; once it stays under
+ * clearPct % of the limit for clearS seconds a clear event follows and the
+ * limit is removed.
+ *
+ * The kernel limit (TcThrottle) lives on the router's LAN-facing interface:
+ * downloads (traffic towards the device) through an HTB class on the
+ * interface's egress — true shaping, so TCP settles at the rate — and
+ * uploads through an ingress policer (drops above the rate; TCP backs off).
+ */
+import type { Alert } from '../detect/alert';
+import { defineRules, makeAlert } from '../detect/alerts';
+import { applySettings, settingsFromConfig, type Schema } from '../detect/settings';
+import { ipFamily, normalizeIp } from './cidr';
+import { ExecRunner, type CommandRunner } from './firewall/runner';
+import { IFNAME } from './neighbours';
+import { normalizeMac } from './vendor';
+import type { DeviceStats } from './types';
+
+export const BANDWIDTH_RULES = defineRules({
+  limit: {
+    rule: 'bandwidth.limit',
+    sid: 9005101,
+    signature: 'LAN device over its bandwidth limit',
+    category: 'bandwidth',
+    severity: 'medium',
+  },
+  clear: {
+    rule: 'bandwidth.clear',
+    sid: 9005102,
+    signature: 'LAN device back under its bandwidth limit',
+    category: 'bandwidth',
+    severity: 'low',
+  },
+});
+
+export interface BandwidthSettings {
+  /** Default limit per direction in bytes/s; 0 = no default limit. */
+  limitBps: number;
+  /** 'IP-or-MAC = bytes/s' per line (k, M, G suffixes = ×1000); 0 = unlimited for that device. */
+  overrides: string;
+  /** Seconds over the limit before it fires. */
+  sustainS: number;
+  /** Back under this share of the limit (%) ... */
+  clearPct: number;
+  /** ... for this many seconds clears it. */
+  clearS: number;
+  action: 'flag' | 'throttle';
+  /** LAN-facing interface that throttling shapes. */
+  interface: string;
+}
+
+export const BANDWIDTH_DEFAULTS: BandwidthSettings = {
+  limitBps: 0,
+  overrides: '',
+  sustainS: 5,
+  clearPct: 80,
+  clearS: 5,
+  action: 'flag',
+  interface: '',
+};
+
+export const BANDWIDTH_SCHEMA: Schema<BandwidthSettings> = {
+  limitBps: { type: 'number', min: 0, max: 1e11 },
+  overrides: { type: 'string', maxLength: 100_000 },
+  sustainS: { type: 'number', min: 0, max: 86_400 },
+  clearPct: { type: 'number', min: 1, max: 100 },
+  clearS: { type: 'number', min: 0, max: 86_400 },
+  action: { type: 'enum', values: ['flag', 'throttle'] },
+  interface: { type: 'string', maxLength: 15 },
+};
+
+/** Parse '1500000', '1.5M', '800k' (bytes/s, decimal suffixes). */
+export function parseRate(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:B\/s)?$/.exec(text.trim());
+  if (!m) throw new Error(`'${text.trim()}' is not a rate in bytes/s (e.g. 500000, 800k, 1.5M)`);
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * mult);
+}
+
+export interface Overrides {
+  byIp: Map<string, number>;
+  byMac: Map<string, number>;
+}
+
+/** Parse the overrides text; throws one error naming every bad line. */
+export function parseOverrides(text: string): Overrides {
+  const out: Overrides = { byIp: new Map(), byMac: new Map() };
+  const bad: string[] = [];
+  text.split(/\r?\n/).forEach((raw, n) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) return;
+    const eq = line.lastIndexOf('=');
+    if (eq < 0) {
+      bad.push(`line ${n + 1}: expected 'IP-or-MAC = bytes/s', got '${line}'`);
+      return;
+    }
+    const who = line.slice(0, eq).trim();
+    let rate: number;
+    try {
+      rate = parseRate(line.slice(eq + 1));
+    } catch (err) {
+      bad.push(`line ${n + 1}: ${(err as Error).message}`);
+      return;
+    }
+    const mac = normalizeMac(who);
+    if (mac) out.byMac.set(mac, rate);
+    else if (ipFamily(who)) out.byIp.set(normalizeIp(who), rate);
+    else bad.push(`line ${n + 1}: '${who}' is neither an IP nor a MAC address`);
+  });
+  if (bad.length) throw new Error(`overrides: ${bad.join('; ')}`);
+  return out;
+}
+
+/** Validate the parts the schema cannot (override text, interface name, throttle needs an interface). */
+function checkSettings(s: BandwidthSettings): Overrides {
+  if (s.interface !== '' && !IFNAME.test(s.interface)) throw new Error(`invalid interface name '${s.interface}'`);
+  if (s.action === 'throttle' && s.interface === '') throw new Error('throttle needs the LAN-facing interface (interface)');
+  return parseOverrides(s.overrides);
+}
+
+/** Settings from a node's editor config, validated whole. */
+export function bandwidthSettingsFromConfig(config: Record<string, unknown>): BandwidthSettings {
+  const s = settingsFromConfig(BANDWIDTH_SCHEMA, BANDWIDTH_DEFAULTS, config);
+  checkSettings(s);
+  return s;
+}
+
+/** Something that enforces or lifts a rate limit on one device. */
+export interface Throttle {
+  limit(ip: string, bytesPerSec: number): Promise<void>;
+  release(ip: string): Promise<void>;
+  /** Remove every limit and whatever was set up for them. */
+  close(): Promise<void>;
+}
+
+interface DeviceState {
+  overSince: number | null;
+  underSince: number | null;
+  firing: boolean;
+  firedAt: number;
+  peak: number;
+  limit: number;
+  mac?: string;
+}
+
+export interface BandwidthOutcome {
+  alerts: Alert[];
+  /** Devices to throttle now (ip → bytes/s). */
+  throttle: Map<string, number>;
+  /** Devices whose throttle ends now. */
+  release: string[];
+}
+
+const fmt = (bps: number) => (bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} MB/s` : bps >= 1e3 ? `${(bps / 1e3).toFixed(1)} kB/s` : `${bps} B/s`);
+
+export class BandwidthMonitor {
+  private settings: BandwidthSettings;
+  private overrides: Overrides;
+  private readonly state = new Map<string, DeviceState>();
+
+  constructor(settings: Partial<BandwidthSettings> = {}, readonly detector = 'bandwidth-threshold') {
+    const s = applySettings(BANDWIDTH_SCHEMA, BANDWIDTH_DEFAULTS, settings);
+    this.overrides = checkSettings(s);
+    this.settings = s;
+  }
+
+  get current(): Readonly<BandwidthSettings> {
+    return this.settings;
+  }
+
+  /** Change settings at runtime: validated as a whole; on error nothing changes. Returns the new settings. */
+  configure(patch: unknown): BandwidthSettings {
+    const next = applySettings(BANDWIDTH_SCHEMA, this.settings, patch);
+    this.overrides = checkSettings(next);
+    this.settings = next;
+    return next;
+  }
+
+  limitFor(d: Pick<DeviceStats, 'ip' | 'mac'>): number {
+    const byIp = this.overrides.byIp.get(d.ip);
+    if (byIp !== undefined) return byIp;
+    if (d.mac) {
+      const byMac = this.overrides.byMac.get(normalizeMac(d.mac) ?? d.mac);
+      if (byMac !== undefined) return byMac;
+    }
+    return this.settings.limitBps;
+  }
+
+  /** Devices currently over their limit (fired, not yet cleared). */
+  get firing(): string[] {
+    return [...this.state].filter(([, s]) => s.firing).map(([ip]) => ip);
+  }
+
+  update(devices: readonly DeviceStats[], now = Date.now()): BandwidthOutcome {
+    const out: BandwidthOutcome = { alerts: [], throttle: new Map(), release: [] };
+    const seen = new Set<string>();
+    for (const d of devices) {
+      if (!d || typeof d.ip !== 'string') continue;
+      seen.add(d.ip);
+      const limit = this.limitFor(d);
+      const rate = Math.max(Number(d.rxBps) || 0, Number(d.txBps) || 0);
+      let s = this.state.get(d.ip);
+      if (!s) {
+        if (limit <= 0 || rate <= limit) continue;
+        s = { overSince: null, underSince: null, firing: false, firedAt: 0, peak: 0, limit };
+        this.state.set(d.ip, s);
+      }
+      if (d.mac) s.mac = d.mac;
+      this.step(d.ip, s, rate, limit, now, out, d);
+    }
+    // Devices gone from the stats are idle.
+    for (const [ip, s] of this.state) if (!seen.has(ip)) this.step(ip, s, 0, s.limit, now, out);
+    return out;
+  }
+
+  private step(ip: string, s: DeviceState, rate: number, limit: number, now: number, out: BandwidthOutcome, d?: DeviceStats): void {
+    const { sustainS, clearS, clearPct, action } = this.settings;
+    s.limit = limit;
+    const over = limit > 0 && rate > limit;
+    if (!s.firing) {
+      if (!over) {
+        this.state.delete(ip);
+        return;
+      }
+      s.overSince ??= now;
+      s.peak = Math.max(s.peak, rate);
+      if (now - s.overSince >= sustainS * 1000) {
+        s.firing = true;
+        s.firedAt = now;
+        s.underSince = null;
+        const throttled = action === 'throttle';
+        if (throttled) out.throttle.set(ip, limit);
+        const dir = d && (Number(d.rxBps) || 0) >= (Number(d.txBps) || 0) ? 'received' : 'sent';
+        out.alerts.push(makeAlert(BANDWIDTH_RULES.limit, {
+          ts: now,
+          action: throttled ? 'drop' : 'alert',
+          src: ip,
+          dst: '*',
+          proto: 'ip',
+          ...(s.mac ? { srcMac: s.mac } : {}),
+          count: 1,
+          windowMs: sustainS * 1000,
+          threshold: limit,
+          reason: `${ip} ${dir} ${fmt(rate)} (peak ${fmt(s.peak)}) for ${((now - s.overSince) / 1000).toFixed(0)} s over its limit of ${fmt(limit)}${throttled ? `; throttled to ${fmt(limit)}` : ''}`,
+          detector: this.detector,
+        }));
+      }
+      return;
+    }
+    // Firing: wait for a sustained quiet spell under clearPct % of the limit.
+    s.peak = Math.max(s.peak, rate);
+    const under = limit <= 0 || rate <= (limit * clearPct) / 100;
+    if (!under) {
+      s.underSince = null;
+      return;
+    }
+    s.underSince ??= now;
+    if (now - s.underSince < clearS * 1000) return;
+    this.state.delete(ip);
+    if (action === 'throttle') out.release.push(ip);
+    out.alerts.push(makeAlert(BANDWIDTH_RULES.clear, {
+      ts: now,
+      src: ip,
+      dst: '*',
+      proto: 'ip',
+      ...(s.mac ? { srcMac: s.mac } : {}),
+      count: 1,
+      windowMs: clearS * 1000,
+      threshold: limit,
+      reason: `${ip} back under ${clearPct} % of its limit of ${fmt(limit)} for ${clearS} s (was over for ${((now - s.firedAt) / 1000 + sustainS).toFixed(0)} s, peak ${fmt(s.peak)})${action === 'throttle' ? '; throttle removed' : ''}`,
+      detector: this.detector,
+    }));
+  }
+
+  /** Forget all state; returns devices whose throttle should end. */
+  reset(): string[] {
+    const firing = this.firing;
+    this.state.clear();
+    return firing;
+  }
+}
+
+/**
+ * Kernel rate limits with tc on the LAN-facing interface. Takes over the
+ * interface's root qdisc (an HTB with unclassified traffic passing
+ * unshaped) and its ingress qdisc while any limit is set; `close()` deletes
+ * both, which restores the kernel's default qdisc.
+ */
+export class TcThrottle implements Throttle {
+  private readonly slots = new Map<string, { minor: number; prio: number; bytesPerSec: number }>();
+  private nextMinor = 0x10;
+  private ready = false;
+
+  constructor(readonly iface: string, private readonly runner: CommandRunner = new ExecRunner()) {
+    if (!IFNAME.test(iface)) throw new Error(`invalid interface name '${iface}'`);
+  }
+
+  private tc(args: string[]) {
+    return this.runner.run({ cmd: 'tc', args });
+  }
+
+  private async setup(): Promise<void> {
+    if (this.ready) return;
+    await this.tc(['qdisc', 'replace', 'dev', this.iface, 'root', 'handle', '1:', 'htb']);
+    await this.tc(['qdisc', 'replace', 'dev', this.iface, 'handle', 'ffff:', 'ingress']);
+    this.ready = true;
+  }
+
+  get limited(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  async limit(ipText: string, bytesPerSec: number): Promise<void> {
+    const ip = normalizeIp(ipText);
+    if (!Number.isFinite(bytesPerSec) || bytesPerSec < 1000) throw new Error(`throttle rate must be at least 1000 bytes/s, got ${bytesPerSec}`);
+    await this.setup();
+    if (this.slots.has(ip)) await this.release(ip);
+    const minor = this.nextMinor++;
+    if (this.nextMinor > 0xfffe) this.nextMinor = 0x10;
+    const prio = minor; // one prio per device so its filters can be deleted by prio
+    const v6 = ip.includes(':');
+    const rate = `${Math.round(bytesPerSec * 8)}bit`;
+    // Burst: about 20 ms at the rate, at least a few full frames.
+    const burst = `${Math.max(Math.round(bytesPerSec / 50), 15_000)}b`;
+    const classid = `1:${minor.toString(16)}`;
+    const match = v6 ? ['ip6'] : ['ip'];
+    const proto = v6 ? 'ipv6' : 'ip';
+    const host = `${ip}/${v6 ? 128 : 32}`;
+    this.slots.set(ip, { minor, prio, bytesPerSec });
+    await this.tc(['class', 'replace', 'dev', this.iface, 'parent', '1:', 'classid', classid, 'htb', 'rate', rate, 'ceil', rate, 'burst', burst, 'cburst', burst]);
+    await this.tc(['filter', 'add', 'dev', this.iface, 'parent', '1:', 'protocol', proto, 'prio', String(prio), 'u32', 'match', ...match, 'dst', host, 'flowid', classid]);
+    await this.tc(['filter', 'add', 'dev', this.iface, 'parent', 'ffff:', 'protocol', proto, 'prio', String(prio), 'u32', 'match', ...match, 'src', host,
+      'police', 'rate', rate, 'burst', `${Math.max(Math.round(bytesPerSec / 10), 30_000)}b`, 'drop', 'flowid', ':1']);
+  }
+
+  async release(ipText: string): Promise<void> {
+    const ip = normalizeIp(ipText);
+    const slot = this.slots.get(ip);
+    if (!slot) return;
+    this.slots.delete(ip);
+    const errors: Error[] = [];
+    for (const args of [
+      ['filter', 'del', 'dev', this.iface, 'parent', '1:', 'prio', String(slot.prio)],
+      ['filter', 'del', 'dev', this.iface, 'parent', 'ffff:', 'prio', String(slot.prio)],
+      ['class', 'del', 'dev', this.iface, 'classid', `1:${slot.minor.toString(16)}`],
+    ]) {
+      try {
+        await this.tc(args);
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    if (errors.length) throw errors[0];
+  }
+
+  async close(): Promise<void> {
+    this.slots.clear();
+    if (!this.ready) return;
+    this.ready = false;
+    const errors: Error[] = [];
+    for (const args of [['qdisc', 'del', 'dev', this.iface, 'root'], ['qdisc', 'del', 'dev', this.iface, 'ingress']]) {
+      try {
+        await this.tc(args);
+      } catch (err) {
+        // The interface may be gone already (namespace removed, USB adapter unplugged).
+        if (!/cannot find device|no such device|cannot delete qdisc with handle of zero/i.test((err as Error).message)) errors.push(err as Error);
+      }
+    }
+    if (errors.length) throw errors[0];
+  }
+}
