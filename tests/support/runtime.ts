@@ -21,7 +21,8 @@ export interface ReceivedMessage {
 
 interface HookEvent {
   msg: Record<string, unknown>;
-  source: { id: string; port: number };
+  /** Absent on onReceive events (Node-RED only gives the destination there). */
+  source?: { id: string; port: number };
   destination: { id: string };
 }
 
@@ -74,7 +75,7 @@ export async function startRuntime(flows: FlowNode[], extraSettings: Record<stri
   const inboxes = new Map<string, ReceivedMessage[]>();
   RED.hooks.add('onReceive.ipstest', (evt: HookEvent) => {
     const box = inboxes.get(evt.destination.id);
-    if (box) box.push({ msg: evt.msg, sourceId: evt.source.id, port: evt.source.port });
+    if (box) box.push({ msg: evt.msg, sourceId: evt.source?.id ?? '', port: evt.source?.port ?? 0 });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   await RED.start();
