@@ -1,0 +1,211 @@
+/**
+ * payload-match engine: the rule matcher behind the shared detector skeleton
+ * (allowlist, suppression per rule and source, inline verdicts, stats).
+ *
+ * Each rule has its own action. The skeleton applies one action per
+ * detector, so the engine runs two skeletons over the same hits: one whose
+ * action is always 'alert' for the rules that only alert, and one with the
+ * configured action ('drop' = inline mode) for the rules whose action is
+ * 'drop'. The payload of each packet is matched once.
+ */
+import type { Packet } from '../../packet/types';
+import type { Alert } from '../alert';
+import type { RuleInfo } from '../alerts';
+import { baseDefaults, baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
+import { SettingsError } from '../settings';
+import { DEFAULT_RULES } from './default-rules';
+import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
+import { compileRules, loadRulesFile, mergeRules, parseRulesJson, RuleError, type PayloadRule } from './rules';
+
+export type PayloadSettings = BaseSettings;
+
+/** Where the rules come from. */
+export interface RuleSources {
+  /** Include the shipped rule set (default true). */
+  includeDefaults: boolean;
+  /** Rules as JSON text (editor field) or as an array of rule objects. */
+  rules: string | unknown[];
+  /** Path of a JSON rules file ('' for none). */
+  rulesFile: string;
+}
+
+export const defaultSources: RuleSources = { includeDefaults: true, rules: '', rulesFile: '' };
+
+let compiledDefaults: PayloadRule[] | null = null;
+
+/** The shipped rules, validated once. */
+export function defaultRules(): PayloadRule[] {
+  compiledDefaults ??= compileRules(DEFAULT_RULES, 'default rules');
+  return compiledDefaults;
+}
+
+/**
+ * The rule list from its sources: defaults, then the file, then the editor
+ * rules (a later rule with the same id replaces an earlier one). Throws
+ * RuleError naming the source, rule and problem.
+ */
+export function buildRules(src: RuleSources): PayloadRule[] {
+  const lists: PayloadRule[][] = [];
+  if (src.includeDefaults) lists.push(defaultRules());
+  if (src.rulesFile.trim() !== '') lists.push(loadRulesFile(src.rulesFile.trim()));
+  if (typeof src.rules === 'string') lists.push(parseRulesJson(src.rules, 'editor rules'));
+  else lists.push(compileRules(src.rules, 'rules'));
+  return mergeRules(...lists);
+}
+
+const RULE_FIELDS = ['includeDefaults', 'rules', 'rulesFile'] as const;
+
+/** Rule sources from a config object (editor config or a control message), over `base`. */
+function sourcesFrom(base: RuleSources, cfg: Record<string, unknown>): RuleSources {
+  const next = { ...base };
+  const v = cfg.includeDefaults;
+  if (v !== undefined) {
+    if (typeof v === 'boolean') next.includeDefaults = v;
+    else if (v === 'true' || v === 'false') next.includeDefaults = v === 'true';
+    else throw new SettingsError([`includeDefaults must be true or false, got ${JSON.stringify(v)}`]);
+  }
+  if (cfg.rules !== undefined) {
+    if (typeof cfg.rules !== 'string' && !Array.isArray(cfg.rules) && !(cfg.rules !== null && typeof cfg.rules === 'object')) {
+      throw new SettingsError(['rules must be JSON text or an array of rule objects']);
+    }
+    next.rules = Array.isArray(cfg.rules) || typeof cfg.rules === 'string' ? cfg.rules : [cfg.rules];
+  }
+  if (cfg.rulesFile !== undefined) {
+    if (typeof cfg.rulesFile !== 'string') throw new SettingsError([`rulesFile must be a file path, got ${JSON.stringify(cfg.rulesFile)}`]);
+    next.rulesFile = cfg.rulesFile;
+  }
+  return next;
+}
+
+function ruleInfo(r: PayloadRule): RuleInfo {
+  return { rule: r.id, sid: r.sid, signature: r.name, category: r.category, severity: r.severity };
+}
+
+/** One skeleton: reports the hits of rules with the given action. */
+class RuleActionDetector extends Detector<PayloadSettings> {
+  constructor(name: string, config: Record<string, unknown>, private readonly hitsOf: (p: Packet) => readonly PayloadHit[] | undefined, private readonly dropRules: boolean) {
+    super(name, baseSchema, baseDefaults, config);
+  }
+
+  protected inspect(p: Packet): void {
+    const hits = this.hitsOf(p);
+    if (hits === undefined) return;
+    for (const hit of hits) {
+      if ((hit.rule.action === 'drop') !== this.dropRules) continue;
+      this.report(ruleInfo(hit.rule), p.src, p, 0, () => describeHit(hit, p), false);
+    }
+  }
+}
+
+function endpoint(addr: string, port: number | undefined): string {
+  if (port === undefined) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+function describeHit(hit: PayloadHit, p: Packet): HitFields {
+  const how = hit.decoded === 0 ? '' : hit.decoded === 1 ? ' after URL-decoding' : ' after URL-decoding twice';
+  const reason = `${p.proto} payload from ${endpoint(p.src, p.sport)} to ${endpoint(p.dst, p.dport)} matched rule ${hit.rule.id} (sid ${hit.rule.sid})${how}: "${hit.text.length > 60 ? `${hit.text.slice(0, 59)}…` : hit.text}"`;
+  return {
+    ts: p.ts,
+    src: p.src,
+    dst: p.dst,
+    proto: p.proto,
+    sport: p.sport,
+    dport: p.dport,
+    srcMac: p.srcMac,
+    windowMs: 0,
+    threshold: 1,
+    reason,
+    evidence: hitEvidence(hit, p.payload),
+  };
+}
+
+export class PayloadDetector {
+  private matcher: PayloadMatcher;
+  private sources: RuleSources;
+  private readonly alerting: RuleActionDetector;
+  private readonly dropping: RuleActionDetector;
+  private readonly hitMap = new Map<Packet, readonly PayloadHit[]>();
+
+  /**
+   * @param name node name, put in each alert's `detector`
+   * @param config editor config: the base detector settings (action, allowlist, cooldownS, maxTracked) and the rule sources.
+   * Throws SettingsError or RuleError with the reason.
+   */
+  constructor(readonly name: string, config: Record<string, unknown> = {}) {
+    this.sources = sourcesFrom(defaultSources, config);
+    this.matcher = new PayloadMatcher(buildRules(this.sources));
+    const lookup = (p: Packet): readonly PayloadHit[] | undefined => this.hitMap.get(p);
+    this.dropping = new RuleActionDetector(name, config, lookup, true);
+    this.alerting = new RuleActionDetector(name, { ...config, action: 'alert' }, lookup, false);
+  }
+
+  get rules(): readonly PayloadRule[] {
+    return this.matcher.rules;
+  }
+
+  get settings(): Readonly<PayloadSettings & RuleSources> {
+    return { ...this.dropping.settings, ...this.sources };
+  }
+
+  get stats(): DetectorStats {
+    const a = this.alerting.stats;
+    const d = this.dropping.stats;
+    return { packets: d.packets, alerts: a.alerts + d.alerts, suppressed: a.suppressed + d.suppressed, evictions: a.evictions + d.evictions, dropped: d.dropped };
+  }
+
+  /**
+   * Runtime change: base settings and/or rule sources (`rules`,
+   * `includeDefaults`, `rulesFile`; sending `rulesFile` again reloads the
+   * file). Everything is validated first; on any error nothing changes.
+   */
+  configure(patch: unknown): void {
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+      throw new SettingsError([`settings must be an object of field: value, got ${JSON.stringify(patch)}`]);
+    }
+    const all = patch as Record<string, unknown>;
+    const base: Record<string, unknown> = {};
+    let rulesTouched = false;
+    for (const [k, v] of Object.entries(all)) {
+      if ((RULE_FIELDS as readonly string[]).includes(k)) rulesTouched = true;
+      else base[k] = v;
+    }
+    let nextSources = this.sources;
+    let nextMatcher = this.matcher;
+    if (rulesTouched) {
+      nextSources = sourcesFrom(this.sources, all);
+      nextMatcher = new PayloadMatcher(buildRules(nextSources));
+    }
+    if (Object.keys(base).length > 0) {
+      // The dropping skeleton validates first; the alerting one takes the same values (never throws after that).
+      this.dropping.configure(base);
+      if ('action' in base) base.action = 'alert';
+      this.alerting.configure(base);
+    }
+    this.sources = nextSources;
+    this.matcher = nextMatcher;
+  }
+
+  reset(): void {
+    this.alerting.reset();
+    this.dropping.reset();
+  }
+
+  /** Match a batch (or one packet as a one-element array); returns the alerts, sets verdicts in inline mode. */
+  process(packets: readonly Packet[]): Alert[] {
+    const matcher = this.matcher;
+    for (let i = 0; i < packets.length; i++) {
+      const hits = matcher.match(packets[i]);
+      if (hits.length > 0) this.hitMap.set(packets[i], hits);
+    }
+    try {
+      const alerts = this.alerting.process(packets);
+      const drops = this.dropping.process(packets);
+      return drops.length ? alerts.concat(drops) : alerts;
+    } finally {
+      this.hitMap.clear();
+    }
+  }
+}
+
+export { RuleError };

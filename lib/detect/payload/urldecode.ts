@@ -1,0 +1,97 @@
+/**
+ * URL decoding of payload bytes for matching: %XX escapes and '+' as space,
+ * byte for byte (latin1), never throwing on bad escapes (they stay as they
+ * are). An optional offset map ties each decoded byte to the raw byte it came
+ * from, so evidence can point into the original payload.
+ */
+
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX_VALUE[0x41 + i] = 10 + i;
+  HEX_VALUE[0x61 + i] = 10 + i;
+}
+
+const PERCENT = 0x25;
+const PLUS = 0x2b;
+const SPACE = 0x20;
+
+/** True when `buf` holds at least one valid %XX escape. */
+export function hasPercentEscape(buf: Uint8Array): boolean {
+  let i = buf.indexOf(PERCENT);
+  while (i !== -1 && i + 2 < buf.length) {
+    if (HEX_VALUE[buf[i + 1]] >= 0 && HEX_VALUE[buf[i + 2]] >= 0) return true;
+    i = buf.indexOf(PERCENT, i + 1);
+  }
+  return false;
+}
+
+export interface Decoded {
+  bytes: Buffer;
+  /** map[i] = offset in the input of decoded byte i (only when asked for). */
+  map?: Int32Array;
+}
+
+/**
+ * Decode %XX and '+' once. Returns null when nothing changed (no escape and
+ * no '+'), so callers skip a second scan of identical text.
+ */
+export function urlDecodeOnce(input: Buffer, withMap = false): Decoded | null {
+  const n = input.length;
+  let first = -1;
+  for (let i = 0; i < n; i++) {
+    const c = input[i];
+    if (c === PLUS || (c === PERCENT && i + 2 < n && HEX_VALUE[input[i + 1]] >= 0 && HEX_VALUE[input[i + 2]] >= 0)) {
+      first = i;
+      break;
+    }
+  }
+  if (first < 0) return null;
+  const out = Buffer.allocUnsafe(n);
+  const map = withMap ? new Int32Array(n) : undefined;
+  input.copy(out, 0, 0, first);
+  if (map) for (let i = 0; i < first; i++) map[i] = i;
+  let o = first;
+  for (let i = first; i < n; i++) {
+    const c = input[i];
+    if (map) map[o] = i;
+    if (c === PERCENT && i + 2 < n) {
+      const hi = HEX_VALUE[input[i + 1]];
+      const lo = HEX_VALUE[input[i + 2]];
+      if (hi >= 0 && lo >= 0) {
+        out[o++] = (hi << 4) | lo;
+        i += 2;
+        continue;
+      }
+    }
+    out[o++] = c === PLUS ? SPACE : c;
+  }
+  return { bytes: out.subarray(0, o), map: map ? map.subarray(0, o) : undefined };
+}
+
+/**
+ * The decoded forms of a payload worth matching: once decoded, and decoded
+ * twice when the first pass still leaves %XX escapes (double encoding).
+ * Each map points into the raw payload.
+ */
+export function urlDecodings(input: Buffer, withMap = false): Decoded[] {
+  const once = urlDecodeOnce(input, withMap);
+  if (!once) return [];
+  if (!hasPercentEscape(once.bytes)) return [once];
+  const twice = urlDecodeOnce(once.bytes, withMap);
+  if (!twice) return [once];
+  if (withMap && once.map && twice.map) {
+    const composed = new Int32Array(twice.map.length);
+    for (let i = 0; i < composed.length; i++) composed[i] = once.map[twice.map[i]];
+    twice.map = composed;
+  }
+  return [once, twice];
+}
+
+/** True when a payload starts like an HTTP request line ("GET /", "POST /" …). */
+export function looksLikeHttpRequest(buf: Uint8Array): boolean {
+  // Method: 3-7 upper-case letters then a space.
+  let i = 0;
+  while (i < 8 && i < buf.length && buf[i] >= 0x41 && buf[i] <= 0x5a) i++;
+  return i >= 3 && i < buf.length && buf[i] === SPACE;
+}
