@@ -55,6 +55,15 @@ export const CAP_PERMISSION_HINT =
 
 let capModule: CapModule | null = null;
 
+/**
+ * Handles whose open() failed after libpcap created its handle. cap 0.2's
+ * close() (also run by its destructor on garbage collection) then stops a
+ * libuv poll handle that was never started and aborts the process, so these
+ * are neither closed nor ever released: a small leak per failed start instead
+ * of a crash.
+ */
+const failedHandles: CapHandle[] = [];
+
 /** The `cap` binding, or a LiveCaptureError naming the package to install. */
 export function loadCap(): CapModule {
   if (capModule) return capModule;
@@ -211,7 +220,7 @@ export class LiveCapture {
     try {
       linkName = cap.open(this.options.iface, this.effectiveFilter(), this.options.bufferSize, this.buffer);
     } catch (err) {
-      try { cap.close(); } catch { /* never opened */ }
+      failedHandles.push(cap);
       throw classifyOpenError(err as Error, this.options);
     }
     try {

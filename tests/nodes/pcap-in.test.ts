@@ -1,0 +1,291 @@
+/**
+ * pcap-in in Node-RED (node-red-node-test-helper), file mode, on captures
+ * made by real tools: examples/captures/demo.pcap (tcpdump in a namespace
+ * while ping, curl, nmap and hping3 ran; scripts/make-demo-capture.sh) and,
+ * when present, the decoder's pcapng fixture. tshark is the reference for
+ * what the files hold.
+ */
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Packet } from '../../lib/packet/types';
+import type { FileSummary } from '../../lib/capture/file-source';
+import { packageRoot } from '../support/runtime';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const helper = require('node-red-node-test-helper') as {
+  init(red: unknown): void;
+  load(node: unknown, flow: unknown[], cb: () => void): void;
+  unload(): Promise<void>;
+  getNode(id: string): HelperNode;
+  stopServer(cb: () => void): void;
+  startServer(cb: () => void): void;
+};
+
+interface HelperNode {
+  on(event: string, fn: (arg: never) => void): void;
+  receive(msg: Record<string, unknown>): void;
+  /** The helper's spy on Node.prototype.error (shared by every node). */
+  error: { getCalls(): { thisValue: unknown; args: unknown[] }[] };
+}
+
+function errorText(arg: unknown): string {
+  return String(arg instanceof Error ? arg.message : arg);
+}
+
+type Msg = { topic?: string; payload: unknown; _msgid?: string };
+
+helper.init(require.resolve('node-red'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pcapInNode = require('../../nodes/pcap-in/pcap-in');
+
+const DEMO = path.join(packageRoot, 'examples', 'captures', 'demo.pcap');
+const PCAPNG = path.join(packageRoot, 'tests', 'fixtures', 'lab-eth.pcapng');
+
+interface TsharkRow {
+  len: number;
+  src: string;
+  dst: string;
+}
+
+/** What tshark sees in `file`: per frame, wire length and first IP/IPv6/ARP source and destination. */
+function tsharkRows(file: string): TsharkRow[] {
+  const out = execFileSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=f', '-E', 'separator=|',
+    '-e', 'frame.len', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'arp.src.proto_ipv4', '-e', 'arp.dst.proto_ipv4'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return out.trim().split('\n').map((line) => {
+    const [len, ipSrc, ipDst, v6Src, v6Dst, arpSrc, arpDst] = line.split('|');
+    return { len: Number(len), src: ipSrc || v6Src || arpSrc || '', dst: ipDst || v6Dst || arpDst || '' };
+  });
+}
+
+let skip: string | null = null;
+let tmp = '';
+before(() => {
+  if (!fs.existsSync(DEMO)) skip = `missing ${DEMO} (run scripts/make-demo-capture.sh as root)`;
+  try {
+    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
+  } catch {
+    skip = skip ?? 'missing tool: tshark (apt-get install tshark)';
+  }
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-pcapin-'));
+});
+after(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function startServer(): Promise<void> {
+  return new Promise((resolve) => helper.startServer(resolve));
+}
+function stopServer(): Promise<void> {
+  return new Promise((resolve) => helper.stopServer(resolve));
+}
+afterEach(async () => {
+  await helper.unload();
+  await stopServer();
+});
+
+interface Harness {
+  node: HelperNode;
+  packets: Packet[];
+  messages: Msg[];
+  complete: Promise<FileSummary>;
+  errors: string[];
+}
+
+/** Deploy pcap-in with `config`, two helper nodes on its outputs, and collect what comes out. */
+async function deploy(config: Record<string, unknown>): Promise<Harness> {
+  await startServer();
+  const flow = [
+    { id: 'p', type: 'pcap-in', name: 'under test', source: 'file', mode: 'analyze', batchSize: '256', batchDelay: '50', wires: [['out'], ['done']], ...config },
+    { id: 'out', type: 'helper' },
+    { id: 'done', type: 'helper' },
+  ];
+  await new Promise<void>((resolve) => helper.load(pcapInNode, flow, resolve));
+  const node = helper.getNode('p');
+  const h: Harness = { node, packets: [], messages: [], errors: [], complete: Promise.resolve(null as unknown as FileSummary) };
+  helper.getNode('out').on('input', (msg: Msg) => {
+    h.messages.push(msg);
+    if (Array.isArray(msg.payload)) h.packets.push(...(msg.payload as Packet[]));
+    else h.packets.push(msg.payload as Packet);
+  });
+  h.complete = new Promise((resolve) => {
+    helper.getNode('done').on('input', (msg: Msg) => {
+      assert.equal(msg.topic, 'complete');
+      resolve(msg.payload as FileSummary);
+    });
+  });
+  // Errors raised while the node was built (bad config), then every later one.
+  for (const call of node.error.getCalls()) if (call.thisValue === node) h.errors.push(errorText(call.args[0]));
+  node.on('call:error', (call: { args: unknown[] }) => {
+    h.errors.push(errorText(call.args[0]));
+  });
+  return h;
+}
+
+describe('pcap-in node, file mode', () => {
+  it('analyze, batched: delivers every packet of the file in order, as tshark reads it, in batches of at most N', async (t) => {
+    if (skip) return t.skip(skip);
+    const expected = tsharkRows(DEMO);
+    const h = await deploy({ filename: DEMO });
+    h.node.receive({});
+    const summary = await h.complete;
+    assert.equal(summary.packets, expected.length);
+    assert.equal(summary.file, DEMO);
+    assert.equal(summary.error, undefined);
+    assert.equal(summary.stopped, false);
+    assert.equal(summary.bytes, expected.reduce((s, r) => s + r.len, 0));
+    assert.equal(h.packets.length, expected.length);
+    assert.ok(h.messages.every((m) => Array.isArray(m.payload) && m.payload.length >= 1 && m.payload.length <= 256));
+    assert.ok(h.messages.length >= Math.ceil(expected.length / 256));
+    assert.ok(h.messages.every((m) => m.topic === undefined), 'packet messages carry no topic');
+    h.packets.forEach((p, i) => {
+      assert.deepEqual({ len: p.len, src: p.src, dst: p.dst }, expected[i], `packet ${i + 1}`);
+    });
+    assert.ok(h.packets.some((p) => p.proto === 'tcp' && p.flags === 'S' && p.dport === 80), 'hping3 SYNs to port 80');
+    assert.ok(h.packets.some((p) => p.proto === 'icmp' && p.icmpType === 8), 'ping echo requests');
+    assert.ok(h.packets.some((p) => p.proto === 'tcp' && p.payload.toString('latin1').includes('UNION+SELECT')), 'curl payload with SQL injection');
+  });
+
+  it('batch size 1: one packet object per message, same packets', async (t) => {
+    if (skip) return t.skip(skip);
+    const expected = tsharkRows(DEMO);
+    const h = await deploy({ filename: DEMO, batchSize: '1' });
+    h.node.receive({ topic: 'start' });
+    const summary = await h.complete;
+    assert.equal(summary.packets, expected.length);
+    assert.equal(h.messages.length, expected.length);
+    assert.ok(h.messages.every((m) => !Array.isArray(m.payload) && typeof (m.payload as Packet).ts === 'number'));
+    assert.deepEqual(h.packets.map((p) => p.len), expected.map((r) => r.len));
+  });
+
+  it('reads pcapng (decoder fixture) and counts what tshark counts', async (t) => {
+    if (skip) return t.skip(skip);
+    if (!fs.existsSync(PCAPNG)) return t.skip(`missing fixture ${PCAPNG}`);
+    const expected = tsharkRows(PCAPNG);
+    const h = await deploy({ filename: PCAPNG });
+    h.node.receive({});
+    const summary = await h.complete;
+    assert.equal(summary.packets, expected.length);
+    assert.deepEqual(h.packets.map((p) => [p.len, p.src, p.dst]), expected.map((r) => [r.len, r.src, r.dst]));
+  });
+
+  it('replay: sends packets in capture-time order and completes with every packet', async (t) => {
+    if (skip) return t.skip(skip);
+    const expected = tsharkRows(DEMO);
+    // The demo capture spans about 3.5 s; at 20x it replays in a fraction of a second.
+    const h = await deploy({ filename: DEMO, mode: 'replay', speed: '20', batchSize: '32', batchDelay: '10' });
+    h.node.receive({});
+    const summary = await h.complete;
+    assert.equal(summary.packets, expected.length);
+    assert.equal(h.packets.length, expected.length);
+    for (let i = 1; i < h.packets.length; i++) assert.ok(h.packets[i].ts >= h.packets[i - 1].ts, `packet ${i + 1} out of order`);
+    // Paced, so batches close on the delay long before they fill up.
+    assert.ok(h.messages.length > Math.ceil(expected.length / 32));
+  });
+
+  it('msg.filename overrides the configured file', async (t) => {
+    if (skip) return t.skip(skip);
+    const expected = tsharkRows(DEMO);
+    const h = await deploy({ filename: path.join(tmp, 'not-this-one.pcap') });
+    h.node.receive({ filename: DEMO });
+    const summary = await h.complete;
+    assert.equal(summary.file, DEMO);
+    assert.equal(summary.packets, expected.length);
+    assert.deepEqual(h.errors, []);
+  });
+
+  it('a truncated file: earlier packets delivered, then an error naming the byte offset', async (t) => {
+    if (skip) return t.skip(skip);
+    const whole = fs.readFileSync(DEMO);
+    const cut = path.join(tmp, 'truncated.pcap');
+    // Cut in the middle of the last record (a fault tcpdump leaves when killed mid-write).
+    fs.writeFileSync(cut, whole.subarray(0, whole.length - 10));
+    const expected = tsharkRows(DEMO);
+    const h = await deploy({ filename: cut });
+    h.node.receive({});
+    const summary = await h.complete;
+    assert.equal(summary.packets, expected.length - 1);
+    assert.equal(h.packets.length, expected.length - 1);
+    assert.ok(summary.error, 'completion carries the error');
+    assert.equal(typeof summary.errorOffset, 'number');
+    assert.ok(summary.errorOffset! > 24 && summary.errorOffset! < whole.length - 10);
+    await waitUntil(() => h.errors.length > 0);
+    assert.match(h.errors[0], new RegExp(`offset ${summary.errorOffset}`));
+  });
+
+  it('stop mid-file: packets so far go out, completion says stopped', async (t) => {
+    if (skip) return t.skip(skip);
+    const expected = tsharkRows(DEMO);
+    const h = await deploy({ filename: DEMO, mode: 'replay', speed: '1', batchSize: '1' });
+    h.node.receive({});
+    await waitUntil(() => h.packets.length >= 5);
+    h.node.receive({ topic: 'stop' });
+    const summary = await h.complete;
+    assert.equal(summary.stopped, true);
+    assert.ok(summary.packets < expected.length, `stopped after ${summary.packets} of ${expected.length}`);
+    assert.equal(h.packets.length, summary.packets);
+    assert.deepEqual(h.errors, []);
+  });
+
+  it('a missing file: a clear error to Catch nodes, and a completion message carrying it', async (t) => {
+    if (skip) return t.skip(skip);
+    const missing = path.join(tmp, 'no-such-capture.pcap');
+    const h = await deploy({ filename: missing });
+    h.node.receive({});
+    const summary = await h.complete;
+    assert.equal(summary.packets, 0);
+    assert.match(String(summary.error), /not found/);
+    await waitUntil(() => h.errors.length > 0);
+    assert.match(h.errors[0], new RegExp(`capture file not found: ${missing}`));
+    assert.equal(h.packets.length, 0);
+  });
+
+  it('no file at all: refused with the reason', async (t) => {
+    if (skip) return t.skip(skip);
+    const h = await deploy({ filename: '' });
+    h.node.receive({});
+    await waitUntil(() => h.errors.length > 0);
+    assert.match(h.errors[0], /no capture file given/);
+  });
+
+  it('a bad batch setting is refused with the reason', async (t) => {
+    if (skip) return t.skip(skip);
+    const h = await deploy({ filename: DEMO, batchSize: '0' });
+    await waitUntil(() => h.errors.length > 0);
+    assert.match(h.errors[0], /batch size must be a whole number from 1/);
+    h.node.receive({});
+    await waitUntil(() => h.errors.length > 1);
+    assert.equal(h.packets.length, 0);
+  });
+});
+
+describe('pcap-in node, live mode errors', () => {
+  it('an interface that does not exist: a clear error naming it', async (t) => {
+    if (skip) return t.skip(skip);
+    const { capUnavailable } = await import('../../lib/capture/live');
+    const why = capUnavailable();
+    if (why) return t.skip(why);
+    const h = await deploy({ source: 'live', iface: 'nosuchif0', batchSize: '1' });
+    h.node.receive({ topic: 'start' });
+    await waitUntil(() => h.errors.length > 0);
+    assert.match(h.errors[0], /nosuchif0/);
+  });
+
+  it('an invalid interface name is refused before anything is opened', async (t) => {
+    if (skip) return t.skip(skip);
+    const h = await deploy({ source: 'live', iface: 'eth0; rm -rf /' });
+    await waitUntil(() => h.errors.length > 0);
+    assert.match(h.errors[0], /interface name must match/);
+  });
+});
+
+async function waitUntil(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
