@@ -1,0 +1,311 @@
+/**
+ * The firewall layer without root: command building and validation through
+ * the dry-run runner (the exact command lines a real start would run),
+ * parsers fed with the tools' own output formats, the blocklist's duration
+ * rules on a controlled clock, and the error for a missing tool (a real
+ * ENOENT from execFile with an empty PATH).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Blocklist,
+  BlockRefused,
+  createBackend,
+  DryRunRunner,
+  ExecRunner,
+  formatCommand,
+  type BackendSettings,
+} from '../../../lib/net/firewall';
+import { decodeNote, encodeNote, validateChainName, validateHostIp, validateNftName, validateSetName } from '../../../lib/net/firewall/names';
+import { parseIpsetSave } from '../../../lib/net/firewall/ipset';
+import { parseNftSetJson } from '../../../lib/net/firewall/nftables';
+import { parseChainRules } from '../../../lib/net/firewall/iptables-rules';
+import { parseGateways, parseOwnAddresses } from '../../../lib/net/firewall/protected';
+import { blockActionsOf } from '../../../lib/net/firewall/messages';
+import { toolMissing } from '../../support/netns';
+
+const SETTINGS: BackendSettings = { backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 200000 };
+
+function dry(kind: BackendSettings['backend'], extra: Partial<BackendSettings> = {}) {
+  const runner = new DryRunRunner();
+  return { runner, backend: createBackend(runner, { ...SETTINGS, backend: kind, ...extra }) };
+}
+
+/** A clock the test moves by hand. */
+function clock(start = 1_700_000_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+describe('firewall names and addresses', () => {
+  it('refuses chain, set and table names that are not safe on a command line', () => {
+    for (const bad of ['', 'INPUT', 'forward', 'DROP', 'a b', 'x;rm -rf /', '-j', 'A'.repeat(29), '1abc', 'ips$(id)']) {
+      assert.throws(() => validateChainName(bad), /invalid chain name/, bad);
+    }
+    assert.equal(validateChainName('IPS-BLOCK'), 'IPS-BLOCK');
+    assert.throws(() => validateSetName('bad name'), /invalid set name/);
+    assert.throws(() => validateSetName('a'.repeat(29)), /invalid set name/);
+    assert.throws(() => validateNftName('ips-x'), /invalid nftables table name/);
+    assert.throws(() => createBackend(new DryRunRunner(), { ...SETTINGS, maxElem: 0 }), /invalid set size \(maxelem\) '0'/);
+    assert.throws(() => createBackend(new DryRunRunner(), { ...SETTINGS, backend: 'pf' as never }), /unknown firewall backend 'pf'/);
+  });
+
+  it('takes single host addresses in canonical form and says why it refuses others', () => {
+    assert.deepEqual(validateHostIp(' 10.0.0.5 '), { ip: '10.0.0.5', family: 4 });
+    assert.deepEqual(validateHostIp('2001:DB8:0:0::1'), { ip: '2001:db8::1', family: 6 });
+    assert.deepEqual(validateHostIp('::ffff:10.1.2.3'), { ip: '10.1.2.3', family: 4 });
+    assert.deepEqual(validateHostIp('10.0.0.5/32'), { ip: '10.0.0.5', family: 4 });
+    const refusals: [unknown, RegExp][] = [
+      ['10.0.0.0/8', /single addresses, not networks/],
+      ['0.0.0.0', /unspecified/],
+      ['255.255.255.255', /broadcast/],
+      ['224.0.0.1', /multicast/],
+      ['ff02::1', /multicast/],
+      ['10.0.0.1; iptables -F', /expected an IPv4 or IPv6 address/],
+      ['-j ACCEPT', /expected an IPv4 or IPv6 address/],
+      ['fe80::1%eth0', /zone/],
+      [42, /invalid IP address '42'/],
+    ];
+    for (const [input, why] of refusals) assert.throws(() => validateHostIp(input), why, String(input));
+  });
+
+  it('stores why and since when in a kernel comment that survives the tools', () => {
+    const note = { since: 1_700_000_123_456, rule: 'flood.syn', reason: 'SYN flood: 900 "half-open" in 1 s\n\\ `x`' };
+    const text = encodeNote(note);
+    assert.ok(!/["\\`\n]/.test(text), text);
+    assert.ok(text.length <= 120);
+    assert.deepEqual(decodeNote(text), { since: 1_700_000_123_000, rule: 'flood.syn', reason: 'SYN flood: 900 half-open in 1 s x' });
+    assert.equal(decodeNote(encodeNote({ ...note, rule: 'bad rule id' }))?.rule, 'manual');
+    assert.equal(decodeNote(encodeNote({ ...note, expires: 1_700_000_999_000 }))?.expires, 1_700_000_999_000);
+    assert.equal(decodeNote('somebody else'), null);
+  });
+});
+
+describe('dry-run command lines', () => {
+  it('ipset backend: two sets with timeouts, one DROP rule, hooks first in INPUT and FORWARD for both families', async () => {
+    const { runner, backend } = dry('ipset');
+    await backend.setup();
+    const lines = runner.take();
+    assert.deepEqual(lines, [
+      'ipset create ips-block-v4 hash:ip family inet timeout 0 maxelem 200000 comment',
+      'iptables -w 10 -N IPS-BLOCK',
+      'iptables -w 10 -A IPS-BLOCK -m set --match-set ips-block-v4 src -j DROP',
+      'iptables -w 10 -I INPUT 1 -j IPS-BLOCK',
+      'iptables -w 10 -I FORWARD 1 -j IPS-BLOCK',
+      'ipset create ips-block-v6 hash:ip family inet6 timeout 0 maxelem 200000 comment',
+      'ip6tables -w 10 -N IPS-BLOCK',
+      'ip6tables -w 10 -A IPS-BLOCK -m set --match-set ips-block-v6 src -j DROP',
+      'ip6tables -w 10 -I INPUT 1 -j IPS-BLOCK',
+      'ip6tables -w 10 -I FORWARD 1 -j IPS-BLOCK',
+    ]);
+    await backend.add('fd00::7', 6, 90, 'ips s=1 r=manual x');
+    await backend.remove('10.0.0.9', 4);
+    await backend.teardown();
+    assert.deepEqual(runner.take(), [
+      "ipset add ips-block-v6 fd00::7 timeout 90 comment 'ips s=1 r=manual x' -exist",
+      'ipset del ips-block-v4 10.0.0.9 -exist',
+      'iptables -w 10 -D INPUT -j IPS-BLOCK',
+      'iptables -w 10 -D FORWARD -j IPS-BLOCK',
+      'iptables -w 10 -F IPS-BLOCK',
+      'iptables -w 10 -X IPS-BLOCK',
+      'ipset destroy ips-block-v4',
+      'ip6tables -w 10 -D INPUT -j IPS-BLOCK',
+      'ip6tables -w 10 -D FORWARD -j IPS-BLOCK',
+      'ip6tables -w 10 -F IPS-BLOCK',
+      'ip6tables -w 10 -X IPS-BLOCK',
+      'ipset destroy ips-block-v6',
+    ]);
+  });
+
+  it('nftables backend: one table with timeout sets; a re-block replaces the element in one transaction', async () => {
+    const { runner, backend } = dry('nftables', { table: 'guard' });
+    await backend.setup();
+    await backend.add('10.0.0.9', 4, 30, 'ips s=1 r=scan.vertical ports');
+    const [setup, add] = runner.commands;
+    assert.deepEqual([setup.cmd, ...setup.args], ['nft', '-f', '-']);
+    assert.match(setup.input ?? '', /^add table inet guard$/m);
+    assert.match(setup.input ?? '', /^add set inet guard block4 \{ type ipv4_addr; flags timeout; size 200000; \}$/m);
+    assert.match(setup.input ?? '', /^add chain inet guard forward \{ type filter hook forward priority filter - 10; policy accept; \}$/m);
+    assert.match(setup.input ?? '', /^add rule inet guard input ip6 saddr @block6 drop$/m);
+    assert.deepEqual(add.input?.trim().split('\n'), [
+      'add element inet guard block4 { 10.0.0.9 }',
+      'delete element inet guard block4 { 10.0.0.9 }',
+      'add element inet guard block4 { 10.0.0.9 timeout 30s comment "ips s=1 r=scan.vertical ports" }',
+    ]);
+  });
+
+  it('plain iptables backend: per-address DROP rules with the expiry in the comment', async () => {
+    const { runner, backend } = dry('iptables');
+    await backend.setup();
+    runner.take();
+    await backend.add('10.0.0.9', 4, 30, 'ips s=1 e=31 r=manual x');
+    assert.deepEqual(runner.take(), ["iptables -w 10 -A IPS-BLOCK -s 10.0.0.9/32 -m comment --comment 'ips s=1 e=31 r=manual x' -j DROP"]);
+  });
+
+  it('formats stdin batches for the log', () => {
+    assert.equal(formatCommand({ cmd: 'nft', args: ['-f', '-'], input: 'add table inet ips\n' }), 'nft -f - <<EOF\nadd table inet ips\nEOF');
+  });
+});
+
+describe('parsers of the tools output', () => {
+  it('reads ipset save lines with time left and comment', () => {
+    const text = [
+      'create ips-block-v4 hash:ip family inet hashsize 1024 maxelem 200000 timeout 0 comment bucketsize 12 initval 0x6b6b84e3',
+      'add ips-block-v4 10.1.1.1 timeout 57 comment "ips s=1700000000 r=flood.syn SYN flood"',
+      'add ips-block-v4 10.1.1.2 timeout 0',
+      'add other 10.9.9.9 timeout 5',
+    ].join('\n');
+    assert.deepEqual(parseIpsetSave(text, 'ips-block-v4', 4), [
+      { ip: '10.1.1.1', family: 4, remainingS: 57, comment: 'ips s=1700000000 r=flood.syn SYN flood' },
+      { ip: '10.1.1.2', family: 4, remainingS: 0 },
+    ]);
+  });
+
+  it('reads nft -j set listings', () => {
+    const text = JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        { set: { family: 'inet', name: 'block4', table: 'ips', type: 'ipv4_addr', flags: ['timeout'], elem: [
+          { elem: { val: '10.2.2.2', timeout: 60, expires: 42, comment: 'ips s=1 r=x y' } },
+          { elem: { val: '10.2.2.3', comment: 'perm' } },
+          '10.2.2.4',
+        ] } },
+      ],
+    });
+    assert.deepEqual(parseNftSetJson(text, 4), [
+      { ip: '10.2.2.2', family: 4, remainingS: 42, comment: 'ips s=1 r=x y' },
+      { ip: '10.2.2.3', family: 4, remainingS: 0, comment: 'perm' },
+      { ip: '10.2.2.4', family: 4, remainingS: 0 },
+    ]);
+  });
+
+  it('reads its own chain rules with their positions and ignores other rules', () => {
+    const lines = [
+      '-A IPS-BLOCK -m set --match-set ips-block-v6 src -j DROP',
+      '-A IPS-BLOCK -s fd00::5/128 -m comment --comment "ips s=1 e=0 r=manual by hand" -j DROP',
+      '-A IPS-BLOCK -s 10.0.0.1/32 -m comment --comment ips -j DROP',
+    ];
+    assert.deepEqual(parseChainRules(lines, 'IPS-BLOCK'), [
+      { ip: 'fd00::5', num: 2, comment: 'ips s=1 e=0 r=manual by hand' },
+      { ip: '10.0.0.1', num: 3, comment: 'ips' },
+    ]);
+  });
+
+  it('reads own addresses and gateways from ip -j', () => {
+    const addr = JSON.stringify([
+      { ifname: 'lo', addr_info: [{ local: '127.0.0.1' }, { local: '::1' }] },
+      { ifname: 'eth0', addr_info: [{ local: '192.168.1.2' }, { local: 'fe80::1' }] },
+    ]);
+    assert.deepEqual([...parseOwnAddresses(addr).keys()], ['127.0.0.1', '::1', '192.168.1.2', 'fe80::1']);
+    const routes = JSON.stringify([{ dst: 'default', gateway: '192.168.1.1', dev: 'eth0' }, { dst: 'default', via: { family: 'inet6', host: 'FE80::1' }, dev: 'eth0' }]);
+    assert.deepEqual([...parseGateways(routes).entries()], [
+      ['192.168.1.1', 'it is the default gateway (via eth0)'],
+      ['fe80::1', 'it is the default gateway (via eth0)'],
+    ]);
+  });
+});
+
+describe('blocklist rules', () => {
+  it('re-blocking extends and never shortens; permanent stays permanent', async () => {
+    const c = clock();
+    const { backend } = dry('ipset');
+    const bl = new Blocklist({ backend, defaultDurationS: 60, now: c.now });
+    await bl.start();
+    const first = await bl.block({ ip: '10.0.0.9', reason: 'scan', rule: 'scan.vertical' });
+    assert.equal(first.entry.expires, c.now() + 60_000);
+    c.advance(10_000);
+    const shorter = await bl.block({ ip: '10.0.0.9', durationS: 5 });
+    assert.equal(shorter.extended, true);
+    assert.equal(shorter.entry.expires, first.entry.expires, 'a shorter re-block keeps the longer expiry');
+    assert.equal(shorter.entry.since, first.entry.since);
+    const longer = await bl.block({ ip: '10.0.0.9', durationS: 600 });
+    assert.equal(longer.entry.expires, c.now() + 600_000);
+    await bl.block({ ip: '10.0.0.9', durationS: 0 });
+    const after = await bl.block({ ip: '10.0.0.9', durationS: 5 });
+    assert.equal(after.entry.expires, 0);
+    assert.deepEqual(bl.list().blocked.map((e) => [e.ip, e.expires]), [['10.0.0.9', 0]]);
+  });
+
+  it('escalates repeat offenders within the window, capped, and starts over after it', async () => {
+    const c = clock();
+    const { backend } = dry('nftables');
+    const bl = new Blocklist({ backend, defaultDurationS: 60, escalation: { factor: 3, windowS: 3600, maxDurationS: 1000 }, now: c.now });
+    const durations: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      durations.push((await bl.block({ ip: '10.0.0.9' })).durationS);
+      c.advance(60_000);
+    }
+    assert.deepEqual(durations, [60, 180, 540, 1000]);
+    c.advance(3601_000);
+    assert.equal((await bl.block({ ip: '10.0.0.9' })).durationS, 60);
+    await bl.unblock('10.0.0.9');
+    assert.equal((await bl.block({ ip: '10.0.0.9' })).offences, 1, 'an unblock forgives');
+    assert.throws(() => new Blocklist({ backend, defaultDurationS: 60, escalation: { factor: 0.5, windowS: 60, maxDurationS: 60 } }), /escalation factor/);
+  });
+
+  it('refuses the allowlist, invalid input and out-of-range durations with the reason, changing nothing', async () => {
+    const { runner, backend } = dry('ipset');
+    const bl = new Blocklist({ backend, defaultDurationS: 60, allowlist: '192.168.1.0/24, fd00:1::/32' });
+    await bl.start();
+    runner.take();
+    await assert.rejects(bl.block({ ip: '192.168.1.77' }), (e: Error) => e instanceof BlockRefused && /allowlist \(192\.168\.1\.0\/24\)/.test(e.message));
+    await assert.rejects(bl.block({ ip: 'fd00:1::9' }), /allowlist \(fd00:1::\/32\)/);
+    await assert.rejects(bl.block({ ip: 'not-an-ip' }), /invalid IP address 'not-an-ip'/);
+    await assert.rejects(bl.block({ ip: '10.0.0.1', durationS: -1 }), /invalid duration \(s\) '-1'/);
+    await assert.rejects(bl.block({ ip: '10.0.0.1', durationS: 3_000_000 }), /from 0 to 2147483/);
+    assert.deepEqual(runner.take(), []);
+    assert.deepEqual(bl.list().blocked, []);
+    assert.throws(() => new Blocklist({ backend, defaultDurationS: 60, allowlist: '10.0.0.0/33' }), /prefix length must be 0-32/);
+  });
+
+  it('plain rules expire by the timer: the rule is deleted when the time is up', async () => {
+    const c = clock();
+    const { runner, backend } = dry('iptables');
+    const bl = new Blocklist({ backend, defaultDurationS: 2, now: c.now });
+    await bl.start();
+    await bl.block({ ip: '10.0.0.9' });
+    runner.take();
+    assert.deepEqual(await bl.expireDue(), []);
+    c.advance(2_000);
+    assert.deepEqual(bl.list().blocked, []);
+    assert.deepEqual(await bl.expireDue(), ['10.0.0.9']);
+    assert.deepEqual(runner.take(), ['iptables -w 10 -D IPS-BLOCK -s 10.0.0.9/32 -j DROP']);
+  });
+});
+
+describe('messages to iptables-block', () => {
+  it('maps alerts, commands, arrays and topics; refuses anything else', () => {
+    const alert = { rule: 'flood.syn', src: '10.0.0.66', reason: '900 SYN/s' };
+    assert.deepEqual(blockActionsOf({ payload: alert, durationS: 30 }), [{ kind: 'block', req: { ip: '10.0.0.66', durationS: 30, reason: '900 SYN/s', rule: 'flood.syn' } }]);
+    assert.deepEqual(blockActionsOf({ payload: [{ ip: '10.0.0.1', action: 'unblock' }, { ip: '10.0.0.2', action: 'block', durationS: 0 }] }), [
+      { kind: 'unblock', ip: '10.0.0.1' },
+      { kind: 'block', req: { ip: '10.0.0.2', durationS: 0, reason: undefined, rule: 'manual' } },
+    ]);
+    assert.deepEqual(blockActionsOf({ topic: 'unblock', payload: '10.0.0.3' }), [{ kind: 'unblock', ip: '10.0.0.3' }]);
+    assert.deepEqual(blockActionsOf({ topic: 'list' }), [{ kind: 'list' }]);
+    assert.deepEqual(blockActionsOf({ topic: 'clear', payload: true }), [{ kind: 'clear' }]);
+    assert.throws(() => blockActionsOf({ payload: 'hello' }), /expected an Alert/);
+  });
+});
+
+describe('missing tools', () => {
+  it('names the Debian package when a tool is not installed', async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent-ips-test';
+    try {
+      await assert.rejects(new ExecRunner().run({ cmd: 'nft', args: ['list', 'tables'] }), /'nft' not found: install the Debian package 'nftables'/);
+      await assert.rejects(new ExecRunner().run({ cmd: 'ipset', args: ['list'] }), /Debian package 'ipset'/);
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  it('names CAP_NET_ADMIN when the firewall refuses an unprivileged user', async (t) => {
+    const why = (process.getuid?.() !== 0 ? 'needs root to switch to an unprivileged user' : null) ?? (await toolMissing('setpriv', 'iptables', 'ipset'));
+    if (why) return t.skip(why);
+    // A real refusal: the same tools run as nobody, without capabilities.
+    const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
+    await assert.rejects(new ExecRunner().run({ cmd: 'setpriv', args: [...asNobody, 'iptables', '-S'] }), /CAP_NET_ADMIN/);
+    await assert.rejects(new ExecRunner().run({ cmd: 'setpriv', args: [...asNobody, 'ipset', 'list', '-n'] }), /CAP_NET_ADMIN/);
+  });
+});
