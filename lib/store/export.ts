@@ -1,0 +1,114 @@
+/**
+ * Export one table for a time range to CSV or JSON Lines, streamed: rows are
+ * stepped one at a time from a read cursor and written with backpressure, so
+ * memory stays flat however large the range. The file is written under a
+ * temporary name and renamed when complete.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import { TABLES, TABLE_NAMES, type TableName } from './records';
+import { finalize, prepare, stmtNext, type Db, type SqlValue } from './sqlite';
+
+export type ExportFormat = 'csv' | 'jsonl';
+
+export interface ExportRequest {
+  table: TableName;
+  format: ExportFormat;
+  from: number;
+  to: number;
+  /** Absolute path of the file to write (inside the export directory). */
+  file: string;
+}
+
+export interface ExportResult {
+  file: string;
+  table: TableName;
+  format: ExportFormat;
+  rows: number;
+  bytes: number;
+  from: number;
+  to: number;
+}
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+const KEYS = ['table', 'format', 'from', 'to', 'file'];
+
+function timeArg(v: unknown, key: string, fallback: number): number {
+  if (v === undefined || v === null || v === '') return fallback;
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? (/^-?\d+(\.\d+)?$/.test(v) ? Number(v) : Date.parse(v)) : NaN;
+  if (!Number.isFinite(t)) throw new Error(`export ${key} must be a time (ms since epoch or an ISO date), got ${JSON.stringify(v)}`);
+  return t;
+}
+
+/**
+ * Validate `{ table, format, from?, to?, file? }`. `file` is a plain file
+ * name (no directories) written inside `exportDir`; by default
+ * `<table>-<from>-<to>.<csv|jsonl>`.
+ */
+export function parseExport(request: unknown, exportDir: string, now = Date.now()): ExportRequest {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw new Error('an export request is an object { table, format, from?, to?, file? }');
+  }
+  const r = request as Record<string, unknown>;
+  for (const key of Object.keys(r)) if (!KEYS.includes(key)) throw new Error(`unknown export parameter '${key}': expected ${KEYS.join(', ')}`);
+  const table = r.table;
+  if (typeof table !== 'string' || !(TABLE_NAMES as readonly string[]).includes(table)) {
+    throw new Error(`export table must be one of ${TABLE_NAMES.join(', ')}, got ${JSON.stringify(table)}`);
+  }
+  const format = r.format ?? 'csv';
+  if (format !== 'csv' && format !== 'jsonl') throw new Error(`export format must be 'csv' or 'jsonl', got ${JSON.stringify(format)}`);
+  const from = timeArg(r.from, 'from', 0);
+  const to = timeArg(r.to, 'to', now);
+  if (from > to) throw new Error(`export from (${from}) is after to (${to})`);
+  const name = r.file ?? `${table}-${Math.floor(from)}-${Math.floor(to)}.${format}`;
+  if (typeof name !== 'string' || !FILE_NAME.test(name)) {
+    throw new Error(`export file must be a plain file name (letters, digits, . _ -; no directories), got ${JSON.stringify(name)}`);
+  }
+  return { table: table as TableName, format, from, to, file: path.join(exportDir, name) };
+}
+
+/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
+export function csvField(v: SqlValue): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export async function exportTable(db: Db, req: ExportRequest, signal?: AbortSignal): Promise<ExportResult> {
+  const def = Object.values(TABLES).find((t) => t.table === req.table);
+  if (!def) throw new Error(`unknown table ${req.table}`);
+  const columns = ['id', ...def.columns];
+  const tmp = `${req.file}.${process.pid}.partial`;
+  const out = fs.createWriteStream(tmp, { flags: 'wx' });
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  failed.catch(() => undefined);
+  const stmt = await prepare(db, `SELECT ${columns.join(', ')} FROM ${req.table} WHERE ts >= ? AND ts <= ? ORDER BY ts`);
+  let rows = 0;
+  let bytes = 0;
+  try {
+    await new Promise<void>((resolve, reject) => stmt.bind([req.from, req.to], (err: Error | null) => (err ? reject(err) : resolve())));
+    const write = async (line: string) => {
+      bytes += Buffer.byteLength(line);
+      if (!out.write(line)) await Promise.race([once(out, 'drain'), failed]);
+    };
+    if (req.format === 'csv') await write(`${columns.join(',')}\r\n`);
+    for (;;) {
+      if (signal?.aborted) throw new Error('export aborted (node closed)');
+      const row = await stmtNext<Record<string, SqlValue>>(stmt);
+      if (!row) break;
+      await write(req.format === 'csv' ? `${columns.map((c) => csvField(row[c])).join(',')}\r\n` : `${JSON.stringify(row)}\n`);
+      rows++;
+    }
+    out.end();
+    await Promise.race([once(out, 'finish'), failed]);
+    await fs.promises.rename(tmp, req.file);
+  } catch (err) {
+    out.destroy();
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  } finally {
+    await finalize(stmt);
+  }
+  return { file: req.file, table: req.table, format: req.format, rows, bytes, from: req.from, to: req.to };
+}

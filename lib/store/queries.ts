@@ -1,0 +1,238 @@
+/**
+ * Named read queries for dashboards and analysts. Each validates its
+ * parameters (unknown ones are refused), is bounded by a row limit, and
+ * returns a shape node-red-dashboard 3 renders as is:
+ *  - tables (ui_table, ui_template): an array of flat row objects;
+ *  - charts (ui_chart line): [{ series: [names], data: [[{ x, y }...] per series], labels: [''] }].
+ */
+import { isValidIp } from '../net/cidr';
+import { all, type Db, type SqlValue } from './sqlite';
+
+export interface ChartData {
+  series: string[];
+  data: { x: number; y: number }[][];
+  labels: string[];
+}
+
+export interface QueryResult {
+  name: QueryName;
+  /** Rows (tables) or a one-element chart array. */
+  payload: Record<string, unknown>[] | ChartData[];
+  /** Rows or points returned. */
+  count: number;
+  /** Time bucket of a chart, when the query groups by time. */
+  bucketMs?: number;
+}
+
+type Params = Record<string, unknown>;
+
+interface QueryDef {
+  params: readonly string[];
+  run(db: Db, p: Params, limit: number, now: number): Promise<QueryResult>;
+}
+
+const HOUR = 3_600_000;
+
+function time(p: Params, key: string): number | undefined {
+  const v = p[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? (/^-?\d+(\.\d+)?$/.test(v) ? Number(v) : Date.parse(v)) : v instanceof Date ? v.getTime() : NaN;
+  if (!Number.isFinite(t)) throw new Error(`${key} must be a time (ms since epoch or an ISO date), got ${JSON.stringify(v)}`);
+  return t;
+}
+
+/** The time range of a query: `from`/`to`, or `last` ms before `to`; `defaultSpan` when neither bound is given. */
+function range(p: Params, now: number, defaultSpan: number | null): { from: number | undefined; to: number | undefined } {
+  let to = time(p, 'to');
+  let from = time(p, 'from');
+  if (p.last !== undefined) {
+    const last = p.last;
+    if (typeof last !== 'number' || !Number.isFinite(last) || last <= 0) throw new Error(`last must be a positive number of ms, got ${JSON.stringify(last)}`);
+    if (from !== undefined) throw new Error('give either from or last, not both');
+    to ??= now;
+    from = to - last;
+  }
+  if (defaultSpan !== null) {
+    to ??= now;
+    from ??= to - defaultSpan;
+  }
+  if (from !== undefined && to !== undefined && from > to) throw new Error(`from (${from}) is after to (${to})`);
+  return { from, to };
+}
+
+function text(p: Params, key: string): string | undefined {
+  const v = p[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new Error(`${key} must be a string, got ${typeof v}`);
+  return v;
+}
+
+function ipParam(p: Params, key: string, required: boolean): string | undefined {
+  const v = text(p, key);
+  if (v === undefined) {
+    if (required) throw new Error(`${key} is required (an IP address)`);
+    return undefined;
+  }
+  if (!isValidIp(v)) throw new Error(`${key} is not a valid IP address: ${JSON.stringify(v)}`);
+  return v;
+}
+
+function iso(ts: unknown): string | null {
+  return typeof ts === 'number' && Number.isFinite(ts) ? new Date(ts).toISOString() : null;
+}
+
+/** WHERE clause from optional equality filters and a time range on `col`. */
+function where(eq: [string, SqlValue | undefined][], col: string, from?: number, to?: number): { sql: string; params: SqlValue[] } {
+  const parts: string[] = [];
+  const params: SqlValue[] = [];
+  for (const [c, v] of eq) {
+    if (v === undefined) continue;
+    parts.push(`${c} = ?`);
+    params.push(v);
+  }
+  if (from !== undefined) {
+    parts.push(`${col} >= ?`);
+    params.push(from);
+  }
+  if (to !== undefined) {
+    parts.push(`${col} <= ?`);
+    params.push(to);
+  }
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+export type QueryName = 'recentAlerts' | 'alertsPerMinute' | 'topTalkers' | 'deviceHistory' | 'blockHistory' | 'recentFlows';
+
+export const QUERIES: Record<QueryName, QueryDef> = {
+  /** Newest alerts first, optionally filtered. Table rows. */
+  recentAlerts: {
+    params: ['rule', 'severity', 'category', 'src', 'from', 'to', 'last', 'limit'],
+    async run(db, p, limit, now) {
+      const { from, to } = range(p, now, null);
+      const w = where([['rule', text(p, 'rule')], ['severity', text(p, 'severity')], ['category', text(p, 'category')], ['src', text(p, 'src')]], 'ts', from, to);
+      const rows = await all<Record<string, SqlValue>>(db,
+        `SELECT id, ts, rule, sid, signature, category, severity, action, src, dst, proto, sport, dport, src_mac AS srcMac,
+                count, window_ms AS windowMs, threshold, reason, evidence, detector
+         FROM alerts ${w.sql} ORDER BY ts DESC LIMIT ?`, [...w.params, limit]);
+      const payload = rows.map((r) => ({ time: iso(r.ts), ...r }));
+      return { name: 'recentAlerts', payload, count: payload.length };
+    },
+  },
+  /** Alert counts per minute and category, zero-filled. Chart. Buckets widen past `limit` minutes. */
+  alertsPerMinute: {
+    params: ['category', 'from', 'to', 'last', 'limit'],
+    async run(db, p, limit, now) {
+      const { from, to } = range(p, now, HOUR) as { from: number; to: number };
+      const bucketMs = Math.max(60_000, Math.ceil((to - from) / limit / 60_000) * 60_000);
+      const w = where([['category', text(p, 'category')]], 'ts', from, to);
+      const rows = await all<{ b: number; category: string | null; n: number }>(db,
+        `SELECT CAST(ts / ${bucketMs} AS INTEGER) AS b, category, count(*) AS n FROM alerts ${w.sql} GROUP BY b, category`, w.params);
+      const first = Math.floor(from / bucketMs);
+      const last = Math.floor(to / bucketMs);
+      const series = [...new Set(rows.map((r) => r.category ?? 'unknown'))].sort();
+      const data = series.map(() => [] as { x: number; y: number }[]);
+      const counts = new Map(rows.map((r) => [`${r.category ?? 'unknown'}|${r.b}`, r.n]));
+      series.forEach((s, i) => {
+        for (let b = first; b <= last; b++) data[i].push({ x: b * bucketMs, y: counts.get(`${s}|${b}`) ?? 0 });
+      });
+      const points = data.reduce((n, d) => n + d.length, 0);
+      return { name: 'alertsPerMinute', payload: [{ series, data, labels: [''] }], count: points, bucketMs };
+    },
+  },
+  /** Devices with the highest average rate in the range (default: the last hour). Table rows. */
+  topTalkers: {
+    params: ['from', 'to', 'last', 'limit'],
+    async run(db, p, limit, now) {
+      const { from, to } = range(p, now, HOUR) as { from: number; to: number };
+      const rows = await all<{ ip: string; rx: number; tx: number; peak: number; samples: number }>(db,
+        `SELECT ip, avg(rx_bps) AS rx, avg(tx_bps) AS tx, max(rx_bps + tx_bps) AS peak, count(*) AS samples
+         FROM devices WHERE ts >= ? AND ts <= ? GROUP BY ip ORDER BY rx + tx DESC LIMIT ?`, [from, to, limit]);
+      const payload = [];
+      for (const r of rows) {
+        const [latest] = await all<{ mac: string | null; vendor: string | null; hostname: string | null }>(db,
+          'SELECT mac, vendor, hostname FROM devices WHERE ip = ? AND ts <= ? ORDER BY ts DESC LIMIT 1', [r.ip, to]);
+        payload.push({
+          ip: r.ip, mac: latest?.mac ?? null, vendor: latest?.vendor ?? null, hostname: latest?.hostname ?? null,
+          rxBps: Math.round(r.rx), txBps: Math.round(r.tx), totalBps: Math.round(r.rx + r.tx), peakBps: Math.round(r.peak), samples: r.samples,
+        });
+      }
+      return { name: 'topTalkers', payload, count: payload.length };
+    },
+  },
+  /** One device's receive/transmit rate over time (default: the last 24 h), averaged into at most `limit` points. Chart. */
+  deviceHistory: {
+    params: ['ip', 'from', 'to', 'last', 'limit'],
+    async run(db, p, limit, now) {
+      const ip = ipParam(p, 'ip', true) as string;
+      const { from, to } = range(p, now, 24 * HOUR) as { from: number; to: number };
+      const bucketMs = Math.max(1, Math.ceil((to - from + 1) / limit));
+      const rows = await all<{ x: number; rx: number; tx: number }>(db,
+        `SELECT min(ts) AS x, avg(rx_bps) AS rx, avg(tx_bps) AS tx FROM devices
+         WHERE ip = ? AND ts >= ? AND ts <= ? GROUP BY CAST((ts - ?) / ? AS INTEGER) ORDER BY x`, [ip, from, to, from, bucketMs]);
+      const data = [rows.map((r) => ({ x: r.x, y: r.rx })), rows.map((r) => ({ x: r.x, y: r.tx }))];
+      return { name: 'deviceHistory', payload: [{ series: [`${ip} rx B/s`, `${ip} tx B/s`], data, labels: [''] }], count: rows.length, bucketMs };
+    },
+  },
+  /** Block, update, unblock and expire events, newest first. Table rows. */
+  blockHistory: {
+    params: ['ip', 'event', 'from', 'to', 'last', 'limit'],
+    async run(db, p, limit, now) {
+      const { from, to } = range(p, now, null);
+      const w = where([['ip', ipParam(p, 'ip', false)], ['event', text(p, 'event')]], 'ts', from, to);
+      const rows = await all<Record<string, SqlValue>>(db,
+        `SELECT id, ts, event, ip, since, expires, reason, rule FROM blocks ${w.sql} ORDER BY ts DESC, id DESC LIMIT ?`, [...w.params, limit]);
+      const payload = rows.map((r) => ({ time: iso(r.ts), ...r, expiresAt: r.expires ? iso(r.expires) : null }));
+      return { name: 'blockHistory', payload, count: payload.length };
+    },
+  },
+  /** Newest flow records first, optionally for one source. Table rows. */
+  recentFlows: {
+    params: ['src', 'from', 'to', 'last', 'limit'],
+    async run(db, p, limit, now) {
+      const { from, to } = range(p, now, null);
+      const w = where([['src', ipParam(p, 'src', false)]], 'ts', from, to);
+      const rows = await all<Record<string, SqlValue>>(db,
+        `SELECT id, ts, proto, src, dst, sport, dport, orig_bytes AS origBytes, orig_packets AS origPackets,
+                reply_bytes AS replyBytes, reply_packets AS replyPackets, state, start_ts AS start, end_ts AS end
+         FROM flows ${w.sql} ORDER BY ts DESC LIMIT ?`, [...w.params, limit]);
+      const payload = rows.map((r) => ({ time: iso(r.ts), ...r }));
+      return { name: 'recentFlows', payload, count: payload.length };
+    },
+  },
+};
+export const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
+
+/** Default rows/points when the request gives no `limit`. */
+const DEFAULT_LIMIT: Record<QueryName, number> = { recentAlerts: 100, alertsPerMinute: 240, topTalkers: 10, deviceHistory: 500, blockHistory: 100, recentFlows: 100 };
+
+export interface QueryRequest {
+  name: QueryName;
+  params: Params;
+  limit: number;
+}
+
+/** Validate a request `{ name, ...params }`; `maxLimit` bounds any result. */
+export function parseQuery(request: unknown, maxLimit: number): QueryRequest {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw new Error(`a query is an object { name, ...params } with name one of ${QUERY_NAMES.join(', ')}`);
+  }
+  const { name, ...params } = request as Params;
+  if (typeof name !== 'string' || !(name in QUERIES)) throw new Error(`unknown query ${JSON.stringify(name)}: expected one of ${QUERY_NAMES.join(', ')}`);
+  const qname = name as QueryName;
+  const def: QueryDef = QUERIES[qname];
+  for (const key of Object.keys(params)) {
+    if (!def.params.includes(key)) throw new Error(`unknown parameter '${key}' for ${qname}: expected ${def.params.join(', ')}`);
+  }
+  let limit = Math.min(DEFAULT_LIMIT[qname], maxLimit);
+  if (params.limit !== undefined) {
+    const l = params.limit;
+    if (typeof l !== 'number' || !Number.isInteger(l) || l < 1 || l > maxLimit) throw new Error(`limit must be an integer 1..${maxLimit}, got ${JSON.stringify(l)}`);
+    limit = l;
+  }
+  return { name: qname, params, limit };
+}
+
+export async function runQuery(db: Db, req: QueryRequest, now = Date.now()): Promise<QueryResult> {
+  const def: QueryDef = QUERIES[req.name];
+  return def.run(db, req.params, req.limit, now);
+}

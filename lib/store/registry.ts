@@ -1,0 +1,69 @@
+/**
+ * One LogStore per database file in this process, shared by every node that
+ * logs to it (reference counted). Several nodes on one file then share one
+ * write connection and one writer, so they cannot lock each other out; the
+ * busy timeout covers other processes. The first node to open a file sets
+ * its writer and retention options; later ones with different options get a
+ * warning naming the difference.
+ */
+import path from 'node:path';
+import { LogStore, type CloseResult, type StoreOptions } from './store';
+
+interface Entry {
+  store: LogStore;
+  refs: number;
+  optionsKey: string;
+}
+
+const open = new Map<string, Entry>();
+/** Stores being closed, so a reopen of the same file waits for the last flush. */
+const closing = new Map<string, Promise<unknown>>();
+
+export interface StoreLease {
+  store: LogStore;
+  /** Set when this file was already open with other options. */
+  warning?: string;
+  /** Drop this reference; the last one flushes and closes the store. */
+  release(): Promise<CloseResult>;
+}
+
+export function acquireStore(file: string, options: Partial<StoreOptions> = {}): StoreLease {
+  const key = path.resolve(file);
+  const optionsKey = JSON.stringify(options);
+  let entry = open.get(key);
+  let warning: string | undefined;
+  if (entry) {
+    entry.refs++;
+    if (entry.optionsKey !== optionsKey) warning = `${key} is already open with other writer/retention options; the first node's options apply (${entry.optionsKey})`;
+  } else {
+    const store = new LogStore(key, options, closing.get(key) ?? Promise.resolve());
+    entry = { store, refs: 1, optionsKey };
+    open.set(key, entry);
+    store.start();
+  }
+  const held = entry;
+  let released = false;
+  return {
+    store: held.store,
+    warning,
+    async release() {
+      if (released) return { unwritten: 0 };
+      released = true;
+      held.refs--;
+      if (held.refs > 0) return { unwritten: 0 };
+      if (open.get(key) === held) open.delete(key);
+      const done = held.store.close();
+      closing.set(key, done);
+      try {
+        return await done;
+      } finally {
+        if (closing.get(key) === done) closing.delete(key);
+      }
+    },
+  };
+}
+
+/** Files with an open store and their reference counts (for tests and diagnostics). */
+export function openStores(): Map<string, number> {
+  return new Map([...open].map(([k, e]) => [k, e.refs]));
+}

@@ -1,0 +1,72 @@
+/**
+ * The database schema as a list of migrations. `PRAGMA user_version` holds
+ * the number of migrations applied; opening a file runs the missing ones in
+ * one transaction each, so an older database upgrades in place and keeps its
+ * rows. Never edit a shipped migration: append a new one.
+ */
+import { exec, get, type Db } from './sqlite';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: first release — alerts, device samples, flows.
+  `CREATE TABLE alerts (
+     id INTEGER PRIMARY KEY, ts REAL NOT NULL, rule TEXT NOT NULL, sid INTEGER, signature TEXT,
+     category TEXT, severity TEXT, action TEXT, src TEXT, dst TEXT, proto TEXT, sport INTEGER, dport INTEGER,
+     count INTEGER, window_ms INTEGER, threshold REAL, reason TEXT, evidence TEXT, detector TEXT);
+   CREATE INDEX alerts_ts ON alerts(ts);
+   CREATE TABLE devices (
+     id INTEGER PRIMARY KEY, ts REAL NOT NULL, ip TEXT NOT NULL, mac TEXT,
+     rx_bytes INTEGER, tx_bytes INTEGER, rx_bps REAL, tx_bps REAL, flows INTEGER, last_seen REAL);
+   CREATE INDEX devices_ip_ts ON devices(ip, ts);
+   CREATE TABLE flows (
+     id INTEGER PRIMARY KEY, ts REAL NOT NULL, proto TEXT, src TEXT, dst TEXT, sport INTEGER, dport INTEGER,
+     orig_bytes INTEGER, orig_packets INTEGER, reply_bytes INTEGER, reply_packets INTEGER, state TEXT,
+     start_ts REAL, end_ts REAL);
+   CREATE INDEX flows_ts ON flows(ts);`,
+  // 2: source MAC and logging time on alerts (age retention counts from when a
+  // row was logged, so a replayed old capture is kept), vendor/hostname on
+  // device samples, block history, indexes shaped by the dashboard queries.
+  `ALTER TABLE alerts ADD COLUMN src_mac TEXT;
+   ALTER TABLE alerts ADD COLUMN logged REAL;
+   UPDATE alerts SET logged = ts;
+   DROP INDEX alerts_ts;
+   CREATE INDEX alerts_ts_category ON alerts(ts, category);
+   CREATE INDEX alerts_rule_ts ON alerts(rule, ts);
+   CREATE INDEX alerts_src_ts ON alerts(src, ts);
+   CREATE INDEX alerts_severity_ts ON alerts(severity, ts);
+   ALTER TABLE devices ADD COLUMN vendor TEXT;
+   ALTER TABLE devices ADD COLUMN hostname TEXT;
+   CREATE INDEX devices_ts_rate ON devices(ts, ip, rx_bps, tx_bps);
+   CREATE INDEX flows_src_ts ON flows(src, ts);
+   CREATE TABLE blocks (
+     id INTEGER PRIMARY KEY, ts REAL NOT NULL, event TEXT NOT NULL, ip TEXT NOT NULL,
+     since REAL, expires REAL, reason TEXT, rule TEXT);
+   CREATE INDEX blocks_ts ON blocks(ts);
+   CREATE INDEX blocks_ip_ts ON blocks(ip, ts);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export async function schemaVersion(db: Db): Promise<number> {
+  const row = await get<{ user_version: number }>(db, 'PRAGMA user_version');
+  return row?.user_version ?? 0;
+}
+
+/** Bring the database to SCHEMA_VERSION; returns the version it had before. */
+export async function migrate(db: Db): Promise<number> {
+  const before = await schemaVersion(db);
+  if (before > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${before} is newer than this node understands (${SCHEMA_VERSION}); upgrade node-red-contrib-ips`);
+  }
+  for (let v = before; v < SCHEMA_VERSION; v++) {
+    await exec(db, 'BEGIN IMMEDIATE');
+    try {
+      await exec(db, MIGRATIONS[v]);
+      await exec(db, `PRAGMA user_version = ${v + 1}`);
+      await exec(db, 'COMMIT');
+    } catch (err) {
+      await exec(db, 'ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+  return before;
+}

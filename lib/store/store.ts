@@ -1,0 +1,420 @@
+/**
+ * LogStore: one SQLite file, one write connection, one batched writer.
+ *
+ * Rows wait in a bounded FIFO and are written together, in order, in one
+ * transaction per flush (every `flushMs`, or at once when `batchRows` are
+ * waiting) through cached multi-row prepared INSERTs. The file runs in WAL
+ * mode with synchronous=NORMAL: a committed flush survives a process crash,
+ * a power cut can lose at most the last flush or so, and the file is never
+ * corrupt (SQLite's WAL guarantee). A failed flush rolls back, keeps its rows
+ * at the head of the FIFO and is retried with backoff; the connection is
+ * reopened first unless the fault was a lock held by someone else. When the
+ * FIFO is over `maxPending`, the oldest unwritten rows are dropped and counted.
+ *
+ * Retention deletes small batches in their own short transactions, queued on
+ * the same serial write path as flushes so a flush waits for at most one
+ * batch. Queries and exports use a separate read-only connection: WAL readers
+ * neither block nor wait for the writer.
+ */
+import { EventEmitter } from 'node:events';
+import type { BlockEntry } from '../net/types';
+import { TABLES, TABLE_NAMES, type LogItem, type TableName, type BlockSnapshotItem } from './records';
+import { migrate } from './schema';
+import {
+  all, closeDb, describeDbError, exec, finalize, get, isBusy, openDb, prepare, run, stmtRun,
+  type Db, type SqlValue, type Stmt,
+} from './sqlite';
+
+export interface RetentionRule {
+  /** Delete rows logged longer ago than this; 0 = keep forever. */
+  maxAgeMs: number;
+  /** Keep at most this many newest rows; 0 = no limit. */
+  maxRows: number;
+}
+
+export interface StoreOptions {
+  flushMs: number;
+  /** Flush as soon as this many rows wait. */
+  batchRows: number;
+  /** Bound on rows waiting (during a fault); the oldest are dropped beyond it. */
+  maxPending: number;
+  busyTimeoutMs: number;
+  /** First retry delay after a failed flush or open; doubles up to 16x. */
+  retryMs: number;
+  retention: Record<TableName, RetentionRule>;
+  retentionIntervalMs: number;
+  /** Rows per retention DELETE. */
+  retentionBatch: number;
+}
+
+export const DEFAULT_OPTIONS: StoreOptions = {
+  flushMs: 1000,
+  batchRows: 5000,
+  maxPending: 200_000,
+  busyTimeoutMs: 2000,
+  retryMs: 1000,
+  retention: {
+    alerts: { maxAgeMs: 30 * 86_400_000, maxRows: 1_000_000 },
+    devices: { maxAgeMs: 7 * 86_400_000, maxRows: 2_000_000 },
+    flows: { maxAgeMs: 7 * 86_400_000, maxRows: 1_000_000 },
+    blocks: { maxAgeMs: 365 * 86_400_000, maxRows: 100_000 },
+  },
+  retentionIntervalMs: 60_000,
+  retentionBatch: 2000,
+};
+
+export interface StoreStats {
+  written: Record<TableName, number>;
+  pending: number;
+  dropped: number;
+  flushes: number;
+  /** Set while writes are failing. */
+  fault: string | null;
+}
+
+export interface CloseResult {
+  /** Rows that could not be written before closing (the fault persisted). */
+  unwritten: number;
+  error?: string;
+}
+
+/** Rows per multi-row INSERT statement (well under SQLite's bound-parameter limit). */
+const CHUNK = 64;
+const AGE_COLUMN: Record<TableName, string> = { alerts: 'logged', devices: 'ts', flows: 'ts', blocks: 'ts' };
+
+/**
+ * Events: 'fault' (message) when writing or opening fails, 'recovered'
+ * (message) when it works again, 'flushed' ({ rows, lastIds }) after each
+ * committed flush, 'dropped' (count) when the FIFO overflowed.
+ */
+export class LogStore extends EventEmitter {
+  readonly file: string;
+  readonly options: StoreOptions;
+  private db: Db | null = null;
+  private reader: Db | null = null;
+  private readerOpening: Promise<Db> | null = null;
+  private readonly statements = new Map<string, Stmt>();
+  private pending: LogItem[] = [];
+  /** Items at the head of `pending` that the running flush is writing. */
+  private inFlight = 0;
+  private writeChain: Promise<unknown> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushQueued = false;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private closed = false;
+  private blockState = new Map<string, BlockEntry>();
+  private readonly stats: StoreStats = { written: { alerts: 0, devices: 0, flows: 0, blocks: 0 }, pending: 0, dropped: 0, flushes: 0, fault: null };
+
+  constructor(file: string, options: Partial<StoreOptions> = {}, private readonly after: Promise<unknown> = Promise.resolve()) {
+    super();
+    this.file = file;
+    this.options = { ...DEFAULT_OPTIONS, ...options, retention: { ...DEFAULT_OPTIONS.retention, ...options.retention } };
+  }
+
+  /** Open (and migrate) now so a bad path is reported at deploy; a failure is retried like a failed flush. */
+  start(): void {
+    this.serial(async () => {
+      await this.after;
+      await this.ensureOpen();
+    }).then(() => this.faultCleared(), (err) => this.faultRaised(err));
+    if (this.options.retentionIntervalMs > 0) {
+      this.retentionTimer = setInterval(() => void this.applyRetention().catch((err) => this.emit('fault', `retention: ${describeDbError(err, this.file)}`)), this.options.retentionIntervalMs);
+      this.retentionTimer.unref();
+    }
+  }
+
+  getStats(): StoreStats {
+    return { ...this.stats, written: { ...this.stats.written }, pending: this.pending.length };
+  }
+
+  /** Queue rows; they are written on the next flush. */
+  add(items: readonly LogItem[]): void {
+    if (this.closed) throw new Error(`database ${this.file} is closed`);
+    for (const item of items) this.pending.push(item);
+    const over = this.pending.length - this.options.maxPending;
+    if (over > 0) {
+      // Drop the oldest rows that are not being written right now.
+      const drop = Math.min(over, this.pending.length - this.inFlight);
+      this.pending.splice(this.inFlight, drop);
+      this.stats.dropped += drop;
+      this.emit('dropped', drop);
+    }
+    if (this.stats.fault) return; // the retry timer is already set
+    if (this.pending.length >= this.options.batchRows) this.queueFlush(0);
+    else this.queueFlush(this.options.flushMs);
+  }
+
+  /** Write everything waiting now; rejects with the fault if writing fails (rows are kept). */
+  flush(): Promise<void> {
+    return this.serial(() => this.flushPending());
+  }
+
+  private queueFlush(delayMs: number): void {
+    if (this.closed) return;
+    if (this.flushTimer) {
+      if (delayMs > 0) return;
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (delayMs === 0 && this.flushQueued) return;
+    const go = () => {
+      this.flushTimer = null;
+      this.flushQueued = true;
+      this.serial(() => this.flushPending()).then(
+        () => {
+          this.flushQueued = false;
+          this.faultCleared();
+          if (this.pending.length >= this.options.batchRows) this.queueFlush(0);
+          else if (this.pending.length > 0) this.queueFlush(this.options.flushMs);
+        },
+        (err) => {
+          this.flushQueued = false;
+          this.faultRaised(err);
+        },
+      );
+    };
+    this.flushTimer = setTimeout(go, delayMs);
+  }
+
+  private faultRaised(err: unknown): void {
+    const message = describeDbError(err, this.file);
+    this.failures++;
+    if (!isBusy(err)) void this.dropConnection();
+    if (message !== this.stats.fault) this.emit('fault', message);
+    this.stats.fault = message;
+    if (this.closed) return;
+    const delay = this.options.retryMs * 2 ** Math.min(this.failures - 1, 4);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.serial(async () => {
+        await this.ensureOpen();
+        await this.flushPending();
+      }).then(() => {
+        this.faultCleared();
+        if (this.pending.length > 0) this.queueFlush(this.options.flushMs);
+      }, (e) => this.faultRaised(e));
+    }, delay);
+  }
+
+  private faultCleared(): void {
+    this.failures = 0;
+    if (this.stats.fault) {
+      this.stats.fault = null;
+      this.emit('recovered', `database ${this.file} is writable again`);
+    }
+  }
+
+  /** Run `fn` after every earlier write job (flushes, retention batches, open/close). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.writeChain.then(fn, fn);
+    this.writeChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async ensureOpen(): Promise<Db> {
+    if (this.db) return this.db;
+    const db = await openDb(this.file);
+    try {
+      db.configure('busyTimeout', this.options.busyTimeoutMs);
+      const mode = await get<{ journal_mode: string }>(db, 'PRAGMA journal_mode = WAL');
+      if (mode?.journal_mode !== 'wal') throw Object.assign(new Error(`could not switch to WAL mode (got ${mode?.journal_mode})`), { code: 'SQLITE_READONLY' });
+      // In WAL mode NORMAL never corrupts; a power cut may lose the last commit(s).
+      await exec(db, 'PRAGMA synchronous = NORMAL');
+      await migrate(db);
+      const rows = await all<{ ip: string; event: string; since: number; expires: number; reason: string | null; rule: string | null }>(
+        db, 'SELECT ip, event, since, expires, reason, rule FROM blocks WHERE id IN (SELECT max(id) FROM blocks GROUP BY ip)');
+      this.blockState = new Map(rows.filter((r) => r.event === 'block' || r.event === 'update')
+        .map((r) => [r.ip, { ip: r.ip, since: r.since, expires: r.expires, reason: r.reason ?? '', rule: r.rule ?? '' }]));
+    } catch (err) {
+      await closeDb(db).catch(() => undefined);
+      throw err;
+    }
+    this.db = db;
+    return db;
+  }
+
+  private async dropConnection(): Promise<void> {
+    await this.serial(async () => {
+      const db = this.db;
+      this.db = null;
+      for (const stmt of this.statements.values()) await finalize(stmt);
+      this.statements.clear();
+      if (db) await closeDb(db).catch(() => undefined);
+    });
+    const reader = this.reader;
+    this.reader = null;
+    if (reader) await closeDb(reader).catch(() => undefined);
+  }
+
+  private async insertStatement(db: Db, table: (typeof TABLES)[keyof typeof TABLES], rows: number): Promise<Stmt> {
+    const key = `${table.table}:${rows}`;
+    let stmt = this.statements.get(key);
+    if (!stmt) {
+      const one = `(${table.columns.map(() => '?').join(',')})`;
+      stmt = await prepare(db, `INSERT INTO ${table.table} (${table.columns.join(',')}) VALUES ${Array(rows).fill(one).join(',')}`);
+      this.statements.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  /** One transaction with every row waiting now. */
+  private async flushPending(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const db = await this.ensureOpen();
+    const n = this.pending.length;
+    this.inFlight = n;
+    const batch = this.pending.slice(0, n);
+    const counts: Record<TableName, number> = { alerts: 0, devices: 0, flows: 0, blocks: 0 };
+    const lastIds: Partial<Record<TableName, number>> = {};
+    let blockState = this.blockState;
+    try {
+      await exec(db, 'BEGIN IMMEDIATE');
+      try {
+        let i = 0;
+        while (i < batch.length) {
+          const item = batch[i];
+          if (item.kind === 'blocklist') {
+            const { events, state } = diffBlocks(blockState, item);
+            blockState = state;
+            for (const ev of events) await stmtRun(await this.insertStatement(db, TABLES.block, 1), ev);
+            counts.blocks += events.length;
+            i++;
+            continue;
+          }
+          // A run of rows of one kind, written CHUNK at a time.
+          let j = i;
+          while (j < batch.length && batch[j].kind === item.kind && j - i < CHUNK) j++;
+          const table = TABLES[item.kind];
+          const params: SqlValue[] = [];
+          for (let k = i; k < j; k++) {
+            const values = (batch[k] as { values: SqlValue[] }).values;
+            for (const v of values) params.push(v);
+          }
+          await stmtRun(await this.insertStatement(db, table, j - i), params);
+          counts[table.table] += j - i;
+          i = j;
+        }
+        for (const name of TABLE_NAMES) {
+          if (counts[name] > 0) lastIds[name] = (await get<{ id: number }>(db, `SELECT max(id) AS id FROM ${name}`))?.id;
+        }
+        await exec(db, 'COMMIT');
+      } catch (err) {
+        await exec(db, 'ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      this.inFlight = 0;
+    }
+    this.pending.splice(0, n);
+    this.blockState = blockState;
+    for (const name of TABLE_NAMES) this.stats.written[name] += counts[name];
+    this.stats.flushes++;
+    this.emit('flushed', { rows: n, counts, lastIds });
+  }
+
+  /** One retention pass: small DELETE batches per table, each its own job on the write path. */
+  async applyRetention(now = Date.now()): Promise<Record<TableName, number>> {
+    const deleted: Record<TableName, number> = { alerts: 0, devices: 0, flows: 0, blocks: 0 };
+    const B = this.options.retentionBatch;
+    for (const name of TABLE_NAMES) {
+      const rule = this.options.retention[name];
+      if (rule.maxAgeMs > 0) {
+        const cutoff = now - rule.maxAgeMs;
+        for (;;) {
+          if (this.closed) return deleted;
+          // Rows are logged in id order, so the oldest are the first ids.
+          const { changes } = await this.serial(async () => run(await this.ensureOpen(),
+            `DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} ORDER BY id LIMIT ?) AND ${AGE_COLUMN[name]} < ?`, [B, cutoff]));
+          deleted[name] += changes;
+          if (changes < B) break;
+        }
+      }
+      if (rule.maxRows > 0) {
+        for (;;) {
+          if (this.closed) return deleted;
+          const { changes } = await this.serial(async () => {
+            const db = await this.ensureOpen();
+            const span = await get<{ lo: number | null; hi: number | null }>(db, `SELECT min(id) AS lo, max(id) AS hi FROM ${name}`);
+            if (!span || span.lo === null || span.hi === null || span.hi - span.lo + 1 <= rule.maxRows) return { changes: 0 };
+            const count = (await get<{ n: number }>(db, `SELECT count(*) AS n FROM ${name}`))?.n ?? 0;
+            const excess = count - rule.maxRows;
+            if (excess <= 0) return { changes: 0 };
+            return run(db, `DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} ORDER BY id LIMIT ?)`, [Math.min(excess, B)]);
+          });
+          deleted[name] += changes;
+          if (changes < B) break;
+        }
+      }
+    }
+    return deleted;
+  }
+
+  /** The read-only connection for queries and exports (opened after the writer created the file). */
+  async readConnection(): Promise<Db> {
+    if (this.reader) return this.reader;
+    if (!this.readerOpening) {
+      this.readerOpening = (async () => {
+        await this.serial(() => this.ensureOpen());
+        const db = await openDb(this.file, true);
+        db.configure('busyTimeout', this.options.busyTimeoutMs);
+        this.reader = db;
+        return db;
+      })().finally(() => {
+        this.readerOpening = null;
+      });
+    }
+    return this.readerOpening;
+  }
+
+  /** Close the read connection after a failed read so the next one reopens. */
+  async resetReader(): Promise<void> {
+    const reader = this.reader;
+    this.reader = null;
+    if (reader) await closeDb(reader).catch(() => undefined);
+  }
+
+  /** Flush what is waiting (one try), stop timers, close connections. */
+  async close(): Promise<CloseResult> {
+    if (this.closed) return { unwritten: 0 };
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.flushTimer = null;
+    this.retentionTimer = null;
+    let error: string | undefined;
+    try {
+      await this.serial(async () => {
+        await this.ensureOpen();
+        await this.flushPending();
+      });
+    } catch (err) {
+      error = describeDbError(err, this.file);
+    }
+    const unwritten = this.pending.length;
+    await this.dropConnection();
+    return error ? { unwritten, error } : { unwritten };
+  }
+}
+
+/** Block/unblock events between the stored block state and a new BlockList. */
+export function diffBlocks(prev: Map<string, BlockEntry>, snap: BlockSnapshotItem): { events: SqlValue[][]; state: Map<string, BlockEntry> } {
+  const events: SqlValue[][] = [];
+  const state = new Map<string, BlockEntry>();
+  for (const e of snap.entries) {
+    state.set(e.ip, e);
+    const before = prev.get(e.ip);
+    let event: string | null = null;
+    if (!before || before.since !== e.since) event = 'block';
+    else if (before.expires !== e.expires || before.reason !== e.reason || before.rule !== e.rule) event = 'update';
+    if (event) events.push([snap.ts, event, e.ip, e.since, e.expires, e.reason, e.rule]);
+  }
+  for (const [ip, before] of prev) {
+    if (state.has(ip)) continue;
+    const event = before.expires > 0 && before.expires <= snap.ts ? 'expire' : 'unblock';
+    events.push([snap.ts, event, ip, before.since, before.expires, before.reason, before.rule]);
+  }
+  return { events, state };
+}
