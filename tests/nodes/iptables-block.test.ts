@@ -1,0 +1,152 @@
+/**
+ * iptables-block in Node-RED (node-red-node-test-helper) in dry-run mode:
+ * what a user without root sees — the blocklist after each message, the
+ * commands the node would run, refusals as node errors. Own addresses come
+ * from this machine's real `ip -j addr`. Kernel behaviour is covered by
+ * tests/integration/iptables-block.test.ts.
+ */
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import type { BlockList } from '../../lib/net/types';
+import { toolMissing } from '../support/netns';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const helper = require('node-red-node-test-helper') as {
+  init(red: unknown): void;
+  load(node: unknown, flow: unknown[], cb: () => void): void;
+  unload(): Promise<void>;
+  getNode(id: string): HelperNode;
+  stopServer(cb: () => void): void;
+  startServer(cb: () => void): void;
+};
+
+interface HelperNode {
+  on(event: string, fn: (arg: never) => void): void;
+  receive(msg: Record<string, unknown>): void;
+  error: { getCalls(): { thisValue: unknown; args: unknown[] }[] };
+}
+
+interface OutMsg {
+  topic: string;
+  payload: BlockList;
+  commands?: string[];
+  results?: Record<string, unknown>[];
+}
+
+helper.init(require.resolve('node-red'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const blockNode = require('../../nodes/iptables-block/iptables-block');
+
+let skip: string | null = null;
+before(async () => {
+  skip = await toolMissing('ip');
+  await new Promise<void>((resolve) => helper.startServer(resolve));
+});
+after(async () => {
+  await new Promise<void>((resolve) => helper.stopServer(resolve));
+});
+afterEach(async () => {
+  await helper.unload();
+});
+
+interface Harness {
+  node: HelperNode;
+  out: OutMsg[];
+  errors: string[];
+  /** Send a message and wait for the next output or error. */
+  send(msg: Record<string, unknown>): Promise<void>;
+}
+
+async function deploy(config: Record<string, unknown>): Promise<Harness> {
+  const flow = [
+    { id: 'blk', type: 'iptables-block', name: 'block under test', dryRun: true, backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, duration: 600, allowlist: '', protectOwn: true, protectGateway: true, escalate: false, clearOnClose: false, wires: [['out']], ...config },
+    { id: 'out', type: 'helper' },
+  ];
+  await new Promise<void>((resolve) => helper.load(blockNode, flow, resolve));
+  const node = helper.getNode('blk');
+  const h: Harness = {
+    node,
+    out: [],
+    errors: [],
+    send: (msg) => {
+      const before = h.out.length + h.errors.length;
+      node.receive(msg);
+      return new Promise((resolve, reject) => {
+        const deadline = Date.now() + 5000;
+        const tick = () => {
+          if (h.out.length + h.errors.length > before) return resolve();
+          if (Date.now() > deadline) return reject(new Error('no output and no error within 5 s'));
+          setTimeout(tick, 10);
+        };
+        tick();
+      });
+    },
+  };
+  helper.getNode('out').on('input', (msg: OutMsg) => {
+    h.out.push(msg);
+  });
+  for (const call of node.error.getCalls()) if (call.thisValue === node) h.errors.push(String(call.args[0]));
+  node.on('call:error', (call: { args: unknown[] }) => {
+    const a = call.args[0];
+    h.errors.push(a instanceof Error ? a.message : String(a));
+  });
+  return h;
+}
+
+const alert = {
+  ts: 1, rule: 'scan.vertical', sid: 2, signature: 'port scan', category: 'scan', severity: 'high', action: 'drop',
+  src: '10.0.0.66', dst: '10.0.0.1', proto: 'tcp', count: 120, windowMs: 10000, threshold: 50, reason: '120 ports in 10 s', detector: 'scan',
+};
+
+describe('iptables-block node (dry-run)', () => {
+  it('an alert blocks its source: the list shows it and the commands say what would run', async (t) => {
+    if (skip) return t.skip(skip);
+    const h = await deploy({});
+    await h.send({ payload: alert });
+    const m = h.out.at(-1)!;
+    assert.equal(m.topic, 'blocklist');
+    assert.equal(m.payload.blocked.length, 1);
+    const e = m.payload.blocked[0];
+    assert.deepEqual([e.ip, e.rule, e.reason], ['10.0.0.66', 'scan.vertical', '120 ports in 10 s']);
+    assert.equal(e.expires - e.since, 600_000);
+    assert.deepEqual(m.commands, [`ipset add ips-block-v4 10.0.0.66 timeout 600 comment 'ips s=${Math.floor(e.since / 1000)} r=scan.vertical 120 ports in 10 s' -exist`]);
+    assert.deepEqual(h.errors, []);
+
+    await h.send({ topic: 'unblock', payload: '10.0.0.66' });
+    assert.deepEqual(h.out.at(-1)!.payload.blocked, []);
+    assert.deepEqual(h.out.at(-1)!.commands, ['ipset del ips-block-v4 10.0.0.66 -exist']);
+
+    await h.send({ topic: 'block', payload: 'fd00::66', durationS: 0 });
+    await h.send({ topic: 'list' });
+    assert.deepEqual(h.out.at(-1)!.payload.blocked.map((b) => [b.ip, b.expires, b.rule]), [['fd00::66', 0, 'manual']]);
+
+    await h.send({ topic: 'clear' });
+    assert.deepEqual(h.out.at(-1)!.payload.blocked, []);
+    assert.deepEqual(h.out.at(-1)!.commands, ['ipset flush ips-block-v4', 'ipset flush ips-block-v6']);
+  });
+
+  it('refuses the allowlist, its own addresses and bad input with the reason, and keeps the list', async (t) => {
+    if (skip) return t.skip(skip);
+    const h = await deploy({ backend: 'nftables', allowlist: '192.168.7.0/24' });
+    await h.send({ payload: { ip: '10.0.0.5', action: 'block', reason: 'by hand' } });
+    await h.send({ payload: { ip: '192.168.7.9', action: 'block' } });
+    assert.match(h.errors.at(-1)!, /refused to block 192\.168\.7\.9: it is in the allowlist \(192\.168\.7\.0\/24\)/);
+    await h.send({ payload: { ip: '127.0.0.1', action: 'block' } });
+    assert.match(h.errors.at(-1)!, /refused to block 127\.0\.0\.1: it is one of this box's own addresses \(lo\)/);
+    await h.send({ payload: { ip: '10.0.0.300', action: 'block' } });
+    assert.match(h.errors.at(-1)!, /invalid IP address '10\.0\.0\.300'/);
+    await h.send({ payload: 'block everything' });
+    assert.match(h.errors.at(-1)!, /expected an Alert/);
+    await h.send({ topic: 'list' });
+    assert.deepEqual(h.out.at(-1)!.payload.blocked.map((b) => [b.ip, b.reason]), [['10.0.0.5', 'by hand']]);
+  });
+
+  it('a bad setting stops the node with the reason instead of running anything', async (t) => {
+    if (skip) return t.skip(skip);
+    const h = await deploy({ chain: 'INPUT' });
+    assert.match(h.errors.join('\n'), /invalid chain name 'INPUT'/);
+    await h.send({ payload: alert });
+    assert.match(h.errors.at(-1)!, /invalid chain name 'INPUT'/);
+    assert.equal(h.out.length, 0);
+  });
+});
