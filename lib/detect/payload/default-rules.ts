@@ -19,7 +19,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
   {
     ...web, id: 'payload.sqli.union', sid: 3000001, severity: 'high', action: 'drop',
     name: 'SQL injection: UNION SELECT',
-    pattern: String.raw`\bunion${SQL_SEP}+(?:(?:all|distinct)${SQL_SEP}+)?select\b`,
+    pattern: String.raw`(?<![a-z_])union${SQL_SEP}+(?:(?:all|distinct)${SQL_SEP}+)?select\b`,
   },
   {
     ...web, id: 'payload.sqli.tautology', sid: 3000002, severity: 'high', action: 'drop',
@@ -49,7 +49,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
   {
     ...web, id: 'payload.sqli.stacked', sid: 3000007, severity: 'high', action: 'drop',
     name: 'SQL injection: stacked query',
-    pattern: String.raw`;\s*(?:select\s+[\w*@(]|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b|drop${SQL_SEP}+(?:table|database)\b|exec(?:ute)?\s+\w|shutdown\b)`,
+    pattern: String.raw`;\s*(?:select\s+(?:\d|null\b|@@|\*|\w+\s*\(|[\w\s,.*]{1,100}?\bfrom\b)|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b|drop${SQL_SEP}+(?:table|database)\b|exec(?:ute)?\s+\w|shutdown\b)`,
   },
   {
     ...web, id: 'payload.xss.script', sid: 3000101, severity: 'medium', action: 'alert',

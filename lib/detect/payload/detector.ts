@@ -8,6 +8,7 @@
  * configured action ('drop' = inline mode) for the rules whose action is
  * 'drop'. The payload of each packet is matched once.
  */
+import path from 'node:path';
 import type { Packet } from '../../packet/types';
 import type { Alert } from '../alert';
 import type { RuleInfo } from '../alerts';
@@ -41,13 +42,14 @@ export function defaultRules(): PayloadRule[] {
 
 /**
  * The rule list from its sources: defaults, then the file, then the editor
- * rules (a later rule with the same id replaces an earlier one). Throws
+ * rules (a later rule with the same id replaces an earlier one). A relative
+ * file path is taken from `baseDir`. Throws
  * RuleError naming the source, rule and problem.
  */
-export function buildRules(src: RuleSources): PayloadRule[] {
+export function buildRules(src: RuleSources, baseDir = process.cwd()): PayloadRule[] {
   const lists: PayloadRule[][] = [];
   if (src.includeDefaults) lists.push(defaultRules());
-  if (src.rulesFile.trim() !== '') lists.push(loadRulesFile(src.rulesFile.trim()));
+  if (src.rulesFile.trim() !== '') lists.push(loadRulesFile(path.resolve(baseDir, src.rulesFile.trim())));
   if (typeof src.rules === 'string') lists.push(parseRulesJson(src.rules, 'editor rules'));
   else lists.push(compileRules(src.rules, 'rules'));
   return mergeRules(...lists);
@@ -130,11 +132,12 @@ export class PayloadDetector {
   /**
    * @param name node name, put in each alert's `detector`
    * @param config editor config: the base detector settings (action, allowlist, cooldownS, maxTracked) and the rule sources.
+   * @param baseDir directory relative rule file paths start from (the Node-RED user directory in the node)
    * Throws SettingsError or RuleError with the reason.
    */
-  constructor(readonly name: string, config: Record<string, unknown> = {}) {
+  constructor(readonly name: string, config: Record<string, unknown> = {}, private readonly baseDir = process.cwd()) {
     this.sources = sourcesFrom(defaultSources, config);
-    this.matcher = new PayloadMatcher(buildRules(this.sources));
+    this.matcher = new PayloadMatcher(buildRules(this.sources, baseDir));
     const lookup = (p: Packet): readonly PayloadHit[] | undefined => this.hitMap.get(p);
     this.dropping = new RuleActionDetector(name, config, lookup, true);
     this.alerting = new RuleActionDetector(name, { ...config, action: 'alert' }, lookup, false);
@@ -174,7 +177,7 @@ export class PayloadDetector {
     let nextMatcher = this.matcher;
     if (rulesTouched) {
       nextSources = sourcesFrom(this.sources, all);
-      nextMatcher = new PayloadMatcher(buildRules(nextSources));
+      nextMatcher = new PayloadMatcher(buildRules(nextSources, this.baseDir));
     }
     if (Object.keys(base).length > 0) {
       // The dropping skeleton validates first; the alerting one takes the same values (never throws after that).

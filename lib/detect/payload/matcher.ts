@@ -27,8 +27,12 @@ export interface PayloadHit {
   end: number;
 }
 
-/** After this many match positions in one text the scan stops (bounds work on hostile payloads). */
-const MAX_POSITIONS_PER_TEXT = 512;
+/**
+ * After this many match positions in one text (a payload of repeated '../',
+ * say) the combined scan hands over to one scan per remaining rule, which
+ * bounds the work on hostile payloads without missing a rule.
+ */
+const MAX_POSITIONS_PER_TEXT = 256;
 
 interface CombinedSet {
   re: RegExp;
@@ -43,8 +47,9 @@ const NO_HITS: readonly PayloadHit[] = Object.freeze([]);
 export class PayloadMatcher {
   readonly rules: readonly PayloadRule[];
   private readonly sets: CombinedSet[] = [];
-  /** Per rule: a sticky regex to confirm it at a position. */
+  /** Per rule: a sticky regex to confirm it at a position, and a global one for the fallback scan. */
   private readonly sticky: RegExp[];
+  private readonly single: RegExp[];
   private readonly anyProto: boolean;
   private readonly protos: ReadonlySet<string>;
   private readonly decodeAny: boolean;
@@ -59,6 +64,7 @@ export class PayloadMatcher {
   constructor(rules: readonly PayloadRule[]) {
     this.rules = rules;
     this.sticky = rules.map((r) => new RegExp(r.source, r.nocase ? 'iy' : 'y'));
+    this.single = rules.map((r) => new RegExp(r.source, r.nocase ? 'gi' : 'g'));
     this.hitMark = new Uint8Array(rules.length);
     this.applies = new Int8Array(rules.length);
     for (const nocase of [true, false]) {
@@ -146,6 +152,16 @@ export class PayloadMatcher {
           if (mm !== null) remaining -= this.consider(i, text, pos, mm[0], decoded);
         }
         re.lastIndex = pos + 1;
+      }
+      if (positions >= MAX_POSITIONS_PER_TEXT && remaining > 0) {
+        const from = re.lastIndex;
+        for (let i = 0; i < this.rules.length && remaining > 0; i++) {
+          if (this.hitMark[i] || !this.usable(i, decoded)) continue;
+          const s = this.single[i];
+          s.lastIndex = from;
+          const mm = s.exec(text);
+          if (mm !== null) remaining -= this.consider(i, text, mm.index, mm[0], decoded);
+        }
       }
     }
     return remaining;

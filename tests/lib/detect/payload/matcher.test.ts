@@ -1,0 +1,228 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Packet } from '../../../../lib/packet/types';
+import { defaultRules } from '../../../../lib/detect/payload/detector';
+import { PayloadMatcher, ruleApplies, hitEvidence } from '../../../../lib/detect/payload/matcher';
+import { compileRules } from '../../../../lib/detect/payload/rules';
+
+function pkt(payload: string | Buffer, o: Partial<Packet> = {}): Packet {
+  const buf = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
+  return { ts: 1_700_000_000_000, len: buf.length + 54, caplen: buf.length + 54, ip: 4, src: '10.0.0.2', dst: '10.0.0.1', proto: 'tcp', sport: 43512, dport: 80, payload: buf, ...o };
+}
+
+const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: shop.lan\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n`;
+const post = (body: string, type = 'application/x-www-form-urlencoded'): string =>
+  `POST /login HTTP/1.1\r\nHost: shop.lan\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+
+const matcher = new PayloadMatcher(defaultRules());
+const ruleIds = (p: Packet): string[] => matcher.match(p).map((h) => h.rule.id).sort();
+
+/** Per default rule: payloads that must hit it, and near misses that must not. */
+const CASES: Record<string, { hit: string[]; miss: string[] }> = {
+  'payload.sqli.union': {
+    hit: [get('/item?id=1 UNION SELECT 1,2,3'), get('/item?id=1%20union%20all%20select%20null,null--'), get('/item?id=1/**/UNION/**/SELECT/**/password'), get('/item?id=1+UnIoN+DISTINCT+SeLeCt+1'), get('/i?id=-1 union(select 1)'), get('/i?id=1 /*!50000union*/ /*!50000select*/ 1')],
+    miss: [get('/news?title=trade+union+selects+leader'), get('/unions/select-a-plan')],
+  },
+  'payload.sqli.tautology': {
+    hit: [post("user=admin' or 1=1--&pw=x"), post("user=admin%27+or+%271%27%3D%271&pw=x"), get("/item?id=1 AND 5586=5586"), get("/item?id=1') AND 'XyZa'='XyZa"), get('/q?a=1" or "x"="x')],
+    miss: [get('/search?q=rock+and+roll&page=1'), get('/calc?expr=1 or 2=3'), get("/users?name=O'Brien&sort=asc"), post('{"a":"x","or":1}', 'application/json')],
+  },
+  'payload.sqli.drop_table': {
+    hit: [get("/i?id=1';DROP TABLE users--"), get('/i?id=1;drop/**/table/**/x')],
+    miss: [get('/docs/drop-tables-guide'), post('text=please drop the table cloth')],
+  },
+  'payload.sqli.sleep': {
+    hit: [get('/i?id=1 AND SLEEP(5)'), get("/i?id=1;SELECT pg_sleep(10)"), get("/i?id=1;WAITFOR DELAY '0:0:5'")],
+    miss: [get('/blog/sleep-well'), get('/api/sleep?hours=8')],
+  },
+  'payload.sqli.benchmark': {
+    hit: [get('/i?id=1 AND BENCHMARK(5000000,MD5(1))')],
+    miss: [get('/benchmarks/results?run=3')],
+  },
+  'payload.sqli.information_schema': {
+    hit: [get('/i?id=1 union select table_name from information_schema.tables')],
+    miss: [get('/information/schema.json')],
+  },
+  'payload.sqli.stacked': {
+    hit: [get("/i?id=1; SELECT * FROM users"), get('/i?id=1;insert into log values(1)'), get('/i?id=1; update users set admin=1'), get('/i?id=1;DELETE FROM users'), get('/i?id=1; drop table users')],
+    miss: [post('msg=hello; select your seat please'), get('/a;jsessionid=1234?update=now')],
+  },
+  'payload.xss.script': {
+    hit: [get('/s?q=<script>alert(1)</script>'), get('/s?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E'), get('/s?q=%253CScRiPt%253E')],
+    miss: [get('/js/scripts/app.js'), get('/s?q=description+of+scripts')],
+  },
+  'payload.xss.event_handler': {
+    hit: [get('/s?q=<img src=x onerror=alert(1)>'), get('/s?q=<svg/onload=alert(1)>'), get('/s?q=x" onmouseover="alert(1)')],
+    miss: [get('/s?onload=1&online=yes'), get('/settings?notification=on')],
+  },
+  'payload.xss.javascript_uri': {
+    hit: [get('/r?url=javascript:alert(document.domain)'), get('/r?url=JaVaScRiPt%3Aalert(1)')],
+    miss: [get('/docs/javascript/intro'), get('/r?lang=javascript&v=2')],
+  },
+  'payload.traversal.dotdot': {
+    hit: [get('/download?file=../../../etc/hosts'), get('/download?file=..%2f..%2fapp.conf'), get('/download?file=%252e%252e%252fsecret'), get('/f?p=..\\..\\boot.ini'), get('/f?p=..%c0%afx')],
+    miss: [get('/a/b/c.html'), get('/files/v1..2/notes.txt'), get('/search?q=wait...')],
+  },
+  'payload.traversal.sensitive_file': {
+    hit: [get('/f?p=/etc/passwd'), get('/f?p=%2Fetc%2Fshadow'), get('/f?p=C:\\windows\\win.ini'), get('/f?p=/proc/self/environ')],
+    miss: [get('/etc/passwords-policy.html'), get('/docs/etcetera')],
+  },
+  'payload.cmdi.chained': {
+    hit: [get('/ping?host=127.0.0.1;cat /etc/hosts'), get('/ping?host=127.0.0.1|id'), get('/ping?host=x%26%26whoami'), get('/ping?host=1.1.1.1;+uname+-a')],
+    miss: [get('/page?a=1&id=2&cat=3'), `GET / HTTP/1.1\r\nHost: x\r\nCookie: sid=1; id=77; cat=dogs\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\r\n`],
+  },
+  'payload.cmdi.substitution': {
+    hit: [get('/ping?host=$(id)'), get('/ping?host=%60whoami%60'), get('/ping?host=$(cat /etc/hosts)')],
+    miss: [post('code=$(document).ready(fn)'), get('/price?usd=$(10)')],
+  },
+  'payload.log4j.jndi': {
+    hit: [`GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: \${jndi:ldap://10.0.0.2:1389/a}\r\n\r\n`, get('/?x=%24%7Bjndi%3Armi%3A%2F%2F10.0.0.2%2Fa%7D'), get('/?x=${${lower:j}ndi:ldap://h/a}'), get('/?x=${${::-j}${::-n}${::-d}${::-i}:dns://h/a}'), get('/?x=${j${env:NaN:-n}di${env:NaN:-:}ldap://h/a}')],
+    miss: [get('/?template=${name}&x=${user.id}'), post('cfg=${java.version}')],
+  },
+};
+
+describe('default payload rules', () => {
+  it('has a positive case for every default rule', () => {
+    assert.deepEqual(Object.keys(CASES).sort(), defaultRules().map((r) => r.id).sort());
+  });
+  for (const [id, { hit, miss }] of Object.entries(CASES)) {
+    describe(id, () => {
+      for (const text of hit) {
+        it(`matches ${JSON.stringify(text.split('\r\n')[0].slice(0, 70))}`, () => {
+          assert.ok(ruleIds(pkt(text)).includes(id), `expected ${id} in [${ruleIds(pkt(text)).join(', ')}]`);
+        });
+      }
+      for (const text of miss) {
+        it(`does not match ${JSON.stringify(text.split('\r\n').find((l) => l.includes('?') || l.includes('=') ) ?? text.slice(0, 60))}`, () => {
+          assert.ok(!ruleIds(pkt(text)).includes(id), `unexpected ${id}`);
+        });
+      }
+    });
+  }
+});
+
+describe('benign traffic', () => {
+  const benign = [
+    get('/'),
+    get('/index.html'),
+    get('/static/css/site.min.css?v=3.2.1'),
+    get('/api/v1/items?limit=20&offset=40&sort=-created&q=red+shoes'),
+    get("/api/users?name=O'Brien&city=St.+John%27s"),
+    post('{"user":"ann","items":[1,2,3],"note":"ship before friday; thanks","price":12.5}', 'application/json'),
+    post('username=ann&password=s3cr%21t&remember=on'),
+    `HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><script src="/app.js"></script></head><body onload="init()"><a href="../index.html">up</a></body></html>`,
+  ];
+  for (const text of benign) {
+    it(`no hit on ${JSON.stringify(text.split('\r\n')[0].slice(0, 60))}`, () => {
+      // The response above comes from the server (sport 80), as a browser would receive it.
+      const p = text.startsWith('HTTP/') ? pkt(text, { sport: 80, dport: 43512 }) : pkt(text);
+      assert.deepEqual(ruleIds(p), []);
+    });
+  }
+
+  it('no hit on 2000 pseudo-random binary payloads (encrypted-looking traffic)', () => {
+    let seed = 12345;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed >> 16;
+    };
+    let hits = 0;
+    for (let n = 0; n < 2000; n++) {
+      const b = Buffer.alloc(1400);
+      for (let i = 0; i < b.length; i++) b[i] = rnd() & 0xff;
+      hits += matcher.match(pkt(b, { dport: 443 })).length;
+    }
+    assert.equal(hits, 0);
+  });
+});
+
+describe('PayloadMatcher', () => {
+  it('gives one hit per rule when one payload matches several rules', () => {
+    const p = pkt(get("/i?id=1' AND 1=1 UNION SELECT sleep(5),2 FROM information_schema.tables;DROP TABLE x--<script>"));
+    assert.deepEqual(ruleIds(p), ['payload.sqli.drop_table', 'payload.sqli.information_schema', 'payload.sqli.sleep', 'payload.sqli.stacked', 'payload.sqli.tautology', 'payload.sqli.union', 'payload.xss.script']);
+  });
+
+  it('finds rules that start at the same position as another rule', () => {
+    const rules = compileRules([
+      { id: 't.a', sid: 1, name: 'a', pattern: 'abc' },
+      { id: 't.b', sid: 2, name: 'b', pattern: 'abcdef' },
+      { id: 't.c', sid: 3, name: 'c', pattern: 'ab[c-d]', regex: true, nocase: false },
+      { id: 't.d', sid: 4, name: 'd', pattern: 'DEF', nocase: false },
+    ]);
+    const m = new PayloadMatcher(rules);
+    assert.deepEqual(m.match(pkt('xxabcdefxx')).map((h) => h.rule.id).sort(), ['t.a', 't.b', 't.c']);
+    assert.deepEqual(m.match(pkt('xxABCDEFxx')).map((h) => h.rule.id).sort(), ['t.a', 't.b', 't.d']);
+  });
+
+  it('keeps backreferences and named groups of each rule working inside the combined regex', () => {
+    const rules = compileRules([
+      { id: 't.pair', sid: 1, name: 'pair', pattern: '(\\w)(\\w)\\2\\1', regex: true },
+      { id: 't.named', sid: 2, name: 'named', pattern: '(?<q>[\'"])x\\k<q>', regex: true },
+      { id: 't.also', sid: 3, name: 'also named', pattern: '(?<q>[<])y\\k<q>', regex: true },
+    ]);
+    const m = new PayloadMatcher(rules);
+    assert.deepEqual(m.match(pkt('..abba..')).map((h) => h.rule.id), ['t.pair']);
+    assert.deepEqual(m.match(pkt('..abcd..')).map((h) => h.rule.id), []);
+    assert.deepEqual(m.match(pkt(`.."x".."x'.<y<`)).map((h) => h.rule.id).sort(), ['t.also', 't.named']);
+  });
+
+  it('applies protocol, port and direction constraints', () => {
+    const rules = compileRules([
+      { id: 't.web', sid: 1, name: 'web', pattern: 'evil', proto: 'tcp', ports: '80,8000-8100', direction: 'to-server' },
+      { id: 't.resp', sid: 2, name: 'resp', pattern: 'evil', proto: 'tcp', ports: 80, direction: 'to-client' },
+      { id: 't.dns', sid: 3, name: 'dns', pattern: 'evil', proto: 'udp', dport: 53 },
+      { id: 't.any', sid: 4, name: 'any', pattern: 'evil', sport: '1000-2000' },
+    ]);
+    const m = new PayloadMatcher(rules);
+    const ids = (o: Partial<Packet>): string[] => m.match(pkt('an evil payload', o)).map((h) => h.rule.id).sort();
+    assert.deepEqual(ids({ sport: 40000, dport: 8080 }), ['t.web']);
+    assert.deepEqual(ids({ sport: 80, dport: 40000 }), ['t.resp']);
+    assert.deepEqual(ids({ proto: 'udp', sport: 1500, dport: 53 }), ['t.any', 't.dns']);
+    assert.deepEqual(ids({ proto: 'udp', sport: 5353, dport: 5353 }), []);
+    assert.equal(ruleApplies(rules[0], pkt('', { sport: 80, dport: 40000 })), false);
+  });
+
+  it('applies to-server without ports by the lower port being the service', () => {
+    const web = defaultRules().find((r) => r.id === 'payload.xss.script');
+    assert.ok(web);
+    assert.equal(ruleApplies(web, pkt('', { sport: 50000, dport: 8080 })), true);
+    assert.equal(ruleApplies(web, pkt('', { sport: 8080, dport: 50000 })), false);
+  });
+
+  it('skips empty payloads and non-TCP/UDP packets without scanning', () => {
+    assert.equal(matcher.match(pkt('')).length, 0);
+    assert.equal(matcher.match(pkt(get('/?q=<script>'), { proto: 'icmp', sport: undefined, dport: undefined })).length, 0);
+  });
+
+  it('reports where the match is in the raw payload, also for decoded matches', () => {
+    const text = get('/s?q=%3Cscript%3E');
+    const [hit] = matcher.match(pkt(text));
+    assert.equal(hit.rule.id, 'payload.xss.script');
+    assert.equal(hit.decoded, 1);
+    assert.equal(hit.text, '<script');
+    assert.equal(text.slice(hit.start, hit.end), '%3Cscript');
+    const ev = hitEvidence(hit, Buffer.from(text, 'latin1'));
+    assert.match(ev, /^matched "<script" \(after URL-decoding\) at bytes 9-18 of \d+\n/);
+    assert.match(ev, /^0000 {2}47 45 54 20 2f 73 3f 71 {2}3d 25 33 43 73 63 72 69 {2}\|GET \/s\?q=%3Cscri\|$/m);
+  });
+
+  it('maps double-decoded matches back to the raw bytes', () => {
+    const text = get('/f?p=%252e%252e%252fx');
+    const hit = matcher.match(pkt(text)).find((h) => h.rule.id === 'payload.traversal.dotdot');
+    assert.ok(hit);
+    assert.equal(hit.decoded, 2);
+    assert.equal(text.slice(hit.start, hit.end), '=%252e%252e%252f');
+  });
+
+  it('matches binary payloads byte for byte', () => {
+    const b = Buffer.concat([Buffer.from([0x00, 0xff, 0xc0, 0x01]), Buffer.from('GET /f?p=/etc/passwd', 'latin1'), Buffer.from([0x80, 0x00])]);
+    const hits = matcher.match(pkt(b));
+    assert.deepEqual(hits.map((h) => h.rule.id), ['payload.traversal.sensitive_file']);
+    assert.deepEqual(b.subarray(hits[0].start, hits[0].end).toString('latin1'), '/etc/passwd');
+  });
+
+  it('still finds every rule on a payload with thousands of match positions', () => {
+    const text = get(`/f?p=${'../'.repeat(4000)}etc/passwd&x=<script>`);
+    assert.deepEqual(ruleIds(pkt(text)), ['payload.traversal.dotdot', 'payload.traversal.sensitive_file', 'payload.xss.script']);
+  });
+});
