@@ -335,8 +335,13 @@ export class NfqueueHandle {
       pool.set(queue, entry);
       handle.run((p) => {
         // One trampoline per handle for its whole life: packets go to whoever owns the queue now.
-        if (entry.owner) entry.owner.deliver(p);
-        else handle.bindings.setVerdict(p.info.id, NF_ACCEPT, null);
+        // Never throw back into the binding: an exception there aborts the process.
+        try {
+          if (entry.owner) entry.owner.deliver(p);
+          else handle.bindings.setVerdict(p.info.id, NF_ACCEPT, null);
+        } catch {
+          // the owner reports its own errors; a packet it did not take is dropped by the kernel at unbind
+        }
       });
     }
     fs.writeSync(entry.fd, configParamsMessage(queue, options.copyRange, options.maxLen, options.failOpen));

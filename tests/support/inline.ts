@@ -1,0 +1,106 @@
+/**
+ * Shared pieces of the NFQUEUE tests and benchmark: flows around nfqueue-in,
+ * the enable/disable scripts, and kernel counters read inside a namespace.
+ */
+import path from 'node:path';
+import type { Netns } from './netns';
+import type { FlowNode } from './runtime';
+import { packageRoot } from './runtime';
+
+export const enableScript = path.join(packageRoot, 'scripts', 'nfqueue-enable.sh');
+export const disableScript = path.join(packageRoot, 'scripts', 'nfqueue-disable.sh');
+
+/** Counters from /proc/net/snmp inside the namespace, e.g. snmp.Udp.NoPorts, snmp.Icmp.InEchos. */
+export async function snmp(ns: Netns): Promise<Record<string, Record<string, number>>> {
+  const { stdout } = await ns.exec('cat', ['/proc/net/snmp']);
+  const out: Record<string, Record<string, number>> = {};
+  const lines = stdout.trim().split('\n');
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const names = lines[i].split(/\s+/);
+    const values = lines[i + 1].split(/\s+/);
+    const group = names[0].replace(/:$/, '');
+    out[group] = {};
+    for (let j = 1; j < names.length; j++) out[group][names[j]] = Number(values[j]);
+  }
+  return out;
+}
+
+/** UDP datagrams that reached the victim's UDP layer for a port nobody listens on (i.e. accepted by the queue). */
+export async function udpNoPorts(ns: Netns): Promise<number> {
+  return (await snmp(ns)).Udp.NoPorts;
+}
+
+/** `count` UDP datagrams from `from` to `dst`:`port` (hping3, one every 10 ms). */
+export async function sendUdp(from: Netns, dst: string, port: number, count: number): Promise<void> {
+  await from.exec('hping3', ['--udp', '-p', String(port), '-c', String(count), '-i', 'u10000', '-q', dst], { timeoutMs: 30_000 }).catch((err: { code?: number }) => {
+    // hping3 exits 1 when no replies came back, which is normal for UDP
+    if (err.code !== 1) throw err;
+  });
+}
+
+/** Whether `count` pings from `from` to `dst` get at least one reply within about `waitS` seconds. */
+export async function pings(from: Netns, dst: string, count = 2, waitS = 1): Promise<boolean> {
+  try {
+    await from.exec('ping', ['-n', '-q', '-c', String(count), '-i', '0.2', '-W', String(waitS), dst], { timeoutMs: 15_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface NfqNodeSettings {
+  queue: number;
+  defaultVerdict?: 'accept' | 'drop';
+  timeout?: number;
+  failOpen?: boolean;
+  maxLen?: number;
+  batchSize?: number;
+  batchMs?: number;
+}
+
+export function nfqueueNode(id: string, s: NfqNodeSettings, wires: string[]): FlowNode {
+  return {
+    id,
+    type: 'nfqueue-in',
+    z: 'tab1',
+    name: '',
+    queue: String(s.queue),
+    defaultVerdict: s.defaultVerdict ?? 'accept',
+    timeout: String(s.timeout ?? 250),
+    failOpen: s.failOpen ?? true,
+    maxLen: String(s.maxLen ?? 4096),
+    copyRange: '65535',
+    batchSize: String(s.batchSize ?? 1),
+    batchMs: String(s.batchMs ?? 1),
+    wires: [wires],
+  };
+}
+
+/** Tab, plus a status node and a catch node for `watched`, wired to debug nodes 'status' and 'errors'. */
+export function observers(watched: string[]): FlowNode[] {
+  return [
+    { id: 'tab1', type: 'tab', label: 'test' },
+    { id: 'statusNode', type: 'status', z: 'tab1', scope: watched, wires: [['status']] },
+    { id: 'catchNode', type: 'catch', z: 'tab1', scope: null, uncaught: false, wires: [['errors']] },
+    { id: 'status', type: 'debug', z: 'tab1', active: false, wires: [] },
+    { id: 'errors', type: 'debug', z: 'tab1', active: false, wires: [] },
+  ];
+}
+
+/** A function node: `verdict = 'drop'` for UDP to `dropPort`, 'accept' otherwise; works on single packets and batches. */
+export function dropUdpPort(id: string, dropPort: number, wires: string[]): FlowNode {
+  return {
+    id,
+    type: 'function',
+    z: 'tab1',
+    name: `drop udp ${dropPort}`,
+    func: `const list = Array.isArray(msg.payload) ? msg.payload : [msg.payload];\nfor (const p of list) p.verdict = (p.proto === 'udp' && p.dport === ${dropPort}) ? 'drop' : 'accept';\nreturn msg;`,
+    outputs: 1,
+    wires: [wires],
+  };
+}
+
+/** Latest status text of the watched node(s). */
+export function lastStatus(msgs: Array<{ status?: { text?: string } }>): string {
+  return msgs.length ? msgs[msgs.length - 1].status?.text ?? '' : '';
+}
