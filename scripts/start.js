@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// `npm start` (after the build): a local Node-RED from node_modules/node-red
+// with this pack loaded, its user directory in .node-red/ inside the clone,
+// listening on 127.0.0.1:1880 (HOST and PORT change that), behind a login.
+//
+// On first start it writes a flow: a shipped analyst flow from flows/ when
+// there is one, else the pcap-in example; either pointed at the bundled demo
+// capture (examples/captures/demo.pcap) and read once on deploy. Later starts
+// keep whatever you deployed; IPS_RESET_FLOW=1 writes the flow again.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { spawn } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+const userDir = path.join(root, '.node-red');
+const demoCapture = path.join(root, 'examples', 'captures', 'demo.pcap');
+const host = process.env.HOST || '127.0.0.1';
+const port = Number(process.env.PORT || 1880);
+
+function fail(message) {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
+}
+
+if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a whole number from 1 to 65535, got "${process.env.PORT}"`);
+if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(host)) fail(`HOST must be an address or host name, got "${host}"`);
+if (!fs.existsSync(path.join(root, 'dist', 'nodes'))) fail('nothing built yet: run `npm run build` (npm start does it for you)');
+let redJs;
+try {
+  redJs = require.resolve('node-red/red.js', { paths: [root] });
+} catch {
+  fail('node-red is not installed here: run `npm ci` first');
+}
+
+// The user directory: the pack symlinked in as an installed module.
+fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
+const link = path.join(userDir, 'node_modules', 'node-red-contrib-ips');
+let linkTarget = null;
+try {
+  linkTarget = fs.readlinkSync(link);
+} catch {
+  // not there yet
+}
+if (linkTarget !== root) {
+  fs.rmSync(link, { recursive: true, force: true });
+  fs.symlinkSync(root, link, 'dir');
+}
+const userPkg = path.join(userDir, 'package.json');
+if (!fs.existsSync(userPkg)) {
+  fs.writeFileSync(userPkg, JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-ips': 'file:..' } }, null, 2) + '\n');
+}
+
+/** The flow loaded on first start. */
+function startFlow() {
+  const flowsDir = path.join(root, 'flows');
+  const shipped = fs.existsSync(flowsDir) ? fs.readdirSync(flowsDir).filter((f) => f.endsWith('.json')).sort() : [];
+  const analyst = shipped.find((f) => /analyst/i.test(f));
+  const file = analyst ? path.join(flowsDir, analyst) : path.join(root, 'examples', 'pcap-in.json');
+  const flow = JSON.parse(fs.readFileSync(file, 'utf8'));
+  // File-mode pcap-in nodes read the bundled capture; injects feeding them fire once on deploy.
+  const readers = new Set();
+  for (const n of flow) {
+    if (n.type === 'pcap-in' && n.source !== 'live') {
+      if (!n.filename || n.filename.startsWith('/path/to/') || !fs.existsSync(n.filename)) n.filename = demoCapture;
+      readers.add(n.id);
+    }
+  }
+  for (const n of flow) {
+    const feedsReader = n.type === 'inject' && (n.wires || []).some((out) => out.some((id) => readers.has(id)));
+    if (feedsReader && n.topic !== 'stop' && !n.repeat) {
+      n.once = true;
+      n.onceDelay = n.onceDelay || '1';
+    }
+  }
+  // A flow file needs its nodes on a tab: put free-floating example nodes on one.
+  if (!flow.some((n) => n.type === 'tab')) {
+    const tab = { id: 'ips0start0tab00', type: 'tab', label: 'node-red-contrib-ips', disabled: false, info: `Loaded by npm start from ${path.relative(root, file)}` };
+    for (const n of flow) if (!n.z && !/config|^ui_(base|tab|group)$/.test(n.type)) n.z = tab.id;
+    flow.unshift(tab);
+  }
+  return { flow, from: path.relative(root, file) };
+}
+
+const flowFile = path.join(userDir, 'flows.json');
+if (!fs.existsSync(flowFile) || process.env.IPS_RESET_FLOW === '1') {
+  const { flow, from } = startFlow();
+  fs.writeFileSync(flowFile, JSON.stringify(flow, null, 2) + '\n');
+  console.log(`npm start: wrote ${path.relative(root, flowFile)} from ${from} (reading ${path.relative(root, demoCapture)})`);
+}
+
+// Login: no default password (scripts/lib/auth.js keeps only a bcrypt hash).
+const { loadCredentials } = require('./lib/auth');
+let creds;
+try {
+  creds = loadCredentials(userDir);
+} catch (err) {
+  fail(err.message);
+}
+
+// Settings as a file Node-RED reads; the functions in it come from scripts/lib/auth.js.
+const settingsFile = path.join(userDir, 'settings.js');
+fs.writeFileSync(settingsFile, `// Written by scripts/start.js on every start: edit that script, not this file.
+'use strict';
+const { authSettings } = require(${JSON.stringify(path.join(__dirname, 'lib', 'auth.js'))});
+module.exports = {
+  uiHost: ${JSON.stringify(host)},
+  uiPort: ${port},
+  userDir: ${JSON.stringify(userDir)},
+  flowFile: 'flows.json',
+  flowFilePretty: true,
+  httpAdminRoot: '/',
+  httpNodeRoot: '/',
+  externalModules: { autoInstall: false, palette: { allowInstall: true } },
+  logging: { console: { level: process.env.IPS_LOG_LEVEL || 'info', metrics: false, audit: false } },
+  editorTheme: { tours: false, projects: { enabled: false } },
+  ...authSettings({ user: ${JSON.stringify(creds.user)}, hash: ${JSON.stringify(creds.hash)} }),
+};
+`);
+
+const shownHost = host === '0.0.0.0' || host === '::' ? 'this machine' : host.includes(':') ? `[${host}]` : host;
+console.log(`npm start: Node-RED on http://${shownHost}:${port}/ (user dir ${path.relative(root, userDir) || '.'})`);
+if (creds.generatedPassword) {
+  console.log(`npm start: log in as "${creds.user}" with password ${creds.generatedPassword}`);
+  console.log('npm start: (shown once; set IPS_ADMIN_PASSWORD to choose your own, or delete .node-red/ips-auth.json for a new one)');
+} else {
+  console.log(`npm start: log in as "${creds.user}" (password from IPS_ADMIN_PASSWORD or the one shown at first start)`);
+}
+
+const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], { stdio: 'inherit', cwd: root });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => child.kill(signal));
+}
+child.on('exit', (code, signal) => {
+  process.exit(code === null ? (signal === 'SIGINT' || signal === 'SIGTERM' ? 0 : 1) : code);
+});
