@@ -20,6 +20,14 @@ interface Slot<V> {
 export class BoundedTable<K, V> {
   private readonly map = new Map<K, Slot<V>>();
   private capacity: number;
+  /**
+   * Live iterator over the keys, kept between evictions: it always stands
+   * just before the stalest entry (everything before it was evicted, and
+   * moved or new entries go to the end). A fresh iterator would have to skip
+   * the holes deleted entries leave at the front of the Map until V8 next
+   * compacts it, which makes eviction O(size) instead of O(1).
+   */
+  private cursor: IterableIterator<K> | null = null;
   /** Entries dropped because the table was full (stalest first). */
   evictions = 0;
 
@@ -114,10 +122,15 @@ export class BoundedTable<K, V> {
 
   clear(): void {
     this.map.clear();
+    this.cursor = null;
   }
 
   private evictOne(): void {
-    const first = this.map.keys().next();
+    let first = this.cursor?.next();
+    if (first === undefined || first.done) {
+      this.cursor = this.map.keys();
+      first = this.cursor.next();
+    }
     if (first.done) return;
     this.map.delete(first.value);
     this.evictions++;

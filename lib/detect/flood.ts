@@ -1,0 +1,169 @@
+/**
+ * Flood detection: ICMP/ICMPv6 echo floods, SYN floods counted as half-open
+ * connections, UDP floods; each per source and per target, so a flood from
+ * many (spoofed) sources is still caught at its target.
+ */
+import type { Packet } from '../packet/types';
+import { defineRules, type RuleInfo } from './alerts';
+import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
+import type { Schema } from './settings';
+import { BoundedTable } from './table';
+import { KeyedCounter } from './window';
+
+export const FLOOD_RULES = defineRules({
+  icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high' },
+  icmpDst: { rule: 'flood.icmp.dst', sid: 1000002, signature: 'ICMP echo flood against one target', category: 'flood', severity: 'high' },
+  synSrc: { rule: 'flood.syn.src', sid: 1000003, signature: 'SYN flood (half-open connections) from one source', category: 'flood', severity: 'high' },
+  synDst: { rule: 'flood.syn.dst', sid: 1000004, signature: 'SYN flood (half-open connections) against one target', category: 'flood', severity: 'high' },
+  udpSrc: { rule: 'flood.udp.src', sid: 1000005, signature: 'UDP flood from one source', category: 'flood', severity: 'high' },
+  udpDst: { rule: 'flood.udp.dst', sid: 1000006, signature: 'UDP flood against one target', category: 'flood', severity: 'high' },
+});
+
+export interface FloodSettings extends BaseSettings {
+  /** Rate window, ms of packet time. Thresholds are counts within it. */
+  windowMs: number;
+  /** ICMP/ICMPv6 echo requests per window from one source; 0 turns the rule off. */
+  icmpSrc: number;
+  icmpDst: number;
+  /** SYNs without a completed handshake per window from one source. */
+  synSrc: number;
+  synDst: number;
+  /** UDP packets per window from one source. */
+  udpSrc: number;
+  udpDst: number;
+}
+
+const threshold = { type: 'int', min: 0, max: 100_000_000 } as const;
+
+export const floodSchema: Schema<FloodSettings> = {
+  ...baseSchema,
+  windowMs: { type: 'int', min: 100, max: 600_000 },
+  icmpSrc: threshold,
+  icmpDst: threshold,
+  synSrc: threshold,
+  synDst: threshold,
+  udpSrc: threshold,
+  udpDst: threshold,
+};
+
+/** Home-network defaults; the reasons are in docs/readme/detectors.md. */
+export const floodDefaults: FloodSettings = {
+  ...baseDefaults,
+  windowMs: 1000,
+  icmpSrc: 50,
+  icmpDst: 100,
+  synSrc: 100,
+  synDst: 200,
+  udpSrc: 5000,
+  udpDst: 10000,
+};
+
+/** A connection seen as a SYN and not yet completed. */
+interface HalfOpen {
+  /** Packet time of the first SYN (the event counted in the windows). */
+  ts: number;
+}
+
+export class FloodDetector extends Detector<FloodSettings> {
+  private readonly icmpBySrc = this.track(new KeyedCounter<string>(1).table);
+  private readonly icmpByDst = this.track(new KeyedCounter<string>(1).table);
+  private readonly synBySrc = this.track(new KeyedCounter<string>(1).table);
+  private readonly synByDst = this.track(new KeyedCounter<string>(1).table);
+  private readonly udpBySrc = this.track(new KeyedCounter<string>(1).table);
+  private readonly udpByDst = this.track(new KeyedCounter<string>(1).table);
+  /** Half-open connections by 'src|sport|dst|dport'; twice the cap, as one source opens many. */
+  private readonly halfOpen = this.track(new BoundedTable<string, HalfOpen>(1, () => ({ ts: 0 })), 2);
+
+  constructor(name: string, config: Record<string, unknown> = {}) {
+    super(name, floodSchema, floodDefaults, config);
+  }
+
+  protected inspect(p: Packet): void {
+    switch (p.proto) {
+      case 'tcp':
+        if (p.flags !== undefined) this.tcp(p, p.flags);
+        break;
+      case 'udp':
+        this.udp(p);
+        break;
+      case 'icmp':
+        if (p.icmpType === 8) this.echo(p);
+        break;
+      case 'icmp6':
+        if (p.icmpType === 128) this.echo(p);
+        break;
+    }
+  }
+
+  private echo(p: Packet): void {
+    const s = this.settings;
+    if (s.icmpSrc > 0) {
+      const n = this.icmpBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
+      if (n > s.icmpSrc) this.hit(FLOOD_RULES.icmpSrc, p, n, s.icmpSrc, true, 'ICMP echo requests');
+    }
+    if (s.icmpDst > 0) {
+      const n = this.icmpByDst.touch(p.dst, p.ts).add(p.ts, s.windowMs);
+      if (n > s.icmpDst) this.hit(FLOOD_RULES.icmpDst, p, n, s.icmpDst, false, 'ICMP echo requests');
+    }
+  }
+
+  private udp(p: Packet): void {
+    const s = this.settings;
+    if (s.udpSrc > 0) {
+      const n = this.udpBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
+      if (n > s.udpSrc) this.hit(FLOOD_RULES.udpSrc, p, n, s.udpSrc, true, 'UDP packets');
+    }
+    if (s.udpDst > 0) {
+      const n = this.udpByDst.touch(p.dst, p.ts).add(p.ts, s.windowMs);
+      if (n > s.udpDst) this.hit(FLOOD_RULES.udpDst, p, n, s.udpDst, false, 'UDP packets');
+    }
+  }
+
+  private tcp(p: Packet, flags: string): void {
+    const s = this.settings;
+    if (s.synSrc === 0 && s.synDst === 0) return;
+    const syn = flags === 'S' || (flags.includes('S') && !flags.includes('A') && !flags.includes('R'));
+    if (syn) {
+      const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
+      // A retransmitted SYN is the same half-open connection: counted once.
+      if (this.halfOpen.has(key)) return;
+      this.halfOpen.touch(key, p.ts).ts = p.ts;
+      const nSrc = this.synBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
+      const nDst = this.synByDst.touch(p.dst, p.ts).add(p.ts, s.windowMs);
+      if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, p, nSrc, s.synSrc, true, 'half-open connections (SYN without completed handshake)');
+      if (s.synDst > 0 && nDst > s.synDst) this.hit(FLOOD_RULES.synDst, p, nDst, s.synDst, false, 'half-open connections (SYN without completed handshake)');
+      return;
+    }
+    // The client's ACK completes the handshake: the connection is no longer half-open.
+    // Looked up only while the source has half-open connections counted, so data packets stay cheap.
+    if (flags.includes('A') && !flags.includes('S') && !flags.includes('R')) {
+      const bySrc = this.synBySrc.get(p.src);
+      if (bySrc === undefined || bySrc.value(p.ts, s.windowMs) <= 0) return;
+      const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
+      const conn = this.halfOpen.get(key);
+      if (conn === undefined) return;
+      this.halfOpen.delete(key);
+      bySrc.remove(conn.ts, p.ts, s.windowMs);
+      this.synByDst.get(p.dst)?.remove(conn.ts, p.ts, s.windowMs);
+    }
+  }
+
+  private hit(info: RuleInfo, p: Packet, n: number, limit: number, perSource: boolean, what: string): void {
+    const s = this.settings;
+    const count = Math.round(n);
+    this.report(info, perSource ? p.src : p.dst, p, s.windowMs, () => ({
+      ts: p.ts,
+      src: p.src,
+      dst: p.dst,
+      proto: p.proto,
+      sport: p.sport,
+      dport: p.dport,
+      srcMac: p.srcMac,
+      windowMs: s.windowMs,
+      threshold: limit,
+      reason: perSource
+        ? `${count} ${what} from ${p.src} in ${s.windowMs} ms (threshold ${limit})`
+        : `${count} ${what} to ${p.dst} in ${s.windowMs} ms from any source (threshold ${limit}); last source ${p.src}`,
+    }), perSource);
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * Scan detection: vertical scans (many ports on one target), horizontal
+ * scans (one port on many targets), impossible TCP flag combinations,
+ * repeated attempts on one service port (brute force), and failed
+ * connections (RST / ICMP unreachable answers) as evidence.
+ */
+import type { Packet } from '../packet/types';
+import { defineRules, type RuleInfo } from './alerts';
+import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
+import type { Schema } from './settings';
+import { KeyedCounter, KeyedDistinct } from './window';
+
+export const SCAN_RULES = defineRules({
+  vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium' },
+  horizontal: { rule: 'scan.horizontal', sid: 1000102, signature: 'Host sweep: one port on many hosts', category: 'scan', severity: 'medium' },
+  null: { rule: 'scan.null', sid: 1000103, signature: 'TCP NULL scan (no flags)', category: 'scan', severity: 'medium' },
+  fin: { rule: 'scan.fin', sid: 1000104, signature: 'TCP FIN scan (FIN without ACK)', category: 'scan', severity: 'medium' },
+  xmas: { rule: 'scan.xmas', sid: 1000105, signature: 'TCP XMAS scan (FIN+PSH+URG)', category: 'scan', severity: 'medium' },
+  synFin: { rule: 'scan.synfin', sid: 1000106, signature: 'TCP SYN+FIN (impossible flags)', category: 'scan', severity: 'medium' },
+  badFlags: { rule: 'scan.badflags', sid: 1000107, signature: 'TCP impossible flag combination', category: 'scan', severity: 'medium' },
+  bruteForce: { rule: 'scan.bruteforce', sid: 1000108, signature: 'Repeated connection attempts on one service (brute force)', category: 'scan', severity: 'high' },
+  failures: { rule: 'scan.failures', sid: 1000109, signature: 'Many failed connection attempts (RST / ICMP unreachable answers)', category: 'scan', severity: 'low' },
+});
+
+export interface ScanSettings extends BaseSettings {
+  /** Window for every scan rule, seconds of packet time. */
+  windowS: number;
+  /** Distinct destination ports from one source to one target in the window; 0 = off. */
+  verticalPorts: number;
+  /** Distinct targets from one source on one port (not answered positively) in the window; 0 = off. */
+  horizontalHosts: number;
+  /** Alert on impossible TCP flag combinations (one packet is enough). */
+  oddFlags: boolean;
+  /** Service ports watched for repeated attempts. */
+  bruteForcePorts: number[];
+  /** New connections from one source to one service in the window; 0 = off. */
+  bruteForceAttempts: number;
+  /** RST / ICMP unreachable answers to one source in the window; 0 = off. */
+  failures: number;
+}
+
+const threshold = { type: 'int', min: 0, max: 65_536 } as const;
+
+export const scanSchema: Schema<ScanSettings> = {
+  ...baseSchema,
+  windowS: { type: 'number', min: 1, max: 3600 },
+  verticalPorts: threshold,
+  horizontalHosts: threshold,
+  oddFlags: { type: 'bool' },
+  bruteForcePorts: { type: 'ports' },
+  bruteForceAttempts: threshold,
+  failures: threshold,
+};
+
+export const scanDefaults: ScanSettings = {
+  ...baseDefaults,
+  cooldownS: 60,
+  windowS: 60,
+  verticalPorts: 20,
+  horizontalHosts: 20,
+  oddFlags: true,
+  bruteForcePorts: [21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900],
+  bruteForceAttempts: 10,
+  failures: 20,
+};
+
+/** Flag rule for a TCP flag string (order F S R P A U E C), or null when the combination is possible. */
+export function oddFlagRule(flags: string): RuleInfo | null {
+  // Fast exit for the flags of ordinary traffic.
+  switch (flags) {
+    case 'A': case 'PA': case 'S': case 'SA': case 'FA': case 'FPA': case 'R': case 'RA': case 'SEC': case 'SAE':
+      return null;
+  }
+  let f = false, s = false, r = false, p = false, a = false, u = false;
+  for (let i = 0; i < flags.length; i++) {
+    switch (flags.charCodeAt(i)) {
+      case 70: f = true; break; // F
+      case 83: s = true; break; // S
+      case 82: r = true; break; // R
+      case 80: p = true; break; // P
+      case 65: a = true; break; // A
+      case 85: u = true; break; // U
+    }
+  }
+  if (!f && !s && !r && !p && !a && !u) return SCAN_RULES.null;
+  if (s && f) return SCAN_RULES.synFin;
+  if (s && r) return SCAN_RULES.badFlags;
+  if (!a && f && p && u) return SCAN_RULES.xmas;
+  if (!a && f && !s && !r && !p && !u) return SCAN_RULES.fin;
+  // Without ACK only SYN or RST may stand alone; FIN/PSH/URG need an established connection.
+  if (!a && (f || p || u)) return SCAN_RULES.badFlags;
+  return null;
+}
+
+/** A TCP packet that opens or probes a port (SYN without ACK, or a stealth probe without ACK), not an answer. */
+function isTcpProbe(flags: string): boolean {
+  if (flags === 'S') return true;
+  if (flags.includes('A')) return false;
+  // A bare RST is the scanner tearing down or an answer, not a probe.
+  return flags !== 'R';
+}
+
+function isSyn(flags: string): boolean {
+  return flags === 'S' || (flags.includes('S') && !flags.includes('A') && !flags.includes('R'));
+}
+
+/**
+ * A UDP packet that looks like a request rather than a reply: to a
+ * well-known port, or to a port not above its source port (replies go back
+ * to the client's high ephemeral port).
+ */
+function isUdpProbe(p: Packet): boolean {
+  const sport = p.sport ?? 0;
+  const dport = p.dport ?? 0;
+  return dport < 1024 || dport <= sport;
+}
+
+/** RST to the prober, or ICMP/ICMPv6 destination unreachable. */
+function isFailureAnswer(p: Packet): boolean {
+  if (p.proto === 'tcp') return p.flags !== undefined && p.flags.includes('R');
+  if (p.proto === 'icmp') return p.icmpType === 3;
+  if (p.proto === 'icmp6') return p.icmpType === 1;
+  return false;
+}
+
+const MAX_EVIDENCE_ITEMS = 20;
+
+export class ScanDetector extends Detector<ScanSettings> {
+  /** Distinct ports per 'src>dst'. */
+  private readonly portsByPair = this.track(new KeyedDistinct<string, number>(1).table);
+  /** Distinct unanswered targets per 'src|port|proto'. */
+  private readonly hostsByPort = this.track(new KeyedDistinct<string, string>(1).table);
+  /** New connections per 'src>dst:port' on brute-force ports. */
+  private readonly attempts = this.track(new KeyedCounter<string>(1).table);
+  /** Failure answers per prober. */
+  private readonly failed = this.track(new KeyedCounter<string>(1).table);
+  private bruteForcePorts = new Set<number>(this.settings.bruteForcePorts);
+
+  constructor(name: string, config: Record<string, unknown> = {}) {
+    super(name, scanSchema, scanDefaults, config);
+  }
+
+  protected override settingsChanged(): void {
+    this.bruteForcePorts = new Set<number>(this.settings.bruteForcePorts);
+  }
+
+  protected inspect(p: Packet): void {
+    const proto = p.proto;
+    if (proto === 'tcp') {
+      const flags = p.flags;
+      if (flags === undefined) return;
+      if (this.settings.oddFlags) {
+        const odd = oddFlagRule(flags);
+        if (odd !== null) this.flagHit(odd, p, flags);
+      }
+      if (isTcpProbe(flags)) {
+        this.probe(p, p.dport ?? 0);
+        if (isSyn(flags)) this.attempt(p);
+      } else {
+        this.answer(p);
+      }
+    } else if (proto === 'udp') {
+      if (isUdpProbe(p)) this.probe(p, p.dport ?? 0);
+      else this.answer(p);
+    } else if (proto === 'icmp' || proto === 'icmp6') {
+      const echo = proto === 'icmp' ? 8 : 128;
+      if (p.icmpType === echo) this.sweep(p, 0);
+      else this.answer(p);
+    }
+  }
+
+  /** An allowlisted host can still answer a scanner: its answers are evidence against the scanner. */
+  protected override inspectAllowed(p: Packet): void {
+    if (p.proto === 'tcp' || p.proto === 'udp' || p.proto === 'icmp' || p.proto === 'icmp6') this.answer(p);
+  }
+
+  private get windowMs(): number {
+    return this.settings.windowS * 1000;
+  }
+
+  /** A probe of `port` (TCP or UDP) from p.src to p.dst. */
+  private probe(p: Packet, port: number): void {
+    const s = this.settings;
+    const windowMs = this.windowMs;
+    if (s.verticalPorts > 0) {
+      const key = `${p.src}>${p.dst}`;
+      const n = this.portsByPair.touch(key, p.ts).add(port, p.ts, windowMs, s.verticalPorts + 1);
+      if (n > s.verticalPorts) {
+        this.report(SCAN_RULES.vertical, p.src, p, windowMs, () => ({
+          ...this.where(p),
+          threshold: s.verticalPorts,
+          reason: `${p.src} probed more than ${s.verticalPorts} distinct ${p.proto} ports on ${p.dst} in ${s.windowS} s${this.failureNote(p.src, p.ts)}`,
+          evidence: `ports ${this.portsByPair.get(key)?.values().slice(0, MAX_EVIDENCE_ITEMS).join(',') ?? ''}`,
+        }));
+      }
+    }
+    this.sweep(p, port);
+  }
+
+  /** One more target for (p.src, port, proto). */
+  private sweep(p: Packet, port: number): void {
+    const s = this.settings;
+    if (s.horizontalHosts === 0) return;
+    const windowMs = this.windowMs;
+    const key = `${p.src}|${port}|${p.proto}`;
+    const n = this.hostsByPort.touch(key, p.ts).add(p.dst, p.ts, windowMs, s.horizontalHosts + 1);
+    if (n > s.horizontalHosts) {
+      const what = port === 0 && p.proto !== 'tcp' && p.proto !== 'udp' ? 'ICMP echo (ping sweep)' : `${p.proto} port ${port}`;
+      this.report(SCAN_RULES.horizontal, p.src, p, windowMs, () => ({
+        ...this.where(p),
+        threshold: s.horizontalHosts,
+        reason: `${p.src} tried ${what} on more than ${s.horizontalHosts} hosts without a positive answer in ${s.windowS} s${this.failureNote(p.src, p.ts)}`,
+        evidence: `hosts ${this.hostsByPort.get(key)?.values().slice(0, MAX_EVIDENCE_ITEMS).join(',') ?? ''}`,
+      }));
+    }
+  }
+
+  /** A new TCP connection attempt: counted on brute-force ports. */
+  private attempt(p: Packet): void {
+    const s = this.settings;
+    const port = p.dport ?? 0;
+    if (s.bruteForceAttempts === 0 || !this.bruteForcePorts.has(port)) return;
+    const windowMs = this.windowMs;
+    const n = this.attempts.touch(`${p.src}>${p.dst}:${port}`, p.ts).add(p.ts, windowMs);
+    if (n > s.bruteForceAttempts) {
+      this.report(SCAN_RULES.bruteForce, `${p.src}>${p.dst}:${port}`, p, windowMs, () => ({
+        ...this.where(p),
+        threshold: s.bruteForceAttempts,
+        reason: `${Math.round(n)} connection attempts from ${p.src} to ${p.dst} port ${port} in ${s.windowS} s (threshold ${s.bruteForceAttempts})`,
+      }));
+    }
+  }
+
+  /**
+   * A packet that is not a probe: a positive answer (SYN-ACK, UDP reply,
+   * echo reply) takes its sender off the prober's sweep list; a failure
+   * answer (RST, ICMP unreachable) counts against the prober (p.dst).
+   */
+  private answer(p: Packet): void {
+    const s = this.settings;
+    if (isFailureAnswer(p)) {
+      if (s.failures === 0) return;
+      // Only answers from hosts the prober actually probed count (a reset of an ordinary connection is not evidence).
+      if (!this.portsByPair.has(`${p.dst}>${p.src}`) && !this.hostsByPort.has(`${p.dst}|${p.sport ?? 0}|${p.proto}`) && p.proto === 'tcp') return;
+      const windowMs = this.windowMs;
+      const n = this.failed.touch(p.dst, p.ts).add(p.ts, windowMs);
+      if (n > s.failures) {
+        this.report(SCAN_RULES.failures, p.dst, p, windowMs, () => ({
+          ts: p.ts,
+          src: p.dst,
+          dst: p.src,
+          proto: p.proto,
+          sport: p.dport,
+          dport: p.sport,
+          windowMs,
+          threshold: s.failures,
+          reason: `${Math.round(n)} failed connection attempts by ${p.dst} (answered with ${p.proto === 'tcp' ? 'RST' : 'ICMP unreachable'}) in ${s.windowS} s (threshold ${s.failures})`,
+        }), true, p.dst);
+      }
+      return;
+    }
+    if (s.horizontalHosts === 0 || this.hostsByPort.size === 0) return;
+    let port: number;
+    if (p.proto === 'tcp') {
+      if (p.flags === undefined || !p.flags.includes('S')) return; // only the SYN-ACK answers a probe
+      port = p.sport ?? 0;
+    } else if (p.proto === 'udp') {
+      port = p.sport ?? 0;
+    } else if ((p.proto === 'icmp' && p.icmpType === 0) || (p.proto === 'icmp6' && p.icmpType === 129)) {
+      port = 0;
+    } else {
+      return;
+    }
+    this.hostsByPort.get(`${p.dst}|${port}|${p.proto}`)?.delete(p.src);
+  }
+
+  private flagHit(info: RuleInfo, p: Packet, flags: string): void {
+    this.report(info, p.src, p, this.windowMs, () => ({
+      ...this.where(p),
+      threshold: 1,
+      reason: `TCP packet from ${p.src} to ${p.dst}:${p.dport ?? '?'} with flags '${flags || '(none)'}', which no TCP stack sends in a real connection`,
+      evidence: `flags=${flags || '(none)'}`,
+    }));
+  }
+
+  private where(p: Packet): { ts: number; src: string; dst: string; proto: string; sport?: number; dport?: number; srcMac?: string; windowMs: number } {
+    return { ts: p.ts, src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, srcMac: p.srcMac, windowMs: this.windowMs };
+  }
+
+  private failureNote(prober: string, ts: number): string {
+    const f = this.failed.get(prober)?.value(ts, this.windowMs) ?? 0;
+    return f >= 1 ? `; ${Math.round(f)} answered with RST/ICMP unreachable` : '';
+  }
+}

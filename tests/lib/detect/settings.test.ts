@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applySettings, settingsFromConfig, SettingsError, type Schema } from '../../../lib/detect/settings';
+
+interface S { rate: number; on: boolean; mode: string; allow: string[]; ports: number[] }
+const schema: Schema<S> = {
+  rate: { type: 'int', min: 1, max: 1000 },
+  on: { type: 'bool' },
+  mode: { type: 'enum', values: ['alert', 'drop'] },
+  allow: { type: 'cidrs' },
+  ports: { type: 'ports' },
+};
+const defaults: S = { rate: 50, on: true, mode: 'alert', allow: [], ports: [22] };
+
+test('a valid partial change applies; values from the editor are coerced', () => {
+  const next = applySettings(schema, defaults, { rate: '75', on: 'false', allow: '10.0.0.0/8, fd00::/8', ports: '22 23,2222' });
+  assert.deepEqual(next, { rate: 75, on: false, mode: 'alert', allow: ['10.0.0.0/8', 'fd00::/8'], ports: [22, 23, 2222] });
+  assert.equal(defaults.rate, 50);
+});
+
+test('any invalid field refuses the whole change, naming each field', () => {
+  const err = (() => {
+    try {
+      applySettings(schema, defaults, { rate: 5000, mode: 'block', allow: '10.0.0.0/33', ports: '70000', bogus: 1 });
+    } catch (e) {
+      return e as SettingsError;
+    }
+    return null;
+  })();
+  assert.ok(err instanceof SettingsError);
+  assert.match(err.message, /rate must be <= 1000/);
+  assert.match(err.message, /mode must be one of alert, drop/);
+  assert.match(err.message, /allow: .*prefix length/);
+  assert.match(err.message, /ports: .*not a port/);
+  assert.match(err.message, /unknown setting 'bogus'/);
+  assert.throws(() => applySettings(schema, defaults, 'rate=5'), /must be an object/);
+  assert.throws(() => applySettings(schema, defaults, { rate: 2.5 }), /whole number/);
+});
+
+test('editor config: unrelated keys ignored, empty fields keep defaults', () => {
+  const s = settingsFromConfig(schema, defaults, { id: 'n1', type: 'x', wires: [], rate: '', mode: 'drop', allow: '' });
+  assert.deepEqual(s, { ...defaults, mode: 'drop' });
+});
