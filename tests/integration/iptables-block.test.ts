@@ -1,0 +1,304 @@
+/**
+ * iptables-block against the real kernel, once per backend (ipset, nftables,
+ * plain iptables). A real Node-RED runtime runs in a child process inside a
+ * victim namespace (iptables-block-child.ts), as a user would run it on the
+ * box; an attacker and another host ping it and fetch from its HTTP server.
+ *
+ *   atk 10.77.1.2 (+ .3, fd77:1::2) ── vic 10.77.1.1 / fd77:1::1
+ *   oth 10.77.2.2 (vic's default gateway) ── vic 10.77.2.1
+ */
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+import type { BlockList } from '../../lib/net/types';
+import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
+import type { FlowNode } from '../support/runtime';
+
+const VIC = '10.77.1.1';
+const ATK = '10.77.1.2';
+const ATK_ALLOWED = '10.77.1.3';
+const VIC6 = 'fd77:1::1';
+const ATK6 = 'fd77:1::2';
+const VIC_OTH = '10.77.2.1';
+const OTH = '10.77.2.2';
+const PORT = 8080;
+
+interface Out {
+  topic?: string;
+  payload: BlockList;
+  expired?: string[];
+}
+
+/** Node-RED with one iptables-block node ('blk') in a child process inside `ns`. */
+class BlockRuntime {
+  readonly outs: Out[] = [];
+  readonly caught: string[] = [];
+  stderr = '';
+  private constructor(readonly child: ChildProcess, private readonly dir: string) {}
+
+  static async start(ns: Netns, config: Record<string, unknown>): Promise<BlockRuntime> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-block-'));
+    const flows: FlowNode[] = [
+      { id: 'tab', type: 'tab', label: 'block' },
+      {
+        id: 'blk', type: 'iptables-block', z: 'tab', name: 'block under test', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips',
+        maxElem: 65536, duration: 300, allowlist: `${ATK_ALLOWED}/32`, protectOwn: true, protectGateway: true, escalate: false,
+        clearOnClose: false, dryRun: false, wires: [['out']], ...config,
+      },
+      { id: 'out', type: 'debug', z: 'tab', active: false, wires: [] },
+      { id: 'catcher', type: 'catch', z: 'tab', scope: ['blk'], uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'debug', z: 'tab', active: false, wires: [] },
+    ];
+    fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(flows));
+    const child = ns.spawn(process.execPath, [path.join(__dirname, 'iptables-block-child.js'), path.join(dir, 'flows.json')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const rt = new BlockRuntime(child, dir);
+    child.stderr?.on('data', (d: Buffer) => (rt.stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`Node-RED did not start in 30 s: ${rt.stderr}`)), 30_000);
+      child.once('exit', (code) => reject(new Error(`Node-RED exited (${code}): ${rt.stderr}`)));
+      readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+        let obj: { event?: string; out?: Out; caught?: string };
+        try {
+          obj = JSON.parse(line) as typeof obj;
+        } catch {
+          return; // Node-RED's own log lines
+        }
+        if (obj.event === 'ready') {
+          clearTimeout(t);
+          resolve();
+        }
+        if (obj.out) rt.outs.push(obj.out);
+        if (obj.caught) rt.caught.push(obj.caught);
+      });
+    });
+    return rt;
+  }
+
+  /** Deliver `msg` to the node; resolve with the next output or refusal. */
+  async send(msg: Record<string, unknown>): Promise<{ out?: Out; error?: string }> {
+    const [o, c] = [this.outs.length, this.caught.length];
+    this.child.stdin?.write(`${JSON.stringify({ msg })}\n`);
+    await until(() => this.outs.length > o || this.caught.length > c, `an answer to ${JSON.stringify(msg)} (${this.stderr})`);
+    return { out: this.outs[o], error: this.caught[c] };
+  }
+
+  async list(): Promise<BlockList> {
+    const r = await this.send({ topic: 'list' });
+    assert.ok(r.out, `list failed: ${r.error}`);
+    return r.out.payload;
+  }
+
+  /** Clean stop: Node-RED closes the node. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stdin?.write(`${JSON.stringify({ cmd: 'stop' })}\n`);
+    await exited;
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Crash: no close handler runs. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
+    await exited;
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function ok(p: Promise<unknown>): Promise<boolean> {
+  return p.then(() => true, () => false);
+}
+
+/** One echo request answered (up to three tries: "reachable" must not flake). */
+async function pingOk(from: Netns, dst: string, src?: string): Promise<boolean> {
+  const args = [...(dst.includes(':') ? ['-6'] : []), '-c', '1', '-W', '1', ...(src ? ['-I', src] : []), dst];
+  for (let i = 0; i < 3; i++) if (await ok(from.exec('ping', args))) return true;
+  return false;
+}
+
+/** Two echo requests, none answered. */
+async function pingBlocked(from: Netns, dst: string): Promise<boolean> {
+  return !(await ok(from.exec('ping', [...(dst.includes(':') ? ['-6'] : []), '-c', '2', '-W', '1', dst])));
+}
+
+async function httpOk(from: Netns, dst: string): Promise<boolean> {
+  const host = dst.includes(':') ? `[${dst}]` : dst;
+  return ok(from.exec('curl', ['-sf', '-o', '/dev/null', '-m', '2', `http://${host}:${PORT}/`]));
+}
+
+interface Hosts {
+  lab: Lab;
+  vic: Netns;
+  atk: Netns;
+  oth: Netns;
+}
+
+async function makeLab(): Promise<Hosts> {
+  const lab = new Lab();
+  try {
+    const vic = await lab.host('vic');
+    const atk = await lab.host('atk');
+    const oth = await lab.host('oth');
+    const { aIf, bIf } = await lab.link(vic, `${VIC}/24`, atk, `${ATK}/24`);
+    await atk.exec('ip', ['addr', 'add', `${ATK_ALLOWED}/24`, 'dev', bIf]);
+    await vic.exec('ip', ['-6', 'addr', 'add', `${VIC6}/64`, 'dev', aIf, 'nodad']);
+    await atk.exec('ip', ['-6', 'addr', 'add', `${ATK6}/64`, 'dev', bIf, 'nodad']);
+    await lab.link(vic, `${VIC_OTH}/24`, oth, `${OTH}/24`);
+    await vic.exec('ip', ['route', 'add', 'default', 'via', OTH]);
+    // Rules of the user's that the node must leave alone.
+    await vic.exec('iptables', ['-A', 'INPUT', '-p', 'tcp', '--dport', '9', '-m', 'comment', '--comment', 'user-rule', '-j', 'ACCEPT']);
+    await vic.exec('ip6tables', ['-A', 'INPUT', '-p', 'tcp', '--dport', '9', '-m', 'comment', '--comment', 'user-rule', '-j', 'ACCEPT']);
+    await vic.exec('nft', ['add', 'table', 'inet', 'user']);
+    await vic.exec('nft', ['add', 'chain', 'inet', 'user', 'in', '{ type filter hook input priority 0; policy accept; }']);
+    await vic.exec('nft', ['add', 'rule', 'inet', 'user', 'in', 'tcp', 'dport', '9', 'accept', 'comment', '"user-rule"']);
+    vic.spawn(process.execPath, ['-e', `require('http').createServer((q, r) => r.end('ok')).listen(${PORT}, '::')`]);
+    await until(() => httpOk(oth, VIC_OTH), 'the HTTP server in the victim namespace');
+    return { lab, vic, atk, oth };
+  } catch (err) {
+    await lab.cleanup();
+    throw err;
+  }
+}
+
+/** The user's own rules, as listed in the victim namespace. */
+async function userRules(vic: Netns): Promise<number> {
+  const v4 = (await vic.exec('iptables', ['-S', 'INPUT'])).stdout;
+  const v6 = (await vic.exec('ip6tables', ['-S', 'INPUT'])).stdout;
+  const nft = (await vic.exec('nft', ['list', 'table', 'inet', 'user'])).stdout;
+  return [v4, v6, nft].filter((t) => t.includes('user-rule')).length;
+}
+
+/** How often `ip` is in the backend's kernel state (a duplicate would show as 2). */
+async function kernelCount(vic: Netns, backend: string, ip: string): Promise<number> {
+  const family6 = ip.includes(':');
+  let text: string;
+  if (backend === 'ipset') text = (await vic.exec('ipset', ['list', family6 ? 'ips-block-v6' : 'ips-block-v4', '-o', 'save'])).stdout;
+  else if (backend === 'nftables') text = (await vic.exec('nft', ['list', 'set', 'inet', 'ips', family6 ? 'block6' : 'block4'])).stdout;
+  else text = (await vic.exec(family6 ? 'ip6tables' : 'iptables', ['-S', 'IPS-BLOCK'])).stdout;
+  return text.split(/[\s,{}/]+/).filter((w) => w === ip).length;
+}
+
+/** Whether anything the node creates is left in the namespace. */
+async function leftovers(vic: Netns): Promise<string[]> {
+  const found: string[] = [];
+  if ((await vic.exec('iptables', ['-S'])).stdout.includes('IPS-BLOCK')) found.push('iptables chain');
+  if ((await vic.exec('ip6tables', ['-S'])).stdout.includes('IPS-BLOCK')) found.push('ip6tables chain');
+  if ((await vic.exec('ipset', ['list', '-n'])).stdout.includes('ips-block')) found.push('ipset sets');
+  if (/inet ips\b/.test((await vic.exec('nft', ['list', 'tables'])).stdout)) found.push('nft table');
+  return found;
+}
+
+let skip: string | null = null;
+before(async () => {
+  skip = (await netnsUnavailable()) ?? (await toolMissing('ping', 'curl', 'iptables', 'ip6tables', 'ipset', 'nft'));
+});
+
+for (const backend of ['ipset', 'nftables', 'iptables'] as const) {
+  describe(`iptables-block, ${backend} backend, real kernel`, () => {
+    it('blocks an attacker from an alert, refuses protected addresses, unblocks, expires, survives a restart and cleans up only its own', async (t) => {
+      if (skip) return t.skip(skip);
+      const hosts = await makeLab();
+      const { lab, vic, atk, oth } = hosts;
+      let rt: BlockRuntime | null = null;
+      try {
+        rt = await BlockRuntime.start(vic, { backend });
+        assert.ok(await pingOk(atk, VIC), 'attacker reaches the victim before any block');
+        assert.ok(await httpOk(atk, VIC));
+
+        // An alert blocks its source: ping and TCP fail from it, still work from elsewhere.
+        const alert = { ts: Date.now(), rule: 'scan.vertical', sid: 3, signature: 'port scan', category: 'scan', severity: 'high', action: 'drop',
+          src: ATK, dst: VIC, proto: 'tcp', count: 200, windowMs: 10_000, threshold: 50, reason: '200 ports in 10 s', detector: 'scan' };
+        const r1 = await rt.send({ topic: 'scan.vertical', payload: alert });
+        assert.deepEqual(r1.out?.payload.blocked.map((b) => [b.ip, b.rule, b.reason]), [[ATK, 'scan.vertical', '200 ports in 10 s']], r1.error);
+        assert.ok(await pingBlocked(atk, VIC), 'ping from the blocked attacker fails');
+        assert.ok(!(await httpOk(atk, VIC)), 'TCP from the blocked attacker fails');
+        assert.ok(await pingOk(oth, VIC_OTH), 'another host still gets through');
+        assert.ok(await httpOk(oth, VIC_OTH));
+        assert.ok(await pingOk(atk, VIC, ATK_ALLOWED), "the attacker's other, unblocked address still gets through");
+
+        // IPv6 goes through ip6tables / the ip6 set.
+        await rt.send({ payload: { ip: ATK6, action: 'block', reason: 'v6 check' } });
+        assert.ok(await pingBlocked(atk, VIC6), 'IPv6 ping from the blocked address fails');
+        assert.ok(!(await httpOk(atk, VIC6)));
+
+        // Never the allowlist, the box's own address, or its gateway.
+        for (const [ip, why] of [[ATK_ALLOWED, /allowlist/], [VIC, /own addresses/], [OTH, /default gateway/], ['10.77.1.256', /invalid IP address/]] as const) {
+          const r = await rt.send({ payload: { ip, action: 'block' } });
+          assert.match(r.error ?? '', why, ip);
+        }
+        assert.ok(await pingOk(oth, VIC_OTH), 'the gateway was not blocked');
+        assert.ok(await pingOk(atk, VIC, ATK_ALLOWED), 'the allowlisted address was not blocked');
+
+        // Unblock restores.
+        await rt.send({ topic: 'unblock', payload: ATK });
+        assert.ok(await pingOk(atk, VIC), 'unblocked attacker reaches the victim again');
+        assert.ok(await httpOk(atk, VIC));
+
+        // A 2-second block ends by itself.
+        await rt.send({ payload: { ip: ATK, action: 'block', durationS: 2 } });
+        assert.ok(await pingBlocked(atk, VIC), 'blocked during the 2 s');
+        if (backend !== 'iptables') {
+          // The kernel's set timeout: it ends even with Node-RED gone.
+          await rt.kill();
+          rt = null;
+        }
+        await until(() => pingOk(atk, VIC), 'the 2-second block to end', 15_000);
+        if (rt) await until(() => rt!.outs.some((o) => o.expired?.includes(ATK)), 'the node to report the expiry');
+        rt ??= await BlockRuntime.start(vic, { backend });
+
+        // A restart keeps blocks, with the time left, once each.
+        const before = Date.now();
+        await rt.send({ payload: { ip: ATK, action: 'block', durationS: 300, reason: 'restart check' } });
+        await rt.stop();
+        rt = null;
+        assert.ok(await pingBlocked(atk, VIC), 'still blocked while Node-RED is stopped');
+        rt = await BlockRuntime.start(vic, { backend });
+        const listed = (await rt.list()).blocked;
+        const e = listed.find((b) => b.ip === ATK);
+        assert.ok(e, `restored after restart: ${JSON.stringify(listed)}`);
+        assert.equal(e.reason, 'restart check');
+        assert.ok(e.expires > Date.now() && e.expires <= before + 301_000, `time left is kept (${e.expires - Date.now()} ms)`);
+        assert.ok(listed.some((b) => b.ip === ATK6 && b.reason === 'v6 check'), 'the IPv6 block is restored too');
+        assert.ok(await pingBlocked(atk, VIC), 'still blocked after the restart');
+        await rt.send({ payload: { ip: ATK, action: 'block', reason: 'again' } });
+        assert.equal(await kernelCount(vic, backend, ATK), 1, 'one kernel entry after restart and re-block');
+
+        // Clear unblocks everything; the user's rules stay.
+        const cleared = await rt.send({ topic: 'clear' });
+        assert.deepEqual(cleared.out?.payload.blocked, []);
+        assert.ok(await pingOk(atk, VIC));
+        assert.ok(await pingOk(atk, VIC6));
+        assert.equal(await userRules(vic), 3, "the user's INPUT rules survive start, stop and clear");
+        await rt.stop();
+        rt = null;
+
+        // Clear-on-close removes everything the node created, and nothing else.
+        rt = await BlockRuntime.start(vic, { backend, clearOnClose: true });
+        await rt.send({ payload: { ip: ATK, action: 'block' } });
+        assert.ok(await pingBlocked(atk, VIC));
+        await rt.stop();
+        rt = null;
+        assert.deepEqual(await leftovers(vic), [], 'nothing of the node is left');
+        assert.equal(await userRules(vic), 3, "the user's rules are still there");
+        assert.ok(await pingOk(atk, VIC));
+      } finally {
+        await rt?.kill();
+        await lab.cleanup();
+      }
+    });
+  });
+}
