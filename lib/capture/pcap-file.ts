@@ -1,7 +1,7 @@
 /**
  * Streaming reader for pcap and pcapng capture files, in pure TypeScript.
  *
- * The file is read in chunks (4 MiB by default) into fresh buffers; records
+ * The file is read in chunks (1 MiB by default) into fresh buffers; records
  * are views into those chunks, so memory stays flat however big the file is
  * (a chunk lives as long as someone holds a record or payload from it). A
  * record that straddles two chunks is carried over into the next one.
@@ -49,7 +49,12 @@ export type CaptureFormat = 'pcap' | 'pcapng';
 export const MAX_CAPLEN = 256 * 1024;
 /** Largest pcapng block that is buffered whole; larger blocks that carry no packet are skipped unread. */
 const MAX_BUFFERED_BLOCK = 16 * 1024 * 1024;
-const DEFAULT_CHUNK = 4 * 1024 * 1024;
+/**
+ * 1 MiB: a chunk's records stay alive while their batch is processed, and
+ * batches much larger than this outgrow V8's young generation, which made
+ * reader + decoder 2x slower at 4 MiB on this project's 2-core machine.
+ */
+const DEFAULT_CHUNK = 1024 * 1024;
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;

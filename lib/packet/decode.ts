@@ -5,7 +5,8 @@
  *
  * Hot path: one object per packet (the Packet, always built with the same
  * shape so V8 keeps one hidden class) plus one Buffer view for the payload;
- * no closures, no intermediate arrays, address text built from lookup tables.
+ * no closures, no intermediate arrays, address text built from lookup tables
+ * (and reused from small caches for IPv4 and MAC addresses).
  * Every read is bounds-checked against the captured bytes: bad input never
  * throws, decoding stops and `malformed` says why.
  */
@@ -74,18 +75,45 @@ IP_PROTO_NAMES[IPPROTO_TCP] = 'tcp';
 IP_PROTO_NAMES[IPPROTO_UDP] = 'udp';
 IP_PROTO_NAMES[IPPROTO_ICMPV6] = 'icmp6';
 
+// Small direct-mapped caches of address text. Home and lab traffic repeats the
+// same few hosts, so most packets reuse a string instead of building one: less
+// garbage, and flat strings whose hash is computed once for the detectors' maps.
+// A miss (e.g. a spoofed-source flood) just builds the string and replaces the slot.
+const IP4_SLOTS = 1024;
+const ip4Keys = new Int32Array(IP4_SLOTS); // key 0 ↔ '0.0.0.0' keeps empty slots consistent
+const ip4Text: string[] = new Array<string>(IP4_SLOTS).fill('0.0.0.0');
+const MAC_SLOTS = 256;
+const macKeysHi = new Int32Array(MAC_SLOTS);
+const macKeysLo = new Int32Array(MAC_SLOTS);
+const macText: string[] = new Array<string>(MAC_SLOTS).fill('00:00:00:00:00:00');
+
 /** Dotted quad of 4 bytes at `off`. */
 function ipv4At(d: Buffer, off: number): string {
-  return DEC[d[off]] + DOT_DEC[d[off + 1]] + DOT_DEC[d[off + 2]] + DOT_DEC[d[off + 3]];
+  const key = (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
+  const slot = (key ^ (key >>> 10) ^ (key >>> 20)) & (IP4_SLOTS - 1);
+  if (ip4Keys[slot] === key) return ip4Text[slot];
+  const text = DEC[d[off]] + DOT_DEC[d[off + 1]] + DOT_DEC[d[off + 2]] + DOT_DEC[d[off + 3]];
+  ip4Keys[slot] = key;
+  ip4Text[slot] = text;
+  return text;
 }
 
-/** Lowercase 'aa:bb:cc:dd:ee:ff' of 6 bytes at `off` (one flat string, no concatenation chain). */
+/** Lowercase 'aa:bb:cc:dd:ee:ff' of 6 bytes at `off`. */
 function macAt(d: Buffer, off: number): string {
   const a = d[off], b = d[off + 1], c = d[off + 2], e = d[off + 3], f = d[off + 4], g = d[off + 5];
-  return String.fromCharCode(
+  const hi = (a << 8) | b;
+  const lo = (c << 24) | (e << 16) | (f << 8) | g;
+  const slot = (lo ^ (lo >>> 8) ^ (lo >>> 16) ^ hi) & (MAC_SLOTS - 1);
+  if (macKeysLo[slot] === lo && macKeysHi[slot] === hi) return macText[slot];
+  // one flat string, no concatenation chain
+  const text = String.fromCharCode(
     HEX_HI[a], HEX_LO[a], COLON, HEX_HI[b], HEX_LO[b], COLON, HEX_HI[c], HEX_LO[c], COLON,
     HEX_HI[e], HEX_LO[e], COLON, HEX_HI[f], HEX_LO[f], COLON, HEX_HI[g], HEX_LO[g],
   );
+  macKeysHi[slot] = hi;
+  macKeysLo[slot] = lo;
+  macText[slot] = text;
+  return text;
 }
 
 /** One IPv6 16-bit group without leading zeros. */
@@ -126,6 +154,18 @@ export function ipv6At(d: Buffer, off: number): string {
   return s;
 }
 
+/**
+ * The payload of packets that carry none (pure ACKs, SYNs, ARP, malformed):
+ * one shared empty Buffer instead of an empty view per packet. It has no
+ * bytes, so sharing it is safe.
+ */
+const NO_PAYLOAD = Buffer.alloc(0);
+
+/** Payload view data[start, end), or the shared empty buffer. */
+function view(data: Buffer, start: number, end: number): Buffer {
+  return start < end ? data.subarray(start, end) : NO_PAYLOAD;
+}
+
 /** A fresh packet, every field present so all packets share one shape. */
 function newPacket(data: Buffer, ts: number, len: number, iface: string | undefined): Packet {
   return {
@@ -147,26 +187,27 @@ function newPacket(data: Buffer, ts: number, len: number, iface: string | undefi
     icmpCode: undefined,
     ttl: undefined,
     frag: undefined,
-    payload: data,
+    payload: NO_PAYLOAD,
     malformed: undefined,
   };
 }
 
-/** Marks `p` malformed; its payload becomes an empty view at the end of the data. */
-function stop(p: Packet, data: Buffer, reason: string): Packet {
+/** Marks `p` malformed, with no payload. */
+function stop(p: Packet, reason: string): Packet {
   p.malformed = reason;
-  p.payload = data.subarray(data.length);
+  p.payload = NO_PAYLOAD;
   return p;
 }
 
-function truncated(p: Packet, data: Buffer, what: string, have: number, need: number): Packet {
-  return stop(p, data, `truncated ${what} header (${have < 0 ? 0 : have} of ${need} bytes)`);
+function truncated(p: Packet, what: string, have: number, need: number): Packet {
+  return stop(p, `truncated ${what} header (${have < 0 ? 0 : have} of ${need} bytes)`);
 }
 
 /**
  * Decode one captured frame. Never throws: an unsupported link type or bad
  * bytes give a packet with `malformed` set to the reason. `payload` is a view
- * of `data` (the bytes after the last header decoded), never a copy.
+ * of `data` (the bytes after the last header decoded), never a copy; when
+ * there are no such bytes it is a shared empty Buffer.
  *
  * @param data     captured bytes, starting at the link-layer header
  * @param linktype LINKTYPE_* of the capture (see ./linktypes)
@@ -179,7 +220,7 @@ export function decodePacket(data: Buffer, linktype: number, ts: number, len: nu
   const n = data.length;
   switch (linktype) {
     case LINKTYPE_ETHERNET: {
-      if (n < 14) return truncated(p, data, 'Ethernet', n, 14);
+      if (n < 14) return truncated(p, 'Ethernet', n, 14);
       p.dstMac = macAt(data, 0);
       p.srcMac = macAt(data, 6);
       return decodeEthertype(p, data, (data[12] << 8) | data[13], 14, true);
@@ -194,19 +235,19 @@ export function decodePacket(data: Buffer, linktype: number, ts: number, len: nu
       return decodeIpv6(p, data, 0);
     case LINKTYPE_LINUX_SLL: {
       // packet type(2) ARPHRD(2) address length(2) address(8) protocol(2)
-      if (n < 16) return truncated(p, data, 'Linux SLL', n, 16);
+      if (n < 16) return truncated(p, 'Linux SLL', n, 16);
       if (((data[2] << 8) | data[3]) === 1 && ((data[4] << 8) | data[5]) === 6) p.srcMac = macAt(data, 6);
       return decodeEthertype(p, data, (data[14] << 8) | data[15], 16, false);
     }
     case LINKTYPE_LINUX_SLL2: {
       // protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) address length(1) address(8)
-      if (n < 20) return truncated(p, data, 'Linux SLL2', n, 20);
+      if (n < 20) return truncated(p, 'Linux SLL2', n, 20);
       if (((data[8] << 8) | data[9]) === 1 && data[11] === 6) p.srcMac = macAt(data, 12);
       return decodeEthertype(p, data, (data[0] << 8) | data[1], 20, false);
     }
     case LINKTYPE_NULL:
     case LINKTYPE_LOOP: {
-      if (n < 4) return truncated(p, data, 'loopback', n, 4);
+      if (n < 4) return truncated(p, 'loopback', n, 4);
       // NULL stores the family in the capturing host's byte order; families are small, so
       // a value with its low 16 bits zero in one order is the other order.
       let family = linktype === LINKTYPE_LOOP ? data.readUInt32BE(0) : data.readUInt32LE(0);
@@ -215,11 +256,11 @@ export function decodePacket(data: Buffer, linktype: number, ts: number, len: nu
       // AF_INET6 differs per OS: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30.
       if (family === 10 || family === 24 || family === 28 || family === 30) return decodeIpv6(p, data, 4);
       p.proto = `af-${family}`;
-      p.payload = data.subarray(4);
+      p.payload = view(data, 4, data.length);
       return p;
     }
     default:
-      return stop(p, data, `unsupported link type ${linktype}`);
+      return stop(p, `unsupported link type ${linktype}`);
   }
 }
 
@@ -232,11 +273,11 @@ export function decodeIp(data: Buffer, ts: number, len: number = data.length, if
 }
 
 function decodeIpAt(p: Packet, data: Buffer, off: number): Packet {
-  if (off >= data.length) return truncated(p, data, 'IP', 0, 20);
+  if (off >= data.length) return truncated(p, 'IP', 0, 20);
   const version = data[off] >> 4;
   if (version === 4) return decodeIpv4(p, data, off);
   if (version === 6) return decodeIpv6(p, data, off);
-  return stop(p, data, `unknown IP version ${version}`);
+  return stop(p, `unknown IP version ${version}`);
 }
 
 function decodeEthertype(p: Packet, data: Buffer, type: number, off: number, tagged: boolean): Packet {
@@ -244,8 +285,8 @@ function decodeEthertype(p: Packet, data: Buffer, type: number, off: number, tag
   let o = off;
   if (tagged) {
     for (let tags = 0; ethertype === ETHERTYPE_VLAN || ethertype === ETHERTYPE_QINQ || ethertype === ETHERTYPE_QINQ_OLD; tags++) {
-      if (tags === MAX_VLAN_TAGS) return stop(p, data, `more than ${MAX_VLAN_TAGS} VLAN tags`);
-      if (data.length - o < 4) return truncated(p, data, '802.1Q tag', data.length - o, 4);
+      if (tags === MAX_VLAN_TAGS) return stop(p, `more than ${MAX_VLAN_TAGS} VLAN tags`);
+      if (data.length - o < 4) return truncated(p, '802.1Q tag', data.length - o, 4);
       if (tags === 0) p.vlan = ((data[o] & 0x0f) << 8) | data[o + 1];
       ethertype = (data[o + 2] << 8) | data[o + 3];
       o += 4;
@@ -261,7 +302,7 @@ function decodeEthertype(p: Packet, data: Buffer, type: number, off: number, tag
     default:
       // 0..1500 is an 802.3 length (LLC follows), not a type.
       p.proto = ethertype <= 1500 ? 'llc' : `ether-0x${HEX2[ethertype >> 8]}${HEX2[ethertype & 0xff]}`;
-      p.payload = data.subarray(o);
+      p.payload = view(data, o, data.length);
       return p;
   }
 }
@@ -269,39 +310,38 @@ function decodeEthertype(p: Packet, data: Buffer, type: number, off: number, tag
 function decodeArp(p: Packet, data: Buffer, off: number): Packet {
   p.proto = 'arp';
   const avail = data.length - off;
-  if (avail < 8) return truncated(p, data, 'ARP', avail, 8);
+  if (avail < 8) return truncated(p, 'ARP', avail, 8);
   const ptype = (data[off + 2] << 8) | data[off + 3];
   const hlen = data[off + 4];
   const plen = data[off + 5];
   const need = 8 + 2 * hlen + 2 * plen;
-  if (avail < need) return truncated(p, data, 'ARP', avail, need);
+  if (avail < need) return truncated(p, 'ARP', avail, need);
   if (ptype === ETHERTYPE_IPV4 && plen === 4) {
     p.src = ipv4At(data, off + 8 + hlen);
     p.dst = ipv4At(data, off + 8 + 2 * hlen + 4);
   }
-  p.payload = data.subarray(off + need, off + need);
   return p;
 }
 
 function decodeIpv4(p: Packet, data: Buffer, off: number): Packet {
   p.ip = 4;
   const avail = data.length - off;
-  if (avail < 20) return truncated(p, data, 'IPv4', avail, 20);
+  if (avail < 20) return truncated(p, 'IPv4', avail, 20);
   const vihl = data[off];
-  if (vihl >> 4 !== 4) return stop(p, data, `IP version ${vihl >> 4} where IPv4 was expected`);
+  if (vihl >> 4 !== 4) return stop(p, `IP version ${vihl >> 4} where IPv4 was expected`);
   const hlen = (vihl & 0x0f) << 2;
   p.ttl = data[off + 8];
   const protoNum = data[off + 9];
   p.proto = IP_PROTO_NAMES[protoNum];
   p.src = ipv4At(data, off + 12);
   p.dst = ipv4At(data, off + 16);
-  if (hlen < 20) return stop(p, data, `IPv4 header length ${hlen} < 20`);
-  if (avail < hlen) return truncated(p, data, 'IPv4 (with options)', avail, hlen);
+  if (hlen < 20) return stop(p, `IPv4 header length ${hlen} < 20`);
+  if (avail < hlen) return truncated(p, 'IPv4 (with options)', avail, hlen);
   const total = (data[off + 2] << 8) | data[off + 3];
   // Total length 0 appears on captures of TSO/GSO super-packets: take what was captured.
   let end = data.length;
   if (total !== 0) {
-    if (total < hlen) return stop(p, data, `IPv4 total length ${total} < header length ${hlen}`);
+    if (total < hlen) return stop(p, `IPv4 total length ${total} < header length ${hlen}`);
     // Shorter than the capture: the rest is link-layer padding (Ethernet trailer).
     if (off + total < end) end = off + total;
   }
@@ -311,7 +351,7 @@ function decodeIpv4(p: Packet, data: Buffer, off: number): Packet {
   if (fragOffset !== 0) {
     // Not the first fragment: what follows is the middle of the L4 data, not a header.
     p.frag = fragField & 0x2000 ? 'middle' : 'last';
-    p.payload = data.subarray(l4, end);
+    p.payload = view(data, l4, end);
     return p;
   }
   if (fragField & 0x2000) p.frag = 'first';
@@ -321,8 +361,8 @@ function decodeIpv4(p: Packet, data: Buffer, off: number): Packet {
 function decodeIpv6(p: Packet, data: Buffer, off: number): Packet {
   p.ip = 6;
   const avail = data.length - off;
-  if (avail < 40) return truncated(p, data, 'IPv6', avail, 40);
-  if (data[off] >> 4 !== 6) return stop(p, data, `IP version ${data[off] >> 4} where IPv6 was expected`);
+  if (avail < 40) return truncated(p, 'IPv6', avail, 40);
+  if (data[off] >> 4 !== 6) return stop(p, `IP version ${data[off] >> 4} where IPv6 was expected`);
   p.ttl = data[off + 7];
   p.src = ipv6At(data, off + 8);
   p.dst = ipv6At(data, off + 24);
@@ -341,15 +381,15 @@ function decodeIpv6(p: Packet, data: Buffer, off: number): Packet {
       case 139: // HIP
       case 140: // shim6
       {
-        if (i === MAX_IPV6_EXT) return stop(p, data, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
+        if (i === MAX_IPV6_EXT) return stop(p, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
         if (end - o < 2) {
           p.proto = IP_PROTO_NAMES[next];
-          return truncated(p, data, `IPv6 extension (${next})`, end - o, 2);
+          return truncated(p, `IPv6 extension (${next})`, end - o, 2);
         }
         const extLen = (data[o + 1] + 1) << 3;
         if (end - o < extLen) {
           p.proto = IP_PROTO_NAMES[next];
-          return truncated(p, data, `IPv6 extension (${next})`, end - o, extLen);
+          return truncated(p, `IPv6 extension (${next})`, end - o, extLen);
         }
         next = data[o];
         o += extLen;
@@ -357,15 +397,15 @@ function decodeIpv6(p: Packet, data: Buffer, off: number): Packet {
       }
       case 51: {
         // AH: length in 4-byte units minus 2
-        if (i === MAX_IPV6_EXT) return stop(p, data, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
+        if (i === MAX_IPV6_EXT) return stop(p, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
         if (end - o < 2) {
           p.proto = IP_PROTO_NAMES[next];
-          return truncated(p, data, 'IPv6 AH', end - o, 2);
+          return truncated(p, 'IPv6 AH', end - o, 2);
         }
         const ahLen = (data[o + 1] + 2) << 2;
         if (end - o < ahLen) {
           p.proto = IP_PROTO_NAMES[next];
-          return truncated(p, data, 'IPv6 AH', end - o, ahLen);
+          return truncated(p, 'IPv6 AH', end - o, ahLen);
         }
         next = data[o];
         o += ahLen;
@@ -373,10 +413,10 @@ function decodeIpv6(p: Packet, data: Buffer, off: number): Packet {
       }
       case 44: {
         // fragment: next(1) reserved(1) offset+flags(2) id(4)
-        if (i === MAX_IPV6_EXT) return stop(p, data, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
+        if (i === MAX_IPV6_EXT) return stop(p, `more than ${MAX_IPV6_EXT} IPv6 extension headers`);
         if (end - o < 8) {
           p.proto = IP_PROTO_NAMES[next];
-          return truncated(p, data, 'IPv6 fragment', end - o, 8);
+          return truncated(p, 'IPv6 fragment', end - o, 8);
         }
         const fragField = (data[o + 2] << 8) | data[o + 3];
         next = data[o];
@@ -384,7 +424,7 @@ function decodeIpv6(p: Packet, data: Buffer, off: number): Packet {
         if (fragField & 0xfff8) {
           p.frag = fragField & 1 ? 'middle' : 'last';
           p.proto = IP_PROTO_NAMES[next];
-          p.payload = data.subarray(o, end);
+          p.payload = view(data, o, end);
           return p;
         }
         if (fragField & 1) p.frag = 'first';
@@ -407,11 +447,11 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
         p.dport = (data[off + 2] << 8) | data[off + 3];
       }
       if (avail >= 14) p.flags = TCP_FLAGS[data[off + 13]];
-      if (avail < 20) return truncated(p, data, 'TCP', avail, 20);
+      if (avail < 20) return truncated(p, 'TCP', avail, 20);
       const hlen = (data[off + 12] >> 4) << 2;
-      if (hlen < 20) return stop(p, data, `TCP data offset ${hlen >> 2} < 5 (header length ${hlen} < 20)`);
-      if (avail < hlen) return stop(p, data, `TCP header length ${hlen} runs past the captured bytes (${avail} left)`);
-      p.payload = data.subarray(off + hlen, end);
+      if (hlen < 20) return stop(p, `TCP data offset ${hlen >> 2} < 5 (header length ${hlen} < 20)`);
+      if (avail < hlen) return stop(p, `TCP header length ${hlen} runs past the captured bytes (${avail} left)`);
+      p.payload = view(data, off + hlen, end);
       return p;
     }
     case IPPROTO_UDP: {
@@ -419,11 +459,11 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
         p.sport = (data[off] << 8) | data[off + 1];
         p.dport = (data[off + 2] << 8) | data[off + 3];
       }
-      if (avail < 8) return truncated(p, data, 'UDP', avail, 8);
+      if (avail < 8) return truncated(p, 'UDP', avail, 8);
       const udpLen = (data[off + 4] << 8) | data[off + 5];
       // Trust the UDP length only when it is sane; 0 is used by jumbograms.
       const udpEnd = udpLen >= 8 && udpLen < avail ? off + udpLen : end;
-      p.payload = data.subarray(off + 8, udpEnd);
+      p.payload = view(data, off + 8, udpEnd);
       return p;
     }
     case IPPROTO_ICMP:
@@ -433,12 +473,12 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
         p.icmpCode = data[off + 1];
       }
       // type(1) code(1) checksum(2) and 4 bytes of type-specific header (echo id/seq, ...)
-      if (avail < 8) return truncated(p, data, protoNum === IPPROTO_ICMP ? 'ICMP' : 'ICMPv6', avail, 8);
-      p.payload = data.subarray(off + 8, end);
+      if (avail < 8) return truncated(p, protoNum === IPPROTO_ICMP ? 'ICMP' : 'ICMPv6', avail, 8);
+      p.payload = view(data, off + 8, end);
       return p;
     }
     default:
-      p.payload = data.subarray(off, end);
+      p.payload = view(data, off, end);
       return p;
   }
 }

@@ -361,6 +361,26 @@ describe('decodePacket: truncation at every layer', () => {
   });
 });
 
+describe('decodePacket: address text', () => {
+  it('gives the right text for many different addresses (the string caches never mix them up)', () => {
+    let seed = 99;
+    const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+    const frame = eth(ipv4('10.0.0.1', '10.0.0.2', 17, udp(1, 2)));
+    for (let i = 0; i < 20000; i++) {
+      // a few hosts reused (cache hits) mixed with random ones (misses and slot collisions)
+      const src = i % 3 === 0 ? 0x0a000001 + (i % 7) : rnd();
+      const dst = rnd();
+      frame.writeUInt32BE(src, 26);
+      frame.writeUInt32BE(dst, 30);
+      for (let k = 0; k < 6; k++) frame[6 + k] = i % 2 ? rnd() & 0xff : k;
+      const p = decodeEth(frame);
+      assert.equal(p.src, formatIp(frame.subarray(26, 30)));
+      assert.equal(p.dst, formatIp(frame.subarray(30, 34)));
+      assert.equal(p.srcMac, [...frame.subarray(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':'));
+    }
+  });
+});
+
 describe('decodePacket: never throws', () => {
   it('survives thousands of random and mutated buffers on every link type', () => {
     let seed = 12345;
