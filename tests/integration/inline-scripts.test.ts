@@ -1,0 +1,149 @@
+/**
+ * scripts/nfqueue-enable.sh and nfqueue-disable.sh in fresh network
+ * namespaces: idempotent, the rules are what the kernel uses (a real queue
+ * sees the traffic), and disabling restores the ruleset exactly as it was,
+ * leaving other rules alone. Arguments are validated before anything runs.
+ */
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
+import { disableScript, enableScript } from '../support/inline';
+
+let skip: string | null = null;
+let nftQueueMissing: string | null = null;
+before(async () => {
+  skip = (await netnsUnavailable()) ?? (await toolMissing('iptables', 'ip6tables', 'nft'));
+  if (skip) return;
+  // nftables' queue statement needs CONFIG_NFT_QUEUE (iptables' NFQUEUE target is separate)
+  const lab = new Lab();
+  try {
+    const probe = await lab.host('nftq');
+    try {
+      await probe.exec('nft', ['add', 'table', 'inet', 'probe']);
+      await probe.exec('nft', ['add', 'chain', 'inet', 'probe', 'c', '{ type filter hook input priority 0; }']);
+      await probe.exec('nft', ['add', 'rule', 'inet', 'probe', 'c', 'queue', 'num', '1', 'bypass']);
+    } catch {
+      nftQueueMissing = 'kernel lacks nftables queue support (CONFIG_NFT_QUEUE / nft_queue)';
+    }
+  } finally {
+    await lab.cleanup();
+  }
+});
+
+/** Everything that could change: both iptables families and the whole nftables ruleset. */
+async function ruleset(ns: Netns): Promise<string> {
+  const strip = (s: string): string => s.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  const v4 = strip((await ns.exec('iptables-save', [])).stdout);
+  const v6 = strip((await ns.exec('ip6tables-save', [])).stdout);
+  const nft = (await ns.exec('nft', ['list', 'ruleset'])).stdout;
+  return `${v4}\n--\n${v6}\n--\n${nft}`;
+}
+
+async function withNs(fn: (ns: Netns) => Promise<void>): Promise<void> {
+  const lab = new Lab();
+  try {
+    await fn(await lab.host('fw'));
+  } finally {
+    await lab.cleanup();
+  }
+}
+
+async function failsWith(ns: Netns, script: string, args: string[], pattern: RegExp): Promise<void> {
+  await assert.rejects(ns.exec(script, args), (err: { code?: number; stderr?: string }) => {
+    assert.equal(err.code, 2);
+    assert.match(err.stderr ?? '', pattern);
+    return true;
+  });
+}
+
+describe('nfqueue enable/disable scripts', () => {
+  test('iptables: idempotent, tagged, bypass by default, and disable restores the ruleset exactly', async (t) => {
+    if (skip) return t.skip(skip);
+    for (const existing of [false, true]) {
+      await withNs(async (ns) => {
+        if (existing) {
+          // a router with rules of its own, which must survive untouched
+          await ns.exec('iptables', ['-A', 'INPUT', '-s', '192.0.2.7', '-j', 'DROP']);
+          await ns.exec('ip6tables', ['-A', 'FORWARD', '-s', '2001:db8::7', '-j', 'DROP']);
+          await ns.exec('nft', ['add', 'table', 'inet', 'mine']);
+        }
+        const before = await ruleset(ns);
+        await ns.exec(enableScript, ['--queue', '12']);
+        const once = await ruleset(ns);
+        await ns.exec(enableScript, ['--queue', '12']);
+        assert.equal(await ruleset(ns), once, 'second enable changes nothing');
+        for (const cmd of ['iptables', 'ip6tables']) {
+          const rules = (await ns.exec(cmd, ['-S'])).stdout;
+          for (const chain of ['INPUT', 'FORWARD']) {
+            assert.match(rules, new RegExp(`-A ${chain} -m comment --comment node-red-contrib-ips-nfqueue-12 -j NFQUEUE --queue-num 12 --queue-bypass`));
+          }
+          assert.doesNotMatch(rules, /-A OUTPUT .*NFQUEUE/);
+        }
+        await ns.exec(disableScript, ['--queue', '12']);
+        assert.equal(await ruleset(ns), before, 'disable removes exactly what enable added');
+        await ns.exec(disableScript, ['--queue', '12']);
+        assert.equal(await ruleset(ns), before, 'disable twice is harmless');
+      });
+    }
+  });
+
+  test('iptables: queues are independent; --fail-closed replaces bypass; disabling one leaves the other', async (t) => {
+    if (skip) return t.skip(skip);
+    await withNs(async (ns) => {
+      const before = await ruleset(ns);
+      await ns.exec(enableScript, ['--queue', '1', '--chains', 'INPUT', '--family', '4']);
+      await ns.exec(enableScript, ['--queue', '2', '--chains', 'OUTPUT,FORWARD', '--family', '4', '--fail-closed']);
+      await ns.exec(enableScript, ['--queue', '1', '--chains', 'INPUT', '--family', '4', '--fail-closed']);
+      let rules = (await ns.exec('iptables', ['-S'])).stdout;
+      assert.match(rules, /-A INPUT -m comment --comment node-red-contrib-ips-nfqueue-1 -j NFQUEUE --queue-num 1\n/);
+      assert.equal((rules.match(/nfqueue-1 /g) ?? []).length, 1, 'replaced, not duplicated');
+      assert.match(rules, /-A OUTPUT -m comment --comment node-red-contrib-ips-nfqueue-2 -j NFQUEUE --queue-num 2\n/);
+      await ns.exec(disableScript, ['--queue', '1']);
+      rules = (await ns.exec('iptables', ['-S'])).stdout;
+      assert.doesNotMatch(rules, /nfqueue-1/);
+      assert.match(rules, /nfqueue-2/);
+      await ns.exec(disableScript, ['--queue', '2']);
+      assert.equal(await ruleset(ns), before);
+    });
+  });
+
+  test('refuses bad arguments with the reason and changes nothing', async (t) => {
+    if (skip) return t.skip(skip);
+    await withNs(async (ns) => {
+      const before = await ruleset(ns);
+      await failsWith(ns, enableScript, ['--queue', '65536'], /queue must be a number from 0 to 65535/);
+      await failsWith(ns, enableScript, ['--queue', '1;reboot'], /queue must be a number/);
+      await failsWith(ns, enableScript, ['--chains', 'INPUT,PREROUTING'], /chains must be a comma list of INPUT, FORWARD, OUTPUT/);
+      await failsWith(ns, enableScript, ['--backend', 'pf'], /backend must be 'iptables' or 'nftables'/);
+      await failsWith(ns, enableScript, ['--family', '5'], /family must be 4, 6 or both/);
+      await failsWith(ns, disableScript, ['--bogus'], /unknown argument/);
+      assert.equal(await ruleset(ns), before);
+    });
+  });
+
+  test('nftables: own table, idempotent, removed exactly', async (t) => {
+    if (skip) return t.skip(skip);
+    if (nftQueueMissing) return t.skip(nftQueueMissing);
+    await withNs(async (ns) => {
+      await ns.exec('nft', ['add', 'table', 'inet', 'mine']);
+      const before = await ruleset(ns);
+      await ns.exec(enableScript, ['--backend', 'nftables', '--queue', '13']);
+      const once = await ruleset(ns);
+      assert.match(once, /table inet ips_nfqueue_13[\s\S]*queue .*13.* bypass/);
+      await ns.exec(enableScript, ['--backend', 'nftables', '--queue', '13']);
+      assert.equal(await ruleset(ns), once);
+      await ns.exec(disableScript, ['--backend', 'nftables', '--queue', '13']);
+      assert.equal(await ruleset(ns), before);
+    });
+  });
+
+  test('nftables on a kernel without queue support: a clear error and nothing left behind', async (t) => {
+    if (skip) return t.skip(skip);
+    if (!nftQueueMissing) return t.skip('this kernel has nftables queue support');
+    await withNs(async (ns) => {
+      const before = await ruleset(ns);
+      await failsWith(ns, enableScript, ['--backend', 'nftables', '--queue', '13'], /lacks nftables queue support .*use --backend iptables/);
+      assert.equal(await ruleset(ns), before);
+    });
+  });
+});
