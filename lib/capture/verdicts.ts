@@ -95,6 +95,7 @@ export class HeldPackets {
       else accepted.push(id);
     }
     this.apply(accepted, dropped);
+    this.stopTimerIfIdle();
   }
 
   /** Give the default verdict to every packet past its deadline. */

@@ -1,0 +1,96 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  NF_ACCEPT,
+  NF_DROP,
+  VERDICT_MSG_LEN,
+  configCommandMessage,
+  configParamsMessage,
+  hasNetAdmin,
+  parseKernelQueues,
+  validateNfqueueOptions,
+  writeVerdictMessage,
+  NFQUEUE_DEFAULTS,
+} from '../../../lib/capture/nfqueue';
+
+/** Split a netlink datagram into messages and their attributes (type → value bytes). */
+function parse(buf: Buffer): Array<{ type: number; flags: number; queue: number; attrs: Map<number, Buffer> }> {
+  const out = [];
+  let off = 0;
+  while (off < buf.length) {
+    const len = buf.readUInt32LE(off);
+    assert.ok(len >= 20 && off + len <= buf.length, `message length ${len} at ${off}`);
+    const attrs = new Map<number, Buffer>();
+    let a = off + 20;
+    while (a < off + len) {
+      const alen = buf.readUInt16LE(a);
+      attrs.set(buf.readUInt16LE(a + 2), buf.subarray(a + 4, a + alen));
+      a += (alen + 3) & ~3;
+    }
+    assert.equal(a, off + len, 'attributes fill the message exactly');
+    out.push({ type: buf.readUInt16LE(off + 4), flags: buf.readUInt16LE(off + 6), queue: buf.readUInt16BE(off + 18), attrs });
+    off += len;
+  }
+  return out;
+}
+
+describe('nfnetlink_queue messages', () => {
+  test('config: copy range, queue length and the fail-open flag with its mask', () => {
+    for (const failOpen of [true, false]) {
+      const [m] = parse(configParamsMessage(513, 128, 77, failOpen));
+      assert.equal(m.type, (3 << 8) | 2, 'NFNL_SUBSYS_QUEUE / NFQNL_MSG_CONFIG');
+      assert.equal(m.flags & 1, 1, 'NLM_F_REQUEST');
+      assert.equal(m.queue, 513);
+      const params = m.attrs.get(2)!;
+      assert.equal(params.readUInt32BE(0), 128);
+      assert.equal(params[4], 2, 'NFQNL_COPY_PACKET');
+      assert.equal(m.attrs.get(3)!.readUInt32BE(0), 77);
+      assert.equal(m.attrs.get(4)!.readUInt32BE(0), 1, 'mask covers fail-open only');
+      assert.equal(m.attrs.get(5)!.readUInt32BE(0), failOpen ? 1 : 0);
+    }
+  });
+
+  test('bind and unbind commands', () => {
+    assert.equal(parse(configCommandMessage(9, 'bind'))[0].attrs.get(1)![0], 1);
+    const [m] = parse(configCommandMessage(9, 'unbind'));
+    assert.equal(m.attrs.get(1)![0], 2);
+    assert.equal(m.queue, 9);
+  });
+
+  test('many verdicts in one datagram, each with its id and verdict', () => {
+    const buf = Buffer.alloc(VERDICT_MSG_LEN * 3);
+    writeVerdictMessage(buf, 0, 4, 1, NF_ACCEPT);
+    writeVerdictMessage(buf, VERDICT_MSG_LEN, 4, 0xfffffffe, NF_DROP);
+    writeVerdictMessage(buf, VERDICT_MSG_LEN * 2, 4, 3, NF_ACCEPT);
+    const msgs = parse(buf);
+    assert.deepEqual(msgs.map((m) => [m.type, m.queue, m.attrs.get(2)!.readUInt32BE(0), m.attrs.get(2)!.readUInt32BE(4)]), [
+      [(3 << 8) | 1, 4, 1, 1],
+      [(3 << 8) | 1, 4, 0, 0xfffffffe],
+      [(3 << 8) | 1, 4, 1, 3],
+    ]);
+  });
+});
+
+describe('kernel state readers', () => {
+  test('parses /proc/net/netfilter/nfnetlink_queue rows', () => {
+    const rows = parseKernelQueues('    5  10209     4 2   128     3     1        9  1\n   12  777 0 2 65531 0 0 0 1\n\n');
+    assert.deepEqual(rows[0], { queue: 5, portId: 10209, waiting: 4, copyMode: 2, copyRange: 128, queueDropped: 3, userDropped: 1, lastId: 9 });
+    assert.equal(rows[1].queue, 12);
+    assert.deepEqual(parseKernelQueues(''), []);
+  });
+
+  test('reads CAP_NET_ADMIN from a status file', () => {
+    assert.equal(hasNetAdmin('Name:\tnode\nCapEff:\t000001ffffffffff\n'), true);
+    assert.equal(hasNetAdmin('Name:\tnode\nCapEff:\t000001fffeffefff\n'), false);
+    assert.equal(hasNetAdmin('CapEff:\t0000000000001000\n'), true);
+  });
+
+  test('options are refused with the reason', () => {
+    const ok = { ...NFQUEUE_DEFAULTS, queue: 0 };
+    validateNfqueueOptions(ok);
+    assert.throws(() => validateNfqueueOptions({ ...ok, queue: 65536 }), /queue must be an integer from 0 to 65535/);
+    assert.throws(() => validateNfqueueOptions({ ...ok, maxLen: 0 }), /queue length/);
+    assert.throws(() => validateNfqueueOptions({ ...ok, copyRange: 10 }), /copy range must be an integer from 20/);
+    assert.throws(() => validateNfqueueOptions({ ...ok, queue: 1.5 }), /queue must be an integer/);
+  });
+});
