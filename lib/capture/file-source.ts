@@ -121,7 +121,7 @@ export class FileSource {
           batcher.push(decodePacket(r.data, r.linktype, r.ts, r.len, r.iface));
         }
         fileBytes = reader.bytesRead;
-        if (onProgress) onProgress({ packets: this.packets, percent: reader.totalBytes > 0 ? Math.min(100, (100 * reader.bytesRead) / reader.totalBytes) : 100 });
+        if (onProgress && !this.stopped) onProgress({ packets: this.packets, percent: reader.totalBytes > 0 ? Math.min(100, (100 * reader.bytesRead) / reader.totalBytes) : 100 });
         if (mode === 'analyze') await nextTurn();
       }
       if (this.stopped && typeof iterator.return === 'function') await iterator.return();

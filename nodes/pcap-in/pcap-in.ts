@@ -147,13 +147,14 @@ function setup(node: Node, config: PcapInConfig): void {
     const player = new FileSource({ path, mode, speed, batch });
     file = player;
     sendOut = send;
-    status.active(node, `${mode === 'replay' ? 'replaying' : 'reading'} 0 pkts 0%`);
+    const verb = mode === 'replay' ? 'replaying' : 'reading';
+    status.active(node, `${verb} 0 pkts 0%`);
     lastStatus = Date.now();
     const summary = await player.run(emitBatch, (p) => {
       const now = Date.now();
-      if (now - lastStatus < STATUS_INTERVAL_MS) return;
+      if (closing || now - lastStatus < STATUS_INTERVAL_MS) return;
       lastStatus = now;
-      status.active(node, `${p.packets} pkts ${Math.floor(p.percent)}%`);
+      status.active(node, `${verb} ${p.packets} pkts ${Math.floor(p.percent)}%`);
     });
     if (file === player) file = null;
     if (closing) return summary;

@@ -28,6 +28,7 @@ const helper = require('node-red-node-test-helper') as {
 interface HelperNode {
   on(event: string, fn: (arg: never) => void): void;
   receive(msg: Record<string, unknown>): void;
+  status(s: { text?: string; fill?: string }): void;
   /** The helper's spy on Node.prototype.error (shared by every node). */
   error: { getCalls(): { thisValue: unknown; args: unknown[] }[] };
 }
@@ -89,6 +90,8 @@ afterEach(async () => {
 
 interface Harness {
   node: HelperNode;
+  /** Every status the node showed, in order. */
+  statuses: { text?: string; fill?: string }[];
   packets: Packet[];
   messages: Msg[];
   complete: Promise<FileSummary>;
@@ -105,7 +108,7 @@ async function deploy(config: Record<string, unknown>): Promise<Harness> {
   ];
   await new Promise<void>((resolve) => helper.load(pcapInNode, flow, resolve));
   const node = helper.getNode('p');
-  const h: Harness = { node, packets: [], messages: [], errors: [], complete: Promise.resolve(null as unknown as FileSummary) };
+  const h: Harness = { node, statuses: [], packets: [], messages: [], errors: [], complete: Promise.resolve(null as unknown as FileSummary) };
   helper.getNode('out').on('input', (msg: Msg) => {
     h.messages.push(msg);
     if (Array.isArray(msg.payload)) h.packets.push(...(msg.payload as Packet[]));
@@ -117,6 +120,12 @@ async function deploy(config: Record<string, unknown>): Promise<Harness> {
       resolve(msg.payload as FileSummary);
     });
   });
+  // Record statuses on the instance: the helper's spies are gone by the time nodes close.
+  const showStatus = node.status.bind(node);
+  node.status = (s) => {
+    h.statuses.push(s);
+    showStatus(s);
+  };
   // Errors raised while the node was built (bad config), then every later one.
   for (const call of node.error.getCalls()) if (call.thisValue === node) h.errors.push(errorText(call.args[0]));
   node.on('call:error', (call: { args: unknown[] }) => {
@@ -147,6 +156,8 @@ describe('pcap-in node, file mode', () => {
     assert.ok(h.packets.some((p) => p.proto === 'tcp' && p.flags === 'S' && p.dport === 80), 'hping3 SYNs to port 80');
     assert.ok(h.packets.some((p) => p.proto === 'icmp' && p.icmpType === 8), 'ping echo requests');
     assert.ok(h.packets.some((p) => p.proto === 'tcp' && p.payload.toString('latin1').includes('UNION+SELECT')), 'curl payload with SQL injection');
+    await waitUntil(() => h.statuses.some((s) => s.text === `done: ${expected.length} pkts in ${(summary.durationMs / 1000).toFixed(1)} s`));
+    assert.match(String(h.statuses.find((s) => s.text?.startsWith('reading'))?.text), /^reading \d+ pkts \d+%$/);
   });
 
   it('batch size 1: one packet object per message, same packets', async (t) => {
@@ -184,6 +195,21 @@ describe('pcap-in node, file mode', () => {
     for (let i = 1; i < h.packets.length; i++) assert.ok(h.packets[i].ts >= h.packets[i - 1].ts, `packet ${i + 1} out of order`);
     // Paced, so batches close on the delay long before they fill up.
     assert.ok(h.messages.length > Math.ceil(expected.length / 32));
+  });
+
+  it('closing the flow mid-file: reading stops, nothing more is sent, status cleared', async (t) => {
+    if (skip) return t.skip(skip);
+    const h = await deploy({ filename: DEMO, mode: 'replay', speed: '1', batchSize: '1' });
+    h.node.receive({});
+    await waitUntil(() => h.packets.length >= 3);
+    let completed = false;
+    void h.complete.then(() => { completed = true; });
+    await helper.unload();
+    const atClose = h.packets.length;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(h.packets.length, atClose);
+    assert.equal(completed, false, 'no completion after close');
+    assert.deepEqual(h.statuses[h.statuses.length - 1], {}, `status cleared: ${JSON.stringify(h.statuses.slice(-3))}`);
   });
 
   it('msg.filename overrides the configured file', async (t) => {
