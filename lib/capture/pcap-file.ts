@@ -192,7 +192,13 @@ export class CaptureFileReader {
         const size = Math.max(this.chunkSize, this.pending ? this.pending.need : 0);
         const next = Buffer.allocUnsafe(size);
         if (leftover > 0) buf.copy(next, 0, pos, end);
-        const { bytesRead } = await this.fh.read(next, leftover, size - leftover, filePos);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await this.fh.read(next, leftover, size - leftover, filePos));
+        } catch (err) {
+          if (this.closed) return; // close() raced the read: a stop, not an error
+          throw err;
+        }
         if (this.closed) return;
         base = filePos - leftover;
         filePos += bytesRead;

@@ -223,7 +223,7 @@ export function decodePacket(data: Buffer, linktype: number, ts: number, len: nu
       if (n < 14) return truncated(p, 'Ethernet', n, 14);
       p.dstMac = macAt(data, 0);
       p.srcMac = macAt(data, 6);
-      return decodeEthertype(p, data, (data[12] << 8) | data[13], 14, true);
+      return decodeEthertype(p, data, (data[12] << 8) | data[13], 14);
     }
     case LINKTYPE_RAW:
     case DLT_RAW_BSD:
@@ -237,13 +237,13 @@ export function decodePacket(data: Buffer, linktype: number, ts: number, len: nu
       // packet type(2) ARPHRD(2) address length(2) address(8) protocol(2)
       if (n < 16) return truncated(p, 'Linux SLL', n, 16);
       if (((data[2] << 8) | data[3]) === 1 && ((data[4] << 8) | data[5]) === 6) p.srcMac = macAt(data, 6);
-      return decodeEthertype(p, data, (data[14] << 8) | data[15], 16, false);
+      return decodeEthertype(p, data, (data[14] << 8) | data[15], 16);
     }
     case LINKTYPE_LINUX_SLL2: {
       // protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) address length(1) address(8)
       if (n < 20) return truncated(p, 'Linux SLL2', n, 20);
       if (((data[8] << 8) | data[9]) === 1 && data[11] === 6) p.srcMac = macAt(data, 12);
-      return decodeEthertype(p, data, (data[0] << 8) | data[1], 20, false);
+      return decodeEthertype(p, data, (data[0] << 8) | data[1], 20);
     }
     case LINKTYPE_NULL:
     case LINKTYPE_LOOP: {
@@ -280,17 +280,16 @@ function decodeIpAt(p: Packet, data: Buffer, off: number): Packet {
   return stop(p, `unknown IP version ${version}`);
 }
 
-function decodeEthertype(p: Packet, data: Buffer, type: number, off: number, tagged: boolean): Packet {
+/** Ethertype at a link header's end; VLAN tags are walked for cooked captures too (libpcap re-inserts them there). */
+function decodeEthertype(p: Packet, data: Buffer, type: number, off: number): Packet {
   let ethertype = type;
   let o = off;
-  if (tagged) {
-    for (let tags = 0; ethertype === ETHERTYPE_VLAN || ethertype === ETHERTYPE_QINQ || ethertype === ETHERTYPE_QINQ_OLD; tags++) {
-      if (tags === MAX_VLAN_TAGS) return stop(p, `more than ${MAX_VLAN_TAGS} VLAN tags`);
-      if (data.length - o < 4) return truncated(p, '802.1Q tag', data.length - o, 4);
-      if (tags === 0) p.vlan = ((data[o] & 0x0f) << 8) | data[o + 1];
-      ethertype = (data[o + 2] << 8) | data[o + 3];
-      o += 4;
-    }
+  for (let tags = 0; ethertype === ETHERTYPE_VLAN || ethertype === ETHERTYPE_QINQ || ethertype === ETHERTYPE_QINQ_OLD; tags++) {
+    if (tags === MAX_VLAN_TAGS) return stop(p, `more than ${MAX_VLAN_TAGS} VLAN tags`);
+    if (data.length - o < 4) return truncated(p, '802.1Q tag', data.length - o, 4);
+    if (tags === 0) p.vlan = ((data[o] & 0x0f) << 8) | data[o + 1];
+    ethertype = (data[o + 2] << 8) | data[o + 3];
+    o += 4;
   }
   switch (ethertype) {
     case ETHERTYPE_IPV4:

@@ -361,6 +361,14 @@ describe('CaptureFileReader', async () => {
     await closedFirst.close();
     for await (const batch of closedFirst) assert.fail(`closed reader yielded ${batch.length}`);
     assert.equal(closedFirst.format, undefined);
+    // close() while the first read is in flight ends the iteration quietly
+    const racing = new CaptureFileReader(file);
+    const it = racing[Symbol.asyncIterator]();
+    const first = it.next();
+    await racing.close();
+    const res = await first;
+    assert.ok(res.done || Array.isArray(res.value));
+    assert.equal((await it.next()).done, true);
     // breaking out of the loop also releases the file
     const broken = new CaptureFileReader(file, { chunkSize: 2048 });
     for await (const batch of broken) {

@@ -251,6 +251,10 @@ describe('decodePacket: VLAN and other link types', () => {
     assert.equal(p.srcMac, '02:00:00:00:00:aa');
     assert.equal(p.dstMac, undefined);
     assert.deepEqual([p.ip, p.src, p.proto, p.dport], [4, '10.9.9.9', 'udp', 2000]);
+    // libpcap re-inserts an offloaded VLAN tag after the cooked header, with protocol 0x8100
+    const tagged = Buffer.concat([Buffer.from('0000000100060200000000aa00008100', 'hex'), Buffer.from('00c80800', 'hex'), l3]);
+    const t = decodePacket(tagged, LINKTYPE_LINUX_SLL, TS, tagged.length);
+    assert.deepEqual([t.vlan, t.src, t.dport, t.malformed], [200, '10.9.9.9', 2000, undefined]);
   });
   it('decodes Linux cooked SLL2: protocol first, 20-byte header', () => {
     // protocol 0x86dd, reserved, ifindex 3, ARPHRD_ETHER, packet type 4 (outgoing), address length 6, address + 2 pad
