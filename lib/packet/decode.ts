@@ -6,7 +6,7 @@
  * Hot path: one object per packet (the Packet, always built with the same
  * shape so V8 keeps one hidden class) plus one Buffer view for the payload;
  * no closures, no intermediate arrays, address text built from lookup tables
- * (and reused from small caches for IPv4 and MAC addresses).
+ * (and reused from small caches for IPv4, IPv6 and MAC addresses).
  * Every read is bounds-checked against the captured bytes: bad input never
  * throws, decoding stops and `malformed` says why.
  */
@@ -127,7 +127,7 @@ function hexWord(d: Buffer, off: number): string {
  * longest run (first on a tie) of two or more zero groups as '::'. Same
  * text as `formatIp` in lib/net/cidr.ts, without the intermediate arrays.
  */
-export function ipv6At(d: Buffer, off: number): string {
+export function formatIpv6At(d: Buffer, off: number): string {
   let bestStart = -1;
   let bestLen = 1;
   let runStart = -1;
@@ -164,6 +164,30 @@ const NO_PAYLOAD = Buffer.alloc(0);
 /** Payload view data[start, end), or the shared empty buffer. */
 function view(data: Buffer, start: number, end: number): Buffer {
   return start < end ? data.subarray(start, end) : NO_PAYLOAD;
+}
+
+const IP6_SLOTS = 256;
+/** Four 32-bit words per slot; all-zero keys ↔ '::' keeps empty slots consistent. */
+const ip6Keys = new Int32Array(IP6_SLOTS * 4);
+const ip6Text: string[] = new Array<string>(IP6_SLOTS).fill('::');
+
+/** IPv6 text of 16 bytes at `off`, from the cache when this address was seen lately. */
+function ipv6At(d: Buffer, off: number): string {
+  const w0 = (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
+  const w1 = (d[off + 4] << 24) | (d[off + 5] << 16) | (d[off + 6] << 8) | d[off + 7];
+  const w2 = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
+  const w3 = (d[off + 12] << 24) | (d[off + 13] << 16) | (d[off + 14] << 8) | d[off + 15];
+  const h = w0 ^ w1 ^ w2 ^ w3;
+  const slot = (h ^ (h >>> 8) ^ (h >>> 16) ^ (h >>> 24)) & (IP6_SLOTS - 1);
+  const k = slot << 2;
+  if (ip6Keys[k] === w0 && ip6Keys[k + 1] === w1 && ip6Keys[k + 2] === w2 && ip6Keys[k + 3] === w3) return ip6Text[slot];
+  const text = formatIpv6At(d, off);
+  ip6Keys[k] = w0;
+  ip6Keys[k + 1] = w1;
+  ip6Keys[k + 2] = w2;
+  ip6Keys[k + 3] = w3;
+  ip6Text[slot] = text;
+  return text;
 }
 
 /** A fresh packet, every field present so all packets share one shape. */

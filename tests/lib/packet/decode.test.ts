@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePacket, decodeIp, ipv6At } from '../../../lib/packet/decode';
+import { decodePacket, decodeIp, formatIpv6At } from '../../../lib/packet/decode';
 import {
   LINKTYPE_ETHERNET, LINKTYPE_NULL, LINKTYPE_LOOP, LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6,
   LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, DLT_RAW_BSD, DLT_RAW_OPENBSD,
@@ -225,7 +225,7 @@ describe('decodePacket: IPv6', () => {
       const b = Buffer.alloc(16);
       // mostly zero groups, so runs of every length and position occur
       for (let g = 0; g < 8; g++) if (rnd() % 3 === 0) b.writeUInt16BE(rnd() & (rnd() % 2 ? 0xffff : 0x00ff), 2 * g);
-      assert.equal(ipv6At(b, 0), formatIp(b), b.toString('hex'));
+      assert.equal(formatIpv6At(b, 0), formatIp(b), b.toString('hex'));
     }
   });
 });
@@ -381,6 +381,14 @@ describe('decodePacket: address text', () => {
       assert.equal(p.src, formatIp(frame.subarray(26, 30)));
       assert.equal(p.dst, formatIp(frame.subarray(30, 34)));
       assert.equal(p.srcMac, [...frame.subarray(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':'));
+    }
+    const v6 = eth(ipv6('fd00::1', 'fd00::2', 17, udp(1, 2)), 0x86dd);
+    for (let i = 0; i < 20000; i++) {
+      for (let k = 0; k < 16; k++) v6[22 + k] = i % 3 === 0 ? (k === 15 ? i % 5 : 0) : rnd() % 4 === 0 ? rnd() & 0xff : 0;
+      for (let k = 0; k < 16; k++) v6[38 + k] = rnd() & 0xff;
+      const p = decodeEth(v6);
+      assert.equal(p.src, formatIp(v6.subarray(22, 38)));
+      assert.equal(p.dst, formatIp(v6.subarray(38, 54)));
     }
   });
 });
