@@ -6,10 +6,10 @@
  * limit is removed.
  *
  * The kernel limit (TcThrottle) lives on the router's LAN-facing interface:
- * downloads (traffic towards the device) through an HTB class on the
- * interface's egress — true shaping, so TCP settles at the rate — and
- * uploads through an ingress policer (drops above the rate; TCP backs off).
+ * HTB shaping both ways (uploads through an ifb device), so TCP settles at
+ * the rate.
  */
+import { createHash } from 'node:crypto';
 import type { Alert } from '../detect/alert';
 import { defineRules, makeAlert } from '../detect/alerts';
 import { applySettings, settingsFromConfig, type Schema } from '../detect/settings';
@@ -283,19 +283,29 @@ export class BandwidthMonitor {
   }
 }
 
+/** Name of the ifb device that carries a LAN interface's redirected ingress (≤ 15 characters, stable per interface). */
+export function ifbName(iface: string): string {
+  return `ipsifb${createHash('sha1').update(iface).digest('hex').slice(0, 6)}`;
+}
+
 /**
- * Kernel rate limits with tc on the LAN-facing interface. Takes over the
- * interface's root qdisc (an HTB with unclassified traffic passing
- * unshaped) and its ingress qdisc while any limit is set; `close()` deletes
- * both, which restores the kernel's default qdisc.
+ * Kernel rate limits with tc on the LAN-facing interface, shaping both ways
+ * with HTB: traffic towards the device through a class on the interface's
+ * egress; traffic from the device is redirected at the interface's ingress
+ * (tc mirred) to an ifb device whose egress has the device's upload class.
+ * Shaping (queueing) rather than policing lets TCP settle at the rate.
+ * Takes over the interface's root and ingress qdiscs while any limit is set;
+ * `close()` deletes them (restoring the kernel's default) and the ifb device.
  */
 export class TcThrottle implements Throttle {
-  private readonly slots = new Map<string, { minor: number; prio: number; bytesPerSec: number }>();
+  private readonly slots = new Map<string, { minor: number; bytesPerSec: number }>();
   private nextMinor = 0x10;
   private ready = false;
+  readonly ifb: string;
 
   constructor(readonly iface: string, private readonly runner: CommandRunner = new ExecRunner()) {
     if (!IFNAME.test(iface)) throw new Error(`invalid interface name '${iface}'`);
+    this.ifb = ifbName(iface);
   }
 
   private tc(args: string[]) {
@@ -305,6 +315,13 @@ export class TcThrottle implements Throttle {
   private async setup(): Promise<void> {
     if (this.ready) return;
     await this.tc(['qdisc', 'replace', 'dev', this.iface, 'root', 'handle', '1:', 'htb']);
+    try {
+      await this.runner.run({ cmd: 'ip', args: ['link', 'add', this.ifb, 'type', 'ifb'] });
+    } catch (err) {
+      if (!/file exists/i.test((err as Error).message)) throw new Error(`cannot create the ifb device for upload shaping (kernel module ifb): ${(err as Error).message}`);
+    }
+    await this.runner.run({ cmd: 'ip', args: ['link', 'set', this.ifb, 'up'] });
+    await this.tc(['qdisc', 'replace', 'dev', this.ifb, 'root', 'handle', '1:', 'htb']);
     await this.tc(['qdisc', 'replace', 'dev', this.iface, 'handle', 'ffff:', 'ingress']);
     this.ready = true;
   }
@@ -320,20 +337,24 @@ export class TcThrottle implements Throttle {
     if (this.slots.has(ip)) await this.release(ip);
     const minor = this.nextMinor++;
     if (this.nextMinor > 0xfffe) this.nextMinor = 0x10;
-    const prio = minor; // one prio per device so its filters can be deleted by prio
+    // One filter priority per device (its class minor) so its filters can be deleted by priority.
+    const prio = String(minor);
     const v6 = ip.includes(':');
     const rate = `${Math.round(bytesPerSec * 8)}bit`;
-    // Burst: about 20 ms at the rate, at least a few full frames.
+    // Burst: about 20 ms at the rate, at least ten full frames.
     const burst = `${Math.max(Math.round(bytesPerSec / 50), 15_000)}b`;
     const classid = `1:${minor.toString(16)}`;
-    const match = v6 ? ['ip6'] : ['ip'];
+    const match = v6 ? 'ip6' : 'ip';
     const proto = v6 ? 'ipv6' : 'ip';
     const host = `${ip}/${v6 ? 128 : 32}`;
-    this.slots.set(ip, { minor, prio, bytesPerSec });
-    await this.tc(['class', 'replace', 'dev', this.iface, 'parent', '1:', 'classid', classid, 'htb', 'rate', rate, 'ceil', rate, 'burst', burst, 'cburst', burst]);
-    await this.tc(['filter', 'add', 'dev', this.iface, 'parent', '1:', 'protocol', proto, 'prio', String(prio), 'u32', 'match', ...match, 'dst', host, 'flowid', classid]);
-    await this.tc(['filter', 'add', 'dev', this.iface, 'parent', 'ffff:', 'protocol', proto, 'prio', String(prio), 'u32', 'match', ...match, 'src', host,
-      'police', 'rate', rate, 'burst', `${Math.max(Math.round(bytesPerSec / 10), 30_000)}b`, 'drop', 'flowid', ':1']);
+    this.slots.set(ip, { minor, bytesPerSec });
+    for (const dev of [this.iface, this.ifb]) {
+      await this.tc(['class', 'replace', 'dev', dev, 'parent', '1:', 'classid', classid, 'htb', 'rate', rate, 'ceil', rate, 'burst', burst, 'cburst', burst]);
+    }
+    await this.tc(['filter', 'add', 'dev', this.iface, 'parent', '1:', 'protocol', proto, 'prio', prio, 'u32', 'match', match, 'dst', host, 'flowid', classid]);
+    await this.tc(['filter', 'add', 'dev', this.ifb, 'parent', '1:', 'protocol', proto, 'prio', prio, 'u32', 'match', match, 'src', host, 'flowid', classid]);
+    await this.tc(['filter', 'add', 'dev', this.iface, 'parent', 'ffff:', 'protocol', proto, 'prio', prio, 'u32', 'match', match, 'src', host,
+      'action', 'mirred', 'egress', 'redirect', 'dev', this.ifb]);
   }
 
   async release(ipText: string): Promise<void> {
@@ -341,11 +362,15 @@ export class TcThrottle implements Throttle {
     const slot = this.slots.get(ip);
     if (!slot) return;
     this.slots.delete(ip);
+    const prio = String(slot.minor);
+    const classid = `1:${slot.minor.toString(16)}`;
     const errors: Error[] = [];
     for (const args of [
-      ['filter', 'del', 'dev', this.iface, 'parent', '1:', 'prio', String(slot.prio)],
-      ['filter', 'del', 'dev', this.iface, 'parent', 'ffff:', 'prio', String(slot.prio)],
-      ['class', 'del', 'dev', this.iface, 'classid', `1:${slot.minor.toString(16)}`],
+      ['filter', 'del', 'dev', this.iface, 'parent', 'ffff:', 'prio', prio],
+      ['filter', 'del', 'dev', this.iface, 'parent', '1:', 'prio', prio],
+      ['filter', 'del', 'dev', this.ifb, 'parent', '1:', 'prio', prio],
+      ['class', 'del', 'dev', this.iface, 'classid', classid],
+      ['class', 'del', 'dev', this.ifb, 'classid', classid],
     ]) {
       try {
         await this.tc(args);
@@ -361,12 +386,17 @@ export class TcThrottle implements Throttle {
     if (!this.ready) return;
     this.ready = false;
     const errors: Error[] = [];
-    for (const args of [['qdisc', 'del', 'dev', this.iface, 'root'], ['qdisc', 'del', 'dev', this.iface, 'ingress']]) {
+    const gone = /cannot find device|no such device|cannot delete qdisc with handle of zero/i;
+    for (const c of [
+      { cmd: 'tc', args: ['qdisc', 'del', 'dev', this.iface, 'ingress'] },
+      { cmd: 'tc', args: ['qdisc', 'del', 'dev', this.iface, 'root'] },
+      { cmd: 'ip', args: ['link', 'del', this.ifb] },
+    ]) {
       try {
-        await this.tc(args);
+        await this.runner.run(c);
       } catch (err) {
         // The interface may be gone already (namespace removed, USB adapter unplugged).
-        if (!/cannot find device|no such device|cannot delete qdisc with handle of zero/i.test((err as Error).message)) errors.push(err as Error);
+        if (!gone.test((err as Error).message)) errors.push(err as Error);
       }
     }
     if (errors.length) throw errors[0];

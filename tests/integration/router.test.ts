@@ -214,6 +214,23 @@ describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespac
     await waitUntil(async () => !(await router.exec('tc', ['filter', 'show', 'dev', lanIf])).stdout.includes('flowid 1:'), 5000);
     const again = await iperf(['-R'], 3);
     assert.ok(again.end.sum_received!.bits_per_second / 8 > 2 * limit, `after recovery the download ran at ${(again.end.sum_received!.bits_per_second / 8).toFixed(0)} B/s`);
+    // That run went over the limit again; let it clear before the next test.
+    const n = alertsIn(rt!.inbox('alertSink').slice(from)).filter((a) => a.rule === 'bandwidth.limit').length;
+    if (n > 1) await rt!.waitFor('alertSink', (msgs) => alertsIn(msgs.slice(from)).filter((a) => a.rule === 'bandwidth.clear').length >= n, 15_000);
+  });
+
+  test('bandwidth-threshold throttle: an upload is shaped to the limit', async (t) => {
+    if (skip) return t.skip(skip);
+    const limit = 1_250_000;
+    const from = rt!.inbox('alertSink').length;
+    // Upload (device → internet): redirected from the LAN interface's ingress to an ifb device and shaped there.
+    const up = await iperf(['-i', '1'], 12);
+    assert.ok(alertsIn(rt!.inbox('alertSink').slice(from)).some((a) => a.rule === 'bandwidth.limit' && a.action === 'drop'), 'no bandwidth.limit alert');
+    const late = up.intervals.filter((i) => i.sum.start >= 6).map((i) => i.sum.bits_per_second / 8);
+    const throttled = late.reduce((a, b) => a + b, 0) / late.length;
+    t.diagnostic(`shaped upload ${throttled.toFixed(0)} B/s for a limit of ${limit} B/s`);
+    assert.ok(Math.abs(throttled / limit - 1) < 0.20, `throttled upload ran at ${throttled.toFixed(0)} B/s, limit ${limit}`);
+    await rt!.waitFor('alertSink', (msgs) => alertsIn(msgs.slice(from)).some((a) => a.rule === 'bandwidth.clear'), 15_000);
   });
 
   test('closing the flow removes the qdiscs bandwidth-threshold set up', async (t) => {
@@ -223,6 +240,8 @@ describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespac
     await rt!.stop();
     const afterStop = (await router.exec('tc', ['qdisc', 'show', 'dev', lanIf])).stdout;
     assert.doesNotMatch(afterStop, /htb|ingress/);
+    const links = (await router.exec('ip', ['-o', 'link', 'show'])).stdout;
+    assert.doesNotMatch(links, /ipsifb/, 'ifb device left behind');
   });
 });
 
