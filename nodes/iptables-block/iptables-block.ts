@@ -155,8 +155,9 @@ export = function (RED: NodeAPI): void {
 
     this.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(timer);
+      // After a failed start there is nothing of ours to close.
       ready
-        .then(() => blocklist.close(!!config.clearOnClose))
+        .then(() => blocklist.close(!!config.clearOnClose), () => undefined)
         .then(() => takeCommands())
         .catch((err: Error) => this.error(`iptables-block: close: ${err.message}`))
         .finally(() => {
