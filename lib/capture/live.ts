@@ -214,11 +214,13 @@ export class LiveCapture {
   start(): void {
     if (this.cap) return;
     const { Cap } = loadCap();
+    const filter = this.effectiveFilter();
+    if (filter.trim() !== '') this.probeFilter(Cap, filter);
     const cap = new Cap();
     const before = socketInodes();
     let linkName: string;
     try {
-      linkName = cap.open(this.options.iface, this.effectiveFilter(), this.options.bufferSize, this.buffer);
+      linkName = cap.open(this.options.iface, filter, this.options.bufferSize, this.buffer);
     } catch (err) {
       failedHandles.push(cap);
       throw classifyOpenError(err as Error, this.options);
@@ -248,6 +250,22 @@ export class LiveCapture {
       this.onPacket(decodePacket(data, linktype, performance.timeOrigin + performance.now(), nbytes, iface));
     });
     this.cap = cap;
+  }
+
+  /**
+   * Compile `filter` on a throw-away handle with the smallest buffer first: a
+   * filter libpcap refuses leaves an open handle that cannot be closed (see
+   * failedHandles), and this way it holds 64 KiB instead of the full buffer.
+   */
+  private probeFilter(Cap: CapModule['Cap'], filter: string): void {
+    const probe = new Cap();
+    try {
+      probe.open(this.options.iface, filter, 65536, Buffer.alloc(64));
+    } catch (err) {
+      failedHandles.push(probe);
+      throw classifyOpenError(err as Error, this.options);
+    }
+    probe.close();
   }
 
   /** Update `drops` from the kernel counter; resolves to it (null when unknown). */

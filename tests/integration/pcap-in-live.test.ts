@@ -65,13 +65,13 @@ function packetsIn(msgs: InboxMessage[]): SeenPacket[] {
 }
 
 /** Run `fn` with a server namespace running Node-RED (capturing on its veth) and a client namespace. */
-async function withCapture(extra: Record<string, unknown>, fn: (rt: NetnsRuntime, srv: Netns, cli: Netns) => Promise<void>): Promise<void> {
+async function withCapture(extra: Record<string, unknown>, fn: (rt: NetnsRuntime, srv: Netns, cli: Netns, cliIf: string) => Promise<void>): Promise<void> {
   const lab = new Lab();
   let rt: NetnsRuntime | null = null;
   try {
     const srv = await lab.host('srv');
     const cli = await lab.host('cli');
-    const { aIf } = await lab.link(srv, `${SRV}/24`, cli, `${CLI}/24`);
+    const { aIf, bIf } = await lab.link(srv, `${SRV}/24`, cli, `${CLI}/24`);
     rt = await NetnsRuntime.start(srv, flow(aIf, extra), ['sink', 'done']);
     // The capture opens shortly after deploy: ping (small) until the first packet shows up.
     const deadline = Date.now() + 15_000;
@@ -79,7 +79,7 @@ async function withCapture(extra: Record<string, unknown>, fn: (rt: NetnsRuntime
       if (Date.now() > deadline) throw new Error(`capture never started: ${rt.stderr}`);
       await cli.exec('ping', ['-c', '1', '-W', '1', '-s', '16', SRV]).catch(() => undefined);
     }
-    await fn(rt, srv, cli);
+    await fn(rt, srv, cli, bIf);
   } finally {
     if (rt) await rt.stop().catch(() => undefined);
     await lab.cleanup();
@@ -147,5 +147,25 @@ describe('pcap-in live capture in a network namespace', () => {
       assert.equal(packetsIn(await rt.inbox('sink')).length, before);
       assert.equal(report.packets, before);
     });
+  });
+
+  it('promiscuous off leaves out frames addressed to other hosts; on keeps them', async (t) => {
+    if (skip) return t.skip(skip);
+    const OTHER = '10.232.0.9';
+    for (const promiscuous of [true, false]) {
+      await withCapture({ promiscuous }, async (rt, srv, cli, cliIf) => {
+        // The client sends to a MAC that is not the server's: the veth still delivers
+        // those frames to the server's interface, as a shared Wi-Fi or hub segment would.
+        await cli.exec('ip', ['neigh', 'replace', OTHER, 'lladdr', '02:00:00:00:00:99', 'dev', cliIf, 'nud', 'permanent']);
+        await cli.exec('ping', ['-c', '3', '-i', '0.2', '-W', '1', OTHER]).catch(() => undefined); // nobody answers
+        await cli.exec('ping', ['-c', '2', '-i', '0.2', SRV]);
+        await stopAndReport(rt, srv);
+        const seen = packetsIn(await rt.inbox('sink'));
+        const toOther = seen.filter((p) => p.dst === OTHER && p.icmpType === 8);
+        const toSrv = seen.filter((p) => p.dst === SRV && p.src === CLI && p.icmpType === 8 && p.len === 98);
+        assert.equal(toOther.length, promiscuous ? 3 : 0, `promiscuous ${promiscuous}: echo requests for another host`);
+        assert.equal(toSrv.length, 2, `promiscuous ${promiscuous}: echo requests for this host`);
+      });
+    }
   });
 });
