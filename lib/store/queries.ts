@@ -123,7 +123,9 @@ export const QUERIES: Record<QueryName, QueryDef> = {
     params: ['category', 'from', 'to', 'last', 'limit'],
     async run(db, p, limit, now) {
       const { from, to } = range(p, now, HOUR) as { from: number; to: number };
-      const bucketMs = Math.max(60_000, Math.ceil((to - from) / limit / 60_000) * 60_000);
+      let bucketMs = Math.max(60_000, Math.ceil((to - from) / limit / 60_000) * 60_000);
+      // Buckets are aligned to the clock, so an unaligned range can touch one more; widen until it fits.
+      while (Math.floor(to / bucketMs) - Math.floor(from / bucketMs) + 1 > limit) bucketMs += 60_000;
       const w = where([['category', text(p, 'category')]], 'ts', from, to);
       const rows = await all<{ b: number; category: string | null; n: number }>(db,
         `SELECT CAST(ts / ${bucketMs} AS INTEGER) AS b, category, count(*) AS n FROM alerts ${w.sql} GROUP BY b, category`, w.params);
@@ -165,10 +167,10 @@ export const QUERIES: Record<QueryName, QueryDef> = {
     async run(db, p, limit, now) {
       const ip = ipParam(p, 'ip', true) as string;
       const { from, to } = range(p, now, 24 * HOUR) as { from: number; to: number };
-      const bucketMs = Math.max(1, Math.ceil((to - from + 1) / limit));
+      const bucketMs = Math.max(1, Math.ceil((to - from) / limit));
       const rows = await all<{ x: number; rx: number; tx: number }>(db,
         `SELECT min(ts) AS x, avg(rx_bps) AS rx, avg(tx_bps) AS tx FROM devices
-         WHERE ip = ? AND ts >= ? AND ts <= ? GROUP BY CAST((ts - ?) / ? AS INTEGER) ORDER BY x`, [ip, from, to, from, bucketMs]);
+         WHERE ip = ? AND ts >= ? AND ts <= ? GROUP BY min(CAST((ts - ?) / ? AS INTEGER), ?) ORDER BY x`, [ip, from, to, from, bucketMs, limit - 1]);
       const data = [rows.map((r) => ({ x: r.x, y: r.rx })), rows.map((r) => ({ x: r.x, y: r.tx }))];
       return { name: 'deviceHistory', payload: [{ series: [`${ip} rx B/s`, `${ip} tx B/s`], data, labels: [''] }], count: rows.length, bucketMs };
     },
