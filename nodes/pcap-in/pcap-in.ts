@@ -77,11 +77,8 @@ function setup(node: Node, config: PcapInConfig): void {
   /** One packet alone when batching is off (N = 1), else the batch array. */
   const emitBatch = (packets: Packet[]): void => {
     if (closing) return;
+    // With N = 1 the batcher hands on one-element arrays.
     const payload: PacketPayload = batch.maxItems === 1 ? packets[0] : packets;
-    if (batch.maxItems === 1 && packets.length > 1) {
-      for (const p of packets) sendOut([{ payload: p }, null]);
-      return;
-    }
     sendOut([{ payload }, null]);
   };
 
@@ -185,7 +182,11 @@ function setup(node: Node, config: PcapInConfig): void {
       }
       return;
     }
-    const path = typeof msg.filename === 'string' && msg.filename !== '' ? msg.filename : config.filename;
+    if (msg.filename !== undefined && typeof msg.filename !== 'string') {
+      done(new Error(`msg.filename must be a string (a capture file path), got ${typeof msg.filename}`));
+      return;
+    }
+    const path = msg.filename ? msg.filename : config.filename;
     const problem = fileOptionsProblem({ path, mode, speed });
     if (problem) {
       done(new Error(problem));

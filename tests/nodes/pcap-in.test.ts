@@ -277,6 +277,16 @@ describe('pcap-in node, file mode', () => {
     assert.match(h.errors[0], /no capture file given/);
   });
 
+  it('msg.filename that is not a string: refused with the reason, nothing read', async (t) => {
+    if (skip) return t.skip(skip);
+    const h = await deploy({ filename: DEMO });
+    h.node.receive({ filename: 42 });
+    await waitUntil(() => h.errors.length > 0);
+    assert.match(h.errors[0], /msg\.filename must be a string/);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(h.packets.length, 0);
+  });
+
   it('a bad batch setting is refused with the reason', async (t) => {
     if (skip) return t.skip(skip);
     const h = await deploy({ filename: DEMO, batchSize: '0' });
