@@ -1,0 +1,96 @@
+/**
+ * flood-detect on real traffic: floods from hping3 and ping -f, and benign
+ * traffic (iperf3 bulk transfer, a burst of curl requests, many short HTTP
+ * connections), captured with tcpdump at the victim inside network
+ * namespaces and read through pcap-in → flood-detect → scan-detect in a
+ * real Node-RED runtime.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ATK, ATK6, VIC, VIC6, DetectorRuntime, capture, labUnavailable, makeLab, runFor, summarize, type DetectLab } from './detect-lab';
+
+/** A small HTTP server for the benign traffic (Node's http module, in the victim namespace). */
+const HTTP_SERVER = `require('http').createServer((q, r) => { r.setHeader('content-type', 'text/html'); r.end('<html><body>' + 'x'.repeat(2000) + '</body></html>'); }).listen(8080, '0.0.0.0', () => console.log('ready'));`;
+
+let skip: string | null = null;
+let l: DetectLab | null = null;
+const rt = new DetectorRuntime();
+
+before(async () => {
+  skip = await labUnavailable('hping3', 'ping', 'iperf3', 'curl', 'timeout');
+  if (skip) return;
+  l = await makeLab();
+  await rt.start();
+});
+
+after(async () => {
+  await rt.stop();
+  await l?.close();
+});
+
+describe('flood-detect on real floods', () => {
+  it('hping3 --flood -S (SYN flood) raises flood.syn.src for the attacker', async (t) => {
+    if (skip) return t.skip(skip);
+    const file = await capture(l!, 'syn', () => runFor(l!.atk, 1, 'hping3', ['--flood', '-S', '-p', '80', VIC]));
+    const alerts = await rt.analyze(file);
+    const s = summarize(alerts);
+    assert.ok(s.includes(`flood.syn.src ${ATK}`), s.join('\n'));
+    assert.ok(alerts.some((a) => a.rule === 'flood.syn.dst' && a.dst === VIC));
+  });
+
+  it('hping3 --flood -S --rand-source (spoofed sources) raises flood.syn.dst at the victim', async (t) => {
+    if (skip) return t.skip(skip);
+    const file = await capture(l!, 'synspoof', () => runFor(l!.atk, 1, 'hping3', ['--flood', '-S', '--rand-source', '-p', '80', VIC]));
+    const alerts = await rt.analyze(file);
+    const dst = alerts.filter((a) => a.rule === 'flood.syn.dst');
+    assert.ok(dst.length >= 1, summarize(alerts).join('\n'));
+    assert.equal(dst[0].dst, VIC);
+    assert.ok(!alerts.some((a) => a.rule === 'flood.syn.src'), 'no single spoofed source sent enough to be a flood');
+  });
+
+  it('hping3 --icmp --flood raises flood.icmp.src for the attacker', async (t) => {
+    if (skip) return t.skip(skip);
+    const file = await capture(l!, 'icmp', () => runFor(l!.atk, 1, 'hping3', ['--icmp', '--flood', VIC]));
+    assert.ok(summarize(await rt.analyze(file)).includes(`flood.icmp.src ${ATK}`));
+  });
+
+  it('ping -f (IPv4 and IPv6) raises flood.icmp.src for the attacker', async (t) => {
+    if (skip) return t.skip(skip);
+    const file = await capture(l!, 'pingf', async () => {
+      await runFor(l!.atk, 2, 'ping', ['-f', '-q', VIC]);
+      await runFor(l!.atk, 2, 'ping', ['-6', '-f', '-q', VIC6]);
+    });
+    const s = summarize(await rt.analyze(file));
+    assert.ok(s.includes(`flood.icmp.src ${ATK}`), s.join('\n'));
+    assert.ok(s.includes(`flood.icmp.src ${ATK6}`), s.join('\n'));
+  });
+
+  it('hping3 --udp --flood raises flood.udp.src for the attacker', async (t) => {
+    if (skip) return t.skip(skip);
+    const file = await capture(l!, 'udp', () => runFor(l!.atk, 1, 'hping3', ['--udp', '--flood', '-p', '9', VIC]));
+    const s = summarize(await rt.analyze(file));
+    assert.ok(s.includes(`flood.udp.src ${ATK}`), s.join('\n'));
+  });
+});
+
+describe('benign traffic raises no flood or scan alert', () => {
+  it('iperf3 bulk transfer, a burst of curl requests, many short HTTP connections, ordinary pings', async (t) => {
+    if (skip) return t.skip(skip);
+    l!.vic.spawn('iperf3', ['-s', '-1']);
+    const http = l!.vic.spawn(process.execPath, ['-e', HTTP_SERVER]);
+    await new Promise<void>((resolve) => http.stdout?.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 300)); // iperf3 server listening
+    const urls = Array.from({ length: 200 }, (_, i) => `http://${VIC}:8080/page${i}`);
+    const file = await capture(l!, 'benign', async () => {
+      await l!.atk.exec('iperf3', ['-c', VIC, '-t', '3'], { timeoutMs: 30_000 });
+      // a burst: one curl fetching 50 pages over keep-alive
+      await l!.atk.exec('curl', ['-s', '-o', '/dev/null', ...urls.slice(0, 50)], { timeoutMs: 30_000 });
+      // a page load: 200 short connections, 20 at a time
+      await l!.atk.exec('curl', ['-s', '--parallel', '--parallel-max', '20', '-H', 'Connection: close', ...urls.flatMap((u) => ['-o', '/dev/null', u])], { timeoutMs: 30_000 });
+      await l!.atk.exec('ping', ['-c', '5', '-i', '0.2', VIC], { timeoutMs: 30_000 });
+    });
+    const alerts = await rt.analyze(file);
+    assert.ok(rt.lastPackets > 5000, `the capture holds the traffic (${rt.lastPackets} packets)`);
+    assert.deepEqual(summarize(alerts), []);
+  });
+});
