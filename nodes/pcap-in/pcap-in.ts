@@ -43,24 +43,80 @@ function numberOr(text: string | undefined, fallback: number): number {
   return Number(text);
 }
 
+/** The node's working settings (from the editor, changed by `msg.topic = 'config'`). */
+interface Settings {
+  source: 'file' | 'live';
+  filename: string;
+  mode: FileMode;
+  speed: number;
+  batch: BatchLimits;
+  live: LiveOptions;
+}
+
+/** Keys a `config` message may change, with the editor field each one mirrors. */
+const CONFIG_KEYS = ['filename', 'mode', 'speed', 'batchSize', 'batchDelay', 'iface', 'filter', 'snaplen', 'bufferMb', 'promiscuous'] as const;
+type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+function settingsFrom(config: PcapInConfig): Settings {
+  return {
+    source: config.source === 'live' ? 'live' : 'file',
+    filename: config.filename ?? '',
+    mode: config.mode === 'replay' ? 'replay' : 'analyze',
+    speed: numberOr(config.speed, PCAP_IN_DEFAULTS.speed),
+    batch: {
+      maxItems: numberOr(config.batchSize, PCAP_IN_DEFAULTS.batchSize),
+      maxDelayMs: numberOr(config.batchDelay, PCAP_IN_DEFAULTS.batchDelayMs),
+    },
+    live: {
+      iface: (config.iface ?? '').trim(),
+      filter: config.filter ?? LIVE_DEFAULTS.filter,
+      snaplen: numberOr(config.snaplen, PCAP_IN_DEFAULTS.snaplen),
+      bufferSize: Math.round(numberOr(config.bufferMb, PCAP_IN_DEFAULTS.bufferMb) * 1024 * 1024),
+      promiscuous: config.promiscuous !== false,
+    },
+  };
+}
+
+/** Why `s` cannot be used, or null. The file name is checked when reading starts (msg.filename may supply it). */
+function settingsProblem(s: Settings): string | null {
+  return batchLimitsProblem(s.batch)
+    ?? (s.source === 'file' ? fileOptionsProblem({ path: s.filename || 'unset', mode: s.mode, speed: s.speed }) : liveOptionsProblem(s.live));
+}
+
+/** `current` with the changes of a `config` message, or the reason they are refused (then nothing changes). */
+function applyConfig(current: Settings, change: unknown): Settings | string {
+  if (change === null || typeof change !== 'object' || Array.isArray(change)) return 'msg.payload of a config message must be an object of settings';
+  const next: Settings = { ...current, batch: { ...current.batch }, live: { ...current.live } };
+  for (const [key, value] of Object.entries(change as Record<string, unknown>)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) return `unknown setting "${key}" (settable: ${CONFIG_KEYS.join(', ')})`;
+    const k = key as ConfigKey;
+    const text = typeof value === 'number' ? String(value) : value;
+    if (k === 'promiscuous') {
+      if (typeof value !== 'boolean') return 'promiscuous must be true or false';
+      next.live.promiscuous = value;
+      continue;
+    }
+    if (typeof text !== 'string') return `${k} must be a ${['filename', 'mode', 'iface', 'filter'].includes(k) ? 'string' : 'number'}`;
+    switch (k) {
+      case 'filename': next.filename = text; break;
+      case 'mode': next.mode = text as FileMode; break;
+      case 'speed': next.speed = numberOr(text, Number.NaN); break;
+      case 'batchSize': next.batch.maxItems = numberOr(text, Number.NaN); break;
+      case 'batchDelay': next.batch.maxDelayMs = numberOr(text, Number.NaN); break;
+      case 'iface': next.live.iface = text.trim(); break;
+      case 'filter': next.live.filter = text; break;
+      case 'snaplen': next.live.snaplen = numberOr(text, Number.NaN); break;
+      case 'bufferMb': next.live.bufferSize = Math.round(numberOr(text, Number.NaN) * 1024 * 1024); break;
+    }
+  }
+  return settingsProblem(next) ?? next;
+}
+
 /** Wire one pcap-in node: config → engine (lib/capture), messages in and out. */
 function setup(node: Node, config: PcapInConfig): void {
-  const source = config.source === 'live' ? 'live' : 'file';
-  const batch: BatchLimits = {
-    maxItems: numberOr(config.batchSize, PCAP_IN_DEFAULTS.batchSize),
-    maxDelayMs: numberOr(config.batchDelay, PCAP_IN_DEFAULTS.batchDelayMs),
-  };
-  const speed = numberOr(config.speed, PCAP_IN_DEFAULTS.speed);
-  const mode: FileMode = config.mode === 'replay' ? 'replay' : 'analyze';
-  const liveOptions: LiveOptions = {
-    iface: (config.iface ?? '').trim(),
-    filter: config.filter ?? LIVE_DEFAULTS.filter,
-    snaplen: numberOr(config.snaplen, PCAP_IN_DEFAULTS.snaplen),
-    bufferSize: Math.round(numberOr(config.bufferMb, PCAP_IN_DEFAULTS.bufferMb) * 1024 * 1024),
-    promiscuous: config.promiscuous !== false,
-  };
-  const configProblem = batchLimitsProblem(batch)
-    ?? (source === 'file' ? fileOptionsProblem({ path: 'x', mode, speed }) : liveOptionsProblem(liveOptions));
+  let settings = settingsFrom(config);
+  const source = settings.source;
+  let configProblem = settingsProblem(settings);
   if (configProblem) {
     node.error(`pcap-in: ${configProblem}`);
     status.error(node, shortError(configProblem));
@@ -78,7 +134,7 @@ function setup(node: Node, config: PcapInConfig): void {
   const emitBatch = (packets: Packet[]): void => {
     if (closing) return;
     // With N = 1 the batcher hands on one-element arrays.
-    const payload: PacketPayload = batch.maxItems === 1 ? packets[0] : packets;
+    const payload: PacketPayload = packets.length === 1 && settings.batch.maxItems === 1 ? packets[0] : packets;
     sendOut([{ payload }, null]);
   };
 
@@ -90,12 +146,10 @@ function setup(node: Node, config: PcapInConfig): void {
 
   function startLive(send: Send): void {
     if (live && live.running) return;
-    const problem = liveOptionsProblem(liveOptions) ?? batchLimitsProblem(batch);
-    if (problem) throw new Error(problem);
     sendOut = send;
-    liveBatcher = new Batcher<Packet>(batch, emitBatch);
+    liveBatcher = new Batcher<Packet>(settings.batch, emitBatch);
     const batcher = liveBatcher;
-    live = new LiveCapture(liveOptions, (p) => batcher.push(p));
+    live = new LiveCapture(settings.live, (p) => batcher.push(p));
     try {
       live.start();
     } catch (err) {
@@ -141,6 +195,7 @@ function setup(node: Node, config: PcapInConfig): void {
   }
 
   async function readFile(path: string, send: Send): Promise<FileSummary> {
+    const { mode, speed, batch } = settings;
     const player = new FileSource({ path, mode, speed, batch });
     file = player;
     sendOut = send;
@@ -169,6 +224,35 @@ function setup(node: Node, config: PcapInConfig): void {
       done();
       return;
     }
+    if (msg.topic === 'config') {
+      const next = applyConfig(settings, msg.payload);
+      if (typeof next === 'string') {
+        done(new Error(`pcap-in: config refused, settings unchanged: ${next}`));
+        return;
+      }
+      settings = next;
+      configProblem = null;
+      // A running capture restarts with the new settings; a file being read keeps its own.
+      if (live && live.running) {
+        liveBatcher?.flush();
+        stopLive(false);
+        try {
+          startLive(send);
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
+      } else if (!file) {
+        status.idle(node, source === 'live' ? `ready: ${settings.live.iface}` : 'ready');
+      }
+      done();
+      return;
+    }
+    if (msg.topic === 'reset') {
+      // Nothing to clear: pcap-in keeps no state between reads.
+      done();
+      return;
+    }
     if (configProblem) {
       done(new Error(`pcap-in: ${configProblem}`));
       return;
@@ -186,8 +270,8 @@ function setup(node: Node, config: PcapInConfig): void {
       done(new Error(`msg.filename must be a string (a capture file path), got ${typeof msg.filename}`));
       return;
     }
-    const path = msg.filename ? msg.filename : config.filename;
-    const problem = fileOptionsProblem({ path, mode, speed });
+    const path = msg.filename ? msg.filename : settings.filename;
+    const problem = fileOptionsProblem({ path, mode: settings.mode, speed: settings.speed });
     if (problem) {
       done(new Error(problem));
       return;
@@ -222,7 +306,7 @@ function setup(node: Node, config: PcapInConfig): void {
     const timer = setTimeout(() => node.receive({}), 100);
     node.on('close', () => clearTimeout(timer));
   } else if (!configProblem) {
-    status.idle(node, source === 'live' ? `ready: ${liveOptions.iface}` : 'ready');
+    status.idle(node, source === 'live' ? `ready: ${settings.live.iface}` : 'ready');
   }
 }
 

@@ -287,6 +287,28 @@ describe('pcap-in node, file mode', () => {
     assert.equal(h.packets.length, 0);
   });
 
+  it('msg.topic "config" changes settings for the next read; a bad one is refused and the old settings stay', async (t) => {
+    if (skip) return t.skip(skip);
+    const expected = tsharkRows(DEMO);
+    const h = await deploy({ filename: path.join(tmp, 'not-this-one.pcap') });
+    h.node.receive({ topic: 'config', payload: { batchSize: 0, filename: DEMO } });
+    h.node.receive({ topic: 'config', payload: { colour: 'red' } });
+    h.node.receive({ topic: 'reset' });
+    await waitUntil(() => h.errors.length >= 2);
+    assert.match(h.errors[0], /config refused, settings unchanged: batch size must be a whole number from 1/);
+    assert.match(h.errors[1], /unknown setting "colour"/);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(h.packets.length, 0, 'config and reset messages do not start a read');
+    h.node.receive({ topic: 'config', payload: { batchSize: 1, filename: DEMO } });
+    h.node.receive({});
+    const summary = await h.complete;
+    assert.equal(summary.file, DEMO);
+    assert.equal(summary.packets, expected.length);
+    assert.equal(h.messages.length, expected.length, 'one packet per message after batchSize 1');
+    assert.ok(h.messages.every((m) => !Array.isArray(m.payload)));
+    assert.equal(h.errors.length, 2);
+  });
+
   it('a bad batch setting is refused with the reason', async (t) => {
     if (skip) return t.skip(skip);
     const h = await deploy({ filename: DEMO, batchSize: '0' });
