@@ -8,23 +8,13 @@
  *   node dist/bench/block.bench.js            (root; iperf3, ping, ipset, nft, iptables)
  */
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../tests/support/netns';
-import { ExecRunner, createBackend, type CommandRunner, type CommandResult, type FirewallCommand, type FirewallBackend, type BackendKind } from '../lib/net/firewall';
+import { ExecRunner, NetnsRunner, createBackend, type CommandRunner, type FirewallBackend, type BackendKind } from '../lib/net/firewall';
 
 const SRV = '10.78.0.1';
 const CLI = '10.78.0.2';
 const REPS = Number(process.env.BLOCK_BENCH_REPS ?? 3);
 const IPERF_S = Number(process.env.BLOCK_BENCH_SECONDS ?? 3);
 const PINGS = Number(process.env.BLOCK_BENCH_PINGS ?? 50_000);
-
-/** Runs the firewall commands inside a namespace, as the node would on a box. */
-class NetnsRunner implements CommandRunner {
-  readonly dryRun = false;
-  private readonly inner = new ExecRunner(120_000);
-  constructor(private readonly ns: string) {}
-  run(c: FirewallCommand): Promise<CommandResult> {
-    return this.inner.run({ cmd: 'ip', args: ['netns', 'exec', this.ns, c.cmd, ...c.args], ...(c.input !== undefined ? { input: c.input } : {}) });
-  }
-}
 
 /** The n-th filler address (100.64.0.0/10, never the client). */
 function filler(i: number): string {
@@ -80,7 +70,8 @@ async function main(): Promise<void> {
     const iperf = srv.spawn('iperf3', ['-s', '-B', SRV]);
     iperf.stdout?.resume();
     await new Promise((r) => setTimeout(r, 500));
-    const runner = new NetnsRunner(srv.name);
+    // The firewall commands run inside the server namespace, as the node would run them on a box.
+    const runner = new NetnsRunner(new ExecRunner(120_000), srv.name);
     console.log(`per-packet cost of the blocklist for traffic that is not blocked: UDP 64-byte iperf3 -b 0 (${IPERF_S} s) and ping -f -c ${PINGS}, median of ${REPS}`);
     console.log('backend         | entries | UDP packets/s | ping round trips/s');
     console.log('----------------|---------|---------------|-------------------');

@@ -44,12 +44,37 @@ export class IpsetBackend implements FirewallBackend {
     for (const family of [4, 6] as const) {
       const set = this.sets[family];
       if (!(await probe(this.runner, { cmd: 'ipset', args: ['list', '-n', set] }))) {
-        await this.runner.run({
-          cmd: 'ipset',
-          args: ['create', set, 'hash:ip', 'family', family === 4 ? 'inet' : 'inet6', 'timeout', '0', 'maxelem', String(this.maxElem), 'comment'],
-        });
+        await this.runner.run(this.createCommand(set, family));
+      } else {
+        await this.resizeIfNeeded(set, family);
       }
       await this.chains[family].ensure([['-m', 'set', '--match-set', set, 'src', '-j', 'DROP']]);
+    }
+  }
+
+  private createCommand(set: string, family: IpFamily) {
+    return { cmd: 'ipset', args: ['create', set, 'hash:ip', 'family', family === 4 ? 'inet' : 'inet6', 'timeout', '0', 'maxelem', String(this.maxElem), 'comment'] };
+  }
+
+  /**
+   * ipset cannot change a set's maxelem (or add timeout/comment support) in
+   * place: copy the entries, with their time left, into a new set and swap it in.
+   */
+  private async resizeIfNeeded(set: string, family: IpFamily): Promise<void> {
+    const { stdout: header } = await this.runner.run({ cmd: 'ipset', args: ['list', '-t', set] });
+    const maxelem = /\bmaxelem (\d+)/.exec(header);
+    const fits = maxelem && Number(maxelem[1]) === this.maxElem && /\btimeout \d+/.test(header) && /\bcomment\b/.test(header);
+    if (fits) return;
+    const tmp = `ips-tmp${family}-${process.pid % 1_000_000}`;
+    await this.runner.run({ cmd: 'ipset', args: ['destroy', tmp] }).catch(() => undefined);
+    await this.runner.run(this.createCommand(tmp, family));
+    try {
+      const { stdout } = await this.runner.run({ cmd: 'ipset', args: ['list', set, '-o', 'save'] });
+      const adds = stdout.split('\n').filter((l) => l.startsWith(`add ${set} `)).map((l) => `add ${tmp} ${l.slice(`add ${set} `.length)}`);
+      if (adds.length) await this.runner.run({ cmd: 'ipset', args: ['restore', '-exist'], input: `${adds.join('\n')}\n` });
+      await this.runner.run({ cmd: 'ipset', args: ['swap', set, tmp] });
+    } finally {
+      await this.runner.run({ cmd: 'ipset', args: ['destroy', tmp] });
     }
   }
 

@@ -71,6 +71,10 @@ export function explainFailure(c: FirewallCommand, err: { code?: string | number
   if (PERMISSION.test(stderr)) {
     return new FirewallCommandError(c, `${line}: ${words} — needs root or the CAP_NET_ADMIN capability (or use dry-run)`, stderr, exitCode);
   }
+  // nft reports a full set as ENFILE, ipset as a full hash: say what to change.
+  if (/Hash is full|Too many open files in system/.test(stderr)) {
+    return new FirewallCommandError(c, `${line}: ${words} — the set is full: raise the node's set size`, stderr, exitCode);
+  }
   return new FirewallCommandError(c, `${line}: ${words}`, stderr, exitCode);
 }
 
@@ -111,5 +115,25 @@ export class DryRunRunner implements CommandRunner {
   /** The commands recorded since the last call, as text lines, and forget them. */
   take(): string[] {
     return this.commands.splice(0).map(formatCommand);
+  }
+}
+
+const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Runs every command inside a named network namespace (`ip netns exec NAME`):
+ * for guarding a namespace (a container, a router namespace) from outside it.
+ */
+export class NetnsRunner implements CommandRunner {
+  readonly dryRun: boolean;
+  constructor(private readonly inner: CommandRunner, readonly netns: string) {
+    if (typeof netns !== 'string' || !NETNS_NAME.test(netns) || netns.startsWith('.')) {
+      throw new Error(`invalid network namespace name '${String(netns)}': 1-64 letters, digits, '_', '.', '-'`);
+    }
+    this.dryRun = inner.dryRun;
+  }
+
+  run(c: FirewallCommand): Promise<CommandResult> {
+    return this.inner.run({ cmd: 'ip', args: ['netns', 'exec', this.netns, c.cmd, ...c.args], ...(c.input !== undefined ? { input: c.input } : {}) });
   }
 }
