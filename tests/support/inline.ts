@@ -104,3 +104,47 @@ export function dropUdpPort(id: string, dropPort: number, wires: string[]): Flow
 export function lastStatus(msgs: Array<{ status?: { text?: string } }>): string {
   return msgs.length ? msgs[msgs.length - 1].status?.text ?? '' : '';
 }
+
+/**
+ * The inline chain of the shipped router flow (node ids in DETECTOR_IDS): `nfq` → flood-detect →
+ * scan-detect → payload-match → back into `nfq`, every detector in drop
+ * mode; alerts of all three go to the debug node 'alerts'.
+ */
+export const DETECTOR_IDS = ['flood-node', 'scan-node', 'payload-node'];
+
+export function detectorChain(nfq: string, settings: { flood?: Record<string, string>; scan?: Record<string, string> } = {}): FlowNode[] {
+  return [
+    // ids differ from every property value: Node-RED takes a string equal to a node id for a config-node reference
+    { id: 'flood-node', type: 'flood-detect', z: 'tab1', name: 'flood', action: 'drop', ...settings.flood, wires: [['scan-node'], ['alerts']] },
+    { id: 'scan-node', type: 'scan-detect', z: 'tab1', name: 'scan', action: 'drop', ...settings.scan, wires: [['payload-node'], ['alerts']] },
+    { id: 'payload-node', type: 'payload-match', z: 'tab1', name: 'payload', action: 'drop', includeDefaults: true, rules: '[]', wires: [[nfq], ['alerts']] },
+    { id: 'alerts', type: 'debug', z: 'tab1', active: false, wires: [] },
+  ];
+}
+
+/**
+ * nftables counters for packets from `src` arriving at INPUT before the
+ * queue (priority -10) and after it (priority +10, i.e. accepted by the
+ * verdict): the difference is what the IPS dropped.
+ */
+export async function addSourceCounters(ns: Netns, srcs: string[]): Promise<void> {
+  const lines = ['table inet ipscount {', '  chain pre { type filter hook input priority -10; policy accept;'];
+  for (const s of srcs) lines.push(`    ip saddr ${s} counter comment "pre ${s}"`);
+  lines.push('  }', '  chain post { type filter hook input priority 10; policy accept;');
+  for (const s of srcs) lines.push(`    ip saddr ${s} counter comment "post ${s}"`);
+  lines.push('  }', '}');
+  const child = ns.spawn('nft', ['-f', '-']);
+  child.stdin?.end(lines.join('\n'));
+  await new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft counters failed (${code})`)))));
+}
+
+/** { pre, post } packet counts for `src` from addSourceCounters. */
+export async function sourceCounts(ns: Netns, src: string): Promise<{ pre: number; post: number }> {
+  const { stdout } = await ns.exec('nft', ['list', 'table', 'inet', 'ipscount']);
+  const get = (where: string): number => {
+    const m = new RegExp(`counter packets (\\d+) bytes \\d+ comment "${where} ${src.replace(/\./g, '\\.')}"`).exec(stdout);
+    if (!m) throw new Error(`no ${where} counter for ${src} in:\n${stdout}`);
+    return Number(m[1]);
+  };
+  return { pre: get('pre'), post: get('post') };
+}
