@@ -1,0 +1,86 @@
+/**
+ * scan-detect on real scans: nmap -sS/-sT/-sN/-sF/-sX/-sU at default timing
+ * and -sS/-sU at -T2, and repeated SSH connection attempts from hping3,
+ * captured with tcpdump at the victim inside network namespaces and read
+ * through pcap-in → flood-detect → scan-detect in a real Node-RED runtime.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Alert } from '../../lib/detect/alert';
+import { ATK, VIC, DetectorRuntime, capture, labUnavailable, makeLab, runFor, summarize, type DetectLab } from './detect-lab';
+
+/** A TCP service on the victim's ports 22 and 8080 that accepts and closes (so some scanned ports are open). */
+const TCP_SERVICE = `const net = require('net'); let n = 0; for (const port of [22, 8080]) net.createServer((s) => s.end()).listen(port, '0.0.0.0', () => { if (++n === 2) console.log('ready'); });`;
+
+let skip: string | null = null;
+let l: DetectLab | null = null;
+const rt = new DetectorRuntime();
+
+before(async () => {
+  skip = await labUnavailable('nmap', 'hping3', 'timeout');
+  if (skip) return;
+  l = await makeLab();
+  const svc = l.vic.spawn(process.execPath, ['-e', TCP_SERVICE]);
+  await new Promise<void>((resolve) => svc.stdout?.once('data', () => resolve()));
+  await rt.start();
+});
+
+after(async () => {
+  await rt.stop();
+  await l?.close();
+});
+
+async function nmapAlerts(name: string, args: string[], seconds: number): Promise<Alert[]> {
+  const file = await capture(l!, name, () => runFor(l!.atk, seconds, 'nmap', ['-n', '-Pn', ...args, VIC]));
+  return rt.analyze(file);
+}
+
+function assertRules(alerts: Alert[], expected: string[]): void {
+  const s = summarize(alerts);
+  for (const rule of expected) assert.ok(s.includes(`${rule} ${ATK}`), `expected ${rule} from ${ATK}; got:\n${s.join('\n')}`);
+  assert.ok(alerts.every((a) => a.src === ATK), `every alert names the scanner; got:\n${s.join('\n')}`);
+}
+
+describe('scan-detect on nmap at default timing', () => {
+  const cases: Array<[string, string[], string[]]> = [
+    ['-sS (SYN)', ['-sS'], ['scan.vertical', 'scan.failures']],
+    ['-sT (connect)', ['-sT'], ['scan.vertical', 'scan.failures']],
+    ['-sN (NULL)', ['-sN'], ['scan.vertical', 'scan.null']],
+    ['-sF (FIN)', ['-sF'], ['scan.vertical', 'scan.fin']],
+    ['-sX (XMAS)', ['-sX'], ['scan.vertical', 'scan.xmas']],
+    ['-sU (UDP)', ['-sU', '--top-ports', '200'], ['scan.vertical', 'scan.failures']],
+  ];
+  for (const [label, args, rules] of cases) {
+    it(`nmap ${label} raises ${rules.join(', ')} for the scanner`, async (t) => {
+      if (skip) return t.skip(skip);
+      assertRules(await nmapAlerts(label.split(' ')[0], args, 60), rules);
+    });
+  }
+});
+
+describe('scan-detect on slow scans (-T2, one probe every 0.4 s)', () => {
+  it('nmap -sS -T2 -p 1-40 trips scan.vertical within 14 s', async (t) => {
+    if (skip) return t.skip(skip);
+    const alerts = await nmapAlerts('t2syn', ['-sS', '-T2', '-p', '1-40'], 14);
+    assertRules(alerts, ['scan.vertical']);
+  });
+
+  it('nmap -sU -T2 -p 1-40 trips scan.vertical within 14 s', async (t) => {
+    if (skip) return t.skip(skip);
+    const alerts = await nmapAlerts('t2udp', ['-sU', '-T2', '-p', '1-40'], 14);
+    assertRules(alerts, ['scan.vertical']);
+  });
+});
+
+describe('scan-detect on repeated attempts', () => {
+  it('15 connection attempts to SSH in 3 s (hping3 -S -p 22) raise scan.bruteforce', async (t) => {
+    if (skip) return t.skip(skip);
+    const file = await capture(l!, 'ssh', () => runFor(l!.atk, 20, 'hping3', ['-S', '-p', '22', '-c', '15', '-i', 'u200000', VIC]));
+    const alerts = await rt.analyze(file);
+    const brute = alerts.find((a) => a.rule === 'scan.bruteforce');
+    assert.ok(brute, summarize(alerts).join('\n'));
+    assert.equal(brute.src, ATK);
+    assert.equal(brute.dport, 22);
+    assert.ok(!alerts.some((a) => a.rule.startsWith('flood.')), '15 SYNs are not a flood');
+  });
+});
