@@ -231,14 +231,69 @@ export function mixedFrames(count: number, seed = 1): Buffer[] {
   return frames;
 }
 
+export interface CaptureOptions {
+  /** Distinct background frames to cycle through (default 4096). */
+  distinct?: number;
+  startMs?: number;
+  seed?: number;
+  /** Packet-time gap between records, µs (default 10). */
+  gapUs?: number;
+  /** Replace every Nth record by the next attack frame (see attackFrame); 0 = none. */
+  attackEvery?: number;
+  /** Build record i's frame instead (e.g. spoofedSyn); overrides the mix. */
+  frame?: (i: number) => Buffer;
+}
+
+/** The attackers of `attackFrame`, by kind, for checking a benchmark's alerts. */
+export const ATTACKERS = {
+  synFlood: '10.66.0.1',
+  icmpFlood: '10.66.0.2',
+  udpFlood: '10.66.0.3',
+  portScan: '10.66.0.4',
+  xmasScan: '10.66.0.5',
+  sqlInjection: '10.66.0.6',
+} as const;
+
+const ATTACK_TARGET = '192.168.1.80';
+const SQLI_REQUEST = Buffer.from("GET /item.php?id=1%20UNION%20SELECT%20user,password%20FROM%20users-- HTTP/1.1\r\nHost: lab.test\r\n\r\n");
+
+/**
+ * The k-th frame of an attack mix cycling through six attackers against
+ * 192.168.1.80: a SYN flood (new source port each time), an ICMP echo flood,
+ * a UDP flood, a SYN port scan (ports 1-1024), XMAS probes and HTTP requests
+ * carrying SQL injection.
+ */
+export function attackFrame(k: number): Buffer {
+  const n = Math.floor(k / 6);
+  let l3: Buffer;
+  switch (k % 6) {
+    case 0: l3 = ipv4(ATTACKERS.synFlood, ATTACK_TARGET, 6, tcp(1024 + (n % 60000), 80, 'S', Buffer.alloc(0), { seq: n })); break;
+    case 1: l3 = ipv4(ATTACKERS.icmpFlood, ATTACK_TARGET, 1, icmp(8, 0, Buffer.alloc(56, 0x2a), 7, n & 0xffff)); break;
+    case 2: l3 = ipv4(ATTACKERS.udpFlood, ATTACK_TARGET, 17, udp(40000, 9, Buffer.alloc(64, 0x55))); break;
+    case 3: l3 = ipv4(ATTACKERS.portScan, ATTACK_TARGET, 6, tcp(45678, 1 + (n % 1024), 'S')); break;
+    case 4: l3 = ipv4(ATTACKERS.xmasScan, ATTACK_TARGET, 6, tcp(45679, 1 + (n % 1024), 'FPU')); break;
+    default: l3 = ipv4(ATTACKERS.sqlInjection, ATTACK_TARGET, 6, tcp(50000 + (n % 10000), 80, 'PA', SQLI_REQUEST)); break;
+  }
+  return ether('02:00:00:00:00:02', '02:00:00:00:00:66', 0x0800, l3);
+}
+
+/** Record i of a SYN flood from spoofed sources: every record a different IPv4 source (16.7 million before repeating). */
+export function spoofedSyn(i: number, target = ATTACK_TARGET): Buffer {
+  const src = `${11 + ((i >>> 24) & 0x3f)}.${(i >>> 16) & 0xff}.${(i >>> 8) & 0xff}.${i & 0xff}`;
+  return ether('02:00:00:00:00:02', '02:00:00:00:00:66', 0x0800, ipv4(src, target, 6, tcp(1024 + (i % 60000), 80, 'S', Buffer.alloc(0), { seq: i })));
+}
+
 /**
  * Write a pcap (Ethernet, microsecond) of `packets` records cycling through
- * `distinct` generated frames, 10 µs apart. Streams in 4 MiB writes, so a
+ * `distinct` generated frames, `gapUs` (default 10) µs apart, optionally
+ * with an attack mix (`attackEvery`) or frames of the caller's (`frame`). Streams in 4 MiB writes, so a
  * multi-million-packet file costs little memory. Returns the file size.
  */
-export function makeCapture(path: string, packets: number, opts: { distinct?: number; startMs?: number; seed?: number } = {}): number {
-  const frames = mixedFrames(opts.distinct ?? 4096, opts.seed ?? 1);
+export function makeCapture(path: string, packets: number, opts: CaptureOptions = {}): number {
+  const frames = opts.frame ? [] : mixedFrames(opts.distinct ?? 4096, opts.seed ?? 1);
   const startMs = opts.startMs ?? 1_700_000_000_000;
+  const gapUs = opts.gapUs ?? 10;
+  const attackEvery = opts.attackEvery ?? 0;
   const fd = fs.openSync(path, 'w');
   try {
     let buf = Buffer.alloc(4 << 20);
@@ -252,12 +307,16 @@ export function makeCapture(path: string, packets: number, opts: { distinct?: nu
     pcapHeader(LINKTYPE_ETHERNET).copy(buf, 0);
     used = 24;
     for (let i = 0; i < packets; i++) {
-      const frame = frames[i % frames.length];
+      const frame = opts.frame
+        ? opts.frame(i)
+        : attackEvery > 0 && i % attackEvery === attackEvery - 1
+          ? attackFrame(Math.floor(i / attackEvery))
+          : frames[i % frames.length];
       if (used + 16 + frame.length > buf.length) {
         flush();
         if (16 + frame.length > buf.length) buf = Buffer.alloc(16 + frame.length);
       }
-      const us = i * 10;
+      const us = i * gapUs;
       const sec = Math.floor(startMs / 1000) + Math.floor(us / 1e6);
       buf.writeUInt32LE(sec, used);
       buf.writeUInt32LE(us % 1e6, used + 4);
