@@ -6,6 +6,7 @@
  *
  *   atk 10.77.1.2 (+ .3, fd77:1::2) ── vic 10.77.1.1 / fd77:1::1
  *   oth 10.77.2.2 (vic's default gateway) ── vic 10.77.2.1
+ *   vic routes between atk and oth (FORWARD).
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,6 +160,10 @@ async function makeLab(): Promise<Hosts> {
     await atk.exec('ip', ['-6', 'addr', 'add', `${ATK6}/64`, 'dev', bIf, 'nodad']);
     await lab.link(vic, `${VIC_OTH}/24`, oth, `${OTH}/24`);
     await vic.exec('ip', ['route', 'add', 'default', 'via', OTH]);
+    // The victim also routes between the two (a router's FORWARD path).
+    await vic.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await atk.exec('ip', ['route', 'add', '10.77.2.0/24', 'via', VIC]);
+    await oth.exec('ip', ['route', 'add', '10.77.1.0/24', 'via', VIC_OTH]);
     // Rules of the user's that the node must leave alone.
     await vic.exec('iptables', ['-A', 'INPUT', '-p', 'tcp', '--dport', '9', '-m', 'comment', '--comment', 'user-rule', '-j', 'ACCEPT']);
     await vic.exec('ip6tables', ['-A', 'INPUT', '-p', 'tcp', '--dport', '9', '-m', 'comment', '--comment', 'user-rule', '-j', 'ACCEPT']);
@@ -217,6 +222,7 @@ for (const backend of ['ipset', 'nftables', 'iptables'] as const) {
       try {
         rt = await BlockRuntime.start(vic, { backend });
         assert.ok(await pingOk(atk, VIC), 'attacker reaches the victim before any block');
+        assert.ok(await pingOk(atk, OTH), 'and, routed through it, the other host');
         assert.ok(await httpOk(atk, VIC));
 
         // An alert blocks its source: ping and TCP fail from it, still work from elsewhere.
@@ -226,6 +232,7 @@ for (const backend of ['ipset', 'nftables', 'iptables'] as const) {
         assert.deepEqual(r1.out?.payload.blocked.map((b) => [b.ip, b.rule, b.reason]), [[ATK, 'scan.vertical', '200 ports in 10 s']], r1.error);
         assert.ok(await pingBlocked(atk, VIC), 'ping from the blocked attacker fails');
         assert.ok(!(await httpOk(atk, VIC)), 'TCP from the blocked attacker fails');
+        assert.ok(await pingBlocked(atk, OTH), 'traffic the victim would route for the attacker is dropped too (FORWARD)');
         assert.ok(await pingOk(oth, VIC_OTH), 'another host still gets through');
         assert.ok(await httpOk(oth, VIC_OTH));
         assert.ok(await pingOk(atk, VIC, ATK_ALLOWED), "the attacker's other, unblocked address still gets through");

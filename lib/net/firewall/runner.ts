@@ -118,7 +118,7 @@ export class DryRunRunner implements CommandRunner {
   }
 }
 
-const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * Runs every command inside a named network namespace (`ip netns exec NAME`):
@@ -127,8 +127,8 @@ const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export class NetnsRunner implements CommandRunner {
   readonly dryRun: boolean;
   constructor(private readonly inner: CommandRunner, readonly netns: string) {
-    if (typeof netns !== 'string' || !NETNS_NAME.test(netns) || netns.startsWith('.')) {
-      throw new Error(`invalid network namespace name '${String(netns)}': 1-64 letters, digits, '_', '.', '-'`);
+    if (typeof netns !== 'string' || !NETNS_NAME.test(netns)) {
+      throw new Error(`invalid network namespace name '${String(netns)}': 1-64 letters, digits, '_', '.', '-', starting with a letter or digit`);
     }
     this.dryRun = inner.dryRun;
   }

@@ -13,6 +13,7 @@ import {
   createBackend,
   DryRunRunner,
   ExecRunner,
+  NetnsRunner,
   formatCommand,
   type BackendSettings,
 } from '../../../lib/net/firewall';
@@ -140,6 +141,13 @@ describe('dry-run command lines', () => {
     runner.take();
     await backend.add('10.0.0.9', 4, 30, 'ips s=1 e=31 r=manual x');
     assert.deepEqual(runner.take(), ["iptables -w 10 -A IPS-BLOCK -s 10.0.0.9/32 -m comment --comment 'ips s=1 e=31 r=manual x' -j DROP"]);
+  });
+
+  it('runs inside a named namespace only when the name is safe', async () => {
+    const inner = new DryRunRunner();
+    await new NetnsRunner(inner, 'ips-vic-1').run({ cmd: 'ipset', args: ['list', '-n'] });
+    assert.deepEqual(inner.take(), ['ip netns exec ips-vic-1 ipset list -n']);
+    for (const bad of ['', '..', 'a/b', 'x y', '-all', 'a'.repeat(65)]) assert.throws(() => new NetnsRunner(inner, bad), /invalid network namespace name/, bad);
   });
 
   it('formats stdin batches for the log', () => {
