@@ -55,7 +55,7 @@ export = function (RED: NodeAPI): void {
         protectOwn: config.protectOwn !== false,
         protectGateway: config.protectGateway !== false,
         escalation: config.escalate
-          ? { factor: Number(config.escalateFactor), windowS: Number(config.escalateWindow), maxDurationS: Number(config.escalateMax) }
+          ? { factor: Number(config.escalateFactor ?? 2), windowS: Number(config.escalateWindow ?? 86400), maxDurationS: Number(config.escalateMax ?? 604800) }
           : null,
       });
     } catch (err) {
