@@ -76,7 +76,7 @@ PIDS+=($!)
 # Wait until the three captures are listening and the server answers.
 for _ in $(seq 50); do
   if grep -q listening "$WORK/tcpdump-eth.log" && grep -q listening "$WORK/tcpdump-sll.log" && grep -q listening "$WORK/tcpdump-sll2.log" \
-     && ip netns exec "$NSB" sh -c "exec 3<>/dev/tcp/$B4/8080" 2>/dev/null; then break; fi
+     && ip netns exec "$NSB" bash -c "exec 3<>/dev/tcp/$B4/8080" 2>/dev/null; then break; fi
   sleep 0.2
 done
 echo "fixture page" >"$WORK/index.html"

@@ -227,6 +227,11 @@ function truncated(p: Packet, what: string, have: number, need: number): Packet 
   return stop(p, `truncated ${what} header (${have < 0 ? 0 : have} of ${need} bytes)`);
 }
 
+/** ARPHRD types whose cooked-header address is a MAC: Ethernet (1) and loopback (772, all zeros, as Linux reports it). */
+function isEtherLike(arphrd: number): boolean {
+  return arphrd === 1 || arphrd === 772;
+}
+
 /**
  * Decode one captured frame. Never throws: an unsupported link type or bad
  * bytes give a packet with `malformed` set to the reason. `payload` is a view
@@ -260,13 +265,13 @@ export function decodePacket(data: Buffer, linktype: number, ts: number, len: nu
     case LINKTYPE_LINUX_SLL: {
       // packet type(2) ARPHRD(2) address length(2) address(8) protocol(2)
       if (n < 16) return truncated(p, 'Linux SLL', n, 16);
-      if (((data[2] << 8) | data[3]) === 1 && ((data[4] << 8) | data[5]) === 6) p.srcMac = macAt(data, 6);
+      if (isEtherLike((data[2] << 8) | data[3]) && ((data[4] << 8) | data[5]) === 6) p.srcMac = macAt(data, 6);
       return decodeEthertype(p, data, (data[14] << 8) | data[15], 16);
     }
     case LINKTYPE_LINUX_SLL2: {
       // protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) address length(1) address(8)
       if (n < 20) return truncated(p, 'Linux SLL2', n, 20);
-      if (((data[8] << 8) | data[9]) === 1 && data[11] === 6) p.srcMac = macAt(data, 12);
+      if (isEtherLike((data[8] << 8) | data[9]) && data[11] === 6) p.srcMac = macAt(data, 12);
       return decodeEthertype(p, data, (data[0] << 8) | data[1], 20);
     }
     case LINKTYPE_NULL:
