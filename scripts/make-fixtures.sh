@@ -48,6 +48,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM   # so a kill also runs the EXIT cleanup
 
 ip netns add "$NSA"
 ip netns add "$NSB"
