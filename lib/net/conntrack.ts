@@ -28,78 +28,129 @@ export interface ConntrackEntry {
   replyDport?: number;
   replyPackets: number;
   replyBytes: number;
-  /** Stable identity for bookkeeping: the id when known, else the original tuple. */
+  /** Identity for bookkeeping: the original tuple (the same in listings, /proc and events). */
   key: string;
 }
 
-const STATE_WORD = /^[A-Z_]+$/;
+/** Unsigned decimal at text[from, to), or NaN. */
+function intAt(text: string, from: number, to: number): number {
+  if (from >= to) return NaN;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+function isStateWord(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || c === 95)) return false;
+  }
+  return to > from;
+}
+
+/** Does text at `pos` start with `word`? */
+function at(text: string, pos: number, word: string): boolean {
+  return text.startsWith(word, pos);
+}
 
 /**
- * Parse one line of `conntrack -L -o extended,id`, a `conntrack -E` event
- * line ('[DESTROY] ipv4 ...') or a /proc/net/nf_conntrack line. Returns null
- * for lines that are not entries (summaries, blank lines).
+ * Parse text[start, end) — one line of `conntrack -L -o extended,id`, a
+ * `conntrack -E` event line ('[DESTROY] ipv4 ...') or a
+ * /proc/net/nf_conntrack line. A hand-rolled scanner: this runs for every
+ * tracked flow on every poll.
  */
-export function parseConntrackLine(line: string, normalizeV6 = false): ConntrackEntry | null {
-  const tokens = line.trim().split(/\s+/);
-  let i = 0;
-  while (i < tokens.length && tokens[i].startsWith('[')) i++; // event type / timestamp
-  const l3 = tokens[i];
-  if (l3 !== 'ipv4' && l3 !== 'ipv6') return null;
-  const family: 4 | 6 = l3 === 'ipv4' ? 4 : 6;
-  const proto = tokens[i + 2];
-  if (!proto) return null;
-  i += 4; // l3 name, l3 number, l4 name, l4 number
-  const e: ConntrackEntry = {
-    family, proto, origSrc: '', origDst: '', origPackets: 0, origBytes: 0,
-    replySrc: '', replyDst: '', replyPackets: 0, replyBytes: 0, key: '',
-  };
-  let tuple = 0; // 1 = original, 2 = reply, 3 = after the reply tuple
-  let prev = '';
-  for (; i < tokens.length; i++) {
-    const t = tokens[i];
-    const eq = t.indexOf('=');
-    if (eq < 0) {
-      if (tuple === 0 && STATE_WORD.test(t)) e.state = t;
-      else if (t.startsWith('[') && tuple === 2) tuple = 3;
-      prev = t;
+function parseRange(text: string, start: number, end: number, normalizeV6: boolean): ConntrackEntry | null {
+  let pos = start;
+  // Skip leading blanks and bracketed prefixes (timestamp, event type).
+  for (;;) {
+    while (pos < end && (text.charCodeAt(pos) === 32 || text.charCodeAt(pos) === 9)) pos++;
+    if (pos < end && text.charCodeAt(pos) === 91) {
+      const close = text.indexOf(']', pos);
+      if (close < 0 || close >= end) return null;
+      pos = close + 1;
       continue;
     }
-    const k = t.slice(0, eq);
-    const v = t.slice(eq + 1);
-    switch (k) {
-      case 'src':
-        tuple++;
-        if (tuple === 1) e.origSrc = v;
-        else if (tuple === 2) e.replySrc = v;
-        break;
-      case 'dst':
-        if (tuple === 1) e.origDst = v;
-        else if (tuple === 2) e.replyDst = v;
-        break;
-      case 'sport':
-        if (tuple === 1) e.origSport = Number(v);
-        else if (tuple === 2) e.replySport = Number(v);
-        break;
-      case 'dport':
-        if (tuple === 1) e.origDport = Number(v);
-        else if (tuple === 2) e.replyDport = Number(v);
-        break;
-      case 'packets':
-        if (tuple === 1) e.origPackets = Number(v);
-        else if (tuple === 2) e.replyPackets = Number(v);
-        break;
-      case 'bytes':
-        if (tuple === 1) e.origBytes = Number(v);
-        else if (tuple === 2) e.replyBytes = Number(v);
-        break;
-      case 'id':
-        // ICMP echo ids sit inside a tuple right after code=; the conntrack id comes after both tuples.
-        if (!prev.startsWith('code=')) e.id = Number(v);
-        break;
-      default:
-        if (tuple === 2 && (k === 'mark' || k === 'use' || k === 'zone' || k === 'secctx' || k === 'labels')) tuple = 3;
+    break;
+  }
+  let family: 4 | 6;
+  if (at(text, pos, 'ipv4 ')) family = 4;
+  else if (at(text, pos, 'ipv6 ')) family = 6;
+  else return null;
+  // Every property up front, in one order: one object shape for the whole table.
+  const e: ConntrackEntry = {
+    id: undefined, family, proto: '', state: undefined,
+    origSrc: '', origDst: '', origSport: undefined, origDport: undefined, origPackets: 0, origBytes: 0,
+    replySrc: '', replyDst: '', replySport: undefined, replyDport: undefined, replyPackets: 0, replyBytes: 0, key: '',
+  };
+  let field = 0; // 0 l3 name, 1 l3 number, 2 l4 name, 3 l4 number, then free tokens
+  let tuple = 0; // 1 = original, 2 = reply, 3 = after both
+  let prevWasCode = false;
+  let icmpId = -1;
+  while (pos < end) {
+    const c0 = text.charCodeAt(pos);
+    if (c0 === 32 || c0 === 9) {
+      pos++;
+      continue;
     }
-    prev = t;
+    let tokEnd = text.indexOf(' ', pos);
+    if (tokEnd < 0 || tokEnd > end) tokEnd = end;
+    if (field < 4) {
+      if (field === 2) e.proto = text.slice(pos, tokEnd);
+      field++;
+      pos = tokEnd;
+      continue;
+    }
+    const eq = text.indexOf('=', pos);
+    if (eq < 0 || eq >= tokEnd) {
+      if (c0 === 91) {
+        if (tuple === 2) tuple = 3; // [ASSURED] etc. after the reply tuple
+      } else if (tuple === 0 && isStateWord(text, pos, tokEnd)) {
+        e.state = text.slice(pos, tokEnd);
+      }
+      prevWasCode = false;
+      pos = tokEnd;
+      continue;
+    }
+    const klen = eq - pos;
+    const v = eq + 1;
+    let isCode = false;
+    if (klen === 3 && at(text, pos, 'src')) {
+      tuple++;
+      if (tuple === 1) e.origSrc = text.slice(v, tokEnd);
+      else if (tuple === 2) e.replySrc = text.slice(v, tokEnd);
+    } else if (klen === 3 && at(text, pos, 'dst')) {
+      if (tuple === 1) e.origDst = text.slice(v, tokEnd);
+      else if (tuple === 2) e.replyDst = text.slice(v, tokEnd);
+    } else if (klen === 5 && at(text, pos, 'sport')) {
+      if (tuple === 1) e.origSport = intAt(text, v, tokEnd);
+      else if (tuple === 2) e.replySport = intAt(text, v, tokEnd);
+    } else if (klen === 5 && at(text, pos, 'dport')) {
+      if (tuple === 1) e.origDport = intAt(text, v, tokEnd);
+      else if (tuple === 2) e.replyDport = intAt(text, v, tokEnd);
+    } else if (klen === 7 && at(text, pos, 'packets')) {
+      if (tuple === 1) e.origPackets = intAt(text, v, tokEnd) || 0;
+      else if (tuple === 2) e.replyPackets = intAt(text, v, tokEnd) || 0;
+    } else if (klen === 5 && at(text, pos, 'bytes')) {
+      if (tuple === 1) e.origBytes = intAt(text, v, tokEnd) || 0;
+      else if (tuple === 2) e.replyBytes = intAt(text, v, tokEnd) || 0;
+    } else if (klen === 2 && at(text, pos, 'id')) {
+      // ICMP echo ids sit inside a tuple right after code=; the conntrack id comes after both tuples.
+      if (prevWasCode) {
+        if (tuple === 1) icmpId = intAt(text, v, tokEnd);
+      } else {
+        e.id = intAt(text, v, tokEnd);
+      }
+    } else if (klen === 4 && at(text, pos, 'code')) {
+      isCode = true;
+    } else if (tuple === 2 && (at(text, pos, 'mark=') || at(text, pos, 'use=') || at(text, pos, 'zone=') || at(text, pos, 'secctx=') || at(text, pos, 'labels='))) {
+      tuple = 3;
+    }
+    prevWasCode = isCode;
+    pos = tokEnd;
   }
   if (!e.origSrc || !e.replySrc) return null;
   if (normalizeV6 && family === 6) {
@@ -108,10 +159,20 @@ export function parseConntrackLine(line: string, normalizeV6 = false): Conntrack
     e.replySrc = normalizeIp(e.replySrc);
     e.replyDst = normalizeIp(e.replyDst);
   }
-  e.key = e.id !== undefined && Number.isFinite(e.id)
-    ? `#${e.id}`
-    : `${proto} ${e.origSrc} ${e.origSport ?? ''} ${e.origDst} ${e.origDport ?? ''}`;
+  if (e.id !== undefined && !Number.isFinite(e.id)) e.id = undefined;
+  // The original tuple identifies a live flow in both the tool's and /proc's output, so listings and events agree.
+  e.key = `${e.proto} ${e.origSrc} ${e.origDst} ${e.origSport ?? icmpId} ${e.origDport ?? ''}`;
   return e;
+}
+
+/**
+ * Parse one line of `conntrack -L -o extended,id`, a `conntrack -E` event
+ * line ('[DESTROY] ipv4 ...') or a /proc/net/nf_conntrack line. Returns null
+ * for lines that are not entries (summaries, blank lines). `normalizeV6`
+ * rewrites /proc's expanded IPv6 addresses in canonical form.
+ */
+export function parseConntrackLine(line: string, normalizeV6 = false): ConntrackEntry | null {
+  return parseRange(line, 0, line.length, normalizeV6);
 }
 
 /** Parse a whole listing; non-entry lines are skipped. */
@@ -122,7 +183,7 @@ export function parseConntrack(text: string, normalizeV6 = false): ConntrackEntr
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     if (end > start) {
-      const e = parseConntrackLine(text.slice(start, end), normalizeV6);
+      const e = parseRange(text, start, end, normalizeV6);
       if (e) out.push(e);
     }
     start = end + 1;
@@ -164,27 +225,34 @@ export class ConntrackReader {
 
   constructor(readonly source: ConntrackSource = 'auto') {}
 
+  /**
+   * 'auto' reads /proc/net/nf_conntrack when it is there (no process to
+   * start: the cheapest at thousands of flows) and the conntrack tool
+   * otherwise.
+   */
   async read(): Promise<ConntrackEntry[]> {
-    if (this.source !== 'proc') {
+    if (this.source !== 'tool') {
       try {
-        const text = await runConntrackTool(['-L', '-o', 'extended,id']);
-        this.lastSource = 'tool';
-        return parseConntrack(text);
+        const text = await fsp.readFile(PROC_TABLE, 'utf8');
+        this.lastSource = 'proc';
+        return parseConntrack(text, true);
       } catch (err) {
-        const missing = err instanceof ConntrackError && err.message.includes('not found');
-        if (this.source === 'tool' || !missing) throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (this.source === 'proc') {
+          if (code === 'ENOENT') throw new ConntrackError(`${PROC_TABLE} is not available (kernel without CONFIG_NF_CONNTRACK_PROCFS, or nf_conntrack not loaded): use the conntrack tool (Debian package 'conntrack')`);
+          if (code === 'EACCES' || code === 'EPERM') throw new ConntrackError(`cannot read ${PROC_TABLE}: needs root or the CAP_NET_ADMIN capability`);
+          throw err;
+        }
       }
     }
     try {
-      const text = await fsp.readFile(PROC_TABLE, 'utf8');
-      this.lastSource = 'proc';
-      return parseConntrack(text, true);
+      const text = await runConntrackTool(['-L', '-o', 'extended,id']);
+      this.lastSource = 'tool';
+      return parseConntrack(text);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        throw new ConntrackError(`neither the 'conntrack' tool nor ${PROC_TABLE} is available: install the Debian package 'conntrack' (apt-get install conntrack)`);
+      if (this.source === 'auto' && err instanceof ConntrackError && err.message.includes('not found')) {
+        throw new ConntrackError(`neither ${PROC_TABLE} nor the 'conntrack' tool is available: install the Debian package 'conntrack' (apt-get install conntrack)`);
       }
-      if (code === 'EACCES' || code === 'EPERM') throw new ConntrackError(`cannot read ${PROC_TABLE}: needs root or the CAP_NET_ADMIN capability`);
       throw err;
     }
   }

@@ -14,6 +14,8 @@ import type { DeviceStats, FlowRecord } from './types';
 
 interface FlowState {
   device: string;
+  /** The device's state (saves a map lookup per flow per poll). */
+  dev: DeviceState | null;
   /** True when the device is the original source (it sent the first packet). */
   deviceIsOrig: boolean;
   origBytes: number;
@@ -50,7 +52,7 @@ export interface PollResult {
   started: FlowRecord[];
   /** Flows that ended since the previous poll. */
   ended: FlowRecord[];
-  /** Every live flow of a LAN device. */
+  /** Every live flow of a LAN device (when collectActive is on). */
   active: FlowRecord[];
 }
 
@@ -61,6 +63,8 @@ export interface DeviceBookOptions {
   exclude?: ReadonlySet<string>;
   /** Forget a device this long after its last flow ended (ms). */
   idleMs?: number;
+  /** Fill PollResult.active with a record per live flow (costs an object per flow per poll). */
+  collectActive?: boolean;
 }
 
 export class DeviceBook {
@@ -75,9 +79,12 @@ export class DeviceBook {
   /** Flows whose DESTROY event was counted, so a listing read just before it does not count them again. */
   private readonly destroyedKeys = new Map<string, number>();
   private readonly idleMs: number;
+  /** See DeviceBookOptions.collectActive; may change between polls. */
+  collectActive: boolean;
 
   constructor(private readonly opts: DeviceBookOptions) {
     this.idleMs = opts.idleMs ?? 60_000;
+    this.collectActive = opts.collectActive ?? false;
   }
 
   /** Which LAN device a flow belongs to, and whether it is the originator. Handles SNAT (orig source) and DNAT (reply source). */
@@ -99,7 +106,8 @@ export class DeviceBook {
   }
 
   private add(f: FlowState, origBytes: number, replyBytes: number, origPackets: number, replyPackets: number, now: number): void {
-    const d = this.device(f.device, now);
+    if (!f.dev) f.dev = this.device(f.device, now);
+    const d = f.dev;
     const tx = f.deviceIsOrig ? origBytes : replyBytes;
     const rx = f.deviceIsOrig ? replyBytes : origBytes;
     d.txBytes += tx;
@@ -148,7 +156,8 @@ export class DeviceBook {
     }
     const gone = this.recentlyGone.get(e.key);
     if (gone) {
-      // The listing already missed it: add what it moved after its last sighting.
+      // The listing already missed it: add what it moved after its last sighting (its device may have been forgotten meanwhile).
+      gone.dev = null;
       this.account(gone, e, now);
       this.recentlyGone.delete(e.key);
       this.destroyedKeys.set(e.key, this.gen);
@@ -159,7 +168,7 @@ export class DeviceBook {
     // Born and gone between two polls: all of it is new.
     const owner = this.deviceOf(e);
     if (!owner) return;
-    const fresh: FlowState = { ...owner, origBytes: 0, replyBytes: 0, origPackets: 0, replyPackets: 0, start: now, gen: this.gen, entry: e };
+    const fresh: FlowState = { ...owner, dev: null, origBytes: 0, replyBytes: 0, origPackets: 0, replyPackets: 0, start: now, gen: this.gen, entry: e };
     this.account(fresh, e, now);
     this.pendingEnded.push(toRecord(fresh, now));
   }
@@ -172,12 +181,12 @@ export class DeviceBook {
     const first = !this.baselined;
     for (const d of this.devices.values()) d.flows = 0;
     for (const e of entries) {
-      if (this.destroyedKeys.has(e.key)) continue;
+      if (this.destroyedKeys.size && this.destroyedKeys.has(e.key)) continue;
       let f = this.flows.get(e.key);
       if (!f) {
         const owner = this.deviceOf(e);
         if (!owner) continue;
-        f = { ...owner, origBytes: 0, replyBytes: 0, origPackets: 0, replyPackets: 0, start: now, gen, entry: e };
+        f = { ...owner, dev: null, origBytes: 0, replyBytes: 0, origPackets: 0, replyPackets: 0, start: now, gen, entry: e };
         this.flows.set(e.key, f);
         if (first) {
           // Baseline: bytes moved before we started watching are not this interval's.
@@ -194,10 +203,11 @@ export class DeviceBook {
         this.account(f, e, now);
       }
       f.gen = gen;
-      const d = this.device(f.device, now);
+      if (!f.dev) f.dev = this.device(f.device, now);
+      const d = f.dev;
       d.flows++;
       d.lastSeen = now;
-      active.push(toRecord(f));
+      if (this.collectActive) active.push(toRecord(f));
     }
     const ended = this.pendingEnded;
     this.pendingEnded = [];

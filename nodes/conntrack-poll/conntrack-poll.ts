@@ -76,7 +76,7 @@ export = function (RED: NodeAPI): void {
         lan = new CidrSet([...(staticLan ? staticLan.cidrs : []), ...networks]);
         exclude = new Set(addresses);
       }
-      return new DeviceBook({ lan: lan as CidrSet, exclude, idleMs: settings.idleS * 1000 });
+      return new DeviceBook({ lan: lan as CidrSet, exclude, idleMs: settings.idleS * 1000, collectActive: settings.flowOutput === 'all' });
     }
 
     function emit(result: PollResult): void {
@@ -140,7 +140,7 @@ export = function (RED: NodeAPI): void {
         node.log('switched on net.netfilter.nf_conntrack_acct in this network namespace');
       }
       if (closed) return;
-      if (config.events !== false && reader.source !== 'proc') {
+      if (config.events !== false) {
         watcher = new DestroyWatcher((e) => book?.destroyed(e), (err) => node.warn(`conntrack events unavailable (${err.message}); flows that end between polls are counted up to their last poll`));
         watcher.start();
       }
@@ -161,6 +161,7 @@ export = function (RED: NodeAPI): void {
           if (next.idleS !== settings.idleS) book = null; // rebuilt (new baseline) with the new idle time
           settings = next;
           policy = nextPolicy;
+          if (book) book.collectActive = next.flowOutput === 'all';
           if (rescheduled) schedule();
         } else if (msg.topic === 'reset') {
           book?.reset();
