@@ -2,7 +2,9 @@
  * The shipped rule set: common web attacks in requests (client → server).
  * Patterns are written to stay linear on hostile input (no nested ambiguous
  * repetition) and to need some structure around short tokens, so encrypted
- * or binary payloads and ordinary HTTP do not trip them.
+ * or binary payloads and ordinary HTTP do not trip them. Each rule lists
+ * anchors: literals that every match of its pattern contains, for the
+ * one-pass prefilter.
  */
 import type { RuleSpec } from './rules';
 
@@ -10,6 +12,8 @@ import type { RuleSpec } from './rules';
 const SQL_SEP = String.raw`(?:\s|/\*(?!!)[^*]{0,64}\*/|/\*!\d*|\*/|#[^\n]{0,64}\n|--[^\n]{0,64}\n|\()`;
 /** Shell commands worth spotting after a command separator or in a substitution. */
 const SHELL_CMDS = String.raw`(?:cat|id|uname|whoami|wget|curl|nc|ncat|bash|sh|ls|rm|chmod|echo|ping|sleep|nslookup|ifconfig|python3?|perl)`;
+/** Anchors implied by SHELL_CMDS ('sh' covers bash, 'nc' ncat, 'python' python3). */
+const SHELL_ANCHORS = ['cat', 'id', 'uname', 'whoami', 'wget', 'curl', 'nc', 'sh', 'ls', 'rm', 'chmod', 'echo', 'ping', 'sleep', 'nslookup', 'ifconfig', 'python', 'perl'];
 /** One letter of a Log4j lookup: the letter itself or a nested lookup such as ${lower:j} or ${::-j}. */
 const jndiPart = (letter: string): string => String.raw`(?:${letter}|\$\{[^}]{0,40}\})`;
 
@@ -20,75 +24,90 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     ...web, id: 'payload.sqli.union', sid: 3000001, severity: 'high', action: 'drop',
     name: 'SQL injection: UNION SELECT',
     pattern: String.raw`(?<![a-z_])union${SQL_SEP}+(?:(?:all|distinct)${SQL_SEP}+)?select\b`,
+    anchors: ['union'],
   },
   {
     ...web, id: 'payload.sqli.tautology', sid: 3000002, severity: 'high', action: 'drop',
     name: "SQL injection: tautology (' or 1=1, or 'a'='a)",
     pattern: String.raw`(?:\b(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:(\d+)\s*(?:=|like)\s*\(?\s*\1\b|'([^']{0,32})'\s*(?:=|like)\s*'\2(?:'|\b|$)|"([^"]{0,32})"\s*(?:=|like)\s*"\3(?:"|\b|$))`,
+    anchors: ['or', 'and', '||', '&&'],
   },
   {
     ...web, id: 'payload.sqli.drop_table', sid: 3000003, severity: 'high', action: 'drop',
     name: 'SQL injection: DROP TABLE',
     pattern: String.raw`\bdrop${SQL_SEP}+(?:table|database)\b`,
+    anchors: ['drop'],
   },
   {
     ...web, id: 'payload.sqli.sleep', sid: 3000004, severity: 'high', action: 'drop',
     name: 'SQL injection: time delay (SLEEP, PG_SLEEP, WAITFOR DELAY)',
     pattern: String.raw`\b(?:pg_)?sleep\s*\(\s*\d|\bwaitfor\s+delay\s+'`,
+    anchors: ['sleep', 'waitfor'],
   },
   {
     ...web, id: 'payload.sqli.benchmark', sid: 3000005, severity: 'high', action: 'drop',
     name: 'SQL injection: BENCHMARK() delay',
     pattern: String.raw`\bbenchmark\s*\(\s*\d`,
+    anchors: ['benchmark'],
   },
   {
     ...web, id: 'payload.sqli.information_schema', sid: 3000006, severity: 'high', action: 'drop',
     name: 'SQL injection: information_schema probe',
     pattern: String.raw`\binformation_schema\b`,
+    anchors: ['information_schema'],
   },
   {
     ...web, id: 'payload.sqli.stacked', sid: 3000007, severity: 'high', action: 'drop',
     name: 'SQL injection: stacked query',
     pattern: String.raw`;\s*(?:select\s+(?:\d|null\b|@@|\*|\w+\s*\(|[\w\s,.*]{1,100}?\bfrom\b)|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b|drop${SQL_SEP}+(?:table|database)\b|exec(?:ute)?\s+\w|shutdown\b)`,
+    anchors: ['select', 'insert', 'update', 'delete', 'drop', 'exec', 'shutdown'],
   },
   {
     ...web, id: 'payload.xss.script', sid: 3000101, severity: 'medium', action: 'alert',
     name: 'XSS: <script> tag',
     pattern: String.raw`<\s*script\b`,
+    anchors: ['script'],
   },
   {
     ...web, id: 'payload.xss.event_handler', sid: 3000102, severity: 'medium', action: 'alert',
     name: 'XSS: event handler attribute (onerror=, onload=)',
     pattern: String.raw`<[a-z][^>]{0,200}?[\s/"']on[a-z]{3,25}\s*=|['"]\s*on(?:error|load|mouseover|mouseenter|focus|blur|click|animationstart|pointerover|toggle)\s*=`,
+    anchors: ['on'],
   },
   {
     ...web, id: 'payload.xss.javascript_uri', sid: 3000103, severity: 'medium', action: 'alert',
     name: 'XSS: javascript: URI',
     pattern: String.raw`\b(?:java|vb)script\s*:`,
+    anchors: ['javascript', 'vbscript'],
   },
   {
     ...web, id: 'payload.traversal.dotdot', sid: 3000201, severity: 'medium', action: 'alert',
     name: 'Path traversal: ../ or ..\\ sequence',
     pattern: String.raw`(?:^|[/\\=\s'"])\.\.(?:/|\\|\xc0\xaf|\xc1\x9c)`,
+    anchors: ['../', '..\\', '..\xc0\xaf', '..\xc1\x9c'],
   },
   {
     ...web, id: 'payload.traversal.sensitive_file', sid: 3000202, severity: 'high', action: 'drop',
     name: 'Path traversal: system file (/etc/passwd, win.ini)',
     pattern: String.raw`/etc/(?:passwd|shadow)\b|\bwin(?:dows)?[/\\]win\.ini\b|\bboot\.ini\b|/proc/self/(?:environ|cmdline)\b`,
+    anchors: ['/etc/passwd', '/etc/shadow', 'win.ini', 'boot.ini', '/proc/self/'],
   },
   {
     ...web, id: 'payload.cmdi.chained', sid: 3000301, severity: 'high', action: 'drop',
     name: 'Command injection: chained shell command (; cat, | id)',
     pattern: String.raw`[;&|]\s*${SHELL_CMDS}(?:\s|$|[;&|<>])`,
+    anchors: SHELL_ANCHORS,
   },
   {
     ...web, id: 'payload.cmdi.substitution', sid: 3000302, severity: 'high', action: 'drop',
     name: 'Command injection: command substitution ($( ) or backticks)',
     pattern: String.raw`(?:\$\(|\x60)\s*${SHELL_CMDS}\b`,
+    anchors: SHELL_ANCHORS,
   },
   {
     ...web, proto: 'any', id: 'payload.log4j.jndi', sid: 3000401, severity: 'high', action: 'drop',
     name: 'Log4Shell: ${jndi:} lookup',
     pattern: String.raw`\$\{\s*${jndiPart('j')}\s*${jndiPart('n')}\s*${jndiPart('d')}\s*${jndiPart('i')}\s*(?::|\$\{[^}]{0,40}\})`,
+    anchors: ['${'],
   },
 ];

@@ -1,18 +1,19 @@
 /**
- * One-pass matching of many payload rules. All patterns of the same case
- * mode are joined into one regex of indexed alternation groups; a scan
- * finds every position where some rule matches, and only at those
- * (rare) positions are the other rules confirmed one by one with sticky
- * regexes, so a payload matching several rules gives a hit per rule without
- * one scan per rule for every packet.
+ * Matching many payload rules in one pass: an Aho-Corasick automaton of the
+ * rules' literal anchors scans each payload once; only the rules whose
+ * anchor occurred (and whose protocol, port and direction constraints admit
+ * the packet) confirm with their own regex. Benign and binary payloads
+ * usually stop after the automaton pass.
  *
- * The payload is read as latin1 (one char per byte, binary-safe) once per
- * packet; HTTP requests and payloads holding %XX escapes are also matched
- * URL-decoded (once, and twice for double encoding).
+ * The payload is read as bytes (latin1 text for the regexes, made at most
+ * once per packet and only when a rule needs confirming). HTTP requests and
+ * payloads holding %XX escapes are also matched URL-decoded (once, and twice
+ * for double encoding).
  */
 import type { Packet } from '../../packet/types';
+import { AnchorAutomaton, type Anchor } from './anchors';
 import { hexExcerpt, printable } from './evidence';
-import { portIn, relocateRegex, groupCount, RuleError, type PayloadRule } from './rules';
+import { portIn, type PayloadRule } from './rules';
 import { hasPercentEscape, looksLikeHttpRequest, urlDecodings } from './urldecode';
 
 /** A rule that matched a packet, with evidence. */
@@ -27,177 +28,128 @@ export interface PayloadHit {
   end: number;
 }
 
-/**
- * After this many match positions in one text (a payload of repeated '../',
- * say) the combined scan hands over to one scan per remaining rule, which
- * bounds the work on hostile payloads without missing a rule.
- */
-const MAX_POSITIONS_PER_TEXT = 256;
-
-interface CombinedSet {
-  re: RegExp;
-  /** Rule index (into PayloadMatcher.rules) per set member. */
+/** Rules sharing the same protocol/port/direction constraints, checked once per packet. */
+interface ConstraintGroup {
+  sample: PayloadRule;
   members: number[];
-  /** Combined-regex group index of each member's wrapper group. */
-  groups: number[];
 }
 
 const NO_HITS: readonly PayloadHit[] = Object.freeze([]);
 
 export class PayloadMatcher {
   readonly rules: readonly PayloadRule[];
-  private readonly sets: CombinedSet[] = [];
-  /** Per rule: a sticky regex to confirm it at a position, and a global one for the fallback scan. */
-  private readonly sticky: RegExp[];
-  private readonly single: RegExp[];
+  private readonly automaton: AnchorAutomaton;
+  /** Per rule: a global regex to confirm it. */
+  private readonly confirm: RegExp[];
+  /** Rules without anchors: candidates on every payload. */
+  private readonly unanchored: number[];
+  private readonly groups: ConstraintGroup[];
   private readonly anyProto: boolean;
   private readonly protos: ReadonlySet<string>;
-  private readonly decodeAny: boolean;
-  // Per-packet scratch, reused: which rules already hit, which apply to the packet.
-  private readonly hitMark: Uint8Array;
-  private readonly applies: Int8Array;
-  private hits: PayloadHit[] = [];
-  private current: { packet: Packet; raw: Buffer } | null = null;
-  private decodedMaps: Int32Array[] | null = null;
+  // Per-packet scratch, reused.
+  private readonly applies: Uint8Array;
+  private readonly candidate: Uint8Array;
+  private readonly hit: Uint8Array;
+  private hits: PayloadHit[] | null = null;
+  private remaining = 0;
+  private raw: Buffer | null = null;
+  private maps: Int32Array[] | null = null;
 
-  /** Builds the combined regexes; throws RuleError (naming the rule) if a pattern cannot be combined. */
   constructor(rules: readonly PayloadRule[]) {
     this.rules = rules;
-    this.sticky = rules.map((r) => new RegExp(r.source, r.nocase ? 'iy' : 'y'));
-    this.single = rules.map((r) => new RegExp(r.source, r.nocase ? 'gi' : 'g'));
-    this.hitMark = new Uint8Array(rules.length);
-    this.applies = new Int8Array(rules.length);
-    for (const nocase of [true, false]) {
-      const members: number[] = [];
-      const groups: number[] = [];
-      const parts: string[] = [];
-      let nextGroup = 1;
-      rules.forEach((r, i) => {
-        if (r.nocase !== nocase) return;
-        let part: string;
-        try {
-          part = relocateRegex(r.source, i, nextGroup, groupCount(r.source));
-        } catch (err) {
-          throw new RuleError(`rule '${r.id}': pattern: ${(err as Error).message}`);
-        }
-        members.push(i);
-        groups.push(nextGroup);
-        parts.push(`(${part})`);
-        nextGroup += 1 + groupCount(r.source);
-      });
-      if (members.length === 0) continue;
-      let re: RegExp;
-      try {
-        re = new RegExp(parts.join('|'), nocase ? 'gi' : 'g');
-      } catch (err) {
-        throw new RuleError(`rules cannot be combined into one regex: ${(err as Error).message}`);
-      }
-      this.sets.push({ re, members, groups });
-    }
+    this.confirm = rules.map((r) => new RegExp(r.source, r.nocase ? 'gi' : 'g'));
+    const anchors: Anchor[] = [];
+    this.unanchored = [];
+    rules.forEach((r, i) => {
+      if (r.anchors.length === 0) this.unanchored.push(i);
+      for (const text of r.anchors) anchors.push({ text, rule: i });
+    });
+    this.automaton = new AnchorAutomaton(anchors);
+    const byKey = new Map<string, ConstraintGroup>();
+    rules.forEach((r, i) => {
+      const key = JSON.stringify([r.proto, r.ports, r.dport, r.sport, r.direction]);
+      let g = byKey.get(key);
+      if (!g) byKey.set(key, (g = { sample: r, members: [] }));
+      g.members.push(i);
+    });
+    this.groups = [...byKey.values()];
     this.anyProto = rules.some((r) => r.proto === 'any');
     this.protos = new Set(rules.map((r) => r.proto));
-    this.decodeAny = rules.some((r) => r.decode);
+    this.applies = new Uint8Array(rules.length);
+    this.candidate = new Uint8Array(rules.length);
+    this.hit = new Uint8Array(rules.length);
   }
 
   /**
-   * Rules matching the packet's payload, at most one hit per rule (the first
-   * found). Returns a shared empty array when nothing matches.
+   * Rules matching the packet's payload, at most one hit per rule (the
+   * first found). Returns a shared empty array when nothing matches.
    */
   match(p: Packet): readonly PayloadHit[] {
     const raw = p.payload;
-    if (raw === undefined || raw === null || raw.length === 0 || this.sets.length === 0) return NO_HITS;
+    if (raw === undefined || raw === null || raw.length === 0 || this.rules.length === 0) return NO_HITS;
     if (!this.anyProto && !this.protos.has(p.proto)) return NO_HITS;
     if (!Buffer.isBuffer(raw)) return NO_HITS;
-    this.hitMark.fill(0);
-    this.applies.fill(-1);
-    this.hits = [];
-    this.current = { packet: p, raw };
-    this.decodedMaps = null;
-    let remaining = this.rules.length;
-    remaining = this.scan(raw.toString('latin1'), 0, remaining);
-    if (remaining > 0 && this.decodeAny && (looksLikeHttpRequest(raw) || hasPercentEscape(raw))) {
+    let applicable = 0;
+    let decodable = false;
+    for (const g of this.groups) {
+      const yes = ruleApplies(g.sample, p) ? 1 : 0;
+      for (const i of g.members) {
+        this.applies[i] = yes;
+        if (yes && this.rules[i].decode) decodable = true;
+      }
+      if (yes) applicable += g.members.length;
+    }
+    if (applicable === 0) return NO_HITS;
+
+    this.hit.fill(0);
+    this.hits = null;
+    this.remaining = applicable;
+    this.raw = raw;
+    this.maps = null;
+    this.scanForm(raw, 0);
+    if (this.remaining > 0 && decodable && (looksLikeHttpRequest(raw) || hasPercentEscape(raw))) {
       const forms = urlDecodings(raw);
-      for (let k = 0; k < forms.length && remaining > 0; k++) {
-        remaining = this.scan(forms[k].bytes.toString('latin1'), (k + 1) as 1 | 2, remaining);
-      }
+      for (let k = 0; k < forms.length && this.remaining > 0; k++) this.scanForm(forms[k].bytes, (k + 1) as 1 | 2);
     }
-    this.current = null;
-    this.decodedMaps = null;
-    return this.hits.length ? this.hits : NO_HITS;
+    const hits = this.hits;
+    this.hits = null;
+    this.raw = null;
+    this.maps = null;
+    return hits ?? NO_HITS;
   }
 
-  /** Scan one form of the payload; returns how many rules may still hit. */
-  private scan(text: string, decoded: 0 | 1 | 2, remaining: number): number {
-    for (const set of this.sets) {
-      const re = set.re;
+  /** One form (raw or decoded) of the payload: anchors, then the candidates' regexes. */
+  private scanForm(bytes: Buffer, decoded: 0 | 1 | 2): void {
+    const candidate = this.candidate;
+    candidate.fill(0);
+    this.automaton.scan(bytes, candidate);
+    for (const i of this.unanchored) candidate[i] = 1;
+    let text: string | null = null;
+    for (let i = 0; i < this.rules.length; i++) {
+      if (candidate[i] === 0 || this.applies[i] === 0 || this.hit[i] === 1) continue;
+      if (decoded > 0 && !this.rules[i].decode) continue;
+      text ??= bytes.toString('latin1');
+      const re = this.confirm[i];
       re.lastIndex = 0;
-      let positions = 0;
-      let m: RegExpExecArray | null;
-      while (remaining > 0 && positions < MAX_POSITIONS_PER_TEXT && (m = re.exec(text)) !== null) {
-        positions++;
-        const pos = m.index;
-        // The alternative that won at this position...
-        for (let j = 0; j < set.members.length; j++) {
-          if (m[set.groups[j]] !== undefined) {
-            remaining -= this.consider(set.members[j], text, pos, m[set.groups[j]], decoded);
-            break;
-          }
-        }
-        // ...and every other rule that also matches here (across both sets).
-        for (let i = 0; i < this.rules.length && remaining > 0; i++) {
-          if (this.hitMark[i] || !this.usable(i, decoded)) continue;
-          const s = this.sticky[i];
-          s.lastIndex = pos;
-          const mm = s.exec(text);
-          if (mm !== null) remaining -= this.consider(i, text, pos, mm[0], decoded);
-        }
-        re.lastIndex = pos + 1;
-      }
-      if (positions >= MAX_POSITIONS_PER_TEXT && remaining > 0) {
-        const from = re.lastIndex;
-        for (let i = 0; i < this.rules.length && remaining > 0; i++) {
-          if (this.hitMark[i] || !this.usable(i, decoded)) continue;
-          const s = this.single[i];
-          s.lastIndex = from;
-          const mm = s.exec(text);
-          if (mm !== null) remaining -= this.consider(i, text, mm.index, mm[0], decoded);
-        }
-      }
+      const m = re.exec(text);
+      if (m !== null) this.record(i, m, decoded);
     }
-    return remaining;
   }
 
-  /** Whether rule i can still produce a hit on the current packet in this form. */
-  private usable(i: number, decoded: number): boolean {
-    if (decoded > 0 && !this.rules[i].decode) return false;
-    let a = this.applies[i];
-    if (a < 0) {
-      a = this.applies[i] = ruleApplies(this.rules[i], (this.current as { packet: Packet }).packet) ? 1 : 0;
-      if (a === 0) this.hitMark[i] = 1;
-    }
-    return a === 1;
-  }
-
-  /** Record a hit of rule i unless it already hit or does not apply; returns 1 when newly recorded. */
-  private consider(i: number, _text: string, pos: number, matched: string, decoded: 0 | 1 | 2): number {
-    if (this.hitMark[i] || !this.usable(i, decoded)) return 0;
-    this.hitMark[i] = 1;
-    let start = pos;
-    let end = pos + matched.length;
+  private record(i: number, m: RegExpExecArray, decoded: 0 | 1 | 2): void {
+    const raw = this.raw as Buffer;
+    let start = m.index;
+    let end = m.index + m[0].length;
     if (decoded > 0) {
-      const map = this.mapFor(decoded as 1 | 2);
+      // Offsets into the raw payload are worked out only when a decoded form hits.
+      this.maps ??= urlDecodings(raw, true).map((f) => f.map as Int32Array);
+      const map = this.maps[decoded - 1];
       start = map[start] ?? 0;
-      end = end < map.length ? map[end] : (this.current as { raw: Buffer }).raw.length;
+      end = end < map.length ? map[end] : raw.length;
     }
-    this.hits.push({ rule: this.rules[i], text: matched, decoded, start, end });
-    return 1;
-  }
-
-  private mapFor(decoded: 1 | 2): Int32Array {
-    if (!this.decodedMaps) {
-      this.decodedMaps = urlDecodings((this.current as { raw: Buffer }).raw, true).map((d) => d.map as Int32Array);
-    }
-    return this.decodedMaps[decoded - 1];
+    this.hit[i] = 1;
+    this.remaining--;
+    (this.hits ??= []).push({ rule: this.rules[i], text: m[0], decoded, start, end });
   }
 }
 

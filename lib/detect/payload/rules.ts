@@ -35,6 +35,13 @@ export interface RuleSpec {
   /** Also match the URL-decoded payload (default true). */
   decode?: boolean;
   enabled?: boolean;
+  /**
+   * Regex rules: literal strings of which every match contains at least one
+   * (case-insensitive). Only payloads holding an anchor are scanned with the
+   * rule's regex; a regex rule without anchors is scanned on every payload.
+   * Literal rules are their own anchor.
+   */
+  anchors?: string[];
 }
 
 /** A port list as written: 80, "80,443,8000-8100", ["80", "8000-8100"], "any". */
@@ -61,6 +68,8 @@ export interface PayloadRule {
   direction: RuleDirection;
   action: AlertAction;
   decode: boolean;
+  /** Literals every match contains one of (empty: scan every payload). */
+  anchors: string[];
 }
 
 export class RuleError extends Error {
@@ -70,7 +79,7 @@ export class RuleError extends Error {
   }
 }
 
-const RULE_KEYS = new Set(['id', 'sid', 'name', 'severity', 'category', 'pattern', 'regex', 'nocase', 'proto', 'ports', 'dport', 'sport', 'direction', 'action', 'decode', 'enabled', 'comment']);
+const RULE_KEYS = new Set(['id', 'sid', 'name', 'severity', 'category', 'pattern', 'regex', 'nocase', 'proto', 'ports', 'dport', 'sport', 'direction', 'action', 'decode', 'enabled', 'anchors', 'comment']);
 const SEVERITIES: readonly Severity[] = ['high', 'medium', 'low'];
 const CATEGORIES: readonly AlertCategory[] = ['payload', 'policy'];
 const PROTOS: readonly RuleProto[] = ['tcp', 'udp', 'any'];
@@ -78,6 +87,16 @@ const DIRECTIONS: readonly RuleDirection[] = ['to-server', 'to-client', 'any'];
 const ACTIONS: readonly AlertAction[] = ['alert', 'drop'];
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$/;
 const MAX_PATTERN = 2000;
+const MAX_ANCHOR = 64;
+const MAX_ANCHORS = 64;
+
+function anchorList(value: unknown, where: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > MAX_ANCHORS || value.some((a) => typeof a !== 'string' || a.length === 0 || a.length > MAX_ANCHOR)) {
+    throw new RuleError(`${where}: anchors must be a list of up to ${MAX_ANCHORS} non-empty strings of at most ${MAX_ANCHOR} characters`);
+  }
+  return [...new Set(value as string[])];
+}
 
 /** Escape a literal for use inside a regular expression. */
 export function escapeRegex(text: string): string {
@@ -108,66 +127,6 @@ export function portIn(set: PortSet, port: number | undefined): boolean {
   if (port === undefined) return false;
   for (let i = 0; i < set.length; i++) if (port >= set[i][0] && port <= set[i][1]) return true;
   return false;
-}
-
-/**
- * Check a regex source for features that cannot live inside the combined
- * regex as written, and rewrite them: named groups get a per-rule prefix and
- * numeric backreferences are shifted by `groupBase`. Returns the rewritten
- * source. Throws a plain Error with the reason.
- */
-export function relocateRegex(source: string, ruleIndex: number, groupBase: number, groupCount: number): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') {
-      const next = source[i + 1] ?? '';
-      if (!inClass && next >= '1' && next <= '9') {
-        let j = i + 1;
-        while (j < source.length && source[j] >= '0' && source[j] <= '9') j++;
-        const n = Number(source.slice(i + 1, j));
-        if (n > groupCount) throw new Error(`\\${n} refers to a group that does not exist (write octal escapes as \\xNN)`);
-        // (?:) keeps a following digit from joining the shifted number.
-        out += `\\${n + groupBase}(?:)`;
-        i = j - 1;
-        continue;
-      }
-      if (!inClass && next === 'k' && source[i + 2] === '<') {
-        const end = source.indexOf('>', i + 3);
-        if (end < 0) throw new Error('unterminated \\k<name>');
-        out += `\\k<r${ruleIndex}_${source.slice(i + 3, end)}>`;
-        i = end;
-        continue;
-      }
-      out += c + next;
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      out += c;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      out += c;
-      continue;
-    }
-    if (c === '(' && source[i + 1] === '?' && source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!') {
-      out += `(?<r${ruleIndex}_`;
-      i += 2;
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-/** Number of capturing groups in a (valid) regex source. */
-export function groupCount(source: string): number {
-  const m = new RegExp(`${source}|`).exec('');
-  return m ? m.length - 1 : 0;
 }
 
 function label(raw: Record<string, unknown>, index: number): string {
@@ -222,11 +181,7 @@ export function compileRule(value: unknown, index: number): PayloadRule | null {
     throw new RuleError(`${where}: pattern is not a valid regular expression: ${(err as Error).message}`);
   }
   if (probe.test('')) throw new RuleError(`${where}: pattern matches empty text, so it would match every payload`);
-  try {
-    relocateRegex(source, 0, 0, groupCount(source));
-  } catch (err) {
-    throw new RuleError(`${where}: pattern: ${(err as Error).message}`);
-  }
+  const anchors = regex ? anchorList(raw.anchors, where) : [raw.pattern.slice(0, MAX_ANCHOR)];
   const ports: Partial<Record<'ports' | 'dport' | 'sport', PortSet>> = {};
   for (const key of ['ports', 'dport', 'sport'] as const) {
     try {
@@ -252,6 +207,7 @@ export function compileRule(value: unknown, index: number): PayloadRule | null {
     direction: pick(raw, 'direction', DIRECTIONS, 'any', where),
     action: pick(raw, 'action', ACTIONS, 'alert', where),
     decode: flag(raw, 'decode', true, where),
+    anchors,
   };
   return flag(raw, 'enabled', true, where) ? rule : null;
 }
