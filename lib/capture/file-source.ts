@@ -52,6 +52,8 @@ export interface FileSummary {
 }
 
 export const MAX_REPLAY_SPEED = 1_000_000;
+/** In analyze mode, yield to the event loop at least this often (packets). */
+const YIELD_EVERY_PACKETS = 1024;
 
 /** Why `opts` cannot be used, or null. */
 export function fileOptionsProblem(opts: Pick<FileSourceOptions, 'path' | 'mode' | 'speed'>): string | null {
@@ -98,6 +100,10 @@ export class FileSource {
     // Replay clock: wall time when the first packet went out, and its capture time.
     let wallStart = 0;
     let firstTs = Number.NaN;
+    // Analyze mode lets Node-RED deliver every few batches, not once per chunk:
+    // packets then die young (cheap to collect) instead of surviving into the old heap.
+    const yieldEvery = Math.max(batch.maxItems, YIELD_EVERY_PACKETS);
+    let sinceYield = 0;
     try {
       reader = new CaptureFileReader(path, chunkSize ? { chunkSize } : undefined);
       const iterator = reader[Symbol.asyncIterator]();
@@ -119,6 +125,11 @@ export class FileSource {
           this.packets++;
           this.bytes += r.len;
           batcher.push(decodePacket(r.data, r.linktype, r.ts, r.len, r.iface));
+          if (mode === 'analyze' && ++sinceYield >= yieldEvery) {
+            sinceYield = 0;
+            await nextTurn();
+            if (this.stopped) break;
+          }
         }
         fileBytes = reader.bytesRead;
         if (onProgress && !this.stopped) onProgress({ packets: this.packets, percent: reader.totalBytes > 0 ? Math.min(100, (100 * reader.bytesRead) / reader.totalBytes) : 100 });
