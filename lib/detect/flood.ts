@@ -126,8 +126,8 @@ export class FloodDetector extends Detector<FloodSettings> {
     if (syn) {
       const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
       // A retransmitted SYN is the same half-open connection: counted once.
-      if (this.halfOpen.has(key)) return;
-      this.halfOpen.touch(key, p.ts).ts = p.ts;
+      if (this.halfOpen.get(key) !== undefined) return;
+      this.halfOpen.insert(key, p.ts).ts = p.ts;
       const nSrc = this.synBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
       const nDst = this.synByDst.touch(p.dst, p.ts).add(p.ts, s.windowMs);
       if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, p, nSrc, s.synSrc, true, 'half-open connections (SYN without completed handshake)');

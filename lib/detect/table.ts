@@ -77,6 +77,17 @@ export class BoundedTable<K, V> {
     return value;
   }
 
+  /**
+   * Add `key` known to be absent (the caller just looked it up): saves the
+   * lookup `touch` would repeat. Evicts the stalest entry when full.
+   */
+  insert(key: K, ts: number): V {
+    if (this.map.size >= this.capacity) this.evictOne();
+    const value = this.create(key);
+    this.map.set(key, { value, last: ts, moved: ts });
+    return value;
+  }
+
   /** The value for `key` without touching or creating it. */
   get(key: K): V | undefined {
     const slot = this.map.get(key);

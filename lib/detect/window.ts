@@ -71,53 +71,83 @@ export class WindowCounter {
  * source). Keeps at most `cap` values: a detector passes its threshold (or a
  * little more) as the cap, since exactness beyond the threshold does not
  * change the decision. Counts are exact up to the cap.
+ *
+ * Caps are small (tens), so the values sit in two parallel arrays searched
+ * linearly: far less memory than a Map per key when a table holds tens of
+ * thousands of keys, and no slower at this size.
  */
+/** Shared empty array of counters that hold nothing yet (never written to). */
+const EMPTY: readonly unknown[] = Object.freeze([]);
+
 export class DistinctCounter<T> {
-  /** value → packet time last seen, oldest first. */
-  private readonly seen = new Map<T, number>();
-  /** Oldest `seen` time that may still be in the map (for cheap expiry). */
+  // Created as one-element literals on the first value: V8 sizes a literal
+  // exactly, where pushing onto [] reserves 17 slots (most keys of a flood see one value).
+  private vals: T[] = EMPTY as T[];
+  /** Packet time each value was last seen. */
+  private times: number[] = EMPTY as number[];
+  /** Oldest time in `times` (for cheap expiry). */
   private oldest = Number.POSITIVE_INFINITY;
 
   /** Record `value` at `ts`; returns the number of distinct values in the window ending at `ts`. */
   add(value: T, ts: number, windowMs: number, cap: number): number {
     const cutoff = ts - windowMs;
     if (this.oldest < cutoff) this.expire(cutoff);
-    if (this.seen.has(value)) {
-      this.seen.delete(value);
-      this.seen.set(value, ts);
-    } else if (this.seen.size < cap) {
-      this.seen.set(value, ts);
+    const i = this.vals.indexOf(value);
+    if (i >= 0) {
+      this.times[i] = ts;
+    } else if (this.vals.length === 0) {
+      if (cap > 0) {
+        this.vals = [value];
+        this.times = [ts];
+        this.oldest = ts;
+      }
+    } else if (this.vals.length < cap) {
+      this.vals.push(value);
+      this.times.push(ts);
       if (ts < this.oldest) this.oldest = ts;
     }
-    return this.seen.size;
+    return this.vals.length;
   }
 
   /** Forget `value` (e.g. a target that answered, so it is not evidence of a scan). */
   delete(value: T): boolean {
-    return this.seen.delete(value);
+    const i = this.vals.indexOf(value);
+    if (i < 0) return false;
+    this.vals.splice(i, 1);
+    this.times.splice(i, 1);
+    return true;
   }
 
   /** Distinct values in the window ending at `ts`. */
   count(ts: number, windowMs: number): number {
     const cutoff = ts - windowMs;
     if (this.oldest < cutoff) this.expire(cutoff);
-    return this.seen.size;
+    return this.vals.length;
   }
 
-  /** The values currently held, oldest first. */
+  /** The values currently held, in the order first seen. */
   values(): T[] {
-    return [...this.seen.keys()];
+    return this.vals.slice();
   }
 
   private expire(cutoff: number): void {
-    this.oldest = Number.POSITIVE_INFINITY;
-    for (const [v, t] of this.seen) {
-      if (t >= cutoff) {
-        this.oldest = t;
-        break;
-      }
-      this.seen.delete(v);
+    let vals: T[] = [];
+    let times: number[] = [];
+    let oldest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.vals.length; i++) {
+      const t = this.times[i];
+      if (t < cutoff) continue;
+      vals.push(this.vals[i]);
+      times.push(t);
+      if (t < oldest) oldest = t;
     }
+    if (vals.length === 0) {
+      vals = EMPTY as T[];
+      times = EMPTY as number[];
+    }
+    this.vals = vals;
+    this.times = times;
+    this.oldest = oldest;
   }
 }
 

@@ -1,0 +1,35 @@
+/** Wall time and peak RSS of a benchmark step, and one line to print them. */
+
+export interface Run {
+  packets: number;
+  wallMs: number;
+  peakRss: number;
+  startRss: number;
+}
+
+export const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+
+/** Time `fn` (which returns the packets it handled) while sampling RSS every 20 ms. */
+export async function measure(fn: () => Promise<number>): Promise<Run> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const startRss = process.memoryUsage.rss();
+  let peakRss = startRss;
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss > peakRss) peakRss = rss;
+  }, 20);
+  const t0 = process.hrtime.bigint();
+  try {
+    const packets = await fn();
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    return { packets, wallMs, peakRss, startRss };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+export function report(name: string, r: Run): void {
+  const pps = Math.round((r.packets * 1000) / r.wallMs);
+  console.log(`${name.padEnd(56)} ${r.packets.toLocaleString('en')} pkts  ${(r.wallMs / 1000).toFixed(2)} s  ${pps.toLocaleString('en')} pkts/s  RSS ${mib(r.startRss)} → peak ${mib(r.peakRss)}`);
+}
