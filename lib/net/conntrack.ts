@@ -303,18 +303,24 @@ export class DestroyWatcher {
 
   constructor(private readonly onEntry: (e: ConntrackEntry) => void, private readonly onError: (err: Error) => void) {}
 
-  start(): void {
-    const child = spawn('conntrack', ['-E', '-e', 'DESTROY', '-o', 'extended,id'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  start(useStdbuf = true): void {
+    const args = ['-E', '-e', 'DESTROY', '-o', 'extended,id'];
+    // conntrack's stdout into a pipe is block-buffered: events would come 4 KiB at a time. stdbuf -oL makes it line-buffered.
+    const child = useStdbuf
+      ? spawn('stdbuf', ['-oL', 'conntrack', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } })
+      : spawn('conntrack', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     this.child = child;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 2000) stderr += d.toString(); });
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (this.stopped) return;
+      if (useStdbuf && err.code === 'ENOENT') return this.start(false); // no coreutils stdbuf: events arrive in bursts, still counted
       this.onError(err.code === 'ENOENT' ? new ConntrackError("'conntrack' not found: install the Debian package 'conntrack'") : err);
     });
     child.on('exit', (code, signal) => {
-      if (this.stopped || code === null && signal === null) return;
+      if (this.stopped || (code === null && signal === null) || this.child !== child) return;
       const words = stderr.trim().split('\n')[0];
+      if (code === 127 && /conntrack/.test(stderr)) return this.onError(new ConntrackError("'conntrack' not found: install the Debian package 'conntrack' (apt-get install conntrack)"));
       this.onError(new ConntrackError(`conntrack -E exited (${code ?? signal})${words ? `: ${words}` : ''}${PERMISSION.test(stderr) ? ' — needs CAP_NET_ADMIN' : ''}`));
     });
     if (child.stdout) {
