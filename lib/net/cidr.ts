@@ -2,6 +2,7 @@
  * IP addresses and CIDR ranges, IPv4 and IPv6: parsing with a reason on
  * refusal, canonical text, and fast membership tests for allowlists.
  */
+import { formatIpv6At } from '../packet/decode';
 
 export type IpFamily = 4 | 6;
 
@@ -92,30 +93,10 @@ export function ipFamily(s: string): IpFamily | null {
   return p ? p.family : null;
 }
 
-/** Canonical text of address bytes: dotted quad, or RFC 5952 IPv6. */
+/** Canonical text of address bytes: dotted quad, or RFC 5952 IPv6 (the decoder's formatter). */
 export function formatIp(bytes: Uint8Array): string {
   if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push((bytes[i] << 8) | bytes[i + 1]);
-  // Longest run of two or more zero words becomes '::' (first one on a tie).
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
+  return formatIpv6At(Buffer.from(bytes.buffer, bytes.byteOffset, 16), 0);
 }
 
 /** Canonical text of an address, or throws with the reason. */
