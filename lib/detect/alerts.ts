@@ -3,7 +3,6 @@
  * (the Alert contract itself is in ./alert.ts).
  */
 import type { Alert, AlertAction, AlertCategory, Severity } from './alert';
-import type { Proto } from '../packet/types';
 
 /** What a rule is: stable id, numeric sid, human signature, category, severity. */
 export interface RuleInfo {
@@ -15,23 +14,8 @@ export interface RuleInfo {
   severity: Severity;
 }
 
-/** The per-detection part of an alert. */
-export interface AlertFields {
-  ts: number;
-  action?: AlertAction;
-  src: string;
-  dst: string;
-  proto: Proto;
-  sport?: number;
-  dport?: number;
-  srcMac?: string;
-  count: number;
-  windowMs: number;
-  threshold: number;
-  reason: string;
-  evidence?: string;
-  detector: string;
-}
+/** The per-detection part of an alert: everything but the catalog entry; `action` defaults to 'alert'. */
+export type AlertFields = Omit<Alert, keyof RuleInfo | 'action'> & { action?: AlertAction };
 
 /** Build an Alert from a catalog entry and the fields of one detection. Optional fields are left out when absent. */
 export function makeAlert(info: RuleInfo, f: AlertFields): Alert {
