@@ -220,7 +220,7 @@ export class DeviceBook {
     }
     for (const [key, f] of this.recentlyGone) if (gen - f.gen > 2) this.recentlyGone.delete(key);
     for (const [key, g] of this.destroyedKeys) if (gen - g > 2) this.destroyedKeys.delete(key);
-    const seconds = this.lastPoll && now > this.lastPoll ? (now - this.lastPoll) / 1000 : 0;
+    const seconds = !first && now > this.lastPoll ? (now - this.lastPoll) / 1000 : 0;
     const devices: DeviceTraffic[] = [];
     for (const [ip, d] of this.devices) {
       if (d.flows === 0 && now - d.lastSeen > this.idleMs) {
