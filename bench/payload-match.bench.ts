@@ -81,6 +81,17 @@ measure('matcher: anchor automaton + confirm (default rules)', packets, bytes, (
   for (let i = 0; i < packets.length; i++) matcher.match(packets[i]);
 });
 
+for (const [label, pick] of [
+  ['  of which: benign HTTP requests only', (p: Packet) => p.dport === 80 && p.payload.length > 0 && !ATTACKS.some((a) => p.payload.includes(a))],
+  ['  of which: binary (TLS-like) payloads only', (p: Packet) => p.dport === 443],
+] as const) {
+  const subset = packets.filter(pick);
+  const subsetBytes = subset.reduce((s, p) => s + p.payload.length, 0);
+  measure(label, subset, subsetBytes, () => {
+    for (let i = 0; i < subset.length; i++) matcher.match(subset[i]);
+  }, 1000);
+}
+
 const detector = new PayloadDetector('bench', { cooldownS: 10 });
 measure('detector, batches of 256 (alerts, suppression)', packets, bytes, () => {
   for (let i = 0; i < packets.length; i += 256) detector.process(packets.slice(i, i + 256));

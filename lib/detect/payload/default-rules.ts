@@ -11,9 +11,23 @@ import type { RuleSpec } from './rules';
 /** SQL separators: whitespace, comments (plain, MySQL versioned, # and --), an opening parenthesis. */
 const SQL_SEP = String.raw`(?:\s|/\*(?!!)[^*]{0,64}\*/|/\*!\d*|\*/|#[^\n]{0,64}\n|--[^\n]{0,64}\n|\()`;
 /** Shell commands worth spotting after a command separator or in a substitution. */
-const SHELL_CMDS = String.raw`(?:cat|id|uname|whoami|wget|curl|nc|ncat|bash|sh|ls|rm|chmod|echo|ping|sleep|nslookup|ifconfig|python3?|perl)`;
-/** Anchors implied by SHELL_CMDS ('sh' covers bash, 'nc' ncat, 'python' python3). */
+const SHELL_WORDS = ['cat', 'id', 'uname', 'whoami', 'wget', 'curl', 'nc', 'ncat', 'bash', 'sh', 'ls', 'rm', 'chmod', 'echo', 'ping', 'sleep', 'nslookup', 'ifconfig', 'python3?', 'perl'];
+const SHELL_CMDS = `(?:${SHELL_WORDS.join('|')})`;
+/** Anchors implied by SHELL_CMDS (a word that contains another is covered by it: 'bash' by 'sh'). */
 const SHELL_ANCHORS = ['cat', 'id', 'uname', 'whoami', 'wget', 'curl', 'nc', 'sh', 'ls', 'rm', 'chmod', 'echo', 'ping', 'sleep', 'nslookup', 'ifconfig', 'python', 'perl'];
+/** Characters JavaScript's \s matches within latin1. */
+const LATIN1_SPACES = [' ', '\t', '\n', '\r', '\v', '\f', '\xa0'];
+/** Substitution: "$(" or a backtick followed by a space or a command's first letter. */
+const SUBST_ANCHORS = ['$(', ...[...LATIN1_SPACES, ...new Set(SHELL_WORDS.map((w) => w[0]))].map((c) => `\x60${c}`)];
+/** Tautology: or/and (xor ends in "or") followed by what may follow them in the pattern, or || and &&. */
+const TAUTOLOGY_ANCHORS = ['||', '&&', ...['or', 'and'].flatMap((w) => [...LATIN1_SPACES, '(', "'", '"', ...'0123456789'].map((c) => w + c))];
+/** Event handler attribute names (prefixes: "mouse" covers onmouseover, onmousedown…). */
+const EVENTS = ['error', 'load', 'unload', 'beforeunload', 'mouse', 'pointer', 'key', 'touch', 'drag', 'drop', 'focus', 'blur', 'click', 'dblclick', 'auxclick',
+  'contextmenu', 'submit', 'change', 'input', 'beforeinput', 'invalid', 'reset', 'select', 'search', 'toggle', 'beforetoggle', 'show', 'pageshow', 'pagehide',
+  'hashchange', 'popstate', 'message', 'storage', 'resize', 'scroll', 'wheel', 'copy', 'cut', 'paste', 'animation', 'transition', 'begin', 'end', 'finish',
+  'start', 'bounce', 'play', 'pause', 'canplay', 'seek', 'timeupdate', 'volumechange', 'progress', 'abort', 'stalled', 'suspend', 'waiting', 'emptied',
+  'durationchange', 'ratechange', 'readystatechange', 'afterprint', 'beforeprint', 'securitypolicyviolation', 'formdata', 'cuechange', 'content', 'fullscreen'];
+const EVENT_ATTR = String.raw`on(?:${EVENTS.join('|')})[a-z]*\s*=`;
 /** One letter of a Log4j lookup: the letter itself or a nested lookup such as ${lower:j} or ${::-j}. */
 const jndiPart = (letter: string): string => String.raw`(?:${letter}|\$\{[^}]{0,40}\})`;
 
@@ -30,7 +44,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     ...web, id: 'payload.sqli.tautology', sid: 3000002, severity: 'high', action: 'drop',
     name: "SQL injection: tautology (' or 1=1, or 'a'='a)",
     pattern: String.raw`(?:\b(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:(\d+)\s*(?:=|like)\s*\(?\s*\1\b|'([^']{0,32})'\s*(?:=|like)\s*'\2(?:'|\b|$)|"([^"]{0,32})"\s*(?:=|like)\s*"\3(?:"|\b|$))`,
-    anchors: ['or', 'and', '||', '&&'],
+    anchors: TAUTOLOGY_ANCHORS,
   },
   {
     ...web, id: 'payload.sqli.drop_table', sid: 3000003, severity: 'high', action: 'drop',
@@ -71,8 +85,8 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
   {
     ...web, id: 'payload.xss.event_handler', sid: 3000102, severity: 'medium', action: 'alert',
     name: 'XSS: event handler attribute (onerror=, onload=)',
-    pattern: String.raw`<[a-z][^>]{0,200}?[\s/"']on[a-z]{3,25}\s*=|['"]\s*on(?:error|load|mouseover|mouseenter|focus|blur|click|animationstart|pointerover|toggle)\s*=`,
-    anchors: ['on'],
+    pattern: String.raw`<[a-z][^>]{0,200}?[\s/"']${EVENT_ATTR}|['"]\s*${EVENT_ATTR}`,
+    anchors: EVENTS.map((e) => `on${e}`),
   },
   {
     ...web, id: 'payload.xss.javascript_uri', sid: 3000103, severity: 'medium', action: 'alert',
@@ -102,7 +116,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     ...web, id: 'payload.cmdi.substitution', sid: 3000302, severity: 'high', action: 'drop',
     name: 'Command injection: command substitution ($( ) or backticks)',
     pattern: String.raw`(?:\$\(|\x60)\s*${SHELL_CMDS}\b`,
-    anchors: SHELL_ANCHORS,
+    anchors: SUBST_ANCHORS,
   },
   {
     ...web, proto: 'any', id: 'payload.log4j.jndi', sid: 3000401, severity: 'high', action: 'drop',

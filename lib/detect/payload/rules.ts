@@ -88,7 +88,7 @@ const ACTIONS: readonly AlertAction[] = ['alert', 'drop'];
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$/;
 const MAX_PATTERN = 2000;
 const MAX_ANCHOR = 64;
-const MAX_ANCHORS = 64;
+const MAX_ANCHORS = 256;
 
 function anchorList(value: unknown, where: string): string[] {
   if (value === undefined) return [];

@@ -24,7 +24,7 @@ const CASES: Record<string, { hit: string[]; miss: string[] }> = {
     miss: [get('/news?title=trade+union+selects+leader'), get('/unions/select-a-plan')],
   },
   'payload.sqli.tautology': {
-    hit: [post("user=admin' or 1=1--&pw=x"), post("user=admin%27+or+%271%27%3D%271&pw=x"), get("/item?id=1 AND 5586=5586"), get("/item?id=1') AND 'XyZa'='XyZa"), get('/q?a=1" or "x"="x')],
+    hit: [post("user=admin' or 1=1--&pw=x"), post("user=admin%27+or+%271%27%3D%271&pw=x"), get("/item?id=1 AND 5586=5586"), get("/item?id=1') AND 'XyZa'='XyZa"), get('/q?a=1" or "x"="x'), get("/q?u=x'or'1'='1"), get('/q?id=1||2=2')],
     miss: [get('/search?q=rock+and+roll&page=1'), get('/calc?expr=1 or 2=3'), get("/users?name=O'Brien&sort=asc"), post('{"a":"x","or":1}', 'application/json')],
   },
   'payload.sqli.drop_table': {
@@ -52,7 +52,7 @@ const CASES: Record<string, { hit: string[]; miss: string[] }> = {
     miss: [get('/js/scripts/app.js'), get('/s?q=description+of+scripts')],
   },
   'payload.xss.event_handler': {
-    hit: [get('/s?q=<img src=x onerror=alert(1)>'), get('/s?q=<svg/onload=alert(1)>'), get('/s?q=x" onmouseover="alert(1)')],
+    hit: [get('/s?q=<img src=x onerror=alert(1)>'), get('/s?q=<svg/onload=alert(1)>'), get('/s?q=x" onmouseover="alert(1)'), get('/s?q=<details open ontoggle=alert(1)>'), get('/s?q=<svg><animate onbegin=alert(1) attributeName=x>'), get('/s?q=<body onpageshow=alert(1)>')],
     miss: [get('/s?onload=1&online=yes'), get('/settings?notification=on')],
   },
   'payload.xss.javascript_uri': {
@@ -72,7 +72,7 @@ const CASES: Record<string, { hit: string[]; miss: string[] }> = {
     miss: [get('/page?a=1&id=2&cat=3'), `GET / HTTP/1.1\r\nHost: x\r\nCookie: sid=1; id=77; cat=dogs\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\r\n`],
   },
   'payload.cmdi.substitution': {
-    hit: [get('/ping?host=$(id)'), get('/ping?host=%60whoami%60'), get('/ping?host=$(cat /etc/hosts)')],
+    hit: [get('/ping?host=$(id)'), get('/ping?host=%60whoami%60'), get('/ping?host=$(cat /etc/hosts)'), get('/ping?host=%60 id%60')],
     miss: [post('code=$(document).ready(fn)'), get('/price?usd=$(10)')],
   },
   'payload.log4j.jndi': {

@@ -42,7 +42,7 @@ describe('rule validation', () => {
 
   it('refuses patterns that match empty text, bad backreferences, bad fields', () => {
     refused(() => compileRules([rule({ pattern: 'a*', regex: true })]), /'local\.test': pattern matches empty text/);
-    refused(() => compileRules([rule({ pattern: 'x', regex: true, anchors: ['x', ''] })]), /'local\.test': anchors must be a list of up to 64 non-empty strings/);
+    refused(() => compileRules([rule({ pattern: 'x', regex: true, anchors: ['x', ''] })]), /'local\.test': anchors must be a list of up to 256 non-empty strings/);
     refused(() => compileRules([rule({ severity: 'critical' })]), /'local\.test': severity must be one of high, medium, low/);
     refused(() => compileRules([rule({ sid: 0 })]), /sid must be a positive integer/);
     refused(() => compileRules([rule({ id: 'bad id!' })]), /id must be text/);
