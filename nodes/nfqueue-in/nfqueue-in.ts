@@ -120,7 +120,12 @@ export = function (RED: NodeAPI): void {
           const next = { ...engine.options, ...change } as InlineOptions;
           validateInlineOptions(next); // refused as a whole: the old settings stay
           engine.close();
-          start(next);
+          try {
+            start(next);
+          } catch (err) {
+            fail(err);
+            throw err;
+          }
           done();
           return;
         }

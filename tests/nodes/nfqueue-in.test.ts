@@ -143,6 +143,30 @@ describe('nfqueue-in', () => {
     });
   });
 
+  test("msg.topic 'config' changes settings at runtime; a bad value is refused and the old settings stay", async (t) => {
+    if (skip) return t.skip(skip);
+    await withLab(async (vic, cli) => {
+      await enable(vic, 10);
+      // not wired back: every packet gets the default verdict after the timeout
+      const rt = await NetnsRuntime.start(vic, [...observers(['nfq']), nfqueueNode('nfq', { queue: 10, defaultVerdict: 'accept', timeout: 100 }, [])], ['status', 'errors']);
+      try {
+        await waitBound(rt, 10);
+        await rt.send('nfq', { topic: 'config', payload: { timeoutMs: -5, defaultVerdict: 'drop' } });
+        const errs = await rt.waitFor('errors', (m) => m.length >= 1);
+        assert.match(errs[0].error?.message ?? '', /verdict timeout must be an integer from 1 to 60000 ms, got -5/);
+        await sendUdp(cli, VIC, 10, 3);
+        assert.equal(await settle(() => udpNoPorts(vic), 3), 3, 'old settings (accept) still apply');
+        await rt.send('nfq', { topic: 'config', payload: { defaultVerdict: 'drop' } });
+        await waitBound(rt, 10);
+        await sendUdp(cli, VIC, 10, 3);
+        await rt.waitFor('status', (m) => / 3 drop, 3 timeout/.test(lastStatus(m)));
+        assert.equal(await udpNoPorts(vic), 3, 'new packets dropped by the new default verdict');
+      } finally {
+        await rt.stop();
+      }
+    });
+  });
+
   test('kernel fail-open flag: a full queue accepts the overflow, or the kernel drops it', async (t) => {
     if (skip) return t.skip(skip);
     for (const failOpen of [true, false]) {

@@ -9,7 +9,8 @@ import readline from 'node:readline';
 import { startRuntime, type FlowNode, type Runtime } from './runtime';
 
 interface Command {
-  cmd: 'inbox' | 'deploy' | 'file' | 'stop';
+  cmd: 'inbox' | 'deploy' | 'file' | 'send' | 'stop';
+  msg?: Record<string, unknown>;
   seq: number;
   id?: string;
   flows?: FlowNode[];
@@ -45,6 +46,12 @@ async function main(): Promise<void> {
           reply({ seq: c.seq, msgs: runtime.inbox(c.id ?? '').map((m) => summary(m.msg)) });
         } else if (c.cmd === 'deploy') {
           await runtime.deploy(c.flows ?? []);
+          reply({ seq: c.seq, ok: true });
+        } else if (c.cmd === 'send') {
+          // deliver a message to a node's input, as a wire would
+          const node = runtime.RED.nodes.getNode(c.id ?? '') as { receive(msg: unknown): void } | null;
+          if (!node) throw new Error(`no node ${c.id}`);
+          node.receive(c.msg ?? {});
           reply({ seq: c.seq, ok: true });
         } else if (c.cmd === 'file') {
           // read a /proc file from inside the namespace

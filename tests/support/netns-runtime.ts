@@ -107,6 +107,11 @@ export class NetnsRuntime {
     }
   }
 
+  /** Deliver `msg` to the input of node `id`. */
+  async send(id: string, msg: Record<string, unknown>): Promise<void> {
+    await this.request({ cmd: 'send', id, msg });
+  }
+
   async deploy(flows: FlowNode[]): Promise<void> {
     await this.request({ cmd: 'deploy', flows });
   }
