@@ -16,7 +16,7 @@ import { baseDefaults, baseSchema, Detector, type BaseSettings, type DetectorSta
 import { SettingsError } from '../settings';
 import { DEFAULT_RULES } from './default-rules';
 import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
-import { compileRules, loadRulesFile, mergeRules, parseRulesJson, RuleError, type PayloadRule } from './rules';
+import { compileRules, loadRulesFile, mergeRules, parseRulesJson, type PayloadRule } from './rules';
 
 export type PayloadSettings = BaseSettings;
 
@@ -24,8 +24,8 @@ export type PayloadSettings = BaseSettings;
 export interface RuleSources {
   /** Include the shipped rule set (default true). */
   includeDefaults: boolean;
-  /** Rules as JSON text (editor field) or as an array of rule objects. */
-  rules: string | unknown[];
+  /** Rules as JSON text (editor field), an array of rule objects, or { rules: [...] }. */
+  rules: unknown;
   /** Path of a JSON rules file ('' for none). */
   rulesFile: string;
 }
@@ -67,10 +67,10 @@ function sourcesFrom(base: RuleSources, cfg: Record<string, unknown>): RuleSourc
     else throw new SettingsError([`includeDefaults must be true or false, got ${JSON.stringify(v)}`]);
   }
   if (cfg.rules !== undefined) {
-    if (typeof cfg.rules !== 'string' && !Array.isArray(cfg.rules) && !(cfg.rules !== null && typeof cfg.rules === 'object')) {
-      throw new SettingsError(['rules must be JSON text or an array of rule objects']);
+    if (typeof cfg.rules !== 'string' && (cfg.rules === null || typeof cfg.rules !== 'object')) {
+      throw new SettingsError(['rules must be JSON text, an array of rule objects or { "rules": [...] }']);
     }
-    next.rules = Array.isArray(cfg.rules) || typeof cfg.rules === 'string' ? cfg.rules : [cfg.rules];
+    next.rules = cfg.rules;
   }
   if (cfg.rulesFile !== undefined) {
     if (typeof cfg.rulesFile !== 'string') throw new SettingsError([`rulesFile must be a file path, got ${JSON.stringify(cfg.rulesFile)}`]);
@@ -211,4 +211,3 @@ export class PayloadDetector {
   }
 }
 
-export { RuleError };

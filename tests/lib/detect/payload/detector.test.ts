@@ -77,6 +77,9 @@ describe('PayloadDetector', () => {
     det.configure({ rules: [{ id: 'local.b', sid: 9000002, name: 'B', pattern: 'beta' }], includeDefaults: true });
     assert.deepEqual(det.process([pkt('beta <script>')]).map((a) => a.rule).sort(), ['local.b', 'payload.xss.script']);
     assert.throws(() => det.configure({ includeDefaults: 'yes' }), /includeDefaults must be true or false/);
+    assert.throws(() => det.configure({ rules: 42 }), /rules must be JSON text, an array of rule objects/);
+    det.configure({ rules: { rules: [{ id: 'local.c', sid: 9000003, name: 'C', pattern: 'gamma' }] }, includeDefaults: false });
+    assert.deepEqual(det.process([pkt('gamma beta')]).map((a) => a.rule), ['local.c']);
   });
 
   it('refuses an invalid editor config with the reason', () => {
