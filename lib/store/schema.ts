@@ -54,12 +54,18 @@ export async function schemaVersion(db: Db): Promise<number> {
 /** Bring the database to SCHEMA_VERSION; returns the version it had before. */
 export async function migrate(db: Db): Promise<number> {
   const before = await schemaVersion(db);
-  if (before > SCHEMA_VERSION) {
-    throw new Error(`database schema version ${before} is newer than this node understands (${SCHEMA_VERSION}); upgrade node-red-contrib-ips`);
-  }
-  for (let v = before; v < SCHEMA_VERSION; v++) {
+  for (;;) {
+    // Read the version again under the write lock: another process may have migrated meanwhile.
     await exec(db, 'BEGIN IMMEDIATE');
     try {
+      const v = await schemaVersion(db);
+      if (v > SCHEMA_VERSION) {
+        throw new Error(`database schema version ${v} is newer than this node understands (${SCHEMA_VERSION}); upgrade node-red-contrib-ips`);
+      }
+      if (v === SCHEMA_VERSION) {
+        await exec(db, 'COMMIT');
+        return before;
+      }
       await exec(db, MIGRATIONS[v]);
       await exec(db, `PRAGMA user_version = ${v + 1}`);
       await exec(db, 'COMMIT');
@@ -68,5 +74,4 @@ export async function migrate(db: Db): Promise<number> {
       throw err;
     }
   }
-  return before;
 }

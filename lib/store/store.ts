@@ -3,7 +3,8 @@
  *
  * Rows wait in a bounded FIFO and are written together, in order, in one
  * transaction per flush (every `flushMs`, or at once when `batchRows` are
- * waiting) through cached multi-row prepared INSERTs. The file runs in WAL
+ * waiting; at most 20,000 rows per transaction) through cached multi-row
+ * prepared INSERTs. The file runs in WAL
  * mode with synchronous=NORMAL: a committed flush survives a process crash,
  * a power cut can lose at most the last flush or so, and the file is never
  * corrupt (SQLite's WAL guarantee). A failed flush rolls back, keeps its rows
@@ -78,6 +79,8 @@ export interface CloseResult {
   error?: string;
 }
 
+/** Rows per transaction: big enough to amortise the commit, small enough to stay within the page cache. */
+const MAX_TX = 20_000;
 /** Rows per multi-row INSERT statement (well under SQLite's bound-parameter limit). */
 const CHUNK = 64;
 const AGE_COLUMN: Record<TableName, string> = { alerts: 'logged', devices: 'ts', flows: 'ts', blocks: 'ts' };
@@ -223,6 +226,8 @@ export class LogStore extends EventEmitter {
       if (mode?.journal_mode !== 'wal') throw Object.assign(new Error(`could not switch to WAL mode (got ${mode?.journal_mode})`), { code: 'SQLITE_READONLY' });
       // In WAL mode NORMAL never corrupts; a power cut may lose the last commit(s).
       await exec(db, 'PRAGMA synchronous = NORMAL');
+      // Index pages of a large history stay cached between flushes (default is 2 MiB).
+      await exec(db, 'PRAGMA cache_size = -32768');
       await migrate(db);
       const rows = await all<{ ip: string; event: string; since: number; expires: number; reason: string | null; rule: string | null }>(
         db, 'SELECT ip, event, since, expires, reason, rule FROM blocks WHERE id IN (SELECT max(id) FROM blocks GROUP BY ip)');
@@ -260,11 +265,19 @@ export class LogStore extends EventEmitter {
     return stmt;
   }
 
-  /** One transaction with every row waiting now. */
+  /** Write every row waiting now, in transactions of at most MAX_TX rows. */
   private async flushPending(): Promise<void> {
-    if (this.pending.length === 0) return;
+    let left = this.pending.length;
+    while (left > 0 && this.pending.length > 0) {
+      const n = Math.min(left, this.pending.length, MAX_TX);
+      await this.writeTransaction(n);
+      left -= n;
+    }
+  }
+
+  /** One transaction with the first `n` waiting rows. */
+  private async writeTransaction(n: number): Promise<void> {
     const db = await this.ensureOpen();
-    const n = this.pending.length;
     this.inFlight = n;
     const batch = this.pending.slice(0, n);
     const counts: Record<TableName, number> = { alerts: 0, devices: 0, flows: 0, blocks: 0 };
