@@ -13,7 +13,8 @@ const path = require('path');
 const { spawn } = require('child_process');
 
 const root = path.resolve(__dirname, '..');
-const userDir = path.join(root, '.node-red');
+// IPS_USER_DIR: another user directory (the npm start test uses a temporary one).
+const userDir = process.env.IPS_USER_DIR ? path.resolve(process.env.IPS_USER_DIR) : path.join(root, '.node-red');
 const demoCapture = path.join(root, 'examples', 'captures', 'demo.pcap');
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 1880);
