@@ -99,8 +99,8 @@ describe('npm start', () => {
       const token = ((await tokenRes.json()) as { access_token: string }).access_token;
 
       // The first-start flow: pcap-in pointed at the bundled capture.
-      const flows = (await (await fetch(`${base}/flows`, { headers: { authorization: `Bearer ${token}` } })).json()) as { type: string; filename?: string }[];
-      const reader = flows.find((n) => n.type === 'pcap-in');
+      const flows = (await (await fetch(`${base}/flows`, { headers: { authorization: `Bearer ${token}` } })).json()) as { type: string; source?: string; filename?: string }[];
+      const reader = flows.find((n) => n.type === 'pcap-in' && n.source !== 'live');
       assert.ok(reader, 'a pcap-in node in the deployed flow');
       assert.equal(reader.filename, DEMO);
 
