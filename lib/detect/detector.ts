@@ -35,7 +35,7 @@ export const baseDefaults: BaseSettings = {
   action: 'alert',
   allowlist: [],
   cooldownS: 10,
-  maxTracked: 50_000,
+  maxTracked: 20_000,
 };
 
 export interface DetectorStats {
@@ -81,7 +81,7 @@ export abstract class Detector<S extends BaseSettings> {
     this.current = settingsFromConfig(schema, defaults, config);
     this.allow = new Allowlist(this.current.allowlist);
     this.suppressor = new Suppressor(this.current.maxTracked, this.current.cooldownS * 1000);
-    this.dropping = new BoundedTable<string, DropState>(this.current.maxTracked, () => ({ until: 0 }));
+    this.dropping = new BoundedTable<string, DropState>(this.current.maxTracked, () => ({ until: 0 }), 100, (d) => (d.until = 0));
     this.track(this.suppressor.table);
     this.track(this.dropping);
   }

@@ -72,7 +72,7 @@ export class FloodDetector extends Detector<FloodSettings> {
   private readonly udpBySrc = this.track(new KeyedCounter<string>(1).table);
   private readonly udpByDst = this.track(new KeyedCounter<string>(1).table);
   /** Half-open connections by 'src|sport|dst|dport'; twice the cap, as one source opens many. */
-  private readonly halfOpen = this.track(new BoundedTable<string, HalfOpen>(1, () => ({ ts: 0 })), 2);
+  private readonly halfOpen = this.track(new BoundedTable<string, HalfOpen>(1, () => ({ ts: 0 }), 100, (h) => (h.ts = 0)), 2);
 
   constructor(name: string, config: Record<string, unknown> = {}) {
     super(name, floodSchema, floodDefaults, config);

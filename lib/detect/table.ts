@@ -36,7 +36,13 @@ export class BoundedTable<K, V> {
    * @param create builds the value for a key seen for the first time
    * @param reorderMs see the class comment
    */
-  constructor(cap: number, private readonly create: (key: K) => V, private readonly reorderMs = 100) {
+  /**
+   * @param recycle when given, the value of an evicted entry is passed to it and
+   *   reused for the new key instead of calling `create`: under a flood from
+   *   spoofed sources the table then allocates nothing per new key but the key,
+   *   and produces no long-lived garbage for the old generation of the heap.
+   */
+  constructor(cap: number, private readonly create: (key: K) => V, private readonly reorderMs = 100, private readonly recycle?: (value: V) => void) {
     this.capacity = BoundedTable.checkCap(cap);
   }
 
@@ -71,10 +77,7 @@ export class BoundedTable<K, V> {
       }
       return slot.value;
     }
-    if (this.map.size >= this.capacity) this.evictOne();
-    const value = this.create(key);
-    this.map.set(key, { value, last: ts, moved: ts });
-    return value;
+    return this.insert(key, ts);
   }
 
   /**
@@ -82,7 +85,16 @@ export class BoundedTable<K, V> {
    * lookup `touch` would repeat. Evicts the stalest entry when full.
    */
   insert(key: K, ts: number): V {
-    if (this.map.size >= this.capacity) this.evictOne();
+    if (this.map.size >= this.capacity) {
+      const old = this.evictOne();
+      if (old !== undefined && this.recycle !== undefined) {
+        this.recycle(old.value);
+        old.last = ts;
+        old.moved = ts;
+        this.map.set(key, old);
+        return old.value;
+      }
+    }
     const value = this.create(key);
     this.map.set(key, { value, last: ts, moved: ts });
     return value;
@@ -136,14 +148,17 @@ export class BoundedTable<K, V> {
     this.cursor = null;
   }
 
-  private evictOne(): void {
+  /** Remove the stalest entry; returns its slot (for recycling). */
+  private evictOne(): Slot<V> | undefined {
     let first = this.cursor?.next();
     if (first === undefined || first.done) {
       this.cursor = this.map.keys();
       first = this.cursor.next();
     }
-    if (first.done) return;
+    if (first.done) return undefined;
+    const slot = this.map.get(first.value);
     this.map.delete(first.value);
     this.evictions++;
+    return slot;
   }
 }

@@ -64,6 +64,10 @@ export class WindowCounter {
     this.cur = 0;
     this.prev = 0;
   }
+
+  static recycle(c: WindowCounter): void {
+    c.reset();
+  }
 }
 
 /**
@@ -125,6 +129,13 @@ export class DistinctCounter<T> {
     return this.vals.length;
   }
 
+  /** Forget every value. */
+  reset(): void {
+    this.vals = EMPTY as T[];
+    this.times = EMPTY as number[];
+    this.oldest = Number.POSITIVE_INFINITY;
+  }
+
   /** The values currently held, in the order first seen. */
   values(): T[] {
     return this.vals.slice();
@@ -156,7 +167,7 @@ export class KeyedCounter<K> {
   readonly table: BoundedTable<K, WindowCounter>;
 
   constructor(cap: number) {
-    this.table = new BoundedTable<K, WindowCounter>(cap, () => new WindowCounter());
+    this.table = new BoundedTable<K, WindowCounter>(cap, () => new WindowCounter(), 100, WindowCounter.recycle);
   }
 
   /** Add `n` events for `key` at `ts`; returns the key's count in the window. */
@@ -174,7 +185,7 @@ export class KeyedDistinct<K, T> {
   readonly table: BoundedTable<K, DistinctCounter<T>>;
 
   constructor(cap: number) {
-    this.table = new BoundedTable<K, DistinctCounter<T>>(cap, () => new DistinctCounter<T>());
+    this.table = new BoundedTable<K, DistinctCounter<T>>(cap, () => new DistinctCounter<T>(), 100, (d) => d.reset());
   }
 
   /** Record `value` for `key` at `ts`; returns the key's distinct count in the window (exact up to `cap`). */
