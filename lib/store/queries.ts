@@ -126,9 +126,10 @@ export const QUERIES: Record<QueryName, QueryDef> = {
       let bucketMs = Math.max(60_000, Math.ceil((to - from) / limit / 60_000) * 60_000);
       // Buckets are aligned to the clock, so an unaligned range can touch one more; widen until it fits.
       while (Math.floor(to / bucketMs) - Math.floor(from / bucketMs) + 1 > limit) bucketMs += 60_000;
-      const w = where([['category', text(p, 'category')]], 'ts', from, to);
+      // From the per-minute counts the writer keeps (whole minutes: the first and last bucket count their full minutes).
+      const w = where([['category', text(p, 'category')]], 'minute', Math.floor(from / 60_000), Math.floor(to / 60_000));
       const rows = await all<{ b: number; category: string | null; n: number }>(db,
-        `SELECT CAST(ts / ${bucketMs} AS INTEGER) AS b, category, count(*) AS n FROM alerts ${w.sql} GROUP BY b, category`, w.params);
+        `SELECT CAST(minute / ${bucketMs / 60_000} AS INTEGER) AS b, category, sum(n) AS n FROM alert_minutes ${w.sql} GROUP BY b, category`, w.params);
       const first = Math.floor(from / bucketMs);
       const last = Math.floor(to / bucketMs);
       const series = [...new Set(rows.map((r) => r.category ?? 'unknown'))].sort();

@@ -42,6 +42,12 @@ export const MIGRATIONS: readonly string[] = [
      since REAL, expires REAL, reason TEXT, rule TEXT);
    CREATE INDEX blocks_ts ON blocks(ts);
    CREATE INDEX blocks_ip_ts ON blocks(ip, ts);`,
+  // 3: alert counts per minute and category, kept up to date by the writer,
+  // so the per-minute chart reads ~1,440 rows a day instead of every alert.
+  `CREATE TABLE alert_minutes (minute INTEGER NOT NULL, category TEXT NOT NULL, n INTEGER NOT NULL,
+     PRIMARY KEY (minute, category)) WITHOUT ROWID;
+   INSERT INTO alert_minutes (minute, category, n)
+     SELECT CAST(ts / 60000 AS INTEGER), coalesce(category, 'unknown'), count(*) FROM alerts GROUP BY 1, 2;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

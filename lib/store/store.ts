@@ -83,6 +83,8 @@ export interface CloseResult {
 const MAX_TX = 20_000;
 /** Rows per multi-row INSERT statement (well under SQLite's bound-parameter limit). */
 const CHUNK = 64;
+const ALERT_TS = TABLES.alert.columns.indexOf('ts');
+const ALERT_CATEGORY = TABLES.alert.columns.indexOf('category');
 const AGE_COLUMN: Record<TableName, string> = { alerts: 'logged', devices: 'ts', flows: 'ts', blocks: 'ts' };
 
 /**
@@ -254,15 +256,18 @@ export class LogStore extends EventEmitter {
     if (reader) await closeDb(reader).catch(() => undefined);
   }
 
-  private async insertStatement(db: Db, table: (typeof TABLES)[keyof typeof TABLES], rows: number): Promise<Stmt> {
-    const key = `${table.table}:${rows}`;
+  private async cachedStatement(db: Db, key: string, sql: string): Promise<Stmt> {
     let stmt = this.statements.get(key);
     if (!stmt) {
-      const one = `(${table.columns.map(() => '?').join(',')})`;
-      stmt = await prepare(db, `INSERT INTO ${table.table} (${table.columns.join(',')}) VALUES ${Array(rows).fill(one).join(',')}`);
+      stmt = await prepare(db, sql);
       this.statements.set(key, stmt);
     }
     return stmt;
+  }
+
+  private insertStatement(db: Db, table: (typeof TABLES)[keyof typeof TABLES], rows: number): Promise<Stmt> {
+    const one = `(${table.columns.map(() => '?').join(',')})`;
+    return this.cachedStatement(db, `${table.table}:${rows}`, `INSERT INTO ${table.table} (${table.columns.join(',')}) VALUES ${Array(rows).fill(one).join(',')}`);
   }
 
   /** Write every row waiting now, in transactions of at most MAX_TX rows. */
@@ -283,6 +288,7 @@ export class LogStore extends EventEmitter {
     const counts: Record<TableName, number> = { alerts: 0, devices: 0, flows: 0, blocks: 0 };
     const lastIds: Partial<Record<TableName, number>> = {};
     let blockState = this.blockState;
+    const perMinute = new Map<string, number>();
     try {
       await exec(db, 'BEGIN IMMEDIATE');
       try {
@@ -305,10 +311,22 @@ export class LogStore extends EventEmitter {
           for (let k = i; k < j; k++) {
             const values = (batch[k] as { values: SqlValue[] }).values;
             for (const v of values) params.push(v);
+            if (item.kind === 'alert') {
+              const key = `${Math.floor((values[ALERT_TS] as number) / 60_000)}|${values[ALERT_CATEGORY]}`;
+              perMinute.set(key, (perMinute.get(key) ?? 0) + 1);
+            }
           }
           await stmtRun(await this.insertStatement(db, table, j - i), params);
           counts[table.table] += j - i;
           i = j;
+        }
+        if (perMinute.size) {
+          const upsert = await this.cachedStatement(db, 'alert_minutes',
+            'INSERT INTO alert_minutes (minute, category, n) VALUES (?, ?, ?) ON CONFLICT (minute, category) DO UPDATE SET n = n + excluded.n');
+          for (const [key, n] of perMinute) {
+            const bar = key.indexOf('|');
+            await stmtRun(upsert, [Number(key.slice(0, bar)), key.slice(bar + 1), n]);
+          }
         }
         for (const name of TABLE_NAMES) {
           if (counts[name] > 0) lastIds[name] = (await get<{ id: number }>(db, `SELECT max(id) AS id FROM ${name}`))?.id;
@@ -344,6 +362,8 @@ export class LogStore extends EventEmitter {
           deleted[name] += changes;
           if (changes < B) break;
         }
+        // Per-minute counts follow the alerts' age limit (by alert time); a row-count limit leaves them, so charts keep their history.
+        if (name === 'alerts') await this.serial(async () => run(await this.ensureOpen(), 'DELETE FROM alert_minutes WHERE minute < ?', [Math.floor(cutoff / 60_000)]));
       }
       if (rule.maxRows > 0) {
         for (;;) {

@@ -89,7 +89,7 @@ describe('LogStore', () => {
     assert.deepEqual(block, { event: 'block', ip: '10.0.0.66', reason: NASTY_TEXT[0] });
     // The SQL fragments did nothing: every table is still there.
     const tables = (await readRows(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
-    assert.deepEqual(tables, ['alerts', 'blocks', 'devices', 'flows']);
+    assert.deepEqual(tables, ['alert_minutes', 'alerts', 'blocks', 'devices', 'flows']);
     await store.close();
   });
 
@@ -122,7 +122,7 @@ describe('LogStore', () => {
     await big.close();
   });
 
-  it('upgrades a version 1 database in place and keeps its rows', async () => {
+  it('upgrades a version 1 database in place (through every later migration) and keeps its rows', async () => {
     const file = path.join(dir('migrate'), 'old.db');
     const db = await openDb(file);
     // The first release's schema, written out by hand.
@@ -163,6 +163,12 @@ describe('LogStore', () => {
       { ip: '10.0.0.8', mac: null, vendor: 'Acme' },
     ]);
     assert.equal((await readRows(file, 'SELECT count(*) AS n FROM blocks'))[0].n, 1);
+    // The per-minute counts were filled from the old rows, and the new alert added to its minute.
+    assert.deepEqual(await readRows(file, 'SELECT minute, category, n FROM alert_minutes ORDER BY minute, category'), [
+      { minute: 0, category: 'flood', n: 1 },
+      { minute: 0, category: 'scan', n: 1 },
+      { minute: Math.floor(makeAlert(1).ts / 60_000), category: 'flood', n: 1 },
+    ]);
     const [check] = await readRows(file, 'PRAGMA integrity_check');
     assert.equal(check.integrity_check, 'ok');
   });
