@@ -15,42 +15,24 @@ import { makeCapture } from './support/make-capture';
 import { CaptureFileReader } from '../lib/capture/pcap-file';
 import { decodePacket } from '../lib/packet/decode';
 import { startRuntime, type FlowNode } from '../tests/support/runtime';
+import { measure, mib, type Run } from './support/measure';
 
 const PACKETS = Number(process.env.IPS_BENCH_PACKETS ?? 1_000_000);
 const BATCH = Number(process.env.IPS_BENCH_BATCH ?? 256);
 
-interface Run {
-  packets: number;
-  wallMs: number;
-  /** CPU time of the whole process (all threads, user + system) during the run. */
+/** A measured run plus the CPU time (all threads, user + system) the process spent in it. */
+interface CpuRun extends Run {
   cpuMs: number;
-  peakRss: number;
-  startRss: number;
 }
 
-const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
-
-/** Time `fn` while sampling RSS. */
-async function measure(fn: () => Promise<number>): Promise<Run> {
-  (globalThis as { gc?: () => void }).gc?.();
-  const startRss = process.memoryUsage.rss();
-  let peakRss = startRss;
-  const sampler = setInterval(() => {
-    const rss = process.memoryUsage.rss();
-    if (rss > peakRss) peakRss = rss;
-  }, 20);
-  const t0 = process.hrtime.bigint();
+async function measureCpu(fn: () => Promise<number>): Promise<CpuRun> {
   const cpu0 = process.cpuUsage();
-  const packets = await fn();
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const run = await measure(fn);
   const cpu = process.cpuUsage(cpu0);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  return { packets, wallMs, cpuMs, peakRss, startRss };
+  return { ...run, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-function report(name: string, r: Run): void {
+function report(name: string, r: CpuRun): void {
   const pps = Math.round((r.packets * 1000) / r.wallMs);
   // Per CPU-second too: on a shared machine wall time also counts waiting for a core.
   const perCpu = Math.round((r.packets * 1000) / r.cpuMs);
@@ -99,7 +81,7 @@ async function throughRuntime(file: string): Promise<number> {
     await rt.waitFor('done', (msgs) => msgs.length > 0, 600_000);
     rt.inbox('done').length = 0;
     counter.context().set('n', 0);
-    const result = await measure(async () => {
+    const result = await measureCpu(async () => {
       node.receive({ filename: file });
       const done = await rt.waitFor('done', (msgs) => msgs.length > 0, 600_000);
       const summary = done[0].msg.payload as { packets: number; error?: string };
@@ -127,7 +109,7 @@ async function main(): Promise<void> {
     if (only !== 'runtime') {
       // Warm-up pass so the measured run sees a hot page cache and optimised code.
       await bareReaderDecoder(file);
-      report('reader + decoder (no Node-RED)', await measure(() => bareReaderDecoder(file)));
+      report('reader + decoder (no Node-RED)', await measureCpu(() => bareReaderDecoder(file)));
     }
     if (only !== 'bare') await throughRuntime(file);
   } finally {
