@@ -94,6 +94,7 @@ export = function (RED: NodeAPI): void {
         if (outcome.alerts.length) showStatus();
         done();
       } catch (err) {
+        status.error(node, shortError(err));
         done(err as Error);
       }
     });

@@ -171,6 +171,7 @@ export = function (RED: NodeAPI): void {
         }
         done();
       } catch (err) {
+        status.error(node, shortError(err));
         done(err as Error);
       }
     });

@@ -33,13 +33,13 @@ export interface ChildRuntime {
  * are collected. With `ns`, it runs inside that namespace (and is killed by
  * the Lab's cleanup if the test forgets to stop it).
  */
-export async function startChildRuntime(flows: FlowNode[], watch: string[], opts: { ns?: Netns; timeoutMs?: number; settings?: Record<string, unknown> } = {}): Promise<ChildRuntime> {
+export async function startChildRuntime(flows: FlowNode[], watch: string[], opts: { ns?: Netns; timeoutMs?: number; settings?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {}): Promise<ChildRuntime> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-child-'));
   const cfgFile = path.join(dir, 'config.json');
   fs.writeFileSync(cfgFile, JSON.stringify({ flows, watch, settings: opts.settings ?? {} }));
   const child: ChildProcess = opts.ns
-    ? opts.ns.spawn(process.execPath, [CHILD_SCRIPT, cfgFile], { stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [CHILD_SCRIPT, cfgFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+    ? opts.ns.spawn(process.execPath, [CHILD_SCRIPT, cfgFile], { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) })
+    : spawn(process.execPath, [CHILD_SCRIPT, cfgFile], { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
   const inboxes = new Map<string, ReceivedMessage[]>();
   const errors: string[] = [];
   const log: string[] = [];

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   runtime = await startRuntime(cfg.flows, cfg.settings ?? {});
   runtime.RED.hooks.add('onReceive.ipschild', (evt: HookEvent) => {
     if (watch.has(evt.destination.id)) {
-      report({ event: 'msg', node: evt.destination.id, source: evt.source?.id, port: evt.source?.port, msg: { topic: evt.msg.topic, payload: evt.msg.payload } });
+      report({ event: 'msg', node: evt.destination.id, source: evt.source?.id, port: evt.source?.port, msg: { topic: evt.msg.topic, payload: evt.msg.payload, ...(evt.msg.error ? { error: evt.msg.error } : {}) } });
     }
   });
   const rl = createInterface({ input: process.stdin });
