@@ -48,7 +48,7 @@ export interface DeviceTraffic extends DeviceStats {
 
 export interface PollResult {
   devices: DeviceTraffic[];
-  /** Flows first seen in this poll. */
+  /** Flows first seen in this poll (on the first poll: every flow). */
   started: FlowRecord[];
   /** Flows that ended since the previous poll. */
   ended: FlowRecord[];
@@ -194,11 +194,13 @@ export class DeviceBook {
           f.replyBytes = e.replyBytes;
           f.origPackets = e.origPackets;
           f.replyPackets = e.replyPackets;
+          f.entry = e;
           this.device(f.device, now);
         } else {
           this.account(f, e, now);
-          started.push(toRecord(f));
         }
+        // First seen now (on the baseline: every flow), so policies see flows that predate the node too.
+        started.push(toRecord(f));
       } else {
         this.account(f, e, now);
       }

@@ -27,6 +27,7 @@ describe('DeviceBook', () => {
     assert.equal(dev(r, '192.168.4.20')?.txBps, 0);
     assert.equal(dev(r, '192.168.4.20')?.txBytes, 0);
     assert.equal(dev(r, '192.168.4.20')?.flows, 1);
+    assert.equal(r.started.length, 1, 'flows that predate the node are reported once, for policies');
   });
 
   test('live flows add their growth; new flows count whole; rates are per second of the real interval', () => {
