@@ -201,8 +201,8 @@ async function main(): Promise<void> {
     } finally {
       await rt.stop();
     }
-    await vic.exec(disableScript, ['--queue', String(QUEUE)]);
   } finally {
+    await lab.hosts[0]?.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
     await lab.cleanup();
   }
 }

@@ -6,8 +6,9 @@ NFQ_QUEUE=0
 NFQ_BACKEND=iptables
 NFQ_FAMILY=both
 NFQ_BYPASS=1
+NFQ_TABLE=mangle
 NFQ_CHAINS=()
-# Where enable remembers filter tables/chains it had to create (iptables-nft),
+# Where enable remembers iptables tables/chains it had to create (iptables-nft),
 # so disable can remove them again when they are empty.
 NFQ_STATE_DIR=${NFQ_STATE_DIR:-/run/node-red-contrib-ips}
 
@@ -29,6 +30,7 @@ nfq_parse_args() {
       -c|--chains) [ $# -ge 2 ] || nfq_die "$1 needs a value"; chains=$2; shift 2 ;;
       -b|--backend) [ $# -ge 2 ] || nfq_die "$1 needs a value"; NFQ_BACKEND=$2; shift 2 ;;
       -f|--family) [ $# -ge 2 ] || nfq_die "$1 needs a value"; NFQ_FAMILY=$2; shift 2 ;;
+      -t|--table) [ $# -ge 2 ] || nfq_die "$1 needs a value"; NFQ_TABLE=$2; shift 2 ;;
       --fail-closed) NFQ_BYPASS=0; shift ;;
       --bypass) NFQ_BYPASS=1; shift ;;
       -h|--help) nfq_usage ;;
@@ -41,6 +43,7 @@ nfq_parse_args() {
   NFQ_QUEUE=$((10#$NFQ_QUEUE))
   case "$NFQ_BACKEND" in iptables|nftables) ;; *) nfq_die "backend must be 'iptables' or 'nftables', got '$NFQ_BACKEND'" ;; esac
   case "$NFQ_FAMILY" in 4|6|both) ;; *) nfq_die "family must be 4, 6 or both, got '$NFQ_FAMILY'" ;; esac
+  case "$NFQ_TABLE" in mangle|filter) ;; *) nfq_die "table must be 'mangle' or 'filter', got '$NFQ_TABLE'" ;; esac
   if [ -z "$chains" ]; then
     # disable looks everywhere enable may have put rules
     if [ "$(basename "$0")" = nfqueue-disable.sh ]; then chains=INPUT,FORWARD,OUTPUT; else chains=INPUT,FORWARD; fi
@@ -96,29 +99,32 @@ nfq_rule_spec() {
   printf '%s\n' "${spec[@]}"
 }
 
-# Delete this queue's tagged rules from one chain (highest rule number first).
+# Delete this queue's tagged rules from one chain of one table (highest rule number first).
 nfq_ipt_delete_tagged() {
-  local cmd=$1 chain=$2 nums n
-  nums=$("$cmd" -w -L "$chain" -n --line-numbers 2>/dev/null | awk -v tag="/* $NFQ_TAG */" 'index($0, tag) && $1 ~ /^[0-9]+$/ { print $1 }' | sort -rn)
-  for n in $nums; do "$cmd" -w -D "$chain" "$n"; done
+  local cmd=$1 table=$2 chain=$3 nums n
+  nums=$("$cmd" -w -t "$table" -L "$chain" -n --line-numbers 2>/dev/null | awk -v tag="/* $NFQ_TAG */" 'index($0, tag) && $1 ~ /^[0-9]+$/ { print $1 }' | sort -rn)
+  for n in $nums; do "$cmd" -w -t "$table" -D "$chain" "$n"; done
 }
 
 nfq_ipt_enable() {
-  local cmd chain spec fam state
+  local cmd chain spec fam state other
   mapfile -t spec < <(nfq_rule_spec)
   state=$(nfq_state_file)
+  other=filter; [ "$NFQ_TABLE" = filter ] && other=mangle
   for cmd in $(nfq_ipt_cmds); do
     fam=$(nfq_nft_family_of "$cmd")
     for chain in "${NFQ_CHAINS[@]}"; do
-      if "$cmd" -w -C "$chain" "${spec[@]}" 2>/dev/null; then continue; fi
+      # a tagged rule for this queue in the other table is replaced by this one
+      nfq_ipt_delete_tagged "$cmd" "$other" "$chain"
+      if "$cmd" -w -t "$NFQ_TABLE" -C "$chain" "${spec[@]}" 2>/dev/null; then continue; fi
       # a tagged rule with other options (bypass changed): replace it
-      nfq_ipt_delete_tagged "$cmd" "$chain"
+      nfq_ipt_delete_tagged "$cmd" "$NFQ_TABLE" "$chain"
       if nfq_ipt_is_nft "$cmd" && command -v nft >/dev/null 2>&1; then
         mkdir -p "$NFQ_STATE_DIR"
-        if ! nft list table "$fam" filter >/dev/null 2>&1 && ! grep -qx "table $fam filter" "$state" 2>/dev/null; then echo "table $fam filter" >> "$state"; fi
-        if ! nft list chain "$fam" filter "$chain" >/dev/null 2>&1 && ! grep -qx "chain $fam filter $chain" "$state" 2>/dev/null; then echo "chain $fam filter $chain" >> "$state"; fi
+        if ! nft list table "$fam" "$NFQ_TABLE" >/dev/null 2>&1 && ! grep -qx "table $fam $NFQ_TABLE" "$state" 2>/dev/null; then echo "table $fam $NFQ_TABLE" >> "$state"; fi
+        if ! nft list chain "$fam" "$NFQ_TABLE" "$chain" >/dev/null 2>&1 && ! grep -qx "chain $fam $NFQ_TABLE $chain" "$state" 2>/dev/null; then echo "chain $fam $NFQ_TABLE $chain" >> "$state"; fi
       fi
-      "$cmd" -w -I "$chain" 1 "${spec[@]}"
+      "$cmd" -w -t "$NFQ_TABLE" -I "$chain" 1 "${spec[@]}"
     done
   done
 }
@@ -127,7 +133,11 @@ nfq_ipt_disable() {
   local cmd chain state kind fam table name cmds keep listing
   cmds=" $(nfq_ipt_cmds | tr '\n' ' ')"
   for cmd in $(nfq_ipt_cmds); do
-    for chain in "${NFQ_CHAINS[@]}"; do nfq_ipt_delete_tagged "$cmd" "$chain"; done
+    for chain in "${NFQ_CHAINS[@]}"; do
+      # both tables, whichever enable used
+      nfq_ipt_delete_tagged "$cmd" mangle "$chain"
+      nfq_ipt_delete_tagged "$cmd" filter "$chain"
+    done
   done
   state=$(nfq_state_file)
   [ -f "$state" ] || return 0

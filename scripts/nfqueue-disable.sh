@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Remove the NFQUEUE rules nfqueue-enable.sh added for a queue, and nothing
-# else: tagged iptables rules (plus any filter table/chain the enable step had
-# to create and that is now empty), or the nftables table it created.
+# else: tagged iptables rules in the mangle and filter tables (plus any table
+# or chain the enable step had to create and that is now empty), or the
+# nftables table it created.
 #
 #   nfqueue-disable.sh [--queue N] [--chains INPUT,FORWARD] [--backend iptables|nftables] [--family 4|6|both]
 #

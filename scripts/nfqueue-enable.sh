@@ -2,7 +2,14 @@
 # Send INPUT/FORWARD traffic to an NFQUEUE read by the nfqueue-in node.
 #
 #   nfqueue-enable.sh [--queue N] [--chains INPUT,FORWARD] [--backend iptables|nftables]
-#                     [--family 4|6|both] [--fail-closed]
+#                     [--family 4|6|both] [--table mangle|filter] [--fail-closed]
+#
+# iptables: the rule goes first in the chain of the mangle table (default),
+# which runs before the filter table: an accepted packet still meets every
+# filter rule (block lists included) and filter ACCEPT rules cannot skip the
+# inspection. --table filter puts it first in the filter chain instead, where
+# an accepted packet skips the rest of that chain. nftables: own table at
+# priority filter+10, after the filter table.
 #
 # With the default --queue-bypass (nftables: `queue ... bypass`) the kernel
 # accepts packets while no program listens on the queue, so traffic keeps
@@ -24,4 +31,4 @@ if [ "$NFQ_BACKEND" = nftables ]; then
 else
   nfq_ipt_enable
 fi
-echo "nfqueue-enable: queue $NFQ_QUEUE on ${NFQ_CHAINS[*]} ($NFQ_BACKEND, IPv$NFQ_FAMILY, $([ "$NFQ_BYPASS" = 1 ] && echo 'bypass when no listener' || echo 'fail-closed'))"
+echo "nfqueue-enable: queue $NFQ_QUEUE on ${NFQ_CHAINS[*]} ($NFQ_BACKEND$([ "$NFQ_BACKEND" = iptables ] && echo " $NFQ_TABLE table"), IPv$NFQ_FAMILY, $([ "$NFQ_BYPASS" = 1 ] && echo 'bypass when no listener' || echo 'fail-closed'))"

@@ -73,7 +73,7 @@ describe('nfqueue enable/disable scripts', () => {
         await ns.exec(enableScript, ['--queue', '12']);
         assert.equal(await ruleset(ns), once, 'second enable changes nothing');
         for (const cmd of ['iptables', 'ip6tables']) {
-          const rules = (await ns.exec(cmd, ['-S'])).stdout;
+          const rules = (await ns.exec(cmd, ['-t', 'mangle', '-S'])).stdout;
           for (const chain of ['INPUT', 'FORWARD']) {
             assert.match(rules, new RegExp(`-A ${chain} -m comment --comment node-red-contrib-ips-nfqueue-12 -j NFQUEUE --queue-num 12 --queue-bypass`));
           }
@@ -87,19 +87,23 @@ describe('nfqueue enable/disable scripts', () => {
     }
   });
 
-  test('iptables: queues are independent; --fail-closed replaces bypass; disabling one leaves the other', async (t) => {
+  test('iptables: queues are independent; --fail-closed replaces bypass; --table moves the rule; disabling one leaves the other', async (t) => {
     if (skip) return t.skip(skip);
     await withNs(async (ns) => {
       const before = await ruleset(ns);
       await ns.exec(enableScript, ['--queue', '1', '--chains', 'INPUT', '--family', '4']);
       await ns.exec(enableScript, ['--queue', '2', '--chains', 'OUTPUT,FORWARD', '--family', '4', '--fail-closed']);
       await ns.exec(enableScript, ['--queue', '1', '--chains', 'INPUT', '--family', '4', '--fail-closed']);
-      let rules = (await ns.exec('iptables', ['-S'])).stdout;
+      let rules = (await ns.exec('iptables', ['-t', 'mangle', '-S'])).stdout;
       assert.match(rules, /-A INPUT -m comment --comment node-red-contrib-ips-nfqueue-1 -j NFQUEUE --queue-num 1\n/);
       assert.equal((rules.match(/nfqueue-1 /g) ?? []).length, 1, 'replaced, not duplicated');
       assert.match(rules, /-A OUTPUT -m comment --comment node-red-contrib-ips-nfqueue-2 -j NFQUEUE --queue-num 2\n/);
+      // --table filter moves queue 2 from mangle to filter
+      await ns.exec(enableScript, ['--queue', '2', '--chains', 'OUTPUT,FORWARD', '--family', '4', '--fail-closed', '--table', 'filter']);
+      assert.doesNotMatch((await ns.exec('iptables', ['-t', 'mangle', '-S'])).stdout, /nfqueue-2/);
+      assert.match((await ns.exec('iptables', ['-S'])).stdout, /-A OUTPUT -m comment --comment node-red-contrib-ips-nfqueue-2 -j NFQUEUE --queue-num 2\n/);
       await ns.exec(disableScript, ['--queue', '1']);
-      rules = (await ns.exec('iptables', ['-S'])).stdout;
+      rules = (await ns.exec('iptables', ['-t', 'mangle', '-S'])).stdout + (await ns.exec('iptables', ['-S'])).stdout;
       assert.doesNotMatch(rules, /nfqueue-1/);
       assert.match(rules, /nfqueue-2/);
       await ns.exec(disableScript, ['--queue', '2']);
@@ -116,6 +120,7 @@ describe('nfqueue enable/disable scripts', () => {
       await failsWith(ns, enableScript, ['--chains', 'INPUT,PREROUTING'], /chains must be a comma list of INPUT, FORWARD, OUTPUT/);
       await failsWith(ns, enableScript, ['--backend', 'pf'], /backend must be 'iptables' or 'nftables'/);
       await failsWith(ns, enableScript, ['--family', '5'], /family must be 4, 6 or both/);
+      await failsWith(ns, enableScript, ['--table', 'nat'], /table must be 'mangle' or 'filter'/);
       await failsWith(ns, disableScript, ['--bogus'], /unknown argument/);
       assert.equal(await ruleset(ns), before);
     });

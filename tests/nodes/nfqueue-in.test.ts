@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
 import { NetnsRuntime } from '../support/netns-runtime';
-import { dropUdpPort, enableScript, lastStatus, nfqueueNode, observers, pings, sendUdp, udpNoPorts } from '../support/inline';
+import { disableScript, dropUdpPort, enableScript, lastStatus, nfqueueNode, observers, pings, sendUdp, udpNoPorts } from '../support/inline';
 import type { FlowNode } from '../support/runtime';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,11 +43,16 @@ async function withLab(fn: (vic: Netns, cli: Netns) => Promise<void>): Promise<v
   try {
     await fn(vic, cli);
   } finally {
+    // removes the rules and the script's notes about them (kept outside the namespace)
+    for (const q of enabled.splice(0)) await vic.exec(disableScript, ['--queue', String(q)]).catch(() => undefined);
     await l.cleanup();
   }
 }
 
+const enabled: number[] = [];
+
 async function enable(vic: Netns, queue: number, extra: string[] = []): Promise<void> {
+  enabled.push(queue);
   await vic.exec(enableScript, ['--queue', String(queue), '--chains', 'INPUT', '--family', '4', ...extra]);
 }
 

@@ -124,11 +124,12 @@ export function detectorChain(nfq: string, settings: { flood?: Record<string, st
 
 /**
  * nftables counters for packets from `src` arriving at INPUT before the
- * queue (priority -10) and after it (priority +10, i.e. accepted by the
- * verdict): the difference is what the IPS dropped.
+ * queue (priority -200) and after it and the filter table (priority +10,
+ * i.e. accepted by the verdict): the difference is what the IPS dropped.
  */
 export async function addSourceCounters(ns: Netns, srcs: string[]): Promise<void> {
-  const lines = ['table inet ipscount {', '  chain pre { type filter hook input priority -10; policy accept;'];
+  // -200: before the mangle table (-150), where the enable script puts the queue by default
+  const lines = ['table inet ipscount {', '  chain pre { type filter hook input priority -200; policy accept;'];
   for (const s of srcs) lines.push(`    ip saddr ${s} counter comment "pre ${s}"`);
   lines.push('  }', '  chain post { type filter hook input priority 10; policy accept;');
   for (const s of srcs) lines.push(`    ip saddr ${s} counter comment "post ${s}"`);
