@@ -82,7 +82,7 @@ export abstract class Detector<S extends BaseSettings> {
     this.allow = new Allowlist(this.current.allowlist);
     this.suppressor = new Suppressor(this.current.maxTracked, this.current.cooldownS * 1000);
     this.dropping = new BoundedTable<string, DropState>(this.current.maxTracked, () => ({ until: 0 }), 100, (d) => (d.until = 0));
-    this.track(this.suppressor.table);
+    this.track(this.suppressor);
     this.track(this.dropping);
   }
 

@@ -18,14 +18,50 @@ interface Cooldown {
   alert: Alert | null;
 }
 
+const newCooldown = (): Cooldown => ({ until: Number.NEGATIVE_INFINITY, pending: 0, lastTs: 0, alert: null });
+
 export class Suppressor {
-  readonly table: BoundedTable<string, Cooldown>;
+  /** One table per rule, keyed by source: no string building per hit. */
+  private readonly byRule = new Map<string, BoundedTable<string, Cooldown>>();
+  private capacity: number;
   /** Hits counted into a later alert instead of being emitted. */
   suppressed = 0;
+  private evicted = 0;
 
   constructor(cap: number, public cooldownMs: number) {
-    // reorderMs 0: the order must follow cooldown starts exactly for flush() to stop early.
-    this.table = new BoundedTable<string, Cooldown>(cap, () => ({ until: Number.NEGATIVE_INFINITY, pending: 0, lastTs: 0, alert: null }), 0);
+    this.capacity = cap;
+  }
+
+  /** Size cap of each rule's table. */
+  get cap(): number {
+    return this.capacity;
+  }
+
+  set cap(cap: number) {
+    this.capacity = cap;
+    for (const t of this.byRule.values()) t.cap = cap;
+  }
+
+  /** Cooldowns dropped because a rule's table was full. */
+  get evictions(): number {
+    let n = this.evicted;
+    for (const t of this.byRule.values()) n += t.evictions;
+    return n;
+  }
+
+  set evictions(n: number) {
+    this.evicted = n;
+    for (const t of this.byRule.values()) t.evictions = 0;
+  }
+
+  private table(rule: string): BoundedTable<string, Cooldown> {
+    let t = this.byRule.get(rule);
+    if (t === undefined) {
+      // reorderMs 0: the order must follow cooldown starts exactly for flush() to stop early.
+      t = new BoundedTable<string, Cooldown>(this.capacity, newCooldown, 0);
+      this.byRule.set(rule, t);
+    }
+    return t;
   }
 
   /**
@@ -34,8 +70,8 @@ export class Suppressor {
    * the hits suppressed since the last one — or null when suppressed.
    */
   offer(rule: string, key: string, ts: number, make: (count: number) => Alert): Alert | null {
-    const id = `${rule}|${key}`;
-    const existing = this.table.get(id);
+    const table = this.table(rule);
+    const existing = table.get(key);
     if (existing !== undefined && ts < existing.until) {
       existing.pending++;
       existing.lastTs = ts;
@@ -43,8 +79,8 @@ export class Suppressor {
       return null;
     }
     const count = 1 + (existing ? existing.pending : 0);
-    if (existing) this.table.delete(id);
-    const state = this.table.touch(id, ts);
+    if (existing) table.delete(key);
+    const state = table.insert(key, ts);
     state.until = ts + this.cooldownMs;
     state.pending = 0;
     state.lastTs = ts;
@@ -60,24 +96,27 @@ export class Suppressor {
    */
   flush(ts: number): Alert[] {
     const out: Alert[] = [];
-    for (const [id, state] of this.table.entries()) {
-      if (state.until > ts) break;
-      this.table.delete(id);
-      if (state.pending > 0 && state.alert) {
-        const a = state.alert;
-        out.push({
-          ...a,
-          ts: state.lastTs,
-          count: state.pending,
-          reason: `${state.pending} further hit(s) during the ${this.cooldownMs / 1000} s cooldown after: ${a.reason}`,
-        });
+    for (const table of this.byRule.values()) {
+      if (table.size === 0) continue;
+      for (const [key, state] of table.entries()) {
+        if (state.until > ts) break;
+        table.delete(key);
+        if (state.pending > 0 && state.alert) {
+          const a = state.alert;
+          out.push({
+            ...a,
+            ts: state.lastTs,
+            count: state.pending,
+            reason: `${state.pending} further hit(s) during the ${this.cooldownMs / 1000} s cooldown after: ${a.reason}`,
+          });
+        }
       }
     }
     return out;
   }
 
   clear(): void {
-    this.table.clear();
+    for (const t of this.byRule.values()) t.clear();
     this.suppressed = 0;
   }
 }
