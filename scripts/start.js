@@ -5,7 +5,8 @@
 //
 // On first start it writes a flow: a shipped analyst flow from flows/ when
 // there is one, else the pcap-in example; either pointed at the bundled demo
-// capture (examples/captures/demo.pcap) and read once on deploy. Later starts
+// capture (examples/captures/demo.pcap; IPS_CAPTURE for shipped flows) and
+// read once on deploy. Later starts
 // keep whatever you deployed; IPS_RESET_FLOW=1 writes the flow again.
 'use strict';
 const fs = require('fs');
@@ -59,17 +60,24 @@ function startFlow() {
   const analyst = shipped.find((f) => /analyst/i.test(f));
   const file = analyst ? path.join(flowsDir, analyst) : path.join(root, 'examples', 'pcap-in.json');
   const flow = JSON.parse(fs.readFileSync(file, 'utf8'));
-  // File-mode pcap-in nodes read the bundled capture; injects feeding them fire once on deploy.
+  // File-mode pcap-in nodes with a placeholder path read the bundled capture (shipped
+  // flows take theirs from IPS_CAPTURE, set below); injects that lead to one fire once on deploy.
   const readers = new Set();
   for (const n of flow) {
     if (n.type === 'pcap-in' && n.source !== 'live') {
-      if (!n.filename || n.filename.startsWith('/path/to/') || !fs.existsSync(n.filename)) n.filename = demoCapture;
+      if (!n.filename || n.filename.startsWith('/path/to/')) n.filename = demoCapture;
       readers.add(n.id);
     }
   }
+  const byId = new Map(flow.map((n) => [n.id, n]));
+  /** True when `node` reaches a file reader within `hops` wires (inject → function → pcap-in). */
+  const leadsToReader = (node, hops) => (node.wires || []).some((out) => out.some((id) => {
+    if (readers.has(id)) return true;
+    const next = byId.get(id);
+    return hops > 1 && next !== undefined && next.type !== 'pcap-in' && leadsToReader(next, hops - 1);
+  }));
   for (const n of flow) {
-    const feedsReader = n.type === 'inject' && (n.wires || []).some((out) => out.some((id) => readers.has(id)));
-    if (feedsReader && n.topic !== 'stop' && !n.repeat) {
+    if (n.type === 'inject' && n.topic !== 'stop' && !n.repeat && !n.crontab && leadsToReader(n, 3)) {
       n.once = true;
       n.onceDelay = n.onceDelay || '1';
     }
@@ -115,6 +123,8 @@ module.exports = {
   externalModules: { autoInstall: false, palette: { allowInstall: true } },
   logging: { console: { level: process.env.IPS_LOG_LEVEL || 'info', metrics: false, audit: false } },
   editorTheme: { tours: false, projects: { enabled: false } },
+  // An IPS box does not report home: no update check, and no consent prompt about it.
+  telemetry: { enabled: false },
   ...authSettings({ user: ${JSON.stringify(creds.user)}, hash: ${JSON.stringify(creds.hash)} }),
 };
 `);
@@ -128,7 +138,9 @@ if (creds.generatedPassword) {
   console.log(`npm start: log in as "${creds.user}" (password from IPS_ADMIN_PASSWORD or the one shown at first start)`);
 }
 
-const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], { stdio: 'inherit', cwd: root });
+// Shipped flows read their capture from IPS_CAPTURE; relative paths in flows (databases) land in the user dir.
+const childEnv = { ...process.env, IPS_CAPTURE: process.env.IPS_CAPTURE || demoCapture };
+const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], { stdio: 'inherit', cwd: userDir, env: childEnv });
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => child.kill(signal));
 }
