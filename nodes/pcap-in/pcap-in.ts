@@ -213,7 +213,7 @@ function setup(node: Node, config: PcapInConfig): void {
     sendOut([null, { topic: 'complete', payload: summary }]);
     if (summary.error) status.error(node, shortError(summary.errorOffset !== undefined ? `offset ${summary.errorOffset}: ${summary.error}` : summary.error));
     else if (summary.stopped) status.idle(node, `stopped: ${summary.packets} pkts`);
-    else status.ok(node, `done: ${summary.packets} pkts in ${(summary.durationMs / 1000).toFixed(1)} s`);
+    else status.ok(node, `done: ${summary.packets} pkts in ${summary.durationMs < 1000 ? `${summary.durationMs} ms` : `${(summary.durationMs / 1000).toFixed(1)} s`}`);
     return summary;
   }
 
