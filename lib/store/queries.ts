@@ -147,9 +147,24 @@ export const QUERIES: Record<QueryName, QueryDef> = {
     params: ['from', 'to', 'last', 'limit'],
     async run(db, p, limit, now) {
       const { from, to } = range(p, now, HOUR) as { from: number; to: number };
+      // Whole hours inside the range come from the hourly sums the writer keeps; the partial hours at either end from the samples.
+      const firstHour = Math.ceil(from / HOUR);
+      const endHour = Math.floor((to + 1) / HOUR);
+      const parts: string[] = [];
+      const params: SqlValue[] = [];
+      const raw = (cond: string, ...v: number[]) => {
+        parts.push(`SELECT ip, sum(rx_bps) AS rx, sum(tx_bps) AS tx, max(rx_bps + tx_bps) AS peak, count(*) AS n FROM devices WHERE ${cond} GROUP BY ip`);
+        params.push(...v);
+      };
+      if (endHour > firstHour) {
+        raw('ts >= ? AND ts < ?', from, firstHour * HOUR);
+        parts.push('SELECT ip, rx_sum, tx_sum, peak, samples FROM device_hours WHERE hour >= ? AND hour < ?');
+        params.push(firstHour, endHour);
+        raw('ts >= ? AND ts <= ?', endHour * HOUR, to);
+      } else raw('ts >= ? AND ts <= ?', from, to);
       const rows = await all<{ ip: string; rx: number; tx: number; peak: number; samples: number }>(db,
-        `SELECT ip, avg(rx_bps) AS rx, avg(tx_bps) AS tx, max(rx_bps + tx_bps) AS peak, count(*) AS samples
-         FROM devices WHERE ts >= ? AND ts <= ? GROUP BY ip ORDER BY rx + tx DESC LIMIT ?`, [from, to, limit]);
+        `SELECT ip, sum(rx) / sum(n) AS rx, sum(tx) / sum(n) AS tx, max(peak) AS peak, sum(n) AS samples
+         FROM (${parts.join(' UNION ALL ')}) GROUP BY ip ORDER BY (sum(rx) + sum(tx)) / sum(n) DESC LIMIT ?`, [...params, limit]);
       const payload = [];
       for (const r of rows) {
         const [latest] = await all<{ mac: string | null; vendor: string | null; hostname: string | null }>(db,

@@ -48,6 +48,14 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (minute, category)) WITHOUT ROWID;
    INSERT INTO alert_minutes (minute, category, n)
      SELECT CAST(ts / 60000 AS INTEGER), coalesce(category, 'unknown'), count(*) FROM alerts GROUP BY 1, 2;`,
+  // 4: device rate sums per hour and address, kept up to date by the writer,
+  // so top talkers over a day reads ~24 rows per device for the whole hours.
+  `CREATE TABLE device_hours (hour INTEGER NOT NULL, ip TEXT NOT NULL, rx_sum REAL NOT NULL, tx_sum REAL NOT NULL,
+     samples INTEGER NOT NULL, peak REAL NOT NULL, PRIMARY KEY (hour, ip)) WITHOUT ROWID;
+   INSERT INTO device_hours (hour, ip, rx_sum, tx_sum, samples, peak)
+     SELECT CAST(ts / 3600000 AS INTEGER), ip, coalesce(sum(rx_bps), 0), coalesce(sum(tx_bps), 0), count(*),
+            coalesce(max(coalesce(rx_bps, 0) + coalesce(tx_bps, 0)), 0)
+     FROM devices GROUP BY 1, 2;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -85,6 +85,10 @@ const MAX_TX = 20_000;
 const CHUNK = 64;
 const ALERT_TS = TABLES.alert.columns.indexOf('ts');
 const ALERT_CATEGORY = TABLES.alert.columns.indexOf('category');
+const DEVICE_TS = TABLES.device.columns.indexOf('ts');
+const DEVICE_IP = TABLES.device.columns.indexOf('ip');
+const DEVICE_RX = TABLES.device.columns.indexOf('rx_bps');
+const DEVICE_TX = TABLES.device.columns.indexOf('tx_bps');
 const AGE_COLUMN: Record<TableName, string> = { alerts: 'logged', devices: 'ts', flows: 'ts', blocks: 'ts' };
 
 /**
@@ -289,6 +293,7 @@ export class LogStore extends EventEmitter {
     const lastIds: Partial<Record<TableName, number>> = {};
     let blockState = this.blockState;
     const perMinute = new Map<string, number>();
+    const perHour = new Map<string, { hour: number; ip: string; rx: number; tx: number; n: number; peak: number }>();
     try {
       await exec(db, 'BEGIN IMMEDIATE');
       try {
@@ -314,6 +319,19 @@ export class LogStore extends EventEmitter {
             if (item.kind === 'alert') {
               const key = `${Math.floor((values[ALERT_TS] as number) / 60_000)}|${values[ALERT_CATEGORY]}`;
               perMinute.set(key, (perMinute.get(key) ?? 0) + 1);
+            } else if (item.kind === 'device') {
+              const hour = Math.floor((values[DEVICE_TS] as number) / 3_600_000);
+              const ip = values[DEVICE_IP] as string;
+              const rx = values[DEVICE_RX] as number;
+              const tx = values[DEVICE_TX] as number;
+              const key = `${hour}|${ip}`;
+              const h = perHour.get(key);
+              if (h) {
+                h.rx += rx;
+                h.tx += tx;
+                h.n++;
+                h.peak = Math.max(h.peak, rx + tx);
+              } else perHour.set(key, { hour, ip, rx, tx, n: 1, peak: rx + tx });
             }
           }
           await stmtRun(await this.insertStatement(db, table, j - i), params);
@@ -327,6 +345,12 @@ export class LogStore extends EventEmitter {
             const bar = key.indexOf('|');
             await stmtRun(upsert, [Number(key.slice(0, bar)), key.slice(bar + 1), n]);
           }
+        }
+        if (perHour.size) {
+          const upsert = await this.cachedStatement(db, 'device_hours',
+            'INSERT INTO device_hours (hour, ip, rx_sum, tx_sum, samples, peak) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hour, ip) DO UPDATE SET ' +
+            'rx_sum = rx_sum + excluded.rx_sum, tx_sum = tx_sum + excluded.tx_sum, samples = samples + excluded.samples, peak = max(peak, excluded.peak)');
+          for (const h of perHour.values()) await stmtRun(upsert, [h.hour, h.ip, h.rx, h.tx, h.n, h.peak]);
         }
         for (const name of TABLE_NAMES) {
           if (counts[name] > 0) lastIds[name] = (await get<{ id: number }>(db, `SELECT max(id) AS id FROM ${name}`))?.id;
@@ -362,8 +386,9 @@ export class LogStore extends EventEmitter {
           deleted[name] += changes;
           if (changes < B) break;
         }
-        // Per-minute counts follow the alerts' age limit (by alert time); a row-count limit leaves them, so charts keep their history.
+        // Per-minute counts and hourly device sums follow their table's age limit; a row-count limit leaves them, so charts keep their history.
         if (name === 'alerts') await this.serial(async () => run(await this.ensureOpen(), 'DELETE FROM alert_minutes WHERE minute < ?', [Math.floor(cutoff / 60_000)]));
+        if (name === 'devices') await this.serial(async () => run(await this.ensureOpen(), 'DELETE FROM device_hours WHERE hour < ?', [Math.floor(cutoff / 3_600_000)]));
       }
       if (rule.maxRows > 0) {
         for (;;) {

@@ -15,6 +15,7 @@ import type { Db } from '../../../lib/store/sqlite';
 import { tempDir, makeAlert, makeDevice, readRows, NASTY_TEXT } from './helpers';
 
 const MIN = 60_000;
+const HOUR = 3_600_000;
 const NOW = 1_800_000_000_000; // on a minute boundary
 let dir: string;
 let store: LogStore;
@@ -46,6 +47,8 @@ before(async () => {
     items.push(rowOfDevice(makeDevice('10.0.0.2', 5000 + ((t / 10_000) % 2) * 1000, 500, { hostname: t === NOW - 10_000 ? 'nas' : 'old-name', vendor: 'Synology' }), t));
     items.push(rowOfDevice(makeDevice('10.0.0.3', 10, 1), t));
   }
+  // 10.0.0.9, a day earlier: a sample every 10 min for 5 h, rx 100 in the first hour, 200 in the second, ...
+  for (let k = 0; k < 30; k++) items.push(rowOfDevice(makeDevice('10.0.0.9', 100 * (Math.floor(k / 6) + 1), 10), NOW - 30 * HOUR + k * 10 * MIN));
   items.push(rowOfFlow({ proto: 'tcp', src: '10.0.0.1', dst: '10.0.1.1', sport: 50000, dport: 443, origBytes: 100, origPackets: 2, replyBytes: 900, replyPackets: 3, start: NOW - 5000 }, NOW - 1000));
   items.push(blockSnapshot({ blocked: [{ ip: '10.0.0.2', since: NOW - 5 * MIN, expires: NOW + MIN, reason: 'scan', rule: 'scan.vertical' }] }, 'payload', NOW - 5 * MIN));
   items.push(blockSnapshot({ blocked: [] }, 'payload', NOW - 2 * MIN));
@@ -105,6 +108,21 @@ describe('queries', () => {
     assert.equal(rows[0].rxBps, 5500);
     assert.equal(rows[0].peakBps, 6500);
     assert.deepEqual((await q({ name: 'topTalkers', limit: 1 })).payload.map((r) => (r as { ip: string }).ip), ['10.0.0.2']);
+  });
+
+  it('topTalkers over several hours: whole hours from the hourly sums plus the partial hours at each end give the exact averages', async () => {
+    // Samples at minute 20, 30, 40, 50 of the first hour (rx 100), all six of hours 2-5 (rx 200..500).
+    const res = await q({ name: 'topTalkers', from: NOW - 30 * HOUR + 17 * MIN, to: NOW - 25 * HOUR - 1 });
+    const rows = res.payload as Record<string, unknown>[];
+    assert.deepEqual(rows.map((r) => r.ip), ['10.0.0.9']);
+    assert.equal(rows[0].samples, 28);
+    assert.equal(rows[0].rxBps, Math.round((4 * 100 + 6 * (200 + 300 + 400 + 500)) / 28));
+    assert.equal(rows[0].txBps, 10);
+    assert.equal(rows[0].peakBps, 510);
+    // Ending inside the fifth hour: only its samples up to then count.
+    const part = (await q({ name: 'topTalkers', from: NOW - 30 * HOUR, to: NOW - 26 * HOUR + 25 * MIN })).payload as Record<string, unknown>[];
+    assert.equal(part[0].samples, 6 * 4 + 3);
+    assert.equal(part[0].rxBps, Math.round((6 * (100 + 200 + 300 + 400) + 3 * 500) / 27));
   });
 
   it('deviceHistory: rx/tx series for one device, averaged down to the limit', async () => {

@@ -89,7 +89,7 @@ describe('LogStore', () => {
     assert.deepEqual(block, { event: 'block', ip: '10.0.0.66', reason: NASTY_TEXT[0] });
     // The SQL fragments did nothing: every table is still there.
     const tables = (await readRows(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
-    assert.deepEqual(tables, ['alert_minutes', 'alerts', 'blocks', 'devices', 'flows']);
+    assert.deepEqual(tables, ['alert_minutes', 'alerts', 'blocks', 'device_hours', 'devices', 'flows']);
     await store.close();
   });
 
@@ -163,6 +163,7 @@ describe('LogStore', () => {
       { ip: '10.0.0.8', mac: null, vendor: 'Acme' },
     ]);
     assert.equal((await readRows(file, 'SELECT count(*) AS n FROM blocks'))[0].n, 1);
+    assert.deepEqual((await readRows(file, 'SELECT hour, ip, rx_sum, tx_sum, samples FROM device_hours ORDER BY hour'))[0], { hour: 0, ip: '10.0.0.7', rx_sum: 10, tx_sum: 20, samples: 1 });
     // The per-minute counts were filled from the old rows, and the new alert added to its minute.
     assert.deepEqual(await readRows(file, 'SELECT minute, category, n FROM alert_minutes ORDER BY minute, category'), [
       { minute: 0, category: 'flood', n: 1 },
