@@ -51,10 +51,11 @@ describe('sqlite-log survives SIGKILL of Node-RED', () => {
         if (m && !cleanup.includes(m[1])) cleanup.push(m[1]);
       });
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      await waitFor(`child ready (stderr: ${err})`, () => out.includes('"ready"') || child.exitCode !== null, 30_000);
+      // Generous limits: the point is what survives the kill, not how fast a loaded machine gets there.
+      await waitFor(`child ready (stderr: ${err})`, () => out.includes('"ready"') || child.exitCode !== null, 90_000);
       assert.equal(child.exitCode, null, `child exited: ${err}`);
       // Let a few flushes commit under load, then kill mid-stream.
-      await waitFor('20,000 rows committed', async () => ((await committedMax(file)) ?? 0) >= 20_000, 30_000);
+      await waitFor('5,000 rows committed', async () => ((await committedMax(file)) ?? 0) >= 5_000, 120_000);
       await new Promise((r) => setTimeout(r, extraMs));
       const seen = (await committedMax(file)) ?? 0;
       const exited = new Promise((r) => child.once('exit', r));
