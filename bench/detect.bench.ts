@@ -129,6 +129,9 @@ async function main(): Promise<void> {
     if (ONLY !== 'spoofed') {
     await engines(mixed);
 
+    await chain(mixed, [], `pcap-in → count (baseline, batch ${BATCH})`);
+    const fs2 = await chain(mixed, [floodNode, scanNode], `pcap-in → flood-detect → scan-detect → count (batch ${BATCH})`);
+    console.log(`  alerts: ${countRules(fs2.alerts)}`);
     const detectors = hasPayloadMatch ? [floodNode, scanNode, payloadNode] : [floodNode, scanNode];
     if (!hasPayloadMatch) console.log('  (payload-match is not built: the chain below runs without it)');
     const names = detectors.map((d) => d.type).join(' → ');
