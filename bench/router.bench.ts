@@ -60,19 +60,26 @@ async function innerWith(source: 'proc' | 'tool'): Promise<void> {
   text = source === 'proc'
     ? fs.readFileSync('/proc/net/nf_conntrack', 'utf8')
     : spawnSync('conntrack', ['-L', '-o', 'extended,id'], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
-  let t = performance.now();
   let entries = parseConntrack(text, source === 'proc');
-  for (let i = 0; i < 9; i++) entries = parseConntrack(text, source === 'proc');
-  parseMs = (performance.now() - t) / 10;
-  t = performance.now();
-  for (let i = 0; i < 10; i++) book.poll(entries);
-  bookMs = (performance.now() - t) / 10;
+  const parseRuns: number[] = [];
+  const bookRuns: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    let t = performance.now();
+    entries = parseConntrack(text, source === 'proc');
+    parseRuns.push(performance.now() - t);
+    t = performance.now();
+    book.poll(entries);
+    bookRuns.push(performance.now() - t);
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  parseMs = med(parseRuns);
+  bookMs = med(bookRuns);
   wall.sort((a, b) => a - b);
   const ownMs = (cpu.user + cpu.system) / 1000 / POLLS;
   const perPollCpu = ownMs + childMs / POLLS;
   console.log(`conntrack-poll at ${entries.length} flows, read from ${source === 'proc' ? '/proc/net/nf_conntrack' : 'conntrack -L'} (${POLLS} polls):`);
   console.log(`  wall per poll: median ${wall[Math.floor(POLLS / 2)].toFixed(1)} ms, p90 ${wall[Math.floor(POLLS * 0.9)].toFixed(1)} ms (target < 50 ms)`);
-  console.log(`  of which parse ${parseMs.toFixed(1)} ms, bookkeeping ${bookMs.toFixed(1)} ms; listing text ${(text.length / 1e6).toFixed(1)} MB`);
+  console.log(`  of which (medians of 15) parse ${parseMs.toFixed(1)} ms, bookkeeping ${bookMs.toFixed(1)} ms; listing text ${(text.length / 1e6).toFixed(1)} MB`);
   console.log(`  CPU per poll: ${perPollCpu.toFixed(1)} ms (node ${ownMs.toFixed(1)} ms + child processes ${(childMs / POLLS).toFixed(1)} ms) = ${(perPollCpu / 10).toFixed(1)} % of one core at a 1 s interval`);
 }
 

@@ -28,7 +28,7 @@ export interface ConntrackEntry {
   replyDport?: number;
   replyPackets: number;
   replyBytes: number;
-  /** Identity for bookkeeping: the original tuple (the same in listings, /proc and events). */
+  /** Identity for bookkeeping: the original tuple's text (the same in listings, /proc and events). */
   key: string;
 }
 
@@ -89,7 +89,10 @@ function parseRange(text: string, start: number, end: number, normalizeV6: boole
   let field = 0; // 0 l3 name, 1 l3 number, 2 l4 name, 3 l4 number, then free tokens
   let tuple = 0; // 1 = original, 2 = reply, 3 = after both
   let prevWasCode = false;
-  let icmpId = -1;
+  // Where the original tuple's text is (src=... up to its last field), for the key.
+  let origStart = -1;
+  let origEnd = -1;
+  let dstEnd = -1;
   while (pos < end) {
     const c0 = text.charCodeAt(pos);
     if (c0 === 32 || c0 === 9) {
@@ -118,13 +121,19 @@ function parseRange(text: string, start: number, end: number, normalizeV6: boole
     const klen = eq - pos;
     const v = eq + 1;
     let isCode = false;
+    if (tuple === 1 && !(klen === 7 && at(text, pos, 'packets')) && !(klen === 5 && at(text, pos, 'bytes')) && !(klen === 3 && at(text, pos, 'src'))) origEnd = tokEnd;
     if (klen === 3 && at(text, pos, 'src')) {
       tuple++;
-      if (tuple === 1) e.origSrc = text.slice(v, tokEnd);
-      else if (tuple === 2) e.replySrc = text.slice(v, tokEnd);
+      if (tuple === 1) {
+        e.origSrc = text.slice(v, tokEnd);
+        origStart = pos;
+        origEnd = tokEnd;
+      } else if (tuple === 2) e.replySrc = text.slice(v, tokEnd);
     } else if (klen === 3 && at(text, pos, 'dst')) {
-      if (tuple === 1) e.origDst = text.slice(v, tokEnd);
-      else if (tuple === 2) e.replyDst = text.slice(v, tokEnd);
+      if (tuple === 1) {
+        e.origDst = text.slice(v, tokEnd);
+        dstEnd = tokEnd;
+      } else if (tuple === 2) e.replyDst = text.slice(v, tokEnd);
     } else if (klen === 5 && at(text, pos, 'sport')) {
       if (tuple === 1) e.origSport = intAt(text, v, tokEnd);
       else if (tuple === 2) e.replySport = intAt(text, v, tokEnd);
@@ -139,11 +148,7 @@ function parseRange(text: string, start: number, end: number, normalizeV6: boole
       else if (tuple === 2) e.replyBytes = intAt(text, v, tokEnd) || 0;
     } else if (klen === 2 && at(text, pos, 'id')) {
       // ICMP echo ids sit inside a tuple right after code=; the conntrack id comes after both tuples.
-      if (prevWasCode) {
-        if (tuple === 1) icmpId = intAt(text, v, tokEnd);
-      } else {
-        e.id = intAt(text, v, tokEnd);
-      }
+      if (!prevWasCode) e.id = intAt(text, v, tokEnd);
     } else if (klen === 4 && at(text, pos, 'code')) {
       isCode = true;
     } else if (tuple === 2 && (at(text, pos, 'mark=') || at(text, pos, 'use=') || at(text, pos, 'zone=') || at(text, pos, 'secctx=') || at(text, pos, 'labels='))) {
@@ -152,16 +157,20 @@ function parseRange(text: string, start: number, end: number, normalizeV6: boole
     prevWasCode = isCode;
     pos = tokEnd;
   }
-  if (!e.origSrc || !e.replySrc) return null;
+  if (!e.origSrc || !e.replySrc || origStart < 0 || dstEnd < 0) return null;
+  if (e.id !== undefined && !Number.isFinite(e.id)) e.id = undefined;
+  // The key is the original tuple's own text ('src=.. dst=.. sport=.. dport=..', or type/code/id for ICMP): the same in
+  // the tool's listing, /proc and events, and a slice costs no copy. TCP, the bulk of any table, goes without a prefix.
   if (normalizeV6 && family === 6) {
     e.origSrc = normalizeIp(e.origSrc);
     e.origDst = normalizeIp(e.origDst);
     e.replySrc = normalizeIp(e.replySrc);
     e.replyDst = normalizeIp(e.replyDst);
+    e.key = `${e.proto === 'tcp' ? '' : `${e.proto} `}src=${e.origSrc} dst=${e.origDst}${text.slice(dstEnd, origEnd)}`;
+  } else {
+    const tupleText = text.slice(origStart, origEnd);
+    e.key = e.proto === 'tcp' ? tupleText : `${e.proto} ${tupleText}`;
   }
-  if (e.id !== undefined && !Number.isFinite(e.id)) e.id = undefined;
-  // The original tuple identifies a live flow in both the tool's and /proc's output, so listings and events agree.
-  e.key = `${e.proto} ${e.origSrc} ${e.origDst} ${e.origSport ?? icmpId} ${e.origDport ?? ''}`;
   return e;
 }
 
