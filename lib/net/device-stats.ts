@@ -15,7 +15,7 @@ import type { DeviceStats, FlowRecord } from './types';
 interface FlowState {
   device: string;
   /** The device's state (saves a map lookup per flow per poll). */
-  dev: DeviceState | null;
+  dev: DeviceState;
   /** True when the device is the original source (it sent the first packet). */
   deviceIsOrig: boolean;
   origBytes: number;
@@ -106,7 +106,6 @@ export class DeviceBook {
   }
 
   private add(f: FlowState, origBytes: number, replyBytes: number, origPackets: number, replyPackets: number, now: number): void {
-    if (!f.dev) f.dev = this.device(f.device, now);
     const d = f.dev;
     const tx = f.deviceIsOrig ? origBytes : replyBytes;
     const rx = f.deviceIsOrig ? replyBytes : origBytes;
@@ -117,6 +116,22 @@ export class DeviceBook {
     d.txPackets += f.deviceIsOrig ? origPackets : replyPackets;
     d.rxPackets += f.deviceIsOrig ? replyPackets : origPackets;
     if (tx || rx) d.lastSeen = now;
+  }
+
+  /** Every flow state built here, all fields in one order: one object shape for the whole table. */
+  private newFlow(owner: { device: string; deviceIsOrig: boolean }, e: ConntrackEntry, now: number, gen: number): FlowState {
+    return {
+      device: owner.device,
+      deviceIsOrig: owner.deviceIsOrig,
+      dev: this.device(owner.device, now),
+      origBytes: 0,
+      replyBytes: 0,
+      origPackets: 0,
+      replyPackets: 0,
+      start: now,
+      gen,
+      entry: e,
+    };
   }
 
   /** Counter growth since the last sighting; a drop means a reset, so the current value counts whole. */
@@ -157,7 +172,7 @@ export class DeviceBook {
     const gone = this.recentlyGone.get(e.key);
     if (gone) {
       // The listing already missed it: add what it moved after its last sighting (its device may have been forgotten meanwhile).
-      gone.dev = null;
+      gone.dev = this.device(gone.device, now);
       this.account(gone, e, now);
       this.recentlyGone.delete(e.key);
       this.destroyedKeys.set(e.key, this.gen);
@@ -168,7 +183,7 @@ export class DeviceBook {
     // Born and gone between two polls: all of it is new.
     const owner = this.deviceOf(e);
     if (!owner) return;
-    const fresh: FlowState = { ...owner, dev: null, origBytes: 0, replyBytes: 0, origPackets: 0, replyPackets: 0, start: now, gen: this.gen, entry: e };
+    const fresh = this.newFlow(owner, e, now, this.gen);
     this.account(fresh, e, now);
     this.pendingEnded.push(toRecord(fresh, now));
   }
@@ -186,7 +201,7 @@ export class DeviceBook {
       if (!f) {
         const owner = this.deviceOf(e);
         if (!owner) continue;
-        f = { ...owner, dev: null, origBytes: 0, replyBytes: 0, origPackets: 0, replyPackets: 0, start: now, gen, entry: e };
+        f = this.newFlow(owner, e, now, gen);
         this.flows.set(e.key, f);
         if (first) {
           // Baseline: bytes moved before we started watching are not this interval's.
@@ -205,7 +220,6 @@ export class DeviceBook {
         this.account(f, e, now);
       }
       f.gen = gen;
-      if (!f.dev) f.dev = this.device(f.device, now);
       const d = f.dev;
       d.flows++;
       d.lastSeen = now;
