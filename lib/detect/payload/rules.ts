@@ -20,7 +20,7 @@ export interface RuleSpec {
   name: string;
   severity?: Severity;
   category?: AlertCategory;
-  /** Literal text, or a regular expression source when `regex` is true. */
+  /** Literal text (matched as its UTF-8 bytes), or a regular expression source over latin1 bytes when `regex` is true. */
   pattern: string;
   regex?: boolean;
   /** Case-insensitive matching (default true). */
@@ -173,7 +173,9 @@ export function compileRule(value: unknown, index: number): PayloadRule | null {
   if (raw.pattern.length > MAX_PATTERN) throw new RuleError(`${where}: pattern is longer than ${MAX_PATTERN} characters`);
   const regex = flag(raw, 'regex', false, where);
   const nocase = flag(raw, 'nocase', true, where);
-  const source = regex ? raw.pattern : escapeRegex(raw.pattern);
+  // Payloads are matched as bytes (latin1 text): a literal means its UTF-8 bytes.
+  const literalBytes = regex ? '' : Buffer.from(raw.pattern, 'utf8').toString('latin1');
+  const source = regex ? raw.pattern : escapeRegex(literalBytes);
   let probe: RegExp;
   try {
     probe = new RegExp(source, nocase ? 'i' : '');
@@ -181,7 +183,10 @@ export function compileRule(value: unknown, index: number): PayloadRule | null {
     throw new RuleError(`${where}: pattern is not a valid regular expression: ${(err as Error).message}`);
   }
   if (probe.test('')) throw new RuleError(`${where}: pattern matches empty text, so it would match every payload`);
-  const anchors = regex ? anchorList(raw.anchors, where) : [raw.pattern.slice(0, MAX_ANCHOR)];
+  if (regex && /[^\x00-\xff]/.test(raw.pattern)) {
+    throw new RuleError(`${where}: regex pattern has characters beyond latin1; payloads are bytes, so write them as \\xNN byte escapes (or use a literal pattern, matched as UTF-8)`);
+  }
+  const anchors = regex ? anchorList(raw.anchors, where) : [literalBytes.slice(0, MAX_ANCHOR)];
   const ports: Partial<Record<'ports' | 'dport' | 'sport', PortSet>> = {};
   for (const key of ['ports', 'dport', 'sport'] as const) {
     try {

@@ -56,6 +56,13 @@ describe('rule validation', () => {
     refused(() => parseRulesJson('[{"id": ', 'editor rules'), /editor rules: not valid JSON/);
   });
 
+  it('matches literal patterns as UTF-8 bytes and refuses non-latin1 characters in regexes', () => {
+    const det = new PayloadDetector('pm', { includeDefaults: false, rules: [rule({ pattern: 'пароль' })] });
+    const payload = Buffer.from('POST / HTTP/1.1\r\n\r\nq=пароль', 'utf8');
+    assert.deepEqual(det.process([{ ...pkt(''), payload }]).map((a) => a.rule), ['local.test']);
+    refused(() => compileRules([rule({ pattern: 'пар.ль', regex: true })]), /beyond latin1; payloads are bytes, so write them as \\xNN/);
+  });
+
   it('parses port lists and ranges', () => {
     assert.deepEqual(parsePorts('80, 443,8000-8100'), [[80, 80], [443, 443], [8000, 8100]]);
     assert.deepEqual(parsePorts([22, '2222']), [[22, 22], [2222, 2222]]);
