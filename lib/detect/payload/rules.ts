@@ -183,7 +183,7 @@ export function compileRule(value: unknown, index: number): PayloadRule | null {
     throw new RuleError(`${where}: pattern is not a valid regular expression: ${(err as Error).message}`);
   }
   if (probe.test('')) throw new RuleError(`${where}: pattern matches empty text, so it would match every payload`);
-  if (regex && /[^\x00-\xff]/.test(raw.pattern)) {
+  if (regex && /[\u0100-\uffff]/.test(raw.pattern)) {
     throw new RuleError(`${where}: regex pattern has characters beyond latin1; payloads are bytes, so write them as \\xNN byte escapes (or use a literal pattern, matched as UTF-8)`);
   }
   const anchors = regex ? anchorList(raw.anchors, where) : [literalBytes.slice(0, MAX_ANCHOR)];
