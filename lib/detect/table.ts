@@ -9,7 +9,8 @@
  * `reorderMs` of packet time, which is far below any detection window.
  */
 
-interface Slot<V> {
+interface Slot<K, V> {
+  key: K;
   value: V;
   /** Packet time of the last touch. */
   last: number;
@@ -18,16 +19,16 @@ interface Slot<V> {
 }
 
 export class BoundedTable<K, V> {
-  private readonly map = new Map<K, Slot<V>>();
+  private readonly map = new Map<K, Slot<K, V>>();
   private capacity: number;
   /**
-   * Live iterator over the keys, kept between evictions: it always stands
+   * Live iterator over the entries, kept between evictions: it always stands
    * just before the stalest entry (everything before it was evicted, and
    * moved or new entries go to the end). A fresh iterator would have to skip
    * the holes deleted entries leave at the front of the Map until V8 next
    * compacts it, which makes eviction O(size) instead of O(1).
    */
-  private cursor: IterableIterator<K> | null = null;
+  private cursor: IterableIterator<Slot<K, V>> | null = null;
   /** Entries dropped because the table was full (stalest first). */
   evictions = 0;
 
@@ -89,6 +90,7 @@ export class BoundedTable<K, V> {
       const old = this.evictOne();
       if (old !== undefined && this.recycle !== undefined) {
         this.recycle(old.value);
+        old.key = key;
         old.last = ts;
         old.moved = ts;
         this.map.set(key, old);
@@ -96,7 +98,7 @@ export class BoundedTable<K, V> {
       }
     }
     const value = this.create(key);
-    this.map.set(key, { value, last: ts, moved: ts });
+    this.map.set(key, { key, value, last: ts, moved: ts });
     return value;
   }
 
@@ -149,15 +151,15 @@ export class BoundedTable<K, V> {
   }
 
   /** Remove the stalest entry; returns its slot (for recycling). */
-  private evictOne(): Slot<V> | undefined {
+  private evictOne(): Slot<K, V> | undefined {
     let first = this.cursor?.next();
     if (first === undefined || first.done) {
-      this.cursor = this.map.keys();
+      this.cursor = this.map.values();
       first = this.cursor.next();
     }
     if (first.done) return undefined;
-    const slot = this.map.get(first.value);
-    this.map.delete(first.value);
+    const slot = first.value;
+    this.map.delete(slot.key);
     this.evictions++;
     return slot;
   }
