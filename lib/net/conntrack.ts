@@ -121,39 +121,44 @@ function parseRange(text: string, start: number, end: number, normalizeV6: boole
     const klen = eq - pos;
     const v = eq + 1;
     let isCode = false;
-    if (tuple === 1 && !(klen === 7 && at(text, pos, 'packets')) && !(klen === 5 && at(text, pos, 'bytes')) && !(klen === 3 && at(text, pos, 'src'))) origEnd = tokEnd;
-    if (klen === 3 && at(text, pos, 'src')) {
+    // Dispatch on key length and first letter; the key text is checked only for candidates.
+    const k0 = c0;
+    let counter = false;
+    if (klen === 3 && k0 === 115 /* s */ && at(text, pos, 'src')) {
       tuple++;
       if (tuple === 1) {
         e.origSrc = text.slice(v, tokEnd);
         origStart = pos;
-        origEnd = tokEnd;
       } else if (tuple === 2) e.replySrc = text.slice(v, tokEnd);
-    } else if (klen === 3 && at(text, pos, 'dst')) {
+    } else if (klen === 3 && k0 === 100 /* d */ && at(text, pos, 'dst')) {
       if (tuple === 1) {
         e.origDst = text.slice(v, tokEnd);
         dstEnd = tokEnd;
       } else if (tuple === 2) e.replyDst = text.slice(v, tokEnd);
-    } else if (klen === 5 && at(text, pos, 'sport')) {
+    } else if (klen === 5 && k0 === 115 && at(text, pos, 'sport')) {
       if (tuple === 1) e.origSport = intAt(text, v, tokEnd);
       else if (tuple === 2) e.replySport = intAt(text, v, tokEnd);
-    } else if (klen === 5 && at(text, pos, 'dport')) {
+    } else if (klen === 5 && k0 === 100 && at(text, pos, 'dport')) {
       if (tuple === 1) e.origDport = intAt(text, v, tokEnd);
       else if (tuple === 2) e.replyDport = intAt(text, v, tokEnd);
-    } else if (klen === 7 && at(text, pos, 'packets')) {
+    } else if (klen === 7 && k0 === 112 /* p */ && at(text, pos, 'packets')) {
+      counter = true;
       if (tuple === 1) e.origPackets = intAt(text, v, tokEnd) || 0;
       else if (tuple === 2) e.replyPackets = intAt(text, v, tokEnd) || 0;
-    } else if (klen === 5 && at(text, pos, 'bytes')) {
+    } else if (klen === 5 && k0 === 98 /* b */ && at(text, pos, 'bytes')) {
+      counter = true;
       if (tuple === 1) e.origBytes = intAt(text, v, tokEnd) || 0;
       else if (tuple === 2) e.replyBytes = intAt(text, v, tokEnd) || 0;
-    } else if (klen === 2 && at(text, pos, 'id')) {
+    } else if (klen === 2 && k0 === 105 /* i */ && at(text, pos, 'id')) {
       // ICMP echo ids sit inside a tuple right after code=; the conntrack id comes after both tuples.
       if (!prevWasCode) e.id = intAt(text, v, tokEnd);
-    } else if (klen === 4 && at(text, pos, 'code')) {
+    } else if (klen === 4 && k0 === 99 /* c */ && at(text, pos, 'code')) {
       isCode = true;
     } else if (tuple === 2 && (at(text, pos, 'mark=') || at(text, pos, 'use=') || at(text, pos, 'zone=') || at(text, pos, 'secctx=') || at(text, pos, 'labels='))) {
       tuple = 3;
     }
+    // The original tuple's text runs to its last field (counters are not part of it).
+    if (tuple === 1 && !counter) origEnd = tokEnd;
     prevWasCode = isCode;
     pos = tokEnd;
   }
