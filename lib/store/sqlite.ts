@@ -77,17 +77,35 @@ export function isBusy(err: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
+/** Why `dir` cannot be written (read-only file system, no permission), or null. */
+function writeProblem(dir: string): string | null {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return `the file system holding ${dir} is mounted read-only`;
+    if (code === 'EACCES' || code === 'EPERM') return `no permission to write in ${dir}`;
+    return null;
+  }
+}
+
 /** A user-facing message naming the file and what to do about the fault. */
 export function describeDbError(err: unknown, file: string): string {
   const raw = err instanceof Error ? err.message : String(err);
   const code = sqliteCode(err);
   const dir = path.dirname(file);
   switch (code) {
-    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_CANTOPEN': {
       if (!fs.existsSync(dir)) return `cannot open database ${file}: directory ${dir} does not exist (create it or change the file path)`;
+      const why = writeProblem(dir);
+      if (why) return `database ${file} is read-only: ${why} (${raw})`;
       return `cannot open database ${file}: ${raw} (check that ${dir} is writable and the path is a file)`;
-    case 'SQLITE_READONLY':
-      return `database ${file} is read-only: ${raw} (check file permissions and that the file system is mounted read-write)`;
+    }
+    case 'SQLITE_READONLY': {
+      const why = writeProblem(dir);
+      return `database ${file} is read-only: ${why ? `${why} (${raw})` : `${raw} (check file permissions and that the file system is mounted read-write)`}`;
+    }
     case 'SQLITE_FULL':
       return `disk full writing ${file}: ${raw} (free space on the file system holding ${dir})`;
     case 'SQLITE_BUSY':
