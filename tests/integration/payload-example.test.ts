@@ -19,14 +19,15 @@ const idOf = (type: string, name: string): string => {
   return n.id;
 };
 
+/** Press an inject node's button, once the deployed flow has started it (slow on a busy machine). */
 async function press(rt: Runtime, name: string): Promise<void> {
   const id = idOf('inject', name);
-  for (let i = 0; i < 250; i++) {
+  for (let i = 0; i < 1500; i++) {
     const node = rt.RED.nodes.getNode(id) as { receive(msg: object): void } | null;
     if (node) return node.receive({});
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`inject '${name}' did not start`);
+  throw new Error(`inject '${name}' did not start within 30 s of the deploy`);
 }
 
 describe('payload-match example flow', () => {
