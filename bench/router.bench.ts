@@ -58,7 +58,7 @@ async function innerWith(source: 'proc' | 'tool'): Promise<void> {
   const childMs = childCpuMs() - child0;
   // Breakdown on one listing.
   text = source === 'proc'
-    ? fs.readFileSync('/proc/net/nf_conntrack', 'utf8')
+    ? fs.readFileSync('/proc/net/nf_conntrack', 'latin1')
     : spawnSync('conntrack', ['-L', '-o', 'extended,id'], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
   let entries = parseConntrack(text, source === 'proc');
   const parseRuns: number[] = [];

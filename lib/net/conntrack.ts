@@ -221,7 +221,7 @@ export class ConntrackError extends Error {
 
 function runConntrackTool(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('conntrack', args, { maxBuffer: 512 * 1024 * 1024, timeout: 30_000, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
+    execFile('conntrack', args, { encoding: 'latin1', maxBuffer: 512 * 1024 * 1024, timeout: 30_000, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
       if (!err) return resolve(String(stdout));
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOENT') return reject(new ConntrackError("'conntrack' not found: install the Debian package 'conntrack' (apt-get install conntrack)"));
@@ -247,7 +247,7 @@ export class ConntrackReader {
   async read(): Promise<ConntrackEntry[]> {
     if (this.source !== 'tool') {
       try {
-        const text = await fsp.readFile(PROC_TABLE, 'utf8');
+        const text = await fsp.readFile(PROC_TABLE, 'latin1'); // ASCII; latin1 decodes fastest
         this.lastSource = 'proc';
         return parseConntrack(text, true);
       } catch (err) {
