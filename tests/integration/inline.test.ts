@@ -106,8 +106,9 @@ describe('inline prevention', () => {
     assert.equal(syn.src, ATK);
     assert.equal(syn.action, 'drop');
     t.diagnostic(`SYN flood: ${c.pre} packets arrived, ${c.post} passed the IPS`);
-    assert.ok(c.pre > 1000, `the flood arrived (${c.pre} packets)`);
-    assert.ok(c.post < c.pre * 0.05, `attack packets passed the IPS: ${c.post} of ${c.pre}`);
+    assert.ok(c.pre > 5000, `the flood arrived (${c.pre} packets)`);
+    // before detection (100 half-open SYNs in a second) some pass; after it the rest is dropped
+    assert.ok(c.post < Math.max(1000, c.pre * 0.05), `attack packets passed the IPS: ${c.post} of ${c.pre}`);
     assert.equal(clientDuring, true, 'the client fetched the page during the flood');
     assert.equal(await pings(cli, VIC_C), true, 'the client pings after the flood');
   });
