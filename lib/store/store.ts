@@ -154,9 +154,15 @@ export class LogStore extends EventEmitter {
     else this.queueFlush(this.options.flushMs);
   }
 
-  /** Write everything waiting now; rejects with the fault if writing fails (rows are kept). */
-  flush(): Promise<void> {
-    return this.serial(() => this.flushPending());
+  /** Write everything waiting now; rejects with the fault if writing fails (rows are kept and retried). */
+  async flush(): Promise<void> {
+    try {
+      await this.serial(() => this.flushPending());
+    } catch (err) {
+      if (!this.stats.fault) this.faultRaised(err);
+      throw err;
+    }
+    if (this.stats.fault && this.pending.length === 0) this.faultCleared();
   }
 
   private queueFlush(delayMs: number): void {

@@ -81,7 +81,12 @@ export = function (RED: NodeAPI): void {
         return;
       }
       if (what.type === 'records') {
-        if (what.items.length) store.add(what.items);
+        try {
+          if (what.items.length) store.add(what.items);
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
         showStatus();
         if (what.refused.length) {
           done(new Error(`refused ${what.refused.length} record(s), stored ${what.items.length}: ${what.refused.slice(0, 3).join('; ')}`));
