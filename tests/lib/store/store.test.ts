@@ -214,6 +214,18 @@ describe('LogStore', () => {
     await store.close();
   });
 
+  it('runs retention by itself on its interval while rows keep coming', async () => {
+    const file = path.join(dir('retention-timer'), 'log.db');
+    const none = { maxAgeMs: 0, maxRows: 0 };
+    const { store, faults } = startStore(file, { retentionIntervalMs: 100, retentionBatch: 5, retention: { alerts: { maxAgeMs: 0, maxRows: 20 }, devices: none, flows: none, blocks: none } });
+    store.add(alerts(1, 100));
+    await store.flush();
+    store.add(alerts(101, 120));
+    await waitFor('only the newest 20 kept', async () => (await sids(file)).join() === range(101, 120).join());
+    assert.deepEqual(faults, []);
+    await store.close();
+  });
+
   it('records block history as block/update/unblock/expire events, and remembers the state across reopen', async () => {
     const file = path.join(dir('blocks'), 'log.db');
     const A = { ip: '10.0.0.66', since: 1000, expires: 0, reason: 'scan', rule: 'scan.vertical' };
