@@ -67,6 +67,7 @@ export = function (RED: NodeAPI): void {
     let closed = false;
     let acctNote = '';
     let lastNeighbourRefresh = 0;
+    let lastPollError = '';
 
     async function makeBook(): Promise<DeviceBook> {
       let lan = staticLan;
@@ -117,9 +118,13 @@ export = function (RED: NodeAPI): void {
         const text = `${result.devices.length} devices, ${book.flowCount} flows, ${ms.toFixed(0)} ms`;
         if (acctNote) status.warn(node, `${text}; accounting off`);
         else status.ok(node, text);
+        lastPollError = '';
       } catch (err) {
         status.error(node, shortError(err));
-        node.error(err);
+        // Once per distinct failure, not every interval (e.g. the LAN interface has no address yet).
+        const text = (err as Error).message;
+        if (text !== lastPollError) node.error(err);
+        lastPollError = text;
       } finally {
         polling = false;
       }
