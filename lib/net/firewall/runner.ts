@@ -31,6 +31,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   ip6tables: 'iptables',
   nft: 'nftables',
   ip: 'iproute2',
+  tc: 'iproute2',
+  conntrack: 'conntrack',
 };
 
 /** A failed firewall command: the command line, the tool's own words, and a hint. */
