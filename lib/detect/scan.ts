@@ -241,7 +241,7 @@ export class ScanDetector extends Detector<ScanSettings> {
     if (isFailureAnswer(p)) {
       if (s.failures === 0) return;
       // Only answers from hosts the prober actually probed count (a reset of an ordinary connection is not evidence).
-      if (!this.portsByPair.has(`${p.dst}>${p.src}`) && !this.hostsByPort.has(`${p.dst}|${p.sport ?? 0}|${p.proto}`) && p.proto === 'tcp') return;
+      if (p.proto === 'tcp' && !this.portsByPair.has(`${p.dst}>${p.src}`) && !this.hostsByPort.has(`${p.dst}|${p.sport ?? 0}|${p.proto}`)) return;
       const windowMs = this.windowMs;
       const n = this.failed.touch(p.dst, p.ts).add(p.ts, windowMs);
       if (n > s.failures) {

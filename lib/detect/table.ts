@@ -2,11 +2,17 @@
  * A map with a size cap that evicts the stalest entry first, for per-source
  * and per-target detector state. Staleness is the last touch in packet time.
  *
- * Order is kept by Map insertion order: a touch moves the entry to the end
- * (delete + set), so the first entry is always the stalest and eviction is
- * O(1). Moving costs a little, so an entry touched again within `reorderMs`
- * of its last move stays where it is: eviction order is exact to within
- * `reorderMs` of packet time, which is far below any detection window.
+ * Order is kept by Map insertion order, and entries are moved lazily: a touch
+ * only notes the time; when eviction finds an entry at the front that was
+ * touched `reorderMs` or more after it was placed, the entry moves to the end
+ * (delete + set) and the next one is considered ("second chance"). So an
+ * entry in use is never evicted, eviction stays O(1) amortised (each touch
+ * moves an entry at most once), and the per-packet path is a single Map
+ * lookup: moving every touched entry at once cost a quarter of the scan
+ * detector's time when keys recur more slowly than `reorderMs`. The order is
+ * that of the last move, not of the last touch, so among entries in use the
+ * evicted one is not always the very stalest; an untouched entry always goes
+ * before one touched since it was placed.
  */
 
 interface Slot<K, V> {
@@ -71,11 +77,6 @@ export class BoundedTable<K, V> {
     const slot = this.map.get(key);
     if (slot !== undefined) {
       if (ts > slot.last) slot.last = ts;
-      if (ts - slot.moved >= this.reorderMs) {
-        slot.moved = ts;
-        this.map.delete(key);
-        this.map.set(key, slot);
-      }
       return slot.value;
     }
     return this.insert(key, ts);
@@ -131,7 +132,7 @@ export class BoundedTable<K, V> {
     let removed = 0;
     for (const [key, slot] of this.map) {
       if (slot.last >= before) {
-        // Entries moved less than reorderMs ago may sit slightly out of order; good enough for ageing.
+        // Entries are ordered by their last move, not their last touch (see the class comment); good enough for ageing.
         break;
       }
       this.map.delete(key);
@@ -150,17 +151,26 @@ export class BoundedTable<K, V> {
     this.cursor = null;
   }
 
-  /** Remove the stalest entry; returns its slot (for recycling). */
+  /** Remove the stalest entry; returns its slot (for recycling). Entries touched since they were placed move to the end instead. */
   private evictOne(): Slot<K, V> | undefined {
-    let first = this.cursor?.next();
-    if (first === undefined || first.done) {
-      this.cursor = this.map.values();
-      first = this.cursor.next();
+    for (;;) {
+      let first = this.cursor?.next();
+      if (first === undefined || first.done) {
+        this.cursor = this.map.values();
+        first = this.cursor.next();
+      }
+      if (first.done) return undefined;
+      const slot = first.value;
+      if (slot.last > slot.moved && slot.last - slot.moved >= this.reorderMs) {
+        // Second chance: touched since placed. The cursor meets it again at the end.
+        slot.moved = slot.last;
+        this.map.delete(slot.key);
+        this.map.set(slot.key, slot);
+        continue;
+      }
+      this.map.delete(slot.key);
+      this.evictions++;
+      return slot;
     }
-    if (first.done) return undefined;
-    const slot = first.value;
-    this.map.delete(slot.key);
-    this.evictions++;
-    return slot;
   }
 }
