@@ -8,8 +8,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { NetnsRuntime } from '../support/netns-runtime';
-import { disableScript, dropUdpPort, enableScript, nfqueueNode, observers, pings } from '../support/inline';
+import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
+import { disableScript, dropUdpPort, enableScript, nfqueueNode, observers, pings, waitQueueBound } from '../support/inline';
 
 const VIC = '10.232.0.1';
 const CLI = '10.232.0.2';
@@ -20,15 +20,7 @@ before(async () => {
   skip = (await netnsUnavailable()) ?? (await toolMissing('iptables', 'ping'));
 });
 
-async function waitBound(rt: NetnsRuntime): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!((await rt.readFile('/proc/net/netfilter/nfnetlink_queue')) ?? '').split('\n').some((l) => l.trim().startsWith(`${QUEUE} `))) {
-    if (Date.now() > deadline) throw new Error(`queue ${QUEUE} never bound: ${rt.stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function scenario(extra: string[], check: (vic: Netns, cli: Netns, rt: NetnsRuntime) => Promise<void>): Promise<void> {
+async function scenario(extra: string[], check: (vic: Netns, cli: Netns, rt: ChildRuntime) => Promise<void>): Promise<void> {
   const lab = new Lab();
   try {
     const vic = await lab.host('vic');
@@ -36,9 +28,9 @@ async function scenario(extra: string[], check: (vic: Netns, cli: Netns, rt: Net
     await lab.link(vic, `${VIC}/24`, cli, `${CLI}/24`);
     await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4', ...extra]);
     const flows = [...observers(['nfq']), nfqueueNode('nfq', { queue: QUEUE }, ['fn']), dropUdpPort('fn', 9, ['nfq'])];
-    const rt = await NetnsRuntime.start(vic, flows, ['status']);
+    const rt = await startChildRuntime(flows, ['status'], { ns: vic });
     try {
-      await waitBound(rt);
+      await waitQueueBound(rt, QUEUE);
       assert.equal(await pings(cli, VIC), true, 'ping passes through Node-RED');
       await check(vic, cli, rt);
     } finally {

@@ -9,8 +9,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { NetnsRuntime } from '../support/netns-runtime';
-import { DETECTOR_IDS, addSourceCounters, detectorChain, disableScript, enableScript, nfqueueNode, observers, pings, sourceCounts } from '../support/inline';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
+import { DETECTOR_IDS, addSourceCounters, detectorChain, disableScript, enableScript, nfqueueNode, observers, pings, sourceCounts, waitQueueBound } from '../support/inline';
 
 const QUEUE = 21;
 const VIC_A = '10.234.0.1';
@@ -26,7 +26,7 @@ let vic: Netns;
 let atk: Netns;
 let scn: Netns;
 let cli: Netns;
-let rt: NetnsRuntime | null = null;
+let rt: ChildRuntime | null = null;
 
 async function curlOk(from: Netns, url: string): Promise<boolean> {
   try {
@@ -67,12 +67,8 @@ before(async () => {
   await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
   // fail-open off: under a flood a full queue must not wave the attack through uninspected
   const flows = [...observers(['nfq', ...DETECTOR_IDS]), nfqueueNode('nfq', { queue: QUEUE, failOpen: false, maxLen: 8192 }, [DETECTOR_IDS[0]]), ...detectorChain('nfq')];
-  rt = await NetnsRuntime.start(vic, flows, ['alerts', 'errors', 'status']);
-  const deadline = Date.now() + 15_000;
-  while (!((await rt.readFile('/proc/net/netfilter/nfnetlink_queue')) ?? '').includes(`${QUEUE} `)) {
-    if (Date.now() > deadline) throw new Error(`queue never bound: ${rt.stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  rt = await startChildRuntime(flows, ['alerts', 'errors', 'status'], { ns: vic });
+  await waitQueueBound(rt, QUEUE);
 });
 
 after(async () => {
@@ -90,7 +86,7 @@ describe('inline prevention', () => {
     assert.equal(await curlOk(cli, `http://${VIC_C}/`), true);
     const c = await settledCounts(vic, CLI);
     assert.ok(c.pre > 0 && c.post === c.pre, `client packets all accepted (${JSON.stringify(c)})`);
-    assert.deepEqual(await rt!.inbox('errors'), []);
+    assert.deepEqual(rt!.inbox('errors'), []);
   });
 
   test('a SYN flood is detected and its packets dropped, while a client still gets through', async (t) => {
@@ -100,9 +96,9 @@ describe('inline prevention', () => {
     const clientDuring = await curlOk(cli, `http://${VIC_C}/`);
     await flood;
     const c = await settledCounts(vic, ATK);
-    const isSynFlood = (a: { payload?: unknown }): boolean => /^flood\.syn/.test((a.payload as { rule?: string }).rule ?? '');
+    const isSynFlood = (a: WatchedMessage): boolean => /^flood\.syn/.test((a.msg.payload as { rule?: string }).rule ?? '');
     const alerts = await rt!.waitFor('alerts', (m) => m.some(isSynFlood));
-    const syn = alerts.find(isSynFlood)!.payload as { src: string; action: string };
+    const syn = alerts.find(isSynFlood)!.msg.payload as { src: string; action: string };
     assert.equal(syn.src, ATK);
     assert.equal(syn.action, 'drop');
     t.diagnostic(`SYN flood: ${c.pre} packets arrived, ${c.post} passed the IPS`);
@@ -117,7 +113,7 @@ describe('inline prevention', () => {
     if (skip) return t.skip(skip);
     await scn.exec('nmap', ['-sS', '-Pn', '-n', '-p', '1-600', '--max-retries', '0', '-T5', VIC_S], { timeoutMs: 120_000 });
     const c = await settledCounts(vic, SCN);
-    const alerts = await rt!.waitFor('alerts', (m) => m.some((a) => /^scan\./.test((a.payload as { rule?: string }).rule ?? '') && (a.payload as { src?: string }).src === SCN));
+    const alerts = await rt!.waitFor('alerts', (m) => m.some((a) => /^scan\./.test((a.msg.payload as { rule?: string }).rule ?? '') && (a.msg.payload as { src?: string }).src === SCN));
     assert.ok(alerts.length > 0);
     t.diagnostic(`nmap scan: ${c.pre} packets arrived, ${c.post} passed the IPS`);
     assert.ok(c.pre >= 600, `the scan arrived (${c.pre} packets)`);

@@ -1,7 +1,7 @@
 /**
  * iptables-block against the real kernel, once per backend (ipset, nftables,
  * plain iptables). A real Node-RED runtime runs in a child process inside a
- * victim namespace (iptables-block-child.ts), as a user would run it on the
+ * victim namespace (tests/support/child-runtime.ts), as a user would run it on the
  * box; an attacker and another host ping it and fetch from its HTTP server.
  *
  *   atk 10.77.1.2 (+ .3, fd77:1::2) ── vic 10.77.1.1 / fd77:1::1
@@ -10,14 +10,11 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
 import type { BlockList } from '../../lib/net/types';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
 import type { FlowNode } from '../support/runtime';
+import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
+import { errorText } from '../support/inline';
 
 const VIC = '10.77.1.1';
 const ATK = '10.77.1.2';
@@ -36,13 +33,9 @@ interface Out {
 
 /** Node-RED with one iptables-block node ('blk') in a child process inside `ns`. */
 class BlockRuntime {
-  readonly outs: Out[] = [];
-  readonly caught: string[] = [];
-  stderr = '';
-  private constructor(readonly child: ChildProcess, private readonly dir: string) {}
+  private constructor(private readonly rt: ChildRuntime) {}
 
   static async start(ns: Netns, config: Record<string, unknown>): Promise<BlockRuntime> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-block-'));
     const flows: FlowNode[] = [
       { id: 'tab', type: 'tab', label: 'block' },
       {
@@ -54,37 +47,21 @@ class BlockRuntime {
       { id: 'catcher', type: 'catch', z: 'tab', scope: ['blk'], uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'debug', z: 'tab', active: false, wires: [] },
     ];
-    fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(flows));
-    const child = ns.spawn(process.execPath, [path.join(__dirname, 'iptables-block-child.js'), path.join(dir, 'flows.json')], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const rt = new BlockRuntime(child, dir);
-    child.stderr?.on('data', (d: Buffer) => (rt.stderr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`Node-RED did not start in 30 s: ${rt.stderr}`)), 30_000);
-      child.once('exit', (code) => reject(new Error(`Node-RED exited (${code}): ${rt.stderr}`)));
-      readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-        let obj: { event?: string; out?: Out; caught?: string };
-        try {
-          obj = JSON.parse(line) as typeof obj;
-        } catch {
-          return; // Node-RED's own log lines
-        }
-        if (obj.event === 'ready') {
-          clearTimeout(t);
-          resolve();
-        }
-        if (obj.out) rt.outs.push(obj.out);
-        if (obj.caught) rt.caught.push(obj.caught);
-      });
-    });
-    return rt;
+    return new BlockRuntime(await startChildRuntime(flows, ['out', 'caught'], { ns }));
+  }
+
+  /** Every blocklist message the node sent so far. */
+  get outs(): Out[] {
+    return this.rt.inbox('out').map((m) => m.msg as unknown as Out);
   }
 
   /** Deliver `msg` to the node; resolve with the next output or refusal. */
   async send(msg: Record<string, unknown>): Promise<{ out?: Out; error?: string }> {
-    const [o, c] = [this.outs.length, this.caught.length];
-    this.child.stdin?.write(`${JSON.stringify({ msg })}\n`);
-    await until(() => this.outs.length > o || this.caught.length > c, `an answer to ${JSON.stringify(msg)} (${this.stderr})`);
-    return { out: this.outs[o], error: this.caught[c] };
+    const [o, c] = [this.rt.inbox('out').length, this.rt.inbox('caught').length];
+    await this.rt.inject('blk', msg);
+    await until(() => this.rt.inbox('out').length > o || this.rt.inbox('caught').length > c, `an answer to ${JSON.stringify(msg)} (${this.rt.diagnostics()})`);
+    const caught = this.rt.inbox('caught')[c];
+    return { out: this.outs[o], error: caught ? errorText(caught) : undefined };
   }
 
   async list(): Promise<BlockList> {
@@ -94,21 +71,13 @@ class BlockRuntime {
   }
 
   /** Clean stop: Node-RED closes the node. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.stdin?.write(`${JSON.stringify({ cmd: 'stop' })}\n`);
-    await exited;
-    fs.rmSync(this.dir, { recursive: true, force: true });
+  stop(): Promise<void> {
+    return this.rt.stop();
   }
 
   /** Crash: no close handler runs. */
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGKILL');
-    await exited;
-    fs.rmSync(this.dir, { recursive: true, force: true });
+  kill(): Promise<void> {
+    return this.rt.kill();
   }
 }
 

@@ -9,8 +9,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { NetnsRuntime, type InboxMessage } from '../support/netns-runtime';
-import { disableScript, enableScript, nfqueueNode, observers } from '../support/inline';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
+import { disableScript, enableScript, nfqueueNode, observers, waitQueueBound } from '../support/inline';
 import { startHttpTarget } from '../support/http-target';
 import type { FlowNode } from '../support/runtime';
 import type { Alert } from '../../lib/detect/alert';
@@ -24,7 +24,7 @@ let skip: string | null = null;
 let lab: Lab | null = null;
 let vic: Netns;
 let atk: Netns;
-let rt: NetnsRuntime | null = null;
+let rt: ChildRuntime | null = null;
 
 /** The page body, or null when no answer came within the time limit. */
 async function fetchPage(from: Netns, url: string): Promise<string | null> {
@@ -36,8 +36,8 @@ async function fetchPage(from: Netns, url: string): Promise<string | null> {
   }
 }
 
-function alertsOf(msgs: InboxMessage[]): Alert[] {
-  return msgs.map((m) => m.payload as Alert);
+function alertsOf(msgs: WatchedMessage[]): Alert[] {
+  return msgs.map((m) => m.msg.payload as Alert);
 }
 
 before(async () => {
@@ -55,12 +55,8 @@ before(async () => {
     { id: 'pm', type: 'payload-match', z: 'tab1', name: 'inline payload', includeDefaults: true, rules: '[]', rulesFile: '', action: 'drop', allowlist: '', cooldownS: '0', maxTracked: '1000', wires: [['nfq'], ['alerts']] },
     { id: 'alerts', type: 'debug', z: 'tab1', active: false, wires: [] },
   ];
-  rt = await NetnsRuntime.start(vic, flows, ['alerts', 'errors', 'status']);
-  const deadline = Date.now() + 15_000;
-  while (!((await rt.readFile('/proc/net/netfilter/nfnetlink_queue')) ?? '').includes(`${QUEUE} `)) {
-    if (Date.now() > deadline) throw new Error(`queue never bound: ${rt.stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  rt = await startChildRuntime(flows, ['alerts', 'errors', 'status'], { ns: vic });
+  await waitQueueBound(rt, QUEUE);
 });
 
 after(async () => {
@@ -76,7 +72,7 @@ describe('payload-match inline (NFQUEUE, drop mode)', () => {
     if (skip) return t.skip(skip);
     const page = await fetchPage(atk, `http://${VIC}:${PORT}/item?id=2`);
     assert.match(page ?? '(no answer)', /blue hat/);
-    assert.deepEqual(alertsOf(await rt!.inbox('alerts')), []);
+    assert.deepEqual(alertsOf(rt!.inbox('alerts')), []);
   });
 
   it('drops a SQL injection request (rule action drop): no answer, a drop alert from the attacker', async (t) => {
@@ -103,6 +99,6 @@ describe('payload-match inline (NFQUEUE, drop mode)', () => {
   it('keeps serving the attacker\'s ordinary requests afterwards (drops are per packet)', async (t) => {
     if (skip) return t.skip(skip);
     assert.match((await fetchPage(atk, `http://${VIC}:${PORT}/item?id=3`)) ?? '(no answer)', /green scarf/);
-    assert.deepEqual(await rt!.inbox('errors'), []);
+    assert.deepEqual(rt!.inbox('errors'), []);
   });
 });

@@ -8,7 +8,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { NetnsRuntime, type InboxMessage } from '../support/netns-runtime';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
 import type { FlowNode } from '../support/runtime';
 import { capUnavailable } from '../../lib/capture/live';
 
@@ -63,28 +63,28 @@ function flow(iface: string, extra: Record<string, unknown> = {}): FlowNode[] {
   ];
 }
 
-function packetsIn(msgs: InboxMessage[]): SeenPacket[] {
+function packetsIn(msgs: WatchedMessage[]): SeenPacket[] {
   const out: SeenPacket[] = [];
   for (const m of msgs) {
-    if (Array.isArray(m.payload)) out.push(...(m.payload as SeenPacket[]));
-    else if (m.payload) out.push(m.payload as SeenPacket);
+    if (Array.isArray(m.msg.payload)) out.push(...(m.msg.payload as SeenPacket[]));
+    else if (m.msg.payload) out.push(m.msg.payload as SeenPacket);
   }
   return out;
 }
 
 /** Run `fn` with a server namespace running Node-RED (capturing on its veth) and a client namespace. */
-async function withCapture(extra: Record<string, unknown>, fn: (rt: NetnsRuntime, srv: Netns, cli: Netns, cliIf: string) => Promise<void>): Promise<void> {
+async function withCapture(extra: Record<string, unknown>, fn: (rt: ChildRuntime, srv: Netns, cli: Netns, cliIf: string) => Promise<void>): Promise<void> {
   const lab = new Lab();
-  let rt: NetnsRuntime | null = null;
+  let rt: ChildRuntime | null = null;
   try {
     const srv = await lab.host('srv');
     const cli = await lab.host('cli');
     const { aIf, bIf } = await lab.link(srv, `${SRV}/24`, cli, `${CLI}/24`);
-    rt = await NetnsRuntime.start(srv, flow(aIf, extra), ['sink', 'done']);
+    rt = await startChildRuntime(flow(aIf, extra), ['sink', 'done'], { ns: srv });
     // The capture opens shortly after deploy: ping (small) until the first packet shows up.
     const deadline = Date.now() + 15_000;
-    while (packetsIn(await rt.inbox('sink')).length === 0) {
-      if (Date.now() > deadline) throw new Error(`capture never started: ${rt.stderr}`);
+    while (packetsIn(rt.inbox('sink')).length === 0) {
+      if (Date.now() > deadline) throw new Error(`capture never started: ${rt.diagnostics()}`);
       await cli.exec('ping', ['-c', '1', '-W', '1', '-s', '16', SRV]).catch(() => undefined);
     }
     await fn(rt, srv, cli, bIf);
@@ -100,12 +100,12 @@ async function sendTraffic(cli: Netns): Promise<void> {
   await cli.exec('curl', ['-s', '--max-time', '3', `http://${SRV}:8080/`]).catch(() => undefined); // refused: SYN, RST
 }
 
-async function stopAndReport(rt: NetnsRuntime, srv: Netns): Promise<Record<string, unknown>> {
+async function stopAndReport(rt: ChildRuntime, srv: Netns): Promise<Record<string, unknown>> {
   // curl sends its request line to the tcp-in node, which never answers: the time-out is expected.
   await srv.exec('curl', ['-s', '--max-time', '1', `http://127.0.0.1:${STOP_PORT}/stop`]).catch(() => undefined);
   const done = await rt.waitFor('done', (msgs) => msgs.length > 0);
-  assert.equal(done[0].topic, 'complete');
-  return done[0].payload as Record<string, unknown>;
+  assert.equal(done[0].msg.topic, 'complete');
+  return done[0].msg.payload as Record<string, unknown>;
 }
 
 describe('pcap-in live capture in a network namespace', () => {
@@ -116,7 +116,7 @@ describe('pcap-in live capture in a network namespace', () => {
       // A second's wait lets the status timer read the kernel's drop counter.
       await new Promise((r) => setTimeout(r, 1200));
       const report = await stopAndReport(rt, srv);
-      const seen = packetsIn(await rt.inbox('sink'));
+      const seen = packetsIn(rt.inbox('sink'));
       const requests = seen.filter((p) => p.proto === 'icmp' && p.icmpType === 8 && p.src === CLI && p.dst === SRV && p.len === PING_FRAME);
       const replies = seen.filter((p) => p.proto === 'icmp' && p.icmpType === 0 && p.src === SRV && p.dst === CLI && p.len === PING_FRAME);
       assert.equal(requests.length, PINGS, 'echo requests');
@@ -136,7 +136,7 @@ describe('pcap-in live capture in a network namespace', () => {
     await withCapture({ filter: 'icmp', snaplen: '96' }, async (rt, srv, cli) => {
       await sendTraffic(cli);
       await stopAndReport(rt, srv);
-      const seen = packetsIn(await rt.inbox('sink'));
+      const seen = packetsIn(rt.inbox('sink'));
       assert.equal(seen.filter((p) => p.proto === 'tcp').length, 0, 'no TCP past the filter');
       assert.ok(seen.every((p) => p.proto === 'icmp'), `only ICMP: ${[...new Set(seen.map((p) => p.proto))].join(',')}`);
       const requests = seen.filter((p) => p.icmpType === 8 && p.src === CLI && p.len === PING_FRAME);
@@ -149,10 +149,10 @@ describe('pcap-in live capture in a network namespace', () => {
     if (skip) return t.skip(skip);
     await withCapture({}, async (rt, srv, cli) => {
       const report = await stopAndReport(rt, srv);
-      const before = packetsIn(await rt.inbox('sink')).length;
+      const before = packetsIn(rt.inbox('sink')).length;
       await cli.exec('ping', ['-c', '3', '-i', '0.2', SRV]);
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(packetsIn(await rt.inbox('sink')).length, before);
+      assert.equal(packetsIn(rt.inbox('sink')).length, before);
       assert.equal(report.packets, before);
     });
   });
@@ -168,7 +168,7 @@ describe('pcap-in live capture in a network namespace', () => {
         await cli.exec('ping', ['-c', '3', '-i', '0.2', '-W', '1', OTHER]).catch(() => undefined); // nobody answers
         await cli.exec('ping', ['-c', '2', '-i', '0.2', SRV]);
         await stopAndReport(rt, srv);
-        const seen = packetsIn(await rt.inbox('sink'));
+        const seen = packetsIn(rt.inbox('sink'));
         const toOther = seen.filter((p) => p.dst === OTHER && p.icmpType === 8);
         const toSrv = seen.filter((p) => p.dst === SRV && p.src === CLI && p.icmpType === 8 && p.len === 98);
         assert.equal(toOther.length, promiscuous ? 3 : 0, `promiscuous ${promiscuous}: echo requests for another host`);
@@ -183,20 +183,20 @@ describe('pcap-in live capture in a network namespace', () => {
       await sendTraffic(cli);
       await srv.exec('curl', ['-s', '--max-time', '1', `http://127.0.0.1:${CONFIG_PORT}/config`]).catch(() => undefined);
       // The curl above to the config port is TCP on lo: not on the captured veth.
-      const before = packetsIn(await rt.inbox('sink')).length;
-      assert.ok(packetsIn(await rt.inbox('sink')).some((p) => p.proto === 'tcp' && p.dport === 8080), 'TCP seen before the change');
+      const before = packetsIn(rt.inbox('sink')).length;
+      assert.ok(packetsIn(rt.inbox('sink')).some((p) => p.proto === 'tcp' && p.dport === 8080), 'TCP seen before the change');
       // Wait until the restarted capture delivers again (pings), then send TCP and ICMP.
       const deadline = Date.now() + 15_000;
       // (a 16-byte ping: packets of the old capture flushed at the restart are not those)
       const WARM_FRAME = 16 + 8 + 20 + 14;
-      while (!packetsIn(await rt.inbox('sink')).slice(before).some((p) => p.icmpType === 8 && p.len === WARM_FRAME)) {
-        if (Date.now() > deadline) throw new Error(`capture did not come back: ${rt.stderr}`);
+      while (!packetsIn(rt.inbox('sink')).slice(before).some((p) => p.icmpType === 8 && p.len === WARM_FRAME)) {
+        if (Date.now() > deadline) throw new Error(`capture did not come back: ${rt.diagnostics()}`);
         await cli.exec('ping', ['-c', '1', '-W', '1', '-s', '16', SRV]).catch(() => undefined);
       }
-      const mark = packetsIn(await rt.inbox('sink')).length;
+      const mark = packetsIn(rt.inbox('sink')).length;
       await sendTraffic(cli);
       await stopAndReport(rt, srv);
-      const after = packetsIn(await rt.inbox('sink')).slice(mark);
+      const after = packetsIn(rt.inbox('sink')).slice(mark);
       assert.equal(after.filter((p) => p.proto === 'tcp').length, 0, 'no TCP after filter "icmp"');
       assert.equal(after.filter((p) => p.icmpType === 8 && p.len === PING_FRAME).length, PINGS);
     });

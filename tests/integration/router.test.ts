@@ -12,8 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
-import type { ReceivedMessage } from '../support/runtime';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
 import type { DeviceStats } from '../../lib/net/types';
 import type { Alert } from '../../lib/detect/alert';
 
@@ -33,8 +32,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-const deviceIn = (m: ReceivedMessage, ip: string) => (m.msg.payload as DeviceStats[]).find((d) => d.ip === ip);
-const alertsIn = (msgs: ReceivedMessage[]) => msgs.map((m) => m.msg.payload as Alert);
+const deviceIn = (m: WatchedMessage, ip: string) => (m.msg.payload as DeviceStats[]).find((d) => d.ip === ip);
+const alertsIn = (msgs: WatchedMessage[]) => msgs.map((m) => m.msg.payload as Alert);
 
 describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespaces', () => {
   let skip: string | null = null;
@@ -182,7 +181,7 @@ describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespac
 
   test('bandwidth-threshold flags a device over its limit and clears when it stops', async (t) => {
     if (skip) return t.skip(skip);
-    rt!.inject('bw', { topic: 'config', payload: { limitBps: 2_000_000, sustainS: 2, clearS: 2, action: 'flag' } });
+    await rt!.inject('bw', { topic: 'config', payload: { limitBps: 2_000_000, sustainS: 2, clearS: 2, action: 'flag' } });
     const from = rt!.inbox('alertSink').length;
     await iperf(['-b', '40M'], 6);
     const alerts = alertsIn((await rt!.waitFor('alertSink', (msgs) => alertsIn(msgs.slice(from)).some((a) => a.rule === 'bandwidth.clear'), 15_000)).slice(from));
@@ -198,7 +197,7 @@ describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespac
   test('bandwidth-threshold throttle: iperf3 falls to the limit, and recovers after', async (t) => {
     if (skip) return t.skip(skip);
     const limit = 1_250_000; // 10 Mbit/s
-    rt!.inject('bw', { topic: 'config', payload: { limitBps: limit, sustainS: 1, clearS: 2, clearPct: 80, action: 'throttle', interface: lanIf } });
+    await rt!.inject('bw', { topic: 'config', payload: { limitBps: limit, sustainS: 1, clearS: 2, clearPct: 80, action: 'throttle', interface: lanIf } });
     const from = rt!.inbox('alertSink').length;
     // Download (internet → device): shaped by the HTB class on the router's LAN egress.
     const down = await iperf(['-R', '-i', '1'], 12);

@@ -58,7 +58,7 @@ describe('conntrack-poll node in a namespace', () => {
     assert.equal((await r.exec('sysctl', ['-n', 'net.netfilter.nf_conntrack_acct'])).stdout.trim(), '1');
     await d.exec('ping', ['-c', '3', '-i', '0.2', '10.79.0.1']);
     await rt.waitFor('devs', (m) => m.some((x) => (x.msg.payload as DeviceStats[]).some((s) => s.ip === '10.79.0.2' && s.txBytes >= 3 * 84)), 10_000);
-    rt.inject('cp', { topic: 'config', payload: { interval: -1, flowOutput: 'sometimes' } });
+    await rt.inject('cp', { topic: 'config', payload: { interval: -1, flowOutput: 'sometimes' } });
     const caught = await rt.waitFor('caught', (m) => m.length >= 1, 5000).catch((e: Error) => { throw new Error(e.message + rt.log.join('\n') + rt.errors.join(' ')); });
     assert.match(JSON.stringify(caught[0].msg.error), /interval must be >= 0.*flowOutput must be one of none, new, ended, all/);
     await rt.stop();

@@ -8,19 +8,12 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { NetnsRuntime } from '../support/netns-runtime';
-import { disableScript, dropUdpPort, enableScript, lastStatus, nfqueueNode, observers, pings, sendUdp, udpNoPorts } from '../support/inline';
+import { startChildRuntime } from '../support/child-runtime';
+import { disableScript, dropUdpPort, enableScript, errorText, lastStatus, nfqueueNode, observers, pings, sendUdp, udpNoPorts, waitQueueBound } from '../support/inline';
 import type { FlowNode } from '../support/runtime';
+import { nodeHelper, load, startServer, stopServer, unload } from '../support/node-helper';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as {
-  init(red: unknown): void;
-  load(node: unknown, flow: unknown[], cb: () => void): void;
-  unload(): Promise<void>;
-  getNode(id: string): { status: unknown } | null;
-  stopServer(cb: () => void): void;
-  startServer(cb: () => void): void;
-};
+const helper = nodeHelper<{ status: unknown } | null>();
 
 const VIC = '10.231.0.1';
 const CLI = '10.231.0.2';
@@ -56,17 +49,6 @@ async function enable(vic: Netns, queue: number, extra: string[] = []): Promise<
   await vic.exec(enableScript, ['--queue', String(queue), '--chains', 'INPUT', '--family', '4', ...extra]);
 }
 
-/** Wait until the kernel lists `queue` as bound in the runtime's namespace. */
-async function waitBound(rt: NetnsRuntime, queue: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const text = (await rt.readFile('/proc/net/netfilter/nfnetlink_queue')) ?? '';
-    if (text.split('\n').some((l) => l.trim().split(/\s+/)[0] === String(queue))) return;
-    if (Date.now() > deadline) throw new Error(`queue ${queue} never bound: ${rt.stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Wait until a counter read reaches `want` (traffic and verdicts are asynchronous), then return it. */
 async function settle(read: () => Promise<number>, want: number, ms = 5000): Promise<number> {
   const deadline = Date.now() + ms;
@@ -85,16 +67,16 @@ describe('nfqueue-in', () => {
       await withLab(async (vic, cli) => {
         await enable(vic, 3);
         const flows: FlowNode[] = [...observers(['nfq']), nfqueueNode('nfq', { queue: 3, batchSize, batchMs: 2 }, ['fn']), dropUdpPort('fn', 9, ['nfq'])];
-        const rt = await NetnsRuntime.start(vic, flows, ['status', 'errors']);
+        const rt = await startChildRuntime(flows, ['status', 'errors'], { ns: vic });
         try {
-          await waitBound(rt, 3);
+          await waitQueueBound(rt, 3);
           await sendUdp(cli, VIC, 9, 10);
           await sendUdp(cli, VIC, 10, 10);
           assert.equal(await pings(cli, VIC), true, 'ping through the queue');
           assert.equal(await settle(() => udpNoPorts(vic), 10), 10, 'the 10 datagrams to port 10 reach the victim, the 10 to port 9 do not');
           const st = await rt.waitFor('status', (m) => / 10 drop/.test(lastStatus(m)));
           assert.match(lastStatus(st), /0 timeout/);
-          assert.deepEqual(await rt.inbox('errors'), []);
+          assert.deepEqual(rt.inbox('errors'), []);
         } finally {
           await rt.stop();
         }
@@ -109,9 +91,9 @@ describe('nfqueue-in', () => {
         await enable(vic, 4);
         // nothing wired back: every packet times out
         const flows = [...observers(['nfq']), nfqueueNode('nfq', { queue: 4, defaultVerdict, timeout: 100 }, [])];
-        const rt = await NetnsRuntime.start(vic, flows, ['status']);
+        const rt = await startChildRuntime(flows, ['status'], { ns: vic });
         try {
-          await waitBound(rt, 4);
+          await waitQueueBound(rt, 4);
           await sendUdp(cli, VIC, 10, 5);
           const st = await rt.waitFor('status', (m) => /5 timeout/.test(lastStatus(m)));
           assert.match(lastStatus(st), defaultVerdict === 'accept' ? /5 ok, 0 drop/ : /0 ok, 5 drop/);
@@ -128,18 +110,18 @@ describe('nfqueue-in', () => {
     await withLab(async (vic, cli) => {
       await enable(vic, 5);
       const held = [...observers(['nfq']), nfqueueNode('nfq', { queue: 5, timeout: 60_000 }, [])];
-      const rt = await NetnsRuntime.start(vic, held, ['status']);
+      const rt = await startChildRuntime(held, ['status'], { ns: vic });
       try {
-        await waitBound(rt, 5);
+        await waitQueueBound(rt, 5);
         await sendUdp(cli, VIC, 10, 3);
         await rt.waitFor('status', (m) => /^3 in, 0 ok/.test(lastStatus(m)));
         assert.equal(await udpNoPorts(vic), 0, 'held by the queue');
         await rt.deploy(observers([]));
         assert.equal(await settle(() => udpNoPorts(vic), 3), 3, 'released with the default verdict (accept) on close');
-        assert.equal(await rt.readFile('/proc/net/netfilter/nfnetlink_queue'), '', 'queue unbound');
+        assert.equal(rt.procNet('netfilter/nfnetlink_queue'), '', 'queue unbound');
         // bound again in the same process (the binding cannot free its handle, so it is reused)
         await rt.deploy([...observers(['nfq2']), nfqueueNode('nfq2', { queue: 5 }, ['fn']), dropUdpPort('fn', 9, ['nfq2'])]);
-        await waitBound(rt, 5);
+        await waitQueueBound(rt, 5);
         await sendUdp(cli, VIC, 10, 2);
         assert.equal(await settle(() => udpNoPorts(vic), 5), 5);
       } finally {
@@ -153,16 +135,16 @@ describe('nfqueue-in', () => {
     await withLab(async (vic, cli) => {
       await enable(vic, 10);
       // not wired back: every packet gets the default verdict after the timeout
-      const rt = await NetnsRuntime.start(vic, [...observers(['nfq']), nfqueueNode('nfq', { queue: 10, defaultVerdict: 'accept', timeout: 100 }, [])], ['status', 'errors']);
+      const rt = await startChildRuntime([...observers(['nfq']), nfqueueNode('nfq', { queue: 10, defaultVerdict: 'accept', timeout: 100 }, [])], ['status', 'errors'], { ns: vic });
       try {
-        await waitBound(rt, 10);
-        await rt.send('nfq', { topic: 'config', payload: { timeoutMs: -5, defaultVerdict: 'drop' } });
+        await waitQueueBound(rt, 10);
+        await rt.inject('nfq', { topic: 'config', payload: { timeoutMs: -5, defaultVerdict: 'drop' } });
         const errs = await rt.waitFor('errors', (m) => m.length >= 1);
-        assert.match(errs[0].error?.message ?? '', /verdict timeout must be an integer from 1 to 60000 ms, got -5/);
+        assert.match(errorText(errs[0]), /verdict timeout must be an integer from 1 to 60000 ms, got -5/);
         await sendUdp(cli, VIC, 10, 3);
         assert.equal(await settle(() => udpNoPorts(vic), 3), 3, 'old settings (accept) still apply');
-        await rt.send('nfq', { topic: 'config', payload: { defaultVerdict: 'drop' } });
-        await waitBound(rt, 10);
+        await rt.inject('nfq', { topic: 'config', payload: { defaultVerdict: 'drop' } });
+        await waitQueueBound(rt, 10);
         await sendUdp(cli, VIC, 10, 3);
         await rt.waitFor('status', (m) => / 3 drop, 3 timeout/.test(lastStatus(m)));
         assert.equal(await udpNoPorts(vic), 3, 'new packets dropped by the new default verdict');
@@ -178,9 +160,9 @@ describe('nfqueue-in', () => {
       await withLab(async (vic, cli) => {
         await enable(vic, 6);
         const flows = [...observers(['nfq']), nfqueueNode('nfq', { queue: 6, maxLen: 2, failOpen, timeout: 60_000 }, [])];
-        const rt = await NetnsRuntime.start(vic, flows, ['status']);
+        const rt = await startChildRuntime(flows, ['status'], { ns: vic });
         try {
-          await waitBound(rt, 6);
+          await waitQueueBound(rt, 6);
           await sendUdp(cli, VIC, 10, 6);
           await rt.waitFor('status', (m) => /^2 in/.test(lastStatus(m)));
           if (failOpen) {
@@ -199,13 +181,13 @@ describe('nfqueue-in', () => {
   test('clear errors: queue bound by another program, by another node, missing CAP_NET_ADMIN', async (t) => {
     if (skip) return t.skip(skip);
     await withLab(async (vic) => {
-      const first = await NetnsRuntime.start(vic, [...observers(['a']), nfqueueNode('a', { queue: 7 }, [])], ['status']);
+      const first = await startChildRuntime([...observers(['a']), nfqueueNode('a', { queue: 7 }, [])], ['status'], { ns: vic });
       try {
-        await waitBound(first, 7);
-        const second = await NetnsRuntime.start(vic, [...observers(['b', 'c']), nfqueueNode('b', { queue: 7 }, []), nfqueueNode('c', { queue: 8 }, []), nfqueueNode('d', { queue: 8 }, [])], ['status', 'errors']);
+        await waitQueueBound(first, 7);
+        const second = await startChildRuntime([...observers(['b', 'c']), nfqueueNode('b', { queue: 7 }, []), nfqueueNode('c', { queue: 8 }, []), nfqueueNode('d', { queue: 8 }, [])], ['status', 'errors'], { ns: vic });
         try {
           const errs = await second.waitFor('errors', (m) => m.length >= 2);
-          const texts = errs.map((e) => e.error?.message ?? '');
+          const texts = errs.map(errorText);
           assert.ok(texts.some((x) => /NFQUEUE 7 is already bound by another program/.test(x)), texts.join('\n'));
           assert.ok(texts.some((x) => /NFQUEUE 8 is already bound by another nfqueue-in node/.test(x)), texts.join('\n'));
         } finally {
@@ -214,11 +196,11 @@ describe('nfqueue-in', () => {
       } finally {
         await first.stop();
       }
-      const noCap = await NetnsRuntime.start(vic, [...observers(['e']), nfqueueNode('e', { queue: 9 }, [])], ['errors'], ['setpriv', '--bounding-set', '-net_admin']);
+      const noCap = await startChildRuntime([...observers(['e']), nfqueueNode('e', { queue: 9 }, [])], ['errors'], { ns: vic, wrap: ['setpriv', '--bounding-set', '-net_admin'] });
       try {
         const errs = await noCap.waitFor('errors', (m) => m.length >= 1);
-        assert.match(errs[0].error?.message ?? '', /CAP_NET_ADMIN/);
-        assert.equal(await noCap.readFile('/proc/net/netfilter/nfnetlink_queue'), '');
+        assert.match(errorText(errs[0]), /CAP_NET_ADMIN/);
+        assert.equal(noCap.procNet('netfilter/nfnetlink_queue'), '');
       } finally {
         await noCap.stop();
       }
@@ -227,20 +209,19 @@ describe('nfqueue-in', () => {
 
   test('refuses invalid settings with the reason, without touching the kernel', async () => {
     // node-red-node-test-helper in this process: validation fails before any queue is opened
-    helper.init(require.resolve('node-red'));
-    await new Promise<void>((r) => helper.startServer(r));
+    await startServer();
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const nfqNode = require(path.join(__dirname, '..', '..', 'nodes', 'nfqueue-in', 'nfqueue-in.js')) as unknown;
       const flow = [nfqueueNode('bad', { queue: 70000 }, []), nfqueueNode('bad2', { queue: 1, timeout: 0 }, [])].map((n) => ({ ...n, z: undefined }));
-      await new Promise<void>((r) => helper.load(nfqNode, flow, r));
+      await load(nfqNode, flow);
       const spy = helper.getNode('bad')?.status as unknown as { getCalls(): Array<{ thisValue: unknown; args: Array<{ text?: string; fill?: string }> }> };
       const texts = (id: string): string[] => spy.getCalls().filter((c) => c.thisValue === helper.getNode(id)).map((c) => `${c.args[0].fill}: ${c.args[0].text}`);
       assert.ok(texts('bad').some((x) => /^red: .*queue must be an integer from 0 to 65535/.test(x)), texts('bad').join());
       assert.ok(texts('bad2').some((x) => /^red: .*timeout must be an integer from 1/.test(x)), texts('bad2').join());
     } finally {
-      await helper.unload();
-      await new Promise<void>((r) => helper.stopServer(r));
+      await unload();
+      await stopServer();
     }
   });
 });

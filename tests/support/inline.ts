@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { Netns } from './netns';
 import type { FlowNode } from './runtime';
+import type { ChildRuntime, WatchedMessage } from './child-runtime';
 import { packageRoot } from './runtime';
 
 export const enableScript = path.join(packageRoot, 'scripts', 'nfqueue-enable.sh');
@@ -100,9 +101,25 @@ export function dropUdpPort(id: string, dropPort: number, wires: string[]): Flow
   };
 }
 
-/** Latest status text of the watched node(s). */
-export function lastStatus(msgs: Array<{ status?: { text?: string } }>): string {
-  return msgs.length ? msgs[msgs.length - 1].status?.text ?? '' : '';
+/** Wait until the kernel lists NFQUEUE `queue` as bound in the runtime's namespace. */
+export async function waitQueueBound(rt: ChildRuntime, queue: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const text = rt.procNet('netfilter/nfnetlink_queue') ?? '';
+    if (text.split('\n').some((l) => l.trim().split(/\s+/)[0] === String(queue))) return;
+    if (Date.now() > deadline) throw new Error(`queue ${queue} never bound:\n${rt.diagnostics()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Latest status text of the watched node(s) (messages a Status node sent). */
+export function lastStatus(msgs: WatchedMessage[]): string {
+  return msgs.length ? (msgs[msgs.length - 1].msg.status as { text?: string } | undefined)?.text ?? '' : '';
+}
+
+/** The error text of a message a Catch node sent. */
+export function errorText(m: WatchedMessage): string {
+  return (m.msg.error as { message?: string } | undefined)?.message ?? '';
 }
 
 /**

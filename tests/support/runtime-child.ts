@@ -1,10 +1,15 @@
 /**
- * Entry point of a Node-RED runtime in a child process, so a test can run
- * the runtime where the test process is not — e.g. inside a network
- * namespace: `ip netns exec NS node dist/tests/support/runtime-child.js CONFIG.json`.
- * Driven by tests/support/child-runtime.ts; the protocol is JSON lines:
- *   stdout  '@@ips {"event":"ready"}' | '@@ips {"event":"msg","node":id,"source":id,"port":n,"msg":{...}}'
- *   stdin   '{"inject":id,"msg":{...}}' (deliver msg to node id) | '{"stop":true}'
+ * Entry point of a real Node-RED runtime (tests/support/runtime.ts) in a child
+ * process, so a test can run it where the test process is not — inside a
+ * network namespace (NFQUEUE, conntrack, firewall and tc state are per
+ * namespace), or as a process it can kill. Driven by child-runtime.ts; the
+ * protocol is JSON lines:
+ *   stdout  '@@ips {"event":"ready"}' (flows started)
+ *         | '@@ips {"event":"msg","node":id,"msg":{...}}' (a watched node received msg)
+ *         | '@@ips {"event":"ok","seq":n}' | '@@ips {"event":"error","seq"?:n,"message":...}'
+ *   stdin   '{"inject":id,"msg":{...},"seq":n}' (deliver msg to node id)
+ *         | '{"deploy":[flows],"seq":n}' (full deploy) | '{"stop":true}'
+ * "ok" acknowledges an inject or a finished deploy.
  * Other stdout lines are Node-RED's own log.
  */
 import fs from 'node:fs';
@@ -13,7 +18,7 @@ import { startRuntime, type FlowNode, type Runtime } from './runtime';
 
 export const LINE_PREFIX = '@@ips ';
 
-interface ChildConfig {
+export interface ChildConfig {
   flows: FlowNode[];
   /** Node ids whose received messages are reported. */
   watch: string[];
@@ -25,16 +30,31 @@ type HookEvent = Parameters<Parameters<Runtime['RED']['hooks']['add']>[1]>[0];
 function report(obj: unknown): void {
   let line: string;
   try {
-    line = JSON.stringify(obj);
+    line = JSON.stringify(obj, (_k, v: unknown) => {
+      // packet bytes would flood the pipe: a test only needs their length
+      const b = v as { type?: string; data?: unknown[] } | null;
+      return b && typeof b === 'object' && b.type === 'Buffer' && Array.isArray(b.data) ? `<${b.data.length} bytes>` : v;
+    });
   } catch (err) {
     line = JSON.stringify({ event: 'error', message: `unserialisable message: ${(err as Error).message}` });
   }
   process.stdout.write(`${LINE_PREFIX}${line}\n`);
 }
 
+/** What a test may look at in a message: its own properties but Node-RED's bookkeeping and HTTP handles. */
+function visible(msg: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(msg)) if (!k.startsWith('_') && k !== 'req' && k !== 'res') out[k] = v;
+  return out;
+}
+
 async function main(): Promise<void> {
   const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as ChildConfig;
   const watch = new Set(cfg.watch);
+  // RED.start() returns before the flows run: "ready" waits for this event.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const events = (require('node-red') as { events: { once(name: string, fn: () => void): void } }).events;
+  const flowsStarted = new Promise<void>((resolve) => events.once('flows:started', resolve));
   let runtime: Runtime | null = null;
   let stopping = false;
   const stop = async (code: number) => {
@@ -47,6 +67,7 @@ async function main(): Promise<void> {
       }
     } finally {
       report({ event: 'stopped' });
+      // handles of native bindings (NFQUEUE, pcap) keep the event loop alive
       process.exit(code);
     }
   };
@@ -54,25 +75,28 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0));
   runtime = await startRuntime(cfg.flows, cfg.settings ?? {});
   runtime.RED.hooks.add('onReceive.ipschild', (evt: HookEvent) => {
-    if (watch.has(evt.destination.id)) {
-      report({ event: 'msg', node: evt.destination.id, source: evt.source?.id, port: evt.source?.port, msg: { topic: evt.msg.topic, payload: evt.msg.payload, ...(evt.msg.error ? { error: evt.msg.error } : {}) } });
-    }
+    if (watch.has(evt.destination.id)) report({ event: 'msg', node: evt.destination.id, msg: visible(evt.msg) });
   });
+  await flowsStarted;
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     if (!line.trim()) return;
-    try {
-      const cmd = JSON.parse(line) as { inject?: string; msg?: Record<string, unknown>; stop?: boolean };
-      if (cmd.stop) return void stop(0);
-      if (cmd.inject) {
+    let cmd: { inject?: string; msg?: Record<string, unknown>; deploy?: FlowNode[]; seq?: number; stop?: boolean } | undefined;
+    void (async () => {
+      cmd = JSON.parse(line) as typeof cmd;
+      if (cmd?.stop) return void stop(0);
+      if (cmd?.inject) {
         const node = runtime?.RED.nodes.getNode(cmd.inject) as { receive(msg: Record<string, unknown>): void } | null;
-        if (!node) return report({ event: 'error', message: `no node ${cmd.inject}` });
+        if (!node) return report({ event: 'error', seq: cmd.seq, message: `no node ${cmd.inject}` });
         node.receive(cmd.msg ?? {});
+        report({ event: 'ok', seq: cmd.seq });
+      } else if (cmd?.deploy && runtime) {
+        await runtime.deploy(cmd.deploy);
+        report({ event: 'ok', seq: cmd.seq });
       }
-    } catch (err) {
-      report({ event: 'error', message: (err as Error).message });
-    }
+    })().catch((err: Error) => report({ event: 'error', seq: cmd?.seq, message: err.message }));
   });
+  // the test process went away: stop cleanly rather than linger
   rl.on('close', () => void stop(0));
   report({ event: 'ready' });
 }
