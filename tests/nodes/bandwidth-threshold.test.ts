@@ -3,20 +3,19 @@
  * pass-through, alert messages, runtime config and refusals. Throttling
  * with real tc and iperf3 is in tests/integration/router.test.ts.
  */
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
 import type { DeviceStats } from '../../lib/net/types';
-import { loadDetector, startServer, stopServer, unload } from './detector-harness';
+import { loadDetector } from './detector-harness';
+import { useServerPerFile, unload } from '../support/node-helper';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const bandwidthNode = require('../../nodes/bandwidth-threshold/bandwidth-threshold');
 
 const stats = (rxBps: number): DeviceStats[] => [{ ip: '192.168.4.20', mac: 'b8:27:eb:00:00:01', rxBytes: 0, txBytes: 0, rxBps, txBps: 0, flows: 1, lastSeen: 0 }];
 
-before(startServer);
-after(stopServer);
-afterEach(unload);
+useServerPerFile();
 
 describe('bandwidth-threshold node', () => {
   it('passes Device stats through unchanged and sends an alert message, topic = rule, when a device goes over', async () => {

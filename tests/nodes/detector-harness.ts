@@ -3,26 +3,13 @@
  * node-red-node-test-helper, its two outputs wired to helper nodes, and the
  * errors and status lines it produced recorded.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as {
-  init(red: unknown): void;
-  load(node: unknown, flow: unknown[], cb: () => void): void;
-  unload(): Promise<void>;
-  getNode(id: string): HelperNode;
-  stopServer(cb: () => void): void;
-  startServer(cb: () => void): void;
-};
-
-interface SpyCall {
-  thisValue: unknown;
-  args: unknown[];
-}
+import { nodeHelper, load, type Spy } from '../support/node-helper';
 
 interface HelperNode {
   on(event: string, fn: (arg: never) => void): void;
   receive(msg: Record<string, unknown>): void;
-  error: { getCalls(): SpyCall[] };
-  status: { getCalls(): SpyCall[] };
+  error: Spy;
+  status: Spy;
 }
 
 export interface OutMsg {
@@ -41,11 +28,7 @@ export interface DetectorHarness {
   send(msg: Record<string, unknown>): Promise<void>;
 }
 
-helper.init(require.resolve('node-red'));
-
-export const startServer = (): Promise<void> => new Promise((resolve) => helper.startServer(resolve));
-export const stopServer = (): Promise<void> => new Promise((resolve) => helper.stopServer(resolve));
-export const unload = (): Promise<void> => helper.unload();
+const helper = nodeHelper<HelperNode>();
 
 /** Load node module `nodeModule` of `type` with `config`; outputs go to recorded helper nodes. */
 export async function loadDetector(nodeModule: unknown, type: string, config: Record<string, unknown>): Promise<DetectorHarness> {
@@ -57,7 +40,7 @@ export async function loadDetector(nodeModule: unknown, type: string, config: Re
     { id: 'caught', type: 'catch', scope: ['det'], uncaught: false, wires: [['completed']] },
     { id: 'completed', type: 'helper' },
   ];
-  await new Promise<void>((resolve) => helper.load(nodeModule, flow, resolve));
+  await load(nodeModule, flow);
   const node = helper.getNode('det');
   let finished = 0;
   const h: DetectorHarness = {

@@ -3,12 +3,13 @@
  * both outputs, control messages, refusals, status. Real-traffic tests are in
  * tests/integration/detect-flood.test.ts.
  */
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
 import type { Packet } from '../../lib/packet/types';
 import { echoPkt, udpPkt } from '../lib/detect/packets';
-import { loadDetector, startServer, stopServer, unload } from './detector-harness';
+import { loadDetector } from './detector-harness';
+import { useServerPerFile } from '../support/node-helper';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const floodNode = require('../../nodes/flood-detect/flood-detect');
@@ -17,9 +18,7 @@ const ATK = '10.9.0.66';
 const VIC = '10.9.0.1';
 const pings = (n: number, t0: number, src = ATK) => Array.from({ length: n }, (_, i) => echoPkt(t0 + i, src, VIC));
 
-before(startServer);
-after(stopServer);
-afterEach(unload);
+useServerPerFile();
 
 describe('flood-detect node', () => {
   it('passes a batch on as a batch and sends one alert message per alert, topic = rule', async () => {

@@ -5,20 +5,13 @@
  * from this machine's real `ip -j addr`. Kernel behaviour is covered by
  * tests/integration/iptables-block.test.ts.
  */
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BlockList } from '../../lib/net/types';
 import { toolMissing } from '../support/netns';
+import { nodeHelper, load, useServerPerFile } from '../support/node-helper';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as {
-  init(red: unknown): void;
-  load(node: unknown, flow: unknown[], cb: () => void): void;
-  unload(): Promise<void>;
-  getNode(id: string): HelperNode;
-  stopServer(cb: () => void): void;
-  startServer(cb: () => void): void;
-};
+const helper = nodeHelper<HelperNode>();
 
 interface HelperNode {
   on(event: string, fn: (arg: never) => void): void;
@@ -33,20 +26,13 @@ interface OutMsg {
   results?: Record<string, unknown>[];
 }
 
-helper.init(require.resolve('node-red'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const blockNode = require('../../nodes/iptables-block/iptables-block');
 
 let skip: string | null = null;
+useServerPerFile();
 before(async () => {
   skip = await toolMissing('ip');
-  await new Promise<void>((resolve) => helper.startServer(resolve));
-});
-after(async () => {
-  await new Promise<void>((resolve) => helper.stopServer(resolve));
-});
-afterEach(async () => {
-  await helper.unload();
 });
 
 interface Harness {
@@ -62,7 +48,7 @@ async function deploy(config: Record<string, unknown>): Promise<Harness> {
     { id: 'blk', type: 'iptables-block', name: 'block under test', dryRun: true, backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, duration: 600, allowlist: '', protectOwn: true, protectGateway: true, escalate: false, clearOnClose: false, wires: [['out']], ...config },
     { id: 'out', type: 'helper' },
   ];
-  await new Promise<void>((resolve) => helper.load(blockNode, flow, resolve));
+  await load(blockNode, flow);
   const node = helper.getNode('blk');
   const h: Harness = {
     node,

@@ -3,20 +3,13 @@
  * in the form received, alerts on output 2, rules from the editor field and
  * control messages, bad rules refused with the old ones kept, inline drops.
  */
-import { describe, it, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Packet } from '../../lib/packet/types';
 import type { Alert } from '../../lib/detect/alert';
+import { nodeHelper, load, startServer, useServerPerTest } from '../support/node-helper';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as {
-  init(red: unknown): void;
-  load(node: unknown, flow: unknown[], cb: () => void): void;
-  unload(): Promise<void>;
-  getNode(id: string): HelperNode;
-  stopServer(cb: () => void): void;
-  startServer(cb: () => void): void;
-};
+const helper = nodeHelper<HelperNode>();
 
 interface HelperNode {
   on(event: string, fn: (arg: never) => void): void;
@@ -26,7 +19,6 @@ interface HelperNode {
 
 type Msg = { topic?: string; payload: unknown };
 
-helper.init(require.resolve('node-red'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const payloadMatchNode = require('../../nodes/payload-match/payload-match');
 
@@ -47,19 +39,16 @@ interface Harness {
   settle(): Promise<void>;
 }
 
-afterEach(async () => {
-  await helper.unload();
-  await new Promise<void>((resolve) => helper.stopServer(resolve));
-});
+useServerPerTest();
 
 async function deploy(config: Record<string, unknown> = {}): Promise<Harness> {
-  await new Promise<void>((resolve) => helper.startServer(resolve));
+  await startServer();
   const flow = [
     { id: 'pm', type: 'payload-match', name: 'web ips', includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '10', maxTracked: '50000', wires: [['pk'], ['al']], ...config },
     { id: 'pk', type: 'helper' },
     { id: 'al', type: 'helper' },
   ];
-  await new Promise<void>((resolve) => helper.load(payloadMatchNode, flow, resolve));
+  await load(payloadMatchNode, flow);
   const node = helper.getNode('pm');
   const h: Harness = { node, packets: [], alerts: [], errors: [], settle: () => new Promise((r) => setTimeout(r, 100)) };
   helper.getNode('pk').on('input', (msg: Msg) => h.packets.push(msg));

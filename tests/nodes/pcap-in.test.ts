@@ -5,7 +5,7 @@
  * when present, the decoder's pcapng fixture. tshark is the reference for
  * what the files hold.
  */
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,16 +14,9 @@ import { execFileSync } from 'node:child_process';
 import type { Packet } from '../../lib/packet/types';
 import type { FileSummary } from '../../lib/capture/file-source';
 import { packageRoot } from '../support/runtime';
+import { nodeHelper, load, startServer, unload, useServerPerTest } from '../support/node-helper';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as {
-  init(red: unknown): void;
-  load(node: unknown, flow: unknown[], cb: () => void): void;
-  unload(): Promise<void>;
-  getNode(id: string): HelperNode;
-  stopServer(cb: () => void): void;
-  startServer(cb: () => void): void;
-};
+const helper = nodeHelper<HelperNode>();
 
 interface HelperNode {
   on(event: string, fn: (arg: never) => void): void;
@@ -39,7 +32,6 @@ function errorText(arg: unknown): string {
 
 type Msg = { topic?: string; payload: unknown; _msgid?: string };
 
-helper.init(require.resolve('node-red'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pcapInNode = require('../../nodes/pcap-in/pcap-in');
 
@@ -77,16 +69,7 @@ after(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function startServer(): Promise<void> {
-  return new Promise((resolve) => helper.startServer(resolve));
-}
-function stopServer(): Promise<void> {
-  return new Promise((resolve) => helper.stopServer(resolve));
-}
-afterEach(async () => {
-  await helper.unload();
-  await stopServer();
-});
+useServerPerTest();
 
 interface Harness {
   node: HelperNode;
@@ -106,7 +89,7 @@ async function deploy(config: Record<string, unknown>): Promise<Harness> {
     { id: 'out', type: 'helper' },
     { id: 'done', type: 'helper' },
   ];
-  await new Promise<void>((resolve) => helper.load(pcapInNode, flow, resolve));
+  await load(pcapInNode, flow);
   const node = helper.getNode('p');
   const h: Harness = { node, statuses: [], packets: [], messages: [], errors: [], complete: Promise.resolve(null as unknown as FileSummary) };
   helper.getNode('out').on('input', (msg: Msg) => {
@@ -204,7 +187,7 @@ describe('pcap-in node, file mode', () => {
     await waitUntil(() => h.packets.length >= 3);
     let completed = false;
     void h.complete.then(() => { completed = true; });
-    await helper.unload();
+    await unload();
     const atClose = h.packets.length;
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(h.packets.length, atClose);

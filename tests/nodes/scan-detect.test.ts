@@ -2,12 +2,13 @@
  * scan-detect in Node-RED (node-red-node-test-helper). Real nmap scans are
  * in tests/integration/detect-scan.test.ts.
  */
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
 import type { Packet } from '../../lib/packet/types';
 import { tcpPkt } from '../lib/detect/packets';
-import { loadDetector, startServer, stopServer, unload } from './detector-harness';
+import { loadDetector } from './detector-harness';
+import { useServerPerFile } from '../support/node-helper';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const scanNode = require('../../nodes/scan-detect/scan-detect');
@@ -16,9 +17,7 @@ const ATK = '10.9.0.66';
 const VIC = '10.9.0.1';
 const scan = (ports: number, t0: number, flags = 'S') => Array.from({ length: ports }, (_, i) => tcpPkt(t0 + i * 10, ATK, VIC, 45000, i + 1, flags));
 
-before(startServer);
-after(stopServer);
-afterEach(unload);
+useServerPerFile();
 
 describe('scan-detect node', () => {
   it('a port scan in one batch raises scan.vertical with the ports as evidence; the batch passes on', async () => {

@@ -4,21 +4,14 @@
  * Catch nodes (node.error with the message), two nodes on one file, exports, flush on redeploy, and the
  * error a missing directory gives.
  */
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir, makeAlert, makeDevice, readRows, waitFor } from '../lib/store/helpers';
+import { nodeHelper, load, unload, useServerPerFile } from '../support/node-helper';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as {
-  init(red: unknown): void;
-  load(node: unknown, flow: unknown[], cb: () => void): void;
-  unload(): Promise<void>;
-  getNode(id: string): HelperNode;
-  stopServer(cb: () => void): void;
-  startServer(cb: () => void): void;
-};
+const helper = nodeHelper<HelperNode>();
 
 interface HelperNode {
   on(event: string, fn: (arg: never) => void): void;
@@ -32,20 +25,13 @@ interface OutMsg {
   _msgid: string;
 }
 
-helper.init(require.resolve('node-red'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sqliteNode = require('../../nodes/sqlite-log/sqlite-log');
 
 const dirs: string[] = [];
-before(async () => {
-  await new Promise<void>((resolve) => helper.startServer(resolve));
-});
-after(async () => {
-  await new Promise<void>((resolve) => helper.stopServer(resolve));
+useServerPerFile();
+after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-afterEach(async () => {
-  await helper.unload();
 });
 
 interface Harness {
@@ -61,7 +47,7 @@ function nodeConfig(id: string, file: string, extra: Record<string, unknown> = {
 
 async function deploy(nodes: Record<string, unknown>[]): Promise<Harness> {
   const flow = [...nodes, { id: 'out', type: 'helper' }];
-  await new Promise<void>((resolve) => helper.load(sqliteNode, flow, resolve));
+  await load(sqliteNode, flow);
   const h: Harness = {
     out: [],
     caught: [],
@@ -152,7 +138,7 @@ describe('sqlite-log node', () => {
     const file = path.join(d, 'ips.db');
     await deploy([nodeConfig('log', file, { flushMs: '600000' })]);
     helper.getNode('log').receive({ payload: [makeAlert(1), makeAlert(2)] });
-    await helper.unload();
+    await unload();
     assert.deepEqual((await readRows(file, 'SELECT sid FROM alerts ORDER BY id')).map((r) => r.sid), [1001, 1002]);
   });
 

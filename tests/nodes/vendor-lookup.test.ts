@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDetector, startServer, stopServer, unload } from './detector-harness';
+import { loadDetector } from './detector-harness';
+import { startServer, stopServer, unload } from '../support/node-helper';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const vendorNode = require('../../nodes/vendor-lookup/vendor-lookup');
