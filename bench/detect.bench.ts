@@ -27,7 +27,7 @@ const BATCH = Number(process.env.IPS_BENCH_BATCH ?? 256);
 /** One record in 20 is an attack; records 100 µs apart (10,000 packets/s of packet time). */
 const ATTACK_EVERY = 20;
 const GAP_US = 100;
-/** IPS_BENCH_ONLY=spoofed runs only the spoofed-sources flood. */
+/** IPS_BENCH_ONLY=spoofed runs only the spoofed-sources flood; =mixed only the mixed capture; =chain only the full chain on it (for --cpu-prof). */
 const ONLY = process.env.IPS_BENCH_ONLY ?? '';
 
 const hasPayloadMatch = fs.existsSync(path.join(packageRoot, 'dist', 'nodes', 'payload-match', 'payload-match.js'));
@@ -127,11 +127,12 @@ async function main(): Promise<void> {
     if (ONLY !== 'spoofed') console.log(`capture: ${PACKETS.toLocaleString('en')} packets, 1 in ${ATTACK_EVERY} an attack (SYN/ICMP/UDP flood, port scan, XMAS, SQLi from ${Object.values(ATTACKERS)[0]}..6), ${1e6 / GAP_US} pkts/s of packet time, ${mib(size)}, made in ${Date.now() - t0} ms`);
 
     if (ONLY !== 'spoofed') {
-    await engines(mixed);
-
-    await chain(mixed, [], `pcap-in → count (baseline, batch ${BATCH})`);
-    const fs2 = await chain(mixed, [floodNode, scanNode], `pcap-in → flood-detect → scan-detect → count (batch ${BATCH})`);
-    console.log(`  alerts: ${countRules(fs2.alerts)}`);
+    if (ONLY !== 'chain') {
+      await engines(mixed);
+      await chain(mixed, [], `pcap-in → count (baseline, batch ${BATCH})`);
+      const fs2 = await chain(mixed, [floodNode, scanNode], `pcap-in → flood-detect → scan-detect → count (batch ${BATCH})`);
+      console.log(`  alerts: ${countRules(fs2.alerts)}`);
+    }
     const detectors = hasPayloadMatch ? [floodNode, scanNode, payloadNode] : [floodNode, scanNode];
     if (!hasPayloadMatch) console.log('  (payload-match is not built: the chain below runs without it)');
     const names = detectors.map((d) => d.type).join(' → ');
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
     console.log(`  alerts: ${countRules(r.alerts)}`);
     }
 
+    if (ONLY === 'mixed' || ONLY === 'chain') return;
     const spoofed = path.join(dir, 'spoofed-syn.pcap');
     t0 = Date.now();
     const spoofedSize = makeCapture(spoofed, 1_000_000, { frame: (i) => spoofedSyn(i), gapUs: 10 });
