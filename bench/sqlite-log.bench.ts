@@ -167,8 +167,10 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-bench-sqlite-'));
   console.log(`sqlite-log on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg()[0].toFixed(1)}, files in ${dir}`);
   try {
-    await insertRate(dir);
-    await queryTimes(dir);
+    // IPS_BENCH_PART=insert or =query runs one half (for interleaved before/after runs).
+    const part = process.env.IPS_BENCH_PART;
+    if (part !== 'query') await insertRate(dir);
+    if (part !== 'insert') await queryTimes(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
