@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../tests/support/netns';
-import { NetnsRuntime } from '../tests/support/netns-runtime';
+import { startChildRuntime } from '../tests/support/child-runtime';
 import { DETECTOR_IDS, detectorChain, disableScript, enableScript, nfqueueNode, observers } from '../tests/support/inline';
 import { INLINE_DEFAULTS, NfqueueInline } from '../lib/capture/nfqueue-inline';
 import { parseKernelQueues, type KernelQueueRow } from '../lib/capture/nfqueue';
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     }
 
     for (const batch of [1, 64]) {
-      const rt = await NetnsRuntime.start(vic, nodeRedFlows(batch), ['errors']);
+      const rt = await startChildRuntime(nodeRedFlows(batch), ['errors'], { ns: vic });
       try {
         await waitBound(vic);
         await throughput(`Node-RED: nfqueue-in → flood-detect → scan-detect → payload-match → nfqueue-in, batch ${batch}`, gen, vic, rt.child.pid!);
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
     // as installed by default, then with the priority a dedicated router would give it (systemd Nice=-20)
     for (const [label, wrap] of [['with IPS (Node-RED, 1)', []], ['same at nice -20', ['nice', '-n', '-20']]] as const) {
-      const rt = await NetnsRuntime.start(vic, nodeRedFlows(1), ['errors'], [...wrap]);
+      const rt = await startChildRuntime(nodeRedFlows(1), ['errors'], { ns: vic, wrap: [...wrap] });
       try {
         await waitBound(vic);
         const ips = await pingUnderLoad(gen, png, vic);
