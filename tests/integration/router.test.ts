@@ -25,6 +25,8 @@ const INET_OTHER = '10.55.2.3';
 interface IperfResult {
   end: { sum_sent?: { bytes: number; bits_per_second: number }; sum_received?: { bytes: number; bits_per_second: number } };
   intervals: { sum: { start: number; end: number; bits_per_second: number } }[];
+  /** With --get-server-output: the receiving side's own intervals. */
+  server_output_json?: { intervals: { sum: { start: number; end: number; bits_per_second: number } }[] };
 }
 
 function median(xs: number[]): number {
@@ -100,7 +102,7 @@ describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespac
     }
     assert.ok(deviceIp, `device got no DHCP lease: ${String(lastErr)} ${dnsmasqLog}`);
     assert.match(fs.readFileSync(leases, 'utf8'), new RegExp(DEVICE_HOSTNAME));
-    inet.spawn('iperf3', ['-s']);
+    inet.spawn('iperf3', ['-s', '-J']); // -J: --get-server-output then carries the receiver's intervals as JSON
 
     rt = await startChildRuntime([
       { id: 'tab', type: 'tab', label: 'router' },
@@ -223,9 +225,11 @@ describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespac
     const limit = 1_250_000;
     const from = rt!.inbox('alertSink').length;
     // Upload (device → internet): redirected from the LAN interface's ingress to an ifb device and shaped there.
-    const up = await iperf(['-i', '1'], 12);
+    const up = await iperf(['-i', '1', '--get-server-output'], 12);
     assert.ok(alertsIn(rt!.inbox('alertSink').slice(from)).some((a) => a.rule === 'bandwidth.limit' && a.action === 'drop'), 'no bandwidth.limit alert');
-    const late = up.intervals.filter((i) => i.sum.start >= 6).map((i) => i.sum.bits_per_second / 8);
+    // What arrived, measured at the receiver: the sender's own intervals count bytes
+    // written into its socket buffer, which run ahead of the shaped rate.
+    const late = up.server_output_json!.intervals.filter((i) => i.sum.start >= 6).map((i) => i.sum.bits_per_second / 8);
     const throttled = late.reduce((a, b) => a + b, 0) / late.length;
     t.diagnostic(`shaped upload ${throttled.toFixed(0)} B/s for a limit of ${limit} B/s`);
     assert.ok(Math.abs(throttled / limit - 1) < 0.20, `throttled upload ran at ${throttled.toFixed(0)} B/s, limit ${limit}`);
