@@ -2,39 +2,59 @@
  * A map with a size cap that evicts the stalest entry first, for per-source
  * and per-target detector state. Staleness is the last touch in packet time.
  *
- * Order is kept by Map insertion order, and entries are moved lazily: a touch
- * only notes the time; when eviction finds an entry at the front that was
- * touched `reorderMs` or more after it was placed, the entry moves to the end
- * (delete + set) and the next one is considered ("second chance"). So an
- * entry in use is never evicted, eviction stays O(1) amortised (each touch
- * moves an entry at most once), and the per-packet path is a single Map
- * lookup: moving every touched entry at once cost a quarter of the scan
- * detector's time when keys recur more slowly than `reorderMs`. The order is
- * that of the last move, not of the last touch, so among entries in use the
- * evicted one is not always the very stalest; an untouched entry always goes
- * before one touched since it was placed.
+ * A fixed-layout table rather than a JavaScript Map: entries live in
+ * parallel arrays (key, value, times, order links), found through an
+ * open-addressing index (linear probing, backward-shift deletion), and kept
+ * in a doubly linked order list, stalest first. Under a flood of new keys
+ * (spoofed sources) a Map evicting and inserting per packet reallocates its
+ * backing store again and again, and a slot object per entry is promoted
+ * and then dropped: hundreds of MB of old-generation garbage per million
+ * packets. Here eviction and insertion only rewrite array cells; the arrays
+ * grow by doubling up to the cap and never shrink or move afterwards.
+ *
+ * A touch moves the entry to the end of the order (O(1) link updates); an
+ * entry touched again within `reorderMs` of its last move stays where it is,
+ * so eviction order is exact to within `reorderMs` of packet time.
  */
 
-interface Slot<K, V> {
-  key: K;
-  value: V;
-  /** Packet time of the last touch. */
-  last: number;
-  /** Packet time of the last move to the end of the order. */
-  moved: number;
+const NIL = -1;
+
+/** 32-bit FNV-1a of a string key; numbers mixed directly. */
+function hashKey(key: unknown): number {
+  if (typeof key === 'number') {
+    const lo = key | 0;
+    const hi = (key / 4294967296) | 0;
+    return Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) ^ (lo >>> 15);
+  }
+  const s = typeof key === 'string' ? key : String(key);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h ^ (h >>> 16);
 }
 
 export class BoundedTable<K, V> {
-  private readonly map = new Map<K, Slot<K, V>>();
   private capacity: number;
-  /**
-   * Live iterator over the entries, kept between evictions: it always stands
-   * just before the stalest entry (everything before it was evicted, and
-   * moved or new entries go to the end). A fresh iterator would have to skip
-   * the holes deleted entries leave at the front of the Map until V8 next
-   * compacts it, which makes eviction O(size) instead of O(1).
-   */
-  private cursor: IterableIterator<Slot<K, V>> | null = null;
+  /** Entry cells allocated (grows by doubling up to the cap). */
+  private room = 0;
+  /** Entry cells ever used (cells below it that are free are on the free list). */
+  private highWater = 0;
+  private count = 0;
+  private keys: (K | undefined)[] = [];
+  private vals: (V | undefined)[] = [];
+  private hashes = new Int32Array(0);
+  /** Packet time of the last touch. */
+  private lastTs = new Float64Array(0);
+  /** Packet time of the last move to the end of the order. */
+  private movedTs = new Float64Array(0);
+  private prev = new Int32Array(0);
+  private next = new Int32Array(0);
+  /** Stalest entry (first to evict) and freshest. */
+  private head = NIL;
+  private tail = NIL;
+  private freeCells: number[] = [];
+  /** Open-addressing index: entry + 1, 0 = empty; size a power of two >= 2 × room. */
+  private index = new Int32Array(0);
+  private mask = -1;
   /** Entries dropped because the table was full (stalest first). */
   evictions = 0;
 
@@ -42,12 +62,9 @@ export class BoundedTable<K, V> {
    * @param cap maximum number of entries (>= 1)
    * @param create builds the value for a key seen for the first time
    * @param reorderMs see the class comment
-   */
-  /**
    * @param recycle when given, the value of an evicted entry is passed to it and
    *   reused for the new key instead of calling `create`: under a flood from
-   *   spoofed sources the table then allocates nothing per new key but the key,
-   *   and produces no long-lived garbage for the old generation of the heap.
+   *   spoofed sources the table then allocates nothing per new key.
    */
   constructor(cap: number, private readonly create: (key: K) => V, private readonly reorderMs = 100, private readonly recycle?: (value: V) => void) {
     this.capacity = BoundedTable.checkCap(cap);
@@ -59,7 +76,7 @@ export class BoundedTable<K, V> {
   }
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   get cap(): number {
@@ -69,58 +86,82 @@ export class BoundedTable<K, V> {
   /** Change the cap; shrinking evicts the stalest entries now. */
   set cap(cap: number) {
     this.capacity = BoundedTable.checkCap(cap);
-    while (this.map.size > this.capacity) this.evictOne();
+    while (this.count > this.capacity) {
+      this.removeEntry(this.head);
+      this.evictions++;
+    }
   }
 
   /** The value for `key`, created (evicting the stalest entry when full) if absent; marks it touched at `ts`. */
   touch(key: K, ts: number): V {
-    const slot = this.map.get(key);
-    if (slot !== undefined) {
-      if (ts > slot.last) slot.last = ts;
-      return slot.value;
+    const e = this.find(key);
+    if (e !== NIL) {
+      if (ts > this.lastTs[e]) this.lastTs[e] = ts;
+      if (ts - this.movedTs[e] >= this.reorderMs) {
+        this.movedTs[e] = ts;
+        this.moveToTail(e);
+      }
+      return this.vals[e] as V;
     }
     return this.insert(key, ts);
   }
 
   /**
-   * Add `key` known to be absent (the caller just looked it up): saves the
-   * lookup `touch` would repeat. Evicts the stalest entry when full.
+   * Add `key` known to be absent (the caller just looked it up). Evicts the
+   * stalest entry when full.
    */
   insert(key: K, ts: number): V {
-    if (this.map.size >= this.capacity) {
-      const old = this.evictOne();
-      if (old !== undefined && this.recycle !== undefined) {
-        this.recycle(old.value);
-        old.key = key;
-        old.last = ts;
-        old.moved = ts;
-        this.map.set(key, old);
-        return old.value;
+    let value: V;
+    if (this.count >= this.capacity) {
+      const old = this.head;
+      const oldValue = this.vals[old] as V;
+      this.removeEntry(old);
+      this.evictions++;
+      if (this.recycle !== undefined) {
+        this.recycle(oldValue);
+        value = oldValue;
+      } else {
+        value = this.create(key);
       }
+    } else {
+      value = this.create(key);
     }
-    const value = this.create(key);
-    this.map.set(key, { key, value, last: ts, moved: ts });
+    const e = this.takeCell();
+    const h = hashKey(key);
+    this.keys[e] = key;
+    this.vals[e] = value;
+    this.hashes[e] = h;
+    this.lastTs[e] = ts;
+    this.movedTs[e] = ts;
+    this.linkTail(e);
+    let i = h & this.mask;
+    while (this.index[i] !== 0) i = (i + 1) & this.mask;
+    this.index[i] = e + 1;
+    this.count++;
     return value;
   }
 
   /** The value for `key` without touching or creating it. */
   get(key: K): V | undefined {
-    const slot = this.map.get(key);
-    return slot === undefined ? undefined : slot.value;
+    const e = this.find(key);
+    return e === NIL ? undefined : this.vals[e];
   }
 
   /** Packet time of the last touch of `key`, or undefined. */
   lastTouch(key: K): number | undefined {
-    const slot = this.map.get(key);
-    return slot === undefined ? undefined : slot.last;
+    const e = this.find(key);
+    return e === NIL ? undefined : this.lastTs[e];
   }
 
   has(key: K): boolean {
-    return this.map.has(key);
+    return this.find(key) !== NIL;
   }
 
   delete(key: K): boolean {
-    return this.map.delete(key);
+    const e = this.find(key);
+    if (e === NIL) return false;
+    this.removeEntry(e);
+    return true;
   }
 
   /**
@@ -130,47 +171,130 @@ export class BoundedTable<K, V> {
    */
   expire(before: number): number {
     let removed = 0;
-    for (const [key, slot] of this.map) {
-      if (slot.last >= before) {
-        // Entries are ordered by their last move, not their last touch (see the class comment); good enough for ageing.
-        break;
-      }
-      this.map.delete(key);
+    // Entries moved less than reorderMs ago may sit slightly out of order; good enough for ageing.
+    while (this.head !== NIL && this.lastTs[this.head] < before) {
+      this.removeEntry(this.head);
       removed++;
     }
     return removed;
   }
 
-  /** Entries, stalest first. */
+  /** Entries, stalest first. The entry just yielded may be deleted by the caller. */
   *entries(): IterableIterator<[K, V]> {
-    for (const [key, slot] of this.map) yield [key, slot.value];
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.cursor = null;
-  }
-
-  /** Remove the stalest entry; returns its slot (for recycling). Entries touched since they were placed move to the end instead. */
-  private evictOne(): Slot<K, V> | undefined {
-    for (;;) {
-      let first = this.cursor?.next();
-      if (first === undefined || first.done) {
-        this.cursor = this.map.values();
-        first = this.cursor.next();
-      }
-      if (first.done) return undefined;
-      const slot = first.value;
-      if (slot.last > slot.moved && slot.last - slot.moved >= this.reorderMs) {
-        // Second chance: touched since placed. The cursor meets it again at the end.
-        slot.moved = slot.last;
-        this.map.delete(slot.key);
-        this.map.set(slot.key, slot);
-        continue;
-      }
-      this.map.delete(slot.key);
-      this.evictions++;
-      return slot;
+    let e = this.head;
+    while (e !== NIL) {
+      const after = this.next[e];
+      yield [this.keys[e] as K, this.vals[e] as V];
+      e = after;
     }
+  }
+
+  /** Forget every entry; the arrays stay allocated (bounded by the cap). */
+  clear(): void {
+    this.keys.fill(undefined);
+    this.vals.fill(undefined);
+    this.index.fill(0);
+    this.highWater = 0;
+    this.count = 0;
+    this.head = NIL;
+    this.tail = NIL;
+    this.freeCells = [];
+  }
+
+  /** Entry cell of `key`, or NIL. */
+  private find(key: K): number {
+    if (this.count === 0) return NIL;
+    const index = this.index;
+    const mask = this.mask;
+    let i = hashKey(key) & mask;
+    for (;;) {
+      const slot = index[i];
+      if (slot === 0) return NIL;
+      if (this.keys[slot - 1] === key) return slot - 1;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** A free entry cell, growing the arrays when all are in use. */
+  private takeCell(): number {
+    const free = this.freeCells.pop();
+    if (free !== undefined) return free;
+    if (this.highWater === this.room) this.grow();
+    return this.highWater++;
+  }
+
+  private grow(): void {
+    // Called only when every cell is in use and the cap allows more, so room grows.
+    const room = Math.max(this.room + 1, Math.min(this.capacity, Math.max(8, this.room * 2)));
+    const copyF = (a: Float64Array) => { const b = new Float64Array(room); b.set(a.subarray(0, room)); return b; };
+    const copyI = (a: Int32Array) => { const b = new Int32Array(room); b.set(a.subarray(0, room)); return b; };
+    this.hashes = copyI(this.hashes);
+    this.lastTs = copyF(this.lastTs);
+    this.movedTs = copyF(this.movedTs);
+    this.prev = copyI(this.prev);
+    this.next = copyI(this.next);
+    this.room = room;
+    let size = 16;
+    while (size < room * 2) size *= 2;
+    const index = new Int32Array(size);
+    const mask = size - 1;
+    for (let e = this.head; e !== NIL; e = this.next[e]) {
+      let i = this.hashes[e] & mask;
+      while (index[i] !== 0) i = (i + 1) & mask;
+      index[i] = e + 1;
+    }
+    this.index = index;
+    this.mask = mask;
+  }
+
+  private linkTail(e: number): void {
+    this.prev[e] = this.tail;
+    this.next[e] = NIL;
+    if (this.tail !== NIL) this.next[this.tail] = e;
+    else this.head = e;
+    this.tail = e;
+  }
+
+  private unlink(e: number): void {
+    const p = this.prev[e];
+    const n = this.next[e];
+    if (p !== NIL) this.next[p] = n;
+    else this.head = n;
+    if (n !== NIL) this.prev[n] = p;
+    else this.tail = p;
+  }
+
+  private moveToTail(e: number): void {
+    if (this.tail === e) return;
+    this.unlink(e);
+    this.linkTail(e);
+  }
+
+  /** Remove entry cell `e` from the order, the index (backward-shift deletion) and the arrays. */
+  private removeEntry(e: number): void {
+    this.unlink(e);
+    const index = this.index;
+    const mask = this.mask;
+    let i = this.hashes[e] & mask;
+    while (index[i] !== e + 1) i = (i + 1) & mask;
+    index[i] = 0;
+    // Shift later members of the probe run back so lookups never stop at the hole too early.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const slot = index[j];
+      if (slot === 0) break;
+      const home = this.hashes[slot - 1] & mask;
+      const between = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!between) {
+        index[i] = slot;
+        index[j] = 0;
+        i = j;
+      }
+    }
+    this.keys[e] = undefined;
+    this.vals[e] = undefined;
+    this.freeCells.push(e);
+    this.count--;
   }
 }
