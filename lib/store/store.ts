@@ -81,8 +81,13 @@ export interface CloseResult {
 
 /** Rows per transaction: big enough to amortise the commit, small enough to stay within the page cache. */
 const MAX_TX = 20_000;
-/** Rows per multi-row INSERT statement (well under SQLite's bound-parameter limit). */
-const CHUNK = 64;
+/**
+ * Rows per multi-row INSERT statement, largest first (20 columns x 500 rows is
+ * well under SQLite's 32,766 bound parameters). A run of rows is written with
+ * the largest sizes that fit, so only these few statements per table are
+ * prepared and cached, whatever the run lengths.
+ */
+const CHUNKS = [500, 100, 20, 5, 1] as const;
 const ALERT_TS = TABLES.alert.columns.indexOf('ts');
 const ALERT_CATEGORY = TABLES.alert.columns.indexOf('category');
 const DEVICE_TS = TABLES.device.columns.indexOf('ts');
@@ -303,6 +308,8 @@ export class LogStore extends EventEmitter {
     let blockState = this.blockState;
     const perMinute = new Map<string, number>();
     const perHour = new Map<string, { hour: number; ip: string; rx: number; tx: number; n: number; peak: number }>();
+    const queued = new Pending();
+    let queuedStmt: Stmt | null = null;
     try {
       await exec(db, 'BEGIN IMMEDIATE');
       try {
@@ -317,9 +324,11 @@ export class LogStore extends EventEmitter {
             i++;
             continue;
           }
-          // A run of rows of one kind, written CHUNK at a time.
-          let j = i;
-          while (j < batch.length && batch[j].kind === item.kind && j - i < CHUNK) j++;
+          // A run of rows of one kind, written in the largest chunk that fits.
+          let run = i;
+          while (run < batch.length && batch[run].kind === item.kind && run - i < CHUNKS[0]) run++;
+          const size = CHUNKS.find((c) => c <= run - i) ?? 1;
+          const j = i + size;
           const table = TABLES[item.kind];
           const params: SqlValue[] = [];
           for (let k = i; k < j; k++) {
@@ -343,10 +352,16 @@ export class LogStore extends EventEmitter {
               } else perHour.set(key, { hour, ip, rx, tx, n: 1, peak: rx + tx });
             }
           }
-          await stmtRun(await this.insertStatement(db, table, j - i), params);
-          counts[table.table] += j - i;
+          // Runs of one statement queue in order in sqlite3 without waiting for each, so the next chunk's
+          // parameters are bound while SQLite inserts the previous one; a different statement waits for them.
+          const stmt = await this.insertStatement(db, table, size);
+          if (stmt !== queuedStmt) await queued.drain();
+          queuedStmt = stmt;
+          queued.add(stmtRun(stmt, params));
+          counts[table.table] += size;
           i = j;
         }
+        await queued.drain();
         if (perMinute.size) {
           const upsert = await this.cachedStatement(db, 'alert_minutes',
             'INSERT INTO alert_minutes (minute, category, n) VALUES (?, ?, ?) ON CONFLICT (minute, category) DO UPDATE SET n = n + excluded.n');
@@ -366,6 +381,8 @@ export class LogStore extends EventEmitter {
         }
         await exec(db, 'COMMIT');
       } catch (err) {
+        // Let queued inserts finish (they fail or are undone) before rolling back.
+        await queued.drain().catch(() => undefined);
         await exec(db, 'ROLLBACK').catch(() => undefined);
         throw err;
       }
@@ -463,6 +480,24 @@ export class LogStore extends EventEmitter {
     const unwritten = this.pending.length;
     await this.dropConnection();
     return error ? { unwritten, error } : { unwritten };
+  }
+}
+
+/** Statement runs in flight; drain() waits for all of them and rejects with the first failure. */
+class Pending {
+  private runs: Promise<void>[] = [];
+
+  add(p: Promise<void>): void {
+    p.catch(() => undefined); // handled here; drain() reports it
+    this.runs.push(p);
+  }
+
+  async drain(): Promise<void> {
+    if (this.runs.length === 0) return;
+    const runs = this.runs;
+    this.runs = [];
+    const failed = (await Promise.allSettled(runs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 

@@ -110,6 +110,40 @@ describe('LogStore', () => {
     assert.equal(mode.journal_mode, 'wal');
   });
 
+  it('keeps input order in every table when one flush mixes kinds and odd run lengths', async () => {
+    const file = path.join(dir('mixed'), 'log.db');
+    const { store, faults } = startStore(file, { flushMs: 600_000, batchRows: 1_000_000 });
+    const devices = (from: number, to: number) => range(from, to).map((i) => rowOfDevice(makeDevice(`10.1.0.${i}`, i * 10, i), 1_700_000_000_000 + i));
+    store.add([...alerts(1, 1234), ...devices(1, 7), ...alerts(1235, 1847), blockSnapshot({ blocked: [{ ip: '10.0.0.9' }] }, 'payload', 5), ...alerts(1848, 1848), ...devices(8, 20)]);
+    await store.flush();
+    assert.deepEqual(faults, []);
+    assert.deepEqual(await sids(file), range(1, 1848));
+    assert.deepEqual((await readRows(file, 'SELECT ip FROM devices ORDER BY id')).map((r) => r.ip), range(1, 20).map((i) => `10.1.0.${i}`));
+    const [{ n }] = await readRows(file, 'SELECT sum(n) AS n FROM alert_minutes');
+    assert.equal(n, 1848);
+    const [sums] = await readRows(file, 'SELECT sum(samples) AS samples, sum(rx_sum) AS rx FROM device_hours');
+    assert.deepEqual(sums, { samples: 20, rx: range(1, 20).reduce((a, i) => a + i * 10, 0) });
+    assert.equal((await readRows(file, 'SELECT * FROM blocks')).length, 1);
+    await store.close();
+  });
+
+  it('writes none of a flush when a row in its middle fails, and keeps all of them', async () => {
+    const file = path.join(dir('atomic'), 'log.db');
+    const { store, faults } = startStore(file, { flushMs: 600_000, batchRows: 1_000_000, retryMs: 60_000 });
+    // A row the recogniser would refuse, built directly so SQLite itself rejects it (ts NOT NULL)
+    // after several multi-row INSERTs of the same flush have been queued.
+    const bad = rowOfAlert(makeAlert(1500));
+    bad.values[0] = null;
+    store.add([...alerts(1, 1499), bad, ...alerts(1501, 2000)]);
+    await assert.rejects(store.flush(), /NOT NULL/);
+    assert.equal(faults.length, 1);
+    assert.deepEqual(await readRows(file, 'SELECT count(*) AS n FROM alerts'), [{ n: 0 }]);
+    assert.deepEqual(await readRows(file, 'SELECT count(*) AS n FROM alert_minutes'), [{ n: 0 }]);
+    assert.equal(store.getStats().pending, 2000);
+    const res = await store.close();
+    assert.equal(res.unwritten, 2000);
+  });
+
   it('flushes by itself after the interval and when the row count is reached', async () => {
     const file = path.join(dir('auto'), 'log.db');
     const { store } = startStore(file, { flushMs: 100, batchRows: 1000 });
