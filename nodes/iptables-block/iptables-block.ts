@@ -28,7 +28,8 @@ interface IptablesBlockConfig extends NodeDef {
   escalateWindow: string | number;
   escalateMax: string | number;
   clearOnClose: boolean;
-  dryRun: boolean;
+  /** A string when set from an environment variable (`${BLOCK_DRYRUN}`): 'true'/'false'. */
+  dryRun: boolean | string;
 }
 
 export = function (RED: NodeAPI): void {
@@ -39,7 +40,7 @@ export = function (RED: NodeAPI): void {
     try {
       const backend = (config.backend || 'ipset') as BackendKind;
       if (!BACKEND_KINDS.includes(backend)) throw new Error(`unknown backend '${config.backend}': use ${BACKEND_KINDS.join(', ')}`);
-      runner = config.dryRun ? new DryRunRunner() : new ExecRunner();
+      runner = config.dryRun === true || config.dryRun === 'true' ? new DryRunRunner() : new ExecRunner();
       blocklist = new Blocklist({
         backend: createBackend(runner, {
           backend,

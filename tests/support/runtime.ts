@@ -49,11 +49,26 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export async function startRuntime(flows: FlowNode[], extraSettings: Record<string, unknown> = {}): Promise<Runtime> {
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-nr-'));
-  fs.mkdirSync(path.join(userDir, 'node_modules'));
+export interface RuntimeOptions {
+  /** More installed modules (from this clone's node_modules) to link into the user dir, e.g. 'node-red-dashboard'. */
+  modules?: string[];
+}
+
+/** Link the pack and `modules` into `<userDir>/node_modules` and list them in its package.json, as the palette manager would. */
+export function linkModules(userDir: string, modules: string[] = []): void {
+  fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
+  const deps: Record<string, string> = { 'node-red-contrib-ips': '*' };
   fs.symlinkSync(packageRoot, path.join(userDir, 'node_modules', 'node-red-contrib-ips'), 'dir');
-  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'ips-test-userdir', dependencies: { 'node-red-contrib-ips': '*' } }));
+  for (const name of modules) {
+    fs.symlinkSync(path.join(packageRoot, 'node_modules', name), path.join(userDir, 'node_modules', name), 'dir');
+    deps[name] = '*';
+  }
+  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'ips-test-userdir', dependencies: deps }));
+}
+
+export async function startRuntime(flows: FlowNode[], extraSettings: Record<string, unknown> = {}, options: RuntimeOptions = {}): Promise<Runtime> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-nr-'));
+  linkModules(userDir, options.modules);
   const flowFile = path.join(userDir, 'flows.json');
   fs.writeFileSync(flowFile, JSON.stringify(flows));
 

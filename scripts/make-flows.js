@@ -1,0 +1,390 @@
+#!/usr/bin/env node
+// Writes the two shipped flows, flows/analyst-ids.json and flows/router-ips.json.
+// They are generated so the dashboard templates and helper functions shared by
+// both are written once. `node scripts/make-flows.js` rewrites them;
+// `--check` exits 1 when the committed files differ from what this script makes.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+
+/**
+ * Tab-level environment: each name defaults from a process environment
+ * variable (JSONata `$env`), so one place configures interfaces, LAN and files.
+ */
+function envVar(name, processVar, fallback) {
+  const value = fallback === '' ? `$env("${processVar}")` : `$env("${processVar}") ? $env("${processVar}") : "${fallback}"`;
+  return { name, value, type: 'jsonata' };
+}
+const dryRunVar = { name: 'BLOCK_DRYRUN', value: '$env("IPS_BLOCK_DRYRUN") = "false" ? "false" : "true"', type: 'jsonata' };
+
+/** A flow builder: nodes on one tab, laid out in rows, ids prefixed. */
+function builder(prefix, tab) {
+  const nodes = [tab];
+  const id = (name) => `${prefix}.${name}`;
+  const add = (name, type, props, x, y, wires) => {
+    const n = { id: id(name), type, z: tab.id, ...props };
+    if (x !== undefined) {
+      n.x = x;
+      n.y = y;
+    }
+    if (wires !== undefined) n.wires = wires.map((out) => out.map(id));
+    nodes.push(n);
+    return n;
+  };
+  /** Config nodes (ui_tab, ui_group) have no z. */
+  const config = (name, type, props) => {
+    const n = { id: id(name), type, ...props };
+    nodes.push(n);
+    return n;
+  };
+  return { nodes, id, add, config };
+}
+
+// ---------------------------------------------------------------- shared dashboard pieces
+
+const SEVERITY_STYLE = `<style>
+.ips-sev-high { color: #fff; background: #c62828; }
+.ips-sev-medium { color: #000; background: #f9a825; }
+.ips-sev-low { color: #fff; background: #1565c0; }
+.ips-sev { padding: 1px 6px; border-radius: 3px; font-weight: bold; }
+.ips-table { width: 100%; border-collapse: collapse; font-size: 12px; }
+.ips-table th, .ips-table td { text-align: left; padding: 2px 4px; border-bottom: 1px solid rgba(128,128,128,.3); vertical-align: top; }
+.ips-table tr.ips-row { cursor: pointer; }
+.ips-table tr.ips-selected { outline: 2px solid #1565c0; }
+.ips-hex { font-family: monospace; font-size: 11px; white-space: pre; overflow-x: auto; background: rgba(128,128,128,.12); padding: 4px; }
+</style>`;
+
+/** Threat log: table with severity colours, a severity filter, and the selected alert's packet view. */
+const THREAT_LOG_TEMPLATE = `${SEVERITY_STYLE}
+<div class="ips-threat-log">
+  <label>Severity
+    <select ng-model="filterSeverity" ng-init="filterSeverity = filterSeverity || ''" class="ips-severity-filter">
+      <option value="">all</option><option value="high">high</option><option value="medium">medium</option><option value="low">low</option>
+    </select>
+  </label>
+  <span class="ips-log-count">{{(msg.payload || []).length}} alerts</span>
+  <table class="ips-table">
+    <thead><tr><th>time</th><th>source</th><th>type / rule</th><th>severity</th><th>action</th><th>reason</th></tr></thead>
+    <tbody>
+      <tr class="ips-row" ng-repeat="a in (msg.payload || []) | filter: (filterSeverity ? {severity: filterSeverity} : undefined) track by a.key"
+          ng-click="$parent.selectedKey = a.key" ng-class="{'ips-selected': a.key === selectedKey}" data-rule="{{a.rule}}">
+        <td>{{a.ts | date:'yyyy-MM-dd HH:mm:ss'}}</td>
+        <td>{{a.src}}<span ng-if="a.sport">:{{a.sport}}</span></td>
+        <td>{{a.category}} / {{a.rule}}</td>
+        <td><span class="ips-sev ips-sev-{{a.severity}}">{{a.severity}}</span></td>
+        <td>{{a.action}}</td>
+        <td>{{a.reason}}</td>
+      </tr>
+    </tbody>
+  </table>
+  <div class="ips-packet-view" ng-repeat="a in (msg.payload || []) | filter: {key: selectedKey}:true">
+    <h4>{{a.signature}} <span class="ips-sev ips-sev-{{a.severity}}">{{a.severity}}</span></h4>
+    <table class="ips-table ips-headers">
+      <tr><th>time</th><td>{{a.ts | date:'yyyy-MM-dd HH:mm:ss.sss'}}</td><th>rule / sid</th><td>{{a.rule}} / {{a.sid}}</td></tr>
+      <tr><th>source</th><td>{{a.src}}<span ng-if="a.sport">:{{a.sport}}</span> <span ng-if="a.srcMac">({{a.srcMac}})</span></td>
+          <th>destination</th><td>{{a.dst}}<span ng-if="a.dport">:{{a.dport}}</span></td></tr>
+      <tr><th>protocol</th><td>{{a.proto}}</td><th>count / threshold</th><td>{{a.count}} / {{a.threshold}} in {{a.windowMs}} ms</td></tr>
+      <tr><th>detector</th><td>{{a.detector}}</td><th>action</th><td>{{a.action}}</td></tr>
+    </table>
+    <div>{{a.reason}}</div>
+    <div class="ips-hex">{{a.evidence || '(no payload evidence for this alert)'}}</div>
+  </div>
+  <div ng-if="!selectedKey" class="ips-packet-hint">Click an alert to see its packet.</div>
+</div>`;
+
+/** Blocklist with time left and an unblock button per address (sends {topic:'unblock', payload: ip}). */
+const BLOCKLIST_TEMPLATE = `${SEVERITY_STYLE}
+<div class="ips-blocklist" ng-init="now = now || Date.now()">
+  <div ng-if="!(msg.payload.blocked || []).length">Nothing blocked.</div>
+  <div ng-if="msg.payload.dryRun" class="ips-dry-run">Dry run: commands are shown, not run.</div>
+  <table class="ips-table" ng-if="(msg.payload.blocked || []).length">
+    <thead><tr><th>address</th><th>since</th><th>time left</th><th>reason</th><th></th></tr></thead>
+    <tbody>
+      <tr ng-repeat="b in msg.payload.blocked track by b.ip" data-ip="{{b.ip}}">
+        <td>{{b.ip}}</td>
+        <td>{{b.since | date:'HH:mm:ss'}}</td>
+        <td>{{b.expires ? (((b.expires - msg.receivedAt) / 1000) | number:0) + ' s' : 'permanent'}}</td>
+        <td>{{b.reason}}</td>
+        <td><button class="md-button md-raised ips-unblock" ng-click="send({topic: 'unblock', payload: b.ip})">Unblock</button></td>
+      </tr>
+    </tbody>
+  </table>
+</div>`;
+
+/** Alert → dashboard models (log rows, counts by category and flood rule, alerts per time bucket), sent at most every 250 ms. */
+const ALERT_MODEL_FUNC = `// Keeps the dashboard's view of the alerts: the last 500 log rows, counts per
+// category and per flood rule, and alerts per 10 s of packet time.
+const BUCKET_MS = 10000;
+const state = context.get('state') || { rows: [], seq: 0, byCategory: {}, byFlood: {}, buckets: {} };
+if (msg.topic === 'clear') {
+    context.set('state', undefined);
+    return [{ payload: [] }, { payload: {} }, { payload: [] }, { payload: [] }, { payload: [] }];
+}
+const alerts = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
+for (const a of alerts) {
+    if (!a || typeof a.rule !== 'string') continue;
+    state.seq += 1;
+    state.rows.unshift({ key: state.seq, ts: a.ts, src: a.src, sport: a.sport, dst: a.dst, dport: a.dport, srcMac: a.srcMac, proto: a.proto,
+        rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
+        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector });
+    if (state.rows.length > 500) state.rows.length = 500;
+    state.byCategory[a.category] = (state.byCategory[a.category] || 0) + 1;
+    if (a.category === 'flood') {
+        const kind = a.rule.split('.')[1] || a.rule;
+        state.byFlood[kind] = (state.byFlood[kind] || 0) + 1;
+    }
+    const bucket = Math.floor(a.ts / BUCKET_MS) * BUCKET_MS;
+    const perCat = state.buckets[a.category] = state.buckets[a.category] || {};
+    perCat[bucket] = (perCat[bucket] || 0) + 1;
+}
+context.set('state', state);
+if (context.get('timer')) return null;
+context.set('timer', setTimeout(() => {
+    context.set('timer', undefined);
+    const s = context.get('state');
+    if (!s) return;
+    const categories = Object.keys(s.byCategory).sort();
+    const floods = Object.keys(s.byFlood).sort();
+    const line = [{
+        series: categories,
+        data: categories.map((c) => Object.keys(s.buckets[c]).map(Number).sort((x, y) => x - y).map((t) => ({ x: t, y: s.buckets[c][t] }))),
+        labels: ['']
+    }];
+    const pie = [{ series: ['alerts'], data: [categories.map((c) => s.byCategory[c])], labels: categories }];
+    const bar = [{ series: ['alerts'], data: [floods.map((f) => s.byFlood[f])], labels: floods }];
+    const total = categories.reduce((n, c) => n + s.byCategory[c], 0);
+    node.send([
+        { payload: s.rows },
+        { payload: { total, byCategory: s.byCategory } },
+        { payload: line },
+        { payload: pie },
+        { payload: bar }
+    ]);
+}, 250));
+return null;`;
+
+const SUMMARY_TEMPLATE = `<div class="ips-summary">
+  <div class="ips-summary-total">Total alerts: <b data-count="total">{{msg.payload.total || 0}}</b></div>
+  <div ng-repeat="c in ['flood', 'scan', 'payload', 'bandwidth', 'policy']" class="ips-summary-{{c}}" data-category="{{c}}">
+    {{c}}: <b data-count="{{c}}">{{(msg.payload.byCategory || {})[c] || 0}}</b>
+  </div>
+</div>`;
+
+/** A slider value → a detector's runtime config message: {topic:'config', payload:{[setting]: value}}. */
+const SLIDER_TO_CONFIG_FUNC = `// msg.topic names the detector setting the slider changes.
+const scale = { limitBps: 1024 }[msg.topic] || 1;
+return { topic: 'config', payload: { [msg.topic]: Math.round(Number(msg.payload) * scale) } };`;
+
+/** Blocklist messages get the time they arrived, so the template can show time left. */
+const BLOCKLIST_STAMP_FUNC = `msg.receivedAt = Date.now();
+msg.payload = Object.assign({}, msg.payload, { dryRun: env.get('BLOCK_DRYRUN') === 'true' });
+return msg;`;
+
+function slider(b, name, label, topic, min, max, step, value, group, x, y, to) {
+  return b.add(name, 'ui_slider', { name: label, label: `${label} (${value})`, tooltip: `default ${value}`, group: b.id(group), order: 0, width: 0, height: 0,
+    passthru: false, outs: 'end', topic, topicType: 'str', min, max, step, className: '' }, x, y, [[to]]);
+}
+
+function group(b, name, label, tab, order, width) {
+  return b.config(name, 'ui_group', { name: label, tab: b.id(tab), order, disp: true, width: String(width), collapse: false, className: '' });
+}
+
+function template(b, name, label, groupName, order, width, format, x, y, wires) {
+  return b.add(name, 'ui_template', { name: label, group: b.id(groupName), order, width: String(width), height: '0', format, storeOutMessages: true, fwdInMessages: false,
+    resendOnRefresh: true, templateScope: 'local', className: '' }, x, y, wires);
+}
+
+function chart(b, name, label, groupName, order, chartType, x, y, extra = {}) {
+  return b.add(name, 'ui_chart', { name: label, group: b.id(groupName), order, width: 0, height: 0, label, chartType, legend: 'true', xformat: 'HH:mm:ss',
+    interpolate: 'linear', nodata: 'no alerts yet', dot: false, ymin: '', ymax: '', removeOlder: 1, removeOlderPoints: '', removeOlderUnit: '3600', cutout: 0,
+    useOneColor: false, useUTC: false, colors: ['#1f77b4', '#aec7e8', '#ff7f0e', '#2ca02c', '#98df8a', '#d62728', '#ff9896', '#9467bd', '#c5b0d5'],
+    outputs: 1, useDifferentColor: false, className: '', ...extra }, x, y, [[]]);
+}
+
+function func(b, name, label, code, outputs, x, y, wires) {
+  return b.add(name, 'function', { name: label, func: code, outputs, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [] }, x, y, wires);
+}
+
+function comment(b, name, text, info, x, y) {
+  return b.add(name, 'comment', { name: text, info }, x, y);
+}
+
+// ---------------------------------------------------------------- analyst IDS
+
+function analyst() {
+  const b = builder('analyst', {
+    id: 'analyst.tab', type: 'tab', label: 'Analyst IDS', disabled: false,
+    info: 'Captures (files or a live interface) through the detectors, with history in SQLite and a dashboard at /ui. See docs/readme/flows.md.',
+    env: [
+      envVar('CAPTURE_FILE', 'IPS_CAPTURE', ''),
+      envVar('CAPTURE_IFACE', 'IPS_CAPTURE_IFACE', 'eth0'),
+      envVar('DB_FILE', 'IPS_DB', 'ips-analyst.db'),
+      dryRunVar,
+    ],
+  });
+  b.config('ui-tab', 'ui_tab', { name: 'Analyst IDS', icon: 'dashboard', order: 1, disabled: false, hidden: false });
+  group(b, 'g-capture', 'Capture', 'ui-tab', 1, 6);
+  group(b, 'g-summary', 'Summary', 'ui-tab', 2, 6);
+  group(b, 'g-charts', 'Charts', 'ui-tab', 3, 12);
+  group(b, 'g-log', 'Threat log', 'ui-tab', 4, 24);
+  group(b, 'g-block', 'Blocklist', 'ui-tab', 5, 12);
+  group(b, 'g-thresholds', 'Thresholds', 'ui-tab', 6, 6);
+  group(b, 'g-export', 'Export', 'ui-tab', 7, 6);
+
+  comment(b, 'about', 'Analyst IDS: capture → flood → scan → payload; alerts → history, dashboard, optional blocking',
+    'Configure on this tab\'s Environment: CAPTURE_FILE (IPS_CAPTURE), CAPTURE_IFACE (IPS_CAPTURE_IFACE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real; needs root). Dashboard at /ui.', 330, 40);
+
+  // Capture controls
+  b.add('file-input', 'ui_text_input', { name: 'capture file', label: 'Capture file on this machine', tooltip: 'empty = CAPTURE_FILE', group: b.id('g-capture'), order: 1,
+    width: 0, height: 0, passthru: false, mode: 'text', delay: 0, topic: 'file', sendOnBlur: true, className: '', topicType: 'str' }, 140, 100, [['remember']]);
+  b.add('remember', 'change', { name: 'remember file', rules: [{ t: 'set', p: 'capture_choice', pt: 'flow', to: 'payload', tot: 'msg' }],
+    action: '', property: '', from: '', to: '', reg: false }, 370, 100, [[]]);
+  b.add('iface-input', 'ui_text_input', { name: 'live interface', label: 'Live interface', tooltip: 'empty = CAPTURE_IFACE', group: b.id('g-capture'), order: 2,
+    width: 0, height: 0, passthru: false, mode: 'text', delay: 0, topic: 'iface', sendOnBlur: true, className: '', topicType: 'str' }, 140, 140, [['remember-iface']]);
+  b.add('remember-iface', 'change', { name: 'remember interface', rules: [{ t: 'set', p: 'capture_iface', pt: 'flow', to: 'payload', tot: 'msg' }],
+    action: '', property: '', from: '', to: '', reg: false }, 370, 140, [[]]);
+  b.add('btn-read', 'ui_button', { name: 'read capture', group: b.id('g-capture'), order: 3, width: 2, height: 1, passthru: false, label: 'Read file', tooltip: '',
+    color: '', bgcolor: '', className: 'ips-read', icon: 'fa-file', payload: '', payloadType: 'str', topic: 'start', topicType: 'str' }, 120, 200, [['read-msg']]);
+  b.add('on-deploy', 'inject', { name: 'read on deploy (npm start)', props: [{ p: 'topic', vt: 'str' }], repeat: '', crontab: '', once: false, onceDelay: '1', topic: 'start' },
+    150, 240, [['read-msg']]);
+  func(b, 'read-msg', 'file to read', `// The dashboard's file field, else the tab's CAPTURE_FILE.
+const chosen = flow.get('capture_choice');
+const file = (typeof chosen === 'string' && chosen.trim()) || env.get('CAPTURE_FILE');
+if (!file) {
+    node.warn('no capture file: type one on the dashboard or set IPS_CAPTURE');
+    node.status({ fill: 'yellow', shape: 'ring', text: 'no capture file chosen' });
+    return null;
+}
+node.status({ text: file });
+return { topic: 'start', filename: file };`, 1, 370, 220, [['pcap-file']]);
+  b.add('btn-live', 'ui_button', { name: 'start live', group: b.id('g-capture'), order: 4, width: 2, height: 1, passthru: false, label: 'Start live', tooltip: 'needs root or CAP_NET_RAW',
+    color: '', bgcolor: '', className: 'ips-live', icon: 'fa-play', payload: '', payloadType: 'str', topic: 'start', topicType: 'str' }, 120, 280, [['live-msg']]);
+  func(b, 'live-msg', 'interface to capture', `const chosen = flow.get('capture_iface');
+const iface = (typeof chosen === 'string' && chosen.trim()) || env.get('CAPTURE_IFACE');
+return [[{ topic: 'config', payload: { iface } }, { topic: 'start' }]];`, 1, 370, 280, [['pcap-live']]);
+  b.add('btn-stop', 'ui_button', { name: 'stop', group: b.id('g-capture'), order: 5, width: 2, height: 1, passthru: false, label: 'Stop', tooltip: '',
+    color: '', bgcolor: '', className: 'ips-stop', icon: 'fa-stop', payload: '', payloadType: 'str', topic: 'stop', topicType: 'str' }, 120, 320, [['pcap-file', 'pcap-live']]);
+
+  b.add('pcap-file', 'pcap-in', { name: 'capture file', source: 'file', filename: '${CAPTURE_FILE}', mode: 'analyze', speed: '1', iface: '', filter: '', snaplen: '65535',
+    bufferMb: '8', promiscuous: true, batchSize: '256', batchDelay: '50', autostart: false }, 600, 220, [['flood'], ['capture-status']]);
+  b.add('pcap-live', 'pcap-in', { name: 'live interface', source: 'live', filename: '', mode: 'analyze', speed: '1', iface: '${CAPTURE_IFACE}', filter: '', snaplen: '65535',
+    bufferMb: '8', promiscuous: true, batchSize: '256', batchDelay: '50', autostart: false }, 600, 300, [['flood'], ['capture-status']]);
+  func(b, 'capture-status', 'capture report', `const p = msg.payload || {};
+const what = p.file ? p.file.split('/').pop() : (p.iface || 'capture');
+msg.payload = p.error ? what + ': ' + p.error + ' after ' + p.packets + ' packets'
+    : what + ': ' + p.packets + ' packets' + (p.stopped ? ' (stopped)' : '') + ', ' + Math.round((p.bytes || 0) / 1024) + ' KiB';
+return msg;`, 1, 830, 340, [['capture-text']]);
+  b.add('capture-text', 'ui_text', { name: 'last capture', group: b.id('g-capture'), order: 6, width: 0, height: 0, label: 'Last capture', format: '{{msg.payload}}',
+    layout: 'row-spread', className: 'ips-capture-report', style: false, font: '', fontSize: 16, color: '#000000' }, 1050, 340);
+
+  // Detectors in series on the packet output; alerts fan in.
+  b.add('flood', 'flood-detect', { name: 'flood-detect', action: 'alert', windowMs: '1000', icmpSrc: '50', icmpDst: '100', synSrc: '100', synDst: '200', udpSrc: '5000',
+    udpDst: '10000', cooldownS: '10', maxTracked: '20000', allowlist: '' }, 830, 220, [['scan'], ['history', 'model', 'block-gate']]);
+  b.add('scan', 'scan-detect', { name: 'scan-detect', action: 'alert', windowS: '60', verticalPorts: '20', horizontalHosts: '20', oddFlags: true,
+    bruteForcePorts: '21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900', bruteForceAttempts: '10', failures: '20', cooldownS: '60', maxTracked: '20000', allowlist: '' },
+  1020, 220, [['payload'], ['history', 'model', 'block-gate']]);
+  b.add('payload', 'payload-match', { name: 'payload-match', includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '10', maxTracked: '50000' },
+    1210, 220, [[], ['history', 'model', 'block-gate']]);
+
+  b.add('history', 'sqlite-log', { name: 'history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
+    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 1430, 160, [[]]);
+
+  // Dashboard model
+  func(b, 'model', 'dashboard model', ALERT_MODEL_FUNC, 5, 1430, 260, [['threat-log'], ['summary'], ['chart-line'], ['chart-pie'], ['chart-bar']]);
+  b.add('btn-clear', 'ui_button', { name: 'clear dashboard', group: b.id('g-summary'), order: 2, width: 2, height: 1, passthru: false, label: 'Clear', tooltip: 'clear the charts and the log (history stays)',
+    color: '', bgcolor: '', className: 'ips-clear', icon: 'fa-eraser', payload: '', payloadType: 'str', topic: 'clear', topicType: 'str' }, 1210, 300, [['model']]);
+  template(b, 'threat-log', 'threat log', 'g-log', 1, 24, THREAT_LOG_TEMPLATE, 1680, 220, [[]]);
+  template(b, 'summary', 'summary', 'g-summary', 1, 6, SUMMARY_TEMPLATE, 1670, 260, [[]]);
+  chart(b, 'chart-line', 'Alerts over time (per 10 s of capture time)', 'g-charts', 1, 'line', 1680, 300);
+  chart(b, 'chart-pie', 'Threats by category', 'g-charts', 2, 'pie', 1680, 340);
+  chart(b, 'chart-bar', 'Flood alerts by kind', 'g-charts', 3, 'bar', 1680, 380);
+
+  // Optional blocking: high-severity alerts while the dashboard switch is on.
+  b.add('block-switch', 'ui_switch', { name: 'block high severity', label: 'Block high-severity sources', tooltip: 'dry run unless IPS_BLOCK_DRYRUN=false', group: b.id('g-block'), order: 1,
+    width: 0, height: 0, passthru: false, decouple: 'false', topic: 'block-high', topicType: 'str', style: '', onvalue: true, onvalueType: 'bool', onicon: '', oncolor: '',
+    offvalue: false, offvalueType: 'bool', officon: '', offcolor: '', animate: false, className: 'ips-block-high' }, 1210, 420, [['block-gate']]);
+  func(b, 'block-gate', 'high severity → block (when switched on)', `if (msg.topic === 'block-high') {
+    context.set('on', msg.payload === true);
+    node.status({ fill: msg.payload ? 'red' : 'grey', shape: 'dot', text: msg.payload ? 'blocking high severity' : 'not blocking' });
+    return null;
+}
+const a = msg.payload;
+if (!context.get('on') || !a || a.severity !== 'high') return null;
+return msg;`, 1, 1450, 420, [['block']]);
+  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-analyst', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
+    protectOwn: true, protectGateway: true, escalate: false, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
+  1680, 420, [['stamp-blocklist', 'history']]);
+  func(b, 'stamp-blocklist', 'blocklist view', BLOCKLIST_STAMP_FUNC, 1, 1890, 420, [['blocklist']]);
+  template(b, 'blocklist', 'blocklist', 'g-block', 2, 12, BLOCKLIST_TEMPLATE, 2080, 420, [['block']]);
+  b.add('list-on-deploy', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
+    1460, 460, [['block']]);
+
+  // Thresholds
+  slider(b, 'sl-syn', 'SYN per source per second', 'synSrc', 10, 2000, 10, 100, 'g-thresholds', 140, 520, 'flood-config');
+  slider(b, 'sl-icmp', 'ICMP echo per source per second', 'icmpSrc', 5, 2000, 5, 50, 'g-thresholds', 140, 560, 'flood-config');
+  slider(b, 'sl-udp', 'UDP per source per second', 'udpSrc', 100, 50000, 100, 5000, 'g-thresholds', 140, 600, 'flood-config');
+  slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, 20, 'g-thresholds', 140, 640, 'scan-config');
+  slider(b, 'sl-horiz', 'Hosts per source (horizontal scan)', 'horizontalHosts', 3, 1000, 1, 20, 'g-thresholds', 140, 680, 'scan-config');
+  func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 400, 560, [['flood']]);
+  func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 400, 660, [['scan']]);
+
+  // Export (served behind httpNodeAuth)
+  template(b, 'export-links', 'export links', 'g-export', 1, 6, `<div class="ips-export">Alerts:
+  <a class="ips-export-csv" href="ips/export/alerts.csv" target="_blank" download>CSV</a> ·
+  <a class="ips-export-jsonl" href="ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>`, 140, 760, [[]]);
+  b.add('http-csv', 'http in', { name: 'alerts.csv', url: '/ips/export/alerts.csv', method: 'get', upload: false, swaggerDoc: '' }, 140, 820, [['export-req']]);
+  b.add('http-jsonl', 'http in', { name: 'alerts.jsonl', url: '/ips/export/alerts.jsonl', method: 'get', upload: false, swaggerDoc: '' }, 140, 860, [['export-req']]);
+  func(b, 'export-req', 'export request', `const format = msg.req.path.endsWith('.csv') ? 'csv' : 'jsonl';
+msg.topic = 'export';
+msg.payload = { table: 'alerts', format, file: 'alerts-export.' + format };
+return msg;`, 1, 360, 840, [['export-db']]);
+  b.add('export-db', 'sqlite-log', { name: 'export', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
+    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 560, 840, [['export-file']]);
+  func(b, 'export-file', 'file to send', `msg.filename = msg.payload.file;
+msg.headers = {
+    'Content-Type': msg.payload.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    'Content-Disposition': 'attachment; filename="alerts.' + msg.payload.format + '"'
+};
+return msg;`, 1, 750, 840, [['export-read']]);
+  b.add('export-read', 'file in', { name: 'read export', filename: 'filename', filenameType: 'msg', format: 'utf8', chunk: false, sendError: false, encoding: 'none', allProps: true },
+    940, 840, [['export-response']]);
+  b.add('export-response', 'http response', { name: 'download', statusCode: '', headers: {} }, 1130, 840);
+  return b.nodes;
+}
+
+module.exports = { analyst, THREAT_LOG_TEMPLATE, BLOCKLIST_TEMPLATE };
+
+// ---------------------------------------------------------------- main
+
+function render(nodes) {
+  return JSON.stringify(nodes, null, 2) + '\n';
+}
+
+function outputs() {
+  const out = { 'analyst-ids.json': render(analyst()) };
+  if (typeof router === 'function') out['router-ips.json'] = render(router()); // eslint-disable-line no-undef
+  return out;
+}
+
+if (require.main === module) {
+  const check = process.argv.includes('--check');
+  let stale = 0;
+  for (const [name, text] of Object.entries(outputs())) {
+    const file = path.join(root, 'flows', name);
+    if (check) {
+      const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      if (current !== text) {
+        console.error(`flows/${name} differs from scripts/make-flows.js: run node scripts/make-flows.js`);
+        stale++;
+      }
+    } else {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, text);
+      console.log(`wrote flows/${name}`);
+    }
+  }
+  process.exit(stale ? 1 : 0);
+}
+module.exports.outputs = outputs;

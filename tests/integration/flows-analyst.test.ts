@@ -1,0 +1,98 @@
+/**
+ * The shipped analyst flow (flows/analyst-ids.json) in a real Node-RED with
+ * the pack and node-red-dashboard installed, behind the login `npm start`
+ * uses: it deploys with every type known and no errors, reading the demo
+ * capture raises the alerts the detectors give on it, the history exports as
+ * CSV and JSON Lines, and nothing answers without credentials.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { startRuntime, packageRoot, type Runtime, type FlowNode } from '../support/runtime';
+import { demoCapture, expectedAlerts, get, loginSettings, shippedFlow, socketIoConnect } from '../support/browser';
+
+const creds = { username: 'analyst', password: 'correct horse battery' };
+
+interface LogEvent { level: number; msg?: unknown; id?: string; type?: string }
+
+describe('flows/analyst-ids.json', () => {
+  let rt: Runtime;
+  let flow: FlowNode[];
+  const logged: LogEvent[] = [];
+  const logHandler = new EventEmitter();
+  logHandler.on('log', (e: LogEvent) => logged.push(e));
+  const savedEnv = process.env.IPS_CAPTURE;
+
+  before(async () => {
+    process.env.IPS_CAPTURE = demoCapture;
+    flow = shippedFlow('analyst-ids');
+    rt = await startRuntime(flow, loginSettings(creds.username, creds.password), { modules: ['node-red-dashboard'] });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('@node-red/util') as { log: { addHandler(h: EventEmitter): void } }).log.addHandler(logHandler);
+  });
+  after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('@node-red/util') as { log: { removeHandler(h: EventEmitter): void } }).log.removeHandler(logHandler);
+    await rt?.stop();
+    if (savedEnv === undefined) delete process.env.IPS_CAPTURE;
+    else process.env.IPS_CAPTURE = savedEnv;
+  });
+
+  it('is what scripts/make-flows.js generates', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const gen = require(path.join(packageRoot, 'scripts', 'make-flows.js')) as { outputs(): Record<string, string> };
+    assert.deepEqual(JSON.parse(gen.outputs()['analyst-ids.json']), flow);
+  });
+
+  it('deploys with every node type known and running', async () => {
+    for (let i = 0; i < 200 && !rt.RED.nodes.getNode('analyst.flood'); i++) await new Promise((r) => setTimeout(r, 50));
+    const missing = flow.filter((n) => n.type !== 'tab' && !rt.RED.nodes.getNode(n.id)).map((n) => `${n.type} ${n.id}`);
+    assert.deepEqual(missing, []);
+  });
+
+  it('reads the demo capture: the dashboard model gets the alerts the detectors raise, with no errors', async () => {
+    const expected = await expectedAlerts(demoCapture);
+    const total = Object.values(expected.byCategory).reduce((a, b) => a + b, 0);
+    assert.ok(total > 0, 'the demo capture has attacks in it');
+    const model = rt.inbox('analyst.model');
+    (rt.RED.nodes.getNode('analyst.on-deploy') as { receive(m: object): void }).receive({});
+    // the capture report on the dashboard: file name and packets read, no error
+    const report = await rt.waitFor('analyst.capture-text', (m) => m.length > 0, 60_000);
+    assert.equal(report[0].msg.payload, `demo.pcap: ${expected.packets} packets, ${Math.round(expected.bytes / 1024)} KiB`);
+    const summary = await rt.waitFor('analyst.summary', (m) => (m.at(-1)?.msg.payload as { total?: number } | undefined)?.total === total, 10_000);
+    assert.deepEqual({ ...(summary.at(-1)!.msg.payload as { byCategory: Record<string, number> }).byCategory }, expected.byCategory);
+    const rules = model.map((m) => (m.msg.payload as { rule: string }).rule).sort();
+    assert.deepEqual(rules, expected.alerts.map((a) => a.rule).sort());
+    const errors = logged.filter((e) => e.level <= 20).map((e) => `${e.type ?? ''} ${e.id ?? ''}: ${String(e.msg)}`);
+    assert.deepEqual(errors, []);
+  });
+
+  it('exports the alert history as CSV and JSON Lines (behind the login)', async () => {
+    const expected = await expectedAlerts(demoCapture);
+    const csv = await get(`${rt.url}/ips/export/alerts.csv`, creds);
+    assert.equal(csv.status, 200);
+    const lines = csv.body.trim().split('\n');
+    assert.match(lines[0], /rule/);
+    assert.equal(lines.length - 1, expected.alerts.length);
+    const jsonl = await get(`${rt.url}/ips/export/alerts.jsonl`, creds);
+    assert.equal(jsonl.status, 200);
+    const rows = jsonl.body.trim().split('\n').map((l) => JSON.parse(l) as { rule: string });
+    assert.deepEqual(rows.map((r) => r.rule).sort(), expected.alerts.map((a) => a.rule).sort());
+    assert.equal((await get(`${rt.url}/ips/export/alerts.csv`)).status, 401);
+  });
+
+  it('without credentials: the editor API, the dashboard and its socket refuse; with them they answer', async () => {
+    assert.equal((await get(`${rt.url}/settings`)).status, 401);
+    assert.equal((await get(`${rt.url}/flows`)).status, 401);
+    assert.equal((await get(`${rt.url}/ui/`)).status, 401);
+    assert.equal((await get(`${rt.url}/ui/`, { username: creds.username, password: 'wrong password' })).status, 401);
+    assert.equal((await get(`${rt.url}/ui/`, creds)).status, 200);
+    const refused = await socketIoConnect(rt.url);
+    assert.match(refused, /^44.*authentication required/);
+    const wrong = await socketIoConnect(rt.url, { username: creds.username, password: 'wrong password' });
+    assert.match(wrong, /^44/);
+    const accepted = await socketIoConnect(rt.url, creds);
+    assert.match(accepted, /^40/);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Helpers for the dashboard tests: headless Debian Chromium through
+ * playwright-core, the alerts the detectors raise on a capture (computed from
+ * lib/, so tests never hard-code them), the shipped flows with a login, and a
+ * raw socket.io handshake to check the dashboard's socket refuses strangers.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { FileSource } from '../../lib/capture/file-source';
+import { FloodDetector } from '../../lib/detect/flood';
+import { ScanDetector } from '../../lib/detect/scan';
+import { PayloadDetector } from '../../lib/detect/payload/detector';
+import type { Alert } from '../../lib/detect/alert';
+import { packageRoot, type FlowNode } from './runtime';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const demoCapture = path.join(packageRoot, 'examples', 'captures', 'demo.pcap');
+export const testOutput = path.join(packageRoot, 'test-output');
+
+/** Why the browser tests cannot run here, or null. */
+export function chromiumMissing(): string | null {
+  return fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} not installed (apt-get install chromium)`;
+}
+
+export interface LaunchedBrowser {
+  browser: Browser;
+  context: BrowserContext;
+  /** Close the browser and remove its profile. */
+  close(): Promise<void>;
+}
+
+/** Headless Chromium with a fresh profile; `credentials` are sent when a page asks for HTTP Basic auth. */
+export async function launchChromium(credentials?: { username: string; password: string }): Promise<LaunchedBrowser> {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 120_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, ...(credentials ? { httpCredentials: credentials } : {}) });
+  context.setDefaultTimeout(60_000);
+  return {
+    browser,
+    context,
+    async close() {
+      await browser.close().catch(() => undefined);
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Alerts per category the shipped detector chain (default settings, in series) raises on `file`. */
+export async function expectedAlerts(file: string): Promise<{ byCategory: Record<string, number>; alerts: Alert[]; packets: number; bytes: number }> {
+  const flood = new FloodDetector('flood-detect');
+  const scan = new ScanDetector('scan-detect');
+  const payload = new PayloadDetector('payload-match');
+  const alerts: Alert[] = [];
+  const summary = await new FileSource({ path: file, mode: 'analyze', speed: 1, batch: { maxItems: 256, maxDelayMs: 50 } }).run((batch) => {
+    alerts.push(...flood.process(batch), ...scan.process(batch), ...payload.process(batch));
+  });
+  const byCategory: Record<string, number> = {};
+  for (const a of alerts) byCategory[a.category] = (byCategory[a.category] ?? 0) + 1;
+  return { byCategory, alerts, packets: summary.packets, bytes: summary.bytes };
+}
+
+/** A shipped flow from flows/. */
+export function shippedFlow(name: 'analyst-ids' | 'router-ips'): FlowNode[] {
+  return JSON.parse(fs.readFileSync(path.join(packageRoot, 'flows', `${name}.json`), 'utf8')) as FlowNode[];
+}
+
+/** The settings `npm start` writes (scripts/lib/auth.js) for `user`/`password`. */
+export function loginSettings(user: string, password: string): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bcrypt = require('bcryptjs') as { hashSync(p: string, rounds: number): string };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const auth = require(path.join(packageRoot, 'scripts', 'lib', 'auth.js')) as { authSettings(c: { user: string; hash: string }): Record<string, unknown> };
+  return { httpAdminRoot: '/', ...auth.authSettings({ user, hash: bcrypt.hashSync(password, 8) }) };
+}
+
+function request(url: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** GET `url` (optionally with HTTP Basic credentials). */
+export function get(url: string, creds?: { username: string; password: string }): Promise<{ status: number; body: string }> {
+  const headers: Record<string, string> = creds ? { Authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } : {};
+  return request(url, { headers });
+}
+
+/**
+ * Connect to the dashboard's socket.io (Engine.IO 4 long-polling, as a
+ * browser does first) and join the default namespace. Returns what the server
+ * answered to the namespace CONNECT: '40{...}' accepted, '44{...}' refused.
+ */
+export async function socketIoConnect(baseUrl: string, creds?: { username: string; password: string }): Promise<string> {
+  const headers: Record<string, string> = creds ? { Authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } : {};
+  const base = `${baseUrl}/ui/socket.io/?EIO=4&transport=polling`;
+  const open = await request(base, { headers });
+  if (open.status !== 200 || !open.body.startsWith('0')) return `handshake refused: HTTP ${open.status} ${open.body}`;
+  const { sid } = JSON.parse(open.body.slice(1)) as { sid: string };
+  await request(`${base}&sid=${sid}`, { method: 'POST', body: '40', headers: { ...headers, 'Content-Type': 'text/plain;charset=UTF-8' } });
+  const reply = await request(`${base}&sid=${sid}`, { headers });
+  return reply.body;
+}
