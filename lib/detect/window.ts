@@ -80,15 +80,19 @@ export class WindowCounter {
  * linearly: far less memory than a Map per key when a table holds tens of
  * thousands of keys, and no slower at this size.
  */
-/** Shared empty array of counters that hold nothing yet (never written to). */
+/** Shared empty array of counters that never held anything (never written to). */
 const EMPTY: readonly unknown[] = Object.freeze([]);
 
 export class DistinctCounter<T> {
   // Created as one-element literals on the first value: V8 sizes a literal
-  // exactly, where pushing onto [] reserves 17 slots (most keys of a flood see one value).
+  // exactly, where pushing onto [] reserves 17 slots (most keys of a flood see
+  // one value). The arrays are kept when the counter is reset (a recycled
+  // table entry), so a flood of new keys allocates no arrays: `n` says how
+  // many cells are in use.
   private vals: T[] = EMPTY as T[];
   /** Packet time each value was last seen. */
   private times: number[] = EMPTY as number[];
+  private n = 0;
   /** Oldest time in `times` (for cheap expiry). */
   private oldest = Number.POSITIVE_INFINITY;
 
@@ -96,29 +100,34 @@ export class DistinctCounter<T> {
   add(value: T, ts: number, windowMs: number, cap: number): number {
     const cutoff = ts - windowMs;
     if (this.oldest < cutoff) this.expire(cutoff);
-    const i = this.vals.indexOf(value);
+    const i = this.indexOf(value);
     if (i >= 0) {
       this.times[i] = ts;
-    } else if (this.vals.length === 0) {
-      if (cap > 0) {
+    } else if (this.n < cap) {
+      if (this.vals === EMPTY) {
         this.vals = [value];
         this.times = [ts];
-        this.oldest = ts;
+      } else {
+        this.vals[this.n] = value;
+        this.times[this.n] = ts;
       }
-    } else if (this.vals.length < cap) {
-      this.vals.push(value);
-      this.times.push(ts);
+      this.n++;
       if (ts < this.oldest) this.oldest = ts;
     }
-    return this.vals.length;
+    return this.n;
   }
 
   /** Forget `value` (e.g. a target that answered, so it is not evidence of a scan). */
   delete(value: T): boolean {
-    const i = this.vals.indexOf(value);
+    const i = this.indexOf(value);
     if (i < 0) return false;
-    this.vals.splice(i, 1);
-    this.times.splice(i, 1);
+    const last = this.n - 1;
+    for (let j = i; j < last; j++) {
+      this.vals[j] = this.vals[j + 1];
+      this.times[j] = this.times[j + 1];
+    }
+    this.vals[last] = undefined as T;
+    this.n = last;
     return true;
   }
 
@@ -126,38 +135,41 @@ export class DistinctCounter<T> {
   count(ts: number, windowMs: number): number {
     const cutoff = ts - windowMs;
     if (this.oldest < cutoff) this.expire(cutoff);
-    return this.vals.length;
+    return this.n;
   }
 
-  /** Forget every value. */
+  /** Forget every value (the arrays stay for reuse). */
   reset(): void {
-    this.vals = EMPTY as T[];
-    this.times = EMPTY as number[];
+    for (let i = 0; i < this.n; i++) this.vals[i] = undefined as T;
+    this.n = 0;
     this.oldest = Number.POSITIVE_INFINITY;
   }
 
   /** The values currently held, in the order first seen. */
   values(): T[] {
-    return this.vals.slice();
+    return this.vals.slice(0, this.n);
   }
 
+  private indexOf(value: T): number {
+    const vals = this.vals;
+    for (let i = 0; i < this.n; i++) if (vals[i] === value) return i;
+    return -1;
+  }
+
+  /** Drop values last seen before `cutoff`, in place, keeping the order. */
   private expire(cutoff: number): void {
-    let vals: T[] = [];
-    let times: number[] = [];
+    let kept = 0;
     let oldest = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < this.vals.length; i++) {
+    for (let i = 0; i < this.n; i++) {
       const t = this.times[i];
       if (t < cutoff) continue;
-      vals.push(this.vals[i]);
-      times.push(t);
+      this.vals[kept] = this.vals[i];
+      this.times[kept] = t;
+      kept++;
       if (t < oldest) oldest = t;
     }
-    if (vals.length === 0) {
-      vals = EMPTY as T[];
-      times = EMPTY as number[];
-    }
-    this.vals = vals;
-    this.times = times;
+    for (let i = kept; i < this.n; i++) this.vals[i] = undefined as T;
+    this.n = kept;
     this.oldest = oldest;
   }
 }
