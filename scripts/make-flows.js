@@ -79,7 +79,7 @@ const THREAT_LOG_TEMPLATE = `${SEVERITY_STYLE}
       </tr>
     </tbody>
   </table>
-  <div class="ips-packet-view" ng-repeat="a in (msg.payload || []) | filter: {key: selectedKey}:true">
+  <div class="ips-packet-view" ng-if="selectedKey" ng-repeat="a in (msg.payload || []) | filter: {key: selectedKey}:true">
     <h4>{{a.signature}} <span class="ips-sev ips-sev-{{a.severity}}">{{a.severity}}</span></h4>
     <table class="ips-table ips-headers">
       <tr><th>time</th><td>{{a.ts | date:'yyyy-MM-dd HH:mm:ss.sss'}}</td><th>rule / sid</th><td>{{a.rule}} / {{a.sid}}</td></tr>

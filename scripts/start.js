@@ -35,23 +35,35 @@ try {
   fail('node-red is not installed here: run `npm ci` first');
 }
 
-// The user directory: the pack symlinked in as an installed module.
+// The user directory: the pack, and node-red-dashboard for the flows' ui_* nodes, symlinked in as installed modules.
 fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-const link = path.join(userDir, 'node_modules', 'node-red-contrib-ips');
-let linkTarget = null;
-try {
-  linkTarget = fs.readlinkSync(link);
-} catch {
-  // not there yet
+function linkModule(name, target) {
+  const link = path.join(userDir, 'node_modules', name);
+  let linkTarget = null;
+  try {
+    linkTarget = fs.readlinkSync(link);
+  } catch {
+    // not there yet
+  }
+  if (linkTarget !== target) {
+    fs.rmSync(link, { recursive: true, force: true });
+    fs.symlinkSync(target, link, 'dir');
+  }
 }
-if (linkTarget !== root) {
-  fs.rmSync(link, { recursive: true, force: true });
-  fs.symlinkSync(root, link, 'dir');
-}
+linkModule('node-red-contrib-ips', root);
+const dashboard = path.join(root, 'node_modules', 'node-red-dashboard');
+if (fs.existsSync(dashboard)) linkModule('node-red-dashboard', dashboard);
+else console.log('npm start: node-red-dashboard is not installed (npm install): the flows run without their dashboard');
 const userPkg = path.join(userDir, 'package.json');
-if (!fs.existsSync(userPkg)) {
-  fs.writeFileSync(userPkg, JSON.stringify({ name: 'node-red-project', private: true, dependencies: { 'node-red-contrib-ips': 'file:..' } }, null, 2) + '\n');
+const deps = { 'node-red-contrib-ips': `file:${root}`, ...(fs.existsSync(dashboard) ? { 'node-red-dashboard': `file:${dashboard}` } : {}) };
+let pkgJson = { name: 'node-red-project', private: true, dependencies: {} };
+try {
+  pkgJson = JSON.parse(fs.readFileSync(userPkg, 'utf8'));
+} catch {
+  // first start
 }
+pkgJson.dependencies = { ...pkgJson.dependencies, ...deps };
+fs.writeFileSync(userPkg, JSON.stringify(pkgJson, null, 2) + '\n');
 
 /** The flow loaded on first start. */
 function startFlow() {

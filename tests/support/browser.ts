@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { FileSource } from '../../lib/capture/file-source';
 import { FloodDetector } from '../../lib/detect/flood';
 import { ScanDetector } from '../../lib/detect/scan';
@@ -26,7 +26,6 @@ export function chromiumMissing(): string | null {
 }
 
 export interface LaunchedBrowser {
-  browser: Browser;
   context: BrowserContext;
   /** Close the browser and remove its profile. */
   close(): Promise<void>;
@@ -35,20 +34,21 @@ export interface LaunchedBrowser {
 /** Headless Chromium with a fresh profile; `credentials` are sent when a page asks for HTTP Basic auth. */
 export async function launchChromium(credentials?: { username: string; password: string }): Promise<LaunchedBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-chromium-'));
-  const browser = await chromium.launch({
+  // a new empty profile per launch (playwright's persistent context takes it as userDataDir)
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     timeout: 120_000,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1400, height: 1000 },
+    ...(credentials ? { httpCredentials: credentials } : {}),
   });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, ...(credentials ? { httpCredentials: credentials } : {}) });
   context.setDefaultTimeout(60_000);
   return {
-    browser,
     context,
     async close() {
-      await browser.close().catch(() => undefined);
+      await context.close().catch(() => undefined);
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
