@@ -80,6 +80,22 @@ describe('npm start: the analyst dashboard on the demo capture', { skip: chromiu
     assert.match(await socketIoConnect(url, creds), /^40/);
   });
 
+  it('exports the alert history as JSON Lines and CSV with the login', async () => {
+    const expected = await expectedAlerts(demoCapture);
+    let rows: { rule: string }[] = [];
+    for (let i = 0; i < 60 && rows.length < expected.alerts.length; i++) {
+      const jsonl = await get(`${url}/ips/export/alerts.jsonl`, creds);
+      assert.equal(jsonl.status, 200);
+      rows = jsonl.body.trim() ? jsonl.body.trim().split('\n').map((l) => JSON.parse(l) as { rule: string }) : [];
+      if (rows.length < expected.alerts.length) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.deepEqual(rows.map((r) => r.rule).sort(), expected.alerts.map((a) => a.rule).sort());
+    const csv = await get(`${url}/ips/export/alerts.csv`, creds);
+    assert.equal(csv.status, 200);
+    assert.match(csv.body.split('\n')[0], /^id,ts,.*rule/);
+    for (const a of expected.alerts) assert.ok(csv.body.includes(`,${a.rule},`), a.rule);
+  });
+
   it('the editor in a browser without credentials asks to log in', async () => {
     const anon = await launchChromium();
     try {
