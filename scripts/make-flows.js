@@ -354,7 +354,121 @@ return msg;`, 1, 750, 840, [['export-read']]);
   return b.nodes;
 }
 
-module.exports = { analyst, THREAT_LOG_TEMPLATE, BLOCKLIST_TEMPLATE };
+
+// ---------------------------------------------------------------- router IPS
+
+/** Device list: one row per device with live KB/s each way and a block switch ({topic:'block'|'unblock', payload: ip}). */
+const DEVICE_LIST_TEMPLATE = `${SEVERITY_STYLE}
+<div class="ips-devices">
+  <div ng-if="!(msg.payload.devices || []).length">No devices seen yet.</div>
+  <table class="ips-table" ng-if="(msg.payload.devices || []).length">
+    <thead><tr><th>name</th><th>vendor</th><th>IP</th><th>MAC</th><th>down KB/s</th><th>up KB/s</th><th>blocked</th></tr></thead>
+    <tbody>
+      <tr ng-repeat="d in msg.payload.devices track by d.ip" data-ip="{{d.ip}}" class="ips-device">
+        <td>{{d.hostname || d.ip}}</td><td class="ips-vendor">{{d.vendor || '?'}}</td><td>{{d.ip}}</td><td>{{d.mac}}</td>
+        <td class="ips-rx">{{(d.rxBps / 1024) | number:1}}</td><td class="ips-tx">{{(d.txBps / 1024) | number:1}}</td>
+        <td><md-switch class="ips-block-switch" aria-label="block {{d.ip}}" ng-model="d.blocked"
+              ng-change="send({topic: d.blocked ? 'block' : 'unblock', payload: d.ip})"></md-switch></td>
+      </tr>
+    </tbody>
+  </table>
+</div>`;
+
+/** Joins the latest device stats with the blocklist, for the device list. */
+const DEVICE_VIEW_FUNC = `if (msg.topic === 'blocklist') context.set('blocked', (msg.payload.blocked || []).map((b) => b.ip));
+else if (msg.topic === 'devices') context.set('devices', msg.payload);
+else return null;
+const blocked = context.get('blocked') || [];
+const devices = (context.get('devices') || []).map((d) => Object.assign({}, d, { blocked: blocked.includes(d.ip) }));
+return { topic: 'devices', payload: { devices } };`;
+
+/** Live KB/s per device for the line chart: one point per device per poll. */
+const DEVICE_RATE_FUNC = `const out = (msg.payload || []).map((d) => ({ topic: d.hostname || d.vendor && d.vendor + ' ' + d.ip || d.ip, payload: Math.round((d.rxBps + d.txBps) / 102.4) / 10 }));
+return [out];`;
+
+function router() {
+  const b = builder('router', {
+    id: 'router.tab', type: 'tab', label: 'Router IPS', disabled: false,
+    info: 'A home router (e.g. a Raspberry Pi): devices from conntrack, inline detection on NFQUEUE, blocking, history in SQLite, dashboard at /ui. See docs/readme/flows.md.',
+    env: [
+      envVar('LAN_CIDR', 'IPS_LAN_CIDR', '192.168.0.0/16'),
+      envVar('LAN_IFACE', 'IPS_LAN_IFACE', ''),
+      envVar('NFQUEUE_NUM', 'IPS_NFQUEUE', '0'),
+      envVar('DB_FILE', 'IPS_DB', 'ips-router.db'),
+      dryRunVar,
+    ],
+  });
+  b.config('ui-tab', 'ui_tab', { name: 'Router IPS', icon: 'router', order: 2, disabled: false, hidden: false });
+  group(b, 'g-devices', 'Devices', 'ui-tab', 1, 12);
+  group(b, 'g-bw', 'Bandwidth', 'ui-tab', 2, 12);
+  group(b, 'g-log', 'Alerts', 'ui-tab', 3, 24);
+  group(b, 'g-block', 'Blocklist', 'ui-tab', 4, 12);
+  group(b, 'g-thresholds', 'Thresholds', 'ui-tab', 5, 6);
+
+  comment(b, 'about', 'Router IPS: devices (conntrack) and inline detection (NFQUEUE); alerts → block + history',
+    'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
+
+  // Devices
+  b.add('conntrack', 'conntrack-poll', { name: 'devices', interval: 1, lan: '${LAN_CIDR}', iface: '', source: 'auto', events: true, flowOutput: 'none', policy: '',
+    policyCooldownS: 600, resolveMac: true, idleS: 60 }, 140, 120, [['vendor'], ['history'], ['alerts-in']]);
+  b.add('vendor', 'vendor-lookup', { name: 'vendor names', fields: 'auto', ipField: 'ip', macField: 'mac', vendorField: 'vendor', hostnameField: 'hostname', outMacField: 'mac',
+    leaseFile: '/var/lib/misc/dnsmasq.leases', neighbours: true, refreshS: 30 }, 340, 120, [['bandwidth']]);
+  b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', limitBps: 1000000, overrides: '', sustainS: 5, clearPct: 80, clearS: 5, action: 'flag', interface: '' },
+    560, 120, [['history', 'device-view', 'device-rate'], ['alerts-in']]);
+  func(b, 'device-view', 'device list view', DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
+  template(b, 'device-list', 'device list', 'g-devices', 1, 12, DEVICE_LIST_TEMPLATE, 1010, 100, [['block']]);
+  func(b, 'device-rate', 'KB/s per device', DEVICE_RATE_FUNC, 1, 800, 160, [['chart-live']]);
+  chart(b, 'chart-live', 'KB/s per device (live)', 'g-bw', 1, 'line', 1010, 160, { removeOlder: 10, removeOlderUnit: '60', nodata: 'no traffic yet' });
+  b.add('hour-tick', 'inject', { name: 'every minute', props: [{ p: 'payload' }], repeat: '60', crontab: '', once: true, onceDelay: '2', topic: '', payload: '', payloadType: 'date' },
+    140, 220, [['hour-query']]);
+  b.add('hour-query', 'change', { name: 'last hour of device history', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"name":"deviceHistory","last":3600000}', tot: 'json' },
+    { t: 'set', p: 'topic', pt: 'msg', to: 'query', tot: 'str' }], action: '', property: '', from: '', to: '', reg: false }, 360, 220, [['history-query']]);
+  b.add('history-query', 'sqlite-log', { name: 'device history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
+    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 580, 220, [['chart-hour']]);
+  chart(b, 'chart-hour', 'Device traffic, last hour', 'g-bw', 2, 'line', 800, 220, { nodata: 'no history yet' });
+
+  // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
+  b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', queue: '${NFQUEUE_NUM}', defaultVerdict: 'accept', timeout: '250', failOpen: true, maxLen: '4096', copyRange: '65535',
+    batchSize: '1', batchMs: '1' }, 140, 320, [['flood']]);
+  b.add('flood', 'flood-detect', { name: 'flood-detect', action: 'drop', windowMs: '1000', icmpSrc: '50', icmpDst: '100', synSrc: '100', synDst: '200', udpSrc: '5000',
+    udpDst: '10000', cooldownS: '10', maxTracked: '20000', allowlist: '' }, 340, 320, [['scan'], ['alerts-in']]);
+  b.add('scan', 'scan-detect', { name: 'scan-detect', action: 'drop', windowS: '60', verticalPorts: '20', horizontalHosts: '20', oddFlags: true,
+    bruteForcePorts: '21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900', bruteForceAttempts: '10', failures: '20', cooldownS: '60', maxTracked: '20000', allowlist: '' },
+  530, 320, [['payload'], ['alerts-in']]);
+  b.add('payload', 'payload-match', { name: 'payload-match', includeDefaults: true, rules: '[]', rulesFile: '', action: 'drop', allowlist: '', cooldownS: '10', maxTracked: '50000' },
+    720, 320, [['nfq'], ['alerts-in']]);
+
+  // Alerts: one junction, then blocking, history, the log and a toast.
+  b.add('alerts-in', 'junction', {}, 900, 380, [['block', 'history', 'model', 'toast-filter']]);
+  b.add('history', 'sqlite-log', { name: 'history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
+    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 1210, 260, [[]]);
+  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
+    protectOwn: true, protectGateway: true, escalate: true, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
+  1210, 380, [['stamp-blocklist', 'history', 'device-view']]);
+  b.add('list-tick', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
+    990, 440, [['block']]);
+  func(b, 'stamp-blocklist', 'blocklist view', BLOCKLIST_STAMP_FUNC, 1, 1420, 380, [['blocklist']]);
+  template(b, 'blocklist', 'blocklist', 'g-block', 1, 12, BLOCKLIST_TEMPLATE, 1610, 380, [['block']]);
+  func(b, 'model', 'dashboard model', ALERT_MODEL_FUNC, 5, 1210, 500, [['alert-log'], [], [], [], []]);
+  template(b, 'alert-log', 'alert log', 'g-log', 1, 24, THREAT_LOG_TEMPLATE, 1420, 500, [[]]);
+  b.add('toast-filter', 'function', { name: 'high severity → toast', func: `const a = msg.payload;
+if (!a || a.severity !== 'high') return null;
+return { topic: a.signature, payload: a.reason };`, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [] }, 1210, 560, [['toast']]);
+  b.add('toast', 'ui_toast', { name: 'high-severity alert', position: 'top right', displayTime: '5', highlight: '#c62828', sendall: true, outputs: 0, ok: 'OK', cancel: '',
+    raw: false, className: '', topic: '', x: 1420, y: 560 });
+
+  // Thresholds
+  slider(b, 'sl-syn', 'SYN per source per second', 'synSrc', 10, 2000, 10, 100, 'g-thresholds', 140, 640, 'flood-config');
+  slider(b, 'sl-icmp', 'ICMP echo per source per second', 'icmpSrc', 5, 2000, 5, 50, 'g-thresholds', 140, 680, 'flood-config');
+  slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, 20, 'g-thresholds', 140, 720, 'scan-config');
+  slider(b, 'sl-limit', 'Device limit KB/s', 'limitBps', 10, 100000, 10, 977, 'g-thresholds', 140, 760, 'bw-config');
+  func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 400, 660, [['flood']]);
+  func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 400, 720, [['scan']]);
+  func(b, 'bw-config', 'slider → bandwidth config', SLIDER_TO_CONFIG_FUNC, 1, 400, 760, [['bandwidth']]);
+  return b.nodes;
+}
+
+module.exports = { analyst, router };
 
 // ---------------------------------------------------------------- main
 
@@ -363,9 +477,7 @@ function render(nodes) {
 }
 
 function outputs() {
-  const out = { 'analyst-ids.json': render(analyst()) };
-  if (typeof router === 'function') out['router-ips.json'] = render(router()); // eslint-disable-line no-undef
-  return out;
+  return { 'analyst-ids.json': render(analyst()), 'router-ips.json': render(router()) };
 }
 
 if (require.main === module) {

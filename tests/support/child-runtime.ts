@@ -31,6 +31,8 @@ export interface ChildRuntimeOptions {
   settings?: Record<string, unknown>;
   /** How long to wait for the flows to start (default 30 s). */
   timeoutMs?: number;
+  /** More modules to link into the user dir, e.g. ['node-red-dashboard']. */
+  modules?: string[];
 }
 
 export interface ChildRuntime {
@@ -64,7 +66,7 @@ export interface ChildRuntime {
 export async function startChildRuntime(flows: FlowNode[], watch: string[], opts: ChildRuntimeOptions = {}): Promise<ChildRuntime> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-child-'));
   const cfgFile = path.join(dir, 'config.json');
-  const cfg: ChildConfig = { flows, watch, settings: opts.settings ?? {} };
+  const cfg: ChildConfig = { flows, watch, settings: opts.settings ?? {}, ...(opts.modules ? { modules: opts.modules } : {}) };
   fs.writeFileSync(cfgFile, JSON.stringify(cfg));
   const argv = [...(opts.wrap ?? []), process.execPath, CHILD_SCRIPT, cfgFile];
   const spawnOpts = { stdio: ['pipe', 'pipe', 'pipe'] as ('pipe')[], ...(opts.env ? { env: opts.env } : {}) };

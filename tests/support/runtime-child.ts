@@ -23,6 +23,8 @@ export interface ChildConfig {
   /** Node ids whose received messages are reported. */
   watch: string[];
   settings?: Record<string, unknown>;
+  /** More modules to link into the user dir (RuntimeOptions.modules). */
+  modules?: string[];
 }
 
 type HookEvent = Parameters<Parameters<Runtime['RED']['hooks']['add']>[1]>[0];
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop(0));
   process.on('SIGINT', () => void stop(0));
-  runtime = await startRuntime(cfg.flows, cfg.settings ?? {});
+  runtime = await startRuntime(cfg.flows, cfg.settings ?? {}, { modules: cfg.modules });
   runtime.RED.hooks.add('onReceive.ipschild', (evt: HookEvent) => {
     if (watch.has(evt.destination.id)) report({ event: 'msg', node: evt.destination.id, msg: visible(evt.msg) });
   });
