@@ -2,13 +2,15 @@
  * The shipped router flow (flows/router-ips.json) in a real Node-RED with the
  * pack and node-red-dashboard installed, run inside a network namespace (as
  * on the router: conntrack, NFQUEUE and the firewall are per namespace): it
- * deploys with every type known and no node errors, and the blocklist starts
- * in dry run by default.
+ * deploys with every type known and no node errors, the blocklist starts in
+ * dry run, and a device namespace pinging the router shows up in the device
+ * list with its vendor and a rate, its block switch state following the
+ * blocklist (the switch's message injected; the browser part is not done).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Lab, netnsUnavailable } from '../support/netns';
+import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
 import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
 import { packageRoot } from '../support/runtime';
 import { shippedFlow } from '../support/browser';
@@ -23,14 +25,20 @@ describe('flows/router-ips.json', () => {
   });
 
   describe('deployed inside a router namespace', async () => {
-    const skip = await netnsUnavailable();
+    const skip = (await netnsUnavailable()) ?? (await toolMissing('iptables', 'ping', 'conntrack'));
     let lab: Lab;
     let rt: ChildRuntime;
+    let deviceNs: Netns;
     before(async () => {
       if (skip) return;
       lab = new Lab();
       const router = await lab.host('router');
-      rt = await startChildRuntime(flow, ['router.device-view', 'router.stamp-blocklist', 'router.blocklist'], {
+      const device = await lab.host('device');
+      // a Raspberry Pi Foundation MAC, so the device list has a vendor to show
+      await lab.link(router, '10.99.0.1/24', device, '10.99.0.2/24', { bMac: 'b8:27:eb:12:34:56' });
+      await router.exec('iptables', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED', '-j', 'ACCEPT']);
+      deviceNs = device;
+      rt = await startChildRuntime(flow, ['router.device-view', 'router.device-list', 'router.stamp-blocklist', 'router.blocklist'], {
         ns: router,
         modules: ['node-red-dashboard'],
         env: { ...process.env, IPS_LAN_CIDR: '10.99.0.0/24' },
@@ -51,6 +59,23 @@ describe('flows/router-ips.json', () => {
       assert.equal(rt.errors.length, 0, rt.diagnostics());
       const bad = rt.log.filter((l) => /missing types|Waiting for missing|\[error\]/.test(l));
       assert.deepEqual(bad, [], rt.diagnostics());
+    });
+
+    it('a device pinging the router appears in the device list with its vendor and a rate; its block switch follows the blocklist', { skip: skip ?? false }, async () => {
+      interface Row { ip: string; vendor?: string; rxBps: number; txBps: number; blocked: boolean }
+      const rows = (m: { msg: Record<string, unknown> }) => ((m.msg.payload as { devices?: Row[] } | undefined)?.devices ?? []);
+      const ping = deviceNs.exec('ping', ['-c', '20', '-i', '0.2', '-s', '1000', '10.99.0.1']);
+      // the MAC (hence the vendor) comes once the router's neighbour table has it, a poll or two after the first packets
+      const seen = await rt.waitFor('router.device-list', (m) => m.some((x) => rows(x).some((d) => d.ip === '10.99.0.2' && d.rxBps + d.txBps > 0 && d.vendor)), 30_000);
+      await ping;
+      const dev = seen.flatMap(rows).find((d) => d.ip === '10.99.0.2' && d.rxBps + d.txBps > 0 && d.vendor)!;
+      assert.match(dev.vendor ?? '', /Raspberry/i);
+      assert.equal(dev.blocked, false);
+      // the switch sends {topic:'block', payload: ip} to iptables-block; the list comes back and the row shows blocked
+      await rt.inject('router.block', { topic: 'block', payload: '10.99.0.2' });
+      await rt.waitFor('router.device-list', (m) => rows(m.at(-1)!).some((d) => d.ip === '10.99.0.2' && d.blocked), 15_000);
+      await rt.inject('router.block', { topic: 'unblock', payload: '10.99.0.2' });
+      await rt.waitFor('router.device-list', (m) => rows(m.at(-1)!).some((d) => d.ip === '10.99.0.2' && !d.blocked), 15_000);
     });
   });
 });
