@@ -78,4 +78,50 @@ describe('flows/router-ips.json', () => {
       await rt.waitFor('router.device-list', (m) => rows(m.at(-1)!).some((d) => d.ip === '10.99.0.2' && !d.blocked), 15_000);
     });
   });
+
+  describe('with IPS_BLOCK_DRYRUN=false', async () => {
+    const skip = (await netnsUnavailable()) ?? (await toolMissing('iptables', 'ipset', 'ping'));
+    let lab: Lab;
+    let rt: ChildRuntime;
+    let deviceNs: Netns;
+    before(async () => {
+      if (skip) return;
+      lab = new Lab();
+      const router = await lab.host('router');
+      deviceNs = await lab.host('device');
+      await lab.link(router, '10.98.0.1/24', deviceNs, '10.98.0.2/24');
+      rt = await startChildRuntime(flow, ['router.device-list', 'router.blocklist'], {
+        ns: router,
+        modules: ['node-red-dashboard'],
+        env: { ...process.env, IPS_LAN_CIDR: '10.98.0.0/24', IPS_BLOCK_DRYRUN: 'false' },
+        timeoutMs: 60_000,
+      });
+    });
+    after(async () => {
+      await rt?.stop();
+      await lab?.cleanup();
+    });
+
+    it('the block switch message stops the device\'s traffic in the kernel and unblocking restores it', { skip: skip ?? false }, async () => {
+      const pingOk = () => deviceNs.exec('ping', ['-c', '1', '-W', '1', '10.98.0.1']).then(() => true, () => false);
+      assert.equal(await pingOk(), true);
+      await rt.inject('router.block', { topic: 'block', payload: '10.98.0.2' });
+      const listed = (m: { msg: Record<string, unknown> }) => ((m.msg.payload as { blocked?: { ip: string }[] }).blocked ?? []).some((b) => b.ip === '10.98.0.2');
+      await rt.waitFor('router.blocklist', (m) => m.some(listed), 20_000);
+      let blocked = false;
+      for (let i = 0; i < 20 && !blocked; i++) {
+        blocked = !(await pingOk());
+        if (!blocked) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(blocked, true, `ping still answered after block: ${JSON.stringify(rt.inbox('router.blocklist').map((m) => m.msg.payload))} ${rt.diagnostics()}`);
+      await rt.inject('router.block', { topic: 'unblock', payload: '10.98.0.2' });
+      await rt.waitFor('router.blocklist', (m) => !listed(m.at(-1)!), 20_000);
+      let back = false;
+      for (let i = 0; i < 20 && !back; i++) {
+        back = await pingOk();
+        if (!back) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(back, true, 'ping not answered after unblock');
+    });
+  });
 });
