@@ -5,7 +5,7 @@
  * turn on byte accounting (nf_conntrack_acct, per network namespace).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { normalizeIp } from './cidr';
 
@@ -247,7 +247,10 @@ export class ConntrackReader {
   async read(): Promise<ConntrackEntry[]> {
     if (this.source !== 'tool') {
       try {
-        const text = await fsp.readFile(PROC_TABLE, 'latin1'); // ASCII; latin1 decodes fastest
+        // Synchronous on purpose: the kernel hands this file out a page per read(),
+        // so an async read is ~500 thread-pool round trips at 10,000 flows (~35 ms);
+        // the same reads done synchronously take ~2.5 ms of blocked loop.
+        const text = fs.readFileSync(PROC_TABLE, 'latin1'); // ASCII; latin1 decodes fastest
         this.lastSource = 'proc';
         return parseConntrack(text, true);
       } catch (err) {
