@@ -7,8 +7,9 @@ import type { Packet } from '../packet/types';
 import { defineRules, type RuleInfo } from './alerts';
 import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
 import type { Schema } from './settings';
+import { admit, RepeatFilter } from './admission';
 import { BoundedTable } from './table';
-import { KeyedCounter } from './window';
+import { KeyedCounter, type WindowCounter } from './window';
 
 export const FLOOD_RULES = defineRules({
   icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high' },
@@ -74,8 +75,34 @@ export class FloodDetector extends Detector<FloodSettings> {
   /** Half-open connections by 'src|sport|dst|dport'; twice the cap, as one source opens many. */
   private readonly halfOpen = this.track(new BoundedTable<string, HalfOpen>(1, () => ({ ts: 0 }), 100, (h) => (h.ts = 0)), 2);
 
+  /**
+   * Sources seen once within the window, per per-source table: while a table
+   * is full, a new source gets an entry (and its first packet counted) only
+   * on its second sighting, so a flood of one-shot spoofed sources keeps no
+   * key strings alive (see admission.ts).
+   */
+  private readonly icmpSeen = new RepeatFilter();
+  private readonly synSeen = new RepeatFilter();
+  private readonly udpSeen = new RepeatFilter();
+  /** The one SYN (by connection key, with its time) of each source not yet admitted to synBySrc. */
+  private readonly synPending = new RepeatFilter();
+
   constructor(name: string, config: Record<string, unknown> = {}) {
     super(name, floodSchema, floodDefaults, config);
+  }
+
+  protected override stateCleared(): void {
+    this.icmpSeen.clear();
+    this.synSeen.clear();
+    this.udpSeen.clear();
+    this.synPending.clear();
+  }
+
+  /** Count one event from `src` in its per-source window (admitted as admission.ts `admit` says; a refused first sighting counts 1). */
+  private countSource(table: BoundedTable<string, WindowCounter>, seen: RepeatFilter, src: string, ts: number, windowMs: number): number {
+    const counter = admit(table, seen, src, ts, windowMs);
+    if (counter === undefined) return 1;
+    return counter.add(ts, windowMs, seen.admitted ? 2 : 1);
   }
 
   protected inspect(p: Packet): void {
@@ -98,7 +125,7 @@ export class FloodDetector extends Detector<FloodSettings> {
   private echo(p: Packet): void {
     const s = this.settings;
     if (s.icmpSrc > 0) {
-      const n = this.icmpBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
+      const n = this.countSource(this.icmpBySrc, this.icmpSeen, p.src, p.ts, s.windowMs);
       if (n > s.icmpSrc) this.hit(FLOOD_RULES.icmpSrc, p, n, s.icmpSrc, true, 'ICMP echo requests');
     }
     if (s.icmpDst > 0) {
@@ -110,7 +137,7 @@ export class FloodDetector extends Detector<FloodSettings> {
   private udp(p: Packet): void {
     const s = this.settings;
     if (s.udpSrc > 0) {
-      const n = this.udpBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
+      const n = this.countSource(this.udpBySrc, this.udpSeen, p.src, p.ts, s.windowMs);
       if (n > s.udpSrc) this.hit(FLOOD_RULES.udpSrc, p, n, s.udpSrc, true, 'UDP packets');
     }
     if (s.udpDst > 0) {
@@ -127,24 +154,58 @@ export class FloodDetector extends Detector<FloodSettings> {
       const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
       // A retransmitted SYN is the same half-open connection: counted once.
       if (this.halfOpen.get(key) !== undefined) return;
-      this.halfOpen.insert(key, p.ts).ts = p.ts;
-      const nSrc = this.synBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
+      let nSrc: number;
+      if (this.synBySrc.has(p.src) || this.synBySrc.size < this.synBySrc.cap) {
+        // Its first SYN, sent before admission (pending ones exist only once the table has filled; it stays full).
+        if (this.synBySrc.size >= this.synBySrc.cap && this.synPending.recent(key, p.ts, s.windowMs)) return;
+        this.halfOpen.insert(key, p.ts).ts = p.ts;
+        nSrc = this.synBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
+      } else if (this.synPending.recent(key, p.ts, s.windowMs)) {
+        return;
+      } else if (this.synSeen.repeat(p.src, p.ts, s.windowMs)) {
+        // Second SYN from this source: admitted, its first (still in synPending) counted too.
+        this.halfOpen.insert(key, p.ts).ts = p.ts;
+        nSrc = this.synBySrc.insert(p.src, p.ts).add(p.ts, s.windowMs, 2);
+      } else {
+        this.synPending.repeat(key, p.ts, s.windowMs);
+        this.synBySrc.evictions++; // no room for it: its state is dropped as an evicted entry's would be
+        nSrc = 1;
+      }
       const nDst = this.synByDst.touch(p.dst, p.ts).add(p.ts, s.windowMs);
       if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, p, nSrc, s.synSrc, true, 'half-open connections (SYN without completed handshake)');
       if (s.synDst > 0 && nDst > s.synDst) this.hit(FLOOD_RULES.synDst, p, nDst, s.synDst, false, 'half-open connections (SYN without completed handshake)');
       return;
     }
     // The client's ACK completes the handshake: the connection is no longer half-open.
-    // Looked up only while the source has half-open connections counted, so data packets stay cheap.
+    // Looked up only while the source has half-open connections counted (or one pending), so data packets stay cheap.
     if (flags.includes('A') && !flags.includes('S') && !flags.includes('R')) {
       const bySrc = this.synBySrc.get(p.src);
-      if (bySrc === undefined || bySrc.value(p.ts, s.windowMs) <= 0) return;
+      if (bySrc === undefined) {
+        if (!this.synSeen.recent(p.src, p.ts, s.windowMs)) return;
+        const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
+        if (!this.synPending.recent(key, p.ts, s.windowMs)) return;
+        const synTs = this.synPending.lastTs;
+        this.synPending.forget(key);
+        this.synSeen.forget(p.src);
+        this.synByDst.get(p.dst)?.remove(synTs, p.ts, s.windowMs);
+        return;
+      }
+      if (bySrc.value(p.ts, s.windowMs) <= 0) return;
       const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
       const conn = this.halfOpen.get(key);
-      if (conn === undefined) return;
-      this.halfOpen.delete(key);
-      bySrc.remove(conn.ts, p.ts, s.windowMs);
-      this.synByDst.get(p.dst)?.remove(conn.ts, p.ts, s.windowMs);
+      let synTs: number;
+      if (conn !== undefined) {
+        synTs = conn.ts;
+        this.halfOpen.delete(key);
+      } else if (this.synPending.recent(key, p.ts, s.windowMs)) {
+        // The source's first SYN, sent before it was admitted.
+        synTs = this.synPending.lastTs;
+        this.synPending.forget(key);
+      } else {
+        return;
+      }
+      bySrc.remove(synTs, p.ts, s.windowMs);
+      this.synByDst.get(p.dst)?.remove(synTs, p.ts, s.windowMs);
     }
   }
 

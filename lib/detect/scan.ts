@@ -5,6 +5,7 @@
  * connections (RST / ICMP unreachable answers) as evidence.
  */
 import type { Packet } from '../packet/types';
+import { admit, RepeatFilter } from './admission';
 import { defineRules, type RuleInfo } from './alerts';
 import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
 import type { Schema } from './settings';
@@ -135,9 +136,17 @@ export class ScanDetector extends Detector<ScanSettings> {
   /** Failure answers per prober. */
   private readonly failed = this.track(new KeyedCounter<string>(1).table);
   private bruteForcePorts = new Set<number>(this.settings.bruteForcePorts);
+  /** Keys seen once while portsByPair / hostsByPort were full (admission.ts): one-shot spoofed sources get no entry. */
+  private readonly pairSeen = new RepeatFilter();
+  private readonly sweepSeen = new RepeatFilter();
 
   constructor(name: string, config: Record<string, unknown> = {}) {
     super(name, scanSchema, scanDefaults, config);
+  }
+
+  protected override stateCleared(): void {
+    this.pairSeen.clear();
+    this.sweepSeen.clear();
   }
 
   protected override settingsChanged(): void {
@@ -184,7 +193,10 @@ export class ScanDetector extends Detector<ScanSettings> {
     const windowMs = this.windowMs;
     if (s.verticalPorts > 0) {
       const key = `${p.src}>${p.dst}`;
-      const n = this.portsByPair.touch(key, p.ts).add(port, p.ts, windowMs, s.verticalPorts + 1);
+      const ports = admit(this.portsByPair, this.pairSeen, key, p.ts, windowMs, port);
+      // Admitted on its second sighting: the first sighting's port counts too.
+      if (ports !== undefined && this.pairSeen.admitted) ports.add(this.pairSeen.lastDatum, this.pairSeen.lastTs, windowMs, s.verticalPorts + 1);
+      const n = ports === undefined ? 1 : ports.add(port, p.ts, windowMs, s.verticalPorts + 1);
       if (n > s.verticalPorts) {
         this.report(SCAN_RULES.vertical, p.src, p, windowMs, () => ({
           ...this.where(p),
@@ -203,7 +215,9 @@ export class ScanDetector extends Detector<ScanSettings> {
     if (s.horizontalHosts === 0) return;
     const windowMs = this.windowMs;
     const key = `${p.src}|${port}|${p.proto}`;
-    const n = this.hostsByPort.touch(key, p.ts).add(p.dst, p.ts, windowMs, s.horizontalHosts + 1);
+    // While the table is full, the first host of a newly admitted key is not known (not kept): counted from the second.
+    const hosts = admit(this.hostsByPort, this.sweepSeen, key, p.ts, windowMs);
+    const n = hosts === undefined ? 1 : hosts.add(p.dst, p.ts, windowMs, s.horizontalHosts + 1);
     if (n > s.horizontalHosts) {
       const what = port === 0 && p.proto !== 'tcp' && p.proto !== 'udp' ? 'ICMP echo (ping sweep)' : `${p.proto} port ${port}`;
       this.report(SCAN_RULES.horizontal, p.src, p, windowMs, () => ({
@@ -241,8 +255,8 @@ export class ScanDetector extends Detector<ScanSettings> {
     if (isFailureAnswer(p)) {
       if (s.failures === 0) return;
       // Only answers from hosts the prober actually probed count (a reset of an ordinary connection is not evidence).
-      if (p.proto === 'tcp' && !this.portsByPair.has(`${p.dst}>${p.src}`) && !this.hostsByPort.has(`${p.dst}|${p.sport ?? 0}|${p.proto}`)) return;
       const windowMs = this.windowMs;
+      if (p.proto === 'tcp' && !this.probed(`${p.dst}>${p.src}`, `${p.dst}|${p.sport ?? 0}|${p.proto}`, p.ts, windowMs)) return;
       const n = this.failed.touch(p.dst, p.ts).add(p.ts, windowMs);
       if (n > s.failures) {
         this.report(SCAN_RULES.failures, p.dst, p, windowMs, () => ({
@@ -272,6 +286,11 @@ export class ScanDetector extends Detector<ScanSettings> {
       return;
     }
     this.hostsByPort.get(`${p.dst}|${port}|${p.proto}`)?.delete(p.src);
+  }
+
+  /** Whether the pair / sweep key has state, or was seen once while its table was full. */
+  private probed(pairKey: string, sweepKey: string, ts: number, windowMs: number): boolean {
+    return this.portsByPair.has(pairKey) || this.hostsByPort.has(sweepKey) || this.pairSeen.recent(pairKey, ts, windowMs) || this.sweepSeen.recent(sweepKey, ts, windowMs);
   }
 
   private flagHit(info: RuleInfo, p: Packet, flags: string): void {

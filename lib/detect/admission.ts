@@ -1,0 +1,111 @@
+import type { BoundedTable } from './table';
+
+/**
+ * A fixed-size record of keys seen recently, for admitting a key into a
+ * per-source table only on its second sighting within a window.
+ *
+ * Under a flood from spoofed sources every packet carries a new source that
+ * is never seen again. Giving each one a table entry keeps its key string
+ * alive for tens of thousands of packets, long enough to be promoted to the
+ * old generation and collected late: hundreds of MB of garbage per million
+ * packets. Here a key is only hashed into one of `slots` cells (hash tag,
+ * packet time and one number of the caller's); nothing is allocated or kept.
+ *
+ * A later key with the same slot overwrites the earlier one, so a key may be
+ * forgotten (admitted one sighting later) and, with a 32-bit tag collision,
+ * rarely admitted early: both only shift a count by one.
+ */
+export class RepeatFilter {
+  private readonly tags: Uint32Array;
+  private readonly times: Float64Array;
+  private readonly data: Float64Array;
+  private readonly mask: number;
+
+  /** @param slots number of cells, rounded up to a power of two */
+  constructor(slots = 65536) {
+    let size = 16;
+    while (size < slots) size *= 2;
+    this.tags = new Uint32Array(size);
+    this.times = new Float64Array(size);
+    this.data = new Float64Array(size);
+    this.mask = size - 1;
+  }
+
+  /** 32-bit FNV-1a over the key's char codes, never 0 (0 marks an empty cell). */
+  private static hash(key: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    h = (h ^ (h >>> 15)) >>> 0;
+    return h === 0 ? 1 : h;
+  }
+
+  private cell(h: number): number {
+    return h & this.mask;
+  }
+
+  /**
+   * Whether `key` was seen at most `windowMs` before `ts` (then its cell is
+   * cleared: the caller admits it); otherwise records it at `ts` with
+   * `datum` and returns false.
+   */
+  repeat(key: string, ts: number, windowMs: number, datum = 0): boolean {
+    const h = RepeatFilter.hash(key);
+    const c = this.cell(h);
+    if (this.tags[c] === h && ts - this.times[c] <= windowMs) {
+      this.lastDatum = this.data[c];
+      this.lastTs = this.times[c];
+      this.tags[c] = 0;
+      return true;
+    }
+    this.tags[c] = h;
+    this.times[c] = ts;
+    this.data[c] = datum;
+    return false;
+  }
+
+  /** Whether `key` is recorded at most `windowMs` before `ts`, without changing anything (sets lastTs/lastDatum). */
+  recent(key: string, ts: number, windowMs: number): boolean {
+    const h = RepeatFilter.hash(key);
+    const c = this.cell(h);
+    if (this.tags[c] !== h || ts - this.times[c] > windowMs) return false;
+    this.lastDatum = this.data[c];
+    this.lastTs = this.times[c];
+    return true;
+  }
+
+  /** Forget `key` if recorded. */
+  forget(key: string): void {
+    const h = RepeatFilter.hash(key);
+    const c = this.cell(h);
+    if (this.tags[c] === h) this.tags[c] = 0;
+  }
+
+  /** Whether the last `admit` through this filter admitted a key on its second sighting. */
+  admitted = false;
+  /** Packet time and datum of the sighting found by the last `repeat`/`recent` that returned true. */
+  lastTs = 0;
+  lastDatum = 0;
+
+  clear(): void {
+    this.tags.fill(0);
+  }
+}
+
+/**
+ * The entry for `key`, as `table.touch` gives it while the table holds the
+ * key or has room. While the table is full, a key's first sighting within
+ * `windowMs` is only recorded in `seen` (with `datum`) and counted as an
+ * eviction (no room for its state): undefined. Its second sighting gets an
+ * entry; `seen.admitted` is then true and `seen.lastTs`/`seen.lastDatum`
+ * describe the first sighting, for the caller to count it too.
+ */
+export function admit<V>(table: BoundedTable<string, V>, seen: RepeatFilter, key: string, ts: number, windowMs: number, datum = 0): V | undefined {
+  seen.admitted = false;
+  if (table.size < table.cap || table.has(key)) return table.touch(key, ts);
+  if (!seen.repeat(key, ts, windowMs, datum)) {
+    table.evictions++;
+    return undefined;
+  }
+  seen.admitted = true;
+  return table.insert(key, ts);
+}
