@@ -211,6 +211,16 @@ function comment(b, name, text, info, x, y) {
   return b.add(name, 'comment', { name: text, info }, x, y);
 }
 
+/**
+ * Function-node code: does this alert name an offender worth blocking? Per-target
+ * aggregates (rules ending in '.dst') carry only the last of possibly spoofed
+ * sources, and bandwidth/policy alerts are about a LAN device itself (a
+ * bandwidth clear event is an Alert too), so none of those may block `src`.
+ */
+const BLOCKABLE_ALERT = `function blockable(a) {
+    return !!a && typeof a.rule === 'string' && !/\\.dst$/.test(a.rule) && a.category !== 'bandwidth' && a.category !== 'policy';
+}`;
+
 // ---------------------------------------------------------------- analyst IDS
 
 function analyst() {
@@ -311,8 +321,9 @@ return msg;`, 1, 830, 340, [['capture-text']]);
     return null;
 }
 const a = msg.payload;
-if (!context.get('on') || !a || a.severity !== 'high') return null;
-return msg;`, 1, 1450, 420, [['block']]);
+if (!context.get('on') || !blockable(a) || a.severity !== 'high') return null;
+return msg;
+${BLOCKABLE_ALERT}`, 1, 1450, 420, [['block']]);
   b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-analyst', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
     protectOwn: true, protectGateway: true, escalate: false, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
   1680, 420, [['stamp-blocklist', 'history']]);
@@ -439,7 +450,9 @@ function router() {
     720, 320, [['nfq'], ['alerts-in']]);
 
   // Alerts: one junction, then blocking, history, the log and a toast.
-  b.add('alerts-in', 'junction', {}, 900, 380, [['block', 'history', 'model', 'toast-filter']]);
+  b.add('alerts-in', 'junction', {}, 900, 380, [['block-filter', 'history', 'model', 'toast-filter']]);
+  func(b, 'block-filter', 'offenders only → block', `return blockable(msg.payload) ? msg : null;
+${BLOCKABLE_ALERT}`, 1, 1030, 380, [['block']]);
   b.add('history', 'sqlite-log', { name: 'history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
     alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 1210, 260, [[]]);
   b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
