@@ -226,7 +226,7 @@ const BLOCKABLE_ALERT = `function blockable(a) {
 function analyst() {
   const b = builder('analyst', {
     id: 'analyst.tab', type: 'tab', label: 'Analyst IDS', disabled: false,
-    info: 'Captures (files or a live interface) through the detectors, with history in SQLite and a dashboard at /ui. See docs/readme/flows.md.',
+    info: 'Captures (files or a live interface) through the detectors, with history in SQLite and a dashboard at /ui. See "The shipped flows" in the README of node-red-contrib-ips.',
     env: [
       envVar('CAPTURE_FILE', 'IPS_CAPTURE', ''),
       envVar('CAPTURE_IFACE', 'IPS_CAPTURE_IFACE', 'eth0'),
@@ -400,7 +400,7 @@ return [out];`;
 function router() {
   const b = builder('router', {
     id: 'router.tab', type: 'tab', label: 'Router IPS', disabled: false,
-    info: 'A home router (e.g. a Raspberry Pi): devices from conntrack, inline detection on NFQUEUE, blocking, history in SQLite, dashboard at /ui. See docs/readme/flows.md.',
+    info: 'A home router (e.g. a Raspberry Pi): devices from conntrack, inline detection on NFQUEUE, blocking, history in SQLite, dashboard at /ui. See "The shipped flows" in the README of node-red-contrib-ips.',
     env: [
       envVar('LAN_CIDR', 'IPS_LAN_CIDR', '192.168.0.0/16'),
       envVar('LAN_IFACE', 'IPS_LAN_IFACE', ''),

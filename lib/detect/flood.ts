@@ -47,7 +47,7 @@ export const floodSchema: Schema<FloodSettings> = {
   udpDst: threshold,
 };
 
-/** Home-network defaults; the reasons are in docs/readme/detectors.md. */
+/** Home-network defaults; the reasons are in the README, section "Detectors". */
 export const floodDefaults: FloodSettings = {
   ...baseDefaults,
   windowMs: 1000,
