@@ -3,6 +3,7 @@
  * (the Alert contract itself is in ./alert.ts).
  */
 import type { Alert, AlertAction, AlertCategory, Severity } from './alert';
+import type { Packet } from '../packet/types';
 
 /** What a rule is: stable id, numeric sid, human signature, category, severity. */
 export interface RuleInfo {
@@ -57,4 +58,11 @@ export function defineRules<N extends string>(rules: Record<N, RuleInfo>): Reado
     sids.add(r.sid);
   }
   return Object.freeze(rules);
+}
+
+/** The fields of an alert that come from the packet that triggered it. */
+export type PacketFields = Pick<Alert, 'ts' | 'src' | 'dst' | 'proto' | 'sport' | 'dport' | 'srcMac'>;
+
+export function packetFields(p: Packet): PacketFields {
+  return { ts: p.ts, src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, srcMac: p.srcMac };
 }

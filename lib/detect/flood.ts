@@ -4,7 +4,7 @@
  * many (spoofed) sources is still caught at its target.
  */
 import type { Packet } from '../packet/types';
-import { defineRules, type RuleInfo } from './alerts';
+import { defineRules, packetFields, type RuleInfo } from './alerts';
 import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
 import type { Schema } from './settings';
 import { admit, RepeatFilter } from './admission';
@@ -213,13 +213,7 @@ export class FloodDetector extends Detector<FloodSettings> {
     const s = this.settings;
     const count = Math.round(n);
     this.report(info, perSource ? p.src : p.dst, p, s.windowMs, () => ({
-      ts: p.ts,
-      src: p.src,
-      dst: p.dst,
-      proto: p.proto,
-      sport: p.sport,
-      dport: p.dport,
-      srcMac: p.srcMac,
+      ...packetFields(p),
       windowMs: s.windowMs,
       threshold: limit,
       reason: perSource

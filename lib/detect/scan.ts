@@ -6,7 +6,7 @@
  */
 import type { Packet } from '../packet/types';
 import { admit, RepeatFilter } from './admission';
-import { defineRules, type RuleInfo } from './alerts';
+import { defineRules, packetFields, type PacketFields, type RuleInfo } from './alerts';
 import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
 import type { Schema } from './settings';
 import { KeyedCounter, KeyedDistinct } from './window';
@@ -302,8 +302,8 @@ export class ScanDetector extends Detector<ScanSettings> {
     }));
   }
 
-  private where(p: Packet): { ts: number; src: string; dst: string; proto: string; sport?: number; dport?: number; srcMac?: string; windowMs: number } {
-    return { ts: p.ts, src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, srcMac: p.srcMac, windowMs: this.windowMs };
+  private where(p: Packet): PacketFields & { windowMs: number } {
+    return { ...packetFields(p), windowMs: this.windowMs };
   }
 
   private failureNote(prober: string, ts: number): string {

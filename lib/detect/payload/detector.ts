@@ -11,7 +11,7 @@
 import path from 'node:path';
 import type { Packet } from '../../packet/types';
 import type { Alert } from '../alert';
-import type { RuleInfo } from '../alerts';
+import { packetFields, type RuleInfo } from '../alerts';
 import { baseDefaults, baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
 import { SettingsError } from '../settings';
 import { DEFAULT_RULES } from './default-rules';
@@ -108,13 +108,7 @@ function describeHit(hit: PayloadHit, p: Packet): HitFields {
   const how = hit.decoded === 0 ? '' : hit.decoded === 1 ? ' after URL-decoding' : ' after URL-decoding twice';
   const reason = `${p.proto} payload from ${endpoint(p.src, p.sport)} to ${endpoint(p.dst, p.dport)} matched rule ${hit.rule.id} (sid ${hit.rule.sid})${how}: "${hit.text.length > 60 ? `${hit.text.slice(0, 59)}…` : hit.text}"`;
   return {
-    ts: p.ts,
-    src: p.src,
-    dst: p.dst,
-    proto: p.proto,
-    sport: p.sport,
-    dport: p.dport,
-    srcMac: p.srcMac,
+    ...packetFields(p),
     windowMs: 0,
     threshold: 1,
     reason,
