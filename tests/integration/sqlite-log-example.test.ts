@@ -33,8 +33,11 @@ describe('examples/sqlite-log.json', () => {
     const deadline = Date.now() + 20_000;
     while (!rt.RED.nodes.getNode(sink) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const press = (name: string) => (rt!.RED.nodes.getNode(byName(name)) as { receive(m: object): void }).receive({});
+    const received = rt.inbox(sink);
     press('test alert');
     press('device stats');
+    // The alert takes one more hop (its function node) than the query: let both records arrive first.
+    await rt.waitFor(sink, () => received.length >= 2);
     press('recent alerts');
     const box = await rt.waitFor(debugId, (m) => m.length >= 1);
     assert.equal(box[0].msg.topic, 'recentAlerts');
