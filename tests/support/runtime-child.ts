@@ -53,10 +53,6 @@ function visible(msg: Record<string, unknown>): Record<string, unknown> {
 async function main(): Promise<void> {
   const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as ChildConfig;
   const watch = new Set(cfg.watch);
-  // RED.start() returns before the flows run: "ready" waits for this event.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const events = (require('node-red') as { events: { once(name: string, fn: () => void): void } }).events;
-  const flowsStarted = new Promise<void>((resolve) => events.once('flows:started', resolve));
   let runtime: Runtime | null = null;
   let stopping = false;
   const stop = async (code: number) => {
@@ -79,7 +75,7 @@ async function main(): Promise<void> {
   runtime.RED.hooks.add('onReceive.ipschild', (evt: HookEvent) => {
     if (watch.has(evt.destination.id)) report({ event: 'msg', node: evt.destination.id, msg: visible(evt.msg) });
   });
-  await flowsStarted;
+  // startRuntime resolves once the flows run, so "ready" means running.
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     if (!line.trim()) return;

@@ -34,6 +34,7 @@ interface RedApi {
   nodes: { getNode(id: string): unknown };
   runtime: { flows: { setFlows(opts: { flows: { flows: FlowNode[] } }): Promise<string> } };
   log: { addHandler?(h: unknown): void };
+  events: { once(name: string, fn: () => void): void };
 }
 
 export interface Runtime {
@@ -93,7 +94,15 @@ export async function startRuntime(flows: FlowNode[], extraSettings: Record<stri
     if (box) box.push({ msg: evt.msg, sourceId: evt.source?.id ?? '', port: evt.source?.port ?? 0 });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // RED.start() returns before the flows run; a deploy racing that first start
+  // can be replaced by it (seen under load), so wait for the event.
+  let startTimer: NodeJS.Timeout | undefined;
+  const flowsStarted = new Promise<void>((resolve, reject) => {
+    RED.events.once('flows:started', () => resolve());
+    startTimer = setTimeout(() => reject(new Error('Node-RED flows did not start within 60 s (missing node types? see the log)')), 60_000);
+  });
   await RED.start();
+  await flowsStarted.finally(() => clearTimeout(startTimer));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const runtime: Runtime = {
