@@ -83,9 +83,11 @@ export async function startChildRuntime(flows: FlowNode[], watch: string[], opts
   const acks = new Map<number, (error?: string) => void>();
   let seq = 0;
   let exited = false;
+  let userDir = ''; // the child's Node-RED user dir: a killed child cannot remove it itself
   const exit = new Promise<void>((resolve) => child.once('exit', () => {
     exited = true;
     fs.rmSync(dir, { recursive: true, force: true });
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
     resolve();
   }));
   const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -100,7 +102,7 @@ export async function startChildRuntime(flows: FlowNode[], watch: string[], opts
         log.push(line);
         return;
       }
-      const evt = JSON.parse(line.slice(LINE_PREFIX.length)) as { event: string; node?: string; msg?: Record<string, unknown>; message?: string; seq?: number };
+      const evt = JSON.parse(line.slice(LINE_PREFIX.length)) as { event: string; node?: string; msg?: Record<string, unknown>; message?: string; seq?: number; userDir?: string };
       const ack = evt.seq === undefined ? undefined : acks.get(evt.seq);
       if (ack) {
         acks.delete(evt.seq!);
@@ -108,6 +110,7 @@ export async function startChildRuntime(flows: FlowNode[], watch: string[], opts
         return;
       }
       if (evt.event === 'ready') {
+        userDir = evt.userDir ?? '';
         clearTimeout(timer);
         resolve();
       } else if (evt.event === 'msg' && evt.node) {

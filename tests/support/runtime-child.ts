@@ -4,7 +4,7 @@
  * network namespace (NFQUEUE, conntrack, firewall and tc state are per
  * namespace), or as a process it can kill. Driven by child-runtime.ts; the
  * protocol is JSON lines:
- *   stdout  '@@ips {"event":"ready"}' (flows started)
+ *   stdout  '@@ips {"event":"ready","userDir":dir}' (flows started; the parent removes dir once the child is gone, even after SIGKILL)
  *         | '@@ips {"event":"msg","node":id,"msg":{...}}' (a watched node received msg)
  *         | '@@ips {"event":"ok","seq":n}' | '@@ips {"event":"error","seq"?:n,"message":...}'
  *   stdin   '{"inject":id,"msg":{...},"seq":n}' (deliver msg to node id)
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   });
   // the test process went away: stop cleanly rather than linger
   rl.on('close', () => void stop(0));
-  report({ event: 'ready' });
+  report({ event: 'ready', userDir: runtime.userDir });
 }
 
 if (require.main === module) {
