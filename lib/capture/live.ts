@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { decodePacket } from '../packet/decode';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_NULL, LINKTYPE_RAW } from '../packet/linktypes';
 import type { Packet } from '../packet/types';
+import { IFNAME } from '../net/ifname';
 
 /** The part of the `cap` binding this adapter uses. */
 interface CapHandle extends EventEmitter {
@@ -101,13 +102,12 @@ export interface LiveOptions {
 
 export const LIVE_DEFAULTS: Omit<LiveOptions, 'iface'> = { filter: '', snaplen: 65535, bufferSize: 8 * 1024 * 1024, promiscuous: true };
 
-const IFACE_RE = /^[A-Za-z0-9_.:-]{1,15}$/;
 /** libpcap never hands over more than this (cap sets snaplen 65535). */
 const CAP_SNAPLEN = 65535;
 
 /** Why `opts` cannot be used, or null. */
 export function liveOptionsProblem(opts: LiveOptions): string | null {
-  if (typeof opts.iface !== 'string' || !IFACE_RE.test(opts.iface)) return `interface name must match ${IFACE_RE.source}, got "${String(opts.iface)}"`;
+  if (typeof opts.iface !== 'string' || !IFNAME.test(opts.iface)) return `interface name must match ${IFNAME.source}, got "${String(opts.iface)}"`;
   if (typeof opts.filter !== 'string' || opts.filter.length > 4096) return 'BPF filter must be a string of at most 4096 characters';
   if (!Number.isInteger(opts.snaplen) || opts.snaplen < 64 || opts.snaplen > CAP_SNAPLEN) return `snaplen must be a whole number from 64 to ${CAP_SNAPLEN}, got ${String(opts.snaplen)}`;
   if (!Number.isInteger(opts.bufferSize) || opts.bufferSize < 65536 || opts.bufferSize > 2 ** 30) return `buffer size must be a whole number of bytes from 65536 to 1073741824, got ${String(opts.bufferSize)}`;

@@ -15,7 +15,7 @@ import { defineRules, makeAlert } from '../detect/alerts';
 import { applySettings, settingsFromConfig, type Schema } from '../detect/settings';
 import { ipFamily, normalizeIp } from './cidr';
 import { ExecRunner, type CommandRunner } from './firewall/runner';
-import { IFNAME } from './neighbours';
+import { assertInterfaceName } from './ifname';
 import { normalizeMac } from './vendor';
 import type { DeviceStats } from './types';
 
@@ -116,7 +116,7 @@ export function parseOverrides(text: string): Overrides {
 
 /** Validate the parts the schema cannot (override text, interface name, throttle needs an interface). */
 function checkSettings(s: BandwidthSettings): Overrides {
-  if (s.interface !== '' && !IFNAME.test(s.interface)) throw new Error(`invalid interface name '${s.interface}'`);
+  if (s.interface !== '') assertInterfaceName(s.interface);
   if (s.action === 'throttle' && s.interface === '') throw new Error('throttle needs the LAN-facing interface (interface)');
   return parseOverrides(s.overrides);
 }
@@ -304,7 +304,7 @@ export class TcThrottle implements Throttle {
   readonly ifb: string;
 
   constructor(readonly iface: string, private readonly runner: CommandRunner = new ExecRunner()) {
-    if (!IFNAME.test(iface)) throw new Error(`invalid interface name '${iface}'`);
+    assertInterfaceName(iface);
     this.ifb = ifbName(iface);
   }
 

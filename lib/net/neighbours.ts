@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { isValidIp, normalizeIp, parseCidr, type Cidr } from './cidr';
 import { normalizeMac } from './vendor';
+import { assertInterfaceName } from './ifname';
 
-export const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
 export const DEFAULT_LEASE_FILE = '/var/lib/misc/dnsmasq.leases';
 
 export interface Neighbour {
@@ -60,7 +60,7 @@ export function parseNeighbours(json: string): Neighbour[] {
 }
 
 export async function readNeighbours(dev?: string): Promise<Neighbour[]> {
-  if (dev !== undefined && !IFNAME.test(dev)) throw new Error(`invalid interface name '${dev}'`);
+  if (dev !== undefined) assertInterfaceName(dev);
   return parseNeighbours(await runIp(['-j', 'neigh', 'show', ...(dev ? ['dev', dev] : [])]));
 }
 
@@ -161,7 +161,7 @@ interface IpAddrJson {
 
 /** An interface's own addresses and the networks they are on (link-local IPv6 left out). */
 export async function interfaceNetworks(dev: string): Promise<{ networks: Cidr[]; addresses: string[] }> {
-  if (!IFNAME.test(dev)) throw new Error(`invalid interface name '${dev}'`);
+  assertInterfaceName(dev);
   const rows = JSON.parse(await runIp(['-j', 'addr', 'show', 'dev', dev]) || '[]') as IpAddrJson[];
   const networks: Cidr[] = [];
   const addresses: string[] = [];
