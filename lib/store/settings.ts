@@ -24,7 +24,8 @@ export interface StoreSettings {
 
 const DAY = 86_400_000;
 
-function number(value: string | number | undefined, fallback: number, name: string, min: number, max: number, integer = true): number {
+/** An editor setting as a number in range (empty: `fallback`); throws naming the setting and the range. */
+export function numberSetting(value: string | number | undefined, fallback: number, name: string, min: number, max: number, integer = true): number {
   const n = value === undefined || value === '' ? fallback : Number(value);
   if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
     throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'} ${min}..${max}, got '${value}'`);
@@ -35,15 +36,15 @@ function number(value: string | number | undefined, fallback: number, name: stri
 export function storeOptionsFromSettings(s: StoreSettings): Partial<StoreOptions> {
   const d = DEFAULT_OPTIONS;
   const rule = (table: TableName, days: string | undefined, rows: string | undefined): RetentionRule => ({
-    maxAgeMs: Math.round(number(days, d.retention[table].maxAgeMs / DAY, `${table} retention days`, 0, 36_500, false) * DAY),
-    maxRows: number(rows, d.retention[table].maxRows, `${table} retention rows`, 0, 1e12),
+    maxAgeMs: Math.round(numberSetting(days, d.retention[table].maxAgeMs / DAY, `${table} retention days`, 0, 36_500, false) * DAY),
+    maxRows: numberSetting(rows, d.retention[table].maxRows, `${table} retention rows`, 0, 1e12),
   });
   return {
-    flushMs: number(s.flushMs, d.flushMs, 'flush interval (ms)', 10, 600_000),
-    batchRows: number(s.batchRows, d.batchRows, 'batch rows', 1, 1_000_000),
-    maxPending: number(s.maxPending, d.maxPending, 'max unwritten rows', 100, 10_000_000),
-    retryMs: number(s.retryMs, d.retryMs, 'retry interval (ms)', 10, 600_000),
-    retentionIntervalMs: number(s.retentionS, d.retentionIntervalMs / 1000, 'retention interval (s)', 0, 86_400, false) * 1000,
+    flushMs: numberSetting(s.flushMs, d.flushMs, 'flush interval (ms)', 10, 600_000),
+    batchRows: numberSetting(s.batchRows, d.batchRows, 'batch rows', 1, 1_000_000),
+    maxPending: numberSetting(s.maxPending, d.maxPending, 'max unwritten rows', 100, 10_000_000),
+    retryMs: numberSetting(s.retryMs, d.retryMs, 'retry interval (ms)', 10, 600_000),
+    retentionIntervalMs: numberSetting(s.retentionS, d.retentionIntervalMs / 1000, 'retention interval (s)', 0, 86_400, false) * 1000,
     retention: {
       alerts: rule('alerts', s.alertsDays, s.alertsRows),
       devices: rule('devices', s.devicesDays, s.devicesRows),

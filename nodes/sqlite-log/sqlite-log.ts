@@ -4,19 +4,13 @@ import { recognise, type IncomingMessage } from '../../lib/store/records';
 import { acquireStore, type StoreLease } from '../../lib/store/registry';
 import { parseQuery, runQuery } from '../../lib/store/queries';
 import { exportTable, parseExport } from '../../lib/store/export';
-import { storeOptionsFromSettings, type StoreSettings } from '../../lib/store/settings';
+import { numberSetting, storeOptionsFromSettings, type StoreSettings } from '../../lib/store/settings';
 import { status, shortError } from '../common/status';
 
 interface SqliteLogConfig extends NodeDef, StoreSettings {
   file: string;
   queryLimit: string;
   exportDir: string;
-}
-
-function intSetting(value: string | undefined, fallback: number, name: string, min: number, max: number): number {
-  const n = value === undefined || value === '' ? fallback : Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}..${max}, got '${value}'`);
-  return n;
 }
 
 export = function (RED: NodeAPI): void {
@@ -29,7 +23,7 @@ export = function (RED: NodeAPI): void {
     try {
       const base = RED.settings.userDir ?? process.cwd();
       const file = path.resolve(base, config.file || 'ips-log.db');
-      queryLimit = intSetting(config.queryLimit, 1000, 'query row limit', 1, 100_000);
+      queryLimit = numberSetting(config.queryLimit, 1000, 'query row limit', 1, 100_000);
       exportDir = config.exportDir ? path.resolve(base, config.exportDir) : path.dirname(file);
       lease = acquireStore(file, storeOptionsFromSettings(config));
     } catch (err) {
