@@ -62,7 +62,8 @@ export async function makeLab(): Promise<DetectLab> {
  */
 export async function capture(l: DetectLab, name: string, traffic: () => Promise<unknown>): Promise<string> {
   const file = path.join(l.dir, `${name}.pcap`);
-  const dump = l.vic.spawn('tcpdump', ['-n', '-i', l.vicIf, '-s', '128', '-U', '-w', file]);
+  // --immediate-mode: packets still in libpcap's ring block when tcpdump is stopped would be lost (a sub-second scan captured nothing).
+  const dump = l.vic.spawn('tcpdump', ['-n', '--immediate-mode', '-i', l.vicIf, '-s', '128', '-U', '-w', file]);
   await new Promise<void>((resolve, reject) => {
     let err = '';
     const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);

@@ -1,6 +1,7 @@
 /**
  * scan-detect on real scans: nmap -sS/-sT/-sN/-sF/-sX/-sU at default timing
- * and -sS/-sU at -T2, and repeated SSH connection attempts from hping3,
+ * and -sS/-sU at -T2, a sweep of one port over 30 hosts, and repeated SSH
+ * connection attempts from hping3,
  * captured with tcpdump at the victim inside network namespaces and read
  * through pcap-in → flood-detect → scan-detect in a real Node-RED runtime.
  */
@@ -82,5 +83,26 @@ describe('scan-detect on repeated attempts', () => {
     assert.equal(brute.src, ATK);
     assert.equal(brute.dport, 22);
     assert.ok(!alerts.some((a) => a.rule.startsWith('flood.')), '15 SYNs are not a flood');
+  });
+});
+
+describe('scan-detect on a host sweep', () => {
+  it('nmap -sS -p 23 over 30 closed hosts raises scan.horizontal for the scanner, not scan.vertical', async (t) => {
+    if (skip) return t.skip(skip);
+    // 30 more addresses on the victim's link: each answers ARP and resets port 23 as a host of its own would.
+    const first = 10;
+    const last = 39;
+    for (let i = first; i <= last; i++) await l!.vic.exec('ip', ['addr', 'add', `10.77.0.${i}/32`, 'dev', l!.vicIf]);
+    try {
+      const file = await capture(l!, 'sweep', () => runFor(l!.atk, 60, 'nmap', ['-n', '-Pn', '-sS', '-p', '23', `10.77.0.${first}-${last}`]));
+      const alerts = await rt.analyze(file);
+      const sweep = alerts.find((a) => a.rule === 'scan.horizontal');
+      assert.ok(sweep, summarize(alerts).join('\n'));
+      assert.equal(sweep.src, ATK);
+      assert.equal(sweep.dport, 23);
+      assert.ok(!alerts.some((a) => a.rule === 'scan.vertical'), `one port per host is not a vertical scan:\n${summarize(alerts).join('\n')}`);
+    } finally {
+      for (let i = first; i <= last; i++) await l!.vic.exec('ip', ['addr', 'del', `10.77.0.${i}/32`, 'dev', l!.vicIf]).catch(() => undefined);
+    }
   });
 });
