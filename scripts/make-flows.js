@@ -187,17 +187,25 @@ function slider(b, name, label, topic, min, max, step, value, group, x, y, to) {
     passthru: false, outs: 'end', topic, topicType: 'str', min, max, step, className: '' }, x, y, [[to]]);
 }
 
+/*
+ * Dashboard layout. node-red-dashboard measures an auto-height template once,
+ * so a table that grows later spills out of its card, and its masonry puts a
+ * group below the shortest group above, checking for overlap only at the new
+ * group's left edge. So every widget here has a fixed size (long tables scroll
+ * inside theirs), and in each row of groups the first (leftmost) is at least as
+ * tall as the others: a full-width group then starts below all of them.
+ */
 function group(b, name, label, tab, order, width) {
   return b.config(name, 'ui_group', { name: label, tab: b.id(tab), order, disp: true, width: String(width), collapse: false, className: '' });
 }
 
-function template(b, name, label, groupName, order, width, format, x, y, wires) {
-  return b.add(name, 'ui_template', { name: label, group: b.id(groupName), order, width: String(width), height: '0', format, storeOutMessages: true, fwdInMessages: false,
+function template(b, name, label, groupName, order, width, height, format, x, y, wires) {
+  return b.add(name, 'ui_template', { name: label, group: b.id(groupName), order, width: String(width), height: String(height), format, storeOutMessages: true, fwdInMessages: false,
     resendOnRefresh: true, templateScope: 'local', className: '' }, x, y, wires);
 }
 
-function chart(b, name, label, groupName, order, chartType, x, y, extra = {}) {
-  return b.add(name, 'ui_chart', { name: label, group: b.id(groupName), order, width: 0, height: 0, label, chartType, legend: 'true', xformat: 'HH:mm:ss',
+function chart(b, name, label, groupName, order, width, height, chartType, x, y, extra = {}) {
+  return b.add(name, 'ui_chart', { name: label, group: b.id(groupName), order, width, height, label, chartType, legend: 'true', xformat: 'HH:mm:ss',
     interpolate: 'linear', nodata: 'no alerts yet', dot: false, ymin: '', ymax: '', removeOlder: 1, removeOlderPoints: '', removeOlderUnit: '3600', cutout: 0,
     useOneColor: false, useUTC: false, colors: ['#1f77b4', '#aec7e8', '#ff7f0e', '#2ca02c', '#98df8a', '#d62728', '#ff9896', '#9467bd', '#c5b0d5'],
     outputs: 1, useDifferentColor: false, className: '', ...extra }, x, y, [[]]);
@@ -235,13 +243,14 @@ function analyst() {
     ],
   });
   b.config('ui-tab', 'ui_tab', { name: 'Analyst IDS', icon: 'dashboard', order: 1, disabled: false, hidden: false });
+  // rows: Capture, Summary, Thresholds (5 units high each; sliders need 8 wide beside their labels), Export; Charts; Threat log; Blocklist
   group(b, 'g-capture', 'Capture', 'ui-tab', 1, 6);
   group(b, 'g-summary', 'Summary', 'ui-tab', 2, 6);
-  group(b, 'g-charts', 'Charts', 'ui-tab', 3, 12);
-  group(b, 'g-log', 'Threat log', 'ui-tab', 4, 24);
-  group(b, 'g-block', 'Blocklist', 'ui-tab', 5, 12);
-  group(b, 'g-thresholds', 'Thresholds', 'ui-tab', 6, 6);
-  group(b, 'g-export', 'Export', 'ui-tab', 7, 6);
+  group(b, 'g-thresholds', 'Thresholds', 'ui-tab', 3, 8);
+  group(b, 'g-export', 'Export', 'ui-tab', 4, 4);
+  group(b, 'g-charts', 'Charts', 'ui-tab', 5, 24);
+  group(b, 'g-log', 'Threat log', 'ui-tab', 6, 24);
+  group(b, 'g-block', 'Blocklist', 'ui-tab', 7, 24);
 
   comment(b, 'about', 'Analyst IDS: capture → flood → scan → payload; alerts → history, dashboard, optional blocking',
     'Configure on this tab\'s Environment: CAPTURE_FILE (IPS_CAPTURE), CAPTURE_IFACE (IPS_CAPTURE_IFACE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real; needs root). Dashboard at /ui.', 330, 40);
@@ -286,7 +295,7 @@ const what = p.file ? p.file.split('/').pop() : (p.iface || 'capture');
 msg.payload = p.error ? what + ': ' + p.error + ' after ' + p.packets + ' packets'
     : what + ': ' + p.packets + ' packets' + (p.stopped ? ' (stopped)' : '') + ', ' + Math.round((p.bytes || 0) / 1024) + ' KiB';
 return msg;`, 1, 830, 340, [['capture-text']]);
-  b.add('capture-text', 'ui_text', { name: 'last capture', group: b.id('g-capture'), order: 6, width: 0, height: 0, label: 'Last capture', format: '{{msg.payload}}',
+  b.add('capture-text', 'ui_text', { name: 'last capture', group: b.id('g-capture'), order: 6, width: 6, height: 2, label: 'Last capture', format: '{{msg.payload}}',
     layout: 'row-spread', className: 'ips-capture-report', style: false, font: '', fontSize: 16, color: '#000000' }, 1050, 340);
 
   // Detectors in series on the packet output; alerts fan in.
@@ -305,11 +314,11 @@ return msg;`, 1, 830, 340, [['capture-text']]);
   func(b, 'model', 'dashboard model', ALERT_MODEL_FUNC, 5, 1430, 260, [['threat-log'], ['summary'], ['chart-line'], ['chart-pie'], ['chart-bar']]);
   b.add('btn-clear', 'ui_button', { name: 'clear dashboard', group: b.id('g-summary'), order: 2, width: 2, height: 1, passthru: false, label: 'Clear', tooltip: 'clear the charts and the log (history stays)',
     color: '', bgcolor: '', className: 'ips-clear', icon: 'fa-eraser', payload: '', payloadType: 'str', topic: 'clear', topicType: 'str' }, 1210, 300, [['model']]);
-  template(b, 'threat-log', 'threat log', 'g-log', 1, 24, THREAT_LOG_TEMPLATE, 1680, 220, [[]]);
-  template(b, 'summary', 'summary', 'g-summary', 1, 6, SUMMARY_TEMPLATE, 1670, 260, [[]]);
-  chart(b, 'chart-line', 'Alerts over time (per 10 s of capture time)', 'g-charts', 1, 'line', 1680, 300);
-  chart(b, 'chart-pie', 'Threats by category', 'g-charts', 2, 'pie', 1680, 340);
-  chart(b, 'chart-bar', 'Flood alerts by kind', 'g-charts', 3, 'bar', 1680, 380);
+  template(b, 'threat-log', 'threat log', 'g-log', 1, 24, 10, THREAT_LOG_TEMPLATE, 1680, 220, [[]]);
+  template(b, 'summary', 'summary', 'g-summary', 1, 6, 4, SUMMARY_TEMPLATE, 1670, 260, [[]]);
+  chart(b, 'chart-line', 'Alerts over time (per 10 s of capture time)', 'g-charts', 1, 12, 6, 'line', 1680, 300);
+  chart(b, 'chart-pie', 'Threats by category', 'g-charts', 2, 6, 6, 'pie', 1680, 340);
+  chart(b, 'chart-bar', 'Flood alerts by kind', 'g-charts', 3, 6, 6, 'bar', 1680, 380);
 
   // Optional blocking: high-severity alerts while the dashboard switch is on.
   b.add('block-switch', 'ui_switch', { name: 'block high severity', label: 'Block high-severity sources', tooltip: 'dry run unless IPS_BLOCK_DRYRUN=false', group: b.id('g-block'), order: 1,
@@ -328,7 +337,7 @@ ${BLOCKABLE_ALERT}`, 1, 1450, 420, [['block']]);
     protectOwn: true, protectGateway: true, escalate: false, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
   1680, 420, [['stamp-blocklist', 'history']]);
   func(b, 'stamp-blocklist', 'blocklist view', BLOCKLIST_STAMP_FUNC, 1, 1890, 420, [['blocklist']]);
-  template(b, 'blocklist', 'blocklist', 'g-block', 2, 12, BLOCKLIST_TEMPLATE, 2080, 420, [['block']]);
+  template(b, 'blocklist', 'blocklist', 'g-block', 2, 24, 5, BLOCKLIST_TEMPLATE, 2080, 420, [['block']]);
   b.add('list-on-deploy', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
     1460, 460, [['block']]);
 
@@ -342,7 +351,7 @@ ${BLOCKABLE_ALERT}`, 1, 1450, 420, [['block']]);
   func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 400, 660, [['scan']]);
 
   // Export (served behind httpNodeAuth)
-  template(b, 'export-links', 'export links', 'g-export', 1, 6, `<div class="ips-export">Alerts:
+  template(b, 'export-links', 'export links', 'g-export', 1, 4, 1, `<div class="ips-export">Alerts:
   <a class="ips-export-csv" href="ips/export/alerts.csv" target="_blank" download>CSV</a> ·
   <a class="ips-export-jsonl" href="ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>`, 140, 760, [[]]);
   b.add('http-csv', 'http in', { name: 'alerts.csv', url: '/ips/export/alerts.csv', method: 'get', upload: false, swaggerDoc: '' }, 140, 820, [['export-req']]);
@@ -410,11 +419,12 @@ function router() {
     ],
   });
   b.config('ui-tab', 'ui_tab', { name: 'Router IPS', icon: 'router', order: 2, disabled: false, hidden: false });
+  // rows: Devices, Bandwidth (8 units high each); Alerts; Blocklist (6), Thresholds (4; 8 wide for the sliders beside their labels)
   group(b, 'g-devices', 'Devices', 'ui-tab', 1, 12);
   group(b, 'g-bw', 'Bandwidth', 'ui-tab', 2, 12);
   group(b, 'g-log', 'Alerts', 'ui-tab', 3, 24);
   group(b, 'g-block', 'Blocklist', 'ui-tab', 4, 12);
-  group(b, 'g-thresholds', 'Thresholds', 'ui-tab', 5, 6);
+  group(b, 'g-thresholds', 'Thresholds', 'ui-tab', 5, 8);
 
   comment(b, 'about', 'Router IPS: devices (conntrack) and inline detection (NFQUEUE); alerts → block + history',
     'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
@@ -427,16 +437,16 @@ function router() {
   b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', limitBps: 1000000, overrides: '', sustainS: 5, clearPct: 80, clearS: 5, action: 'flag', interface: '' },
     560, 120, [['history', 'device-view', 'device-rate'], ['alerts-in']]);
   func(b, 'device-view', 'device list view', DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
-  template(b, 'device-list', 'device list', 'g-devices', 1, 12, DEVICE_LIST_TEMPLATE, 1010, 100, [['block']]);
+  template(b, 'device-list', 'device list', 'g-devices', 1, 12, 8, DEVICE_LIST_TEMPLATE, 1010, 100, [['block']]);
   func(b, 'device-rate', 'KB/s per device', DEVICE_RATE_FUNC, 1, 800, 160, [['chart-live']]);
-  chart(b, 'chart-live', 'KB/s per device (live)', 'g-bw', 1, 'line', 1010, 160, { removeOlder: 10, removeOlderUnit: '60', nodata: 'no traffic yet' });
+  chart(b, 'chart-live', 'KB/s per device (live)', 'g-bw', 1, 12, 4, 'line', 1010, 160, { removeOlder: 10, removeOlderUnit: '60', nodata: 'no traffic yet' });
   b.add('hour-tick', 'inject', { name: 'every minute', props: [{ p: 'payload' }], repeat: '60', crontab: '', once: true, onceDelay: '2', topic: '', payload: '', payloadType: 'date' },
     140, 220, [['hour-query']]);
   b.add('hour-query', 'change', { name: 'last hour of device history', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"name":"deviceHistory","last":3600000}', tot: 'json' },
     { t: 'set', p: 'topic', pt: 'msg', to: 'query', tot: 'str' }], action: '', property: '', from: '', to: '', reg: false }, 360, 220, [['history-query']]);
   b.add('history-query', 'sqlite-log', { name: 'device history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
     alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 580, 220, [['chart-hour']]);
-  chart(b, 'chart-hour', 'Device traffic, last hour', 'g-bw', 2, 'line', 800, 220, { nodata: 'no history yet' });
+  chart(b, 'chart-hour', 'Device traffic, last hour', 'g-bw', 2, 12, 4, 'line', 800, 220, { nodata: 'no history yet' });
 
   // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
   b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', queue: '${NFQUEUE_NUM}', defaultVerdict: 'accept', timeout: '250', failOpen: true, maxLen: '4096', copyRange: '65535',
@@ -461,9 +471,9 @@ ${BLOCKABLE_ALERT}`, 1, 1030, 380, [['block']]);
   b.add('list-tick', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
     990, 440, [['block']]);
   func(b, 'stamp-blocklist', 'blocklist view', BLOCKLIST_STAMP_FUNC, 1, 1420, 380, [['blocklist']]);
-  template(b, 'blocklist', 'blocklist', 'g-block', 1, 12, BLOCKLIST_TEMPLATE, 1610, 380, [['block']]);
+  template(b, 'blocklist', 'blocklist', 'g-block', 1, 12, 6, BLOCKLIST_TEMPLATE, 1610, 380, [['block']]);
   func(b, 'model', 'dashboard model', ALERT_MODEL_FUNC, 5, 1210, 500, [['alert-log'], [], [], [], []]);
-  template(b, 'alert-log', 'alert log', 'g-log', 1, 24, THREAT_LOG_TEMPLATE, 1420, 500, [[]]);
+  template(b, 'alert-log', 'alert log', 'g-log', 1, 24, 10, THREAT_LOG_TEMPLATE, 1420, 500, [[]]);
   b.add('toast-filter', 'function', { name: 'high severity → toast', func: `const a = msg.payload;
 if (!a || a.severity !== 'high') return null;
 return { topic: a.signature, payload: a.reason };`, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [] }, 1210, 560, [['toast']]);

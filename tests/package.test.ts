@@ -5,11 +5,16 @@
  * and appears in an example flow; package.json has the fields the flow
  * library needs. Fails until every node of the pack is built: it guards the
  * release. Run after `npm run build`.
+ * And what the editor checks on import: every node of the shipped flows and
+ * examples passes its type's validators (no red triangle), with the .html
+ * scripts run as the editor runs them, core RED.validators taken from
+ * Node-RED's own editor code.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import vm from 'node:vm';
 import { packageRoot } from './support/runtime';
 
 interface PackageJson {
@@ -49,6 +54,60 @@ function exampleTypes(): Set<string> {
     for (const n of flow) if (typeof n.type === 'string') used.add(n.type);
   }
   return used;
+}
+
+type Validator = (this: Record<string, unknown>, v: unknown) => unknown;
+interface EditorDefinition {
+  defaults: Record<string, { value?: unknown; required?: boolean; validate?: Validator }>;
+}
+
+/** Core RED.validators, cut from Node-RED's editor bundle (the real code, not a stand-in). */
+function coreValidatorsSource(): string {
+  const bundle = fs.readFileSync(require.resolve('@node-red/editor-client/public/red/red.js'), 'utf8');
+  const start = bundle.indexOf('RED.validators = {');
+  const end = bundle.indexOf('\n};', start);
+  assert.ok(start >= 0 && end > start, 'RED.validators found in the editor bundle');
+  return bundle.slice(start, end + 3);
+}
+
+/**
+ * Each node type's registerType definition as the editor gets it: the .html's
+ * scripts run in order in one context, a <script src="resources/<module>/...">
+ * loading the file from this package's resources/ as Node-RED serves it.
+ */
+function editorDefinitions(): Map<string, EditorDefinition> {
+  const defs = new Map<string, EditorDefinition>();
+  const sandbox: Record<string, unknown> = {
+    RED: { nodes: { registerType: (type: string, def: EditorDefinition) => defs.set(type, def) }, _: (key: string) => key },
+  };
+  sandbox.window = sandbox;
+  const context = vm.createContext(sandbox);
+  vm.runInContext(coreValidatorsSource(), context);
+  for (const js of Object.values(nodes)) {
+    const html = fs.readFileSync(path.join(packageRoot, js).replace(/\.js$/, '.html'), 'utf8');
+    for (const m of html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)) {
+      const src = /\bsrc=(['"])([^'"]+)\1/.exec(m[1])?.[2];
+      if (src) {
+        const res = new RegExp(`^resources/${pkg.name}/(.+)$`).exec(src);
+        assert.ok(res, `${src}: a resource of this module (resources/${pkg.name}/...)`);
+        vm.runInContext(fs.readFileSync(path.join(packageRoot, 'resources', res[1]), 'utf8'), context);
+      } else if (!/type=(['"])text\/html\1/.test(m[1])) {
+        vm.runInContext(m[2], context);
+      }
+    }
+  }
+  return defs;
+}
+
+/** The shipped flows and the examples: file name → nodes. */
+function importableFlows(): [string, Record<string, unknown>[]][] {
+  const out: [string, Record<string, unknown>[]][] = [];
+  for (const dir of ['flows', 'examples']) {
+    for (const file of fs.readdirSync(path.join(packageRoot, dir)).filter((f) => f.endsWith('.json'))) {
+      out.push([`${dir}/${file}`, JSON.parse(fs.readFileSync(path.join(packageRoot, dir, file), 'utf8')) as Record<string, unknown>[]]);
+    }
+  }
+  return out;
 }
 
 describe('package: what Node-RED\'s validator checks', () => {
@@ -94,5 +153,47 @@ describe('package: what Node-RED\'s validator checks', () => {
       return !isConfig && !used.has(type);
     });
     assert.deepEqual(missing, [], `node types without an example: ${missing.join(', ')}`);
+  });
+
+  describe('in the editor', () => {
+    const defs = editorDefinitions();
+
+    it('every node of the shipped flows and examples passes its validators, ${NAME} references included', () => {
+      const invalid: string[] = [];
+      let checked = 0;
+      for (const [file, flow] of importableFlows()) {
+        for (const n of flow) {
+          const def = defs.get(String(n.type));
+          if (!def) continue;
+          for (const [prop, spec] of Object.entries(def.defaults)) {
+            // as the editor validates flows it loads: a property missing from the flow is undefined, and
+            // a `${NAME}` value goes to the validator too (Node-RED 4 skips those, older editors do not)
+            const value = n[prop];
+            if (spec.required && (value === undefined || value === '')) invalid.push(`${file} ${String(n.id)} ${prop}: required`);
+            if (!spec.validate) continue;
+            checked++;
+            const ok = spec.validate.call(n, value);
+            if (ok !== true) invalid.push(`${file} ${String(n.id)} ${prop} = ${JSON.stringify(value)}: ${String(ok)}`);
+          }
+        }
+      }
+      assert.ok(checked > 100, `validated ${checked} properties`);
+      assert.deepEqual(invalid, []);
+    });
+
+    it('numeric fields take a number in range or a ${NAME} reference, nothing else', () => {
+      const queue = defs.get('nfqueue-in')!.defaults.queue.validate!;
+      const node = {};
+      for (const ok of ['0', '65535', 12, '${NFQUEUE_NUM}', '${IPS_NFQUEUE}']) assert.equal(queue.call(node, ok), true, JSON.stringify(ok));
+      for (const bad of ['', '65536', '-1', '1.5', 'abc', '0x10', '${}', '${A', '$NFQUEUE', 'x${A}']) assert.equal(queue.call(node, bad), false, JSON.stringify(bad));
+      // a blank-allowed field (flood-detect falls back to its default)
+      const windowMs = defs.get('flood-detect')!.defaults.windowMs.validate!;
+      for (const ok of ['', '1000', '${WINDOW}']) assert.equal(windowMs.call(node, ok), true, JSON.stringify(ok));
+      for (const bad of ['99', '1000.5', 'fast']) assert.equal(windowMs.call(node, bad), false, JSON.stringify(bad));
+      // a field checked against another (pcap-in's interface, only for live capture)
+      const iface = defs.get('pcap-in')!.defaults.iface.validate!;
+      assert.equal(iface.call({ source: 'live' }, '${CAPTURE_IFACE}'), true);
+      assert.equal(iface.call({ source: 'live' }, 'not an interface'), false);
+    });
   });
 });

@@ -45,6 +45,8 @@ function parseBasic(header) {
  * adminAuth (editor and admin API), httpNodeAuth (HTTP-in endpoints and the
  * dashboard pages) and the dashboard's socket.io handshake, which bypasses
  * Express and would otherwise let anyone press the block switches.
+ * httpNodeAuth is a middleware (Node-RED mounts a function as it is) so the
+ * pages and the socket share one check.
  */
 function authSettings({ user, hash }) {
   const accepted = new Set(); // headers already checked: bcrypt is slow by design
@@ -58,7 +60,12 @@ function authSettings({ user, hash }) {
   };
   return {
     adminAuth: { type: 'credentials', users: [{ username: user, password: hash, permissions: '*' }] },
-    httpNodeAuth: { user, pass: hash },
+    httpNodeAuth(req, res, next) {
+      if (req.method === 'OPTIONS' || check(req.headers.authorization)) return next();
+      res.statusCode = 401;
+      res.setHeader('WWW-Authenticate', 'Basic realm="Authorization Required"');
+      res.end('Unauthorized');
+    },
     ui: {
       ioMiddleware(socket, next) {
         if (check(socket.request.headers.authorization)) return next();

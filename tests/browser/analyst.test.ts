@@ -15,7 +15,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { packageRoot } from '../support/runtime';
-import { chromiumMissing, demoCapture, expectedAlerts, get, launchChromium, socketIoConnect, testOutput, type LaunchedBrowser } from '../support/browser';
+import { chromiumMissing, dashboardScreenshot, demoCapture, expectedAlerts, get, launchChromium, socketIoConnect, testOutput, type LaunchedBrowser } from '../support/browser';
 
 const creds = { username: 'admin', password: 'a newcomer password' };
 
@@ -126,7 +126,7 @@ describe('npm start: the analyst dashboard on the demo capture', { skip: chromiu
     const rows = await page.$$eval('.ips-threat-log tr.ips-row', (trs) => trs.map((tr) => tr.getAttribute('data-rule')));
     assert.deepEqual(rows.sort(), expected.alerts.map((a) => a.rule).sort());
     await page.waitForTimeout(1500); // let the charts draw before the picture
-    await page.screenshot({ path: path.join(testOutput, 'analyst-dashboard.png'), fullPage: true });
+    await dashboardScreenshot(page, path.join(testOutput, 'analyst-dashboard.png'));
     // click an alert with payload evidence: its packet view shows the hex/ASCII dump
     const withPayload = expected.alerts.find((a) => a.category === 'payload' && a.evidence)!;
     await page.click(`.ips-threat-log tr.ips-row[data-rule="${withPayload.rule}"]`);

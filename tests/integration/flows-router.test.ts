@@ -5,7 +5,8 @@
  * deploys with every type known and no node errors, the blocklist starts in
  * dry run, and a device namespace pinging the router shows up in the device
  * list with its vendor and a rate, its block switch state following the
- * blocklist (the switch's message injected; the browser part is not done).
+ * blocklist (the switch's message injected here; tests/browser/router.test.ts
+ * clicks it in the dashboard).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,14 +1,17 @@
 /**
  * Helpers for the dashboard tests: headless Debian Chromium through
  * playwright-core, the alerts the detectors raise on a capture (computed from
- * lib/, so tests never hard-code them), the shipped flows with a login, and a
- * raw socket.io handshake to check the dashboard's socket refuses strangers.
+ * lib/, so tests never hard-code them), the shipped flows, whole-tab
+ * screenshots, a TCP door to a runtime serving on a Unix socket in another
+ * network namespace, and a raw socket.io handshake to check the dashboard's
+ * socket refuses strangers.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { chromium, type BrowserContext } from 'playwright-core';
+import net from 'node:net';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { FileSource } from '../../lib/capture/file-source';
 import { FloodDetector } from '../../lib/detect/flood';
 import { ScanDetector } from '../../lib/detect/scan';
@@ -54,6 +57,23 @@ export async function launchChromium(credentials?: { username: string; password:
   };
 }
 
+/**
+ * Screenshot a whole dashboard tab. The dashboard scrolls inside its own
+ * container, so a full-page shot shows one screen: grow the viewport to the
+ * groups' height for the shot (the layout re-runs on resize), then restore it.
+ */
+export async function dashboardScreenshot(page: Page, file: string): Promise<void> {
+  const size = page.viewportSize() ?? { width: 1400, height: 1000 };
+  const bottom = await page.evaluate(() => {
+    const groups = document.querySelector('.masonry-container');
+    return groups ? groups.getBoundingClientRect().top + groups.scrollHeight : document.body.scrollHeight;
+  });
+  await page.setViewportSize({ width: size.width, height: Math.max(size.height, Math.ceil(bottom) + 16) });
+  await page.waitForTimeout(1000);
+  await page.screenshot({ path: file, fullPage: true });
+  await page.setViewportSize(size);
+}
+
 /** Alerts per category the shipped detector chain (default settings, in series) raises on `file`. */
 export async function expectedAlerts(file: string): Promise<{ byCategory: Record<string, number>; alerts: Alert[]; packets: number; bytes: number }> {
   const flood = new FloodDetector('flood-detect');
@@ -73,13 +93,33 @@ export function shippedFlow(name: 'analyst-ids' | 'router-ips'): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(packageRoot, 'flows', `${name}.json`), 'utf8')) as FlowNode[];
 }
 
-/** The settings `npm start` writes (scripts/lib/auth.js) for `user`/`password`. */
-export function loginSettings(user: string, password: string): Record<string, unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bcrypt = require('bcryptjs') as { hashSync(p: string, rounds: number): string };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const auth = require(path.join(packageRoot, 'scripts', 'lib', 'auth.js')) as { authSettings(c: { user: string; hash: string }): Record<string, unknown> };
-  return { httpAdminRoot: '/', ...auth.authSettings({ user, hash: bcrypt.hashSync(password, 8) }) };
+/**
+ * A TCP port on 127.0.0.1 forwarding to a Unix socket: the browser (in the
+ * host namespace) reaches a runtime serving on `socketPath` inside a test
+ * namespace without any address or route added to the host.
+ */
+export async function unixSocketProxy(socketPath: string): Promise<{ url: string; close(): Promise<void> }> {
+  const conns = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(socketPath);
+    for (const s of [client, upstream]) {
+      conns.add(s);
+      s.on('close', () => conns.delete(s));
+      s.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of conns) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
 }
 
 function request(url: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {

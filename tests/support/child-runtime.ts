@@ -33,10 +33,16 @@ export interface ChildRuntimeOptions {
   timeoutMs?: number;
   /** More modules to link into the user dir, e.g. ['node-red-dashboard']. */
   modules?: string[];
+  /** Serve HTTP (editor, dashboard) on a Unix socket, `socketPath`, reachable from outside `ns`. */
+  unixSocket?: boolean;
+  /** Put the editor, HTTP endpoints and dashboard behind this login, as `npm start` does. */
+  login?: { username: string; password: string };
 }
 
 export interface ChildRuntime {
   readonly child: ChildProcess;
+  /** The Unix socket the runtime serves HTTP on (with `unixSocket`). */
+  readonly socketPath?: string;
   /** Every message delivered to watched node `id` so far. */
   inbox(id: string): WatchedMessage[];
   /** Resolve with the inbox of `id` once `pred` holds; reject on timeout or exit. */
@@ -66,7 +72,8 @@ export interface ChildRuntime {
 export async function startChildRuntime(flows: FlowNode[], watch: string[], opts: ChildRuntimeOptions = {}): Promise<ChildRuntime> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-child-'));
   const cfgFile = path.join(dir, 'config.json');
-  const cfg: ChildConfig = { flows, watch, settings: opts.settings ?? {}, ...(opts.modules ? { modules: opts.modules } : {}) };
+  const socketPath = opts.unixSocket ? path.join(dir, 'http.sock') : undefined;
+  const cfg: ChildConfig = { flows, watch, settings: opts.settings ?? {}, ...(opts.modules ? { modules: opts.modules } : {}), socketPath, login: opts.login };
   fs.writeFileSync(cfgFile, JSON.stringify(cfg));
   const argv = [...(opts.wrap ?? []), process.execPath, CHILD_SCRIPT, cfgFile];
   const spawnOpts = { stdio: ['pipe', 'pipe', 'pipe'] as ('pipe')[], ...(opts.env ? { env: opts.env } : {}) };
@@ -140,6 +147,7 @@ export async function startChildRuntime(flows: FlowNode[], watch: string[], opts
   };
   const rt: ChildRuntime = {
     child,
+    socketPath,
     errors,
     log,
     diagnostics,

@@ -25,6 +25,9 @@ export interface ChildConfig {
   settings?: Record<string, unknown>;
   /** More modules to link into the user dir (RuntimeOptions.modules). */
   modules?: string[];
+  /** RuntimeOptions.socketPath and .login (settings cannot carry the login's functions through JSON). */
+  socketPath?: string;
+  login?: { username: string; password: string };
 }
 
 type HookEvent = Parameters<Parameters<Runtime['RED']['hooks']['add']>[1]>[0];
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop(0));
   process.on('SIGINT', () => void stop(0));
-  runtime = await startRuntime(cfg.flows, cfg.settings ?? {}, { modules: cfg.modules });
+  runtime = await startRuntime(cfg.flows, cfg.settings ?? {}, { modules: cfg.modules, socketPath: cfg.socketPath, login: cfg.login });
   runtime.RED.hooks.add('onReceive.ipschild', (evt: HookEvent) => {
     if (watch.has(evt.destination.id)) report({ event: 'msg', node: evt.destination.id, msg: visible(evt.msg) });
   });

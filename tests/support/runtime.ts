@@ -26,7 +26,15 @@ interface HookEvent {
   destination: { id: string };
 }
 
+/** The part of an Express app (node-red's own dependency) used here. */
+interface ExpressApp {
+  (req: http.IncomingMessage, res: http.ServerResponse): void;
+  use(path: string, handler: unknown): void;
+}
+
 interface RedApi {
+  httpAdmin?: unknown;
+  httpNode?: unknown;
   init(server: http.Server, settings: Record<string, unknown>): void;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -53,6 +61,22 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** More installed modules (from this clone's node_modules) to link into the user dir, e.g. 'node-red-dashboard'. */
   modules?: string[];
+  /**
+   * Listen on this Unix socket instead of TCP 127.0.0.1: Unix sockets are not
+   * per network namespace, so a test outside the runtime's namespace can reach it.
+   */
+  socketPath?: string;
+  /** Put the editor, HTTP endpoints and dashboard behind this login, as `npm start` does. */
+  login?: { username: string; password: string };
+}
+
+/** The settings `npm start` writes (scripts/lib/auth.js) for `user`/`password`. */
+export function loginSettings(user: string, password: string): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bcrypt = require('bcryptjs') as { hashSync(p: string, rounds: number): string };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const auth = require(path.join(packageRoot, 'scripts', 'lib', 'auth.js')) as { authSettings(c: { user: string; hash: string }): Record<string, unknown> };
+  return { httpAdminRoot: '/', ...auth.authSettings({ user, hash: bcrypt.hashSync(password, 8) }) };
 }
 
 /** Link the pack and `modules` into `<userDir>/node_modules` and list them in its package.json, as the palette manager would. */
@@ -85,15 +109,25 @@ export async function startRuntime(flows: FlowNode[], extraSettings: Record<stri
     logging: { console: { level: process.env.IPS_TEST_LOG ?? 'warn' } },
     editorTheme: { tours: false },
     externalModules: { autoInstall: false },
+    ...(options.login ? loginSettings(options.login.username, options.login.password) : {}),
     ...extraSettings,
   };
   RED.init(server, settings);
+  // Serve the editor/admin API and the HTTP-in endpoints (the dashboard's pages) as node-red's own launcher does.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const express = require('express') as () => ExpressApp;
+  const app = express();
+  if (RED.httpAdmin) app.use(String(settings.httpAdminRoot), RED.httpAdmin);
+  const nodeAuth = (settings as { httpNodeAuth?: unknown }).httpNodeAuth; // scripts/lib/auth.js makes it a middleware
+  if (RED.httpNode && typeof nodeAuth === 'function') app.use(String(settings.httpNodeRoot), nodeAuth);
+  if (RED.httpNode) app.use(String(settings.httpNodeRoot), RED.httpNode);
+  server.on('request', app);
   const inboxes = new Map<string, ReceivedMessage[]>();
   RED.hooks.add('onReceive.ipstest', (evt: HookEvent) => {
     const box = inboxes.get(evt.destination.id);
     if (box) box.push({ msg: evt.msg, sourceId: evt.source?.id ?? '', port: evt.source?.port ?? 0 });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => (options.socketPath ? server.listen(options.socketPath, resolve) : server.listen(0, '127.0.0.1', resolve)));
   // RED.start() returns before the flows run; a deploy racing that first start
   // can be replaced by it (seen under load), so wait for the event.
   let startTimer: NodeJS.Timeout | undefined;
@@ -103,7 +137,8 @@ export async function startRuntime(flows: FlowNode[], extraSettings: Record<stri
   });
   await RED.start();
   await flowsStarted.finally(() => clearTimeout(startTimer));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // (on a Unix socket there is no URL: reach it with http's socketPath or a proxy)
+  const url = options.socketPath ? `unix:${options.socketPath}` : `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const runtime: Runtime = {
     RED,

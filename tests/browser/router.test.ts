@@ -1,0 +1,172 @@
+/**
+ * The shipped router flow as a user sees it: a real Node-RED with the pack
+ * and node-red-dashboard runs inside a "router" network namespace behind
+ * the `npm start` login, blocking for real (IPS_BLOCK_DRYRUN=false) and
+ * with the INPUT chain sent to its NFQUEUE by scripts/nfqueue-enable.sh; a
+ * "device" namespace with a Raspberry Pi MAC talks to it. Headless Chromium
+ * in the host namespace reaches the dashboard through a Unix socket (not
+ * per namespace), so no address or route is added to the host. Logged in,
+ * it sees the device with its vendor and rate, its block switch cuts and
+ * restores the device's traffic in the router's kernel, and an ICMP flood
+ * through the queue shows in the alert log and puts the device on the
+ * blocklist. Without credentials the dashboard refuses.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
+import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
+import { disableScript, enableScript, pings } from '../support/inline';
+import { chromiumMissing, dashboardScreenshot, get, launchChromium, shippedFlow, socketIoConnect, testOutput, unixSocketProxy, type LaunchedBrowser } from '../support/browser';
+
+const creds = { username: 'admin', password: 'a router password' };
+const ROUTER = '10.97.0.1';
+const DEVICE = '10.97.0.2';
+const QUEUE = 0; // the flow's NFQUEUE_NUM default; queues are per namespace
+
+/** Packets the kernel has handed to `queue` so far (id_sequence in /proc/net/netfilter/nfnetlink_queue). */
+function queued(rt: ChildRuntime, queue: number): number {
+  const line = (rt.procNet('netfilter/nfnetlink_queue') ?? '').split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === String(queue));
+  return line ? Number(line[7]) : 0;
+}
+
+/** Poll `check` until it returns true (about every 250 ms), or give up after `tries`. */
+async function eventually(check: () => Promise<boolean>, tries = 40): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+describe('router dashboard in a browser, router flow in a namespace', async () => {
+  const skip = chromiumMissing() ?? (await netnsUnavailable()) ?? (await toolMissing('iptables', 'ipset', 'ping', 'hping3', 'conntrack'));
+  let lab: Lab;
+  let router: Netns;
+  let device: Netns;
+  let rt: ChildRuntime;
+  let proxy: { url: string; close(): Promise<void> };
+  let browser: LaunchedBrowser;
+  let page: Page;
+  const row = `.ips-devices tr.ips-device[data-ip="${DEVICE}"]`;
+
+  before(async () => {
+    if (skip) return;
+    lab = new Lab();
+    router = await lab.host('router');
+    device = await lab.host('device');
+    // a Raspberry Pi Foundation MAC, so the device list has a vendor to show
+    await lab.link(router, `${ROUTER}/24`, device, `${DEVICE}/24`, { bMac: 'b8:27:eb:65:43:21' });
+    // a conntrack rule makes the kernel track this namespace's connections (conntrack-poll reads them)
+    await router.exec('iptables', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED', '-j', 'ACCEPT']);
+    rt = await startChildRuntime(shippedFlow('router-ips'), [], {
+      ns: router,
+      modules: ['node-red-dashboard'],
+      unixSocket: true,
+      login: creds,
+      env: { ...process.env, IPS_LAN_CIDR: '10.97.0.0/24', IPS_BLOCK_DRYRUN: 'false', IPS_NFQUEUE: String(QUEUE) },
+      timeoutMs: 60_000,
+    });
+    await router.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
+    proxy = await unixSocketProxy(rt.socketPath!);
+    browser = await launchChromium(creds);
+    page = await browser.context.newPage();
+    fs.mkdirSync(testOutput, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await rt?.stop();
+    if (router) await router.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
+    await lab?.cleanup();
+  });
+
+  it('without credentials the dashboard, its socket and the editor refuse', { skip: skip ?? false }, async () => {
+    assert.equal((await get(`${proxy.url}/ui/`)).status, 401);
+    assert.equal((await get(`${proxy.url}/ui/`, { username: creds.username, password: 'not the password' })).status, 401);
+    assert.equal((await get(`${proxy.url}/flows`)).status, 401);
+    assert.match(await socketIoConnect(proxy.url), /^44.*authentication required/);
+    // the same with the login works, so the refusals are the login's doing
+    assert.equal((await get(`${proxy.url}/ui/`, creds)).status, 200);
+    assert.match(await socketIoConnect(proxy.url, creds), /^40/);
+  });
+
+  it('in the editor the router flow loads with no node marked invalid (${NAME} settings included)', { skip: skip ?? false }, async () => {
+    interface EditorNode { id: string; type: string; valid?: boolean; validationErrors?: string[] }
+    interface EditorApi { nodes: { node(id: string): EditorNode | null; eachNode(fn: (n: EditorNode) => void): void; eachConfig(fn: (n: EditorNode) => void): void } }
+    const editor = await browser.context.newPage();
+    try {
+      await editor.goto(`${proxy.url}/`, { timeout: 120_000 });
+      await editor.fill('#node-dialog-login-username', creds.username);
+      await editor.fill('#node-dialog-login-password', creds.password);
+      await editor.click('#node-dialog-login-submit');
+      await editor.waitForFunction(() => !!(window as unknown as { RED?: EditorApi }).RED?.nodes?.node?.('router.nfq'), undefined, { timeout: 120_000 });
+      const invalid = await editor.evaluate(() => {
+        const RED = (window as unknown as { RED: EditorApi }).RED;
+        const out: string[] = [];
+        const check = (n: EditorNode) => {
+          if (n.valid === false) out.push(`${n.type} ${n.id}: ${(n.validationErrors ?? []).join(', ')}`);
+        };
+        RED.nodes.eachNode(check);
+        RED.nodes.eachConfig(check);
+        return out;
+      });
+      assert.deepEqual(invalid, []);
+      // the queue number is the tab's ${NFQUEUE_NUM}, and the pack's shared validators (served from resources/) ran on it
+      assert.equal(await editor.evaluate(() => (window as unknown as { RED: EditorApi }).RED.nodes.node('router.nfq') as unknown as { queue: string }).then((n) => n.queue), '${NFQUEUE_NUM}');
+      assert.equal(await editor.evaluate(() => typeof (window as unknown as { ipsValidators?: unknown }).ipsValidators), 'object');
+      await editor.screenshot({ path: path.join(testOutput, 'router-editor.png') });
+    } finally {
+      await editor.close();
+    }
+  });
+
+  it('shows the device with its vendor and a non-zero rate', { skip: skip ?? false }, async () => {
+    // traffic until the page has shown it, however long the page takes to load
+    const ping = device.spawn('ping', ['-n', '-q', '-i', '0.2', '-s', '1000', ROUTER]);
+    try {
+      await page.goto(`${proxy.url}/ui/`, { timeout: 120_000 });
+      // the vendor comes once the router's neighbour table has the MAC, a poll or two after the first packets
+      await page.waitForFunction((sel) => {
+        const tr = document.querySelector(sel);
+        const num = (cls: string) => Number(tr?.querySelector(cls)?.textContent?.replace(/,/g, '') ?? 0);
+        return !!tr && /Raspberry/i.test(tr.querySelector('.ips-vendor')?.textContent ?? '') && num('.ips-rx') + num('.ips-tx') > 0;
+      }, row, { timeout: 60_000 });
+      await page.waitForTimeout(1000); // let the live chart draw a few points
+      await dashboardScreenshot(page, path.join(testOutput, 'router-dashboard.png'));
+    } finally {
+      ping.kill();
+    }
+  });
+
+  it('the block switch stops the device\'s traffic in the router\'s kernel; switching it back restores it', { skip: skip ?? false }, async () => {
+    assert.equal(await pings(device, ROUTER), true, 'the device reaches the router before blocking');
+    await page.click(`${row} md-switch.ips-block-switch`);
+    await page.locator(`.ips-blocklist tr[data-ip="${DEVICE}"]`).waitFor({ timeout: 30_000 });
+    assert.equal(await eventually(async () => !(await pings(device, ROUTER, 1, 1))), true, 'ping still answered after the switch blocked the device');
+    await page.waitForSelector(`${row} md-switch.ips-block-switch.md-checked`, { timeout: 30_000 });
+    await dashboardScreenshot(page, path.join(testOutput, 'router-device-blocked.png'));
+    await page.click(`${row} md-switch.ips-block-switch`);
+    await page.locator(`.ips-blocklist tr[data-ip="${DEVICE}"]`).waitFor({ state: 'detached', timeout: 30_000 });
+    assert.equal(await eventually(() => pings(device, ROUTER, 1, 1)), true, 'ping not answered after the switch unblocked the device');
+  });
+
+  it('an ICMP flood through the NFQUEUE raises an alert in the log and puts the device on the blocklist', { skip: skip ?? false }, async () => {
+    const before = queued(rt, QUEUE);
+    // 2000 echo requests at about 500/s, ten times the flow's 50 per second per source
+    await device.exec('hping3', ['--icmp', '-i', 'u2000', '-c', '2000', '-q', ROUTER], { timeoutMs: 60_000 }).catch((err: { code?: number }) => {
+      // hping3 exits 1 when replies stop coming, which blocking causes
+      if (err.code !== 1) throw err;
+    });
+    assert.ok(queued(rt, QUEUE) - before >= 100, `nfqueue-in saw only ${queued(rt, QUEUE) - before} packets`);
+    const alertRow = page.locator('.ips-threat-log tr.ips-row[data-rule="flood.icmp.src"]');
+    await alertRow.first().waitFor({ timeout: 30_000 });
+    assert.match((await alertRow.first().textContent()) ?? '', new RegExp(DEVICE.replace(/\./g, '\\.')));
+    await page.locator(`.ips-blocklist tr[data-ip="${DEVICE}"]`).waitFor({ timeout: 30_000 });
+    assert.match((await page.locator(`.ips-blocklist tr[data-ip="${DEVICE}"]`).textContent()) ?? '', /ICMP echo/i);
+    assert.equal(await eventually(async () => !(await pings(device, ROUTER, 1, 1))), true, 'the flooding device still reaches the router');
+    await dashboardScreenshot(page, path.join(testOutput, 'router-flood-blocked.png'));
+  });
+});
