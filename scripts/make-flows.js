@@ -117,6 +117,7 @@ const BLOCKLIST_TEMPLATE = `${SEVERITY_STYLE}
 const ALERT_MODEL_FUNC = `// Keeps the dashboard's view of the alerts: the last 500 log rows, counts per
 // category and per flood rule, and alerts per 10 s of packet time.
 const BUCKET_MS = 10000;
+const MAX_BUCKETS = 360;
 const state = context.get('state') || { rows: [], seq: 0, byCategory: {}, byFlood: {}, buckets: {} };
 if (msg.topic === 'clear') {
     context.set('state', undefined);
@@ -147,9 +148,17 @@ context.set('timer', setTimeout(() => {
     if (!s) return;
     const categories = Object.keys(s.byCategory).sort();
     const floods = Object.keys(s.byFlood).sort();
+    // Every bucket from one before the first alert to one after the last (at most MAX_BUCKETS), zeros included:
+    // a category with alerts in one bucket only is then still a visible line.
+    let first = Infinity;
+    let last = -Infinity;
+    for (const c of categories) for (const t of Object.keys(s.buckets[c])) { first = Math.min(first, Number(t)); last = Math.max(last, Number(t)); }
+    first = Math.max(first - BUCKET_MS, last - (MAX_BUCKETS - 2) * BUCKET_MS);
+    const times = [];
+    for (let t = first; t <= last + BUCKET_MS; t += BUCKET_MS) times.push(t);
     const line = [{
         series: categories,
-        data: categories.map((c) => Object.keys(s.buckets[c]).map(Number).sort((x, y) => x - y).map((t) => ({ x: t, y: s.buckets[c][t] }))),
+        data: categories.map((c) => times.map((t) => ({ x: t, y: s.buckets[c][t] || 0 }))),
         labels: ['']
     }];
     const pie = [{ series: ['alerts'], data: [categories.map((c) => s.byCategory[c])], labels: categories }];
@@ -182,9 +191,12 @@ const BLOCKLIST_STAMP_FUNC = `msg.receivedAt = Date.now();
 msg.payload = Object.assign({}, msg.payload, { dryRun: env.get('BLOCK_DRYRUN') === 'true' });
 return msg;`;
 
+/** A threshold slider, set to its default once on deploy (passthru off: setting it sends nothing to the detector). */
 function slider(b, name, label, topic, min, max, step, value, group, x, y, to) {
+  b.add(`${name}-default`, 'inject', { name: `${value}`, props: [{ p: 'payload' }], repeat: '', crontab: '', once: true, onceDelay: '0.5', topic: '', payload: String(value), payloadType: 'num' },
+    x, y, [[name]]);
   return b.add(name, 'ui_slider', { name: label, label: `${label} (${value})`, tooltip: `default ${value}`, group: b.id(group), order: 0, width: 0, height: 0,
-    passthru: false, outs: 'end', topic, topicType: 'str', min, max, step, className: '' }, x, y, [[to]]);
+    passthru: false, outs: 'end', topic, topicType: 'str', min, max, step, className: '' }, x + 200, y, [[to]]);
 }
 
 /*
@@ -347,8 +359,8 @@ ${BLOCKABLE_ALERT}`, 1, 1450, 420, [['block']]);
   slider(b, 'sl-udp', 'UDP per source per second', 'udpSrc', 100, 50000, 100, 5000, 'g-thresholds', 140, 600, 'flood-config');
   slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, 20, 'g-thresholds', 140, 640, 'scan-config');
   slider(b, 'sl-horiz', 'Hosts per source (horizontal scan)', 'horizontalHosts', 3, 1000, 1, 20, 'g-thresholds', 140, 680, 'scan-config');
-  func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 400, 560, [['flood']]);
-  func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 400, 660, [['scan']]);
+  func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 600, 560, [['flood']]);
+  func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 600, 660, [['scan']]);
 
   // Export (served behind httpNodeAuth)
   template(b, 'export-links', 'export links', 'g-export', 1, 4, 1, `<div class="ips-export">Alerts:
@@ -403,7 +415,8 @@ const devices = (context.get('devices') || []).map((d) => Object.assign({}, d, {
 return { topic: 'devices', payload: { devices } };`;
 
 /** Live KB/s per device for the line chart: one point per device per poll. */
-const DEVICE_RATE_FUNC = `const out = (msg.payload || []).map((d) => ({ topic: d.hostname || d.vendor && d.vendor + ' ' + d.ip || d.ip, payload: Math.round((d.rxBps + d.txBps) / 102.4) / 10 }));
+const DEVICE_RATE_FUNC = `// One series per IP: a label that changed once the vendor or hostname became known would start a second line.
+const out = (msg.payload || []).map((d) => ({ topic: d.ip, payload: Math.round((d.rxBps + d.txBps) / 102.4) / 10 }));
 return [out];`;
 
 function router() {
@@ -484,10 +497,10 @@ return { topic: a.signature, payload: a.reason };`, outputs: 1, timeout: 0, noer
   slider(b, 'sl-syn', 'SYN per source per second', 'synSrc', 10, 2000, 10, 100, 'g-thresholds', 140, 640, 'flood-config');
   slider(b, 'sl-icmp', 'ICMP echo per source per second', 'icmpSrc', 5, 2000, 5, 50, 'g-thresholds', 140, 680, 'flood-config');
   slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, 20, 'g-thresholds', 140, 720, 'scan-config');
-  slider(b, 'sl-limit', 'Device limit KB/s', 'limitBps', 10, 100000, 10, 977, 'g-thresholds', 140, 760, 'bw-config');
-  func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 400, 660, [['flood']]);
-  func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 400, 720, [['scan']]);
-  func(b, 'bw-config', 'slider → bandwidth config', SLIDER_TO_CONFIG_FUNC, 1, 400, 760, [['bandwidth']]);
+  slider(b, 'sl-limit', 'Device limit KB/s', 'limitBps', 10, 100000, 1, 977, 'g-thresholds', 140, 760, 'bw-config');
+  func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 600, 660, [['flood']]);
+  func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 600, 720, [['scan']]);
+  func(b, 'bw-config', 'slider → bandwidth config', SLIDER_TO_CONFIG_FUNC, 1, 600, 760, [['bandwidth']]);
   return b.nodes;
 }
 
