@@ -289,7 +289,8 @@ if (!file) {
     return null;
 }
 node.status({ text: file });
-return { topic: 'start', filename: file };`, 1, 370, 220, [['pcap-file']]);
+// Each read is an analysis of its own: the detectors forget the last file's windows and cooldowns (their settings stay).
+return [{ topic: 'reset' }, { topic: 'start', filename: file }];`, 2, 370, 220, [['flood', 'scan', 'payload'], ['pcap-file']]);
   b.add('btn-live', 'ui_button', { name: 'start live', group: b.id('g-capture'), order: 4, width: 2, height: 1, passthru: false, label: 'Start live', tooltip: 'needs root or CAP_NET_RAW',
     color: '', bgcolor: '', className: 'ips-live', icon: 'fa-play', payload: '', payloadType: 'str', topic: 'start', topicType: 'str' }, 120, 280, [['live-msg']]);
   func(b, 'live-msg', 'interface to capture', `const chosen = flow.get('capture_iface');

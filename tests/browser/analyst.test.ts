@@ -3,7 +3,8 @@
  * directory and a chosen password): the analyst flow reads the bundled demo
  * capture, and headless Chromium logged in with HTTP credentials sees the
  * alert counts per category the detectors give on that capture (computed
- * from lib/), the threat log, and the packet view of a clicked alert.
+ * from lib/), the threat log, the packet view of a clicked alert, and a
+ * threshold slider changing what a new read of the capture raises.
  * Without credentials the editor, the dashboard, its socket and the export
  * refuse.
  */
@@ -140,5 +141,27 @@ describe('npm start: the analyst dashboard on the demo capture', { skip: chromiu
     await page.selectOption('.ips-severity-filter', 'high');
     const high = await page.$$eval('.ips-threat-log tr.ips-row', (trs) => trs.length);
     assert.equal(high, expected.alerts.filter((a) => a.severity === 'high').length);
+  });
+
+  it('a threshold slider changes the detector at runtime: ICMP per source at its top, a new read raises no flood.icmp.src', async () => {
+    const before = await expectedAlerts(demoCapture);
+    const after = await expectedAlerts(demoCapture, { icmpSrc: 1000 }); // any limit far above the demo's ping rate
+    assert.ok(before.alerts.some((a) => a.rule === 'flood.icmp.src') && !after.alerts.some((a) => a.rule === 'flood.icmp.src'), 'the demo capture has an ICMP flood');
+    chromium ??= await launchChromium(creds);
+    const page = await chromium.context.newPage();
+    await page.goto(`${url}/ui/`, { timeout: 120_000 });
+    const slider = page.locator('md-slider[aria-label^="ICMP echo per source per second"]');
+    await slider.waitFor({ timeout: 60_000 });
+    const box = (await slider.boundingBox())!;
+    await page.mouse.click(box.x + box.width - 1, box.y + box.height / 2); // the far right end: the slider's maximum, sent on release
+    await page.waitForTimeout(500);
+    await page.click('.ips-clear button');
+    await page.waitForFunction(() => document.querySelector('[data-count="total"]')?.textContent?.trim() === '0', undefined, { timeout: 30_000 });
+    await page.click('.ips-read button');
+    await page.waitForFunction((n) => document.querySelector('[data-count="total"]')?.textContent?.trim() === String(n), after.alerts.length, { timeout: 120_000 });
+    await page.waitForTimeout(1000); // nothing more arrives
+    const rows = await page.$$eval('.ips-threat-log tr.ips-row', (trs) => trs.map((tr) => tr.getAttribute('data-rule')));
+    assert.deepEqual(rows.sort(), after.alerts.map((a) => a.rule).sort());
+    await dashboardScreenshot(page, path.join(testOutput, 'analyst-slider.png'));
   });
 });

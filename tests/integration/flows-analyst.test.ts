@@ -58,7 +58,7 @@ describe('flows/analyst-ids.json', () => {
     // the capture report on the dashboard: file name and packets read, no error
     const report = await rt.waitFor('analyst.capture-text', (m) => m.length > 0, 60_000);
     assert.equal(report[0].msg.payload, `demo.pcap: ${expected.packets} packets, ${Math.round(expected.bytes / 1024)} KiB`);
-    const summary = await rt.waitFor('analyst.summary', (m) => (m.at(-1)?.msg.payload as { total?: number } | undefined)?.total === total, 10_000);
+    const summary = await rt.waitFor('analyst.summary', (m) => (m.at(-1)?.msg.payload as { total?: number } | undefined)?.total === total, 60_000);
     assert.deepEqual({ ...(summary.at(-1)!.msg.payload as { byCategory: Record<string, number> }).byCategory }, expected.byCategory);
     const rules = model.map((m) => (m.msg.payload as { rule: string }).rule).sort();
     assert.deepEqual(rules, expected.alerts.map((a) => a.rule).sort());

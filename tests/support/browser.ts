@@ -75,8 +75,8 @@ export async function dashboardScreenshot(page: Page, file: string): Promise<voi
 }
 
 /** Alerts per category the shipped detector chain (default settings, in series) raises on `file`. */
-export async function expectedAlerts(file: string): Promise<{ byCategory: Record<string, number>; alerts: Alert[]; packets: number; bytes: number }> {
-  const flood = new FloodDetector('flood-detect');
+export async function expectedAlerts(file: string, floodConfig: Record<string, unknown> = {}): Promise<{ byCategory: Record<string, number>; alerts: Alert[]; packets: number; bytes: number }> {
+  const flood = new FloodDetector('flood-detect', floodConfig);
   const scan = new ScanDetector('scan-detect');
   const payload = new PayloadDetector('payload-match');
   const alerts: Alert[] = [];
