@@ -420,6 +420,13 @@ const DEVICE_RATE_FUNC = `// One series per IP: a label that changed once the ve
 const out = (msg.payload || []).map((d) => ({ topic: d.ip, payload: Math.round((d.rxBps + d.txBps) / 102.4) / 10 }));
 return [out];`;
 
+/** sqlite-log's deviceHistory (the busiest devices, B/s, one point a minute) as KB/s per IP for the chart. */
+const HOUR_KBS_FUNC = `const chart = (msg.payload || [])[0];
+if (!chart || chart.series.length === 0) return null;
+msg.payload = [{ series: chart.series.map((s) => s.replace(/ B\\/s$/, '')), labels: chart.labels,
+    data: chart.data.map((points) => points.map((p) => ({ x: p.x, y: Math.round(p.y / 102.4) / 10 }))) }];
+return msg;`;
+
 function router() {
   const b = builder('router', {
     id: 'router.tab', type: 'tab', label: 'Router IPS', disabled: false,
@@ -456,11 +463,12 @@ function router() {
   chart(b, 'chart-live', 'KB/s per device (live)', 'g-bw', 1, 12, 4, 'line', 1010, 160, { removeOlder: 10, removeOlderUnit: '60', nodata: 'no traffic yet' });
   b.add('hour-tick', 'inject', { name: 'every minute', props: [{ p: 'payload' }], repeat: '60', crontab: '', once: true, onceDelay: '2', topic: '', payload: '', payloadType: 'date' },
     140, 220, [['hour-query']]);
-  b.add('hour-query', 'change', { name: 'last hour of device history', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"name":"deviceHistory","last":3600000}', tot: 'json' },
+  b.add('hour-query', 'change', { name: 'last hour of device history', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"name":"deviceHistory","last":3600000,"limit":60}', tot: 'json' },
     { t: 'set', p: 'topic', pt: 'msg', to: 'query', tot: 'str' }], action: '', property: '', from: '', to: '', reg: false }, 360, 220, [['history-query']]);
   b.add('history-query', 'sqlite-log', { name: 'device history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
-    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 580, 220, [['chart-hour']]);
-  chart(b, 'chart-hour', 'Device traffic, last hour', 'g-bw', 2, 12, 4, 'line', 800, 220, { nodata: 'no history yet' });
+    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 580, 220, [['hour-kbs']]);
+  func(b, 'hour-kbs', 'B/s → KB/s', HOUR_KBS_FUNC, 1, 800, 220, [['chart-hour']]);
+  chart(b, 'chart-hour', 'KB/s per device, last hour', 'g-bw', 2, 12, 4, 'line', 1010, 220, { nodata: 'no history yet' });
 
   // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
   b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', queue: '${NFQUEUE_NUM}', defaultVerdict: 'accept', timeout: '250', failOpen: true, maxLen: '4096', copyRange: '65535',

@@ -101,6 +101,9 @@ function where(eq: [string, SqlValue | undefined][], col: string, from?: number,
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+/** deviceHistory without `ip`: how many of the busiest devices get a series. */
+export const HISTORY_DEVICES = 10;
+
 export type QueryName = 'recentAlerts' | 'alertsPerMinute' | 'topTalkers' | 'deviceHistory' | 'blockHistory' | 'recentFlows';
 
 export const QUERIES: Record<QueryName, QueryDef> = {
@@ -181,14 +184,24 @@ export const QUERIES: Record<QueryName, QueryDef> = {
   deviceHistory: {
     params: ['ip', 'from', 'to', 'last', 'limit'],
     async run(db, p, limit, now) {
-      const ip = ipParam(p, 'ip', true) as string;
+      const ip = ipParam(p, 'ip', false);
       const { from, to } = range(p, now, 24 * HOUR) as { from: number; to: number };
       const bucketMs = Math.max(1, Math.ceil((to - from) / limit));
-      const rows = await all<{ x: number; rx: number; tx: number }>(db,
+      const history = (one: string) => all<{ x: number; rx: number; tx: number }>(db,
         `SELECT min(ts) AS x, avg(rx_bps) AS rx, avg(tx_bps) AS tx FROM devices
-         WHERE ip = ? AND ts >= ? AND ts <= ? GROUP BY min(CAST((ts - ?) / ? AS INTEGER), ?) ORDER BY x`, [ip, from, to, from, bucketMs, limit - 1]);
-      const data = [rows.map((r) => ({ x: r.x, y: r.rx })), rows.map((r) => ({ x: r.x, y: r.tx }))];
-      return { name: 'deviceHistory', payload: [{ series: [`${ip} rx B/s`, `${ip} tx B/s`], data, labels: [''] }], count: rows.length, bucketMs };
+         WHERE ip = ? AND ts >= ? AND ts <= ? GROUP BY min(CAST((ts - ?) / ? AS INTEGER), ?) ORDER BY x`, [one, from, to, from, bucketMs, limit - 1]);
+      if (ip !== undefined) {
+        const rows = await history(ip);
+        const data = [rows.map((r) => ({ x: r.x, y: r.rx })), rows.map((r) => ({ x: r.x, y: r.tx }))];
+        return { name: 'deviceHistory', payload: [{ series: [`${ip} rx B/s`, `${ip} tx B/s`], data, labels: [''] }], count: rows.length, bucketMs };
+      }
+      // Every device: the busiest few over the range (a chart of a hundred lines says nothing), both directions summed.
+      const top = await all<{ ip: string }>(db,
+        `SELECT ip FROM devices WHERE ts >= ? AND ts <= ? GROUP BY ip ORDER BY sum(rx_bps + tx_bps) DESC, ip LIMIT ?`, [from, to, HISTORY_DEVICES]);
+      const series = top.map((r) => r.ip);
+      const data = await Promise.all(series.map(async (one) => (await history(one)).map((r) => ({ x: r.x, y: r.rx + r.tx }))));
+      const count = data.reduce((n, d) => n + d.length, 0);
+      return { name: 'deviceHistory', payload: [{ series: series.map((one) => `${one} B/s`), data, labels: [''] }], count, bucketMs };
     },
   },
   /** Block, update, unblock and expire events, newest first. Table rows. */

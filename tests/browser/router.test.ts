@@ -7,7 +7,8 @@
  * in the host namespace reaches the dashboard through a Unix socket (not
  * per namespace), so no address or route is added to the host. Logged in,
  * it sees the device with its vendor and rate, its block switch cuts and
- * restores the device's traffic in the router's kernel, and an ICMP flood
+ * restores the device's traffic in the router's kernel, the device-limit
+ * slider changes what bandwidth-threshold flags, and an ICMP flood
  * through the queue shows in the alert log and puts the device on the
  * blocklist. Without credentials the dashboard refuses.
  */
@@ -151,6 +152,36 @@ describe('router dashboard in a browser, router flow in a namespace', async () =
     await page.click(`${row} md-switch.ips-block-switch`);
     await page.locator(`.ips-blocklist tr[data-ip="${DEVICE}"]`).waitFor({ state: 'detached', timeout: 30_000 });
     assert.equal(await eventually(() => pings(device, ROUTER, 1, 1)), true, 'ping not answered after the switch unblocked the device');
+  });
+
+  it('the device-limit slider changes bandwidth-threshold at runtime: at its bottom (10 KB/s) a 28 KB/s ping stream raises bandwidth.limit', { skip: skip ?? false }, async () => {
+    const limitRow = page.locator(`.ips-threat-log tr.ips-row[data-rule="bandwidth.limit"]`);
+    // about 28 KB/s each way, far below the default limit of 977 KB/s: at the default nothing is raised
+    const stream = () => device.spawn('ping', ['-n', '-q', '-i', '0.05', '-s', '1400', ROUTER]);
+    let ping = stream();
+    try {
+      await page.waitForTimeout(7000); // longer than the flow's sustain time (5 s)
+      assert.equal(await limitRow.count(), 0, 'bandwidth.limit at the default limit');
+    } finally {
+      ping.kill();
+    }
+    const slider = page.locator('md-slider[aria-label^="Device limit KB/s"]');
+    await slider.scrollIntoViewIfNeeded(); // the dashboard scrolls inside its own container; a click must land on screen
+    const box = (await slider.boundingBox())!;
+    // the far left end is the slider's minimum, but the knob (977 of 100,000) covers it: move it away first
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.click(box.x, box.y + box.height / 2); // each value is sent on release
+    await page.waitForFunction((el) => el?.textContent?.trim() === '10', await slider.locator('.md-thumb-text').elementHandle(), { timeout: 10_000 });
+    ping = stream();
+    try {
+      await limitRow.first().waitFor({ timeout: 30_000 });
+      assert.match((await limitRow.first().textContent()) ?? '', new RegExp(DEVICE.replace(/\./g, '\\.')));
+    } finally {
+      ping.kill();
+    }
+    // a bandwidth alert is about the device itself: it blocks no one
+    assert.equal(await page.locator(`.ips-blocklist tr[data-ip="${DEVICE}"]`).count(), 0);
+    assert.equal(await pings(device, ROUTER), true);
   });
 
   it('an ICMP flood through the NFQUEUE raises an alert in the log and puts the device on the blocklist', { skip: skip ?? false }, async () => {

@@ -39,7 +39,7 @@ describe('flows/router-ips.json', () => {
       await lab.link(router, '10.99.0.1/24', device, '10.99.0.2/24', { bMac: 'b8:27:eb:12:34:56' });
       await router.exec('iptables', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED', '-j', 'ACCEPT']);
       deviceNs = device;
-      rt = await startChildRuntime(flow, ['router.device-view', 'router.device-list', 'router.stamp-blocklist', 'router.blocklist'], {
+      rt = await startChildRuntime(flow, ['router.device-view', 'router.device-list', 'router.stamp-blocklist', 'router.blocklist', 'router.chart-hour'], {
         ns: router,
         modules: ['node-red-dashboard'],
         env: { ...process.env, IPS_LAN_CIDR: '10.99.0.0/24' },
@@ -77,6 +77,18 @@ describe('flows/router-ips.json', () => {
       await rt.waitFor('router.device-list', (m) => rows(m.at(-1)!).some((d) => d.ip === '10.99.0.2' && d.blocked), 15_000);
       await rt.inject('router.block', { topic: 'unblock', payload: '10.99.0.2' });
       await rt.waitFor('router.device-list', (m) => rows(m.at(-1)!).some((d) => d.ip === '10.99.0.2' && !d.blocked), 15_000);
+    });
+
+    it('the last-hour chart gets the device\'s traffic from sqlite-log in KB/s, with no error logged', { skip: skip ?? false }, async () => {
+      // the pings of the test above are in the history by now (flushed every second); the chart asks every minute, here at once
+      interface Chart { series: string[]; data: { x: number; y: number }[][] }
+      await rt.inject('router.hour-tick', {});
+      const got = await rt.waitFor('router.chart-hour', (m) => m.some((x) => ((x.msg.payload as Chart[])[0]?.series ?? []).includes('10.99.0.2')), 30_000);
+      const chart = (got.at(-1)!.msg.payload as Chart[])[0];
+      const points = chart.data[chart.series.indexOf('10.99.0.2')];
+      assert.ok(points.length > 0 && points.every((p) => Number.isFinite(p.x) && p.y >= 0), JSON.stringify(chart));
+      assert.ok(points.some((p) => p.y > 0), 'the pings show as traffic');
+      assert.deepEqual(rt.log.filter((l) => /\[error\]/.test(l)), [], rt.diagnostics());
     });
   });
 
