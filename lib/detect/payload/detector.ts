@@ -14,6 +14,7 @@ import type { Alert } from '../alert';
 import { packetFields, type RuleInfo } from '../alerts';
 import { baseDefaults, baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
 import { SettingsError } from '../settings';
+import { srcKey } from '../keys';
 import { DEFAULT_RULES } from './default-rules';
 import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
 import { compileRules, loadRulesFile, mergeRules, parseRulesJson, type PayloadRule } from './rules';
@@ -94,7 +95,7 @@ class RuleActionDetector extends Detector<PayloadSettings> {
     if (hits === undefined) return;
     for (const hit of hits) {
       if ((hit.rule.action === 'drop') !== this.dropRules) continue;
-      this.report(ruleInfo(hit.rule), p.src, p, 0, () => describeHit(hit, p), false);
+      this.report(ruleInfo(hit.rule), srcKey(p), p, 0, () => describeHit(hit, p), false);
     }
   }
 }
