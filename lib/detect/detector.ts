@@ -137,37 +137,48 @@ export abstract class Detector<S extends BaseSettings> {
    * Run a batch (or one packet as a one-element array) through the detector,
    * in order. Returns the alerts raised; in drop mode sets `verdict = 'drop'`
    * on packets that triggered a rule or come from a source being dropped.
+   *
+   * `only` (ascending indices into `packets`) is for a caller that knows
+   * `inspect` would do nothing on the other packets (payload-match: no rule
+   * matched them): they are only counted, and checked against the sources
+   * being dropped when there are any.
    */
-  process(packets: readonly Packet[]): Alert[] {
+  process(packets: readonly Packet[], only?: readonly number[]): Alert[] {
     const out: Alert[] = [];
     this.out = out;
     const dropMode = this.current.action === 'drop';
     const allowing = this.allow.size > 0;
-    let ts = 0;
-    for (let i = 0; i < packets.length; i++) {
-      const p = packets[i];
-      ts = p.ts;
-      this.counters.packets++;
-      if (allowing && this.allow.has(p.src)) {
-        this.inspectAllowed(p);
-        continue;
+    if (only !== undefined && !(dropMode && this.dropping.size > 0)) {
+      this.counters.packets += packets.length;
+      for (let k = 0; k < only.length; k++) this.visit(packets[only[k]], dropMode, allowing);
+    } else {
+      for (let i = 0; i < packets.length; i++) {
+        this.counters.packets++;
+        this.visit(packets[i], dropMode, allowing);
       }
-      if (dropMode && this.dropping.size > 0) {
-        const d = this.dropping.get(srcKey(p));
-        if (d !== undefined && p.ts < d.until && p.verdict !== 'drop') {
-          p.verdict = 'drop';
-          this.counters.dropped++;
-        }
-      }
-      this.inspect(p);
     }
     if (packets.length > 0) {
-      for (const a of this.suppressor.flush(ts)) {
+      for (const a of this.suppressor.flush(packets[packets.length - 1].ts)) {
         out.push(a);
         this.counters.alerts++;
       }
     }
     return out;
+  }
+
+  private visit(p: Packet, dropMode: boolean, allowing: boolean): void {
+    if (allowing && this.allow.has(p.src)) {
+      this.inspectAllowed(p);
+      return;
+    }
+    if (dropMode && this.dropping.size > 0) {
+      const d = this.dropping.get(srcKey(p));
+      if (d !== undefined && p.ts < d.until && p.verdict !== 'drop') {
+        p.verdict = 'drop';
+        this.counters.dropped++;
+      }
+    }
+    this.inspect(p);
   }
 
   /** The detector's per-packet logic: update state and call `report` for each rule over threshold. */

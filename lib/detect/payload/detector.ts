@@ -123,6 +123,8 @@ export class PayloadDetector {
   private readonly alerting: RuleActionDetector;
   private readonly dropping: RuleActionDetector;
   private readonly hitMap = new Map<Packet, readonly PayloadHit[]>();
+  /** Indices of the batch's packets that matched a rule (only those need the skeletons' per-packet work). */
+  private readonly hitIndices: number[] = [];
 
   /**
    * @param name node name, put in each alert's `detector`
@@ -192,13 +194,18 @@ export class PayloadDetector {
   /** Match a batch (or one packet as a one-element array); returns the alerts, sets verdicts in inline mode. */
   process(packets: readonly Packet[]): Alert[] {
     const matcher = this.matcher;
+    const only = this.hitIndices;
+    only.length = 0;
     for (let i = 0; i < packets.length; i++) {
       const hits = matcher.match(packets[i]);
-      if (hits.length > 0) this.hitMap.set(packets[i], hits);
+      if (hits.length > 0) {
+        this.hitMap.set(packets[i], hits);
+        only.push(i);
+      }
     }
     try {
-      const alerts = this.alerting.process(packets);
-      const drops = this.dropping.process(packets);
+      const alerts = this.alerting.process(packets, only);
+      const drops = this.dropping.process(packets, only);
       return drops.length ? alerts.concat(drops) : alerts;
     } finally {
       this.hitMap.clear();
