@@ -1,4 +1,5 @@
-import type { BoundedTable } from './table';
+import { hashKey, type BoundedTable } from './table';
+import type { AddrKey } from './keys';
 
 /**
  * A fixed-size record of keys seen recently, for admitting a key into a
@@ -31,11 +32,9 @@ export class RepeatFilter {
     this.mask = size - 1;
   }
 
-  /** 32-bit FNV-1a over the key's char codes, never 0 (0 marks an empty cell). */
-  private static hash(key: string): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    h = (h ^ (h >>> 15)) >>> 0;
+  /** The table's hash of a two-part key, never 0 (0 marks an empty cell). */
+  private static hash(key: AddrKey, key2: number): number {
+    const h = hashKey(key, key2) >>> 0;
     return h === 0 ? 1 : h;
   }
 
@@ -48,8 +47,8 @@ export class RepeatFilter {
    * cleared: the caller admits it); otherwise records it at `ts` with
    * `datum` and returns false.
    */
-  repeat(key: string, ts: number, windowMs: number, datum = 0): boolean {
-    const h = RepeatFilter.hash(key);
+  repeat(key: AddrKey, ts: number, windowMs: number, datum = 0, key2 = 0): boolean {
+    const h = RepeatFilter.hash(key, key2);
     const c = this.cell(h);
     if (this.tags[c] === h && ts - this.times[c] <= windowMs) {
       this.lastDatum = this.data[c];
@@ -64,8 +63,8 @@ export class RepeatFilter {
   }
 
   /** Whether `key` is recorded at most `windowMs` before `ts`, without changing anything (sets lastTs/lastDatum). */
-  recent(key: string, ts: number, windowMs: number): boolean {
-    const h = RepeatFilter.hash(key);
+  recent(key: AddrKey, ts: number, windowMs: number, key2 = 0): boolean {
+    const h = RepeatFilter.hash(key, key2);
     const c = this.cell(h);
     if (this.tags[c] !== h || ts - this.times[c] > windowMs) return false;
     this.lastDatum = this.data[c];
@@ -74,8 +73,8 @@ export class RepeatFilter {
   }
 
   /** Forget `key` if recorded. */
-  forget(key: string): void {
-    const h = RepeatFilter.hash(key);
+  forget(key: AddrKey, key2 = 0): void {
+    const h = RepeatFilter.hash(key, key2);
     const c = this.cell(h);
     if (this.tags[c] === h) this.tags[c] = 0;
   }
@@ -99,13 +98,13 @@ export class RepeatFilter {
  * entry; `seen.admitted` is then true and `seen.lastTs`/`seen.lastDatum`
  * describe the first sighting, for the caller to count it too.
  */
-export function admit<V>(table: BoundedTable<string, V>, seen: RepeatFilter, key: string, ts: number, windowMs: number, datum = 0): V | undefined {
+export function admit<K extends AddrKey, V>(table: BoundedTable<K, V>, seen: RepeatFilter, key: K, ts: number, windowMs: number, datum = 0, key2 = 0): V | undefined {
   seen.admitted = false;
-  if (table.size < table.cap || table.has(key)) return table.touch(key, ts);
-  if (!seen.repeat(key, ts, windowMs, datum)) {
+  if (table.size < table.cap || table.has(key, key2)) return table.touch(key, ts, key2);
+  if (!seen.repeat(key, ts, windowMs, datum, key2)) {
     table.evictions++;
     return undefined;
   }
   seen.admitted = true;
-  return table.insert(key, ts);
+  return table.insert(key, ts, key2);
 }

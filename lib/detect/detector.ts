@@ -11,6 +11,7 @@ import { Allowlist } from './allowlist';
 import { applySettings, settingsFromConfig, type Schema } from './settings';
 import { Suppressor } from './suppress';
 import { BoundedTable } from './table';
+import { dstKey, srcKey, type AddrKey } from './keys';
 
 /** Settings every detector has. */
 export interface BaseSettings {
@@ -67,7 +68,7 @@ export abstract class Detector<S extends BaseSettings> {
   private current: S;
   private allow: Allowlist;
   private readonly suppressor: Suppressor;
-  private readonly dropping: BoundedTable<string, DropState>;
+  private readonly dropping: BoundedTable<AddrKey, DropState>;
   /** Tables whose cap follows `maxTracked` (times a factor) and whose evictions show in the stats. */
   private readonly tracked: { table: TrackedTable; factor: number }[] = [];
   private out: Alert[] = [];
@@ -81,7 +82,7 @@ export abstract class Detector<S extends BaseSettings> {
     this.current = settingsFromConfig(schema, defaults, config);
     this.allow = new Allowlist(this.current.allowlist);
     this.suppressor = new Suppressor(this.current.maxTracked, this.current.cooldownS * 1000);
-    this.dropping = new BoundedTable<string, DropState>(this.current.maxTracked, () => ({ until: 0 }), 100, (d) => (d.until = 0));
+    this.dropping = new BoundedTable<AddrKey, DropState>(this.current.maxTracked, () => ({ until: 0 }), 100, (d) => (d.until = 0));
     this.track(this.suppressor);
     this.track(this.dropping);
   }
@@ -136,37 +137,48 @@ export abstract class Detector<S extends BaseSettings> {
    * Run a batch (or one packet as a one-element array) through the detector,
    * in order. Returns the alerts raised; in drop mode sets `verdict = 'drop'`
    * on packets that triggered a rule or come from a source being dropped.
+   *
+   * `only` (ascending indices into `packets`) is for a caller that knows
+   * `inspect` would do nothing on the other packets (payload-match: no rule
+   * matched them): they are only counted, and checked against the sources
+   * being dropped when there are any.
    */
-  process(packets: readonly Packet[]): Alert[] {
+  process(packets: readonly Packet[], only?: readonly number[]): Alert[] {
     const out: Alert[] = [];
     this.out = out;
     const dropMode = this.current.action === 'drop';
     const allowing = this.allow.size > 0;
-    let ts = 0;
-    for (let i = 0; i < packets.length; i++) {
-      const p = packets[i];
-      ts = p.ts;
-      this.counters.packets++;
-      if (allowing && this.allow.has(p.src)) {
-        this.inspectAllowed(p);
-        continue;
+    if (only !== undefined && !(dropMode && this.dropping.size > 0)) {
+      this.counters.packets += packets.length;
+      for (let k = 0; k < only.length; k++) this.visit(packets[only[k]], dropMode, allowing);
+    } else {
+      for (let i = 0; i < packets.length; i++) {
+        this.counters.packets++;
+        this.visit(packets[i], dropMode, allowing);
       }
-      if (dropMode && this.dropping.size > 0) {
-        const d = this.dropping.get(p.src);
-        if (d !== undefined && p.ts < d.until && p.verdict !== 'drop') {
-          p.verdict = 'drop';
-          this.counters.dropped++;
-        }
-      }
-      this.inspect(p);
     }
     if (packets.length > 0) {
-      for (const a of this.suppressor.flush(ts)) {
+      for (const a of this.suppressor.flush(packets[packets.length - 1].ts)) {
         out.push(a);
         this.counters.alerts++;
       }
     }
     return out;
+  }
+
+  private visit(p: Packet, dropMode: boolean, allowing: boolean): void {
+    if (allowing && this.allow.has(p.src)) {
+      this.inspectAllowed(p);
+      return;
+    }
+    if (dropMode && this.dropping.size > 0) {
+      const d = this.dropping.get(srcKey(p));
+      if (d !== undefined && p.ts < d.until && p.verdict !== 'drop') {
+        p.verdict = 'drop';
+        this.counters.dropped++;
+      }
+    }
+    this.inspect(p);
   }
 
   /** The detector's per-packet logic: update state and call `report` for each rule over threshold. */
@@ -189,12 +201,15 @@ export abstract class Detector<S extends BaseSettings> {
 
   /**
    * A hit of `info` on packet `p`: routed through suppression keyed by
-   * (rule, `key`); in drop mode the packet is dropped, and when `dropSource`
-   * is true so are later packets from the alert's source until `holdMs` of
-   * packet time pass without another hit. `describe` is called only when an
-   * alert is actually emitted. A source on the allowlist never alerts or drops.
+   * (rule, `key`, `key2`) (keys.ts); in drop mode the packet is dropped, and
+   * when `dropSource` is true so are later packets from the alert's source
+   * (the packet's source, or its destination when `offender` says so) until
+   * `holdMs` of packet time pass without another hit. `describe` is called
+   * only when an alert is actually emitted. A source on the allowlist never
+   * alerts or drops.
    */
-  protected report(info: RuleInfo, key: string, p: Packet, holdMs: number, describe: () => HitFields, dropSource = true, src = p.src): void {
+  protected report(info: RuleInfo, key: AddrKey, p: Packet, holdMs: number, describe: () => HitFields, dropSource = true, offender: 'src' | 'dst' = 'src', key2 = 0): void {
+    const src = offender === 'src' ? p.src : p.dst;
     if (src !== p.src && this.allow.size > 0 && this.allow.has(src)) return;
     const action = this.current.action;
     if (action === 'drop') {
@@ -202,9 +217,9 @@ export abstract class Detector<S extends BaseSettings> {
         p.verdict = 'drop';
         this.counters.dropped++;
       }
-      if (dropSource) this.dropping.touch(src, p.ts).until = p.ts + holdMs;
+      if (dropSource) this.dropping.touch(offender === 'src' ? srcKey(p) : dstKey(p), p.ts).until = p.ts + holdMs;
     }
-    const alert = this.suppressor.offer(info.rule, key, p.ts, (count) => makeAlert(info, { ...describe(), action, count, detector: this.name }));
+    const alert = this.suppressor.offer(info.rule, key, p.ts, (count) => makeAlert(info, { ...describe(), action, count, detector: this.name }), key2);
     if (alert !== null) {
       this.out.push(alert);
       this.counters.alerts++;

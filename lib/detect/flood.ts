@@ -10,6 +10,7 @@ import type { Schema } from './settings';
 import { admit, RepeatFilter } from './admission';
 import { BoundedTable } from './table';
 import { KeyedCounter, type WindowCounter } from './window';
+import { connHigh, dstKey, pairLow, srcKey, type AddrKey } from './keys';
 
 export const FLOOD_RULES = defineRules({
   icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high' },
@@ -66,14 +67,14 @@ interface HalfOpen {
 }
 
 export class FloodDetector extends Detector<FloodSettings> {
-  private readonly icmpBySrc = this.track(new KeyedCounter<string>(1).table);
-  private readonly icmpByDst = this.track(new KeyedCounter<string>(1).table);
-  private readonly synBySrc = this.track(new KeyedCounter<string>(1).table);
-  private readonly synByDst = this.track(new KeyedCounter<string>(1).table);
-  private readonly udpBySrc = this.track(new KeyedCounter<string>(1).table);
-  private readonly udpByDst = this.track(new KeyedCounter<string>(1).table);
-  /** Half-open connections by 'src|sport|dst|dport'; twice the cap, as one source opens many. */
-  private readonly halfOpen = this.track(new BoundedTable<string, HalfOpen>(1, () => ({ ts: 0 }), 100, (h) => (h.ts = 0)), 2);
+  private readonly icmpBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
+  private readonly icmpByDst = this.track(new KeyedCounter<AddrKey>(1).table);
+  private readonly synBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
+  private readonly synByDst = this.track(new KeyedCounter<AddrKey>(1).table);
+  private readonly udpBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
+  private readonly udpByDst = this.track(new KeyedCounter<AddrKey>(1).table);
+  /** Half-open connections by (src, sport, dst, dport) (keys.ts connHigh/pairLow); twice the cap, as one source opens many. */
+  private readonly halfOpen = this.track(new BoundedTable<AddrKey, HalfOpen>(1, () => ({ ts: 0 }), 100, (h) => (h.ts = 0)), 2);
 
   /**
    * Sources seen once within the window, per per-source table: while a table
@@ -99,7 +100,7 @@ export class FloodDetector extends Detector<FloodSettings> {
   }
 
   /** Count one event from `src` in its per-source window (admitted as admission.ts `admit` says; a refused first sighting counts 1). */
-  private countSource(table: BoundedTable<string, WindowCounter>, seen: RepeatFilter, src: string, ts: number, windowMs: number): number {
+  private countSource(table: BoundedTable<AddrKey, WindowCounter>, seen: RepeatFilter, src: AddrKey, ts: number, windowMs: number): number {
     const counter = admit(table, seen, src, ts, windowMs);
     if (counter === undefined) return 1;
     return counter.add(ts, windowMs, seen.admitted ? 2 : 1);
@@ -125,24 +126,28 @@ export class FloodDetector extends Detector<FloodSettings> {
   private echo(p: Packet): void {
     const s = this.settings;
     if (s.icmpSrc > 0) {
-      const n = this.countSource(this.icmpBySrc, this.icmpSeen, p.src, p.ts, s.windowMs);
-      if (n > s.icmpSrc) this.hit(FLOOD_RULES.icmpSrc, p, n, s.icmpSrc, true, 'ICMP echo requests');
+      const src = srcKey(p);
+      const n = this.countSource(this.icmpBySrc, this.icmpSeen, src, p.ts, s.windowMs);
+      if (n > s.icmpSrc) this.hit(FLOOD_RULES.icmpSrc, src, p, n, s.icmpSrc, true, 'ICMP echo requests');
     }
     if (s.icmpDst > 0) {
-      const n = this.icmpByDst.touch(p.dst, p.ts).add(p.ts, s.windowMs);
-      if (n > s.icmpDst) this.hit(FLOOD_RULES.icmpDst, p, n, s.icmpDst, false, 'ICMP echo requests');
+      const dst = dstKey(p);
+      const n = this.icmpByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
+      if (n > s.icmpDst) this.hit(FLOOD_RULES.icmpDst, dst, p, n, s.icmpDst, false, 'ICMP echo requests');
     }
   }
 
   private udp(p: Packet): void {
     const s = this.settings;
     if (s.udpSrc > 0) {
-      const n = this.countSource(this.udpBySrc, this.udpSeen, p.src, p.ts, s.windowMs);
-      if (n > s.udpSrc) this.hit(FLOOD_RULES.udpSrc, p, n, s.udpSrc, true, 'UDP packets');
+      const src = srcKey(p);
+      const n = this.countSource(this.udpBySrc, this.udpSeen, src, p.ts, s.windowMs);
+      if (n > s.udpSrc) this.hit(FLOOD_RULES.udpSrc, src, p, n, s.udpSrc, true, 'UDP packets');
     }
     if (s.udpDst > 0) {
-      const n = this.udpByDst.touch(p.dst, p.ts).add(p.ts, s.windowMs);
-      if (n > s.udpDst) this.hit(FLOOD_RULES.udpDst, p, n, s.udpDst, false, 'UDP packets');
+      const dst = dstKey(p);
+      const n = this.udpByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
+      if (n > s.udpDst) this.hit(FLOOD_RULES.udpDst, dst, p, n, s.udpDst, false, 'UDP packets');
     }
   }
 
@@ -150,69 +155,76 @@ export class FloodDetector extends Detector<FloodSettings> {
     const s = this.settings;
     if (s.synSrc === 0 && s.synDst === 0) return;
     const syn = flags === 'S' || (flags.includes('S') && !flags.includes('A') && !flags.includes('R'));
+    const src = srcKey(p);
+    const dst = dstKey(p);
     if (syn) {
-      const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
+      // The connection's key, in two parts.
+      const c1 = connHigh(src, dst, p.sport ?? 0);
+      const c2 = pairLow(src, dst, p.dport ?? 0);
       // A retransmitted SYN is the same half-open connection: counted once.
-      if (this.halfOpen.get(key) !== undefined) return;
+      if (this.halfOpen.get(c1, c2) !== undefined) return;
       let nSrc: number;
-      if (this.synBySrc.has(p.src) || this.synBySrc.size < this.synBySrc.cap) {
+      if (this.synBySrc.has(src) || this.synBySrc.size < this.synBySrc.cap) {
         // Its first SYN, sent before admission (pending ones exist only once the table has filled; it stays full).
-        if (this.synBySrc.size >= this.synBySrc.cap && this.synPending.recent(key, p.ts, s.windowMs)) return;
-        this.halfOpen.insert(key, p.ts).ts = p.ts;
-        nSrc = this.synBySrc.touch(p.src, p.ts).add(p.ts, s.windowMs);
-      } else if (this.synPending.recent(key, p.ts, s.windowMs)) {
+        if (this.synBySrc.size >= this.synBySrc.cap && this.synPending.recent(c1, p.ts, s.windowMs, c2)) return;
+        this.halfOpen.insert(c1, p.ts, c2).ts = p.ts;
+        nSrc = this.synBySrc.touch(src, p.ts).add(p.ts, s.windowMs);
+      } else if (this.synPending.recent(c1, p.ts, s.windowMs, c2)) {
         return;
-      } else if (this.synSeen.repeat(p.src, p.ts, s.windowMs)) {
+      } else if (this.synSeen.repeat(src, p.ts, s.windowMs)) {
         // Second SYN from this source: admitted, its first (still in synPending) counted too.
-        this.halfOpen.insert(key, p.ts).ts = p.ts;
-        nSrc = this.synBySrc.insert(p.src, p.ts).add(p.ts, s.windowMs, 2);
+        this.halfOpen.insert(c1, p.ts, c2).ts = p.ts;
+        nSrc = this.synBySrc.insert(src, p.ts).add(p.ts, s.windowMs, 2);
       } else {
-        this.synPending.repeat(key, p.ts, s.windowMs);
+        this.synPending.repeat(c1, p.ts, s.windowMs, 0, c2);
         this.synBySrc.evictions++; // no room for it: its state is dropped as an evicted entry's would be
         nSrc = 1;
       }
-      const nDst = this.synByDst.touch(p.dst, p.ts).add(p.ts, s.windowMs);
-      if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, p, nSrc, s.synSrc, true, 'half-open connections (SYN without completed handshake)');
-      if (s.synDst > 0 && nDst > s.synDst) this.hit(FLOOD_RULES.synDst, p, nDst, s.synDst, false, 'half-open connections (SYN without completed handshake)');
+      const nDst = this.synByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
+      if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, src, p, nSrc, s.synSrc, true, 'half-open connections (SYN without completed handshake)');
+      if (s.synDst > 0 && nDst > s.synDst) this.hit(FLOOD_RULES.synDst, dst, p, nDst, s.synDst, false, 'half-open connections (SYN without completed handshake)');
       return;
     }
     // The client's ACK completes the handshake: the connection is no longer half-open.
     // Looked up only while the source has half-open connections counted (or one pending), so data packets stay cheap.
     if (flags.includes('A') && !flags.includes('S') && !flags.includes('R')) {
-      const bySrc = this.synBySrc.get(p.src);
+      const bySrc = this.synBySrc.get(src);
       if (bySrc === undefined) {
-        if (!this.synSeen.recent(p.src, p.ts, s.windowMs)) return;
-        const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
-        if (!this.synPending.recent(key, p.ts, s.windowMs)) return;
+        if (!this.synSeen.recent(src, p.ts, s.windowMs)) return;
+        const c1 = connHigh(src, dst, p.sport ?? 0);
+        const c2 = pairLow(src, dst, p.dport ?? 0);
+        if (!this.synPending.recent(c1, p.ts, s.windowMs, c2)) return;
         const synTs = this.synPending.lastTs;
-        this.synPending.forget(key);
-        this.synSeen.forget(p.src);
-        this.synByDst.get(p.dst)?.remove(synTs, p.ts, s.windowMs);
+        this.synPending.forget(c1, c2);
+        this.synSeen.forget(src);
+        this.synByDst.get(dst)?.remove(synTs, p.ts, s.windowMs);
         return;
       }
       if (bySrc.value(p.ts, s.windowMs) <= 0) return;
-      const key = `${p.src}|${p.sport}|${p.dst}|${p.dport}`;
-      const conn = this.halfOpen.get(key);
+      const c1 = connHigh(src, dst, p.sport ?? 0);
+      const c2 = pairLow(src, dst, p.dport ?? 0);
+      const conn = this.halfOpen.get(c1, c2);
       let synTs: number;
       if (conn !== undefined) {
         synTs = conn.ts;
-        this.halfOpen.delete(key);
-      } else if (this.synPending.recent(key, p.ts, s.windowMs)) {
+        this.halfOpen.delete(c1, c2);
+      } else if (this.synPending.recent(c1, p.ts, s.windowMs, c2)) {
         // The source's first SYN, sent before it was admitted.
         synTs = this.synPending.lastTs;
-        this.synPending.forget(key);
+        this.synPending.forget(c1, c2);
       } else {
         return;
       }
       bySrc.remove(synTs, p.ts, s.windowMs);
-      this.synByDst.get(p.dst)?.remove(synTs, p.ts, s.windowMs);
+      this.synByDst.get(dst)?.remove(synTs, p.ts, s.windowMs);
     }
   }
 
-  private hit(info: RuleInfo, p: Packet, n: number, limit: number, perSource: boolean, what: string): void {
+  /** `key`: the state key of the source (perSource) or the target. */
+  private hit(info: RuleInfo, key: AddrKey, p: Packet, n: number, limit: number, perSource: boolean, what: string): void {
     const s = this.settings;
     const count = Math.round(n);
-    this.report(info, perSource ? p.src : p.dst, p, s.windowMs, () => ({
+    this.report(info, key, p, s.windowMs, () => ({
       ...packetFields(p),
       windowMs: s.windowMs,
       threshold: limit,

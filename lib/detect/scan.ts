@@ -10,6 +10,7 @@ import { defineRules, packetFields, type PacketFields, type RuleInfo } from './a
 import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
 import type { Schema } from './settings';
 import { KeyedCounter, KeyedDistinct } from './window';
+import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
 
 export const SCAN_RULES = defineRules({
   vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium' },
@@ -126,15 +127,21 @@ function isFailureAnswer(p: Packet): boolean {
 
 const MAX_EVIDENCE_ITEMS = 20;
 
+/** Second key part of a sweep (src, port, proto): the first part is the source's key. */
+function sweepLow(port: number, proto: string): number {
+  return port * 8 + protoCode(proto);
+}
+
 export class ScanDetector extends Detector<ScanSettings> {
-  /** Distinct ports per 'src>dst'. */
-  private readonly portsByPair = this.track(new KeyedDistinct<string, number>(1).table);
-  /** Distinct unanswered targets per 'src|port|proto'. */
-  private readonly hostsByPort = this.track(new KeyedDistinct<string, string>(1).table);
-  /** New connections per 'src>dst:port' on brute-force ports. */
-  private readonly attempts = this.track(new KeyedCounter<string>(1).table);
+  // Keys are two-part (keys.ts): numbers for IPv4, no string built per packet.
+  /** Distinct ports per (src, dst): pairHigh(src, dst), pairLow(src, dst). */
+  private readonly portsByPair = this.track(new KeyedDistinct<AddrKey, number>(1).table);
+  /** Distinct unanswered targets (address keys) per (src, port, proto): src, sweepLow(port, proto). */
+  private readonly hostsByPort = this.track(new KeyedDistinct<AddrKey, AddrKey>(1).table);
+  /** New connections per (src, dst, port) on brute-force ports: pairHigh(src, dst), pairLow(src, dst, port). */
+  private readonly attempts = this.track(new KeyedCounter<AddrKey>(1).table);
   /** Failure answers per prober. */
-  private readonly failed = this.track(new KeyedCounter<string>(1).table);
+  private readonly failed = this.track(new KeyedCounter<AddrKey>(1).table);
   private bruteForcePorts = new Set<number>(this.settings.bruteForcePorts);
   /** Keys seen once while portsByPair / hostsByPort were full (admission.ts): one-shot spoofed sources get no entry. */
   private readonly pairSeen = new RepeatFilter();
@@ -191,40 +198,43 @@ export class ScanDetector extends Detector<ScanSettings> {
   private probe(p: Packet, port: number): void {
     const s = this.settings;
     const windowMs = this.windowMs;
+    const src = srcKey(p);
     if (s.verticalPorts > 0) {
-      const key = `${p.src}>${p.dst}`;
-      const ports = admit(this.portsByPair, this.pairSeen, key, p.ts, windowMs, port);
+      const dst = dstKey(p);
+      const k1 = pairHigh(src, dst);
+      const k2 = pairLow(src, dst);
+      const ports = admit(this.portsByPair, this.pairSeen, k1, p.ts, windowMs, port, k2);
       // Admitted on its second sighting: the first sighting's port counts too.
       if (ports !== undefined && this.pairSeen.admitted) ports.add(this.pairSeen.lastDatum, this.pairSeen.lastTs, windowMs, s.verticalPorts + 1);
       const n = ports === undefined ? 1 : ports.add(port, p.ts, windowMs, s.verticalPorts + 1);
       if (n > s.verticalPorts) {
-        this.report(SCAN_RULES.vertical, p.src, p, windowMs, () => ({
+        this.report(SCAN_RULES.vertical, src, p, windowMs, () => ({
           ...this.where(p),
           threshold: s.verticalPorts,
-          reason: `${p.src} probed more than ${s.verticalPorts} distinct ${p.proto} ports on ${p.dst} in ${s.windowS} s${this.failureNote(p.src, p.ts)}`,
-          evidence: `ports ${this.portsByPair.get(key)?.values().slice(0, MAX_EVIDENCE_ITEMS).join(',') ?? ''}`,
+          reason: `${p.src} probed more than ${s.verticalPorts} distinct ${p.proto} ports on ${p.dst} in ${s.windowS} s${this.failureNote(src, p.ts)}`,
+          evidence: `ports ${this.portsByPair.get(k1, k2)?.values().slice(0, MAX_EVIDENCE_ITEMS).join(',') ?? ''}`,
         }));
       }
     }
-    this.sweep(p, port);
+    this.sweep(p, port, src);
   }
 
-  /** One more target for (p.src, port, proto). */
-  private sweep(p: Packet, port: number): void {
+  /** One more target for (p.src, port, proto); `src` is p.src's key. */
+  private sweep(p: Packet, port: number, src: AddrKey = srcKey(p)): void {
     const s = this.settings;
     if (s.horizontalHosts === 0) return;
     const windowMs = this.windowMs;
-    const key = `${p.src}|${port}|${p.proto}`;
+    const k2 = sweepLow(port, p.proto);
     // While the table is full, the first host of a newly admitted key is not known (not kept): counted from the second.
-    const hosts = admit(this.hostsByPort, this.sweepSeen, key, p.ts, windowMs);
-    const n = hosts === undefined ? 1 : hosts.add(p.dst, p.ts, windowMs, s.horizontalHosts + 1);
+    const hosts = admit(this.hostsByPort, this.sweepSeen, src, p.ts, windowMs, 0, k2);
+    const n = hosts === undefined ? 1 : hosts.add(dstKey(p), p.ts, windowMs, s.horizontalHosts + 1);
     if (n > s.horizontalHosts) {
       const what = port === 0 && p.proto !== 'tcp' && p.proto !== 'udp' ? 'ICMP echo (ping sweep)' : `${p.proto} port ${port}`;
-      this.report(SCAN_RULES.horizontal, p.src, p, windowMs, () => ({
+      this.report(SCAN_RULES.horizontal, src, p, windowMs, () => ({
         ...this.where(p),
         threshold: s.horizontalHosts,
-        reason: `${p.src} tried ${what} on more than ${s.horizontalHosts} hosts without a positive answer in ${s.windowS} s${this.failureNote(p.src, p.ts)}`,
-        evidence: `hosts ${this.hostsByPort.get(key)?.values().slice(0, MAX_EVIDENCE_ITEMS).join(',') ?? ''}`,
+        reason: `${p.src} tried ${what} on more than ${s.horizontalHosts} hosts without a positive answer in ${s.windowS} s${this.failureNote(src, p.ts)}`,
+        evidence: `hosts ${this.hostsByPort.get(src, k2)?.values().slice(0, MAX_EVIDENCE_ITEMS).map(keyText).join(',') ?? ''}`,
       }));
     }
   }
@@ -235,13 +245,17 @@ export class ScanDetector extends Detector<ScanSettings> {
     const port = p.dport ?? 0;
     if (s.bruteForceAttempts === 0 || !this.bruteForcePorts.has(port)) return;
     const windowMs = this.windowMs;
-    const n = this.attempts.touch(`${p.src}>${p.dst}:${port}`, p.ts).add(p.ts, windowMs);
+    const src = srcKey(p);
+    const dst = dstKey(p);
+    const k1 = pairHigh(src, dst);
+    const k2 = pairLow(src, dst, port);
+    const n = this.attempts.touch(k1, p.ts, k2).add(p.ts, windowMs);
     if (n > s.bruteForceAttempts) {
-      this.report(SCAN_RULES.bruteForce, `${p.src}>${p.dst}:${port}`, p, windowMs, () => ({
+      this.report(SCAN_RULES.bruteForce, k1, p, windowMs, () => ({
         ...this.where(p),
         threshold: s.bruteForceAttempts,
         reason: `${Math.round(n)} connection attempts from ${p.src} to ${p.dst} port ${port} in ${s.windowS} s (threshold ${s.bruteForceAttempts})`,
-      }));
+      }), true, 'src', k2);
     }
   }
 
@@ -256,10 +270,11 @@ export class ScanDetector extends Detector<ScanSettings> {
       if (s.failures === 0) return;
       // Only answers from hosts the prober actually probed count (a reset of an ordinary connection is not evidence).
       const windowMs = this.windowMs;
-      if (p.proto === 'tcp' && !this.probed(`${p.dst}>${p.src}`, `${p.dst}|${p.sport ?? 0}|${p.proto}`, p.ts, windowMs)) return;
-      const n = this.failed.touch(p.dst, p.ts).add(p.ts, windowMs);
+      const prober = dstKey(p);
+      if (p.proto === 'tcp' && !this.probed(prober, srcKey(p), sweepLow(p.sport ?? 0, p.proto), p.ts, windowMs)) return;
+      const n = this.failed.touch(prober, p.ts).add(p.ts, windowMs);
       if (n > s.failures) {
-        this.report(SCAN_RULES.failures, p.dst, p, windowMs, () => ({
+        this.report(SCAN_RULES.failures, prober, p, windowMs, () => ({
           ts: p.ts,
           src: p.dst,
           dst: p.src,
@@ -269,7 +284,7 @@ export class ScanDetector extends Detector<ScanSettings> {
           windowMs,
           threshold: s.failures,
           reason: `${Math.round(n)} failed connection attempts by ${p.dst} (answered with ${p.proto === 'tcp' ? 'RST' : 'ICMP unreachable'}) in ${s.windowS} s (threshold ${s.failures})`,
-        }), true, p.dst);
+        }), true, 'dst');
       }
       return;
     }
@@ -285,16 +300,19 @@ export class ScanDetector extends Detector<ScanSettings> {
     } else {
       return;
     }
-    this.hostsByPort.get(`${p.dst}|${port}|${p.proto}`)?.delete(p.src);
+    this.hostsByPort.get(dstKey(p), sweepLow(port, p.proto))?.delete(srcKey(p));
   }
 
-  /** Whether the pair / sweep key has state, or was seen once while its table was full. */
-  private probed(pairKey: string, sweepKey: string, ts: number, windowMs: number): boolean {
-    return this.portsByPair.has(pairKey) || this.hostsByPort.has(sweepKey) || this.pairSeen.recent(pairKey, ts, windowMs) || this.sweepSeen.recent(sweepKey, ts, windowMs);
+  /** Whether `prober` has pair state with `target` or sweep state on `sweepKey2`, or was seen once while that table was full. */
+  private probed(prober: AddrKey, target: AddrKey, sweepKey2: number, ts: number, windowMs: number): boolean {
+    const p1 = pairHigh(prober, target);
+    const p2 = pairLow(prober, target);
+    return this.portsByPair.has(p1, p2) || this.hostsByPort.has(prober, sweepKey2)
+      || this.pairSeen.recent(p1, ts, windowMs, p2) || this.sweepSeen.recent(prober, ts, windowMs, sweepKey2);
   }
 
   private flagHit(info: RuleInfo, p: Packet, flags: string): void {
-    this.report(info, p.src, p, this.windowMs, () => ({
+    this.report(info, srcKey(p), p, this.windowMs, () => ({
       ...this.where(p),
       threshold: 1,
       reason: `TCP packet from ${p.src} to ${p.dst}:${p.dport ?? '?'} with flags '${flags || '(none)'}', which no TCP stack sends in a real connection`,
@@ -306,7 +324,7 @@ export class ScanDetector extends Detector<ScanSettings> {
     return { ...packetFields(p), windowMs: this.windowMs };
   }
 
-  private failureNote(prober: string, ts: number): string {
+  private failureNote(prober: AddrKey, ts: number): string {
     const f = this.failed.get(prober)?.value(ts, this.windowMs) ?? 0;
     return f >= 1 ? `; ${Math.round(f)} answered with RST/ICMP unreachable` : '';
   }

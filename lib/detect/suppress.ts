@@ -6,6 +6,7 @@
  */
 import type { Alert } from './alert';
 import { BoundedTable } from './table';
+import type { AddrKey } from './keys';
 
 interface Cooldown {
   /** Packet time the cooldown ends. */
@@ -21,8 +22,8 @@ interface Cooldown {
 const newCooldown = (): Cooldown => ({ until: Number.NEGATIVE_INFINITY, pending: 0, lastTs: 0, alert: null });
 
 export class Suppressor {
-  /** One table per rule, keyed by source: no string building per hit. */
-  private readonly byRule = new Map<string, BoundedTable<string, Cooldown>>();
+  /** One table per rule, keyed by source (two-part keys, see table.ts): no string building per hit. */
+  private readonly byRule = new Map<string, BoundedTable<AddrKey, Cooldown>>();
   private capacity: number;
   /** Hits counted into a later alert instead of being emitted. */
   suppressed = 0;
@@ -54,24 +55,25 @@ export class Suppressor {
     for (const t of this.byRule.values()) t.evictions = 0;
   }
 
-  private table(rule: string): BoundedTable<string, Cooldown> {
+  private table(rule: string): BoundedTable<AddrKey, Cooldown> {
     let t = this.byRule.get(rule);
     if (t === undefined) {
       // reorderMs 0: the order must follow cooldown starts exactly for flush() to stop early.
-      t = new BoundedTable<string, Cooldown>(this.capacity, newCooldown, 0);
+      t = new BoundedTable<AddrKey, Cooldown>(this.capacity, newCooldown, 0);
       this.byRule.set(rule, t);
     }
     return t;
   }
 
   /**
-   * One hit of `rule` for `key` (usually the source) at packet time `ts`.
-   * Returns the alert to emit — built by `make(count)`, where count includes
-   * the hits suppressed since the last one — or null when suppressed.
+   * One hit of `rule` for (`key`, `key2`) (usually the source) at packet
+   * time `ts`. Returns the alert to emit — built by `make(count)`, where
+   * count includes the hits suppressed since the last one — or null when
+   * suppressed.
    */
-  offer(rule: string, key: string, ts: number, make: (count: number) => Alert): Alert | null {
+  offer(rule: string, key: AddrKey, ts: number, make: (count: number) => Alert, key2 = 0): Alert | null {
     const table = this.table(rule);
-    const existing = table.get(key);
+    const existing = table.get(key, key2);
     if (existing !== undefined && ts < existing.until) {
       existing.pending++;
       existing.lastTs = ts;
@@ -79,8 +81,8 @@ export class Suppressor {
       return null;
     }
     const count = 1 + (existing ? existing.pending : 0);
-    if (existing) table.delete(key);
-    const state = table.insert(key, ts);
+    if (existing) table.delete(key, key2);
+    const state = table.insert(key, ts, key2);
     state.until = ts + this.cooldownMs;
     state.pending = 0;
     state.lastTs = ts;
@@ -98,9 +100,9 @@ export class Suppressor {
     const out: Alert[] = [];
     for (const table of this.byRule.values()) {
       if (table.size === 0) continue;
-      for (const [key, state] of table.entries()) {
+      for (let state = table.oldest(); state !== undefined; state = table.oldest()) {
         if (state.until > ts) break;
-        table.delete(key);
+        table.dropOldest();
         if (state.pending > 0 && state.alert) {
           const a = state.alert;
           out.push({

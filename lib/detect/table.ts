@@ -15,21 +15,40 @@
  * A touch moves the entry to the end of the order (O(1) link updates); an
  * entry touched again within `reorderMs` of its last move stays where it is,
  * so eviction order is exact to within `reorderMs` of packet time.
+ *
+ * A key has two parts: `key` (a number or a string) and an optional number
+ * `key2` (default 0), so composite keys such as (source, target, port) need
+ * no string built per packet (see keys.ts).
  */
 
 const NIL = -1;
 
-/** 32-bit FNV-1a of a string key; numbers mixed directly. */
-function hashKey(key: unknown): number {
-  if (typeof key === 'number') {
-    const lo = key | 0;
-    const hi = (key / 4294967296) | 0;
-    return Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) ^ (lo >>> 15);
-  }
-  const s = typeof key === 'string' ? key : String(key);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+/** Murmur3's 32-bit finalizer: every input bit reaches the low bits the index uses. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
+}
+
+/** Hash of an integer up to 53 bits. */
+function hashNumber(x: number): number {
+  return fmix((x | 0) ^ Math.imul((x / 4294967296) | 0, 0x9e3779b1));
+}
+
+/** 32-bit hash of a two-part key: numbers mixed directly, strings by FNV-1a. */
+export function hashKey(key: unknown, key2 = 0): number {
+  let h: number;
+  if (typeof key === 'number') {
+    h = hashNumber(key);
+  } else {
+    const s = typeof key === 'string' ? key : String(key);
+    h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h ^= h >>> 16;
+  }
+  return key2 === 0 ? h : (Math.imul(h, 31) + hashNumber(key2)) | 0;
 }
 
 export class BoundedTable<K, V> {
@@ -40,6 +59,7 @@ export class BoundedTable<K, V> {
   private highWater = 0;
   private count = 0;
   private keys: (K | undefined)[] = [];
+  private keys2 = new Float64Array(0);
   private vals: (V | undefined)[] = [];
   private hashes = new Int32Array(0);
   /** Packet time of the last touch. */
@@ -93,8 +113,8 @@ export class BoundedTable<K, V> {
   }
 
   /** The value for `key`, created (evicting the stalest entry when full) if absent; marks it touched at `ts`. */
-  touch(key: K, ts: number): V {
-    const e = this.find(key);
+  touch(key: K, ts: number, key2 = 0): V {
+    const e = this.find(key, key2);
     if (e !== NIL) {
       if (ts > this.lastTs[e]) this.lastTs[e] = ts;
       if (ts - this.movedTs[e] >= this.reorderMs) {
@@ -103,14 +123,14 @@ export class BoundedTable<K, V> {
       }
       return this.vals[e] as V;
     }
-    return this.insert(key, ts);
+    return this.insert(key, ts, key2);
   }
 
   /**
    * Add `key` known to be absent (the caller just looked it up). Evicts the
    * stalest entry when full.
    */
-  insert(key: K, ts: number): V {
+  insert(key: K, ts: number, key2 = 0): V {
     let value: V;
     if (this.count >= this.capacity) {
       const old = this.head;
@@ -127,8 +147,9 @@ export class BoundedTable<K, V> {
       value = this.create(key);
     }
     const e = this.takeCell();
-    const h = hashKey(key);
+    const h = hashKey(key, key2);
     this.keys[e] = key;
+    this.keys2[e] = key2;
     this.vals[e] = value;
     this.hashes[e] = h;
     this.lastTs[e] = ts;
@@ -142,23 +163,23 @@ export class BoundedTable<K, V> {
   }
 
   /** The value for `key` without touching or creating it. */
-  get(key: K): V | undefined {
-    const e = this.find(key);
+  get(key: K, key2 = 0): V | undefined {
+    const e = this.find(key, key2);
     return e === NIL ? undefined : this.vals[e];
   }
 
   /** Packet time of the last touch of `key`, or undefined. */
-  lastTouch(key: K): number | undefined {
-    const e = this.find(key);
+  lastTouch(key: K, key2 = 0): number | undefined {
+    const e = this.find(key, key2);
     return e === NIL ? undefined : this.lastTs[e];
   }
 
-  has(key: K): boolean {
-    return this.find(key) !== NIL;
+  has(key: K, key2 = 0): boolean {
+    return this.find(key, key2) !== NIL;
   }
 
-  delete(key: K): boolean {
-    const e = this.find(key);
+  delete(key: K, key2 = 0): boolean {
+    const e = this.find(key, key2);
     if (e === NIL) return false;
     this.removeEntry(e);
     return true;
@@ -179,7 +200,17 @@ export class BoundedTable<K, V> {
     return removed;
   }
 
-  /** Entries, stalest first. The entry just yielded may be deleted by the caller. */
+  /** The value of the stalest entry (first to evict), or undefined when empty. */
+  oldest(): V | undefined {
+    return this.head === NIL ? undefined : this.vals[this.head];
+  }
+
+  /** Remove the stalest entry (not counted as an eviction). */
+  dropOldest(): void {
+    if (this.head !== NIL) this.removeEntry(this.head);
+  }
+
+  /** Entries (first key part and value), stalest first. The entry just yielded may be deleted by the caller. */
   *entries(): IterableIterator<[K, V]> {
     let e = this.head;
     while (e !== NIL) {
@@ -201,16 +232,16 @@ export class BoundedTable<K, V> {
     this.freeCells = [];
   }
 
-  /** Entry cell of `key`, or NIL. */
-  private find(key: K): number {
+  /** Entry cell of the key, or NIL. */
+  private find(key: K, key2: number): number {
     if (this.count === 0) return NIL;
     const index = this.index;
     const mask = this.mask;
-    let i = hashKey(key) & mask;
+    let i = hashKey(key, key2) & mask;
     for (;;) {
       const slot = index[i];
       if (slot === 0) return NIL;
-      if (this.keys[slot - 1] === key) return slot - 1;
+      if (this.keys[slot - 1] === key && this.keys2[slot - 1] === key2) return slot - 1;
       i = (i + 1) & mask;
     }
   }
@@ -229,6 +260,7 @@ export class BoundedTable<K, V> {
     const copyF = (a: Float64Array) => { const b = new Float64Array(room); b.set(a.subarray(0, room)); return b; };
     const copyI = (a: Int32Array) => { const b = new Int32Array(room); b.set(a.subarray(0, room)); return b; };
     this.hashes = copyI(this.hashes);
+    this.keys2 = copyF(this.keys2);
     this.lastTs = copyF(this.lastTs);
     this.movedTs = copyF(this.movedTs);
     this.prev = copyI(this.prev);

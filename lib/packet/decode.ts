@@ -87,12 +87,16 @@ const macKeysHi = new Int32Array(MAC_SLOTS);
 const macKeysLo = new Int32Array(MAC_SLOTS);
 const macText: string[] = new Array<string>(MAC_SLOTS).fill('00:00:00:00:00:00');
 
-/** Dotted quad of 4 bytes at `off`. */
-function ipv4At(d: Buffer, off: number): string {
-  const key = (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
+/** The 4 bytes at `off` as a signed 32-bit integer, big-endian (Packet `src4`/`dst4`). */
+function ipv4IntAt(d: Buffer, off: number): number {
+  return (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
+}
+
+/** Dotted quad of an address given as `ipv4IntAt` returns it. */
+function ipv4Text(key: number): string {
   const slot = (key ^ (key >>> 10) ^ (key >>> 20)) & (IP4_SLOTS - 1);
   if (ip4Keys[slot] === key) return ip4Text[slot];
-  const text = DEC[d[off]] + DOT_DEC[d[off + 1]] + DOT_DEC[d[off + 2]] + DOT_DEC[d[off + 3]];
+  const text = DEC[key >>> 24] + DOT_DEC[(key >>> 16) & 0xff] + DOT_DEC[(key >>> 8) & 0xff] + DOT_DEC[key & 0xff];
   ip4Keys[slot] = key;
   ip4Text[slot] = text;
   return text;
@@ -203,6 +207,8 @@ function newPacket(data: Buffer, ts: number, len: number, iface: string | undefi
     ip: 0,
     src: '',
     dst: '',
+    src4: undefined,
+    dst4: undefined,
     proto: 'unknown',
     sport: undefined,
     dport: undefined,
@@ -345,8 +351,10 @@ function decodeArp(p: Packet, data: Buffer, off: number): Packet {
   const need = 8 + 2 * hlen + 2 * plen;
   if (avail < need) return truncated(p, 'ARP', avail, need);
   if (ptype === ETHERTYPE_IPV4 && plen === 4) {
-    p.src = ipv4At(data, off + 8 + hlen);
-    p.dst = ipv4At(data, off + 8 + 2 * hlen + 4);
+    p.src4 = ipv4IntAt(data, off + 8 + hlen);
+    p.dst4 = ipv4IntAt(data, off + 8 + 2 * hlen + 4);
+    p.src = ipv4Text(p.src4);
+    p.dst = ipv4Text(p.dst4);
   }
   return p;
 }
@@ -361,8 +369,12 @@ function decodeIpv4(p: Packet, data: Buffer, off: number): Packet {
   p.ttl = data[off + 8];
   const protoNum = data[off + 9];
   p.proto = IP_PROTO_NAMES[protoNum];
-  p.src = ipv4At(data, off + 12);
-  p.dst = ipv4At(data, off + 16);
+  const src4 = ipv4IntAt(data, off + 12);
+  const dst4 = ipv4IntAt(data, off + 16);
+  p.src4 = src4;
+  p.dst4 = dst4;
+  p.src = ipv4Text(src4);
+  p.dst = ipv4Text(dst4);
   if (hlen < 20) return stop(p, `IPv4 header length ${hlen} < 20`);
   if (avail < hlen) return truncated(p, 'IPv4 (with options)', avail, hlen);
   const total = (data[off + 2] << 8) | data[off + 3];

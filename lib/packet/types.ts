@@ -25,6 +25,15 @@ export interface Packet {
   /** Source address (IP, or ARP sender protocol address); '' when unknown. */
   src: string;
   dst: string;
+  /**
+   * Optional: `src` / `dst` of an IPv4 (or ARP) packet as a signed 32-bit
+   * integer (the four bytes big-endian, `| 0`), set by the decoder; absent
+   * otherwise. Detectors key their state on it instead of the text (no
+   * string hashing per packet). A node that rewrites `src`/`dst` must update
+   * or delete these too; without them the text is parsed.
+   */
+  src4?: number;
+  dst4?: number;
   proto: Proto;
   sport?: number;
   dport?: number;

@@ -8,6 +8,8 @@
  * one class), so the table stays small enough for the L1 cache and the scan
  * is two lookups per byte. Each table entry holds the next state's row
  * offset shifted left by one, with the low bit set when anchors end there.
+ * Each step depends on the one before, so in the start state the scan first
+ * skips, without that dependency, the bytes that cannot begin an anchor.
  */
 
 export interface Anchor {
@@ -34,6 +36,8 @@ export class AnchorAutomaton {
   /** Per state: index into `outputs`, or -1 when no anchor ends here. */
   private readonly outIndex: Int32Array;
   private readonly outputs: Int32Array[];
+  /** Byte → 1 when the start state stays where it is on it (the byte begins no anchor). */
+  private readonly idle: Uint8Array;
   readonly states: number;
 
   constructor(anchors: readonly Anchor[]) {
@@ -119,19 +123,32 @@ export class AnchorAutomaton {
       }
     }
     this.table = table;
+    this.idle = new Uint8Array(256);
+    for (let b = 0; b < 256; b++) this.idle[b] = table[classOf[b]] === 0 ? 1 : 0;
   }
 
-  /** Set `found[rule] = 1` for every rule with an anchor in `buf`. */
-  scan(buf: Uint8Array, found: Uint8Array): void {
+  /** Set `found[rule] = 1` for every rule with an anchor in `buf`; returns how many entries it changed from 0 to 1. */
+  scan(buf: Uint8Array, found: Uint8Array): number {
     const table = this.table;
     const classOf = this.classOf;
+    const idle = this.idle;
     let v = 0;
+    let set = 0;
     for (let i = 0, n = buf.length; i < n; i++) {
+      if (v === 0) {
+        while (idle[buf[i]] === 1) if (++i === n) return set;
+      }
       v = table[(v >> 1) + classOf[buf[i]]];
       if ((v & 1) !== 0) {
         const rules = this.outputs[this.outIndex[(v >> 1) / this.classes]];
-        for (let k = 0; k < rules.length; k++) found[rules[k]] = 1;
+        for (let k = 0; k < rules.length; k++) {
+          if (found[rules[k]] === 0) {
+            found[rules[k]] = 1;
+            set++;
+          }
+        }
       }
     }
+    return set;
   }
 }

@@ -14,6 +14,7 @@ import type { Alert } from '../alert';
 import { packetFields, type RuleInfo } from '../alerts';
 import { baseDefaults, baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
 import { SettingsError } from '../settings';
+import { srcKey } from '../keys';
 import { DEFAULT_RULES } from './default-rules';
 import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
 import { compileRules, loadRulesFile, mergeRules, parseRulesJson, type PayloadRule } from './rules';
@@ -94,7 +95,7 @@ class RuleActionDetector extends Detector<PayloadSettings> {
     if (hits === undefined) return;
     for (const hit of hits) {
       if ((hit.rule.action === 'drop') !== this.dropRules) continue;
-      this.report(ruleInfo(hit.rule), p.src, p, 0, () => describeHit(hit, p), false);
+      this.report(ruleInfo(hit.rule), srcKey(p), p, 0, () => describeHit(hit, p), false);
     }
   }
 }
@@ -122,6 +123,8 @@ export class PayloadDetector {
   private readonly alerting: RuleActionDetector;
   private readonly dropping: RuleActionDetector;
   private readonly hitMap = new Map<Packet, readonly PayloadHit[]>();
+  /** Indices of the batch's packets that matched a rule (only those need the skeletons' per-packet work). */
+  private readonly hitIndices: number[] = [];
 
   /**
    * @param name node name, put in each alert's `detector`
@@ -191,13 +194,18 @@ export class PayloadDetector {
   /** Match a batch (or one packet as a one-element array); returns the alerts, sets verdicts in inline mode. */
   process(packets: readonly Packet[]): Alert[] {
     const matcher = this.matcher;
+    const only = this.hitIndices;
+    only.length = 0;
     for (let i = 0; i < packets.length; i++) {
       const hits = matcher.match(packets[i]);
-      if (hits.length > 0) this.hitMap.set(packets[i], hits);
+      if (hits.length > 0) {
+        this.hitMap.set(packets[i], hits);
+        only.push(i);
+      }
     }
     try {
-      const alerts = this.alerting.process(packets);
-      const drops = this.dropping.process(packets);
+      const alerts = this.alerting.process(packets, only);
+      const drops = this.dropping.process(packets, only);
       return drops.length ? alerts.concat(drops) : alerts;
     } finally {
       this.hitMap.clear();

@@ -36,9 +36,23 @@ interface ConstraintGroup {
 
 const NO_HITS: readonly PayloadHit[] = Object.freeze([]);
 
+/** Most automata kept for subsets of the rules (see `automatonFor`); other subsets use the one of all rules. */
+const MAX_SUBSET_AUTOMATA = 32;
+
 export class PayloadMatcher {
   readonly rules: readonly PayloadRule[];
+  /** Automaton of every rule's anchors. */
   private readonly automaton: AnchorAutomaton;
+  private readonly anchors: Anchor[];
+  /**
+   * Automata of the anchors of only the rules that apply, by bitmask of the
+   * applicable constraint groups, built on first use: a UDP payload then
+   * scans for the few anchors of the rules that may match UDP instead of
+   * stepping through every web rule's prefixes.
+   */
+  private readonly subsets = new Map<number, AnchorAutomaton>();
+  /** The automaton for the current packet. */
+  private current: AnchorAutomaton;
   /** Per rule: a global regex to confirm it. */
   private readonly confirm: RegExp[];
   /** Rules without anchors: candidates on every payload. */
@@ -46,8 +60,14 @@ export class PayloadMatcher {
   private readonly groups: ConstraintGroup[];
   private readonly anyProto: boolean;
   private readonly protos: ReadonlySet<string>;
+  /** Per rule: index of its constraint group. */
+  private readonly groupOf: Int32Array;
+  /** Per group: whether a member matches URL-decoded forms too. */
+  private readonly groupDecodes: boolean[];
   // Per-packet scratch, reused.
-  private readonly applies: Uint8Array;
+  /** Per group: 1 when its constraints admit the current packet. */
+  private readonly groupApplies: Uint8Array;
+  /** Per rule: its anchors occurred (all 0 between scans). */
   private readonly candidate: Uint8Array;
   private readonly hit: Uint8Array;
   private hits: PayloadHit[] | null = null;
@@ -65,6 +85,8 @@ export class PayloadMatcher {
       for (const text of r.anchors) anchors.push({ text, rule: i });
     });
     this.automaton = new AnchorAutomaton(anchors);
+    this.anchors = anchors;
+    this.current = this.automaton;
     const byKey = new Map<string, ConstraintGroup>();
     rules.forEach((r, i) => {
       const key = JSON.stringify([r.proto, r.ports, r.dport, r.sport, r.direction]);
@@ -73,9 +95,14 @@ export class PayloadMatcher {
       g.members.push(i);
     });
     this.groups = [...byKey.values()];
+    this.groupOf = new Int32Array(rules.length);
+    this.groups.forEach((g, gi) => {
+      for (const i of g.members) this.groupOf[i] = gi;
+    });
+    this.groupDecodes = this.groups.map((g) => g.members.some((i) => rules[i].decode));
+    this.groupApplies = new Uint8Array(this.groups.length);
     this.anyProto = rules.some((r) => r.proto === 'any');
     this.protos = new Set(rules.map((r) => r.proto));
-    this.applies = new Uint8Array(rules.length);
     this.candidate = new Uint8Array(rules.length);
     this.hit = new Uint8Array(rules.length);
   }
@@ -91,17 +118,21 @@ export class PayloadMatcher {
     if (!Buffer.isBuffer(raw)) return NO_HITS;
     let applicable = 0;
     let decodable = false;
-    for (const g of this.groups) {
-      const yes = ruleApplies(g.sample, p) ? 1 : 0;
-      for (const i of g.members) {
-        this.applies[i] = yes;
-        if (yes && this.rules[i].decode) decodable = true;
+    let mask = 0;
+    const groups = this.groups;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const g = groups[gi];
+      const yes = ruleApplies(g.sample, p);
+      this.groupApplies[gi] = yes ? 1 : 0;
+      if (yes) {
+        applicable += g.members.length;
+        mask |= 1 << gi;
+        if (this.groupDecodes[gi]) decodable = true;
       }
-      if (yes) applicable += g.members.length;
     }
     if (applicable === 0) return NO_HITS;
+    this.current = applicable === this.rules.length || groups.length > 31 ? this.automaton : this.automatonFor(mask);
 
-    this.hit.fill(0);
     this.hits = null;
     this.remaining = applicable;
     this.raw = raw;
@@ -112,6 +143,7 @@ export class PayloadMatcher {
       for (let k = 0; k < forms.length && this.remaining > 0; k++) this.scanForm(forms[k].bytes, (k + 1) as 1 | 2);
     }
     const hits = this.hits;
+    if (hits !== null) this.hit.fill(0);
     this.hits = null;
     this.raw = null;
     this.maps = null;
@@ -121,12 +153,12 @@ export class PayloadMatcher {
   /** One form (raw or decoded) of the payload: anchors, then the candidates' regexes. */
   private scanForm(bytes: Buffer, decoded: 0 | 1 | 2): void {
     const candidate = this.candidate;
-    candidate.fill(0);
-    this.automaton.scan(bytes, candidate);
+    // Most payloads hold no anchor: then there is nothing to confirm and nothing to clear.
+    if (this.current.scan(bytes, candidate) === 0 && this.unanchored.length === 0) return;
     for (const i of this.unanchored) candidate[i] = 1;
     let text: string | null = null;
     for (let i = 0; i < this.rules.length; i++) {
-      if (candidate[i] === 0 || this.applies[i] === 0 || this.hit[i] === 1) continue;
+      if (candidate[i] === 0 || this.groupApplies[this.groupOf[i]] === 0 || this.hit[i] === 1) continue;
       if (decoded > 0 && !this.rules[i].decode) continue;
       text ??= bytes.toString('latin1');
       const re = this.confirm[i];
@@ -134,6 +166,21 @@ export class PayloadMatcher {
       const m = re.exec(text);
       if (m !== null) this.record(i, m, decoded);
     }
+    candidate.fill(0);
+  }
+
+  /** The automaton of the anchors of the rules in the groups of `mask`. */
+  private automatonFor(mask: number): AnchorAutomaton {
+    let a = this.subsets.get(mask);
+    if (a !== undefined) return a;
+    if (this.subsets.size >= MAX_SUBSET_AUTOMATA) return this.automaton;
+    const inSubset = new Uint8Array(this.rules.length);
+    this.groups.forEach((g, gi) => {
+      if (mask & (1 << gi)) for (const i of g.members) inSubset[i] = 1;
+    });
+    a = new AnchorAutomaton(this.anchors.filter((x) => inSubset[x.rule] === 1));
+    this.subsets.set(mask, a);
+    return a;
   }
 
   private record(i: number, m: RegExpExecArray, decoded: 0 | 1 | 2): void {

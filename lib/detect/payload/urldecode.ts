@@ -18,10 +18,9 @@ const SPACE = 0x20;
 
 /** True when `buf` holds at least one valid %XX escape. */
 export function hasPercentEscape(buf: Uint8Array): boolean {
-  let i = buf.indexOf(PERCENT);
-  while (i !== -1 && i + 2 < buf.length) {
-    if (HEX_VALUE[buf[i + 1]] >= 0 && HEX_VALUE[buf[i + 2]] >= 0) return true;
-    i = buf.indexOf(PERCENT, i + 1);
+  // A plain loop: payloads are short, and Buffer#indexOf costs a call into C++ each time.
+  for (let i = 0, end = buf.length - 2; i < end; i++) {
+    if (buf[i] === PERCENT && HEX_VALUE[buf[i + 1]] >= 0 && HEX_VALUE[buf[i + 2]] >= 0) return true;
   }
   return false;
 }

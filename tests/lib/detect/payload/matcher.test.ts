@@ -226,3 +226,25 @@ describe('PayloadMatcher', () => {
     assert.deepEqual(ruleIds(pkt(text)), ['payload.traversal.dotdot', 'payload.traversal.sensitive_file', 'payload.xss.script']);
   });
 });
+
+describe('PayloadMatcher scans with the anchors of the rules that apply', () => {
+  it('finds each rule only on the packets its constraints admit, whatever packets came before', () => {
+    const rules = compileRules([
+      { id: 'u.tcp', sid: 9100001, name: 'tcp word', pattern: 'alpha', proto: 'tcp' },
+      { id: 'u.udp', sid: 9100002, name: 'udp word', pattern: 'bravo', proto: 'udp' },
+      { id: 'u.any', sid: 9100003, name: 'any word', pattern: 'charlie', proto: 'any' },
+      { id: 'u.dns', sid: 9100004, name: 'dns word', pattern: 'delta', proto: 'udp', dport: 53 },
+    ], 'test rules');
+    const m = new PayloadMatcher(rules);
+    const text = 'xx alpha bravo charlie delta xx';
+    const ids = (p: Packet): string[] => m.match(p).map((h) => h.rule.id).sort();
+    // Alternate packet kinds so each set of applicable rules is met again after another.
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(ids(pkt(text, { proto: 'tcp' })), ['u.any', 'u.tcp']);
+      assert.deepEqual(ids(pkt(text, { proto: 'udp', sport: 40000, dport: 53 })), ['u.any', 'u.dns', 'u.udp']);
+      assert.deepEqual(ids(pkt(text, { proto: 'udp', sport: 40000, dport: 123 })), ['u.any', 'u.udp']);
+      assert.deepEqual(ids(pkt(text, { proto: 'icmp', sport: undefined, dport: undefined })), ['u.any']);
+      assert.deepEqual(ids(pkt('aaaaaaaaaaaaaaaaaaaa', { proto: 'udp', sport: 40000, dport: 53 })), []);
+    }
+  });
+});
