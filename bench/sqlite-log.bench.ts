@@ -3,7 +3,7 @@
  *  1. sustained insert rate of alerts and of device-stat rows through the
  *     node in a real Node-RED runtime (batches of 1,000 records per message
  *     handed to the node with receive(), timed until the last row is
- *     committed, as seen by a second connection);
+ *     committed, as seen by a second connection), and of flow records;
  *  2. time of each dashboard query on a database of 1,000,000 alerts and
  *     1,000,000 device-traffic rows spread over 24 h (written with the
  *     LogStore engine in big transactions).
@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startRuntime } from '../tests/support/runtime';
 import type { Alert } from '../lib/detect/alert';
-import type { DeviceStats } from '../lib/net/types';
+import type { DeviceStats, FlowRecord } from '../lib/net/types';
 import { LogStore } from '../lib/store/store';
 import { rowOfAlert, rowOfDevice, blockSnapshot, type LogItem } from '../lib/store/records';
 import { parseQuery, runQuery } from '../lib/store/queries';
@@ -35,6 +35,11 @@ function alertAt(i: number, ts: number): Alert {
 
 function deviceAt(i: number, lastSeen: number): DeviceStats {
   return { ip: `192.168.${(i >> 8) & 255}.${i & 255}`, mac: `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, vendor: 'Bench', hostname: `dev-${i}`, rxBytes: i * 1000, txBytes: i * 100, rxBps: (i * 7919) % 100_000, txBps: (i * 104_729) % 20_000, flows: i % 40, lastSeen };
+}
+
+function flowAt(i: number, end: number): FlowRecord {
+  return { proto: i % 3 ? 'tcp' : 'udp', src: `192.168.1.${(i % 250) + 1}`, dst: `203.0.113.${(i * 7) % 250 + 1}`, sport: 30000 + (i % 30000), dport: [443, 80, 53][i % 3],
+    origBytes: i * 300, origPackets: 1 + (i % 500), replyBytes: i * 1200, replyPackets: 1 + (i % 900), state: 'ESTABLISHED', start: end - 60_000 - i, end };
 }
 
 async function countRows(file: string, table: string): Promise<number> {
@@ -65,6 +70,7 @@ async function insertRate(dir: string): Promise<void> {
     const now = Date.now();
     const alertBatch = Array.from({ length: BATCH }, (_, i) => alertAt(i, now + i));
     const deviceBatch = Array.from({ length: BATCH }, (_, i) => deviceAt(i, now));
+    const flowBatch = Array.from({ length: BATCH }, (_, i) => flowAt(i, now));
     // A live detector's alerts come in time order: each message carries the next 1,000 ms of them
     // (a copy with new ts, made in the timed loop). The replay case re-sends the same 1,000 timestamps,
     // so every index insert lands inside the B-trees instead of at their ends (a capture replayed again).
@@ -72,6 +78,7 @@ async function insertRate(dir: string): Promise<void> {
       ['alerts (time-ordered, as from a live source)', 'alerts', (sent) => ({ topic: 'flood.syn', payload: alertBatch.map((a, i) => ({ ...a, ts: now + sent + i })) })],
       ['alerts (same 1,000 timestamps re-sent: replay)', 'alerts', () => ({ topic: 'flood.syn', payload: alertBatch })],
       ['device-stat rows', 'devices', () => ({ topic: 'devices', payload: deviceBatch })],
+      ['flow records', 'flows', () => ({ topic: 'flows', payload: flowBatch })],
     ];
     const total = 500_000;
     for (const [label, table, message] of cases) {
