@@ -38,10 +38,8 @@ export function bulkInsertSql(shape: BulkShape, tail = ''): string {
   const exprs = shape.columns.map((_, i) => (shape.numeric.includes(i)
     ? `iif(value->>'$[${i}][1]' IS NULL, value->>${i}, (value->>'$[${i}][0]') * power(2.0, value->>'$[${i}][1]'))`
     : `value->>${i}`));
-  // OR FAIL: a failing row stops the statement without undoing its earlier rows, so SQLite keeps no
-  // statement journal (a copy of every page the statement changes); the caller rolls back the whole
-  // transaction on any error anyway. "WHERE true" keeps SQLite from reading an ON CONFLICT tail as a join constraint.
-  return `INSERT OR FAIL INTO ${shape.table} (${shape.columns.join(',')}) SELECT ${exprs.join(', ')} FROM jsonb_each(?) WHERE true ${tail}`.trimEnd();
+  // "WHERE true" keeps SQLite from reading an ON CONFLICT tail as a join constraint.
+  return `INSERT INTO ${shape.table} (${shape.columns.join(',')}) SELECT ${exprs.join(', ')} FROM jsonb_each(?) WHERE true ${tail}`.trimEnd();
 }
 
 /** A query that fails when this SQLite lacks what bulkInsertSql needs (JSONB: 3.45+, math functions). */

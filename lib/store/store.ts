@@ -252,6 +252,9 @@ export class LogStore extends EventEmitter {
       // Checkpoint when the WAL reaches 64 MiB instead of 4 MiB: a checkpoint copies a hot index page once
       // however many flushes rewrote it, and its copying and fsync stall the writer less often.
       await exec(db, 'PRAGMA wal_autocheckpoint = 16384');
+      // A bulk INSERT inside a transaction keeps a statement journal (a copy of each page it changes, to undo
+      // just that statement); past 64 KiB SQLite spills it to a temp file. Keep it in memory instead.
+      await exec(db, 'PRAGMA temp_store = MEMORY');
       await migrate(db);
       await get(db, BULK_PROBE).catch((err: Error) => {
         throw new Error(`the SQLite library of npm sqlite3 lacks JSONB or math functions (${err.message}): ` +
