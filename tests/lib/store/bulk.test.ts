@@ -14,11 +14,15 @@ describe('bulk rows', () => {
     }
   });
 
-  it('writes safe integers, nulls and text as they are, other numbers as [mantissa, exponent], lone surrogates as U+FFFD', () => {
+  it('writes safe integers, nulls and text as they are, other numbers as [mantissa, exponent] past the columns, lone surrogates as U+FFFD', () => {
     const rows = [['x', 5, null], ['y', 0.5, 'pair \ud83d\ude80 lone \ud800'], ['\\ud800 literal', 2 ** 60, 'z']];
     const { json, end } = encodeRows(rows, 0, rows.length, shape);
     assert.equal(end, 3);
-    assert.deepEqual(JSON.parse(json), [['x', 5, null], ['y', [2 ** 52, -53], 'pair \ud83d\ude80 lone \ufffd'], ['\\ud800 literal', [2 ** 52, 8], 'z']]);
+    assert.deepEqual(JSON.parse(json), [
+      ['x', 5, null],
+      ['y', null, 'pair \ud83d\ude80 lone \ufffd', null, [2 ** 52, -53]],
+      ['\\ud800 literal', null, 'z', null, [2 ** 52, 8]],
+    ]);
     assert.deepEqual(rows[1], ['y', 0.5, 'pair \ud83d\ude80 lone \ud800'], 'the rows themselves are left alone');
   });
 
