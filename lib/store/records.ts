@@ -32,22 +32,27 @@ export interface BlockSnapshotItem {
 
 export type LogItem = RowItem | BlockSnapshotItem;
 
+/** Each table's columns in value order, and which of them hold numbers (the others hold text). */
 export const TABLES = {
   alert: {
     table: 'alerts',
     columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector'],
+    numeric: ['ts', 'logged', 'sid', 'sport', 'dport', 'count', 'window_ms', 'threshold'],
   },
   device: {
     table: 'devices',
     columns: ['ts', 'ip', 'mac', 'vendor', 'hostname', 'rx_bytes', 'tx_bytes', 'rx_bps', 'tx_bps', 'flows', 'last_seen'],
+    numeric: ['ts', 'rx_bytes', 'tx_bytes', 'rx_bps', 'tx_bps', 'flows', 'last_seen'],
   },
   flow: {
     table: 'flows',
     columns: ['ts', 'proto', 'src', 'dst', 'sport', 'dport', 'orig_bytes', 'orig_packets', 'reply_bytes', 'reply_packets', 'state', 'start_ts', 'end_ts'],
+    numeric: ['ts', 'sport', 'dport', 'orig_bytes', 'orig_packets', 'reply_bytes', 'reply_packets', 'start_ts', 'end_ts'],
   },
   block: {
     table: 'blocks',
     columns: ['ts', 'event', 'ip', 'since', 'expires', 'reason', 'rule'],
+    numeric: ['ts', 'since', 'expires'],
   },
 } as const;
 

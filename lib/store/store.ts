@@ -3,8 +3,8 @@
  *
  * Rows wait in a bounded FIFO and are written together, in order, in one
  * transaction per flush (every `flushMs`, or at once when `batchRows` are
- * waiting; at most 20,000 rows per transaction) through cached multi-row
- * prepared INSERTs. The file runs in WAL
+ * waiting; at most 20,000 rows per transaction), each run of rows of one
+ * kind as one JSON value unpacked by one INSERT (bulk.ts). The file runs in WAL
  * mode with synchronous=NORMAL: a committed flush survives a process crash,
  * a power cut can lose at most the last flush or so, and the file is never
  * corrupt (SQLite's WAL guarantee). A failed flush rolls back, keeps its rows
@@ -19,7 +19,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BlockEntry } from '../net/types';
-import { TABLES, TABLE_NAMES, type LogItem, type TableName, type BlockSnapshotItem } from './records';
+import { TABLES, TABLE_NAMES, type LogItem, type RowItem, type RowKind, type TableName, type BlockSnapshotItem } from './records';
+import { BULK_PROBE, bulkInsertSql, bulkShape, encodeRows, type BulkShape } from './bulk';
 import { migrate } from './schema';
 import {
   all, closeDb, describeDbError, exec, finalize, get, isBusy, openDb, prepare, run, stmtRun,
@@ -81,13 +82,6 @@ export interface CloseResult {
 
 /** Rows per transaction: big enough to amortise the commit, small enough to stay within the page cache. */
 const MAX_TX = 20_000;
-/**
- * Rows per multi-row INSERT statement, largest first (20 columns x 500 rows is
- * well under SQLite's 32,766 bound parameters). A run of rows is written with
- * the largest sizes that fit, so only these few statements per table are
- * prepared and cached, whatever the run lengths.
- */
-const CHUNKS = [500, 100, 20, 5, 1] as const;
 const ALERT_TS = TABLES.alert.columns.indexOf('ts');
 const ALERT_CATEGORY = TABLES.alert.columns.indexOf('category');
 const DEVICE_TS = TABLES.device.columns.indexOf('ts');
@@ -95,6 +89,16 @@ const DEVICE_IP = TABLES.device.columns.indexOf('ip');
 const DEVICE_RX = TABLES.device.columns.indexOf('rx_bps');
 const DEVICE_TX = TABLES.device.columns.indexOf('tx_bps');
 const AGE_COLUMN: Record<TableName, string> = { alerts: 'logged', devices: 'ts', flows: 'ts', blocks: 'ts' };
+const ROWS: Record<RowKind, BulkShape> = {
+  alert: bulkShape(TABLES.alert.table, TABLES.alert.columns, TABLES.alert.numeric),
+  device: bulkShape(TABLES.device.table, TABLES.device.columns, TABLES.device.numeric),
+  flow: bulkShape(TABLES.flow.table, TABLES.flow.columns, TABLES.flow.numeric),
+};
+const MINUTES = bulkShape('alert_minutes', ['minute', 'category', 'n'], ['minute', 'n']);
+const HOURS = bulkShape('device_hours', ['hour', 'ip', 'rx_sum', 'tx_sum', 'samples', 'peak'], ['hour', 'rx_sum', 'tx_sum', 'samples', 'peak']);
+const UPSERT_MINUTES = 'ON CONFLICT (minute, category) DO UPDATE SET n = n + excluded.n';
+const UPSERT_HOURS = 'ON CONFLICT (hour, ip) DO UPDATE SET rx_sum = rx_sum + excluded.rx_sum, tx_sum = tx_sum + excluded.tx_sum, ' +
+  'samples = samples + excluded.samples, peak = max(peak, excluded.peak)';
 
 /**
  * Events: 'fault' (message) when writing or opening fails, 'recovered'
@@ -248,7 +252,14 @@ export class LogStore extends EventEmitter {
       // Checkpoint when the WAL reaches 64 MiB instead of 4 MiB: a checkpoint copies a hot index page once
       // however many flushes rewrote it, and its copying and fsync stall the writer less often.
       await exec(db, 'PRAGMA wal_autocheckpoint = 16384');
+      // A bulk INSERT inside a transaction keeps a statement journal (a copy of each page it changes, to undo
+      // just that statement); past 64 KiB SQLite spills it to a temp file. Keep it in memory instead.
+      await exec(db, 'PRAGMA temp_store = MEMORY');
       await migrate(db);
+      await get(db, BULK_PROBE).catch((err: Error) => {
+        throw new Error(`the SQLite library of npm sqlite3 lacks JSONB or math functions (${err.message}): ` +
+          'sqlite-log needs SQLite 3.45 or newer with math functions, as bundled with sqlite3 6 (reinstall it without --sqlite)');
+      });
       const rows = await all<{ ip: string; event: string; since: number; expires: number; reason: string | null; rule: string | null }>(
         db, 'SELECT ip, event, since, expires, reason, rule FROM blocks WHERE id IN (SELECT max(id) FROM blocks GROUP BY ip)');
       this.blockState = new Map(rows.filter((r) => r.event === 'block' || r.event === 'update')
@@ -283,9 +294,19 @@ export class LogStore extends EventEmitter {
     return stmt;
   }
 
-  private insertStatement(db: Db, table: (typeof TABLES)[keyof typeof TABLES], rows: number): Promise<Stmt> {
-    const one = `(${table.columns.map(() => '?').join(',')})`;
-    return this.cachedStatement(db, `${table.table}:${rows}`, `INSERT INTO ${table.table} (${table.columns.join(',')}) VALUES ${Array(rows).fill(one).join(',')}`);
+  private blockStatement(db: Db): Promise<Stmt> {
+    const { table, columns } = TABLES.block;
+    return this.cachedStatement(db, table, `INSERT INTO ${table} (${columns.join(',')}) VALUES (${columns.map(() => '?').join(',')})`);
+  }
+
+  /** Insert `rows` (values in `shape` order) in as few statements as their size allows. */
+  private async bulkInsert(db: Db, shape: BulkShape, rows: readonly (readonly SqlValue[])[], tail = ''): Promise<void> {
+    const stmt = await this.cachedStatement(db, `${shape.table}:bulk`, bulkInsertSql(shape, tail));
+    for (let k = 0; k < rows.length;) {
+      const { json, end } = encodeRows(rows, k, rows.length, shape);
+      await stmtRun(stmt, [json]);
+      k = end;
+    }
   }
 
   /** Write every row waiting now, in transactions of at most MAX_TX rows. */
@@ -308,8 +329,6 @@ export class LogStore extends EventEmitter {
     let blockState = this.blockState;
     const perMinute = new Map<string, number>();
     const perHour = new Map<string, { hour: number; ip: string; rx: number; tx: number; n: number; peak: number }>();
-    const queued = new Pending();
-    let queuedStmt: Stmt | null = null;
     try {
       await exec(db, 'BEGIN IMMEDIATE');
       try {
@@ -319,25 +338,21 @@ export class LogStore extends EventEmitter {
           if (item.kind === 'blocklist') {
             const { events, state } = diffBlocks(blockState, item);
             blockState = state;
-            for (const ev of events) await stmtRun(await this.insertStatement(db, TABLES.block, 1), ev);
+            for (const ev of events) await stmtRun(await this.blockStatement(db), ev);
             counts.blocks += events.length;
             i++;
             continue;
           }
-          // A run of rows of one kind, written in the largest chunk that fits.
-          let run = i;
-          while (run < batch.length && batch[run].kind === item.kind && run - i < CHUNKS[0]) run++;
-          const size = CHUNKS.find((c) => c <= run - i) ?? 1;
-          const j = i + size;
-          const table = TABLES[item.kind];
-          const params: SqlValue[] = [];
-          for (let k = i; k < j; k++) {
-            const values = (batch[k] as { values: SqlValue[] }).values;
-            for (const v of values) params.push(v);
-            if (item.kind === 'alert') {
+          // A run of rows of one kind.
+          const kind = item.kind;
+          let j = i;
+          while (j < batch.length && batch[j].kind === kind) j++;
+          const rows = (batch.slice(i, j) as RowItem[]).map((r) => r.values);
+          for (const values of rows) {
+            if (kind === 'alert') {
               const key = `${Math.floor((values[ALERT_TS] as number) / 60_000)}|${values[ALERT_CATEGORY]}`;
               perMinute.set(key, (perMinute.get(key) ?? 0) + 1);
-            } else if (item.kind === 'device') {
+            } else if (kind === 'device') {
               const hour = Math.floor((values[DEVICE_TS] as number) / 3_600_000);
               const ip = values[DEVICE_IP] as string;
               const rx = values[DEVICE_RX] as number;
@@ -352,37 +367,24 @@ export class LogStore extends EventEmitter {
               } else perHour.set(key, { hour, ip, rx, tx, n: 1, peak: rx + tx });
             }
           }
-          // Runs of one statement queue in order in sqlite3 without waiting for each, so the next chunk's
-          // parameters are bound while SQLite inserts the previous one; a different statement waits for them.
-          const stmt = await this.insertStatement(db, table, size);
-          if (stmt !== queuedStmt) await queued.drain();
-          queuedStmt = stmt;
-          queued.add(stmtRun(stmt, params));
-          counts[table.table] += size;
+          await this.bulkInsert(db, ROWS[kind], rows);
+          counts[TABLES[kind].table] += j - i;
           i = j;
         }
-        await queued.drain();
         if (perMinute.size) {
-          const upsert = await this.cachedStatement(db, 'alert_minutes',
-            'INSERT INTO alert_minutes (minute, category, n) VALUES (?, ?, ?) ON CONFLICT (minute, category) DO UPDATE SET n = n + excluded.n');
-          for (const [key, n] of perMinute) {
+          await this.bulkInsert(db, MINUTES, [...perMinute].map(([key, n]) => {
             const bar = key.indexOf('|');
-            await stmtRun(upsert, [Number(key.slice(0, bar)), key.slice(bar + 1), n]);
-          }
+            return [Number(key.slice(0, bar)), key.slice(bar + 1), n];
+          }), UPSERT_MINUTES);
         }
         if (perHour.size) {
-          const upsert = await this.cachedStatement(db, 'device_hours',
-            'INSERT INTO device_hours (hour, ip, rx_sum, tx_sum, samples, peak) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hour, ip) DO UPDATE SET ' +
-            'rx_sum = rx_sum + excluded.rx_sum, tx_sum = tx_sum + excluded.tx_sum, samples = samples + excluded.samples, peak = max(peak, excluded.peak)');
-          for (const h of perHour.values()) await stmtRun(upsert, [h.hour, h.ip, h.rx, h.tx, h.n, h.peak]);
+          await this.bulkInsert(db, HOURS, [...perHour.values()].map((h) => [h.hour, h.ip, h.rx, h.tx, h.n, h.peak]), UPSERT_HOURS);
         }
         for (const name of TABLE_NAMES) {
           if (counts[name] > 0) lastIds[name] = (await get<{ id: number }>(db, `SELECT max(id) AS id FROM ${name}`))?.id;
         }
         await exec(db, 'COMMIT');
       } catch (err) {
-        // Let queued inserts finish (they fail or are undone) before rolling back.
-        await queued.drain().catch(() => undefined);
         await exec(db, 'ROLLBACK').catch(() => undefined);
         throw err;
       }
@@ -480,24 +482,6 @@ export class LogStore extends EventEmitter {
     const unwritten = this.pending.length;
     await this.dropConnection();
     return error ? { unwritten, error } : { unwritten };
-  }
-}
-
-/** Statement runs in flight; drain() waits for all of them and rejects with the first failure. */
-class Pending {
-  private runs: Promise<void>[] = [];
-
-  add(p: Promise<void>): void {
-    p.catch(() => undefined); // handled here; drain() reports it
-    this.runs.push(p);
-  }
-
-  async drain(): Promise<void> {
-    if (this.runs.length === 0) return;
-    const runs = this.runs;
-    this.runs = [];
-    const failed = (await Promise.allSettled(runs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 }
 

@@ -14,7 +14,7 @@ import { LogStore, type StoreOptions } from '../../../lib/store/store';
 import { acquireStore, openStores } from '../../../lib/store/registry';
 import { recognise, rowOfAlert, rowOfDevice, blockSnapshot, type LogItem, type IncomingMessage } from '../../../lib/store/records';
 import { SCHEMA_VERSION } from '../../../lib/store/schema';
-import { exec, openDb, closeDb } from '../../../lib/store/sqlite';
+import { all, exec, openDb, closeDb, run } from '../../../lib/store/sqlite';
 import { toolMissing } from '../../support/netns';
 import { tempDir, makeAlert, makeDevice, readRows, waitFor, NASTY_TEXT } from './helpers';
 
@@ -90,6 +90,55 @@ describe('LogStore', () => {
     // The SQL fragments did nothing: every table is still there.
     const tables = (await readRows(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
     assert.deepEqual(tables, ['alert_minutes', 'alerts', 'blocks', 'device_hours', 'devices', 'flows']);
+    await store.close();
+  });
+
+  it('stores numbers and text exactly as binding each value would (decimals SQLite misreads, integers past 2^53, lone surrogates)', async () => {
+    const file = path.join(dir('exact'), 'log.db');
+    const { store, faults } = startStore(file);
+    const numbers = [
+      468139190.3813878, 4405639.811546735, 353716463.1592758, 7.50736130248391e-301, 33060178997428480000, 0.1,
+      1_700_000_000_000.123, 2 ** 31, 2 ** 31 + 0.5, -(2 ** 31) - 1, 2 ** 53 + 2, 4965364379481987000, -4965364379481987000,
+      2 ** 63, 1e21, Number.MAX_VALUE, Number.MIN_VALUE, -2.5e-310, -0, 0,
+    ];
+    const texts = ['lone high \ud800 end', 'lone low \udc00', '\udbff', 'pair \ud83d\ude80 then lone \ud83d', 'literal \\ud800 backslash', 'NUL\u0000 and \ud800 together'];
+    const items: LogItem[] = numbers.map((x, i) => rowOfAlert(makeAlert(i, { ts: x, count: x, threshold: x, reason: texts[i % texts.length], evidence: texts[(i + 1) % texts.length] })));
+    // Two samples of one address in one hour: the hourly sums are computed, then stored.
+    items.push(rowOfDevice(makeDevice('10.0.0.9', 0.1, 468139190.3813878), 3_600_000), rowOfDevice(makeDevice('10.0.0.9', 0.2, 1e-7), 3_600_001));
+    store.add(items);
+    await store.flush();
+    assert.deepEqual(faults, []);
+
+    // The reference: the same values bound one by one into columns of the same types.
+    const ref = await openDb(':memory:');
+    await exec(ref, 'CREATE TABLE r (id INTEGER PRIMARY KEY, ts REAL, count INTEGER, reason TEXT, evidence TEXT)');
+    for (let i = 0; i < numbers.length; i++) {
+      await run(ref, 'INSERT INTO r (ts, count, reason, evidence) VALUES (?, ?, ?, ?)', [numbers[i], numbers[i], texts[i % texts.length], texts[(i + 1) % texts.length]]);
+    }
+    const shape = 'SELECT typeof(ts) AS tt, quote(ts) AS qt, typeof(count) AS tc, quote(count) AS qc, hex(reason) AS hr, hex(evidence) AS he FROM';
+    const want = await all(ref, `${shape} r ORDER BY id`);
+    await closeDb(ref);
+    assert.deepEqual(await readRows(file, `${shape} alerts ORDER BY id`), want);
+    // And read back through JS: the very same doubles (quote() prints 17 digits, not every bit).
+    const back = await readRows(file, 'SELECT ts, threshold FROM alerts ORDER BY id');
+    back.forEach((r, i) => {
+      assert.ok(Object.is(r.ts, numbers[i] === 0 ? 0 : numbers[i]), `ts ${numbers[i]} came back as ${r.ts}`);
+      assert.ok(Object.is(r.threshold, numbers[i] === 0 ? 0 : numbers[i]), `threshold ${numbers[i]} came back as ${r.threshold}`);
+    });
+    const [hour] = await readRows(file, 'SELECT rx_sum, tx_sum, peak FROM device_hours');
+    assert.ok(Object.is(hour.rx_sum, 0.1 + 0.2) && Object.is(hour.tx_sum, 468139190.3813878 + 1e-7), JSON.stringify(hour));
+    assert.ok(Object.is(hour.peak, 0.1 + 468139190.3813878), JSON.stringify(hour));
+    await store.close();
+  });
+
+  it('writes a flush whose text is too long for one statement in several, in order', async () => {
+    const file = path.join(dir('long'), 'log.db');
+    const { store, faults } = startStore(file, { flushMs: 600_000, batchRows: 1_000_000 });
+    // 20 x 600,000 characters is more than one JSON value may carry.
+    store.add(range(1, 20).map((i) => rowOfAlert(makeAlert(i, { evidence: `${i}:`.padEnd(600_000, 'x') }))));
+    await store.flush();
+    assert.deepEqual(faults, []);
+    assert.deepEqual(await readRows(file, 'SELECT sid - 1000 AS i, length(evidence) AS n FROM alerts ORDER BY id'), range(1, 20).map((i) => ({ i, n: 600_000 })));
     await store.close();
   });
 
