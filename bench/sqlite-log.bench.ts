@@ -186,6 +186,7 @@ async function queryTimes(dir: string): Promise<void> {
     ['topTalkers last hour', { name: 'topTalkers', last: 3_600_000 }],
     ['topTalkers last 24 h', { name: 'topTalkers', last: DAY }],
     ['deviceHistory one device, 24 h', { name: 'deviceHistory', ip: '192.168.0.7', last: DAY }],
+    ['deviceHistory 10 busiest devices, last hour (router chart)', { name: 'deviceHistory', last: 3_600_000, limit: 60 }],
     ['blockHistory (newest 100)', { name: 'blockHistory' }],
     ['blockHistory one ip', { name: 'blockHistory', ip: '10.9.1.5' }],
   ];
