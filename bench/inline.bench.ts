@@ -199,7 +199,8 @@ async function pingUnderLoad(gen: Netns, png: Netns, vic: Netns): Promise<PingRe
     const n = await loadCount(vic);
     const t = performance.now();
     if (loadDone) break; // ping outlasted the load (a starved machine): later samples would show no load
-    loadRates.push((n - last) / ((t - lastT) / 1000));
+    // from the first datagram on (iperf3 may still be connecting on a busy machine)
+    if (n > last || loadRates.length > 0) loadRates.push((n - last) / ((t - lastT) / 1000));
     last = n;
     lastT = t;
   }
