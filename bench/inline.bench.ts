@@ -17,9 +17,20 @@
  *
  * The load's data datagrams are dropped by a filter rule after the queue
  * (their counter is the accepted load), so no receiver competes for the CPUs.
+ *
+ * Instructions per packet, whatever the machine's load (valgrind callgrind):
+ *   node dist/bench/inline.bench.js --instructions [bare|red] [batch]
+ * runs one consumer under callgrind, sends bursts of packets that queue in
+ * the kernel while it works through them (so batches fill by count; batch
+ * time and verdict timeout are raised so the slow-down under valgrind
+ * neither flushes part batches nor times packets out) and divides the
+ * instructions counted over the bursts (user space, all threads) by the
+ * packets verdicted. Takes a few minutes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import readline from 'node:readline';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../tests/support/netns';
 import { startChildRuntime } from '../tests/support/child-runtime';
@@ -40,9 +51,9 @@ const PAYLOAD = 64;
 const LOAD_COMMENT = 'ips-bench-load';
 
 /** Child mode: the bare adapter, verdicting every packet accept at once. */
-async function bareChild(batchSize: number): Promise<void> {
+async function bareChild(batchSize: number, batchMs = 1, timeoutMs = INLINE_DEFAULTS.timeoutMs): Promise<void> {
   const engine: NfqueueInline = new NfqueueInline(
-    { ...INLINE_DEFAULTS, queue: QUEUE, failOpen: false, maxLen: 8192, batchSize, batchMs: 1 },
+    { ...INLINE_DEFAULTS, queue: QUEUE, failOpen: false, maxLen: 8192, batchSize, batchMs, timeoutMs },
     { emit: (payload) => engine.verdict(payload), error: (err) => console.error(err.message) },
   );
   engine.start();
@@ -216,15 +227,75 @@ function pingLine(label: string, r: PingResult): string {
   return `  ${`${label}:`.padEnd(28)}p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  lost ${r.lost}  ${steady}`;
 }
 
-function nodeRedFlows(batchSize: number): ReturnType<typeof observers> {
+function nodeRedFlows(batchSize: number, batchMs = 1, timeout = INLINE_DEFAULTS.timeoutMs): ReturnType<typeof observers> {
   // thresholds above the benchmark's rates: every packet is inspected and accepted
   const quiet = { flood: { icmpSrc: '100000', icmpDst: '100000', udpSrc: '100000000', udpDst: '100000000' } };
-  return [...observers(['nfq', ...DETECTOR_IDS]), nfqueueNode('nfq', { queue: QUEUE, failOpen: false, maxLen: 8192, batchSize, batchMs: 1 }, [DETECTOR_IDS[0]]), ...detectorChain('nfq', quiet)];
+  return [...observers(['nfq', ...DETECTOR_IDS]), nfqueueNode('nfq', { queue: QUEUE, failOpen: false, maxLen: 8192, batchSize, batchMs, timeout }, [DETECTOR_IDS[0]]), ...detectorChain('nfq', quiet)];
+}
+
+/** Wait until the kernel holds no packet of the queue for a verdict. */
+async function waitDrained(vic: Netns): Promise<void> {
+  for (let i = 0; i < 1200 && ((await kernelRow(vic))?.waiting ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 500));
+}
+
+/** `count` UDP datagrams as fast as hping3 sends them one by one (they queue in the kernel). */
+async function burst(gen: Netns, count: number, gapUs: number): Promise<void> {
+  await gen.exec('hping3', ['--udp', '-p', '5201', '-d', String(PAYLOAD), '-q', '-c', String(count), '-i', `u${gapUs}`, VIC_G], { timeoutMs: 600_000 }).catch(() => undefined);
+}
+
+/** Instructions per packet of one consumer under callgrind (see the header). */
+async function instructions(gen: Netns, vic: Netns, consumer: 'bare' | 'red', batch: number): Promise<void> {
+  // multiples of the batch size, so every batch fills by count
+  const per = batch * Math.floor(4992 / batch);
+  const warm = batch * Math.ceil(1984 / batch);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-callgrind-'));
+  const out = path.join(dir, 'cg.out');
+  const valgrind = ['valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`];
+  const slowBatchMs = 50_000;
+  const slowTimeout = 60_000;
+  let pid: number;
+  let stop: () => Promise<void>;
+  if (consumer === 'bare') {
+    const child = vic.spawn(valgrind[0], [...valgrind.slice(1), process.execPath, __filename, '--bare', String(batch), String(slowBatchMs), String(slowTimeout)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+    pid = child.pid!;
+    stop = async () => {
+      child.stdin?.end();
+      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    };
+  } else {
+    const rt = await startChildRuntime(nodeRedFlows(batch, slowBatchMs, slowTimeout), ['errors'], { ns: vic, wrap: valgrind, timeoutMs: 600_000 });
+    pid = rt.child.pid!;
+    stop = () => rt.stop();
+  }
+  try {
+    await waitBound(vic);
+    await burst(gen, warm, 1000); // warm-up: code compiled and optimised before counting
+    await waitDrained(vic);
+    execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+    const before = (await kernelRow(vic))!;
+    for (let i = 0; i < 2; i++) {
+      await burst(gen, per, 20);
+      await waitDrained(vic);
+    }
+    const after = (await kernelRow(vic))!;
+    execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+    const totals = /^(?:summary|totals):\s*(\d+)/m.exec(fs.readFileSync(`${out}.1`, 'utf8'));
+    const queued = after.lastId - before.lastId;
+    const drops = after.queueDropped - before.queueDropped + (after.userDropped - before.userDropped);
+    const ir = totals ? Number(totals[1]) : NaN;
+    console.log(`${consumer === 'bare' ? 'bare adapter' : 'Node-RED chain'}, batch ${batch}: ${fmt(ir / (queued - drops))} instructions per packet (${fmt(ir)} over ${fmt(queued - drops)} packets, kernel drops ${drops})`);
+  } finally {
+    await stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--bare') return bareChild(Number(process.argv[3] ?? '1'));
-  const missing = (await netnsUnavailable()) ?? (await toolMissing('iptables', 'hping3', 'iperf3', 'ping', 'timeout'));
+  if (process.argv[2] === '--bare') return bareChild(Number(process.argv[3] ?? '1'), Number(process.argv[4] ?? '1'), Number(process.argv[5] ?? INLINE_DEFAULTS.timeoutMs));
+  const counting = process.argv[2] === '--instructions';
+  const missing = (await netnsUnavailable()) ?? (await toolMissing('iptables', 'hping3', 'iperf3', 'ping', 'timeout', ...(counting ? ['valgrind', 'callgrind_control'] : [])));
   if (missing) {
     console.log(`inline: skipped (${missing})`);
     return;
@@ -238,6 +309,11 @@ async function main(): Promise<void> {
     await lab.link(vic, `${VIC_P}/24`, png, `${PNG}/24`);
     await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
     await addLoadSink(vic);
+    if (counting) {
+      const consumer = process.argv[3] === 'red' ? 'red' : 'bare';
+      await instructions(gen, vic, consumer, Number(process.argv[4] ?? '64'));
+      return;
+    }
     console.log(`inline: ${STEP_S} s per step, UDP ${PAYLOAD}-byte payload, queue length 8192, kernel fail-open off (so overload shows as drops)`);
     console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (shared: other processes compete for the cores)`);
 
