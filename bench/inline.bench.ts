@@ -1,17 +1,36 @@
 /**
  * Inline path on veth pairs in network namespaces, real kernel:
  *  - throughput: UDP load from a generator namespace at stepped rates
- *    (hping3), INPUT → NFQUEUE → consumer → verdict, with kernel drop
- *    counters from /proc/net/netfilter/nfnetlink_queue inside the victim.
- *    Consumers: the bare adapter (lib/capture/nfqueue-inline, verdict at
- *    once), and a real Node-RED running nfqueue-in → flood-detect →
- *    scan-detect → payload-match → nfqueue-in, per packet and batched.
+ *    (iperf3 paced every 100 µs, then hping3 --flood), INPUT → NFQUEUE →
+ *    consumer → verdict, with kernel drop counters from
+ *    /proc/net/netfilter/nfnetlink_queue inside the victim. Consumers: the
+ *    bare adapter (lib/capture/nfqueue-inline, verdict at once), and a real
+ *    Node-RED running nfqueue-in → flood-detect → scan-detect →
+ *    payload-match → nfqueue-in, per packet and batched. Per step: rate
+ *    offered and verdicted (wall clock), kernel drops, and packets per
+ *    CPU-second of the consumer process (user + system time: it is the
+ *    consumer's capacity whatever else runs on the machine).
  *  - latency: ping -i 0.01 (1000) from a third namespace at a steady
- *    ~10,000 packets/s background load, without and with the IPS.
+ *    10,000 packets/s background load (iperf3 paced; the rate is sampled
+ *    every 250 ms and printed as min/median/max), without and with the IPS.
  * Targets: >= 100,000 packets/s inline; p99 added latency < 1 ms at 10,000 packets/s.
+ *
+ * The load's data datagrams are dropped by a filter rule after the queue
+ * (their counter is the accepted load), so no receiver competes for the CPUs.
+ *
+ * Instructions per packet, whatever the machine's load (valgrind callgrind):
+ *   node dist/bench/inline.bench.js --instructions [bare|red] [batch]
+ * runs one consumer under callgrind, sends bursts of packets that queue in
+ * the kernel while it works through them (so batches fill by count; batch
+ * time and verdict timeout are raised so the slow-down under valgrind
+ * neither flushes part batches nor times packets out) and divides the
+ * instructions counted over the bursts (user space, all threads) by the
+ * packets verdicted. Takes a few minutes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import readline from 'node:readline';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../tests/support/netns';
 import { startChildRuntime } from '../tests/support/child-runtime';
@@ -25,13 +44,16 @@ const GEN = '10.235.0.2';
 const VIC_P = '10.235.1.1';
 const PNG = '10.235.1.2';
 const STEP_S = 3;
-/** hping3 inter-packet gaps in µs (nominal 10k, 25k, 50k, 100k pps), then --flood. */
-const STEPS: Array<number | 'flood'> = [100, 40, 20, 10, 'flood'];
+/** Offered rates in packets/s (iperf3, paced), then hping3 --flood (as fast as the generator goes). */
+const STEPS: Array<number | 'flood'> = [10_000, 25_000, 50_000, 100_000, 'flood'];
+/** UDP payload bytes of the load (IP length 92). */
+const PAYLOAD = 64;
+const LOAD_COMMENT = 'ips-bench-load';
 
 /** Child mode: the bare adapter, verdicting every packet accept at once. */
-async function bareChild(batchSize: number): Promise<void> {
+async function bareChild(batchSize: number, batchMs = 1, timeoutMs = INLINE_DEFAULTS.timeoutMs): Promise<void> {
   const engine: NfqueueInline = new NfqueueInline(
-    { ...INLINE_DEFAULTS, queue: QUEUE, failOpen: false, maxLen: 8192, batchSize, batchMs: 1 },
+    { ...INLINE_DEFAULTS, queue: QUEUE, failOpen: false, maxLen: 8192, batchSize, batchMs, timeoutMs },
     { emit: (payload) => engine.verdict(payload), error: (err) => console.error(err.message) },
   );
   engine.start();
@@ -63,6 +85,8 @@ interface StepResult {
   kernelDrops: number;
   /** Share of one core the consumer process used. */
   cpuShare: number;
+  /** CPU seconds (user + system) the consumer used. */
+  cpu: number;
   /** Packets verdicted per second of the consumer's CPU time: its capacity on an idle core. */
   perCpuSecond: number;
 }
@@ -74,26 +98,63 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-async function loadStep(gen: Netns, vic: Netns, pid: number, gapUs: number | 'flood'): Promise<StepResult> {
+/** Drop the load's data datagrams after the queue (filter table), counted; iperf3's control traffic and handshake pass. */
+async function addLoadSink(vic: Netns): Promise<void> {
+  await vic.exec('iptables', ['-w', '-A', 'INPUT', '-p', 'udp', '--dport', '5201', '-m', 'length', '--length', String(20 + 8 + PAYLOAD), '-m', 'comment', '--comment', LOAD_COMMENT, '-j', 'DROP']);
+}
+
+/** Load datagrams that passed the queue (the sink rule's counter). */
+async function loadCount(vic: Netns): Promise<number> {
+  const { stdout } = await vic.exec('iptables', ['-w', '-L', 'INPUT', '-v', '-x', '-n']);
+  const line = stdout.split('\n').find((l) => l.includes(LOAD_COMMENT));
+  return line ? Number(line.trim().split(/\s+/)[0]) : NaN;
+}
+
+/**
+ * `pps` UDP datagrams per second for `seconds`: iperf3 paced every 100 µs
+ * (hping3 -i paces with usleep and falls short and uneven at these rates).
+ */
+async function steadyLoad(gen: Netns, vic: Netns, pps: number, seconds: number): Promise<void> {
+  const server = vic.spawn('iperf3', ['-s', '-1', '-B', VIC_G]);
+  server.stderr?.resume();
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 2000);
+    server.stdout?.once('data', () => {
+      clearTimeout(t);
+      server.stdout?.resume();
+      resolve();
+    });
+  });
+  const args = ['-c', VIC_G, '-u', '-l', String(PAYLOAD), '-b', String(pps * PAYLOAD * 8), '--pacing-timer', '100', '-t', String(seconds)];
+  // the rate is read from kernel counters, not from iperf3's report (which an overloaded queue may delay)
+  await gen.exec('timeout', [String(seconds + 10), 'iperf3', ...args], { timeoutMs: (seconds + 20) * 1000 }).catch(() => undefined);
+  server.kill();
+}
+
+async function loadStep(gen: Netns, vic: Netns, pid: number, pps: number | 'flood'): Promise<StepResult> {
   const before = (await kernelRow(vic))!;
   const cpu0 = cpuSeconds(pid);
-  const t0 = performance.now();
-  const rate = gapUs === 'flood' ? ['--flood'] : ['-i', `u${gapUs}`];
-  await gen.exec('timeout', [String(STEP_S), 'hping3', '--udp', '-p', '9', '-d', '64', '-q', ...rate, VIC_G], { timeoutMs: 30_000 }).catch(() => undefined);
+  if (pps === 'flood') {
+    await gen.exec('timeout', [String(STEP_S), 'hping3', '--udp', '-p', '5201', '-d', String(PAYLOAD), '-q', '--flood', VIC_G], { timeoutMs: 30_000 }).catch(() => undefined);
+  } else {
+    await steadyLoad(gen, vic, pps, STEP_S);
+  }
   await new Promise((r) => setTimeout(r, 500)); // let the queue drain
   const after = (await kernelRow(vic))!;
   const cpu = cpuSeconds(pid) - cpu0;
-  const seconds = (performance.now() - t0 - 500) / 1000;
+  // rates over the load's own duration (iperf3 -t / timeout), not over server start-up and the drain wait
+  const seconds = STEP_S;
   const queued = after.lastId - before.lastId;
   const full = after.queueDropped - before.queueDropped;
   const overflow = after.userDropped - before.userDropped;
   const verdicted = queued - overflow - after.waiting;
   return {
-    label: gapUs === 'flood' ? 'flood' : `${Math.round(1e6 / gapUs / 1000)}k nominal`,
+    label: pps === 'flood' ? 'flood' : `${pps / 1000}k paced`,
     offered: (queued + full) / seconds,
     verdicted: verdicted / seconds,
     kernelDrops: full + overflow,
     cpuShare: cpu / seconds,
+    cpu,
     perCpuSecond: cpu > 0 ? verdicted / cpu : 0,
   };
 }
@@ -115,8 +176,9 @@ async function throughput(name: string, gen: Netns, vic: Netns, pid: number): Pr
         `  IPS process ${Math.round(r.cpuShare * 100)}% of a core, ${fmt(r.perCpuSecond)} pkt per CPU-second`,
     );
   }
-  const capacity = Math.max(...out.filter((r) => r.cpuShare > 0.3).map((r) => r.perCpuSecond), 0);
-  console.log(`  => highest rate with no kernel drops: ${fmt(best)} pkt/s; peak verdict rate: ${fmt(peak)} pkt/s; per CPU-second of the IPS process (>30% busy steps): ${fmt(capacity)} pkt`);
+  // steps with enough CPU time to measure (0.3 s = 30 clock ticks); the busiest show the capacity, per-wake costs amortised
+  const capacity = Math.max(...out.filter((r) => r.cpu >= 0.3).map((r) => r.perCpuSecond), 0);
+  console.log(`  => highest rate with no kernel drops: ${fmt(best)} pkt/s; peak verdict rate: ${fmt(peak)} pkt/s; best per CPU-second of the IPS process (steps using >= 0.3 CPU-s): ${fmt(capacity)} pkt`);
   return out;
 }
 
@@ -124,35 +186,127 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** ping RTTs (ms) with the background load running. */
-async function pingUnderLoad(gen: Netns, png: Netns, vic: Netns): Promise<{ p50: number; p99: number; lost: number; loadPps: number }> {
-  const before = await vic.exec('cat', ['/proc/net/snmp']);
-  const load = gen.exec('timeout', ['14', 'hping3', '--udp', '-p', '9', '-d', '64', '-q', '-i', 'u100', VIC_G], { timeoutMs: 30_000 }).catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 1000));
-  const t0 = performance.now();
-  const { stdout } = await png.exec('ping', ['-n', '-i', '0.01', '-c', '1000', '-W', '1', VIC_P], { timeoutMs: 60_000 }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
-  const seconds = (performance.now() - t0) / 1000;
-  const after = await vic.exec('cat', ['/proc/net/snmp']);
-  await load;
-  const rtts = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
-  const udpIn = (text: string): number => {
-    const lines = text.split('\n').filter((l) => l.startsWith('Udp:'));
-    const names = lines[0].split(/\s+/);
-    const values = lines[1].split(/\s+/).map(Number);
-    return values[names.indexOf('NoPorts')] + values[names.indexOf('InDatagrams')];
-  };
-  return { p50: percentile(rtts, 50), p99: percentile(rtts, 99), lost: 1000 - rtts.length, loadPps: (udpIn(after.stdout) - udpIn(before.stdout)) / (seconds + 1) };
+interface PingResult {
+  p50: number;
+  p99: number;
+  lost: number;
+  /** Load that passed the victim's queue, per 250 ms sample (packets/s), sorted. */
+  loadRates: number[];
 }
 
-function nodeRedFlows(batchSize: number): ReturnType<typeof observers> {
+/** ping RTTs (ms) with a steady 10,000 packets/s load running. */
+async function pingUnderLoad(gen: Netns, png: Netns, vic: Netns): Promise<PingResult> {
+  let loadDone = false;
+  const load = steadyLoad(gen, vic, 10_000, 13).then(() => (loadDone = true));
+  await new Promise((r) => setTimeout(r, 1500));
+  const ping = png.exec('ping', ['-n', '-i', '0.01', '-c', '1000', '-W', '1', VIC_P], { timeoutMs: 60_000 }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+  let pingDone = false;
+  void ping.then(() => (pingDone = true));
+  const loadRates: number[] = [];
+  let last = await loadCount(vic);
+  let lastT = performance.now();
+  while (!pingDone) {
+    await new Promise((r) => setTimeout(r, 250));
+    const n = await loadCount(vic);
+    const t = performance.now();
+    if (loadDone) break; // ping outlasted the load (a starved machine): later samples would show no load
+    // from the first datagram on (iperf3 may still be connecting on a busy machine)
+    if (n > last || loadRates.length > 0) loadRates.push((n - last) / ((t - lastT) / 1000));
+    last = n;
+    lastT = t;
+  }
+  const { stdout } = await ping;
+  await load;
+  const rtts = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  return { p50: percentile(rtts, 50), p99: percentile(rtts, 99), lost: 1000 - rtts.length, loadRates: loadRates.sort((a, b) => a - b) };
+}
+
+function pingLine(label: string, r: PingResult): string {
+  const rates = r.loadRates;
+  const steady = rates.length ? `load ${fmt(percentile(rates, 0))}/${fmt(percentile(rates, 50))}/${fmt(rates[rates.length - 1])} pkt/s (min/median/max of ${rates.length} 250-ms samples)` : 'load not sampled';
+  return `  ${`${label}:`.padEnd(28)}p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  lost ${r.lost}  ${steady}`;
+}
+
+function nodeRedFlows(batchSize: number, batchMs = 1, timeout = INLINE_DEFAULTS.timeoutMs): ReturnType<typeof observers> {
   // thresholds above the benchmark's rates: every packet is inspected and accepted
   const quiet = { flood: { icmpSrc: '100000', icmpDst: '100000', udpSrc: '100000000', udpDst: '100000000' } };
-  return [...observers(['nfq', ...DETECTOR_IDS]), nfqueueNode('nfq', { queue: QUEUE, failOpen: false, maxLen: 8192, batchSize, batchMs: 1 }, [DETECTOR_IDS[0]]), ...detectorChain('nfq', quiet)];
+  return [...observers(['nfq', ...DETECTOR_IDS]), nfqueueNode('nfq', { queue: QUEUE, failOpen: false, maxLen: 8192, batchSize, batchMs, timeout }, [DETECTOR_IDS[0]]), ...detectorChain('nfq', quiet)];
+}
+
+/** Wait until the kernel holds no packet of the queue for a verdict. */
+async function waitDrained(vic: Netns): Promise<void> {
+  for (let i = 0; i < 1200 && ((await kernelRow(vic))?.waiting ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 500));
+}
+
+/** `count` UDP datagrams as fast as hping3 sends them one by one (they queue in the kernel). */
+async function burst(gen: Netns, count: number, gapUs: number): Promise<void> {
+  await gen.exec('hping3', ['--udp', '-p', '5201', '-d', String(PAYLOAD), '-q', '-c', String(count), '-i', `u${gapUs}`, VIC_G], { timeoutMs: 600_000 }).catch(() => undefined);
+}
+
+/** Instructions per packet of one consumer under callgrind (see the header). */
+async function instructions(gen: Netns, vic: Netns, consumer: 'bare' | 'red', batch: number): Promise<void> {
+  // multiples of the batch size, so every batch fills by count
+  const per = batch * Math.floor(4992 / batch);
+  const warm = batch * Math.ceil(1984 / batch);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-callgrind-'));
+  const out = path.join(dir, 'cg.out');
+  const valgrind = ['valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`];
+  const slowBatchMs = 50_000;
+  const slowTimeout = 60_000;
+  let pid: number;
+  let stop: () => Promise<void>;
+  if (consumer === 'bare') {
+    const child = vic.spawn(valgrind[0], [...valgrind.slice(1), process.execPath, __filename, '--bare', String(batch), String(slowBatchMs), String(slowTimeout)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+    pid = child.pid!;
+    stop = async () => {
+      child.stdin?.end();
+      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    };
+  } else {
+    const rt = await startChildRuntime(nodeRedFlows(batch, slowBatchMs, slowTimeout), ['errors'], { ns: vic, wrap: valgrind, timeoutMs: 600_000 });
+    pid = rt.child.pid!;
+    stop = () => rt.stop();
+  }
+  try {
+    await waitBound(vic);
+    // warm-up: code compiled and optimised before counting (background compiles would blur the count)
+    await burst(gen, warm, 1000);
+    await waitDrained(vic);
+    await burst(gen, per, 20);
+    await waitDrained(vic);
+    execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+    const before = (await kernelRow(vic))!;
+    for (let i = 0; i < 2; i++) {
+      await burst(gen, per, 20);
+      await waitDrained(vic);
+    }
+    const after = (await kernelRow(vic))!;
+    execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+    // one dump file per thread: <out>.1-01 is the main (JavaScript) thread, the others V8's compiler and GC helpers
+    const perThread = fs.readdirSync(dir).filter((f) => f.startsWith('cg.out.1-')).sort().map((f) => {
+      const totals = /^(?:summary|totals):\s*(\d+)/m.exec(fs.readFileSync(path.join(dir, f), 'utf8'));
+      return totals ? Number(totals[1]) : 0;
+    });
+    const queued = after.lastId - before.lastId;
+    const drops = after.queueDropped - before.queueDropped + (after.userDropped - before.userDropped);
+    const packets = queued - drops;
+    const all = perThread.reduce((a, b) => a + b, 0);
+    console.log(
+      `${consumer === 'bare' ? 'bare adapter' : 'Node-RED chain'}, batch ${batch}: ${fmt((perThread[0] ?? NaN) / packets)} instructions per packet on the main thread, ` +
+        `${fmt(all / packets)} in all threads (${fmt(packets)} packets, kernel drops ${drops})`,
+    );
+  } finally {
+    await stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--bare') return bareChild(Number(process.argv[3] ?? '1'));
-  const missing = (await netnsUnavailable()) ?? (await toolMissing('iptables', 'hping3', 'ping', 'timeout'));
+  if (process.argv[2] === '--bare') return bareChild(Number(process.argv[3] ?? '1'), Number(process.argv[4] ?? '1'), Number(process.argv[5] ?? INLINE_DEFAULTS.timeoutMs));
+  const counting = process.argv[2] === '--instructions';
+  const missing = (await netnsUnavailable()) ?? (await toolMissing('iptables', 'hping3', 'iperf3', 'ping', 'timeout', ...(counting ? ['valgrind', 'callgrind_control'] : [])));
   if (missing) {
     console.log(`inline: skipped (${missing})`);
     return;
@@ -165,7 +319,13 @@ async function main(): Promise<void> {
     await lab.link(vic, `${VIC_G}/24`, gen, `${GEN}/24`);
     await lab.link(vic, `${VIC_P}/24`, png, `${PNG}/24`);
     await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
-    console.log(`inline: ${STEP_S} s per step, UDP 64-byte payload, queue length 8192, kernel fail-open off (so overload shows as drops)`);
+    await addLoadSink(vic);
+    if (counting) {
+      const consumer = process.argv[3] === 'red' ? 'red' : 'bare';
+      await instructions(gen, vic, consumer, Number(process.argv[4] ?? '64'));
+      return;
+    }
+    console.log(`inline: ${STEP_S} s per step, UDP ${PAYLOAD}-byte payload, queue length 8192, kernel fail-open off (so overload shows as drops)`);
     console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (shared: other processes compete for the cores)`);
 
     for (const batch of [1, 64]) {
@@ -187,18 +347,23 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log('\nlatency: ping -i 0.01 -c 1000 with hping3 UDP background load (-i u100)');
+    console.log('\nlatency: ping -i 0.01 -c 1000 with a steady UDP background load of 10,000 pkt/s (iperf3 paced)');
     await vic.exec(disableScript, ['--queue', String(QUEUE)]);
     const base = await pingUnderLoad(gen, png, vic);
-    console.log(`  ${'without IPS:'.padEnd(24)}p50 ${base.p50.toFixed(3)} ms  p99 ${base.p99.toFixed(3)} ms  lost ${base.lost}  load ${fmt(base.loadPps)} pkt/s`);
+    console.log(pingLine('without IPS', base));
     await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
-    // as installed by default, then with the priority a dedicated router would give it (systemd Nice=-20)
-    for (const [label, wrap] of [['with IPS (Node-RED, 1)', []], ['same at nice -20', ['nice', '-n', '-20']]] as const) {
-      const rt = await startChildRuntime(nodeRedFlows(1), ['errors'], { ns: vic, wrap: [...wrap] });
+    // per packet and batched, as installed by default, then with the priority a dedicated router would give it (systemd Nice=-20)
+    const variants: Array<[string, number, string[]]> = [
+      ['with IPS, batch 1', 1, []],
+      ['with IPS, batch 64 (1 ms)', 64, []],
+      ['batch 1 at nice -20', 1, ['nice', '-n', '-20']],
+    ];
+    for (const [label, batch, wrap] of variants) {
+      const rt = await startChildRuntime(nodeRedFlows(batch), ['errors'], { ns: vic, wrap });
       try {
         await waitBound(vic);
         const ips = await pingUnderLoad(gen, png, vic);
-        console.log(`  ${`${label}:`.padEnd(24)}p50 ${ips.p50.toFixed(3)} ms  p99 ${ips.p99.toFixed(3)} ms  lost ${ips.lost}  load ${fmt(ips.loadPps)} pkt/s`);
+        console.log(pingLine(label, ips));
         console.log(`  => added latency: p50 ${(ips.p50 - base.p50).toFixed(3)} ms, p99 ${(ips.p99 - base.p99).toFixed(3)} ms`);
       } finally {
         await rt.stop();

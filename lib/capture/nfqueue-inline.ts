@@ -8,7 +8,7 @@ import { LINKTYPE_RAW } from '../packet/linktypes';
 import type { Packet, PacketPayload } from '../packet/types';
 import { NfqueueHandle, NFQUEUE_DEFAULTS, validateNfqueueOptions, type KernelQueueRow, type NfqueueOptions, type RawQueuedPacket } from './nfqueue';
 import { Batcher, batchLimitsProblem } from './batcher';
-import { HeldPackets, validateHeldOptions, type HeldPacketsOptions, type VerdictCounts } from './verdicts';
+import { HeldPackets, validateHeldOptions, type HeldPacketsOptions, type VerdictCounts, type VerdictItem, type VerdictSink } from './verdicts';
 
 export interface InlineOptions extends NfqueueOptions, HeldPacketsOptions {
   /** Packets per message: 1 emits each packet alone (lowest latency). */
@@ -59,13 +59,20 @@ export class NfqueueInline {
     validateInlineOptions(options);
     this.options = { ...options };
     this.handlers = handlers;
-    this.held = new HeldPackets(options, (accepted, dropped) => {
-      try {
-        this.handle?.verdictMany(accepted, dropped);
-      } catch (err) {
-        this.handlers.error(new Error(`NFQUEUE ${this.options.queue}: verdict failed: ${(err as Error).message}`));
-      }
-    });
+    // Verdicts go to whichever handle is open (none before start and after close).
+    const sink: VerdictSink = {
+      batches: () => this.handle?.batches() ?? false,
+      one: (id, accept) => this.handle?.one(id, accept),
+      upTo: (lastId, accept) => this.handle?.upTo(lastId, accept),
+      flush: () => {
+        try {
+          this.handle?.flush();
+        } catch (err) {
+          this.handlers.error(new Error(`NFQUEUE ${this.options.queue}: verdict failed: ${(err as Error).message}`));
+        }
+      },
+    };
+    this.held = new HeldPackets(options, sink);
     this.batcher = options.batchSize > 1 ? new Batcher<Packet>({ maxItems: options.batchSize, maxDelayMs: options.batchMs }, (batch) => this.handlers.emit(batch)) : null;
   }
 
@@ -93,15 +100,7 @@ export class NfqueueInline {
    * with an error after the valid ones are applied, so nothing is lost.
    */
   verdict(payload: unknown): void {
-    const items = Array.isArray(payload) ? payload : [payload];
-    const good: Array<{ id: number; verdict?: string }> = [];
-    const bad: number[] = [];
-    items.forEach((item, index) => {
-      const id = item !== null && typeof item === 'object' ? (item as { id?: unknown }).id : undefined;
-      if (typeof id === 'number' && Number.isInteger(id) && id >= 0) good.push(item as { id: number; verdict?: string });
-      else bad.push(index);
-    });
-    this.held.decide(good);
+    const bad = this.held.decide(Array.isArray(payload) ? (payload as VerdictItem[]) : [payload as VerdictItem]);
     if (bad.length) {
       const where = Array.isArray(payload) ? ` (batch elements ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ', …' : ''})` : '';
       throw new Error(`nfqueue-in needs packets it emitted (msg.payload with a numeric id) to verdict them; got ${bad.length} without an id${where}`);
@@ -118,7 +117,7 @@ export class NfqueueInline {
   }
 
   private onPacket(raw: RawQueuedPacket): void {
-    this.held.hold(raw.id);
+    this.held.hold(raw.id, raw.ts);
     try {
       this.take(raw);
     } catch (err) {

@@ -13,6 +13,7 @@
  * opening the same queue number again (a Node-RED redeploy) re-binds it.
  */
 import fs from 'node:fs';
+import type { VerdictSink } from './verdicts';
 
 /** Verdict numbers from linux/netfilter.h. */
 export const NF_DROP = 0;
@@ -65,6 +66,8 @@ export function loadNfqueueBinding(): NfqModule {
 const NFNL_SUBSYS_QUEUE = 3;
 const NFQNL_MSG_VERDICT = 1;
 const NFQNL_MSG_CONFIG = 2;
+/** Verdicts every packet still queued with an id up to the given one (kernel queue order is id order). */
+const NFQNL_MSG_VERDICT_BATCH = 3;
 const NLM_F_REQUEST = 1;
 const NFQA_VERDICT_HDR = 2;
 const NFQA_CFG_CMD = 1;
@@ -78,7 +81,7 @@ const NFQNL_CFG_CMD_UNBIND = 2;
 const NFQNL_COPY_PACKET = 2;
 const NLMSG_HDRLEN = 16;
 const NFGENMSG_LEN = 4;
-/** One verdict message: header, nfgenmsg, NFQA_VERDICT_HDR attribute (4 + 8). */
+/** One verdict (or batch verdict) message: header, nfgenmsg, NFQA_VERDICT_HDR attribute (4 + 8). */
 export const VERDICT_MSG_LEN = NLMSG_HDRLEN + NFGENMSG_LEN + 12;
 
 function nlattr(type: number, data: Buffer): Buffer {
@@ -129,10 +132,13 @@ export function configParamsMessage(queue: number, copyRange: number, maxLen: nu
   ]);
 }
 
-/** Write one NFQNL_MSG_VERDICT into `out` at `offset`. */
-export function writeVerdictMessage(out: Buffer, offset: number, queue: number, id: number, verdict: number): void {
+/**
+ * Write one NFQNL_MSG_VERDICT into `out` at `offset`; with `upTo`, an
+ * NFQNL_MSG_VERDICT_BATCH for every packet still queued with an id up to `id`.
+ */
+export function writeVerdictMessage(out: Buffer, offset: number, queue: number, id: number, verdict: number, upTo = false): void {
   out.writeUInt32LE(VERDICT_MSG_LEN, offset);
-  out.writeUInt16LE((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_VERDICT, offset + 4);
+  out.writeUInt16LE((NFNL_SUBSYS_QUEUE << 8) | (upTo ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT), offset + 4);
   out.writeUInt16LE(NLM_F_REQUEST, offset + 6);
   out.writeUInt32LE(0, offset + 8);
   out.writeUInt32LE(0, offset + 12);
@@ -190,6 +196,28 @@ export function hasNetAdmin(statusText = fs.readFileSync('/proc/self/status', 'u
 }
 
 const NETLINK_NETFILTER = 12;
+const O_NONBLOCK = 0o4000;
+
+/**
+ * Discard whatever waits on the binding's socket: on a re-bind these are
+ * packets of the queue instance the last close unbound (the kernel dropped
+ * them then), and their ids would name packets of the new instance. False
+ * when the socket is blocking (libuv's poller makes it non-blocking; if not,
+ * reading could hang, so nothing is read).
+ */
+function drainSocket(fd: number): boolean {
+  const flags = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  if (!flags || (parseInt(flags[1], 8) & O_NONBLOCK) === 0) return false;
+  const scratch = Buffer.allocUnsafe(65536);
+  for (;;) {
+    try {
+      if (fs.readSync(fd, scratch, 0, scratch.length, null) <= 0) return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return true;
+      throw err;
+    }
+  }
+}
 
 /** This process's NETLINK_NETFILTER sockets: fd → netlink port id. */
 function netfilterSockets(): Map<number, number> {
@@ -284,17 +312,32 @@ function alreadyBoundError(queue: number, row: KernelQueueRow): Error {
   return new Error(`NFQUEUE ${queue} is already bound by another program (netlink port ${row.portId}); choose another queue number or stop that program`);
 }
 
-/** An open NFQUEUE: packets in through `onPacket`, verdicts out by id. */
-export class NfqueueHandle {
+/** Verdict messages gathered before one write: 64 KiB, well below the socket's send buffer. */
+const VERDICT_CHUNK = VERDICT_MSG_LEN * 2048;
+
+/** An open NFQUEUE: packets in through `onPacket`, verdicts out by id (a VerdictSink). */
+export class NfqueueHandle implements VerdictSink {
   readonly options: NfqueueOptions;
   private entry: PooledQueue | null;
   private readonly onPacket: (p: RawQueuedPacket) => void;
-  private verdictBuf = Buffer.alloc(VERDICT_MSG_LEN * 1024);
+  private readonly verdictBuf = Buffer.alloc(VERDICT_CHUNK);
+  private verdictLen = 0;
+  /**
+   * Batch verdicts ("every queued id up to N") are exact only when every
+   * queued packet up to N reached us in order. A fresh socket guarantees it.
+   * A re-bound one does once drained of the old binding's packets and the
+   * first packet is id 1 (a new kernel queue instance counts from 1); null
+   * until that first packet.
+   */
+  private batchOk: boolean | null;
+  private readonly drained: boolean;
 
-  private constructor(options: NfqueueOptions, entry: PooledQueue, onPacket: (p: RawQueuedPacket) => void) {
+  private constructor(options: NfqueueOptions, entry: PooledQueue, onPacket: (p: RawQueuedPacket) => void, rebound: boolean, drained: boolean) {
     this.options = options;
     this.entry = entry;
     this.onPacket = onPacket;
+    this.batchOk = rebound ? null : true;
+    this.drained = drained;
   }
 
   /**
@@ -315,8 +358,10 @@ export class NfqueueHandle {
     if (bound && (!parked || bound.portId !== parked.portId)) throw alreadyBoundError(queue, bound);
 
     let entry: PooledQueue;
+    let drained = true;
     if (parked) {
       entry = parked;
+      drained = drainSocket(entry.fd);
       fs.writeSync(entry.fd, configCommandMessage(queue, 'bind'));
     } else {
       const before = new Set(netfilterSockets().keys());
@@ -351,7 +396,7 @@ export class NfqueueHandle {
       if (now) throw alreadyBoundError(queue, now);
       throw new Error(`NFQUEUE ${queue} could not be bound (the kernel refused)`);
     }
-    const h = new NfqueueHandle(options, entry, onPacket);
+    const h = new NfqueueHandle(options, entry, onPacket, parked !== undefined, drained);
     entry.owner = h;
     return h;
   }
@@ -367,36 +412,37 @@ export class NfqueueHandle {
 
   /** @internal called by the pool trampoline. */
   deliver(p: NfqPacket): void {
-    this.onPacket({ id: p.info.id, data: p.payload, len: p.info.len, ts: performance.timeOrigin + performance.now(), iface: ifaceName(p.info) });
+    const info = p.info;
+    if (this.batchOk === null) this.batchOk = this.drained && info.id === 1;
+    this.onPacket({ id: info.id, data: p.payload, len: info.len, ts: performance.timeOrigin + performance.now(), iface: ifaceName(info) });
   }
 
-  /** Verdict one packet. */
-  verdict(id: number, accept: boolean): void {
-    if (accept) this.verdictMany([id], []);
-    else this.verdictMany([], [id]);
+  batches(): boolean {
+    return this.batchOk === true;
   }
 
-  /** Verdict many packets in one system call: `accepted` ids get NF_ACCEPT, `dropped` ids NF_DROP. */
-  verdictMany(accepted: readonly number[], dropped: readonly number[]): void {
-    const entry = this.entry;
-    if (!entry) return;
-    const total = accepted.length + dropped.length;
-    if (total === 0) return;
-    if (this.verdictBuf.length < total * VERDICT_MSG_LEN) this.verdictBuf = Buffer.alloc(total * VERDICT_MSG_LEN);
-    let off = 0;
-    for (const id of accepted) {
-      writeVerdictMessage(this.verdictBuf, off, this.options.queue, id, NF_ACCEPT);
-      off += VERDICT_MSG_LEN;
-    }
-    for (const id of dropped) {
-      writeVerdictMessage(this.verdictBuf, off, this.options.queue, id, NF_DROP);
-      off += VERDICT_MSG_LEN;
-    }
-    // Netlink takes a datagram of up to the socket send buffer; 64 KiB chunks stay well below it.
-    const chunk = VERDICT_MSG_LEN * 2048;
-    for (let start = 0; start < off; start += chunk) {
-      fs.writeSync(entry.fd, this.verdictBuf, start, Math.min(chunk, off - start));
-    }
+  /** Verdict one packet (written at the next `flush`). */
+  one(id: number, accept: boolean): void {
+    this.put(id, accept ? NF_ACCEPT : NF_DROP, false);
+  }
+
+  /** Verdict every packet still queued up to `lastId` (written at the next `flush`); only while `batches`. */
+  upTo(lastId: number, accept: boolean): void {
+    this.put(lastId, accept ? NF_ACCEPT : NF_DROP, true);
+  }
+
+  /** Write the gathered verdicts in one system call. */
+  flush(): void {
+    const len = this.verdictLen;
+    if (len === 0) return;
+    this.verdictLen = 0;
+    if (this.entry) fs.writeSync(this.entry.fd, this.verdictBuf, 0, len);
+  }
+
+  private put(id: number, verdict: number, upTo: boolean): void {
+    if (this.verdictLen === VERDICT_CHUNK) this.flush();
+    writeVerdictMessage(this.verdictBuf, this.verdictLen, this.options.queue, id, verdict, upTo);
+    this.verdictLen += VERDICT_MSG_LEN;
   }
 
   /** Unbind the queue (held packets must be verdicted first; the kernel drops any left). */

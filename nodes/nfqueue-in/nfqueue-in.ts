@@ -52,14 +52,16 @@ export = function (RED: NodeAPI): void {
     let lastText = '';
     let statusTimer: NodeJS.Timeout | null = null;
 
-    const build = (opts: InlineOptions): NfqueueInline =>
-      new NfqueueInline(opts, {
-        emit: (payload) => node.send({ payload, topic: `nfqueue/${opts.queue}` }),
+    const build = (opts: InlineOptions): NfqueueInline => {
+      const topic = `nfqueue/${opts.queue}`;
+      return new NfqueueInline(opts, {
+        emit: (payload) => node.send({ payload, topic }),
         error: (err) => {
           node.error(err, {}); // a message object so Catch nodes see it
           status.error(node, shortError(err));
         },
       });
+    };
 
     const showStatus = (): void => {
       if (!engine?.running) return;

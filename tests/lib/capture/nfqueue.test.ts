@@ -61,16 +61,18 @@ describe('nfnetlink_queue messages', () => {
     assert.equal(m.queue, 9);
   });
 
-  test('many verdicts in one datagram, each with its id and verdict', () => {
-    const buf = Buffer.alloc(VERDICT_MSG_LEN * 3);
+  test('many verdicts in one datagram, each with its id and verdict; batch verdicts name the last id', () => {
+    const buf = Buffer.alloc(VERDICT_MSG_LEN * 4);
     writeVerdictMessage(buf, 0, 4, 1, NF_ACCEPT);
     writeVerdictMessage(buf, VERDICT_MSG_LEN, 4, 0xfffffffe, NF_DROP);
     writeVerdictMessage(buf, VERDICT_MSG_LEN * 2, 4, 3, NF_ACCEPT);
+    writeVerdictMessage(buf, VERDICT_MSG_LEN * 3, 4, 70, NF_DROP, true);
     const msgs = parse(buf);
     assert.deepEqual(msgs.map((m) => [m.type, m.queue, m.attrs.get(2)!.readUInt32BE(0), m.attrs.get(2)!.readUInt32BE(4)]), [
       [(3 << 8) | 1, 4, 1, 1],
       [(3 << 8) | 1, 4, 0, 0xfffffffe],
       [(3 << 8) | 1, 4, 1, 3],
+      [(3 << 8) | 3, 4, 0, 70], // NFQNL_MSG_VERDICT_BATCH
     ]);
   });
 });
