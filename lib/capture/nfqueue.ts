@@ -6,7 +6,10 @@
  * one packet per call. Those are plain nfnetlink messages on the binding's
  * own netlink socket, so this adapter finds that socket's file descriptor
  * (via /proc) and writes them itself: the kernel ABI is stable
- * (linux/netfilter/nfnetlink_queue.h). Packets are still read by the binding.
+ * (linux/netfilter/nfnetlink_queue.h). The binding opens the queue, polls
+ * the socket and delivers the first packet of each wake-up; whatever else
+ * waits then is read here (see `drain`): the binding's per-packet object
+ * costs about 39,000 instructions, two thirds of the bare inline path's.
  *
  * The binding cannot close its socket or stop its poller, so a handle lives as
  * long as the process. On close the queue is unbound and the handle parked;
@@ -195,7 +198,65 @@ export function hasNetAdmin(statusText = fs.readFileSync('/proc/self/status', 'u
   return (BigInt(`0x${m[1]}`) & (1n << 12n)) !== 0n;
 }
 
+const NFQNL_MSG_PACKET = 0;
+const NFQA_PACKET_HDR = 1;
+const NFQA_IFINDEX_INDEV = 5;
+const NFQA_IFINDEX_OUTDEV = 6;
+const NFQA_PAYLOAD = 10;
+
+/** Where the fields of one NFQNL_MSG_PACKET are in a buffer. */
+export interface QueuedPacketFields {
+  id: number;
+  indev: number;
+  outdev: number;
+  payloadStart: number;
+  payloadEnd: number;
+}
+
+/** The NFQNL_MSG_PACKET of queue `queue` at `start` (`len` bytes), or null for any other message. */
+export function parseQueuedPacket(b: Buffer, start: number, len: number, queue: number): QueuedPacketFields | null {
+  const end = start + len;
+  if (len < NLMSG_HDRLEN + NFGENMSG_LEN || end > b.length) return null;
+  if (b.readUInt16LE(start + 4) !== ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET) || b.readUInt16BE(start + 18) !== queue) return null;
+  const out: QueuedPacketFields = { id: -1, indev: 0, outdev: 0, payloadStart: 0, payloadEnd: 0 };
+  let hasPayload = false;
+  for (let a = start + NLMSG_HDRLEN + NFGENMSG_LEN; a + 4 <= end; ) {
+    const alen = b.readUInt16LE(a);
+    if (alen < 4 || a + alen > end) break;
+    const type = b.readUInt16LE(a + 2) & 0x3fff; // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
+    if (type === NFQA_PACKET_HDR && alen >= 8) out.id = b.readUInt32BE(a + 4);
+    else if (type === NFQA_IFINDEX_INDEV && alen >= 8) out.indev = b.readUInt32BE(a + 4);
+    else if (type === NFQA_IFINDEX_OUTDEV && alen >= 8) out.outdev = b.readUInt32BE(a + 4);
+    else if (type === NFQA_PAYLOAD) {
+      out.payloadStart = a + 4;
+      out.payloadEnd = a + alen;
+      hasPayload = true;
+    }
+    a += (alen + 3) & ~3;
+  }
+  return out.id >= 0 && hasPayload ? out : null;
+}
+
 const NETLINK_NETFILTER = 12;
+/** Interface names by index (the binding names them from a table read once at open). */
+const ifNames = new Map<number, string>();
+let ifScanAt = 0;
+function ifName(index: number): string | undefined {
+  if (index === 0) return undefined;
+  let name = ifNames.get(index);
+  if (name === undefined && Date.now() - ifScanAt > 1000) {
+    ifScanAt = Date.now();
+    for (const n of fs.readdirSync('/sys/class/net')) {
+      try {
+        ifNames.set(Number(fs.readFileSync(`/sys/class/net/${n}/ifindex`, 'utf8')), n);
+      } catch {
+        // gone
+      }
+    }
+    name = ifNames.get(index);
+  }
+  return name;
+}
 const O_NONBLOCK = 0o4000;
 
 /**
@@ -205,9 +266,13 @@ const O_NONBLOCK = 0o4000;
  * when the socket is blocking (libuv's poller makes it non-blocking; if not,
  * reading could hang, so nothing is read).
  */
-function drainSocket(fd: number): boolean {
+function isNonBlocking(fd: number): boolean {
   const flags = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-  if (!flags || (parseInt(flags[1], 8) & O_NONBLOCK) === 0) return false;
+  return flags !== null && (parseInt(flags[1], 8) & O_NONBLOCK) !== 0;
+}
+
+function drainSocket(fd: number): boolean {
+  if (!isNonBlocking(fd)) return false;
   const scratch = Buffer.allocUnsafe(65536);
   for (;;) {
     try {
@@ -297,6 +362,8 @@ interface PooledQueue {
   fd: number;
   portId: number;
   owner: NfqueueHandle | null;
+  /** The binding's poller made the socket non-blocking: we may read what else waits (never blocks). */
+  nonBlocking: boolean;
 }
 
 /** Handles of this process by queue number; kept after close because the binding cannot free them. */
@@ -376,18 +443,21 @@ export class NfqueueHandle implements VerdictSink {
       }
       const fresh = [...netfilterSockets()].filter(([fd]) => !before.has(fd));
       if (fresh.length !== 1) throw new Error(`NFQUEUE ${queue}: could not locate the binding's netlink socket (${fresh.length} candidates)`);
-      entry = { handle, fd: fresh[0][0], portId: fresh[0][1], owner: null };
+      entry = { handle, fd: fresh[0][0], portId: fresh[0][1], owner: null, nonBlocking: false };
       pool.set(queue, entry);
       handle.run((p) => {
         // One trampoline per handle for its whole life: packets go to whoever owns the queue now.
         // Never throw back into the binding: an exception there aborts the process.
         try {
-          if (entry.owner) entry.owner.deliver(p);
-          else handle.bindings.setVerdict(p.info.id, NF_ACCEPT, null);
+          if (entry.owner) {
+            entry.owner.deliver(p);
+            entry.owner.drain();
+          } else handle.bindings.setVerdict(p.info.id, NF_ACCEPT, null);
         } catch {
           // the owner reports its own errors; a packet it did not take is dropped by the kernel at unbind
         }
       });
+      entry.nonBlocking = isNonBlocking(entry.fd);
     }
     fs.writeSync(entry.fd, configParamsMessage(queue, options.copyRange, options.maxLen, options.failOpen));
     // The kernel answers errors on the socket the binding reads, so confirm the bind through /proc.
@@ -408,6 +478,40 @@ export class NfqueueHandle implements VerdictSink {
 
   get isOpen(): boolean {
     return this.entry !== null;
+  }
+
+  private readonly rx = Buffer.allocUnsafe(65536);
+
+  /**
+   * Read what else waits on the binding's socket now and deliver it: one
+   * read and a few field reads per packet instead of the binding's object
+   * with 13 properties built through the V8 API (about 39,000 instructions).
+   * The binding still delivers the first packet of every wake-up. At most
+   * 256 reads per wake-up, so timers and verdicts are not starved.
+   */
+  drain(): void {
+    const entry = this.entry;
+    if (!entry || !entry.nonBlocking) return;
+    const rx = this.rx;
+    for (let n = 0; n < 256 && this.entry === entry; n++) {
+      let got: number;
+      try {
+        got = fs.readSync(entry.fd, rx, 0, rx.length, null);
+      } catch {
+        return; // EAGAIN: nothing more now (other errors: the binding's next read sees them)
+      }
+      for (let off = 0; off + NLMSG_HDRLEN <= got; ) {
+        const len = rx.readUInt32LE(off);
+        if (len < NLMSG_HDRLEN || off + len > got) break;
+        const m = parseQueuedPacket(rx, off, len, this.options.queue);
+        if (m) {
+          if (this.batchOk === null) this.batchOk = this.drained && m.id === 1;
+          const data = Buffer.from(rx.subarray(m.payloadStart, m.payloadEnd)); // rx is reused
+          this.onPacket({ id: m.id, data, len: data.length, ts: performance.timeOrigin + performance.now(), iface: ifName(m.indev) ?? ifName(m.outdev) });
+        }
+        off += (len + 3) & ~3;
+      }
+    }
   }
 
   /** @internal called by the pool trampoline. */

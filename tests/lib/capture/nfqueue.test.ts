@@ -12,6 +12,7 @@ import {
   configParamsMessage,
   hasNetAdmin,
   parseKernelQueues,
+  parseQueuedPacket,
   validateNfqueueOptions,
   writeVerdictMessage,
   NFQUEUE_DEFAULTS,
@@ -74,6 +75,52 @@ describe('nfnetlink_queue messages', () => {
       [(3 << 8) | 1, 4, 1, 3],
       [(3 << 8) | 3, 4, 0, 70], // NFQNL_MSG_VERDICT_BATCH
     ]);
+  });
+});
+
+describe('packets read from the socket', () => {
+  /** An NFQNL_MSG_PACKET as the kernel sends it: packet header, in/out interface indexes, payload. */
+  function packetMessage(queue: number, id: number, indev: number, payload: Buffer): Buffer {
+    const attr = (type: number, data: Buffer) => {
+      const b = Buffer.alloc((4 + data.length + 3) & ~3);
+      b.writeUInt16LE(4 + data.length, 0);
+      b.writeUInt16LE(type, 2);
+      data.copy(b, 4);
+      return b;
+    };
+    const hdr = Buffer.alloc(7);
+    hdr.writeUInt32BE(id, 0);
+    hdr.writeUInt16BE(0x0800, 4);
+    hdr[6] = 1; // NF_INET_LOCAL_IN
+    const u32 = (v: number) => Buffer.from([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
+    // NLA_F_NESTED/NET_BYTEORDER bits set on one attribute, as some kernels do
+    const body = Buffer.concat([attr(1, hdr), attr(5 | 0x4000, u32(indev)), attr(3, u32(0)), attr(10, payload)]);
+    const out = Buffer.alloc(20 + body.length);
+    out.writeUInt32LE(out.length, 0);
+    out.writeUInt16LE(3 << 8, 4);
+    out.writeUInt16BE(queue, 18);
+    body.copy(out, 20);
+    return out;
+  }
+
+  test('finds the id, interface indexes and payload of an NFQNL_MSG_PACKET', () => {
+    const payload = Buffer.from('4500001c0000000040110000', 'hex');
+    const msg = Buffer.concat([Buffer.alloc(8), packetMessage(7, 0xfffffff0, 3, payload)]);
+    const m = parseQueuedPacket(msg, 8, msg.length - 8, 7)!;
+    assert.equal(m.id, 0xfffffff0);
+    assert.equal(m.indev, 3);
+    assert.equal(m.outdev, 0);
+    assert.deepEqual(msg.subarray(m.payloadStart, m.payloadEnd), payload);
+  });
+
+  test('other queues, other message types and truncated messages are not packets', () => {
+    const msg = packetMessage(7, 1, 3, Buffer.alloc(20));
+    assert.equal(parseQueuedPacket(msg, 0, msg.length, 8), null);
+    assert.equal(parseQueuedPacket(msg, 0, msg.length + 4, 7), null);
+    const err = Buffer.from(msg);
+    err.writeUInt16LE(2, 4); // NLMSG_ERROR
+    assert.equal(parseQueuedPacket(err, 0, err.length, 7), null);
+    assert.equal(parseQueuedPacket(msg, 0, 28, 7), null, 'no payload attribute within the length');
   });
 });
 
