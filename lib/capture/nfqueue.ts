@@ -387,6 +387,8 @@ export class NfqueueHandle implements VerdictSink {
   readonly options: NfqueueOptions;
   private entry: PooledQueue | null;
   private readonly onPacket: (p: RawQueuedPacket) => void;
+  /** Called when a wake-up's packets are all read and nothing more waits on the socket. */
+  private readonly onIdle: () => void;
   private readonly verdictBuf = Buffer.alloc(VERDICT_CHUNK);
   private verdictLen = 0;
   /**
@@ -399,10 +401,11 @@ export class NfqueueHandle implements VerdictSink {
   private batchOk: boolean | null;
   private readonly drained: boolean;
 
-  private constructor(options: NfqueueOptions, entry: PooledQueue, onPacket: (p: RawQueuedPacket) => void, rebound: boolean, drained: boolean) {
+  private constructor(options: NfqueueOptions, entry: PooledQueue, onPacket: (p: RawQueuedPacket) => void, onIdle: () => void, rebound: boolean, drained: boolean) {
     this.options = options;
     this.entry = entry;
     this.onPacket = onPacket;
+    this.onIdle = onIdle;
     this.batchOk = rebound ? null : true;
     this.drained = drained;
   }
@@ -412,7 +415,7 @@ export class NfqueueHandle implements VerdictSink {
    * when the binding is missing, CAP_NET_ADMIN is missing, or the queue is
    * already bound (by another program or another node in this process).
    */
-  static open(options: NfqueueOptions, onPacket: (p: RawQueuedPacket) => void): NfqueueHandle {
+  static open(options: NfqueueOptions, onPacket: (p: RawQueuedPacket) => void, onIdle: () => void = () => undefined): NfqueueHandle {
     validateNfqueueOptions(options);
     const mod = loadNfqueueBinding();
     if (!hasNetAdmin()) {
@@ -466,7 +469,7 @@ export class NfqueueHandle implements VerdictSink {
       if (now) throw alreadyBoundError(queue, now);
       throw new Error(`NFQUEUE ${queue} could not be bound (the kernel refused)`);
     }
-    const h = new NfqueueHandle(options, entry, onPacket, parked !== undefined, drained);
+    const h = new NfqueueHandle(options, entry, onPacket, onIdle, parked !== undefined, drained);
     entry.owner = h;
     return h;
   }
@@ -487,7 +490,9 @@ export class NfqueueHandle implements VerdictSink {
    * read and a few field reads per packet instead of the binding's object
    * with 13 properties built through the V8 API (about 39,000 instructions).
    * The binding still delivers the first packet of every wake-up. At most
-   * 256 reads per wake-up, so timers and verdicts are not starved.
+   * 256 reads per wake-up, so timers and verdicts are not starved. When the
+   * socket is empty, `onIdle` runs: a batch need not wait for its timer
+   * when no more packets are coming now.
    */
   drain(): void {
     const entry = this.entry;
@@ -498,7 +503,9 @@ export class NfqueueHandle implements VerdictSink {
       try {
         got = fs.readSync(entry.fd, rx, 0, rx.length, null);
       } catch {
-        return; // EAGAIN: nothing more now (other errors: the binding's next read sees them)
+        // EAGAIN: nothing more now (other errors: the binding's next read sees them)
+        this.onIdle();
+        return;
       }
       for (let off = 0; off + NLMSG_HDRLEN <= got; ) {
         const len = rx.readUInt32LE(off);
