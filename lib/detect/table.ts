@@ -237,15 +237,11 @@ export class BoundedTable<K, V> {
     if (this.count === 0) return NIL;
     const index = this.index;
     const mask = this.mask;
-    const h = hashKey(key, key2);
-    const hashes = this.hashes;
-    let i = h & mask;
+    let i = hashKey(key, key2) & mask;
     for (;;) {
       const slot = index[i];
       if (slot === 0) return NIL;
-      const e = slot - 1;
-      // The stored hash first: an integer compare, where a key compare may be a string's.
-      if (hashes[e] === h && this.keys[e] === key && this.keys2[e] === key2) return e;
+      if (this.keys[slot - 1] === key && this.keys2[slot - 1] === key2) return slot - 1;
       i = (i + 1) & mask;
     }
   }
