@@ -11,6 +11,7 @@ import { admit, RepeatFilter } from './admission';
 import { BoundedTable } from './table';
 import { KeyedCounter, type WindowCounter } from './window';
 import { connHigh, dstKey, pairLow, srcKey, type AddrKey } from './keys';
+import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
 
 export const FLOOD_RULES = defineRules({
   icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high' },
@@ -154,7 +155,8 @@ export class FloodDetector extends Detector<FloodSettings> {
   private tcp(p: Packet, flags: string): void {
     const s = this.settings;
     if (s.synSrc === 0 && s.synDst === 0) return;
-    const syn = flags === 'S' || (flags.includes('S') && !flags.includes('A') && !flags.includes('R'));
+    const bits = tcpFlagBits(flags);
+    const syn = isOpeningSyn(bits);
     const src = srcKey(p);
     const dst = dstKey(p);
     if (syn) {
@@ -187,7 +189,7 @@ export class FloodDetector extends Detector<FloodSettings> {
     }
     // The client's ACK completes the handshake: the connection is no longer half-open.
     // Looked up only while the source has half-open connections counted (or one pending), so data packets stay cheap.
-    if (flags.includes('A') && !flags.includes('S') && !flags.includes('R')) {
+    if ((bits & (TCP_ACK | TCP_SYN | TCP_RST)) === TCP_ACK) {
       const bySrc = this.synBySrc.get(src);
       if (bySrc === undefined) {
         if (!this.synSeen.recent(src, p.ts, s.windowMs)) return;

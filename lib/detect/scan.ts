@@ -11,6 +11,7 @@ import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detecto
 import type { Schema } from './settings';
 import { KeyedCounter, KeyedDistinct } from './window';
 import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
+import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
 
 export const SCAN_RULES = defineRules({
   vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium' },
@@ -94,16 +95,11 @@ export function oddFlagRule(flags: string): RuleInfo | null {
   return null;
 }
 
-/** A TCP packet that opens or probes a port (SYN without ACK, or a stealth probe without ACK), not an answer. */
-function isTcpProbe(flags: string): boolean {
-  if (flags === 'S') return true;
-  if (flags.includes('A')) return false;
+/** A TCP packet (flag bits, tcp-flags.ts) that opens or probes a port (SYN without ACK, or a stealth probe without ACK), not an answer. */
+function isTcpProbe(bits: number): boolean {
+  if (bits & TCP_ACK) return false;
   // A bare RST is the scanner tearing down or an answer, not a probe.
-  return flags !== 'R';
-}
-
-function isSyn(flags: string): boolean {
-  return flags === 'S' || (flags.includes('S') && !flags.includes('A') && !flags.includes('R'));
+  return bits !== TCP_RST;
 }
 
 /**
@@ -117,9 +113,9 @@ function isUdpProbe(p: Packet): boolean {
   return dport < 1024 || dport <= sport;
 }
 
-/** RST to the prober, or ICMP/ICMPv6 destination unreachable. */
-function isFailureAnswer(p: Packet): boolean {
-  if (p.proto === 'tcp') return p.flags !== undefined && p.flags.includes('R');
+/** RST to the prober, or ICMP/ICMPv6 destination unreachable; `tcpBits`: the flag bits of a TCP packet. */
+function isFailureAnswer(p: Packet, tcpBits: number): boolean {
+  if (p.proto === 'tcp') return (tcpBits & TCP_RST) !== 0;
   if (p.proto === 'icmp') return p.icmpType === 3;
   if (p.proto === 'icmp6') return p.icmpType === 1;
   return false;
@@ -169,11 +165,12 @@ export class ScanDetector extends Detector<ScanSettings> {
         const odd = oddFlagRule(flags);
         if (odd !== null) this.flagHit(odd, p, flags);
       }
-      if (isTcpProbe(flags)) {
+      const bits = tcpFlagBits(flags);
+      if (isTcpProbe(bits)) {
         this.probe(p, p.dport ?? 0);
-        if (isSyn(flags)) this.attempt(p);
+        if (isOpeningSyn(bits)) this.attempt(p);
       } else {
-        this.answer(p);
+        this.answer(p, bits);
       }
     } else if (proto === 'udp') {
       if (isUdpProbe(p)) this.probe(p, p.dport ?? 0);
@@ -187,7 +184,11 @@ export class ScanDetector extends Detector<ScanSettings> {
 
   /** An allowlisted host can still answer a scanner: its answers are evidence against the scanner. */
   protected override inspectAllowed(p: Packet): void {
-    if (p.proto === 'tcp' || p.proto === 'udp' || p.proto === 'icmp' || p.proto === 'icmp6') this.answer(p);
+    if (p.proto === 'tcp') {
+      if (p.flags !== undefined) this.answer(p, tcpFlagBits(p.flags));
+    } else if (p.proto === 'udp' || p.proto === 'icmp' || p.proto === 'icmp6') {
+      this.answer(p);
+    }
   }
 
   private get windowMs(): number {
@@ -263,10 +264,11 @@ export class ScanDetector extends Detector<ScanSettings> {
    * A packet that is not a probe: a positive answer (SYN-ACK, UDP reply,
    * echo reply) takes its sender off the prober's sweep list; a failure
    * answer (RST, ICMP unreachable) counts against the prober (p.dst).
+   * `tcpBits`: the flag bits of a TCP packet (tcp-flags.ts).
    */
-  private answer(p: Packet): void {
+  private answer(p: Packet, tcpBits = 0): void {
     const s = this.settings;
-    if (isFailureAnswer(p)) {
+    if (isFailureAnswer(p, tcpBits)) {
       if (s.failures === 0) return;
       // Only answers from hosts the prober actually probed count (a reset of an ordinary connection is not evidence).
       const windowMs = this.windowMs;
@@ -291,7 +293,7 @@ export class ScanDetector extends Detector<ScanSettings> {
     if (s.horizontalHosts === 0 || this.hostsByPort.size === 0) return;
     let port: number;
     if (p.proto === 'tcp') {
-      if (p.flags === undefined || !p.flags.includes('S')) return; // only the SYN-ACK answers a probe
+      if ((tcpBits & TCP_SYN) === 0) return; // only the SYN-ACK answers a probe
       port = p.sport ?? 0;
     } else if (p.proto === 'udp') {
       port = p.sport ?? 0;

@@ -38,6 +38,12 @@ export class AnchorAutomaton {
   private readonly outputs: Int32Array[];
   /** Byte → 1 when the start state stays where it is on it (the byte begins no anchor). */
   private readonly idle: Uint8Array;
+  /**
+   * The one byte that leaves the start state, when there is only one (e.g.
+   * '$' of '${' for the rules that apply to UDP and ICMP), else -1: the scan
+   * then jumps to it with indexOf (memchr) instead of stepping byte by byte.
+   */
+  private readonly leap: number;
   readonly states: number;
 
   constructor(anchors: readonly Anchor[]) {
@@ -125,6 +131,9 @@ export class AnchorAutomaton {
     this.table = table;
     this.idle = new Uint8Array(256);
     for (let b = 0; b < 256; b++) this.idle[b] = table[classOf[b]] === 0 ? 1 : 0;
+    const starters: number[] = [];
+    for (let b = 0; b < 256; b++) if (this.idle[b] === 0) starters.push(b);
+    this.leap = starters.length === 1 ? starters[0] : -1;
   }
 
   /** Set `found[rule] = 1` for every rule with an anchor in `buf`; returns how many entries it changed from 0 to 1. */
@@ -132,11 +141,17 @@ export class AnchorAutomaton {
     const table = this.table;
     const classOf = this.classOf;
     const idle = this.idle;
+    const leap = this.leap;
     let v = 0;
     let set = 0;
     for (let i = 0, n = buf.length; i < n; i++) {
       if (v === 0) {
-        while (idle[buf[i]] === 1) if (++i === n) return set;
+        if (leap >= 0) {
+          i = buf.indexOf(leap, i);
+          if (i < 0) return set;
+        } else {
+          while (idle[buf[i]] === 1) if (++i === n) return set;
+        }
       }
       v = table[(v >> 1) + classOf[buf[i]]];
       if ((v & 1) !== 0) {

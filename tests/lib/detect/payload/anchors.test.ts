@@ -42,6 +42,26 @@ describe('AnchorAutomaton', () => {
       assert.deepEqual(found(ac, b, words.length), expected, b.toString('latin1'));
     }
   });
+
+  it('agrees with a naive search when every anchor begins with the same byte (the scan jumps between its occurrences)', () => {
+    const words = ['${', '$${x', '$'.repeat(5), '$}'];
+    const ac = new AnchorAutomaton(words.map((text, rule) => ({ text, rule })));
+    let seed = 11;
+    for (let n = 0; n < 300; n++) {
+      const b = Buffer.alloc(1 + (n % 120));
+      for (let i = 0; i < b.length; i++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        b[i] = 'a$${}xX'.charCodeAt((seed >> 16) % 7);
+      }
+      const lower = Buffer.from(b.toString('latin1').toLowerCase(), 'latin1');
+      const expected = words.map((w, i) => (lower.includes(Buffer.from(w, 'latin1')) ? i : -1)).filter((i) => i >= 0);
+      assert.deepEqual(found(ac, b, words.length), expected, b.toString('latin1'));
+      // A plain Uint8Array (not a Buffer) gives the same answer.
+      const f = new Uint8Array(words.length);
+      ac.scan(new Uint8Array(b), f);
+      assert.deepEqual([...f.keys()].filter((i) => f[i] === 1), expected, b.toString('latin1'));
+    }
+  });
 });
 
 describe('anchored rules', () => {
