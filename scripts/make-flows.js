@@ -472,7 +472,7 @@ function router() {
 
   // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
   b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', queue: '${NFQUEUE_NUM}', defaultVerdict: 'accept', timeout: '250', failOpen: true, maxLen: '4096', copyRange: '65535',
-    batchSize: '1', batchMs: '1' }, 140, 320, [['flood']]);
+    batchSize: '64', batchMs: '1' }, 140, 320, [['flood']]);
   b.add('flood', 'flood-detect', { name: 'flood-detect', action: 'drop', windowMs: '1000', icmpSrc: '50', icmpDst: '100', synSrc: '100', synDst: '200', udpSrc: '5000',
     udpDst: '10000', cooldownS: '10', maxTracked: '20000', allowlist: '' }, 340, 320, [['scan'], ['alerts-in']]);
   b.add('scan', 'scan-detect', { name: 'scan-detect', action: 'drop', windowS: '60', verticalPorts: '20', horizontalHosts: '20', oddFlags: true,
