@@ -223,6 +223,12 @@ function chart(b, name, label, groupName, order, width, height, chartType, x, y,
     outputs: 1, useDifferentColor: false, className: '', ...extra }, x, y, [[]]);
 }
 
+/** A sqlite-log node on the tab's DB_FILE; every node of a flow shares the file, so they share these settings too. */
+function sqliteLog(b, name, label, x, y, wires) {
+  return b.add(name, 'sqlite-log', { name: label, file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
+    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, x, y, wires);
+}
+
 function func(b, name, label, code, outputs, x, y, wires) {
   return b.add(name, 'function', { name: label, func: code, outputs, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [] }, x, y, wires);
 }
@@ -320,8 +326,7 @@ return msg;`, 1, 830, 340, [['capture-text']]);
   b.add('payload', 'payload-match', { name: 'payload-match', includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '10', maxTracked: '50000' },
     1210, 220, [[], ['history', 'model', 'block-gate']]);
 
-  b.add('history', 'sqlite-log', { name: 'history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
-    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 1430, 160, [[]]);
+  sqliteLog(b, 'history', 'history', 1430, 160, [[]]);
 
   // Dashboard model
   func(b, 'model', 'dashboard model', ALERT_MODEL_FUNC, 5, 1430, 260, [['threat-log'], ['summary'], ['chart-line'], ['chart-pie'], ['chart-bar']]);
@@ -373,8 +378,7 @@ ${BLOCKABLE_ALERT}`, 1, 1450, 420, [['block']]);
 msg.topic = 'export';
 msg.payload = { table: 'alerts', format, file: 'alerts-export.' + format };
 return msg;`, 1, 360, 840, [['export-db']]);
-  b.add('export-db', 'sqlite-log', { name: 'export', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
-    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 560, 840, [['export-file']]);
+  sqliteLog(b, 'export-db', 'export', 560, 840, [['export-file']]);
   func(b, 'export-file', 'file to send', `msg.filename = msg.payload.file;
 msg.headers = {
     'Content-Type': msg.payload.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
@@ -465,8 +469,7 @@ function router() {
     140, 220, [['hour-query']]);
   b.add('hour-query', 'change', { name: 'last hour of device history', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"name":"deviceHistory","last":3600000,"limit":60}', tot: 'json' },
     { t: 'set', p: 'topic', pt: 'msg', to: 'query', tot: 'str' }], action: '', property: '', from: '', to: '', reg: false }, 360, 220, [['history-query']]);
-  b.add('history-query', 'sqlite-log', { name: 'device history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
-    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 580, 220, [['hour-kbs']]);
+  sqliteLog(b, 'history-query', 'device history', 580, 220, [['hour-kbs']]);
   func(b, 'hour-kbs', 'B/s → KB/s', HOUR_KBS_FUNC, 1, 800, 220, [['chart-hour']]);
   chart(b, 'chart-hour', 'KB/s per device, last hour', 'g-bw', 2, 12, 4, 'line', 1010, 220, { nodata: 'no history yet' });
 
@@ -485,8 +488,7 @@ function router() {
   b.add('alerts-in', 'junction', {}, 900, 380, [['block-filter', 'history', 'model', 'toast-filter']]);
   func(b, 'block-filter', 'offenders only → block', `return blockable(msg.payload) ? msg : null;
 ${BLOCKABLE_ALERT}`, 1, 1030, 380, [['block']]);
-  b.add('history', 'sqlite-log', { name: 'history', file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
-    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, 1210, 260, [[]]);
+  sqliteLog(b, 'history', 'history', 1210, 260, [[]]);
   b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
     protectOwn: true, protectGateway: true, escalate: true, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
   1210, 380, [['stamp-blocklist', 'history', 'device-view']]);
