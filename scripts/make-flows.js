@@ -223,6 +223,19 @@ function chart(b, name, label, groupName, order, width, height, chartType, x, y,
     outputs: 1, useDifferentColor: false, className: '', ...extra }, x, y, [[]]);
 }
 
+/** Detector settings of both flows; the threshold sliders start at these. */
+const FLOOD = { windowMs: '1000', icmpSrc: '50', icmpDst: '100', synSrc: '100', synDst: '200', udpSrc: '5000', udpDst: '10000', cooldownS: '10', maxTracked: '20000', allowlist: '' };
+const SCAN = { windowS: '60', verticalPorts: '20', horizontalHosts: '20', oddFlags: true, bruteForcePorts: '21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900',
+  bruteForceAttempts: '10', failures: '20', cooldownS: '60', maxTracked: '20000', allowlist: '' };
+
+/** flood-detect → scan-detect → payload-match in series on the packet output (`next` after the last); alerts of all three to `alertWires`. */
+function detectors(b, action, [xFlood, xScan, xPayload], y, next, alertWires) {
+  b.add('flood', 'flood-detect', { name: 'flood-detect', action, ...FLOOD }, xFlood, y, [['scan'], alertWires]);
+  b.add('scan', 'scan-detect', { name: 'scan-detect', action, ...SCAN }, xScan, y, [['payload'], alertWires]);
+  b.add('payload', 'payload-match', { name: 'payload-match', includeDefaults: true, rules: '[]', rulesFile: '', action, allowlist: '', cooldownS: '10', maxTracked: '50000' },
+    xPayload, y, [next, alertWires]);
+}
+
 /** A sqlite-log node on the tab's DB_FILE; every node of a flow shares the file, so they share these settings too. */
 function sqliteLog(b, name, label, x, y, wires) {
   return b.add(name, 'sqlite-log', { name: label, file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
@@ -318,13 +331,7 @@ return msg;`, 1, 830, 340, [['capture-text']]);
     layout: 'row-spread', className: 'ips-capture-report', style: false, font: '', fontSize: 16, color: '#000000' }, 1050, 340);
 
   // Detectors in series on the packet output; alerts fan in.
-  b.add('flood', 'flood-detect', { name: 'flood-detect', action: 'alert', windowMs: '1000', icmpSrc: '50', icmpDst: '100', synSrc: '100', synDst: '200', udpSrc: '5000',
-    udpDst: '10000', cooldownS: '10', maxTracked: '20000', allowlist: '' }, 830, 220, [['scan'], ['history', 'model', 'block-gate']]);
-  b.add('scan', 'scan-detect', { name: 'scan-detect', action: 'alert', windowS: '60', verticalPorts: '20', horizontalHosts: '20', oddFlags: true,
-    bruteForcePorts: '21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900', bruteForceAttempts: '10', failures: '20', cooldownS: '60', maxTracked: '20000', allowlist: '' },
-  1020, 220, [['payload'], ['history', 'model', 'block-gate']]);
-  b.add('payload', 'payload-match', { name: 'payload-match', includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '10', maxTracked: '50000' },
-    1210, 220, [[], ['history', 'model', 'block-gate']]);
+  detectors(b, 'alert', [830, 1020, 1210], 220, [], ['history', 'model', 'block-gate']);
 
   sqliteLog(b, 'history', 'history', 1430, 160, [[]]);
 
@@ -360,11 +367,11 @@ ${BLOCKABLE_ALERT}`, 1, 1450, 420, [['block']]);
     1460, 460, [['block']]);
 
   // Thresholds
-  slider(b, 'sl-syn', 'SYN per source per second', 'synSrc', 10, 2000, 10, 100, 'g-thresholds', 140, 520, 'flood-config');
-  slider(b, 'sl-icmp', 'ICMP echo per source per second', 'icmpSrc', 5, 2000, 5, 50, 'g-thresholds', 140, 560, 'flood-config');
-  slider(b, 'sl-udp', 'UDP per source per second', 'udpSrc', 100, 50000, 100, 5000, 'g-thresholds', 140, 600, 'flood-config');
-  slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, 20, 'g-thresholds', 140, 640, 'scan-config');
-  slider(b, 'sl-horiz', 'Hosts per source (horizontal scan)', 'horizontalHosts', 3, 1000, 1, 20, 'g-thresholds', 140, 680, 'scan-config');
+  slider(b, 'sl-syn', 'SYN per source per second', 'synSrc', 10, 2000, 10, FLOOD.synSrc, 'g-thresholds', 140, 520, 'flood-config');
+  slider(b, 'sl-icmp', 'ICMP echo per source per second', 'icmpSrc', 5, 2000, 5, FLOOD.icmpSrc, 'g-thresholds', 140, 560, 'flood-config');
+  slider(b, 'sl-udp', 'UDP per source per second', 'udpSrc', 100, 50000, 100, FLOOD.udpSrc, 'g-thresholds', 140, 600, 'flood-config');
+  slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, SCAN.verticalPorts, 'g-thresholds', 140, 640, 'scan-config');
+  slider(b, 'sl-horiz', 'Hosts per source (horizontal scan)', 'horizontalHosts', 3, 1000, 1, SCAN.horizontalHosts, 'g-thresholds', 140, 680, 'scan-config');
   func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 600, 560, [['flood']]);
   func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 600, 660, [['scan']]);
 
@@ -476,13 +483,7 @@ function router() {
   // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
   b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', queue: '${NFQUEUE_NUM}', defaultVerdict: 'accept', timeout: '250', failOpen: true, maxLen: '4096', copyRange: '65535',
     batchSize: '64', batchMs: '1' }, 140, 320, [['flood']]);
-  b.add('flood', 'flood-detect', { name: 'flood-detect', action: 'drop', windowMs: '1000', icmpSrc: '50', icmpDst: '100', synSrc: '100', synDst: '200', udpSrc: '5000',
-    udpDst: '10000', cooldownS: '10', maxTracked: '20000', allowlist: '' }, 340, 320, [['scan'], ['alerts-in']]);
-  b.add('scan', 'scan-detect', { name: 'scan-detect', action: 'drop', windowS: '60', verticalPorts: '20', horizontalHosts: '20', oddFlags: true,
-    bruteForcePorts: '21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900', bruteForceAttempts: '10', failures: '20', cooldownS: '60', maxTracked: '20000', allowlist: '' },
-  530, 320, [['payload'], ['alerts-in']]);
-  b.add('payload', 'payload-match', { name: 'payload-match', includeDefaults: true, rules: '[]', rulesFile: '', action: 'drop', allowlist: '', cooldownS: '10', maxTracked: '50000' },
-    720, 320, [['nfq'], ['alerts-in']]);
+  detectors(b, 'drop', [340, 530, 720], 320, ['nfq'], ['alerts-in']);
 
   // Alerts: one junction, then blocking, history, the log and a toast.
   b.add('alerts-in', 'junction', {}, 900, 380, [['block-filter', 'history', 'model', 'toast-filter']]);
@@ -505,9 +506,9 @@ return { topic: a.signature, payload: a.reason };`, outputs: 1, timeout: 0, noer
     raw: false, className: '', topic: '', x: 1420, y: 560 });
 
   // Thresholds
-  slider(b, 'sl-syn', 'SYN per source per second', 'synSrc', 10, 2000, 10, 100, 'g-thresholds', 140, 640, 'flood-config');
-  slider(b, 'sl-icmp', 'ICMP echo per source per second', 'icmpSrc', 5, 2000, 5, 50, 'g-thresholds', 140, 680, 'flood-config');
-  slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, 20, 'g-thresholds', 140, 720, 'scan-config');
+  slider(b, 'sl-syn', 'SYN per source per second', 'synSrc', 10, 2000, 10, FLOOD.synSrc, 'g-thresholds', 140, 640, 'flood-config');
+  slider(b, 'sl-icmp', 'ICMP echo per source per second', 'icmpSrc', 5, 2000, 5, FLOOD.icmpSrc, 'g-thresholds', 140, 680, 'flood-config');
+  slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, SCAN.verticalPorts, 'g-thresholds', 140, 720, 'scan-config');
   slider(b, 'sl-limit', 'Device limit KB/s', 'limitBps', 10, 100000, 1, 977, 'g-thresholds', 140, 760, 'bw-config');
   func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 600, 660, [['flood']]);
   func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 600, 720, [['scan']]);
