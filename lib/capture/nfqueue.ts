@@ -259,20 +259,18 @@ function ifName(index: number): string | undefined {
 }
 const O_NONBLOCK = 0o4000;
 
-/**
- * Discard whatever waits on the binding's socket: on a re-bind these are
- * packets of the queue instance the last close unbound (the kernel dropped
- * them then), and their ids would name packets of the new instance. False
- * when the socket is blocking (libuv's poller makes it non-blocking; if not,
- * reading could hang, so nothing is read).
- */
+/** Whether the socket is non-blocking (libuv's poller makes it so); reading a blocking one could hang. */
 function isNonBlocking(fd: number): boolean {
   const flags = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
   return flags !== null && (parseInt(flags[1], 8) & O_NONBLOCK) !== 0;
 }
 
-function drainSocket(fd: number): boolean {
-  if (!isNonBlocking(fd)) return false;
+/**
+ * Discard whatever waits on the binding's (non-blocking) socket: on a re-bind
+ * these are packets of the queue instance the last close unbound (the kernel
+ * dropped them then), and their ids would name packets of the new instance.
+ */
+function discardWaiting(fd: number): true {
   const scratch = Buffer.allocUnsafe(65536);
   for (;;) {
     try {
@@ -431,7 +429,8 @@ export class NfqueueHandle implements VerdictSink {
     let drained = true;
     if (parked) {
       entry = parked;
-      drained = drainSocket(entry.fd);
+      // A blocking socket is not read (it could hang): its leftovers stay, so batch verdicts stay off.
+      drained = isNonBlocking(entry.fd) && discardWaiting(entry.fd);
       fs.writeSync(entry.fd, configCommandMessage(queue, 'bind'));
     } else {
       const before = new Set(netfilterSockets().keys());
