@@ -31,7 +31,8 @@ export interface BulkShape {
   numeric: readonly number[];
 }
 
-export function bulkShape(table: string, columns: readonly string[], numeric: readonly string[]): BulkShape {
+/** A table as records.ts describes it (numeric columns by name) → its bulk shape (by position). */
+export function bulkShape({ table, columns, numeric }: { table: string; columns: readonly string[]; numeric: readonly string[] }): BulkShape {
   return { table, columns, numeric: columns.flatMap((c, i) => (numeric.includes(c) ? [i] : [])) };
 }
 

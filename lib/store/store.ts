@@ -89,13 +89,9 @@ const DEVICE_IP = TABLES.device.columns.indexOf('ip');
 const DEVICE_RX = TABLES.device.columns.indexOf('rx_bps');
 const DEVICE_TX = TABLES.device.columns.indexOf('tx_bps');
 const AGE_COLUMN: Record<TableName, string> = { alerts: 'logged', devices: 'ts', flows: 'ts', blocks: 'ts' };
-const ROWS: Record<RowKind, BulkShape> = {
-  alert: bulkShape(TABLES.alert.table, TABLES.alert.columns, TABLES.alert.numeric),
-  device: bulkShape(TABLES.device.table, TABLES.device.columns, TABLES.device.numeric),
-  flow: bulkShape(TABLES.flow.table, TABLES.flow.columns, TABLES.flow.numeric),
-};
-const MINUTES = bulkShape('alert_minutes', ['minute', 'category', 'n'], ['minute', 'n']);
-const HOURS = bulkShape('device_hours', ['hour', 'ip', 'rx_sum', 'tx_sum', 'samples', 'peak'], ['hour', 'rx_sum', 'tx_sum', 'samples', 'peak']);
+const ROWS: Record<RowKind, BulkShape> = { alert: bulkShape(TABLES.alert), device: bulkShape(TABLES.device), flow: bulkShape(TABLES.flow) };
+const MINUTES = bulkShape({ table: 'alert_minutes', columns: ['minute', 'category', 'n'], numeric: ['minute', 'n'] });
+const HOURS = bulkShape({ table: 'device_hours', columns: ['hour', 'ip', 'rx_sum', 'tx_sum', 'samples', 'peak'], numeric: ['hour', 'rx_sum', 'tx_sum', 'samples', 'peak'] });
 const UPSERT_MINUTES = 'ON CONFLICT (minute, category) DO UPDATE SET n = n + excluded.n';
 const UPSERT_HOURS = 'ON CONFLICT (hour, ip) DO UPDATE SET rx_sum = rx_sum + excluded.rx_sum, tx_sum = tx_sum + excluded.tx_sum, ' +
   'samples = samples + excluded.samples, peak = max(peak, excluded.peak)';
@@ -327,7 +323,7 @@ export class LogStore extends EventEmitter {
     const counts: Record<TableName, number> = { alerts: 0, devices: 0, flows: 0, blocks: 0 };
     const lastIds: Partial<Record<TableName, number>> = {};
     let blockState = this.blockState;
-    const perMinute = new Map<string, number>();
+    const perMinute = new Map<string, { minute: number; category: SqlValue; n: number }>();
     const perHour = new Map<string, { hour: number; ip: string; rx: number; tx: number; n: number; peak: number }>();
     try {
       await exec(db, 'BEGIN IMMEDIATE');
@@ -350,8 +346,12 @@ export class LogStore extends EventEmitter {
           const rows = (batch.slice(i, j) as RowItem[]).map((r) => r.values);
           for (const values of rows) {
             if (kind === 'alert') {
-              const key = `${Math.floor((values[ALERT_TS] as number) / 60_000)}|${values[ALERT_CATEGORY]}`;
-              perMinute.set(key, (perMinute.get(key) ?? 0) + 1);
+              const minute = Math.floor((values[ALERT_TS] as number) / 60_000);
+              const category = values[ALERT_CATEGORY];
+              const key = `${minute}|${category}`;
+              const m = perMinute.get(key);
+              if (m) m.n++;
+              else perMinute.set(key, { minute, category, n: 1 });
             } else if (kind === 'device') {
               const hour = Math.floor((values[DEVICE_TS] as number) / 3_600_000);
               const ip = values[DEVICE_IP] as string;
@@ -372,10 +372,7 @@ export class LogStore extends EventEmitter {
           i = j;
         }
         if (perMinute.size) {
-          await this.bulkInsert(db, MINUTES, [...perMinute].map(([key, n]) => {
-            const bar = key.indexOf('|');
-            return [Number(key.slice(0, bar)), key.slice(bar + 1), n];
-          }), UPSERT_MINUTES);
+          await this.bulkInsert(db, MINUTES, [...perMinute.values()].map((m) => [m.minute, m.category, m.n]), UPSERT_MINUTES);
         }
         if (perHour.size) {
           await this.bulkInsert(db, HOURS, [...perHour.values()].map((h) => [h.hour, h.ip, h.rx, h.tx, h.n, h.peak]), UPSERT_HOURS);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { bulkShape, encodeRows, exactParts } from '../../../lib/store/bulk';
 
-const shape = bulkShape('t', ['a', 'n', 'b'], ['n']);
+const shape = bulkShape({ table: 't', columns: ['a', 'n', 'b'], numeric: ['n'] });
 
 describe('bulk rows', () => {
   it('splits a float into an integer mantissa and a power of two that give it back exactly', () => {
