@@ -16,7 +16,7 @@
  * opening the same queue number again (a Node-RED redeploy) re-binds it.
  */
 import fs from 'node:fs';
-import type { VerdictSink } from './verdicts';
+import { monotonicEpochMs, type VerdictSink } from './verdicts';
 
 /** Verdict numbers from linux/netfilter.h. */
 export const NF_DROP = 0;
@@ -513,7 +513,7 @@ export class NfqueueHandle implements VerdictSink {
         if (m) {
           if (this.batchOk === null) this.batchOk = this.drained && m.id === 1;
           const data = Buffer.from(rx.subarray(m.payloadStart, m.payloadEnd)); // rx is reused
-          this.onPacket({ id: m.id, data, len: data.length, ts: performance.timeOrigin + performance.now(), iface: ifName(m.indev) ?? ifName(m.outdev) });
+          this.onPacket({ id: m.id, data, len: data.length, ts: monotonicEpochMs(), iface: ifName(m.indev) ?? ifName(m.outdev) });
         }
         off += (len + 3) & ~3;
       }
@@ -524,7 +524,7 @@ export class NfqueueHandle implements VerdictSink {
   deliver(p: NfqPacket): void {
     const info = p.info;
     if (this.batchOk === null) this.batchOk = this.drained && info.id === 1;
-    this.onPacket({ id: info.id, data: p.payload, len: info.len, ts: performance.timeOrigin + performance.now(), iface: ifaceName(info) });
+    this.onPacket({ id: info.id, data: p.payload, len: info.len, ts: monotonicEpochMs(), iface: ifaceName(info) });
   }
 
   batches(): boolean {
