@@ -20,6 +20,7 @@ import type { Page } from 'playwright-core';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
 import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
 import { disableScript, enableScript, pings } from '../support/inline';
+import { eventually } from '../support/wait';
 import { chromiumMissing, dashboardScreenshot, get, launchChromium, shippedFlow, socketIoConnect, testOutput, unixSocketProxy, type LaunchedBrowser } from '../support/browser';
 
 const creds = { username: 'admin', password: 'a router password' };
@@ -31,15 +32,6 @@ const QUEUE = 0; // the flow's NFQUEUE_NUM default; queues are per namespace
 function queued(rt: ChildRuntime, queue: number): number {
   const line = (rt.procNet('netfilter/nfnetlink_queue') ?? '').split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === String(queue));
   return line ? Number(line[7]) : 0;
-}
-
-/** Poll `check` until it returns true (about every 250 ms), or give up after `tries`. */
-async function eventually(check: () => Promise<boolean>, tries = 40): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return false;
 }
 
 describe('router dashboard in a browser, router flow in a namespace', async () => {

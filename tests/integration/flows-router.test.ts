@@ -15,6 +15,7 @@ import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns
 import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
 import { packageRoot } from '../support/runtime';
 import { shippedFlow } from '../support/browser';
+import { eventually } from '../support/wait';
 
 describe('flows/router-ips.json', () => {
   const flow = shippedFlow('router-ips');
@@ -121,20 +122,10 @@ describe('flows/router-ips.json', () => {
       await rt.inject('router.block', { topic: 'block', payload: '10.98.0.2' });
       const listed = (m: { msg: Record<string, unknown> }) => ((m.msg.payload as { blocked?: { ip: string }[] }).blocked ?? []).some((b) => b.ip === '10.98.0.2');
       await rt.waitFor('router.blocklist', (m) => m.some(listed), 20_000);
-      let blocked = false;
-      for (let i = 0; i < 20 && !blocked; i++) {
-        blocked = !(await pingOk());
-        if (!blocked) await new Promise((r) => setTimeout(r, 250));
-      }
-      assert.equal(blocked, true, `ping still answered after block: ${JSON.stringify(rt.inbox('router.blocklist').map((m) => m.msg.payload))} ${rt.diagnostics()}`);
+      assert.equal(await eventually(async () => !(await pingOk()), 5000, 250), true, `ping still answered after block: ${JSON.stringify(rt.inbox('router.blocklist').map((m) => m.msg.payload))} ${rt.diagnostics()}`);
       await rt.inject('router.block', { topic: 'unblock', payload: '10.98.0.2' });
       await rt.waitFor('router.blocklist', (m) => !listed(m.at(-1)!), 20_000);
-      let back = false;
-      for (let i = 0; i < 20 && !back; i++) {
-        back = await pingOk();
-        if (!back) await new Promise((r) => setTimeout(r, 250));
-      }
-      assert.equal(back, true, 'ping not answered after unblock');
+      assert.equal(await eventually(pingOk, 5000, 250), true, 'ping not answered after unblock');
     });
   });
 });

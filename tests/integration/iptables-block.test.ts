@@ -15,6 +15,7 @@ import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns
 import type { FlowNode } from '../support/runtime';
 import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
 import { errorText } from '../support/inline';
+import { until } from '../support/wait';
 
 const VIC = '10.77.1.1';
 const ATK = '10.77.1.2';
@@ -78,14 +79,6 @@ class BlockRuntime {
   /** Crash: no close handler runs. */
   kill(): Promise<void> {
     return this.rt.kill();
-  }
-}
-
-async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -15,6 +15,7 @@ import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns
 import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
 import type { DeviceStats } from '../../lib/net/types';
 import type { Alert } from '../../lib/detect/alert';
+import { until } from '../support/wait';
 
 const DEVICE_MAC = 'b8:27:eb:5a:01:02'; // Raspberry Pi Foundation OUI
 const DEVICE_HOSTNAME = 'pi-camera';
@@ -212,7 +213,7 @@ describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespac
     t.diagnostic(`throttled download ${throttled.toFixed(0)} B/s for a limit of ${limit} B/s`);
     // Back under the limit once iperf3 stops: clear event, rate limit removed.
     await rt!.waitFor('alertSink', (msgs) => alertsIn(msgs.slice(from)).some((a) => a.rule === 'bandwidth.clear'), 15_000);
-    await waitUntil(async () => !(await router.exec('tc', ['filter', 'show', 'dev', lanIf])).stdout.includes('flowid 1:'), 5000);
+    await until(async () => !(await router.exec('tc', ['filter', 'show', 'dev', lanIf])).stdout.includes('flowid 1:'), 'the throttle filter to be removed', 5000, 200);
     const again = await iperf(['-R'], 3);
     assert.ok(again.end.sum_received!.bits_per_second / 8 > 2 * limit, `after recovery the download ran at ${(again.end.sum_received!.bits_per_second / 8).toFixed(0)} B/s`);
     // That run went over the limit again; let it clear before the next test.
@@ -250,10 +251,3 @@ describe('router: conntrack-poll, bandwidth-threshold, vendor-lookup in namespac
   });
 });
 
-async function waitUntil(pred: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

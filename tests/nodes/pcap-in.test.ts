@@ -15,6 +15,7 @@ import type { Packet } from '../../lib/packet/types';
 import type { FileSummary } from '../../lib/capture/file-source';
 import { packageRoot } from '../support/runtime';
 import { nodeHelper, load, startServer, unload, useServerPerTest } from '../support/node-helper';
+import { until } from '../support/wait';
 
 const helper = nodeHelper<HelperNode>();
 
@@ -139,7 +140,7 @@ describe('pcap-in node, file mode', () => {
     assert.ok(h.packets.some((p) => p.proto === 'tcp' && p.flags === 'S' && p.dport === 80), 'hping3 SYNs to port 80');
     assert.ok(h.packets.some((p) => p.proto === 'icmp' && p.icmpType === 8), 'ping echo requests');
     assert.ok(h.packets.some((p) => p.proto === 'tcp' && p.payload.toString('latin1').includes('UNION+SELECT')), 'curl payload with SQL injection');
-    await waitUntil(() => h.statuses.some((s) => new RegExp(`^done: ${expected.length} pkts in \\d+(\\.\\d)? (ms|s)$`).test(s.text ?? '')));
+    await until(() => h.statuses.some((s) => new RegExp(`^done: ${expected.length} pkts in \\d+(\\.\\d)? (ms|s)$`).test(s.text ?? '')), 'the done status', 10_000, 10);
     assert.match(String(h.statuses.find((s) => s.text?.startsWith('reading'))?.text), /^reading \d+ pkts \d+%$/);
   });
 
@@ -184,7 +185,7 @@ describe('pcap-in node, file mode', () => {
     if (skip) return t.skip(skip);
     const h = await deploy({ filename: DEMO, mode: 'replay', speed: '1', batchSize: '1' });
     h.node.receive({});
-    await waitUntil(() => h.packets.length >= 3);
+    await until(() => h.packets.length >= 3, 'packets', 10_000, 10);
     let completed = false;
     void h.complete.then(() => { completed = true; });
     await unload();
@@ -221,7 +222,7 @@ describe('pcap-in node, file mode', () => {
     assert.ok(summary.error, 'completion carries the error');
     assert.equal(typeof summary.errorOffset, 'number');
     assert.ok(summary.errorOffset! > 24 && summary.errorOffset! < whole.length - 10);
-    await waitUntil(() => h.errors.length > 0);
+    await until(() => h.errors.length > 0, 'the node to report an error', 10_000, 10);
     assert.match(h.errors[0], new RegExp(`offset ${summary.errorOffset}`));
   });
 
@@ -230,7 +231,7 @@ describe('pcap-in node, file mode', () => {
     const expected = tsharkRows(DEMO);
     const h = await deploy({ filename: DEMO, mode: 'replay', speed: '1', batchSize: '1' });
     h.node.receive({});
-    await waitUntil(() => h.packets.length >= 5);
+    await until(() => h.packets.length >= 5, 'packets', 10_000, 10);
     h.node.receive({ topic: 'stop' });
     const summary = await h.complete;
     assert.equal(summary.stopped, true);
@@ -247,7 +248,7 @@ describe('pcap-in node, file mode', () => {
     const summary = await h.complete;
     assert.equal(summary.packets, 0);
     assert.match(String(summary.error), /not found/);
-    await waitUntil(() => h.errors.length > 0);
+    await until(() => h.errors.length > 0, 'the node to report an error', 10_000, 10);
     assert.match(h.errors[0], new RegExp(`capture file not found: ${missing}`));
     assert.equal(h.packets.length, 0);
   });
@@ -256,7 +257,7 @@ describe('pcap-in node, file mode', () => {
     if (skip) return t.skip(skip);
     const h = await deploy({ filename: '' });
     h.node.receive({});
-    await waitUntil(() => h.errors.length > 0);
+    await until(() => h.errors.length > 0, 'the node to report an error', 10_000, 10);
     assert.match(h.errors[0], /no capture file given/);
   });
 
@@ -264,7 +265,7 @@ describe('pcap-in node, file mode', () => {
     if (skip) return t.skip(skip);
     const h = await deploy({ filename: DEMO });
     h.node.receive({ filename: 42 });
-    await waitUntil(() => h.errors.length > 0);
+    await until(() => h.errors.length > 0, 'the node to report an error', 10_000, 10);
     assert.match(h.errors[0], /msg\.filename must be a string/);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(h.packets.length, 0);
@@ -277,7 +278,7 @@ describe('pcap-in node, file mode', () => {
     h.node.receive({ topic: 'config', payload: { batchSize: 0, filename: DEMO } });
     h.node.receive({ topic: 'config', payload: { colour: 'red' } });
     h.node.receive({ topic: 'reset' });
-    await waitUntil(() => h.errors.length >= 2);
+    await until(() => h.errors.length >= 2, 'the node to report an error', 10_000, 10);
     assert.match(h.errors[0], /config refused, settings unchanged: batch size must be a whole number from 1/);
     assert.match(h.errors[1], /unknown setting "colour"/);
     await new Promise((r) => setTimeout(r, 100));
@@ -295,10 +296,10 @@ describe('pcap-in node, file mode', () => {
   it('a bad batch setting is refused with the reason', async (t) => {
     if (skip) return t.skip(skip);
     const h = await deploy({ filename: DEMO, batchSize: '0' });
-    await waitUntil(() => h.errors.length > 0);
+    await until(() => h.errors.length > 0, 'the node to report an error', 10_000, 10);
     assert.match(h.errors[0], /batch size must be a whole number from 1/);
     h.node.receive({});
-    await waitUntil(() => h.errors.length > 1);
+    await until(() => h.errors.length > 1, 'the node to report an error', 10_000, 10);
     assert.equal(h.packets.length, 0);
   });
 });
@@ -311,22 +312,15 @@ describe('pcap-in node, live mode errors', () => {
     if (why) return t.skip(why);
     const h = await deploy({ source: 'live', iface: 'nosuchif0', batchSize: '1' });
     h.node.receive({ topic: 'start' });
-    await waitUntil(() => h.errors.length > 0);
+    await until(() => h.errors.length > 0, 'the node to report an error', 10_000, 10);
     assert.match(h.errors[0], /nosuchif0/);
   });
 
   it('an invalid interface name is refused before anything is opened', async (t) => {
     if (skip) return t.skip(skip);
     const h = await deploy({ source: 'live', iface: 'eth0; rm -rf /' });
-    await waitUntil(() => h.errors.length > 0);
+    await until(() => h.errors.length > 0, 'the node to report an error', 10_000, 10);
     assert.match(h.errors[0], /interface name must match/);
   });
 });
 
-async function waitUntil(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
