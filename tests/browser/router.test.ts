@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
+import { Lab, netnsUnavailable, routerWithDevice, toolMissing, type Netns } from '../support/netns';
 import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
 import { disableScript, enableScript, pings } from '../support/inline';
 import { eventually } from '../support/wait';
@@ -48,12 +48,7 @@ describe('router dashboard in a browser, router flow in a namespace', async () =
   before(async () => {
     if (skip) return;
     lab = new Lab();
-    router = await lab.host('router');
-    device = await lab.host('device');
-    // a Raspberry Pi Foundation MAC, so the device list has a vendor to show
-    await lab.link(router, `${ROUTER}/24`, device, `${DEVICE}/24`, { bMac: 'b8:27:eb:65:43:21' });
-    // a conntrack rule makes the kernel track this namespace's connections (conntrack-poll reads them)
-    await router.exec('iptables', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED', '-j', 'ACCEPT']);
+    ({ router, device } = await routerWithDevice(lab, '10.97.0', { track: true }));
     rt = await startChildRuntime(shippedFlow('router-ips'), [], {
       ns: router,
       modules: ['node-red-dashboard'],

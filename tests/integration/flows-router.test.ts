@@ -11,7 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
+import { Lab, netnsUnavailable, routerWithDevice, toolMissing, type Netns } from '../support/netns';
 import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
 import { packageRoot } from '../support/runtime';
 import { shippedFlow } from '../support/browser';
@@ -34,11 +34,7 @@ describe('flows/router-ips.json', () => {
     before(async () => {
       if (skip) return;
       lab = new Lab();
-      const router = await lab.host('router');
-      const device = await lab.host('device');
-      // a Raspberry Pi Foundation MAC, so the device list has a vendor to show
-      await lab.link(router, '10.99.0.1/24', device, '10.99.0.2/24', { bMac: 'b8:27:eb:12:34:56' });
-      await router.exec('iptables', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED', '-j', 'ACCEPT']);
+      const { router, device } = await routerWithDevice(lab, '10.99.0', { track: true });
       deviceNs = device;
       rt = await startChildRuntime(flow, ['router.device-view', 'router.device-list', 'router.stamp-blocklist', 'router.blocklist', 'router.chart-hour'], {
         ns: router,
@@ -101,9 +97,8 @@ describe('flows/router-ips.json', () => {
     before(async () => {
       if (skip) return;
       lab = new Lab();
-      const router = await lab.host('router');
-      deviceNs = await lab.host('device');
-      await lab.link(router, '10.98.0.1/24', deviceNs, '10.98.0.2/24');
+      const { router, device } = await routerWithDevice(lab, '10.98.0');
+      deviceNs = device;
       rt = await startChildRuntime(flow, ['router.device-list', 'router.blocklist'], {
         ns: router,
         modules: ['node-red-dashboard'],
