@@ -113,10 +113,12 @@ async function loadCount(vic: Netns): Promise<number> {
 /**
  * `pps` UDP datagrams per second for `seconds`: iperf3 paced every 100 µs
  * (hping3 -i paces with usleep and falls short and uneven at these rates).
+ * `onServer` gets the pid of the iperf3 server, a process inside `vic`.
  */
-async function steadyLoad(gen: Netns, vic: Netns, pps: number, seconds: number): Promise<void> {
+async function steadyLoad(gen: Netns, vic: Netns, pps: number, seconds: number, onServer?: (pid: number) => void): Promise<void> {
   const server = vic.spawn('iperf3', ['-s', '-1', '-B', VIC_G]);
   server.stderr?.resume();
+  if (server.pid !== undefined) onServer?.(server.pid);
   await new Promise<void>((resolve) => {
     const t = setTimeout(resolve, 2000);
     server.stdout?.once('data', () => {
@@ -129,6 +131,22 @@ async function steadyLoad(gen: Netns, vic: Netns, pps: number, seconds: number):
   // the rate is read from kernel counters, not from iperf3's report (which an overloaded queue may delay)
   await gen.exec('timeout', [String(seconds + 10), 'iperf3', ...args], { timeoutMs: (seconds + 20) * 1000 }).catch(() => undefined);
   server.kill();
+}
+
+/**
+ * Packets received so far on interface `ifname` of the namespace of process
+ * `pid`, read from /proc/<pid>/net/dev: no process is started, so sampling
+ * the load does not take CPU from what is measured (an `iptables -L` every
+ * 250 ms in the namespace forks two processes each time: enough to show in
+ * a p99).
+ */
+function rxPackets(pid: number, ifname: string): number {
+  try {
+    const line = fs.readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').find((l) => l.trim().startsWith(`${ifname}:`));
+    return line ? Number(line.slice(line.indexOf(':') + 1).trim().split(/\s+/)[1]) : NaN;
+  } catch {
+    return NaN; // the process has exited
+  }
 }
 
 async function loadStep(gen: Netns, vic: Netns, pid: number, pps: number | 'flood'): Promise<StepResult> {
@@ -190,41 +208,55 @@ interface PingResult {
   p50: number;
   p99: number;
   lost: number;
-  /** Load that passed the victim's queue, per 250 ms sample (packets/s), sorted. */
+  /** Load received by the victim, per 250 ms sample (packets/s), sorted. */
   loadRates: number[];
+  /** Load datagrams the victim received while ping ran, and those that passed its INPUT chain (the queue included) in the same span. */
+  received: number;
+  passed: number;
 }
 
-/** ping RTTs (ms) with a steady 10,000 packets/s load running. */
-async function pingUnderLoad(gen: Netns, png: Netns, vic: Netns): Promise<PingResult> {
+/**
+ * ping RTTs (ms) with a steady 10,000 packets/s load running; `vicIf` is
+ * the victim's interface facing the load generator.
+ */
+async function pingUnderLoad(gen: Netns, png: Netns, vic: Netns, vicIf: string): Promise<PingResult> {
   let loadDone = false;
-  const load = steadyLoad(gen, vic, 10_000, 13).then(() => (loadDone = true));
-  await new Promise((r) => setTimeout(r, 1500));
+  let serverPid = 0;
+  const load = steadyLoad(gen, vic, 10_000, 20, (pid) => (serverPid = pid)).then(() => (loadDone = true));
+  // ping starts once the load flows (iperf3 connects first)
+  const started = rxPackets(serverPid, vicIf);
+  for (let i = 0; i < 100 && !loadDone && !(rxPackets(serverPid, vicIf) - started > 2000); i++) await new Promise((r) => setTimeout(r, 50));
+  const passedBefore = await loadCount(vic);
+  const receivedBefore = rxPackets(serverPid, vicIf);
   const ping = png.exec('ping', ['-n', '-i', '0.01', '-c', '1000', '-W', '1', VIC_P], { timeoutMs: 60_000 }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
   let pingDone = false;
   void ping.then(() => (pingDone = true));
   const loadRates: number[] = [];
-  let last = await loadCount(vic);
+  let last = rxPackets(serverPid, vicIf);
   let lastT = performance.now();
   while (!pingDone) {
     await new Promise((r) => setTimeout(r, 250));
-    const n = await loadCount(vic);
+    const n = rxPackets(serverPid, vicIf);
     const t = performance.now();
-    if (loadDone) break; // ping outlasted the load (a starved machine): later samples would show no load
+    if (loadDone || !(n >= last)) break; // ping outlasted the load (a starved machine): later samples would show no load
     // from the first datagram on (iperf3 may still be connecting on a busy machine)
     if (n > last || loadRates.length > 0) loadRates.push((n - last) / ((t - lastT) / 1000));
     last = n;
     lastT = t;
   }
   const { stdout } = await ping;
+  // Load datagrams that got through (the queue, then the sink rule's counter) against those received while ping ran.
+  const received = rxPackets(serverPid, vicIf) - receivedBefore;
+  const passed = (await loadCount(vic)) - passedBefore;
   await load;
   const rtts = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
-  return { p50: percentile(rtts, 50), p99: percentile(rtts, 99), lost: 1000 - rtts.length, loadRates: loadRates.sort((a, b) => a - b) };
+  return { p50: percentile(rtts, 50), p99: percentile(rtts, 99), lost: 1000 - rtts.length, loadRates: loadRates.sort((a, b) => a - b), received, passed };
 }
 
 function pingLine(label: string, r: PingResult): string {
   const rates = r.loadRates;
   const steady = rates.length ? `load ${fmt(percentile(rates, 0))}/${fmt(percentile(rates, 50))}/${fmt(rates[rates.length - 1])} pkt/s (min/median/max of ${rates.length} 250-ms samples)` : 'load not sampled';
-  return `  ${`${label}:`.padEnd(28)}p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  lost ${r.lost}  ${steady}`;
+  return `  ${`${label}:`.padEnd(28)}p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  lost ${r.lost}  ${steady}; ${fmt(r.passed)} of ${fmt(r.received)} load datagrams passed`;
 }
 
 function nodeRedFlows(batchSize: number, batchMs = 1, timeout = INLINE_DEFAULTS.timeoutMs): ReturnType<typeof observers> {
@@ -316,7 +348,7 @@ async function main(): Promise<void> {
     const vic = await lab.host('vic');
     const gen = await lab.host('gen');
     const png = await lab.host('png');
-    await lab.link(vic, `${VIC_G}/24`, gen, `${GEN}/24`);
+    const { aIf: vicIf } = await lab.link(vic, `${VIC_G}/24`, gen, `${GEN}/24`);
     await lab.link(vic, `${VIC_P}/24`, png, `${PNG}/24`);
     await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
     await addLoadSink(vic);
@@ -351,9 +383,20 @@ async function main(): Promise<void> {
 
     console.log('\nlatency: ping -i 0.01 -c 1000 with a steady UDP background load of 10,000 pkt/s (iperf3 paced)');
     await vic.exec(disableScript, ['--queue', String(QUEUE)]);
-    const base = await pingUnderLoad(gen, png, vic);
+    const base = await pingUnderLoad(gen, png, vic, vicIf);
     console.log(pingLine('without IPS', base));
     await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
+    // The floor: the bare adapter (decode + verdict at once, no Node-RED).
+    {
+      const child = vic.spawn(process.execPath, [__filename, '--bare', '1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+      await waitBound(vic);
+      const bare = await pingUnderLoad(gen, png, vic, vicIf);
+      console.log(pingLine('bare adapter, batch 1', bare));
+      console.log(`  => added latency: p50 ${(bare.p50 - base.p50).toFixed(3)} ms, p99 ${(bare.p99 - base.p99).toFixed(3)} ms`);
+      child.stdin?.end();
+      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    }
     // per packet and batched, as installed by default, then with the priority a dedicated router would give it (systemd Nice=-20)
     const variants: Array<[string, number, string[]]> = [
       ['with IPS, batch 1', 1, []],
@@ -365,7 +408,7 @@ async function main(): Promise<void> {
       const rt = await startChildRuntime(nodeRedFlows(batch), ['errors'], { ns: vic, wrap });
       try {
         await waitBound(vic);
-        const ips = await pingUnderLoad(gen, png, vic);
+        const ips = await pingUnderLoad(gen, png, vic, vicIf);
         console.log(pingLine(label, ips));
         console.log(`  => added latency: p50 ${(ips.p50 - base.p50).toFixed(3)} ms, p99 ${(ips.p99 - base.p99).toFixed(3)} ms`);
       } finally {
