@@ -18,6 +18,25 @@
 import fs from 'node:fs';
 import { monotonicEpochMs, type VerdictSink } from './verdicts';
 
+/**
+ * One read from a non-blocking socket: the bytes read, or -1 when nothing
+ * waits (EAGAIN) or the read failed. Every wake-up ends on an empty socket,
+ * and Node reports that as a thrown error: without its stack trace the throw
+ * costs half as much (about 3 µs instead of 6–7 µs here, measured on a
+ * FIFO): at 10,000 packets/s there is about one wake-up per packet.
+ */
+function readWaiting(fd: number, buf: Buffer): number {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return fs.readSync(fd, buf, 0, buf.length, null);
+  } catch {
+    return -1;
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Verdict numbers from linux/netfilter.h. */
 export const NF_DROP = 0;
 export const NF_ACCEPT = 1;
@@ -498,11 +517,9 @@ export class NfqueueHandle implements VerdictSink {
     if (!entry || !entry.nonBlocking) return;
     const rx = this.rx;
     for (let n = 0; n < 256 && this.entry === entry; n++) {
-      let got: number;
-      try {
-        got = fs.readSync(entry.fd, rx, 0, rx.length, null);
-      } catch {
-        // EAGAIN: nothing more now (other errors: the binding's next read sees them)
+      const got = readWaiting(entry.fd, rx);
+      if (got < 0) {
+        // nothing more now (other errors: the binding's next read sees them)
         this.onIdle();
         return;
       }

@@ -112,8 +112,8 @@ export function registerDetectorNode<C extends NodeDef>(RED: NodeAPI, type: stri
           return;
         }
         const alerts = engine.process(packets);
-        const alertMsgs: NodeMessage[] = alerts.map((a) => ({ topic: a.rule, payload: a }));
-        send([msg, alertMsgs.length ? alertMsgs : null]);
+        const alertMsgs: NodeMessage[] | null = alerts.length ? alerts.map((a) => ({ topic: a.rule, payload: a })) : null;
+        send([msg, alertMsgs]);
         scheduleStatus();
         done();
       } catch (err) {
