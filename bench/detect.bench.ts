@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ATTACKERS, makeCapture, spoofedSyn } from './support/make-capture';
 import { measure, mib, report } from './support/measure';
+import { countPackets, countSink } from './support/count';
 import { CaptureFileReader } from '../lib/capture/pcap-file';
 import { decodePacket } from '../lib/packet/decode';
 import { FloodDetector } from '../lib/detect/flood';
@@ -77,7 +78,7 @@ interface ChainResult {
   alerts: Alert[];
 }
 
-/** pcap-in → detectors → counting function node, in a real runtime; returns when every packet was counted. */
+/** pcap-in → detectors → counting sink (support/count.ts), in a real runtime; returns when every packet was counted. */
 async function chain(file: string, detectors: FlowNode[], label: string): Promise<ChainResult> {
   const ids = detectors.map((d) => d.id);
   const wired = detectors.map((d, i) => ({ ...d, z: 'tab', wires: [[ids[i + 1] ?? 'count'], ['alerts']] }));
@@ -85,16 +86,16 @@ async function chain(file: string, detectors: FlowNode[], label: string): Promis
     { id: 'tab', type: 'tab', label: 'bench' },
     { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelay: '50', wires: [[ids[0] ?? 'count'], ['done']] },
     ...wired,
-    { id: 'count', z: 'tab', type: 'function', func: "context.set('n', (context.get('n') || 0) + (Array.isArray(msg.payload) ? msg.payload.length : 1));\nreturn null;", outputs: 1, wires: [[]] },
+    countSink('count', 'tab'),
     { id: 'alerts', z: 'tab', type: 'debug', active: false, wires: [] },
     { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },
   ];
   const rt = await startRuntime(flows);
+  const counter = countPackets(rt, 'count');
   try {
     for (let i = 0; i < 500 && !rt.RED.nodes.getNode('count'); i++) await new Promise((r) => setTimeout(r, 20));
     const cap = rt.RED.nodes.getNode('cap') as { receive(msg: Record<string, unknown>): void } | null;
     if (!cap) throw new Error('pcap-in did not start in the runtime (is it built?)');
-    const counter = rt.RED.nodes.getNode('count') as { context(): { get(key: string): unknown } };
     const alertBox = rt.inbox('alerts');
     let total = 0;
     const result = await measure(async () => {
@@ -104,12 +105,13 @@ async function chain(file: string, detectors: FlowNode[], label: string): Promis
       if (summary.error) throw new Error(summary.error);
       total = summary.packets;
       // The last batches are still travelling through the chain when pcap-in reports completion.
-      while (Number(counter.context().get('n') ?? 0) < total) await new Promise((r) => setTimeout(r, 5));
+      while (counter.packets < total) await new Promise((r) => setTimeout(r, 5));
       return total;
     });
     report(label, result);
     return { packets: total, alerts: alertBox.map((m) => m.msg.payload as Alert) };
   } finally {
+    counter.stop();
     await rt.stop();
   }
 }

@@ -16,6 +16,7 @@ import { CaptureFileReader } from '../lib/capture/pcap-file';
 import { decodePacket } from '../lib/packet/decode';
 import { startRuntime, type FlowNode } from '../tests/support/runtime';
 import { measure, mib, type Run } from './support/measure';
+import { countPackets, countSink } from './support/count';
 
 const PACKETS = Number(process.env.IPS_BENCH_PACKETS ?? 1_000_000);
 const BATCH = Number(process.env.IPS_BENCH_BATCH ?? 256);
@@ -61,38 +62,37 @@ async function bareReaderDecoder(file: string): Promise<number> {
 }
 
 async function throughRuntime(file: string): Promise<number> {
-  // Counting with a function node keeps the flow a real one; at 256 packets per
-  // message its cost is a few microseconds per message, under 1% of the run.
   const flows: FlowNode[] = [
     { id: 'tab', type: 'tab', label: 'bench' },
     { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelay: '50', wires: [['count'], ['done']] },
-    { id: 'count', z: 'tab', type: 'function', func: "context.set('n', (context.get('n') || 0) + (Array.isArray(msg.payload) ? msg.payload.length : 1));\nreturn null;", outputs: 1, wires: [[]] },
+    countSink('count', 'tab'),
     { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },
   ];
   const rt = await startRuntime(flows);
+  const counter = countPackets(rt, 'count');
   try {
     // Flows start just after the runtime does: wait for the nodes to exist.
     for (let i = 0; i < 500 && !rt.RED.nodes.getNode('count'); i++) await new Promise((r) => setTimeout(r, 20));
     const node = rt.RED.nodes.getNode('cap') as { receive(msg: Record<string, unknown>): void } | null;
     if (!node) throw new Error('pcap-in did not start in the runtime');
-    const counter = rt.RED.nodes.getNode('count') as { context(): { get(key: string): unknown; set(key: string, value: unknown): void } };
     // Warm-up pass (as for the bare run): hot page cache, optimised code in Node-RED too.
     node.receive({ filename: file });
     await rt.waitFor('done', (msgs) => msgs.length > 0, 600_000);
     rt.inbox('done').length = 0;
-    counter.context().set('n', 0);
+    counter.reset();
     const result = await measureCpu(async () => {
       node.receive({ filename: file });
       const done = await rt.waitFor('done', (msgs) => msgs.length > 0, 600_000);
       const summary = done[0].msg.payload as { packets: number; error?: string };
       if (summary.error) throw new Error(summary.error);
-      const counted = Number(counter.context().get('n'));
+      const counted = counter.packets;
       if (counted !== summary.packets) throw new Error(`counted ${counted} of ${summary.packets} packets`);
       return counted;
     });
     report(`pcap-in → count, Node-RED runtime (batch ${BATCH})`, result);
     return result.packets;
   } finally {
+    counter.stop();
     await rt.stop();
   }
 }

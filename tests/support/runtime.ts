@@ -19,7 +19,7 @@ export interface ReceivedMessage {
   port: number;
 }
 
-interface HookEvent {
+export interface HookEvent {
   msg: Record<string, unknown>;
   /** Absent on onReceive events (Node-RED only gives the destination there). */
   source?: { id: string; port: number };
