@@ -11,7 +11,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CaptureError, CaptureFileReader } from './pcap-file';
 import { Batcher, type BatchLimits } from './batcher';
-import { decodePacket } from '../packet/decode';
+import { decodeFrame } from '../packet/decode';
 import type { Packet } from '../packet/types';
 
 export type FileMode = 'analyze' | 'replay';
@@ -124,7 +124,7 @@ export class FileSource {
           }
           this.packets++;
           this.bytes += r.len;
-          batcher.push(decodePacket(r.data, r.linktype, r.ts, r.len, r.iface));
+          batcher.push(decodeFrame(r.chunk, r.offset, r.caplen, r.linktype, r.ts, r.len, r.iface));
           if (mode === 'analyze' && ++sinceYield >= yieldEvery) {
             sinceYield = 0;
             await nextTurn();

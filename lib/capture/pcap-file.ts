@@ -2,7 +2,7 @@
  * Streaming reader for pcap and pcapng capture files, in pure TypeScript.
  *
  * The file is read in chunks (256 KiB by default) into fresh buffers; records
- * are views into those chunks, so memory stays flat however big the file is
+ * point into those chunks, so memory stays flat however big the file is
  * (a chunk lives as long as someone holds a record or payload from it). A
  * record that straddles two chunks is carried over into the next one.
  *
@@ -19,18 +19,31 @@
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
-/** One captured frame as stored in the file. */
-export interface CaptureRecord {
-  /** Capture time, ms since epoch (fractional). */
-  ts: number;
-  caplen: number;
-  /** Length on the wire. */
-  len: number;
-  linktype: number;
-  /** pcapng interface name (if_name), or 'if<N>' when the file gives none; absent for pcap. */
-  iface?: string;
-  /** The captured bytes: a view into a read chunk. */
-  data: Buffer;
+/**
+ * One captured frame as stored in the file. The frame stays in the read
+ * chunk: `data` makes a view of it on demand, and a decoder can read it in
+ * place (decodeFrame(r.chunk, r.offset, r.caplen, ...)) without that view.
+ */
+export class CaptureRecord {
+  constructor(
+    /** Capture time, ms since epoch (fractional). */
+    readonly ts: number,
+    readonly caplen: number,
+    /** Length on the wire. */
+    readonly len: number,
+    readonly linktype: number,
+    /** pcapng interface name (if_name), or 'if<N>' when the file gives none; absent for pcap. */
+    readonly iface: string | undefined,
+    /** The read chunk holding the frame (shared by the records read with it). */
+    readonly chunk: Buffer,
+    /** Where the frame starts in `chunk`. */
+    readonly offset: number,
+  ) {}
+
+  /** The captured bytes: a new view into the read chunk on each call, never a copy. */
+  get data(): Buffer {
+    return this.chunk.subarray(this.offset, this.offset + this.caplen);
+  }
 }
 
 /** A capture file that cannot be read on, with the byte offset of the problem. */
@@ -307,8 +320,8 @@ export class CaptureFileReader {
         return pos;
       }
       const ts = u32(buf, pos, le) * 1000 + u32(buf, pos + 4, le) * fracMs;
-      const data = buf.subarray(pos + hdr, pos + hdr + caplen);
-      out.push({ ts, caplen, len: u32(buf, pos + 12, le), linktype, iface: undefined, data });
+      // an indexed store, not out.push(): optimized code called the generic push builtin for each record
+      out[out.length] = new CaptureRecord(ts, caplen, u32(buf, pos + 12, le), linktype, undefined, buf, pos + hdr);
       pos += hdr + caplen;
     }
   }
@@ -435,7 +448,7 @@ export class CaptureFileReader {
         if (caplen > MAX_CAPLEN) return new CaptureError(`corrupt pcapng packet block at byte ${at}: captured length ${caplen} exceeds the ${MAX_CAPLEN}-byte limit`, at);
         const ts = u32(buf, pos + 12, le) * iface.msPerHigh + u32(buf, pos + 16, le) * iface.msPerUnit + iface.offsetMs;
         this.lastTs = ts;
-        out.push({ ts, caplen, len: u32(buf, pos + 24, le), linktype: iface.linktype, iface: iface.name, data: buf.subarray(pos + 28, pos + 28 + caplen) });
+        out[out.length] = new CaptureRecord(ts, caplen, u32(buf, pos + 24, le), iface.linktype, iface.name, buf, pos + 28);
         return undefined;
       }
       case BT_SPB: {
@@ -448,7 +461,7 @@ export class CaptureFileReader {
         if (iface.snaplen > 0 && caplen > iface.snaplen) caplen = iface.snaplen;
         if (caplen > MAX_CAPLEN) return new CaptureError(`corrupt pcapng simple packet block at byte ${at}: captured length ${caplen} exceeds the ${MAX_CAPLEN}-byte limit`, at);
         // An SPB has no timestamp: it gets the previous packet's, so time never runs backwards.
-        out.push({ ts: this.lastTs, caplen, len, linktype: iface.linktype, iface: iface.name, data: buf.subarray(pos + 12, pos + 12 + caplen) });
+        out[out.length] = new CaptureRecord(this.lastTs, caplen, len, iface.linktype, iface.name, buf, pos + 12);
         return undefined;
       }
       default:

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePacket, decodeIp, formatIpv6At } from '../../../lib/packet/decode';
+import { decodePacket, decodeFrame, decodeIp, formatIpv6At } from '../../../lib/packet/decode';
 import {
   LINKTYPE_ETHERNET, LINKTYPE_NULL, LINKTYPE_LOOP, LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6,
   LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, DLT_RAW_BSD, DLT_RAW_OPENBSD,
@@ -389,6 +389,45 @@ describe('decodePacket: address text', () => {
       const p = decodeEth(v6);
       assert.equal(p.src, formatIp(v6.subarray(22, 38)));
       assert.equal(p.dst, formatIp(v6.subarray(38, 54)));
+    }
+  });
+});
+
+describe('decodeFrame: a frame read in place from a larger buffer', () => {
+  it('gives the same packet as decodePacket on the frame alone, and never reads past the frame', () => {
+    const gso = eth(ipv4('10.0.0.1', '10.0.0.2', 17, udp(1, 2, Buffer.from('abcdef'))));
+    gso.writeUInt16BE(0, 16); // IPv4 total length 0: take what was captured
+    const jumbo = eth(ipv6('fd00::1', 'fd00::2', 6, tcp(1, 2, 'PA', Buffer.from('xyz'))), 0x86dd);
+    jumbo.writeUInt16BE(0, 18); // IPv6 payload length 0: same
+    const ip = ipv4('10.0.0.1', '10.0.0.2', 6, tcp(3, 4, 'PA', Buffer.from('hello')));
+    const frames: Array<[Buffer, number]> = [
+      [eth(ipv4('10.0.0.1', '192.168.1.80', 6, tcp(40000, 80, 'PA', Buffer.from('GET / HTTP/1.1\r\n\r\n')))), LINKTYPE_ETHERNET],
+      [ether(B, A, 0x86dd, ipv6('fd00::1', 'fd00::2', 17, udp(1, 2, Buffer.alloc(9, 7)), { ext: [{ type: 0 }, { type: 44, moreFragments: true }] }), [1, 2]), LINKTYPE_ETHERNET],
+      [ether('ff:ff:ff:ff:ff:ff', A, 0x0806, arp(1, A, '10.0.0.1', B, '10.0.0.2')), LINKTYPE_ETHERNET],
+      [eth(ipv4('10.0.0.1', '10.0.0.2', 1, icmp(8, 0, Buffer.alloc(56, 0x2a)))), LINKTYPE_ETHERNET],
+      [ether(B, A, 0x88b5, Buffer.from('local experimental ethertype')), LINKTYPE_ETHERNET],
+      [gso, LINKTYPE_ETHERNET],
+      [jumbo, LINKTYPE_ETHERNET],
+      [ip, LINKTYPE_RAW],
+      [ip, LINKTYPE_IPV4],
+      [Buffer.concat([Buffer.from('0000000100060200000000aa00000800', 'hex'), ip]), LINKTYPE_LINUX_SLL],
+      [Buffer.concat([Buffer.from('080000000000000300010006020000000aa00000', 'hex'), ip]), LINKTYPE_LINUX_SLL2],
+      [Buffer.concat([Buffer.from('02000000', 'hex'), ip]), LINKTYPE_NULL],
+      [Buffer.concat([Buffer.from('00000063', 'hex'), Buffer.from('other family')]), LINKTYPE_LOOP],
+    ];
+    // What follows the frame in the buffer: bytes that would decode as more header and payload if read.
+    const after = Buffer.concat([ip, Buffer.alloc(64, 0x45)]);
+    for (const [frame, linktype] of frames) {
+      for (let n = 0; n <= frame.length; n++) {
+        const alone = Buffer.from(frame.subarray(0, n));
+        const host = Buffer.concat([Buffer.alloc(7, 0xff), alone, after]);
+        const where = `link type ${linktype}, ${n} of ${frame.length} bytes`;
+        const expected = decodePacket(alone, linktype, TS, frame.length, 'eth0');
+        const p = decodeFrame(host, 7, n, linktype, TS, frame.length, 'eth0');
+        assert.deepEqual({ ...p, payload: undefined }, { ...expected, payload: undefined }, where);
+        assert.ok(p.payload.equals(expected.payload), `${where}: payload bytes`);
+        assert.ok(p.payload.length === 0 || isViewOf(p.payload, host.subarray(7, 7 + n)), `${where}: payload is a view inside the frame`);
+      }
     }
   });
 });
