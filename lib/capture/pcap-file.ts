@@ -4,7 +4,9 @@
  * The file is read in chunks (256 KiB by default) into fresh buffers; records
  * point into those chunks, so memory stays flat however big the file is
  * (a chunk lives as long as someone holds a record or payload from it). A
- * record that straddles two chunks is carried over into the next one.
+ * record that straddles two chunks is carried over into the next one. The
+ * next chunk is read while the records of the current one are handed out,
+ * so parsing and the flow do not wait for the disk (or the page cache copy).
  *
  * pcap: both byte orders, microsecond and nanosecond magic, the modified
  * (Kuznetzov) variant, per-file link type and snaplen.
@@ -44,6 +46,21 @@ export class CaptureRecord {
   get data(): Buffer {
     return this.chunk.subarray(this.offset, this.offset + this.caplen);
   }
+}
+
+/**
+ * Room kept before a read-ahead chunk's bytes for the unparsed tail of the
+ * chunk before it (a record cut by the chunk boundary), so joining the two
+ * copies only that tail. A longer tail (a record over 16 KiB cut in two)
+ * is joined by a plain read instead.
+ */
+const READ_AHEAD_HEADROOM = 16 * 1024;
+
+/** A chunk being read ahead: its file offset and the buffer it is read into (after the headroom). */
+interface ReadAhead {
+  filePos: number;
+  buf: Buffer;
+  bytesRead: Promise<number>;
 }
 
 /** A capture file that cannot be read on, with the byte offset of the problem. */
@@ -186,12 +203,13 @@ export class CaptureFileReader {
       this.fh = await fs.promises.open(this.path, 'r');
       if (this.closed) return;
       this.totalBytes = (await this.fh.stat()).size;
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       let pos = 0;
       let end = 0;
       /** File offset of buf[0]. */
       let base = 0;
       let filePos = 0;
+      let ahead: ReadAhead | null = null;
       for (;;) {
         if (this.closed) return;
         if (this.skip > 0) {
@@ -206,22 +224,37 @@ export class CaptureFileReader {
         }
         const leftover = end - pos;
         const size = Math.max(this.chunkSize, this.pending ? this.pending.need : 0);
-        const next = Buffer.allocUnsafe(size);
-        if (leftover > 0) buf.copy(next, 0, pos, end);
+        let next: Buffer;
         let bytesRead: number;
+        let eof: boolean;
         try {
-          ({ bytesRead } = await this.fh.read(next, leftover, size - leftover, filePos));
+          if (ahead !== null && ahead.filePos === filePos && leftover <= READ_AHEAD_HEADROOM && leftover + this.chunkSize >= size) {
+            // The read started while the chunk before was parsed: put that chunk's unparsed tail just before it.
+            bytesRead = await ahead.bytesRead;
+            buf.copy(ahead.buf, READ_AHEAD_HEADROOM - leftover, pos, end);
+            next = ahead.buf.subarray(READ_AHEAD_HEADROOM - leftover, READ_AHEAD_HEADROOM + bytesRead);
+            eof = bytesRead < this.chunkSize;
+          } else {
+            // First chunk, after a skip, or a record bigger than a chunk: read here (a read-ahead of the wrong bytes is dropped).
+            if (ahead !== null) await ahead.bytesRead.catch(() => 0);
+            next = Buffer.allocUnsafe(size);
+            if (leftover > 0) buf.copy(next, 0, pos, end);
+            ({ bytesRead } = await this.fh.read(next, leftover, size - leftover, filePos));
+            eof = bytesRead < size - leftover;
+          }
         } catch (err) {
           if (this.closed) return; // close() raced the read: a stop, not an error
           throw err;
         }
+        ahead = null;
         if (this.closed) return;
         base = filePos - leftover;
         filePos += bytesRead;
+        // Read the next chunk while this one is parsed and its packets go through the flow.
+        if (!eof) ahead = this.readAhead(this.fh, filePos);
         buf = next;
         pos = 0;
         end = leftover + bytesRead;
-        const eof = bytesRead < size - leftover;
         this.pending = undefined;
 
         if (this.format === undefined) {
@@ -256,6 +289,15 @@ export class CaptureFileReader {
     } finally {
       await this.close();
     }
+  }
+
+  /** Start reading the chunk at `filePos` into a fresh buffer, after room for the tail of the chunk before it. */
+  private readAhead(fh: FileHandle, filePos: number): ReadAhead {
+    const buf = Buffer.allocUnsafe(READ_AHEAD_HEADROOM + this.chunkSize);
+    const bytesRead = fh.read(buf, READ_AHEAD_HEADROOM, this.chunkSize, filePos).then((r) => r.bytesRead);
+    // Awaited when the chunk is needed; a stop may abandon it, and its failure then is not an error.
+    bytesRead.catch(() => undefined);
+    return { filePos, buf, bytesRead };
   }
 
   /** Reads the file header (pcap) or recognises the first SHB (pcapng). Returns the parse position. */

@@ -201,6 +201,25 @@ describe('CaptureFileReader', async () => {
     }
   });
 
+  it('joins records cut by a chunk boundary whatever their size: small ones behind the read-ahead chunk, ones over its 16 KiB headroom by a plain read', async () => {
+    // frames of 60 bytes to 40 KB, their bytes numbered, read in 32 KiB and the default 256 KiB chunks
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 120; i++) {
+      const size = i % 3 === 0 ? 20_000 + 173 * i : i % 3 === 1 ? 60 + i : 1500;
+      const frame = Buffer.alloc(size);
+      for (let j = 0; j < size; j++) frame[j] = (i * 7 + j) & 0xff;
+      frames.push(frame);
+    }
+    const file = path.join(dir, 'straddling.pcap');
+    fs.writeFileSync(file, Buffer.concat([pcapHeader(LINKTYPE_ETHERNET), ...frames.map((f, i) => pcapRecord(1_700_000_000_000 + i, f))]));
+    for (const chunkSize of [32 * 1024, undefined]) {
+      const got = await readAll(file, chunkSize);
+      assert.equal(got.error, undefined);
+      assert.equal(got.records.length, frames.length, `chunk ${chunkSize ?? 'default'}`);
+      got.records.forEach((r, i) => assert.ok(r.data.equals(frames[i]), `chunk ${chunkSize ?? 'default'} record ${i}`));
+    }
+  });
+
   it('reads big-endian pcap and pcapng (byte-swapped copies of the real captures)', { skip: missing ?? false }, async () => {
     for (const name of ['lab-eth.pcap', 'lab-eth-nsec.pcap', 'lab-any-sll2.pcap', 'lab-multi.pcapng']) {
       const file = tmp(`be-${name}`, toBigEndian(fs.readFileSync(path.join(FIXTURES, name))));
