@@ -100,7 +100,10 @@ export class RepeatFilter {
  */
 export function admit<K extends AddrKey, V>(table: BoundedTable<K, V>, seen: RepeatFilter, key: K, ts: number, windowMs: number, datum = 0, key2 = 0): V | undefined {
   seen.admitted = false;
-  if (table.size < table.cap || table.has(key, key2)) return table.touch(key, ts, key2);
+  if (table.size < table.cap) return table.touch(key, ts, key2);
+  // Full: one lookup for a key it holds (no has() then touch()).
+  const held = table.touchExisting(key, ts, key2);
+  if (held !== undefined) return held;
   if (!seen.repeat(key, ts, windowMs, datum, key2)) {
     table.evictions++;
     return undefined;

@@ -166,11 +166,14 @@ export class FloodDetector extends Detector<FloodSettings> {
       // A retransmitted SYN is the same half-open connection: counted once.
       if (this.halfOpen.get(c1, c2) !== undefined) return;
       let nSrc: number;
-      if (this.synBySrc.has(src) || this.synBySrc.size < this.synBySrc.cap) {
+      const full = this.synBySrc.size >= this.synBySrc.cap;
+      const cell = full ? this.synBySrc.cellOf(src) : -1;
+      if (!full || cell >= 0) {
         // Its first SYN, sent before admission (pending ones exist only once the table has filled; it stays full).
-        if (this.synBySrc.size >= this.synBySrc.cap && this.synPending.recent(c1, p.ts, s.windowMs, c2)) return;
+        if (full && this.synPending.recent(c1, p.ts, s.windowMs, c2)) return;
         this.halfOpen.insert(c1, p.ts, c2).ts = p.ts;
-        nSrc = this.synBySrc.touch(src, p.ts).add(p.ts, s.windowMs);
+        // One lookup of src, not has() then touch(): halfOpen and synPending are other tables, so the cell still holds src.
+        nSrc = (cell >= 0 ? this.synBySrc.touchCell(cell, p.ts) : this.synBySrc.touch(src, p.ts)).add(p.ts, s.windowMs);
       } else if (this.synPending.recent(c1, p.ts, s.windowMs, c2)) {
         return;
       } else if (this.synSeen.repeat(src, p.ts, s.windowMs)) {

@@ -11,7 +11,7 @@ import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detecto
 import type { Schema } from './settings';
 import { KeyedCounter, KeyedDistinct } from './window';
 import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
-import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
+import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
 
 export const SCAN_RULES = defineRules({
   vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium' },
@@ -69,29 +69,28 @@ export const scanDefaults: ScanSettings = {
 
 /** Flag rule for a TCP flag string (order F S R P A U E C), or null when the combination is possible. */
 export function oddFlagRule(flags: string): RuleInfo | null {
-  // Fast exit for the flags of ordinary traffic.
-  switch (flags) {
-    case 'A': case 'PA': case 'S': case 'SA': case 'FA': case 'FPA': case 'R': case 'RA': case 'SEC': case 'SAE':
-      return null;
-  }
-  let f = false, s = false, r = false, p = false, a = false, u = false;
-  for (let i = 0; i < flags.length; i++) {
-    switch (flags.charCodeAt(i)) {
-      case 70: f = true; break; // F
-      case 83: s = true; break; // S
-      case 82: r = true; break; // R
-      case 80: p = true; break; // P
-      case 65: a = true; break; // A
-      case 85: u = true; break; // U
-    }
-  }
-  if (!f && !s && !r && !p && !a && !u) return SCAN_RULES.null;
+  return oddFlagBitsRule(tcpFlagBits(flags));
+}
+
+/**
+ * oddFlagRule on the flag bits (tcp-flags.ts): the detector has them
+ * already, and testing bits costs no string compares (the decoder's flag
+ * strings are not internalized, so a switch on them calls a string compare
+ * per case).
+ */
+export function oddFlagBitsRule(bits: number): RuleInfo | null {
+  const f = (bits & TCP_FIN) !== 0;
+  const s = (bits & TCP_SYN) !== 0;
+  const r = (bits & TCP_RST) !== 0;
+  const a = (bits & TCP_ACK) !== 0;
+  const pu = (bits & (TCP_PSH | TCP_URG)) !== 0;
+  if (!f && !s && !r && !pu && !a) return SCAN_RULES.null;
   if (s && f) return SCAN_RULES.synFin;
   if (s && r) return SCAN_RULES.badFlags;
-  if (!a && f && p && u) return SCAN_RULES.xmas;
-  if (!a && f && !s && !r && !p && !u) return SCAN_RULES.fin;
+  if (!a && f && (bits & (TCP_PSH | TCP_URG)) === (TCP_PSH | TCP_URG)) return SCAN_RULES.xmas;
+  if (!a && f && !s && !r && !pu) return SCAN_RULES.fin;
   // Without ACK only SYN or RST may stand alone; FIN/PSH/URG need an established connection.
-  if (!a && (f || p || u)) return SCAN_RULES.badFlags;
+  if (!a && (f || pu)) return SCAN_RULES.badFlags;
   return null;
 }
 
@@ -161,11 +160,11 @@ export class ScanDetector extends Detector<ScanSettings> {
     if (proto === 'tcp') {
       const flags = p.flags;
       if (flags === undefined) return;
+      const bits = tcpFlagBits(flags);
       if (this.settings.oddFlags) {
-        const odd = oddFlagRule(flags);
+        const odd = oddFlagBitsRule(bits);
         if (odd !== null) this.flagHit(odd, p, flags);
       }
-      const bits = tcpFlagBits(flags);
       if (isTcpProbe(bits)) {
         this.probe(p, p.dport ?? 0);
         if (isOpeningSyn(bits)) this.attempt(p);

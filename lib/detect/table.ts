@@ -18,7 +18,12 @@
  *
  * A key has two parts: `key` (a number or a string) and an optional number
  * `key2` (default 0), so composite keys such as (source, target, port) need
- * no string built per packet (see keys.ts).
+ * no string built per packet (see keys.ts). Number keys live in a
+ * Float64Array (NaN in a string key's cell) and string keys in an array of
+ * strings ('' in a number key's cell), so a lookup compares two numbers or
+ * two strings, never a generic `===` of number-or-string, and a 48-bit key
+ * is not kept as a boxed heap number. A number key never equals a string
+ * key, even one with the same text.
  */
 
 const NIL = -1;
@@ -51,14 +56,17 @@ export function hashKey(key: unknown, key2 = 0): number {
   return key2 === 0 ? h : (Math.imul(h, 31) + hashNumber(key2)) | 0;
 }
 
-export class BoundedTable<K, V> {
+export class BoundedTable<K extends number | string, V> {
   private capacity: number;
   /** Entry cells allocated (grows by doubling up to the cap). */
   private room = 0;
   /** Entry cells ever used (cells below it that are free are on the free list). */
   private highWater = 0;
   private count = 0;
-  private keys: (K | undefined)[] = [];
+  /** Number keys by cell; NaN (equal to nothing) where the key is a string. */
+  private numKeys = new Float64Array(0);
+  /** String keys by cell; '' where the key is a number (told apart by numKeys being NaN). */
+  private strKeys: string[] = [];
   private keys2 = new Float64Array(0);
   private vals: (V | undefined)[] = [];
   private hashes = new Int32Array(0);
@@ -115,15 +123,45 @@ export class BoundedTable<K, V> {
   /** The value for `key`, created (evicting the stalest entry when full) if absent; marks it touched at `ts`. */
   touch(key: K, ts: number, key2 = 0): V {
     const e = this.find(key, key2);
-    if (e !== NIL) {
-      if (ts > this.lastTs[e]) this.lastTs[e] = ts;
-      if (ts - this.movedTs[e] >= this.reorderMs) {
-        this.movedTs[e] = ts;
-        this.moveToTail(e);
-      }
-      return this.vals[e] as V;
+    if (e === NIL) return this.insert(key, ts, key2);
+    // touchCell's body, written out: the hottest call, kept small enough for callers to inline.
+    if (ts > this.lastTs[e]) this.lastTs[e] = ts;
+    if (ts - this.movedTs[e] >= this.reorderMs) {
+      this.movedTs[e] = ts;
+      this.moveToTail(e);
     }
-    return this.insert(key, ts, key2);
+    return this.vals[e] as V;
+  }
+
+  /** The value for `key` marked touched at `ts` as `touch` does, or undefined (nothing created) when absent. */
+  touchExisting(key: K, ts: number, key2 = 0): V | undefined {
+    const e = this.find(key, key2);
+    if (e === NIL) return undefined;
+    if (ts > this.lastTs[e]) this.lastTs[e] = ts;
+    if (ts - this.movedTs[e] >= this.reorderMs) {
+      this.movedTs[e] = ts;
+      this.moveToTail(e);
+    }
+    return this.vals[e];
+  }
+
+  /**
+   * The cell of `key` (>= 0), or -1 when absent: for a caller that decides
+   * after the lookup whether to touch it (`touchCell`), without a second
+   * lookup. Valid until the table next changes.
+   */
+  cellOf(key: K, key2 = 0): number {
+    return this.find(key, key2);
+  }
+
+  /** Touch the entry in cell `e` (from `cellOf`) at `ts`; returns its value. */
+  touchCell(e: number, ts: number): V {
+    if (ts > this.lastTs[e]) this.lastTs[e] = ts;
+    if (ts - this.movedTs[e] >= this.reorderMs) {
+      this.movedTs[e] = ts;
+      this.moveToTail(e);
+    }
+    return this.vals[e] as V;
   }
 
   /**
@@ -148,7 +186,13 @@ export class BoundedTable<K, V> {
     }
     const e = this.takeCell();
     const h = hashKey(key, key2);
-    this.keys[e] = key;
+    if (typeof key === 'number') {
+      this.numKeys[e] = key;
+      this.strKeys[e] = '';
+    } else {
+      this.numKeys[e] = NaN;
+      this.strKeys[e] = key;
+    }
     this.keys2[e] = key2;
     this.vals[e] = value;
     this.hashes[e] = h;
@@ -215,14 +259,15 @@ export class BoundedTable<K, V> {
     let e = this.head;
     while (e !== NIL) {
       const after = this.next[e];
-      yield [this.keys[e] as K, this.vals[e] as V];
+      const n = this.numKeys[e];
+      yield [(n === n ? n : this.strKeys[e]) as K, this.vals[e] as V];
       e = after;
     }
   }
 
   /** Forget every entry; the arrays stay allocated (bounded by the cap). */
   clear(): void {
-    this.keys.fill(undefined);
+    this.strKeys.fill('');
     this.vals.fill(undefined);
     this.index.fill(0);
     this.highWater = 0;
@@ -238,10 +283,20 @@ export class BoundedTable<K, V> {
     const index = this.index;
     const mask = this.mask;
     let i = hashKey(key, key2) & mask;
+    if (typeof key === 'number') {
+      const numKeys = this.numKeys;
+      for (;;) {
+        const slot = index[i];
+        if (slot === 0) return NIL;
+        if (numKeys[slot - 1] === key && this.keys2[slot - 1] === key2) return slot - 1;
+        i = (i + 1) & mask;
+      }
+    }
     for (;;) {
       const slot = index[i];
       if (slot === 0) return NIL;
-      if (this.keys[slot - 1] === key && this.keys2[slot - 1] === key2) return slot - 1;
+      // A number key's cell holds '' here and a number (not NaN) in numKeys.
+      if (this.strKeys[slot - 1] === key && this.keys2[slot - 1] === key2 && this.numKeys[slot - 1] !== this.numKeys[slot - 1]) return slot - 1;
       i = (i + 1) & mask;
     }
   }
@@ -260,6 +315,7 @@ export class BoundedTable<K, V> {
     const copyF = (a: Float64Array) => { const b = new Float64Array(room); b.set(a.subarray(0, room)); return b; };
     const copyI = (a: Int32Array) => { const b = new Int32Array(room); b.set(a.subarray(0, room)); return b; };
     this.hashes = copyI(this.hashes);
+    this.numKeys = copyF(this.numKeys);
     this.keys2 = copyF(this.keys2);
     this.lastTs = copyF(this.lastTs);
     this.movedTs = copyF(this.movedTs);
@@ -324,7 +380,7 @@ export class BoundedTable<K, V> {
         i = j;
       }
     }
-    this.keys[e] = undefined;
+    this.strKeys[e] = '';
     this.vals[e] = undefined;
     this.freeCells.push(e);
     this.count--;

@@ -175,7 +175,7 @@ export class DistinctCounter<T> {
 }
 
 /** Windowed counters per key, in a bounded table. */
-export class KeyedCounter<K> {
+export class KeyedCounter<K extends number | string> {
   readonly table: BoundedTable<K, WindowCounter>;
 
   constructor(cap: number) {
@@ -193,7 +193,7 @@ export class KeyedCounter<K> {
 }
 
 /** Distinct-value counters per key, in a bounded table. */
-export class KeyedDistinct<K, T> {
+export class KeyedDistinct<K extends number | string, T> {
   readonly table: BoundedTable<K, DistinctCounter<T>>;
 
   constructor(cap: number) {

@@ -73,3 +73,13 @@ test('a million one-shot spoofed SYNs still alert at the target, and a real sing
   assert.ok(attackerAlerts >= 1, 'the single-source flood among the spoofed ones is caught per source');
   assert.ok(flood.stats.evictions > 900_000, `evictions ${flood.stats.evictions}`);
 });
+
+test('admit: while the table is full a key it holds is touched (moved to the freshest end), not refused', () => {
+  const t = full(); // a then b, a stalest
+  const seen = new RepeatFilter();
+  assert.ok(admit(t, seen, 'a', 10, 1000) !== undefined);
+  assert.equal(seen.admitted, false);
+  assert.equal(t.evictions, 0);
+  assert.equal(t.lastTouch('a'), 10);
+  assert.deepEqual([...t.entries()].map(([k]) => k), ['b', 'a']);
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { oddFlagRule, ScanDetector } from '../../../lib/detect/scan';
+import { oddFlagBitsRule, oddFlagRule, ScanDetector } from '../../../lib/detect/scan';
+import { tcpFlagBits } from '../../../lib/packet/tcp-flags';
 import type { Alert } from '../../../lib/detect/alert';
 import type { Packet } from '../../../lib/packet/types';
 import { echoPkt, pkt, tcpPkt, udpPkt } from './packets';
@@ -161,4 +162,25 @@ test('eviction: a sweep from many sources keeps tables at the cap and counts evi
   d.process(packets);
   // two tables (ports per pair, hosts per port) each keep 100 of 5000 sources
   assert.equal(d.stats.evictions, 2 * 4900);
+});
+
+test('flag rules from bits agree with the letter rules for all 256 flag combinations', () => {
+  // The rules by letters, as documented: FIN/PSH/URG need ACK; SYN with FIN or RST never happens.
+  const byLetters = (flags: string): string | null => {
+    const has = (c: string) => flags.includes(c);
+    const [f, s, r, p, a, u] = ['F', 'S', 'R', 'P', 'A', 'U'].map(has);
+    if (!f && !s && !r && !p && !a && !u) return 'scan.null';
+    if (s && f) return 'scan.synfin';
+    if (s && r) return 'scan.badflags';
+    if (!a && f && p && u) return 'scan.xmas';
+    if (!a && f && !s && !r && !p && !u) return 'scan.fin';
+    if (!a && (f || p || u)) return 'scan.badflags';
+    return null;
+  };
+  for (let bits = 0; bits < 256; bits++) {
+    const flags = [...'FSRPAUEC'].filter((_, i) => bits & (1 << i)).join('');
+    assert.equal(tcpFlagBits(flags), bits);
+    assert.equal(oddFlagBitsRule(bits)?.rule ?? null, byLetters(flags), `flags '${flags}'`);
+    assert.equal(oddFlagRule(flags)?.rule ?? null, byLetters(flags), `flags '${flags}'`);
+  }
 });

@@ -73,3 +73,76 @@ test('BoundedTable keeps the same entries and order as a reference LRU under ran
     assert.deepEqual([...t.entries()].map(([k]) => k), [...ref.keys()]);
   }
 });
+
+test('BoundedTable: a number key and a string key with the same text are different entries', () => {
+  const t = new BoundedTable<string | number, { v: string }>(10, (k) => ({ v: typeof k }), 0);
+  t.touch(1, 1);
+  t.touch('1', 2);
+  t.touch(0, 3);
+  t.touch('', 4);
+  t.touch('NaN', 5);
+  assert.equal(t.size, 5);
+  assert.equal(t.get(1)?.v, 'number');
+  assert.equal(t.get('1')?.v, 'string');
+  assert.equal(t.get(0)?.v, 'number');
+  assert.equal(t.get('')?.v, 'string');
+  assert.equal(t.has('0'), false);
+  assert.equal(t.has(NaN), false, 'a string cell holds NaN as its number key: it must never match');
+  assert.equal(t.delete('1'), true);
+  assert.equal(t.get(1)?.v, 'number');
+  assert.deepEqual([...t.entries()].map(([k]) => k), [1, 0, '', 'NaN']);
+});
+
+test('BoundedTable: 48-bit number keys (address × 65536 + port) and their second parts are exact', () => {
+  const t = new BoundedTable<number, { n: number }>(100, () => ({ n: 0 }), 0);
+  const a = 0xc0a80150; // 192.168.1.80 above 2^31
+  const k1 = a * 65536 + 443;
+  const k2 = a * 65536 + 444;
+  t.touch(k1, 1, 0x0a000001 * 65536 + 80).n = 1;
+  t.touch(k2, 2, 0x0a000001 * 65536 + 80).n = 2;
+  t.touch(k1, 3, 0x0a000001 * 65536 + 81).n = 3;
+  t.touch(-k1, 4).n = 4;
+  assert.equal(t.size, 4);
+  assert.equal(t.get(k1, 0x0a000001 * 65536 + 80)?.n, 1);
+  assert.equal(t.get(k2, 0x0a000001 * 65536 + 80)?.n, 2);
+  assert.equal(t.get(k1, 0x0a000001 * 65536 + 81)?.n, 3);
+  assert.equal(t.get(-k1)?.n, 4);
+  assert.equal(t.has(k1), false, 'key2 0 is a different key');
+  assert.equal(t.lastTouch(k2, 0x0a000001 * 65536 + 80), 2);
+  assert.deepEqual([...t.entries()].map(([k]) => k), [k1, k2, k1, -k1]);
+});
+
+test('BoundedTable grows past its first cells keeping every key and the order; a full table then evicts stalest first', () => {
+  const cap = 5000;
+  const t = new BoundedTable<string | number, { k: string | number }>(cap, (k) => ({ k }), 0);
+  const keyOf = (i: number): string | number => (i % 3 === 0 ? `fd00::${i.toString(16)}` : i * 65536 + 7);
+  for (let i = 0; i < cap; i++) t.touch(keyOf(i), i);
+  assert.equal(t.size, cap);
+  for (let i = 0; i < cap; i++) assert.equal(t.get(keyOf(i))?.k, keyOf(i));
+  // Touch the first 10 again: they become the freshest; the next 10 are then evicted first.
+  for (let i = 0; i < 10; i++) t.touch(keyOf(i), cap + i);
+  for (let i = 0; i < 10; i++) t.touch(keyOf(cap + i), 2 * cap + i);
+  assert.equal(t.evictions, 10);
+  for (let i = 10; i < 20; i++) assert.equal(t.has(keyOf(i)), false);
+  for (let i = 0; i < 10; i++) assert.equal(t.has(keyOf(i)), true);
+  const order = [...t.entries()].map(([k]) => k);
+  assert.deepEqual(order.slice(0, 3), [keyOf(20), keyOf(21), keyOf(22)]);
+  assert.deepEqual(order.slice(-20), [...Array.from({ length: 10 }, (_, i) => keyOf(i)), ...Array.from({ length: 10 }, (_, i) => keyOf(cap + i))]);
+});
+
+test('BoundedTable touchExisting and cellOf/touchCell touch like touch does, and create nothing for an absent key', () => {
+  const t = new BoundedTable<string | number, { n: number }>(3, () => ({ n: 0 }), 0);
+  t.touch(1, 1);
+  t.touch('b', 2);
+  t.touch(3, 3);
+  assert.equal(t.touchExisting(2, 4), undefined);
+  assert.equal(t.cellOf('x'), -1);
+  assert.equal(t.size, 3);
+  assert.ok(t.touchExisting(1, 5) !== undefined);
+  const cell = t.cellOf('b');
+  assert.ok(cell >= 0);
+  t.touchCell(cell, 6).n = 9;
+  assert.equal(t.get('b')?.n, 9);
+  assert.equal(t.lastTouch('b'), 6);
+  assert.deepEqual([...t.entries()].map(([k]) => k), [3, 1, 'b']);
+});
