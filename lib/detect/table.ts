@@ -3,7 +3,8 @@
  * and per-target detector state. Staleness is the last touch in packet time.
  *
  * A fixed-layout table rather than a JavaScript Map: entries live in
- * parallel arrays (key, value, times, order links), found through an
+ * typed arrays (keys and times side by side per entry, values, order
+ * links), found through an
  * open-addressing index (linear probing, backward-shift deletion), and kept
  * in a doubly linked order list, stalest first. Under a flood of new keys
  * (spoofed sources) a Map evicting and inserting per packet reallocates its
@@ -19,7 +20,7 @@
  * A key has two parts: `key` (a number or a string) and an optional number
  * `key2` (default 0), so composite keys such as (source, target, port) need
  * no string built per packet (see keys.ts). Number keys live in a
- * Float64Array (NaN in a string key's cell) and string keys in an array of
+ * Float64Array (NaN in a string key's place) and string keys in an array of
  * strings ('' in a number key's cell), so a lookup compares two numbers or
  * two strings, never a generic `===` of number-or-string, and a 48-bit key
  * is not kept as a boxed heap number. A number key never equals a string
@@ -27,6 +28,12 @@
  */
 
 const NIL = -1;
+/** Layout of BoundedTable's `cells`: CELL numbers per entry, at these offsets. */
+const CELL = 4;
+const NUM_KEY = 0;
+const KEY2 = 1;
+const LAST_TS = 2;
+const MOVED_TS = 3;
 
 /** Murmur3's 32-bit finalizer: every input bit reaches the low bits the index uses. */
 function fmix(h: number): number {
@@ -63,17 +70,19 @@ export class BoundedTable<K extends number | string, V> {
   /** Entry cells ever used (cells below it that are free are on the free list). */
   private highWater = 0;
   private count = 0;
-  /** Number keys by cell; NaN (equal to nothing) where the key is a string. */
-  private numKeys = new Float64Array(0);
-  /** String keys by cell; '' where the key is a number (told apart by numKeys being NaN). */
+  /**
+   * The numbers a lookup and a touch read, four per cell side by side (one
+   * cache line holds two cells' worth): at CELL + NUM_KEY the number key
+   * (NaN, equal to nothing, where the key is a string), + KEY2 the second key
+   * part, + LAST_TS the packet time of the last touch, + MOVED_TS that of the
+   * last move to the end of the order. In parallel arrays a touch of a large
+   * table missed the cache once per array.
+   */
+  private cells = new Float64Array(0);
+  /** String keys by cell; '' where the key is a number (told apart by its NUM_KEY being NaN). */
   private strKeys: string[] = [];
-  private keys2 = new Float64Array(0);
   private vals: (V | undefined)[] = [];
   private hashes = new Int32Array(0);
-  /** Packet time of the last touch. */
-  private lastTs = new Float64Array(0);
-  /** Packet time of the last move to the end of the order. */
-  private movedTs = new Float64Array(0);
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
   /** Stalest entry (first to evict) and freshest. */
@@ -125,9 +134,11 @@ export class BoundedTable<K extends number | string, V> {
     const e = this.find(key, key2);
     if (e === NIL) return this.insert(key, ts, key2);
     // touchCell's body, written out: the hottest call, kept small enough for callers to inline.
-    if (ts > this.lastTs[e]) this.lastTs[e] = ts;
-    if (ts - this.movedTs[e] >= this.reorderMs) {
-      this.movedTs[e] = ts;
+    const cells = this.cells;
+    const c = e * CELL;
+    if (ts > cells[c + LAST_TS]) cells[c + LAST_TS] = ts;
+    if (ts - cells[c + MOVED_TS] >= this.reorderMs) {
+      cells[c + MOVED_TS] = ts;
       this.moveToTail(e);
     }
     return this.vals[e] as V;
@@ -137,9 +148,11 @@ export class BoundedTable<K extends number | string, V> {
   touchExisting(key: K, ts: number, key2 = 0): V | undefined {
     const e = this.find(key, key2);
     if (e === NIL) return undefined;
-    if (ts > this.lastTs[e]) this.lastTs[e] = ts;
-    if (ts - this.movedTs[e] >= this.reorderMs) {
-      this.movedTs[e] = ts;
+    const cells = this.cells;
+    const c = e * CELL;
+    if (ts > cells[c + LAST_TS]) cells[c + LAST_TS] = ts;
+    if (ts - cells[c + MOVED_TS] >= this.reorderMs) {
+      cells[c + MOVED_TS] = ts;
       this.moveToTail(e);
     }
     return this.vals[e];
@@ -156,9 +169,11 @@ export class BoundedTable<K extends number | string, V> {
 
   /** Touch the entry in cell `e` (from `cellOf`) at `ts`; returns its value. */
   touchCell(e: number, ts: number): V {
-    if (ts > this.lastTs[e]) this.lastTs[e] = ts;
-    if (ts - this.movedTs[e] >= this.reorderMs) {
-      this.movedTs[e] = ts;
+    const cells = this.cells;
+    const c = e * CELL;
+    if (ts > cells[c + LAST_TS]) cells[c + LAST_TS] = ts;
+    if (ts - cells[c + MOVED_TS] >= this.reorderMs) {
+      cells[c + MOVED_TS] = ts;
       this.moveToTail(e);
     }
     return this.vals[e] as V;
@@ -186,18 +201,20 @@ export class BoundedTable<K extends number | string, V> {
     }
     const e = this.takeCell();
     const h = hashKey(key, key2);
+    const cells = this.cells;
+    const c = e * CELL;
     if (typeof key === 'number') {
-      this.numKeys[e] = key;
+      cells[c + NUM_KEY] = key;
       this.strKeys[e] = '';
     } else {
-      this.numKeys[e] = NaN;
+      cells[c + NUM_KEY] = NaN;
       this.strKeys[e] = key;
     }
-    this.keys2[e] = key2;
+    cells[c + KEY2] = key2;
+    cells[c + LAST_TS] = ts;
+    cells[c + MOVED_TS] = ts;
     this.vals[e] = value;
     this.hashes[e] = h;
-    this.lastTs[e] = ts;
-    this.movedTs[e] = ts;
     this.linkTail(e);
     let i = h & this.mask;
     while (this.index[i] !== 0) i = (i + 1) & this.mask;
@@ -215,7 +232,7 @@ export class BoundedTable<K extends number | string, V> {
   /** Packet time of the last touch of `key`, or undefined. */
   lastTouch(key: K, key2 = 0): number | undefined {
     const e = this.find(key, key2);
-    return e === NIL ? undefined : this.lastTs[e];
+    return e === NIL ? undefined : this.cells[e * CELL + LAST_TS];
   }
 
   has(key: K, key2 = 0): boolean {
@@ -237,7 +254,7 @@ export class BoundedTable<K extends number | string, V> {
   expire(before: number): number {
     let removed = 0;
     // Entries moved less than reorderMs ago may sit slightly out of order; good enough for ageing.
-    while (this.head !== NIL && this.lastTs[this.head] < before) {
+    while (this.head !== NIL && this.cells[this.head * CELL + LAST_TS] < before) {
       this.removeEntry(this.head);
       removed++;
     }
@@ -259,7 +276,7 @@ export class BoundedTable<K extends number | string, V> {
     let e = this.head;
     while (e !== NIL) {
       const after = this.next[e];
-      const n = this.numKeys[e];
+      const n = this.cells[e * CELL + NUM_KEY];
       yield [(n === n ? n : this.strKeys[e]) as K, this.vals[e] as V];
       e = after;
     }
@@ -284,19 +301,21 @@ export class BoundedTable<K extends number | string, V> {
     const mask = this.mask;
     let i = hashKey(key, key2) & mask;
     if (typeof key === 'number') {
-      const numKeys = this.numKeys;
+      const cells = this.cells;
       for (;;) {
         const slot = index[i];
         if (slot === 0) return NIL;
-        if (numKeys[slot - 1] === key && this.keys2[slot - 1] === key2) return slot - 1;
+        const c = (slot - 1) * CELL;
+        if (cells[c + NUM_KEY] === key && cells[c + KEY2] === key2) return slot - 1;
         i = (i + 1) & mask;
       }
     }
     for (;;) {
       const slot = index[i];
       if (slot === 0) return NIL;
-      // A number key's cell holds '' here and a number (not NaN) in numKeys.
-      if (this.strKeys[slot - 1] === key && this.keys2[slot - 1] === key2 && this.numKeys[slot - 1] !== this.numKeys[slot - 1]) return slot - 1;
+      // A number key's cell holds '' here and a number (not NaN) at NUM_KEY.
+      const c = (slot - 1) * CELL;
+      if (this.strKeys[slot - 1] === key && this.cells[c + KEY2] === key2 && this.cells[c + NUM_KEY] !== this.cells[c + NUM_KEY]) return slot - 1;
       i = (i + 1) & mask;
     }
   }
@@ -312,13 +331,11 @@ export class BoundedTable<K extends number | string, V> {
   private grow(): void {
     // Called only when every cell is in use and the cap allows more, so room grows.
     const room = Math.max(this.room + 1, Math.min(this.capacity, Math.max(8, this.room * 2)));
-    const copyF = (a: Float64Array) => { const b = new Float64Array(room); b.set(a.subarray(0, room)); return b; };
     const copyI = (a: Int32Array) => { const b = new Int32Array(room); b.set(a.subarray(0, room)); return b; };
     this.hashes = copyI(this.hashes);
-    this.numKeys = copyF(this.numKeys);
-    this.keys2 = copyF(this.keys2);
-    this.lastTs = copyF(this.lastTs);
-    this.movedTs = copyF(this.movedTs);
+    const cells = new Float64Array(room * CELL);
+    cells.set(this.cells.subarray(0, room * CELL));
+    this.cells = cells;
     this.prev = copyI(this.prev);
     this.next = copyI(this.next);
     this.room = room;
