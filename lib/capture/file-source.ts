@@ -53,7 +53,7 @@ export interface FileSummary {
 
 export const MAX_REPLAY_SPEED = 1_000_000;
 /** In analyze mode, yield to the event loop at least this often (packets). */
-const YIELD_EVERY_PACKETS = 1024;
+const YIELD_EVERY_PACKETS = 256;
 
 /** Why `opts` cannot be used, or null. */
 export function fileOptionsProblem(opts: Pick<FileSourceOptions, 'path' | 'mode' | 'speed'>): string | null {
@@ -100,8 +100,10 @@ export class FileSource {
     // Replay clock: wall time when the first packet went out, and its capture time.
     let wallStart = 0;
     let firstTs = Number.NaN;
-    // Analyze mode lets Node-RED deliver every few batches, not once per chunk:
-    // packets then die young (cheap to collect) instead of surviving into the old heap.
+    // Analyze mode lets Node-RED deliver after every batch (of at least 256 packets),
+    // not once per chunk: fewer packets are in flight, so they die young (cheap to
+    // collect) and stay in the CPU cache. Yielding every 1024 instead of every 256
+    // packets ran the detector chain about 10% slower (569-581k vs 638-644k pkt/s).
     const yieldEvery = Math.max(batch.maxItems, YIELD_EVERY_PACKETS);
     let sinceYield = 0;
     try {
