@@ -3,10 +3,9 @@
  * and per-target detector state. Staleness is the last touch in packet time.
  *
  * A fixed-layout table rather than a JavaScript Map: entries live in
- * typed arrays (keys and times side by side per entry, values, order
- * links), found through an
- * open-addressing index (linear probing, backward-shift deletion), and kept
- * in a doubly linked order list, stalest first. Under a flood of new keys
+ * arrays (keys and times side by side per entry, values, order links),
+ * found through an open-addressing index (linear probing, backward-shift
+ * deletion), and kept in a doubly linked order list, stalest first. Under a flood of new keys
  * (spoofed sources) a Map evicting and inserting per packet reallocates its
  * backing store again and again, and a slot object per entry is promoted
  * and then dropped: hundreds of MB of old-generation garbage per million
@@ -147,15 +146,7 @@ export class BoundedTable<K extends number | string, V> {
   /** The value for `key` marked touched at `ts` as `touch` does, or undefined (nothing created) when absent. */
   touchExisting(key: K, ts: number, key2 = 0): V | undefined {
     const e = this.find(key, key2);
-    if (e === NIL) return undefined;
-    const cells = this.cells;
-    const c = e * CELL;
-    if (ts > cells[c + LAST_TS]) cells[c + LAST_TS] = ts;
-    if (ts - cells[c + MOVED_TS] >= this.reorderMs) {
-      cells[c + MOVED_TS] = ts;
-      this.moveToTail(e);
-    }
-    return this.vals[e];
+    return e === NIL ? undefined : this.touchCell(e, ts);
   }
 
   /**
