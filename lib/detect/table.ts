@@ -131,16 +131,7 @@ export class BoundedTable<K extends number | string, V> {
   /** The value for `key`, created (evicting the stalest entry when full) if absent; marks it touched at `ts`. */
   touch(key: K, ts: number, key2 = 0): V {
     const e = this.find(key, key2);
-    if (e === NIL) return this.insert(key, ts, key2);
-    // touchCell's body, written out: the hottest call, kept small enough for callers to inline.
-    const cells = this.cells;
-    const c = e * CELL;
-    if (ts > cells[c + LAST_TS]) cells[c + LAST_TS] = ts;
-    if (ts - cells[c + MOVED_TS] >= this.reorderMs) {
-      cells[c + MOVED_TS] = ts;
-      this.moveToTail(e);
-    }
-    return this.vals[e] as V;
+    return e === NIL ? this.insert(key, ts, key2) : this.touchCell(e, ts);
   }
 
   /** The value for `key` marked touched at `ts` as `touch` does, or undefined (nothing created) when absent. */
