@@ -4,10 +4,13 @@
  * sees the traffic), and disabling restores the ruleset exactly as it was,
  * leaving other rules alone. Arguments are validated before anything runs.
  */
+import path from 'node:path';
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
 import { disableScript, enableScript } from '../support/inline';
+import { runInVm, vmKernel } from '../support/vm';
+import { packageRoot } from '../support/runtime';
 
 let skip: string | null = null;
 let nftQueueMissing: string | null = null;
@@ -134,12 +137,62 @@ describe('nfqueue enable/disable scripts', () => {
       const before = await ruleset(ns);
       await ns.exec(enableScript, ['--backend', 'nftables', '--queue', '13']);
       const once = await ruleset(ns);
-      assert.match(once, /table inet ips_nfqueue_13[\s\S]*queue .*13.* bypass/);
+      assert.match(once, /table inet ips_nfqueue_13 {\s*chain input {[^}]*queue (?:flags bypass to 13|num 13 bypass)/);
       await ns.exec(enableScript, ['--backend', 'nftables', '--queue', '13']);
       assert.equal(await ruleset(ns), once);
       await ns.exec(disableScript, ['--backend', 'nftables', '--queue', '13']);
       assert.equal(await ruleset(ns), before);
     });
+  });
+
+  // This machine's kernel lacks nft_queue, so the nftables backend also runs on Debian's stock kernel in a VM.
+  test('nftables on a kernel with queue support (Debian kernel under qemu): own table, idempotent, removed exactly, and the rule is what the kernel uses', async (t) => {
+    const kernel = vmKernel();
+    if (typeof kernel === 'string') return t.skip(kernel);
+    const missing = await toolMissing('qemu-system-x86_64', 'busybox', 'ldd');
+    if (missing) return t.skip(missing);
+    const scripts = ['nfqueue-enable.sh', 'nfqueue-disable.sh', 'nfqueue-common.sh'];
+    // Each step prints its exit code, the ping's (one echo over lo, which crosses INPUT) and the ruleset.
+    const script = [
+      'step() { name=$1; shift; "$@" > /tmp/out 2>&1; rc=$?; cat /tmp/out; ping -c 1 -W 1 127.0.0.1 > /dev/null 2>&1; echo "@@step $name rc=$rc ping=$?"; nft list ruleset; echo "@@done $name"; }',
+      'nft add table inet mine',
+      'step before true',
+      'step enable bash /ips/nfqueue-enable.sh --backend nftables --queue 13',
+      'step again bash /ips/nfqueue-enable.sh --backend nftables --queue 13',
+      'step disable bash /ips/nfqueue-disable.sh --backend nftables --queue 13',
+      // fail-closed with no program on the queue: the kernel drops what the rule queues
+      'step closed bash /ips/nfqueue-enable.sh --backend nftables --queue 13 --fail-closed',
+      'step reopened bash /ips/nfqueue-disable.sh --backend nftables --queue 13',
+    ].join('\n');
+    const out = await runInVm(kernel, {
+      binaries: ['bash', 'nft'],
+      files: scripts.map((f) => [path.join(packageRoot, 'scripts', f), `/ips/${f}`]),
+      modules: ['nf_tables', 'nfnetlink_queue', 'nft_queue'],
+      script,
+    });
+    assert.doesNotMatch(out, /@@vm insmod failed/);
+    const steps = new Map<string, { rc: number; ping: number; ruleset: string }>();
+    for (const m of out.matchAll(/@@step (\w+) rc=(\d+) ping=(\d+)\n([\s\S]*?)@@done \1/g)) steps.set(m[1], { rc: Number(m[2]), ping: Number(m[3]), ruleset: m[4] });
+    const step = (name: string) => {
+      const s = steps.get(name);
+      assert.ok(s, `step ${name} missing from the VM's output:\n${out.slice(-3000)}`);
+      return s;
+    };
+    const before = step('before');
+    assert.match(before.ruleset, /table inet mine/);
+    const once = step('enable');
+    assert.equal(once.rc, 0, out);
+    assert.match(once.ruleset, /table inet ips_nfqueue_13 {\s*chain input {[^}]*queue (?:flags bypass to 13|num 13 bypass)/);
+    assert.equal(once.ping, 0, 'with bypass and no program on the queue, traffic flows');
+    assert.equal(step('again').ruleset, once.ruleset);
+    assert.equal(step('disable').ruleset, before.ruleset);
+    const closed = step('closed');
+    assert.equal(closed.rc, 0, out);
+    assert.doesNotMatch(closed.ruleset, /bypass/);
+    assert.notEqual(closed.ping, 0, 'fail-closed with no program on the queue: the queued echo is dropped');
+    const reopened = step('reopened');
+    assert.equal(reopened.ping, 0);
+    assert.equal(reopened.ruleset, before.ruleset);
   });
 
   test('nftables on a kernel without queue support: a clear error and nothing left behind', async (t) => {
