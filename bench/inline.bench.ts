@@ -15,6 +15,9 @@
  *    every 250 ms and printed as min/median/max), without and with the IPS,
  *    the IPS with Node's defaults and as the README's service unit runs it
  *    (NODE_OPTIONS=--max-semi-space-size=2, Nice=-20).
+ *    IPS_BENCH_ONLY=latency skips the throughput steps; IPS_BENCH_ROUNDS=N
+ *    repeats the latency step N times, alternating the variants, and prints
+ *    each variant's added p99s sorted.
  * Targets: >= 100,000 packets/s inline; p99 added latency < 1 ms at 10,000 packets/s.
  *
  * The load's data datagrams are dropped by a filter rule after the queue
@@ -352,6 +355,84 @@ async function instructions(gen: Netns, vic: Netns, consumer: 'bare' | 'red', ba
   }
 }
 
+/** A queue consumer for the latency step: `start` binds the queue and returns its process and how to stop it. */
+interface LatencyVariant {
+  label: string;
+  start(vic: Netns): Promise<{ pid: number; stop(): Promise<void> }>;
+}
+
+function bareVariant(): LatencyVariant {
+  return {
+    label: 'bare adapter, batch 1',
+    async start(vic) {
+      const child = vic.spawn(process.execPath, [__filename, '--bare', '1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+      const stop = async () => {
+        child.stdin?.end();
+        await new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+      };
+      return { pid: child.pid!, stop };
+    },
+  };
+}
+
+function redVariant(label: string, batch: number, wrap: string[], env: NodeJS.ProcessEnv | undefined): LatencyVariant {
+  return {
+    label,
+    async start(vic) {
+      const rt = await startChildRuntime(nodeRedFlows(batch), ['errors'], { ns: vic, wrap, env });
+      return { pid: rt.child.pid!, stop: () => rt.stop() };
+    },
+  };
+}
+
+/**
+ * ping through the queue at 10,000 packets/s of load: without the IPS, with
+ * the bare adapter (the floor: kernel, wake-up, decode and verdict), and
+ * with Node-RED per packet and batched, with Node's defaults and with the
+ * service unit's settings. `rounds` > 1 repeats the whole set, alternating
+ * (the machine's speed drifts), and ends with each variant's added p99s.
+ */
+async function latency(gen: Netns, png: Netns, vic: Netns, vicIf: string, rounds: number): Promise<void> {
+  console.log('\nlatency: ping -i 0.01 -c 1000 with a steady UDP background load of 10,000 pkt/s (iperf3 paced)');
+  const nice = ['nice', '-n', '-20'];
+  const variants = [
+    bareVariant(),
+    redVariant('with IPS, batch 1', 1, [], undefined),
+    redVariant('with IPS, batch 64 (1 ms)', 64, [], undefined),
+    redVariant('batch 1, semi-space 2 MiB', 1, [], serviceEnv()),
+    redVariant('batch 64, semi-space 2 MiB', 64, [], serviceEnv()),
+    redVariant('batch 64, service settings', 64, nice, serviceEnv()),
+  ];
+  const addedP99 = new Map<string, number[]>(variants.map((v) => [v.label, []]));
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) console.log(`round ${round} of ${rounds}`);
+    await vic.exec(disableScript, ['--queue', String(QUEUE)]);
+    const base = await pingUnderLoad(gen, png, vic, vicIf);
+    console.log(pingLine('without IPS', base));
+    await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
+    for (const v of variants) {
+      const consumer = await v.start(vic);
+      try {
+        await waitBound(vic);
+        const r = await pingUnderLoad(gen, png, vic, vicIf, consumer.pid);
+        console.log(pingLine(v.label, r));
+        console.log(`  => added latency: p50 ${(r.p50 - base.p50).toFixed(3)} ms, p99 ${(r.p99 - base.p99).toFixed(3)} ms`);
+        addedP99.get(v.label)!.push(r.p99 - base.p99);
+      } finally {
+        await consumer.stop();
+      }
+    }
+  }
+  if (rounds === 1) return;
+  console.log(`\nadded p99 over ${rounds} rounds, sorted (ms):`);
+  for (const [label, list] of addedP99) {
+    const sorted = [...list].sort((a, b) => a - b);
+    const under = sorted.filter((x) => x < 1).length;
+    console.log(`  ${`${label}:`.padEnd(28)}${sorted.map((x) => x.toFixed(3)).join(', ')}  median ${percentile(sorted, 50).toFixed(3)}, ${under} of ${sorted.length} under 1 ms`);
+  }
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--bare') return bareChild(Number(process.argv[3] ?? '1'), Number(process.argv[4] ?? '1'), Number(process.argv[5] ?? INLINE_DEFAULTS.timeoutMs));
   const counting = process.argv[2] === '--instructions';
@@ -377,7 +458,6 @@ async function main(): Promise<void> {
     console.log(`inline: ${STEP_S} s per step, UDP ${PAYLOAD}-byte payload, queue length 8192, kernel fail-open off (so overload shows as drops)`);
     console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (shared: other processes compete for the cores)`);
 
-    // IPS_BENCH_ONLY=latency skips the throughput steps.
     const throughputSteps = process.env.IPS_BENCH_ONLY !== 'latency';
     for (const batch of throughputSteps ? [1, 64] : []) {
       const child = vic.spawn(process.execPath, [__filename, '--bare', String(batch)], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -403,42 +483,9 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log('\nlatency: ping -i 0.01 -c 1000 with a steady UDP background load of 10,000 pkt/s (iperf3 paced)');
-    await vic.exec(disableScript, ['--queue', String(QUEUE)]);
-    const base = await pingUnderLoad(gen, png, vic, vicIf);
-    console.log(pingLine('without IPS', base));
-    await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
-    // The floor: the bare adapter (decode + verdict at once, no Node-RED).
-    {
-      const child = vic.spawn(process.execPath, [__filename, '--bare', '1'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
-      await waitBound(vic);
-      const bare = await pingUnderLoad(gen, png, vic, vicIf, child.pid);
-      console.log(pingLine('bare adapter, batch 1', bare));
-      console.log(`  => added latency: p50 ${(bare.p50 - base.p50).toFixed(3)} ms, p99 ${(bare.p99 - base.p99).toFixed(3)} ms`);
-      child.stdin?.end();
-      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    }
-    // per packet and batched with Node's defaults, then with the service unit's young generation, then as the service unit runs it
-    const nice = ['nice', '-n', '-20'];
-    const variants: Array<[string, number, string[], NodeJS.ProcessEnv | undefined]> = [
-      ['with IPS, batch 1', 1, [], undefined],
-      ['with IPS, batch 64 (1 ms)', 64, [], undefined],
-      ['batch 1, semi-space 2 MiB', 1, [], serviceEnv()],
-      ['batch 64, semi-space 2 MiB', 64, [], serviceEnv()],
-      ['batch 64, service settings', 64, nice, serviceEnv()],
-    ];
-    for (const [label, batch, wrap, env] of variants) {
-      const rt = await startChildRuntime(nodeRedFlows(batch), ['errors'], { ns: vic, wrap, env });
-      try {
-        await waitBound(vic);
-        const ips = await pingUnderLoad(gen, png, vic, vicIf, rt.child.pid);
-        console.log(pingLine(label, ips));
-        console.log(`  => added latency: p50 ${(ips.p50 - base.p50).toFixed(3)} ms, p99 ${(ips.p99 - base.p99).toFixed(3)} ms`);
-      } finally {
-        await rt.stop();
-      }
-    }
+    const rounds = Number(process.env.IPS_BENCH_ROUNDS ?? '1');
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`IPS_BENCH_ROUNDS must be a whole number >= 1, got ${process.env.IPS_BENCH_ROUNDS}`);
+    await latency(gen, png, vic, vicIf, rounds);
   } finally {
     await lab.hosts[0]?.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
     await lab.cleanup();
