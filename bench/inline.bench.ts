@@ -84,6 +84,26 @@ async function bareChild(batchSize: number, batchMs = 1, timeoutMs = INLINE_DEFA
   });
 }
 
+/** A consumer of the queue and how to stop it. */
+interface Consumer {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** The bare adapter as a child process in `vic` (`wrap` prefixes the command, e.g. valgrind); resolves once it has bound the queue. */
+async function startBare(vic: Netns, args: string[], wrap: string[] = []): Promise<Consumer> {
+  const argv = [...wrap, process.execPath, __filename, '--bare', ...args];
+  const child = vic.spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  return {
+    pid: child.pid!,
+    async stop() {
+      child.stdin?.end();
+      await new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+    },
+  };
+}
+
 async function kernelRow(ns: Netns): Promise<KernelQueueRow | undefined> {
   const { stdout } = await ns.exec('cat', ['/proc/net/netfilter/nfnetlink_queue']);
   return parseKernelQueues(stdout).find((r) => r.queue === QUEUE);
@@ -305,21 +325,14 @@ async function instructions(gen: Netns, vic: Netns, consumer: 'bare' | 'red', ba
   const valgrind = ['valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`];
   const slowBatchMs = 50_000;
   const slowTimeout = 60_000;
-  let pid: number;
-  let stop: () => Promise<void>;
+  let running: Consumer;
   if (consumer === 'bare') {
-    const child = vic.spawn(valgrind[0], [...valgrind.slice(1), process.execPath, __filename, '--bare', String(batch), String(slowBatchMs), String(slowTimeout)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
-    pid = child.pid!;
-    stop = async () => {
-      child.stdin?.end();
-      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    };
+    running = await startBare(vic, [String(batch), String(slowBatchMs), String(slowTimeout)], valgrind);
   } else {
     const rt = await startChildRuntime(nodeRedFlows(batch, slowBatchMs, slowTimeout), ['errors'], { ns: vic, wrap: valgrind, timeoutMs: 600_000 });
-    pid = rt.child.pid!;
-    stop = () => rt.stop();
+    running = { pid: rt.child.pid!, stop: () => rt.stop() };
   }
+  const { pid } = running;
   try {
     await waitBound(vic);
     // warm-up: code compiled and optimised before counting (background compiles would blur the count)
@@ -350,30 +363,19 @@ async function instructions(gen: Netns, vic: Netns, consumer: 'bare' | 'red', ba
         `${fmt(all / packets)} in all threads (${fmt(packets)} packets, kernel drops ${drops})`,
     );
   } finally {
-    await stop();
+    await running.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** A queue consumer for the latency step: `start` binds the queue and returns its process and how to stop it. */
+/** A queue consumer for the latency step: `start` binds the queue. */
 interface LatencyVariant {
   label: string;
-  start(vic: Netns): Promise<{ pid: number; stop(): Promise<void> }>;
+  start(vic: Netns): Promise<Consumer>;
 }
 
 function bareVariant(): LatencyVariant {
-  return {
-    label: 'bare adapter, batch 1',
-    async start(vic) {
-      const child = vic.spawn(process.execPath, [__filename, '--bare', '1'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
-      const stop = async () => {
-        child.stdin?.end();
-        await new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
-      };
-      return { pid: child.pid!, stop };
-    },
-  };
+  return { label: 'bare adapter, batch 1', start: (vic) => startBare(vic, ['1']) };
 }
 
 function redVariant(label: string, batch: number, wrap: string[], env: NodeJS.ProcessEnv | undefined): LatencyVariant {
@@ -460,12 +462,13 @@ async function main(): Promise<void> {
 
     const throughputSteps = process.env.IPS_BENCH_ONLY !== 'latency';
     for (const batch of throughputSteps ? [1, 64] : []) {
-      const child = vic.spawn(process.execPath, [__filename, '--bare', String(batch)], { stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
-      await waitBound(vic);
-      await throughput(`bare adapter (decode + verdict, no Node-RED), batch ${batch}`, gen, vic, child.pid!);
-      child.stdin?.end();
-      await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const bare = await startBare(vic, [String(batch)]);
+      try {
+        await waitBound(vic);
+        await throughput(`bare adapter (decode + verdict, no Node-RED), batch ${batch}`, gen, vic, bare.pid);
+      } finally {
+        await bare.stop();
+      }
     }
 
     const redRuns: Array<[number, NodeJS.ProcessEnv | undefined, string]> = [
