@@ -91,9 +91,10 @@ export async function runInVm(kernel: VmKernel, run: VmRun): Promise<string> {
       fs.chmodSync(to, fs.statSync(src).mode & 0o777);
     };
     const busybox = await which('busybox');
-    const bins = [busybox, ...(await Promise.all(run.binaries.map(which)))];
-    for (const bin of bins) {
-      put(bin, path.join('bin', path.basename(bin)));
+    // under the name asked for (a binary may be a link to a multi-call one)
+    for (const name of ['busybox', ...run.binaries]) {
+      const bin = await which(name);
+      put(bin, path.join('bin', name));
       for (const lib of await libraries(bin)) put(fs.realpathSync(lib), lib);
     }
     const { stdout: applets } = await execFileP(busybox, ['--list']);
