@@ -104,6 +104,12 @@ async function startBare(vic: Netns, args: string[], wrap: string[] = []): Promi
   };
 }
 
+/** The Node-RED chain (`nodeRedFlows`) in a child runtime in `vic`; resolves once its flows run. */
+async function startRed(vic: Netns, flows: ReturnType<typeof nodeRedFlows>, opts: { wrap?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Consumer> {
+  const rt = await startChildRuntime(flows, ['errors'], { ns: vic, ...opts });
+  return { pid: rt.child.pid!, stop: () => rt.stop() };
+}
+
 async function kernelRow(ns: Netns): Promise<KernelQueueRow | undefined> {
   const { stdout } = await ns.exec('cat', ['/proc/net/netfilter/nfnetlink_queue']);
   return parseKernelQueues(stdout).find((r) => r.queue === QUEUE);
@@ -325,13 +331,10 @@ async function instructions(gen: Netns, vic: Netns, consumer: 'bare' | 'red', ba
   const valgrind = ['valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`];
   const slowBatchMs = 50_000;
   const slowTimeout = 60_000;
-  let running: Consumer;
-  if (consumer === 'bare') {
-    running = await startBare(vic, [String(batch), String(slowBatchMs), String(slowTimeout)], valgrind);
-  } else {
-    const rt = await startChildRuntime(nodeRedFlows(batch, slowBatchMs, slowTimeout), ['errors'], { ns: vic, wrap: valgrind, timeoutMs: 600_000 });
-    running = { pid: rt.child.pid!, stop: () => rt.stop() };
-  }
+  const running =
+    consumer === 'bare'
+      ? await startBare(vic, [String(batch), String(slowBatchMs), String(slowTimeout)], valgrind)
+      : await startRed(vic, nodeRedFlows(batch, slowBatchMs, slowTimeout), { wrap: valgrind, timeoutMs: 600_000 });
   const { pid } = running;
   try {
     await waitBound(vic);
@@ -368,24 +371,18 @@ async function instructions(gen: Netns, vic: Netns, consumer: 'bare' | 'red', ba
   }
 }
 
-/** A queue consumer for the latency step: `start` binds the queue. */
-interface LatencyVariant {
+/** A queue consumer to measure: `start` binds the queue. */
+interface ConsumerVariant {
   label: string;
   start(vic: Netns): Promise<Consumer>;
 }
 
-function bareVariant(): LatencyVariant {
-  return { label: 'bare adapter, batch 1', start: (vic) => startBare(vic, ['1']) };
+function bareVariant(label: string, batch: number): ConsumerVariant {
+  return { label, start: (vic) => startBare(vic, [String(batch)]) };
 }
 
-function redVariant(label: string, batch: number, wrap: string[], env: NodeJS.ProcessEnv | undefined): LatencyVariant {
-  return {
-    label,
-    async start(vic) {
-      const rt = await startChildRuntime(nodeRedFlows(batch), ['errors'], { ns: vic, wrap, env });
-      return { pid: rt.child.pid!, stop: () => rt.stop() };
-    },
-  };
+function redVariant(label: string, batch: number, wrap: string[], env: NodeJS.ProcessEnv | undefined): ConsumerVariant {
+  return { label, start: (vic) => startRed(vic, nodeRedFlows(batch), { wrap, env }) };
 }
 
 /**
@@ -399,7 +396,7 @@ async function latency(gen: Netns, png: Netns, vic: Netns, vicIf: string, rounds
   console.log('\nlatency: ping -i 0.01 -c 1000 with a steady UDP background load of 10,000 pkt/s (iperf3 paced)');
   const nice = ['nice', '-n', '-20'];
   const variants = [
-    bareVariant(),
+    bareVariant('bare adapter, batch 1', 1),
     redVariant('with IPS, batch 1', 1, [], undefined),
     redVariant('with IPS, batch 64 (1 ms)', 64, [], undefined),
     redVariant('batch 1, semi-space 2 MiB', 1, [], serviceEnv()),
@@ -460,29 +457,21 @@ async function main(): Promise<void> {
     console.log(`inline: ${STEP_S} s per step, UDP ${PAYLOAD}-byte payload, queue length 8192, kernel fail-open off (so overload shows as drops)`);
     console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (shared: other processes compete for the cores)`);
 
-    const throughputSteps = process.env.IPS_BENCH_ONLY !== 'latency';
-    for (const batch of throughputSteps ? [1, 64] : []) {
-      const bare = await startBare(vic, [String(batch)]);
-      try {
-        await waitBound(vic);
-        await throughput(`bare adapter (decode + verdict, no Node-RED), batch ${batch}`, gen, vic, bare.pid);
-      } finally {
-        await bare.stop();
-      }
-    }
-
-    const redRuns: Array<[number, NodeJS.ProcessEnv | undefined, string]> = [
-      [1, undefined, ''],
-      [64, undefined, ''],
-      [64, serviceEnv(), `, NODE_OPTIONS=${SERVICE_NODE_OPTIONS}`],
+    const chain = 'Node-RED: nfqueue-in → flood-detect → scan-detect → payload-match → nfqueue-in';
+    const throughputRuns = [
+      bareVariant('bare adapter (decode + verdict, no Node-RED), batch 1', 1),
+      bareVariant('bare adapter (decode + verdict, no Node-RED), batch 64', 64),
+      redVariant(`${chain}, batch 1`, 1, [], undefined),
+      redVariant(`${chain}, batch 64`, 64, [], undefined),
+      redVariant(`${chain}, batch 64, NODE_OPTIONS=${SERVICE_NODE_OPTIONS}`, 64, [], serviceEnv()),
     ];
-    for (const [batch, env, note] of throughputSteps ? redRuns : []) {
-      const rt = await startChildRuntime(nodeRedFlows(batch), ['errors'], { ns: vic, env });
+    for (const v of process.env.IPS_BENCH_ONLY === 'latency' ? [] : throughputRuns) {
+      const consumer = await v.start(vic);
       try {
         await waitBound(vic);
-        await throughput(`Node-RED: nfqueue-in → flood-detect → scan-detect → payload-match → nfqueue-in, batch ${batch}${note}`, gen, vic, rt.child.pid!);
+        await throughput(v.label, gen, vic, consumer.pid);
       } finally {
-        await rt.stop();
+        await consumer.stop();
       }
     }
 
