@@ -3,7 +3,7 @@
  *
  * Generates (in a temp dir) a pcap of mixed packets — TCP/UDP/ICMP,
  * IPv4/IPv6, some VLAN-tagged, a few ARP — then times:
- *   (a) CaptureFileReader + decodeFrame over the file, with RSS sampled per chunk;
+ *   (a) CaptureFileReader + decodeRecord (in place) over the file, with RSS sampled per chunk;
  *   (b) decodePacket alone over frames already in memory.
  *
  * IPS_BENCH_PACKETS sets the packet count (default 1,000,000); a large value
@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeCapture } from './support/make-capture';
 import { CaptureFileReader } from '../lib/capture/pcap-file';
-import { decodeFrame, decodePacket } from '../lib/packet/decode';
+import { decodePacket, decodeRecord } from '../lib/packet/decode';
 
 const PACKETS = Number(process.env.IPS_BENCH_PACKETS ?? 1_000_000);
 const MiB = 1024 * 1024;
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       for await (const batch of new CaptureFileReader(file)) {
         for (let i = 0; i < batch.length; i++) {
           const r = batch[i];
-          const p = decodeFrame(r.chunk, r.offset, r.caplen, r.linktype, r.ts, r.len, r.iface);
+          const p = decodeRecord(r);
           if (p.proto === 'tcp') tcp++;
           if (p.malformed !== undefined) malformed++;
         }
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       const cpu = cpuSeconds(cpu0);
       if (n !== PACKETS || malformed !== 0) throw new Error(`read ${n} packets (${malformed} malformed), expected ${PACKETS} well-formed`);
-      console.log(`(a) reader + decodeFrame, run ${run + 1}: ${rate(n, s)} packets/s wall, ${rate(n, cpu)} per CPU-second, ${(size / MiB / s).toFixed(0)} MiB/s (${tcp} tcp); RSS ${mib(rssStart)} at start, peak ${mib(rssMax)} while reading`);
+      console.log(`(a) reader + decodeRecord, run ${run + 1}: ${rate(n, s)} packets/s wall, ${rate(n, cpu)} per CPU-second, ${(size / MiB / s).toFixed(0)} MiB/s (${tcp} tcp); RSS ${mib(rssStart)} at start, peak ${mib(rssMax)} while reading`);
     }
 
     // (b) decoder alone over frames in memory (up to 1,000,000 of them)

@@ -16,7 +16,7 @@ import { ATTACKERS, makeCapture, spoofedSyn } from './support/make-capture';
 import { measure, mib, report } from './support/measure';
 import { countPackets, countSink } from './support/count';
 import { CaptureFileReader } from '../lib/capture/pcap-file';
-import { decodeFrame } from '../lib/packet/decode';
+import { decodeRecord } from '../lib/packet/decode';
 import { FloodDetector } from '../lib/detect/flood';
 import { ScanDetector } from '../lib/detect/scan';
 import type { Packet } from '../lib/packet/types';
@@ -42,7 +42,7 @@ async function readBatches(file: string, each: (batch: Packet[]) => void): Promi
       const batch: Packet[] = new Array(records.length);
       for (let i = 0; i < records.length; i++) {
         const r = records[i];
-        batch[i] = decodeFrame(r.chunk, r.offset, r.caplen, r.linktype, r.ts, r.len, r.iface);
+        batch[i] = decodeRecord(r);
       }
       each(batch);
       n += batch.length;

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeCapture } from './support/make-capture';
 import { CaptureFileReader } from '../lib/capture/pcap-file';
-import { decodeFrame } from '../lib/packet/decode';
+import { decodeRecord } from '../lib/packet/decode';
 import { startRuntime, type FlowNode } from '../tests/support/runtime';
 import { measure, mib, type Run } from './support/measure';
 import { countPackets, countSink } from './support/count';
@@ -49,7 +49,7 @@ async function bareReaderDecoder(file: string): Promise<number> {
     for await (const records of reader) {
       for (let i = 0; i < records.length; i++) {
         const r = records[i];
-        const p = decodeFrame(r.chunk, r.offset, r.caplen, r.linktype, r.ts, r.len, r.iface);
+        const p = decodeRecord(r);
         bytes += p.len;
         n++;
       }

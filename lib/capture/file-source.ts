@@ -11,7 +11,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CaptureError, CaptureFileReader } from './pcap-file';
 import { Batcher, type BatchLimits } from './batcher';
-import { decodeFrame } from '../packet/decode';
+import { decodeRecord } from '../packet/decode';
 import type { Packet } from '../packet/types';
 
 export type FileMode = 'analyze' | 'replay';
@@ -126,7 +126,7 @@ export class FileSource {
           }
           this.packets++;
           this.bytes += r.len;
-          batcher.push(decodeFrame(r.chunk, r.offset, r.caplen, r.linktype, r.ts, r.len, r.iface));
+          batcher.push(decodeRecord(r));
           if (mode === 'analyze' && ++sinceYield >= yieldEvery) {
             sinceYield = 0;
             await nextTurn();

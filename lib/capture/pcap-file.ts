@@ -24,7 +24,7 @@ import type { FileHandle } from 'node:fs/promises';
 /**
  * One captured frame as stored in the file. The frame stays in the read
  * chunk: `data` makes a view of it on demand, and a decoder can read it in
- * place (decodeFrame(r.chunk, r.offset, r.caplen, ...)) without that view.
+ * place (decodeRecord(r)) without that view.
  */
 export class CaptureRecord {
   constructor(

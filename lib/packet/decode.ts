@@ -313,6 +313,22 @@ export function decodeFrame(data: Buffer, start: number, caplen: number, linktyp
   }
 }
 
+/** A frame held in a larger buffer, as a capture file reader hands it out (CaptureRecord). */
+export interface FrameInChunk {
+  chunk: Buffer;
+  offset: number;
+  caplen: number;
+  linktype: number;
+  ts: number;
+  len: number;
+  iface?: string;
+}
+
+/** `decodeFrame` of a record, read in place in its chunk. */
+export function decodeRecord(r: FrameInChunk): Packet {
+  return decodeFrame(r.chunk, r.offset, r.caplen, r.linktype, r.ts, r.len, r.iface);
+}
+
 /**
  * Decode a buffer that starts at an IPv4 or IPv6 header (NFQUEUE, raw
  * sockets, LINKTYPE_RAW). Same result as `decodePacket(data, LINKTYPE_RAW, …)`.

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { CaptureFileReader, CaptureError, type CaptureRecord } from '../../../lib/capture/pcap-file';
-import { decodeFrame, decodePacket } from '../../../lib/packet/decode';
+import { decodePacket, decodeRecord } from '../../../lib/packet/decode';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../../lib/packet/linktypes';
 import { toBigEndian, shb, idb, epb, pb, spb, unknownBlock } from './byteswap';
 import { ether, ipv4, ipv6, tcp, udp, icmp, pcapHeader, pcapRecord } from '../../../bench/support/make-capture';
@@ -191,7 +191,7 @@ describe('CaptureFileReader', async () => {
           assert.equal(r.ts, whole.records[i].ts);
           assert.ok(r.data.equals(whole.records[i].data), `${name} chunk ${chunkSize} record ${i}`);
           // decoded in place in the chunk (as pcap-in does) or from the record's view: the same packet
-          const inPlace = decodeFrame(r.chunk, r.offset, r.caplen, r.linktype, r.ts, r.len, r.iface);
+          const inPlace = decodeRecord(r);
           const fromView = decodePacket(r.data, r.linktype, r.ts, r.len, r.iface);
           assert.deepEqual({ ...inPlace, payload: undefined }, { ...fromView, payload: undefined }, `${name} chunk ${chunkSize} record ${i}: decoded`);
           assert.ok(inPlace.payload.equals(fromView.payload) && (inPlace.payload.length === 0 || inPlace.payload.buffer === r.chunk.buffer), `${name} chunk ${chunkSize} record ${i}: payload`);
