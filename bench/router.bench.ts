@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConntrackReader, parseConntrack } from '../lib/net/conntrack';
 import { DeviceBook } from '../lib/net/device-stats';
-import { CidrSet } from '../lib/net/cidr';
+import { CidrSet } from '../lib/base/cidr';
 import { lookupVendor, vendorTable } from '../lib/net/vendor';
 import { Enricher } from '../lib/net/enrich';
 import { NeighbourTable } from '../lib/net/neighbours';

@@ -43,5 +43,60 @@
     });
   }
 
-  root.ipsValidators = { isEnvRef: isEnvRef, orEnv: orEnv, number: number };
+  /** One of `values`, or a `${NAME}` reference. */
+  function oneOf(values) {
+    return orEnv(function (v) {
+      return values.indexOf(v) >= 0;
+    });
+  }
+
+  /** Addresses or CIDRs separated by commas or spaces (checked fully by the node), or a `${NAME}` reference. */
+  function cidrs() {
+    return orEnv(function (v) {
+      return v === undefined || (typeof v === 'string' && /^[0-9A-Fa-f:.\/,\s]*$/.test(v));
+    });
+  }
+
+  /** Port numbers separated by commas or spaces, or a `${NAME}` reference. */
+  function ports() {
+    return orEnv(function (v) {
+      if (v === undefined) return true;
+      var s = typeof v === 'number' ? String(v) : v;
+      if (typeof s !== 'string') return false;
+      var parts = s.split(/[\s,]+/).filter(function (p) { return p !== ''; });
+      return parts.every(function (p) { return /^\d{1,5}$/.test(p) && +p >= 1 && +p <= 65535; });
+    });
+  }
+
+  /**
+   * Text, or a `${NAME}` reference. opts: pattern (regular expression
+   * source the whole text must match; blank always passes: it means unset),
+   * maxLength.
+   */
+  function text(opts) {
+    var o = opts || {};
+    var re = o.pattern !== undefined ? new RegExp('^(?:' + o.pattern + ')$') : null;
+    return orEnv(function (v) {
+      if (v === undefined || v === '') return true;
+      if (typeof v !== 'string') return false;
+      if (o.maxLength !== undefined && v.length > o.maxLength) return false;
+      return !re || re.test(v);
+    });
+  }
+
+  /** Blank or JSON text (the node checks what it holds). */
+  function json() {
+    return function (v) {
+      if (v === undefined || v === '' || (typeof v === 'string' && v.trim() === '')) return true;
+      if (typeof v !== 'string') return typeof v === 'object';
+      try {
+        JSON.parse(v);
+        return true;
+      } catch (e) {
+        return false;
+      }
+    };
+  }
+
+  root.ipsValidators = { isEnvRef: isEnvRef, orEnv: orEnv, number: number, oneOf: oneOf, cidrs: cidrs, ports: ports, text: text, json: json };
 })(typeof window !== 'undefined' ? window : this);

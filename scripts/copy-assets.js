@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Build step after tsc: put each node's editor .html and the icons beside its
-// built .js, where Node-RED's loader looks for them.
+// built .js, where Node-RED's loader looks for them. Settings are declared
+// once, in each node's schema in lib/: the `// @settings` line inside a
+// node's registerType defaults becomes one entry per setting (value and
+// validator), and the `<!-- @settings-table -->` line in its help becomes
+// the settings table (nodes/common/editor.ts renders both).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -9,6 +13,23 @@ const root = path.resolve(__dirname, '..');
 const nodesSrc = path.join(root, 'nodes');
 const nodesOut = path.join(root, 'dist', 'nodes');
 const icons = path.join(root, 'icons');
+const { NODE_SCHEMAS } = require(path.join(nodesOut, 'common', 'schemas.js'));
+const { editorDefaults, settingsTable } = require(path.join(nodesOut, 'common', 'editor.js'));
+const { currentVersion } = require(path.join(nodesOut, 'common', 'migrations.js'));
+
+const DEFAULTS_MARK = /^([ \t]*)\/\/ @settings[ \t]*$/m;
+const TABLE_MARK = /^([ \t]*)<!-- @settings-table -->[ \t]*$/m;
+
+/** The node's .html with its schema filled in; throws when a node with a schema lacks a marker. */
+function render(type, html) {
+  const schema = NODE_SCHEMAS[type];
+  if (!schema) return html;
+  if (!DEFAULTS_MARK.test(html)) throw new Error(`nodes/${type}/${type}.html: no '// @settings' line in its defaults`);
+  if (!TABLE_MARK.test(html)) throw new Error(`nodes/${type}/${type}.html: no '<!-- @settings-table -->' line in its help`);
+  return html
+    .replace(DEFAULTS_MARK, (_m, indent) => editorDefaults(schema, currentVersion(type), indent))
+    .replace(TABLE_MARK, (_m, indent) => indent + settingsTable(schema));
+}
 
 for (const type of fs.readdirSync(nodesSrc)) {
   const srcDir = path.join(nodesSrc, type);
@@ -16,7 +37,9 @@ for (const type of fs.readdirSync(nodesSrc)) {
   const outDir = path.join(nodesOut, type);
   fs.mkdirSync(outDir, { recursive: true });
   for (const file of fs.readdirSync(srcDir)) {
-    if (file.endsWith('.html')) fs.copyFileSync(path.join(srcDir, file), path.join(outDir, file));
+    if (!file.endsWith('.html')) continue;
+    const html = fs.readFileSync(path.join(srcDir, file), 'utf8');
+    fs.writeFileSync(path.join(outDir, file), file === `${type}.html` ? render(type, html) : html);
   }
   if (fs.existsSync(path.join(srcDir, `${type}.html`)) && fs.existsSync(icons)) {
     fs.cpSync(icons, path.join(outDir, 'icons'), { recursive: true });

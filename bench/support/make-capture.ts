@@ -6,7 +6,7 @@
  * validates them.
  */
 import fs from 'node:fs';
-import { parseIp } from '../../lib/net/cidr';
+import { parseIp } from '../../lib/base/cidr';
 import { LINKTYPE_ETHERNET } from '../../lib/packet/linktypes';
 
 function addr(text: string, family: 4 | 6): Buffer {

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { decodePacket } from '../packet/decode';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_NULL, LINKTYPE_RAW } from '../packet/linktypes';
 import type { Packet } from '../packet/types';
-import { IFNAME } from '../net/ifname';
+import { IFNAME } from '../base/ifname';
 
 /** The part of the `cap` binding this adapter uses. */
 interface CapHandle extends EventEmitter {

@@ -2,7 +2,7 @@
  * Per-detector allowlist of source networks (IPv4 and IPv6 CIDRs):
  * allowlisted sources never alert and are never dropped.
  */
-import { CidrSet } from '../net/cidr';
+import { CidrSet } from '../base/cidr';
 
 export class Allowlist {
   private readonly set: CidrSet;

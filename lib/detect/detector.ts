@@ -8,7 +8,7 @@ import type { Packet } from '../packet/types';
 import type { Alert, AlertAction } from './alert';
 import { makeAlert, type AlertFields, type RuleInfo } from './alerts';
 import { Allowlist } from './allowlist';
-import { applySettings, settingsFromConfig, type Schema } from './settings';
+import { applySettings, settingsFromConfig, type Schema } from '../base/settings';
 import { Suppressor } from './suppress';
 import { BoundedTable } from './table';
 import { dstKey, srcKey, type AddrKey } from './keys';
@@ -26,17 +26,10 @@ export interface BaseSettings {
 }
 
 export const baseSchema: Schema<BaseSettings> = {
-  action: { type: 'enum', values: ['alert', 'drop'] },
-  allowlist: { type: 'cidrs' },
-  cooldownS: { type: 'number', min: 0, max: 86_400 },
-  maxTracked: { type: 'int', min: 16, max: 10_000_000 },
-};
-
-export const baseDefaults: BaseSettings = {
-  action: 'alert',
-  allowlist: [],
-  cooldownS: 10,
-  maxTracked: 20_000,
+  action: { type: 'enum', values: ['alert', 'drop'], default: 'alert', label: 'On detection', help: "'drop' also drops the offending packets and the offender's next ones (inline mode, nfqueue-in)" },
+  allowlist: { type: 'cidrs', default: [], label: 'Allowlist', help: 'sources that never alert and are never dropped' },
+  cooldownS: { type: 'number', min: 0, max: 86_400, default: 10, unit: 's', label: 'Cooldown', help: 'after an alert, repeats of the same rule and key are counted into the next alert instead of sent' },
+  maxTracked: { type: 'int', min: 16, max: 10_000_000, default: 20_000, label: 'Track', help: 'size cap of each state table; the stalest entry is evicted when full' },
 };
 
 export interface DetectorStats {
@@ -78,8 +71,8 @@ export abstract class Detector<S extends BaseSettings> {
    * @param name node name, put in every alert's `detector`
    * @param config editor config (only the schema's fields are read); throws SettingsError when invalid
    */
-  constructor(readonly name: string, private readonly schema: Schema<S>, defaults: S, config: Record<string, unknown> = {}) {
-    this.current = settingsFromConfig(schema, defaults, config);
+  constructor(readonly name: string, private readonly schema: Schema<S>, config: Record<string, unknown> = {}) {
+    this.current = settingsFromConfig(schema, config);
     this.allow = new Allowlist(this.current.allowlist);
     this.suppressor = new Suppressor(this.current.maxTracked, this.current.cooldownS * 1000);
     this.dropping = new BoundedTable<AddrKey, DropState>(this.current.maxTracked, () => ({ until: 0 }), 100, (d) => (d.until = 0));

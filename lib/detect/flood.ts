@@ -5,8 +5,8 @@
  */
 import type { Packet } from '../packet/types';
 import { defineRules, packetFields, type RuleInfo } from './alerts';
-import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
-import type { Schema } from './settings';
+import { baseSchema, Detector, type BaseSettings } from './detector';
+import type { Schema } from '../base/settings';
 import { admit, RepeatFilter } from './admission';
 import { BoundedTable } from './table';
 import { KeyedCounter, type WindowCounter } from './window';
@@ -36,29 +36,18 @@ export interface FloodSettings extends BaseSettings {
   udpDst: number;
 }
 
-const threshold = { type: 'int', min: 0, max: 100_000_000 } as const;
+const threshold = { type: 'int', min: 0, max: 100_000_000, unit: 'per window' } as const;
 
+/** Home-network defaults: a phone's ping sends 1 echo/s, a busy NAT gateway opens tens of connections/s, a video call sends ~1,500 UDP packets/s. */
 export const floodSchema: Schema<FloodSettings> = {
   ...baseSchema,
-  windowMs: { type: 'int', min: 100, max: 600_000 },
-  icmpSrc: threshold,
-  icmpDst: threshold,
-  synSrc: threshold,
-  synDst: threshold,
-  udpSrc: threshold,
-  udpDst: threshold,
-};
-
-/** Home-network defaults; the reasons are in the README, section "Detectors". */
-export const floodDefaults: FloodSettings = {
-  ...baseDefaults,
-  windowMs: 1000,
-  icmpSrc: 50,
-  icmpDst: 100,
-  synSrc: 100,
-  synDst: 200,
-  udpSrc: 5000,
-  udpDst: 10000,
+  windowMs: { type: 'int', min: 100, max: 600_000, default: 1000, unit: 'ms', label: 'Window', help: 'rate window in packet time; every threshold is a count within it' },
+  icmpSrc: { ...threshold, default: 50, label: 'ICMP echo per source', help: 'ICMP/ICMPv6 echo requests from one source; 0 turns the rule off' },
+  icmpDst: { ...threshold, default: 100, label: 'ICMP echo per target', help: 'echo requests to one target from any source; 0 turns the rule off' },
+  synSrc: { ...threshold, default: 100, label: 'SYN per source', help: 'half-open connections (SYN without completed handshake) from one source; 0 turns the rule off' },
+  synDst: { ...threshold, default: 200, label: 'SYN per target', help: 'half-open connections to one target from any source; 0 turns the rule off' },
+  udpSrc: { ...threshold, default: 5000, label: 'UDP per source', help: 'UDP packets from one source; 0 turns the rule off' },
+  udpDst: { ...threshold, default: 10_000, label: 'UDP per target', help: 'UDP packets to one target from any source; 0 turns the rule off' },
 };
 
 /** A connection seen as a SYN and not yet completed. */
@@ -90,7 +79,7 @@ export class FloodDetector extends Detector<FloodSettings> {
   private readonly synPending = new RepeatFilter();
 
   constructor(name: string, config: Record<string, unknown> = {}) {
-    super(name, floodSchema, floodDefaults, config);
+    super(name, floodSchema, config);
   }
 
   protected override stateCleared(): void {

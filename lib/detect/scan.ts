@@ -7,8 +7,8 @@
 import type { Packet } from '../packet/types';
 import { admit, RepeatFilter } from './admission';
 import { defineRules, packetFields, type PacketFields, type RuleInfo } from './alerts';
-import { baseDefaults, baseSchema, Detector, type BaseSettings } from './detector';
-import type { Schema } from './settings';
+import { baseSchema, Detector, type BaseSettings } from './detector';
+import { withDefault, type Schema } from '../base/settings';
 import { KeyedCounter, KeyedDistinct } from './window';
 import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
 import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
@@ -44,27 +44,17 @@ export interface ScanSettings extends BaseSettings {
 
 const threshold = { type: 'int', min: 0, max: 65_536 } as const;
 
+/** Home-network defaults: a browser opens a handful of ports per server, a printer discovery sweep a few hosts; nmap's default scan 1,000 ports. */
 export const scanSchema: Schema<ScanSettings> = {
   ...baseSchema,
-  windowS: { type: 'number', min: 1, max: 3600 },
-  verticalPorts: threshold,
-  horizontalHosts: threshold,
-  oddFlags: { type: 'bool' },
-  bruteForcePorts: { type: 'ports' },
-  bruteForceAttempts: threshold,
-  failures: threshold,
-};
-
-export const scanDefaults: ScanSettings = {
-  ...baseDefaults,
-  cooldownS: 60,
-  windowS: 60,
-  verticalPorts: 20,
-  horizontalHosts: 20,
-  oddFlags: true,
-  bruteForcePorts: [21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900],
-  bruteForceAttempts: 10,
-  failures: 20,
+  cooldownS: withDefault(baseSchema.cooldownS, 60),
+  windowS: { type: 'number', min: 1, max: 3600, default: 60, unit: 's', label: 'Window', help: 'window of every scan rule, in packet time' },
+  verticalPorts: { ...threshold, default: 20, unit: 'ports', label: 'Ports on one host', help: 'distinct destination ports from one source to one target (vertical scan); 0 turns the rule off' },
+  horizontalHosts: { ...threshold, default: 20, unit: 'hosts', label: 'Hosts on one port', help: 'distinct targets from one source on one port, not answered positively (host sweep); 0 turns the rule off' },
+  oddFlags: { type: 'bool', default: true, label: 'Odd TCP flags', help: 'alert on impossible TCP flag combinations (NULL, FIN, XMAS, SYN+FIN); one packet is enough' },
+  bruteForcePorts: { type: 'ports', default: [21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900], label: 'Brute-force ports', help: 'service ports watched for repeated connection attempts' },
+  bruteForceAttempts: { ...threshold, default: 10, unit: 'attempts', label: 'Attempts', help: 'new connections from one source to one watched service; 0 turns the rule off' },
+  failures: { ...threshold, default: 20, unit: 'answers', label: 'Failed connections', help: 'RST / ICMP unreachable answers to one source; 0 turns the rule off' },
 };
 
 /** Flag rule for a TCP flag string (order F S R P A U E C), or null when the combination is possible. */
@@ -143,7 +133,7 @@ export class ScanDetector extends Detector<ScanSettings> {
   private readonly sweepSeen = new RepeatFilter();
 
   constructor(name: string, config: Record<string, unknown> = {}) {
-    super(name, scanSchema, scanDefaults, config);
+    super(name, scanSchema, config);
   }
 
   protected override stateCleared(): void {

@@ -12,10 +12,10 @@
 import { createHash } from 'node:crypto';
 import type { Alert } from '../detect/alert';
 import { defineRules, makeAlert } from '../detect/alerts';
-import { applySettings, settingsFromConfig, type Schema } from '../detect/settings';
-import { ipFamily, normalizeIp } from './cidr';
+import { applySettings, defaultsOf, settingsFromConfig, type Schema } from '../base/settings';
+import { ipFamily, normalizeIp } from '../base/cidr';
 import { ExecRunner, type CommandRunner } from './firewall/runner';
-import { assertInterfaceName } from './ifname';
+import { assertInterfaceName } from '../base/ifname';
 import { normalizeMac } from './vendor';
 import type { DeviceStats } from './types';
 
@@ -52,24 +52,14 @@ export interface BandwidthSettings {
   interface: string;
 }
 
-export const BANDWIDTH_DEFAULTS: BandwidthSettings = {
-  limitBps: 0,
-  overrides: '',
-  sustainS: 5,
-  clearPct: 80,
-  clearS: 5,
-  action: 'flag',
-  interface: '',
-};
-
 export const BANDWIDTH_SCHEMA: Schema<BandwidthSettings> = {
-  limitBps: { type: 'number', min: 0, max: 1e11 },
-  overrides: { type: 'string', maxLength: 100_000 },
-  sustainS: { type: 'number', min: 0, max: 86_400 },
-  clearPct: { type: 'number', min: 1, max: 100 },
-  clearS: { type: 'number', min: 0, max: 86_400 },
-  action: { type: 'enum', values: ['flag', 'throttle'] },
-  interface: { type: 'string', maxLength: 15 },
+  limitBps: { type: 'number', min: 0, max: 1e11, default: 0, unit: 'bytes/s', label: 'Limit', help: 'default limit per direction for every device; 0 = no default limit' },
+  overrides: { type: 'string', maxLength: 100_000, default: '', label: 'Per device', help: "one 'IP-or-MAC = bytes/s' per line (k, M, G = ×1000); 0 = unlimited for that device" },
+  sustainS: { type: 'number', min: 0, max: 86_400, default: 5, unit: 's', label: 'Sustained', help: 'seconds over the limit before it fires' },
+  clearPct: { type: 'number', min: 1, max: 100, default: 80, unit: '%', label: 'Clear below', help: 'back under this share of the limit ...' },
+  clearS: { type: 'number', min: 0, max: 86_400, default: 5, unit: 's', label: 'Clear after', help: '... for this many seconds clears the alert (and the throttle)' },
+  action: { type: 'enum', values: ['flag', 'throttle'], default: 'flag', label: 'Action', help: "'flag' alerts; 'throttle' also shapes the device with tc on the LAN interface" },
+  interface: { type: 'string', maxLength: 15, pattern: '[A-Za-z0-9_.:-]{1,15}', default: '', label: 'LAN interface', help: 'LAN-facing interface that throttling shapes' },
 };
 
 /** Parse '1500000', '1.5M', '800k' (bytes/s, decimal suffixes). */
@@ -123,7 +113,7 @@ function checkSettings(s: BandwidthSettings): Overrides {
 
 /** Settings from a node's editor config, validated whole. */
 export function bandwidthSettingsFromConfig(config: Record<string, unknown>): BandwidthSettings {
-  const s = settingsFromConfig(BANDWIDTH_SCHEMA, BANDWIDTH_DEFAULTS, config);
+  const s = settingsFromConfig(BANDWIDTH_SCHEMA, config);
   checkSettings(s);
   return s;
 }
@@ -162,7 +152,7 @@ export class BandwidthMonitor {
   private readonly state = new Map<string, DeviceState>();
 
   constructor(settings: Partial<BandwidthSettings> = {}, readonly detector = 'bandwidth-threshold') {
-    const s = applySettings(BANDWIDTH_SCHEMA, BANDWIDTH_DEFAULTS, settings);
+    const s = applySettings(BANDWIDTH_SCHEMA, defaultsOf(BANDWIDTH_SCHEMA), settings);
     this.overrides = checkSettings(s);
     this.settings = s;
   }

@@ -7,7 +7,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs, { promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { normalizeIp } from './cidr';
+import { normalizeIp } from '../base/cidr';
 
 /** One conntrack entry: original and reply tuples with their counters. */
 export interface ConntrackEntry {

@@ -10,7 +10,7 @@
  * A device is checked when at least one rule covers it; it may reach the
  * union of the lists of every rule that covers it. No rules: nothing checked.
  */
-import { CidrSet, parseCidr, parseCidrList, type Cidr } from './cidr';
+import { CidrSet, parseCidr, parseCidrList, type Cidr } from '../base/cidr';
 import type { Alert } from '../detect/alert';
 import { defineRules, makeAlert } from '../detect/alerts';
 import { Suppressor } from '../detect/suppress';

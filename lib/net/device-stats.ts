@@ -8,7 +8,7 @@
  * moved after the last poll are lost (at most one interval's worth of an
  * ending flow). Totals never go backwards.
  */
-import type { CidrSet } from './cidr';
+import type { CidrSet } from '../base/cidr';
 import type { ConntrackEntry } from './conntrack';
 import type { DeviceStats, FlowRecord } from './types';
 

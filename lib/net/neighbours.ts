@@ -5,9 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import { isValidIp, normalizeIp, parseCidr, type Cidr } from './cidr';
+import { isValidIp, normalizeIp, parseCidr, type Cidr } from '../base/cidr';
 import { normalizeMac } from './vendor';
-import { assertInterfaceName } from './ifname';
+import { assertInterfaceName } from '../base/ifname';
 
 export const DEFAULT_LEASE_FILE = '/var/lib/misc/dnsmasq.leases';
 

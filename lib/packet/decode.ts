@@ -11,6 +11,7 @@
  * throws, decoding stops and `malformed` says why.
  */
 import type { Packet } from './types';
+import { formatIpv6At } from '../base/address';
 import {
   LINKTYPE_NULL,
   LINKTYPE_ETHERNET,
@@ -41,20 +42,18 @@ const IPPROTO_UDP = 17;
 const IPPROTO_ICMPV6 = 58;
 
 // Lookup tables built once: decimal octets (bare and after a dot), two-digit hex
-// (as text and as the char codes of its two digits), hex without leading zeros.
+// (as text and as the char codes of its two digits).
 const DEC: string[] = [];
 const DOT_DEC: string[] = [];
 const HEX2: string[] = [];
 const HEX_HI = new Uint8Array(256);
 const HEX_LO = new Uint8Array(256);
-const HEX_NZ: string[] = [];
 for (let i = 0; i < 256; i++) {
   DEC.push(String(i));
   DOT_DEC.push('.' + String(i));
   HEX2.push(i.toString(16).padStart(2, '0'));
   HEX_HI[i] = HEX2[i].charCodeAt(0);
   HEX_LO[i] = HEX2[i].charCodeAt(1);
-  HEX_NZ.push(i.toString(16));
 }
 const COLON = 0x3a;
 
@@ -121,44 +120,6 @@ function macAt(d: Buffer, off: number): string {
   macKeysLo[slot] = lo;
   macText[slot] = text;
   return text;
-}
-
-/** One IPv6 16-bit group without leading zeros. */
-function hexWord(d: Buffer, off: number): string {
-  const hi = d[off];
-  return hi === 0 ? HEX_NZ[d[off + 1]] : HEX_NZ[hi] + HEX2[d[off + 1]];
-}
-
-/**
- * RFC 5952 text of 16 bytes at `off`: lowercase, no leading zeros, the
- * longest run (first on a tie) of two or more zero groups as '::'. Same
- * text as `formatIp` in lib/net/cidr.ts, without the intermediate arrays.
- */
-export function formatIpv6At(d: Buffer, off: number): string {
-  let bestStart = -1;
-  let bestLen = 1;
-  let runStart = -1;
-  for (let i = 0; i < 8; i++) {
-    if (d[off + 2 * i] === 0 && d[off + 2 * i + 1] === 0) {
-      if (runStart < 0) runStart = i;
-      if (i - runStart + 1 > bestLen) {
-        bestStart = runStart;
-        bestLen = i - runStart + 1;
-      }
-    } else {
-      runStart = -1;
-    }
-  }
-  let s = '';
-  if (bestStart < 0) {
-    for (let i = 0; i < 8; i++) s += i === 0 ? hexWord(d, off) : ':' + hexWord(d, off + 2 * i);
-    return s;
-  }
-  for (let i = 0; i < bestStart; i++) s += i === 0 ? hexWord(d, off) : ':' + hexWord(d, off + 2 * i);
-  s += '::';
-  const tail = bestStart + bestLen;
-  for (let i = tail; i < 8; i++) s += i === tail ? hexWord(d, off + 2 * i) : ':' + hexWord(d, off + 2 * i);
-  return s;
 }
 
 /**

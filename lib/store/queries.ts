@@ -5,7 +5,7 @@
  *  - tables (ui_table, ui_template): an array of flat row objects;
  *  - charts (ui_chart line): [{ series: [names], data: [[{ x, y }...] per series], labels: [''] }].
  */
-import { isValidIp } from '../net/cidr';
+import { isValidIp } from '../base/cidr';
 import { all, type Db, type SqlValue } from './sqlite';
 
 export interface ChartData {

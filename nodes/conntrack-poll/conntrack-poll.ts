@@ -1,10 +1,10 @@
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { CidrSet, parseCidrList } from '../../lib/net/cidr';
+import { CidrSet, parseCidrList } from '../../lib/base/cidr';
 import { ConntrackReader, DestroyWatcher, ensureAccounting, type ConntrackSource } from '../../lib/net/conntrack';
 import { DeviceBook, type PollResult } from '../../lib/net/device-stats';
 import { DestinationPolicy } from '../../lib/net/destination-policy';
 import { interfaceNetworks, NeighbourTable } from '../../lib/net/neighbours';
-import { applySettings, settingsFromConfig, type Schema } from '../../lib/detect/settings';
+import { applySettings, settingsFromConfig, type Schema } from '../../lib/base/settings';
 import type { FlowRecord } from '../../lib/net/types';
 import { status, shortError } from '../common/status';
 
@@ -30,13 +30,12 @@ interface PollSettings {
 }
 
 const SCHEMA: Schema<PollSettings> = {
-  interval: { type: 'number', min: 0, max: 3600 },
-  flowOutput: { type: 'enum', values: ['none', 'new', 'ended', 'all'] },
-  policy: { type: 'string', maxLength: 100_000 },
-  policyCooldownS: { type: 'number', min: 0, max: 86_400 },
-  idleS: { type: 'number', min: 0, max: 86_400 },
+  interval: { type: 'number', min: 0, max: 3600, default: 1, unit: 's', label: 'Poll every', help: 'seconds between polls; 0 polls only on input' },
+  flowOutput: { type: 'enum', values: ['none', 'new', 'ended', 'all'], default: 'none', label: 'Flow records', help: 'which flow records go out on output 2' },
+  policy: { type: 'string', maxLength: 100_000, default: '', label: 'Destination policy', help: 'device → allowed destinations rules, one per line' },
+  policyCooldownS: { type: 'number', min: 0, max: 86_400, default: 600, unit: 's', label: 'Policy cooldown', help: 'repeat a policy alert for the same device and destination at most this often' },
+  idleS: { type: 'number', min: 0, max: 86_400, default: 60, unit: 's', label: 'Idle after', help: 'a device with no traffic for this long is left out of the stats' },
 };
-const DEFAULTS: PollSettings = { interval: 1, flowOutput: 'none', policy: '', policyCooldownS: 600, idleS: 60 };
 
 export = function (RED: NodeAPI): void {
   function ConntrackPollNode(this: Node, config: ConntrackPollConfig): void {
@@ -49,7 +48,7 @@ export = function (RED: NodeAPI): void {
     let policy: DestinationPolicy;
     let staticLan: CidrSet | null;
     try {
-      settings = settingsFromConfig(SCHEMA, DEFAULTS, config as unknown as Record<string, unknown>);
+      settings = settingsFromConfig(SCHEMA, config as unknown as Record<string, unknown>);
       policy = new DestinationPolicy({ rules: settings.policy, cooldownMs: settings.policyCooldownS * 1000, detector: config.name || 'conntrack-poll' });
       staticLan = config.lan && config.lan.trim() ? new CidrSet(parseCidrList(config.lan)) : null;
       if (!staticLan && !config.iface) throw new Error('give the LAN as CIDRs or as an interface');

@@ -12,14 +12,12 @@ import path from 'node:path';
 import type { Packet } from '../../packet/types';
 import type { Alert } from '../alert';
 import { packetFields, type RuleInfo } from '../alerts';
-import { baseDefaults, baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
-import { SettingsError } from '../settings';
+import { baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
+import { SettingsError, withDefault, type Schema } from '../../base/settings';
 import { srcKey } from '../keys';
 import { DEFAULT_RULES } from './default-rules';
 import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
 import { compileRules, loadRulesFile, mergeRules, parseRulesJson, type PayloadRule } from './rules';
-
-export type PayloadSettings = BaseSettings;
 
 /** Where the rules come from. */
 export interface RuleSources {
@@ -30,6 +28,21 @@ export interface RuleSources {
   /** Path of a JSON rules file ('' for none). */
   rulesFile: string;
 }
+
+export type PayloadSettings = BaseSettings & RuleSources;
+
+/** The skeletons' settings: payload-match tracks more sources than the rate detectors (one entry per matching source and rule). */
+const skeletonSchema: Schema<BaseSettings> = {
+  ...baseSchema,
+  maxTracked: withDefault(baseSchema.maxTracked, 50_000),
+};
+
+export const payloadSchema: Schema<PayloadSettings> = {
+  ...skeletonSchema,
+  includeDefaults: { type: 'bool', default: true, label: 'Shipped rules', help: 'include the shipped rule set (SQL injection, XSS, traversal, command injection, Log4Shell)' },
+  rules: { type: 'json', default: '', label: 'Rules', help: 'your rules as JSON: an array of rule objects (a rule with a shipped id replaces it)' },
+  rulesFile: { type: 'string', default: '', label: 'Rules file', help: 'path of a JSON rules file, relative to the Node-RED user directory' },
+};
 
 export const defaultSources: RuleSources = { includeDefaults: true, rules: '', rulesFile: '' };
 
@@ -85,9 +98,9 @@ function ruleInfo(r: PayloadRule): RuleInfo {
 }
 
 /** One skeleton: reports the hits of rules with the given action. */
-class RuleActionDetector extends Detector<PayloadSettings> {
+class RuleActionDetector extends Detector<BaseSettings> {
   constructor(name: string, config: Record<string, unknown>, private readonly hitsOf: (p: Packet) => readonly PayloadHit[] | undefined, private readonly dropRules: boolean) {
-    super(name, baseSchema, baseDefaults, config);
+    super(name, skeletonSchema, config);
   }
 
   protected inspect(p: Packet): void {
@@ -144,7 +157,7 @@ export class PayloadDetector {
     return this.matcher.rules;
   }
 
-  get settings(): Readonly<PayloadSettings & RuleSources> {
+  get settings(): Readonly<PayloadSettings> {
     return { ...this.dropping.settings, ...this.sources };
   }
 

@@ -2,7 +2,7 @@
  * What a firewall backend does for the blocklist, and the iptables chain
  * handling shared by the ipset and plain-rules backends.
  */
-import type { IpFamily } from '../cidr';
+import type { IpFamily } from '../../base/cidr';
 import { FirewallCommandError, type CommandRunner, type FirewallCommand } from './runner';
 
 export type BackendKind = 'ipset' | 'nftables' | 'iptables';

@@ -5,7 +5,7 @@
  * truth: on start the list is read back from the backend's set or chain.
  */
 import type { BlockEntry, BlockList } from '../types';
-import { CidrSet, cidrContains } from '../cidr';
+import { CidrSet, cidrContains } from '../../base/cidr';
 import type { FirewallBackend } from './backend';
 import { decodeNote, encodeNote, validateHostIp, validateInt } from './names';
 import { readProtectedAddresses, type ProtectedAddresses } from './protected';

@@ -4,8 +4,8 @@
  * chain, which INPUT and FORWARD jump to (iptables and ip6tables). The kernel
  * expires entries, so blocks end on time even while Node-RED is down.
  */
-import type { IpFamily } from '../cidr';
-import { normalizeIp } from '../cidr';
+import type { IpFamily } from '../../base/cidr';
+import { normalizeIp } from '../../base/cidr';
 import { IPSET_MAX_TIMEOUT_S, OwnChain, probe, toolFor, type FirewallBackend, type KernelEntry } from './backend';
 import { validateChainName, validateInt, validateSetName } from './names';
 import type { CommandRunner } from './runner';

@@ -6,8 +6,8 @@
  * Node-RED is down. Every packet walks the chain: fine for tens of entries,
  * not for thousands (use ipset or nftables for those).
  */
-import type { IpFamily } from '../cidr';
-import { normalizeIp } from '../cidr';
+import type { IpFamily } from '../../base/cidr';
+import { normalizeIp } from '../../base/cidr';
 import { OwnChain, toolFor, type FirewallBackend, type KernelEntry } from './backend';
 import { decodeNote, validateChainName } from './names';
 import type { CommandRunner } from './runner';

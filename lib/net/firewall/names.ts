@@ -3,7 +3,7 @@
  * comment stored with each kernel entry so a restart can read back why and
  * since when an address is blocked.
  */
-import { parseIp, formatIp, type IpFamily } from '../cidr';
+import { parseIp, formatIp, type IpFamily } from '../../base/cidr';
 
 /** iptables chain names: at most 28 characters; the built-in names are refused. */
 const CHAIN = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;

@@ -3,8 +3,8 @@
  * sets (`flags timeout`) and input/forward chains that drop their sources.
  * Changes go to `nft -f -` as one batch, so each one is a single transaction.
  */
-import type { IpFamily } from '../cidr';
-import { normalizeIp } from '../cidr';
+import type { IpFamily } from '../../base/cidr';
+import { normalizeIp } from '../../base/cidr';
 import { isAbsent, type FirewallBackend, type KernelEntry } from './backend';
 import { validateInt, validateNftName } from './names';
 import type { CommandRunner } from './runner';

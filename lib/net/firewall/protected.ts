@@ -3,7 +3,7 @@
  * (`ip -j addr`) and its default gateways (`ip -j route show default`, IPv4
  * and IPv6). Blocking either would cut the box off its own network.
  */
-import { normalizeIp } from '../cidr';
+import { normalizeIp } from '../../base/cidr';
 import type { CommandRunner } from './runner';
 
 export interface ProtectedAddresses {

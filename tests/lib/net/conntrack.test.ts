@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConntrackReader, ensureAccounting, parseConntrack, parseConntrackLine, type ConntrackEntry } from '../../../lib/net/conntrack';
 import { DeviceBook } from '../../../lib/net/device-stats';
-import { CidrSet } from '../../../lib/net/cidr';
+import { CidrSet } from '../../../lib/base/cidr';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../../support/netns';
 
 describe('parseConntrackLine: layouts', () => {

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConntrackLine, type ConntrackEntry } from '../../../lib/net/conntrack';
 import { DeviceBook } from '../../../lib/net/device-stats';
-import { CidrSet } from '../../../lib/net/cidr';
+import { CidrSet } from '../../../lib/base/cidr';
 
 const LAN = new CidrSet('192.168.4.0/24, fd04::/64');
 const ROUTER = '192.168.4.1';

@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePacket, decodeFrame, decodeIp, formatIpv6At } from '../../../lib/packet/decode';
+import { decodePacket, decodeFrame, decodeIp } from '../../../lib/packet/decode';
+import { formatIpv6At } from '../../../lib/base/address';
 import {
   LINKTYPE_ETHERNET, LINKTYPE_NULL, LINKTYPE_LOOP, LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6,
   LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, DLT_RAW_BSD, DLT_RAW_OPENBSD,
 } from '../../../lib/packet/linktypes';
-import { formatIp } from '../../../lib/net/cidr';
+import { formatIp } from '../../../lib/base/cidr';
 import type { Packet } from '../../../lib/packet/types';
 import { ether, ipv4, ipv6, tcp, udp, icmp, arp } from '../../../bench/support/make-capture';
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isValidIp, normalizeIp, parseCidr, parseCidrList, cidrContains, CidrSet, ipFamily } from '../../../lib/net/cidr';
+import { isValidIp, normalizeIp, parseCidr, parseCidrList, cidrContains, CidrSet, ipFamily } from '../../../lib/base/cidr';
 
 describe('cidr', () => {
   it('accepts IPv4 and IPv6 addresses and refuses look-alikes', () => {

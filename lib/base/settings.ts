@@ -1,23 +1,51 @@
 /**
- * Validated runtime settings for detectors: a small schema, applied
- * atomically. Every value of a partial settings object is checked; if any is
- * bad the whole change is refused with the reasons (naming the fields) and
- * the old settings stay. Used for the editor config at construction and for
- * `msg.topic = 'config'` at runtime.
+ * Settings declared once: each node's settings are a schema in `lib/` (type,
+ * default, range, unit, label, one line of help), and that one declaration
+ * drives the engine's validation, runtime `msg.topic = 'config'` changes, the
+ * editor's `defaults` and help table (generated into the built `.html` by
+ * scripts/copy-assets.js), the shipped flows' values and the CLI's
+ * `--config`. A change is applied atomically: every value of a partial
+ * settings object is checked; if any is bad the whole change is refused with
+ * the reasons (naming the fields) and the old settings stay.
  */
-import { parseCidrList } from '../net/cidr';
+import { parseCidrList } from './cidr';
 
-export type FieldSpec =
-  | { type: 'number' | 'int'; min?: number; max?: number }
-  | { type: 'bool' }
-  | { type: 'string'; maxLength?: number }
-  | { type: 'enum'; values: readonly string[] }
-  /** CIDR list (text separated by commas/whitespace, or an array) → canonical string[]. */
-  | { type: 'cidrs' }
-  /** Port list (text '22, 23' or number[]) → number[] of 1..65535. */
-  | { type: 'ports' };
+/** What every field declares besides its type: shown in the editor and the help. */
+interface FieldDoc {
+  /** Short editor label, e.g. 'Window'. */
+  label: string;
+  /** One line of help, for the editor help table and `ips --help`. */
+  help: string;
+  /** Unit shown after the value, e.g. 'ms', 's', 'packets'. */
+  unit?: string;
+}
 
-export type Schema<S> = { readonly [K in keyof S]: FieldSpec };
+export type FieldSpec = FieldDoc &
+  (
+    | { type: 'number' | 'int'; min?: number; max?: number; default: number }
+    | { type: 'bool'; default: boolean }
+    /** `pattern`: a regular expression source the whole text must match (blank is always allowed: it means unset). */
+    | { type: 'string'; maxLength?: number; pattern?: string; default: string }
+    | { type: 'enum'; values: readonly string[]; default: string }
+    /** CIDR list (text separated by commas/whitespace, or an array) → canonical string[]. */
+    | { type: 'cidrs'; default: readonly string[] }
+    /** Port list (text '22, 23' or number[]) → number[] of 1..65535. */
+    | { type: 'ports'; default: readonly number[] }
+    /** JSON text (blank or parseable, kept as text) or an object/array value, for structured settings the engine checks further (rule lists). */
+    | { type: 'json'; default: string }
+  );
+
+/** A settings type's schema: one field spec per setting, its default of the setting's type. */
+export type Schema<S> = { readonly [K in keyof S]: FieldSpec & { default: S[K] } };
+
+/** The defaults a schema declares, as a fresh settings object (lists copied). */
+export function defaultsOf<S extends object>(schema: Schema<S>): S {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema) as [string, FieldSpec][]) {
+    out[name] = Array.isArray(spec.default) ? [...(spec.default as unknown[])] : spec.default;
+  }
+  return out as S;
+}
 
 /** Refusal of a settings change; `reasons` holds one line per bad field. */
 export class SettingsError extends Error {
@@ -27,7 +55,7 @@ export class SettingsError extends Error {
   }
 }
 
-type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
+export type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
@@ -38,7 +66,7 @@ function describe(v: unknown): string {
   }
 }
 
-function checkField(name: string, spec: FieldSpec, raw: unknown): Checked {
+export function checkField(name: string, spec: FieldSpec, raw: unknown): Checked {
   switch (spec.type) {
     case 'number':
     case 'int': {
@@ -56,6 +84,7 @@ function checkField(name: string, spec: FieldSpec, raw: unknown): Checked {
     case 'string':
       if (typeof raw !== 'string') return { ok: false, reason: `${name} must be text, got ${describe(raw)}` };
       if (spec.maxLength !== undefined && raw.length > spec.maxLength) return { ok: false, reason: `${name} must be at most ${spec.maxLength} characters` };
+      if (spec.pattern !== undefined && raw !== '' && !new RegExp(`^(?:${spec.pattern})$`).test(raw)) return { ok: false, reason: `${name}: ${describe(raw)} is not allowed here (${spec.help})` };
       return { ok: true, value: raw };
     case 'enum':
       if (typeof raw !== 'string' || !spec.values.includes(raw)) return { ok: false, reason: `${name} must be one of ${spec.values.join(', ')}, got ${describe(raw)}` };
@@ -70,6 +99,18 @@ function checkField(name: string, spec: FieldSpec, raw: unknown): Checked {
         return { ok: false, reason: `${name}: ${(err as Error).message}` };
       }
     }
+    case 'json':
+      if (typeof raw === 'string') {
+        if (raw.trim() === '') return { ok: true, value: raw };
+        try {
+          JSON.parse(raw);
+        } catch (err) {
+          return { ok: false, reason: `${name} is not valid JSON: ${(err as Error).message}` };
+        }
+        return { ok: true, value: raw };
+      }
+      if (raw !== null && typeof raw === 'object') return { ok: true, value: raw };
+      return { ok: false, reason: `${name} must be JSON text or an object, got ${describe(raw)}` };
     case 'ports': {
       const items: unknown[] = typeof raw === 'string' ? raw.split(/[\s,]+/).filter((s) => s !== '') : Array.isArray(raw) ? raw : [raw];
       if (typeof raw !== 'string' && !Array.isArray(raw)) return { ok: false, reason: `${name} must be a list of ports, got ${describe(raw)}` };
@@ -109,17 +150,25 @@ export function applySettings<S extends object>(schema: Schema<S>, current: S, p
   return next as S;
 }
 
+/** Field types where blank text is a value (an empty list, no rules), not "use the default". */
+const KEEPS_BLANK: ReadonlySet<FieldSpec['type']> = new Set(['cidrs', 'ports', 'json']);
+
 /**
  * Settings from a node's editor config: only the schema's fields are read
  * (the config also holds id, name, wires...), and a field left empty keeps
  * its default. Throws SettingsError like applySettings.
  */
-export function settingsFromConfig<S extends object>(schema: Schema<S>, defaults: S, config: Record<string, unknown>): S {
+export function settingsFromConfig<S extends object>(schema: Schema<S>, config: Record<string, unknown>, defaults: S = defaultsOf(schema)): S {
   const patch: Record<string, unknown> = {};
   for (const name of Object.keys(schema)) {
     const v = config[name];
-    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '' && (schema as Record<string, FieldSpec>)[name].type !== 'cidrs' && (schema as Record<string, FieldSpec>)[name].type !== 'ports')) continue;
+    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '' && !KEEPS_BLANK.has((schema as Record<string, FieldSpec>)[name].type))) continue;
     patch[name] = v;
   }
   return applySettings(schema, defaults, patch);
+}
+
+/** `spec` with another default (a node that shares a field but not its default). */
+export function withDefault<F extends FieldSpec>(spec: F, value: F['default']): F {
+  return { ...spec, default: value };
 }

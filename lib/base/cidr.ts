@@ -2,7 +2,7 @@
  * IP addresses and CIDR ranges, IPv4 and IPv6: parsing with a reason on
  * refusal, canonical text, and fast membership tests for allowlists.
  */
-import { formatIpv6At } from '../packet/decode';
+import { formatIpv6At } from './address';
 
 export type IpFamily = 4 | 6;
 

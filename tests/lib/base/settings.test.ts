@@ -1,16 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySettings, settingsFromConfig, SettingsError, type Schema } from '../../../lib/detect/settings';
+import { applySettings, defaultsOf, settingsFromConfig, SettingsError, type Schema } from '../../../lib/base/settings';
 
 interface S { rate: number; on: boolean; mode: string; allow: string[]; ports: number[] }
+const doc = { label: 'x', help: 'y' };
 const schema: Schema<S> = {
-  rate: { type: 'int', min: 1, max: 1000 },
-  on: { type: 'bool' },
-  mode: { type: 'enum', values: ['alert', 'drop'] },
-  allow: { type: 'cidrs' },
-  ports: { type: 'ports' },
+  rate: { type: 'int', min: 1, max: 1000, default: 50, ...doc },
+  on: { type: 'bool', default: true, ...doc },
+  mode: { type: 'enum', values: ['alert', 'drop'], default: 'alert', ...doc },
+  allow: { type: 'cidrs', default: [], ...doc },
+  ports: { type: 'ports', default: [22], ...doc },
 };
-const defaults: S = { rate: 50, on: true, mode: 'alert', allow: [], ports: [22] };
+const defaults: S = defaultsOf(schema);
 
 test('a valid partial change applies; values from the editor are coerced', () => {
   const next = applySettings(schema, defaults, { rate: '75', on: 'false', allow: '10.0.0.0/8, fd00::/8', ports: '22 23,2222' });
@@ -38,6 +39,6 @@ test('any invalid field refuses the whole change, naming each field', () => {
 });
 
 test('editor config: unrelated keys ignored, empty fields keep defaults', () => {
-  const s = settingsFromConfig(schema, defaults, { id: 'n1', type: 'x', wires: [], rate: '', mode: 'drop', allow: '' });
+  const s = settingsFromConfig(schema, { id: 'n1', type: 'x', wires: [], rate: '', mode: 'drop', allow: '' });
   assert.deepEqual(s, { ...defaults, mode: 'drop' });
 });

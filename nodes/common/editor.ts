@@ -1,0 +1,104 @@
+/**
+ * The editor side of the settings schemas: the `defaults` entries and the
+ * help table of each node's `.html`, generated from the node's schema when
+ * the package is built (scripts/copy-assets.js replaces the `// @settings`
+ * line in the registerType call and the `<!-- @settings-table -->` line in
+ * the help). The editor then shows, validates and documents exactly what the
+ * engine accepts, and no default is written twice.
+ */
+import type { FieldSpec, Schema } from '../../lib/base/settings';
+
+/** The value the editor stores for a setting: text for numbers and lists (what its inputs hold), booleans as they are. */
+export function editorValue(spec: FieldSpec, value: unknown = spec.default): string | boolean {
+  if (spec.type === 'bool') return value === true;
+  if (Array.isArray(value)) return value.join(', ');
+  return String(value);
+}
+
+/** JavaScript source of the editor validator for a field (resources/validators.js). */
+function validatorSource(spec: FieldSpec): string | null {
+  switch (spec.type) {
+    case 'number':
+    case 'int': {
+      const opts: string[] = [];
+      if (spec.type === 'int') opts.push('integer: true');
+      if (spec.min !== undefined) opts.push(`min: ${spec.min}`);
+      if (spec.max !== undefined) opts.push(`max: ${spec.max}`);
+      opts.push('blank: true');
+      return `ipsValidators.number({ ${opts.join(', ')} })`;
+    }
+    case 'bool':
+      return null;
+    case 'enum':
+      return `ipsValidators.oneOf(${JSON.stringify(spec.values)})`;
+    case 'cidrs':
+      return 'ipsValidators.cidrs()';
+    case 'ports':
+      return 'ipsValidators.ports()';
+    case 'json':
+      return 'ipsValidators.json()';
+    case 'string': {
+      const opts: string[] = [];
+      if (spec.pattern !== undefined) opts.push(`pattern: ${JSON.stringify(spec.pattern)}`);
+      if (spec.maxLength !== undefined) opts.push(`maxLength: ${spec.maxLength}`);
+      return `ipsValidators.text({ ${opts.join(', ')} })`;
+    }
+  }
+}
+
+/** The `defaults` entries of a node's registerType call, one line per setting plus the config `version`. */
+export function editorDefaults(schema: Schema<object>, version: number, indent = '      '): string {
+  const lines = [`${indent}version: { value: ${version} },`];
+  for (const [name, spec] of Object.entries(schema) as [string, FieldSpec][]) {
+    const validate = validatorSource(spec);
+    lines.push(`${indent}${name}: { value: ${JSON.stringify(editorValue(spec))}${validate ? `, validate: ${validate}` : ''} },`);
+  }
+  return lines.join('\n');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** What a field accepts, in words: range, choices or form. */
+export function acceptedText(spec: FieldSpec): string {
+  switch (spec.type) {
+    case 'number':
+    case 'int': {
+      const kind = spec.type === 'int' ? 'whole number' : 'number';
+      if (spec.min !== undefined && spec.max !== undefined) return `${kind} ${spec.min}–${spec.max}`;
+      if (spec.min !== undefined) return `${kind} ≥ ${spec.min}`;
+      return kind;
+    }
+    case 'bool':
+      return 'true / false';
+    case 'enum':
+      return spec.values.join(' / ');
+    case 'cidrs':
+      return 'addresses or CIDRs, comma-separated';
+    case 'ports':
+      return 'ports, comma-separated';
+    case 'string':
+      return 'text';
+    case 'json':
+      return 'JSON';
+  }
+}
+
+/** The default as shown to a reader ('' and [] as 'none'). */
+export function defaultText(spec: FieldSpec): string {
+  const v = editorValue(spec);
+  return v === '' ? 'none' : String(v);
+}
+
+/** The help's settings table: key (for `msg.topic = 'config'`), label, default, unit, accepted values, help line. */
+export function settingsTable(schema: Schema<object>): string {
+  const rows = (Object.entries(schema) as [string, FieldSpec][]).map(([name, spec]) =>
+    `    <tr><td><code>${name}</code></td><td>${escapeHtml(spec.label)}</td><td><code>${escapeHtml(defaultText(spec))}</code>${spec.unit ? ` ${escapeHtml(spec.unit)}` : ''}</td><td>${escapeHtml(acceptedText(spec))}</td><td>${escapeHtml(spec.help)}</td></tr>`);
+  return [
+    '<table class="ips-settings">',
+    '    <tr><th>key</th><th>field</th><th>default</th><th>accepts</th><th>meaning</th></tr>',
+    ...rows,
+    '  </table>',
+  ].join('\n');
+}
