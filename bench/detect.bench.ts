@@ -21,7 +21,7 @@ import { FloodDetector } from '../lib/detect/flood';
 import { ScanDetector } from '../lib/detect/scan';
 import type { Packet } from '../lib/packet/types';
 import type { Alert } from '../lib/detect/alert';
-import { packageRoot, startRuntime, type FlowNode } from '../tests/support/runtime';
+import { packageRoot, startRuntime, type FlowNode } from '../tests/support/red-runtime';
 
 const PACKETS = Number(process.env.IPS_BENCH_PACKETS ?? 1_000_000);
 const BATCH = Number(process.env.IPS_BENCH_BATCH ?? 256);

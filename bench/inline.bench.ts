@@ -38,7 +38,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import readline from 'node:readline';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../tests/support/netns';
-import { startChildRuntime } from '../tests/support/child-runtime';
+import { startChildRuntime } from '../tests/support/red-process';
 import { DETECTOR_IDS, detectorChain, disableScript, enableScript, nfqueueNode, observers } from '../tests/support/inline';
 import { INLINE_DEFAULTS, NfqueueInline } from '../lib/capture/nfqueue-inline';
 import { parseKernelQueues, type KernelQueueRow } from '../lib/capture/nfqueue';

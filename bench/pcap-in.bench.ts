@@ -14,7 +14,7 @@ import path from 'node:path';
 import { makeCapture } from './support/make-capture';
 import { CaptureFileReader } from '../lib/capture/pcap-file';
 import { decodeRecord } from '../lib/packet/decode';
-import { startRuntime, type FlowNode } from '../tests/support/runtime';
+import { startRuntime, type FlowNode } from '../tests/support/red-runtime';
 import { measure, mib, type Run } from './support/measure';
 import { countPackets, countSink } from './support/count';
 

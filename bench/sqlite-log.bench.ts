@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startRuntime } from '../tests/support/runtime';
+import { startRuntime } from '../tests/support/red-runtime';
 import type { Alert } from '../lib/detect/alert';
 import type { DeviceStats, FlowRecord } from '../lib/net/types';
 import { LogStore } from '../lib/store/store';

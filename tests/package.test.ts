@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
-import { packageRoot } from './support/runtime';
+import { packageRoot } from './support/red-runtime';
 
 interface PackageJson {
   name?: string;

@@ -6,7 +6,7 @@
  * the context store at about 20 µs per message, some 9% of a pcap-in → count
  * run, which is the counter's cost, not the flow's.
  */
-import type { FlowNode, HookEvent, Runtime } from '../../tests/support/runtime';
+import type { FlowNode, HookEvent, Runtime } from '../../tests/support/red-runtime';
 
 /** The sink node to wire the flow's packets to. */
 export function countSink(id: string, z: string): FlowNode {

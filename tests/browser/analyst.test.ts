@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { packageRoot } from '../support/runtime';
+import { packageRoot } from '../support/red-runtime';
 import { chromiumMissing, dashboardScreenshot, demoCapture, expectedAlerts, get, launchChromium, socketIoConnect, testOutput, type LaunchedBrowser } from '../support/browser';
 
 const creds = { username: 'admin', password: 'a newcomer password' };

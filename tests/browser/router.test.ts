@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { Lab, netnsUnavailable, routerWithDevice, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
+import { startChildRuntime, type ChildRuntime } from '../support/red-process';
 import { disableScript, enableScript, pings } from '../support/inline';
 import { eventually } from '../support/wait';
 import { chromiumMissing, dashboardScreenshot, get, launchChromium, shippedFlow, socketIoConnect, testOutput, unixSocketProxy, type LaunchedBrowser } from '../support/browser';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import path from 'node:path';
 import fs from 'node:fs';
-import { packageRoot } from '../support/runtime';
+import { packageRoot } from '../support/red-runtime';
 
 interface FlowNode { type: string; name?: string; func?: string }
 

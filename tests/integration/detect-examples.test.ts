@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { packageRoot, startRuntime, type FlowNode, type Runtime } from '../support/runtime';
+import { packageRoot, startRuntime, type FlowNode, type Runtime } from '../support/red-runtime';
 
 /** The example as Node-RED's Import puts it: its nodes on a tab. */
 function example(name: string): FlowNode[] {

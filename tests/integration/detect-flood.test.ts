@@ -7,7 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ATK, ATK6, VIC, VIC6, DetectorRuntime, capture, labUnavailable, makeLab, runFor, summarize, type DetectLab } from './detect-lab';
+import { ATK, ATK6, VIC, VIC6, DetectorRuntime, capture, labUnavailable, makeLab, runFor, summarize, type DetectLab } from '../support/detect-lab';
 
 /** A small HTTP server for the benign traffic (Node's http module, in the victim namespace). */
 const HTTP_SERVER = `require('http').createServer((q, r) => { r.setHeader('content-type', 'text/html'); r.end('<html><body>' + 'x'.repeat(2000) + '</body></html>'); }).listen(8080, '0.0.0.0', () => console.log('ready'));`;

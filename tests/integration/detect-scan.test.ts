@@ -8,7 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
-import { ATK, VIC, DetectorRuntime, capture, labUnavailable, makeLab, runFor, summarize, type DetectLab } from './detect-lab';
+import { ATK, VIC, DetectorRuntime, capture, labUnavailable, makeLab, runFor, summarize, type DetectLab } from '../support/detect-lab';
 
 /** A TCP service on the victim's ports 22 and 8080 that accepts and closes (so some scanned ports are open). */
 const TCP_SERVICE = `const net = require('net'); let n = 0; for (const port of [22, 8080]) net.createServer((s) => s.end()).listen(port, '0.0.0.0', () => { if (++n === 2) console.log('ready'); });`;

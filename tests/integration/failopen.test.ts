@@ -8,7 +8,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
+import { startChildRuntime, type ChildRuntime } from '../support/red-process';
 import { disableScript, dropUdpPort, enableScript, nfqueueNode, observers, pings, waitQueueBound } from '../support/inline';
 
 const VIC = '10.232.0.1';

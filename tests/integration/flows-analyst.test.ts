@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { startRuntime, packageRoot, type Runtime, type FlowNode } from '../support/runtime';
+import { startRuntime, packageRoot, type Runtime, type FlowNode } from '../support/red-runtime';
 import { demoCapture, expectedAlerts, shippedFlow } from '../support/browser';
 
 interface LogEvent { level: number; msg?: unknown; id?: string; type?: string }

@@ -12,8 +12,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Lab, netnsUnavailable, routerWithDevice, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
-import { packageRoot } from '../support/runtime';
+import { startChildRuntime, type ChildRuntime } from '../support/red-process';
+import { packageRoot } from '../support/red-runtime';
 import { shippedFlow } from '../support/browser';
 import { eventually } from '../support/wait';
 

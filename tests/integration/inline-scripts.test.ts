@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
 import { disableScript, enableScript } from '../support/inline';
 import { runInVm, vmKernel } from '../support/vm';
-import { packageRoot } from '../support/runtime';
+import { packageRoot } from '../support/red-runtime';
 
 /** The enable script's input rule for queue 13 with bypass, as nft lists it (1.0.6 prints 'queue flags bypass to 13'; older ones 'queue num 13 bypass'). */
 const NFT_QUEUE_13_BYPASS = /table inet ips_nfqueue_13 {\s*chain input {[^}]*queue (?:flags bypass to 13|num 13 bypass)/;

@@ -9,7 +9,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
 import { DETECTOR_IDS, addSourceCounters, detectorChain, disableScript, enableScript, nfqueueNode, observers, pings, sourceCounts, waitQueueBound } from '../support/inline';
 
 const QUEUE = 21;

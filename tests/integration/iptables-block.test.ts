@@ -1,7 +1,7 @@
 /**
  * iptables-block against the real kernel, once per backend (ipset, nftables,
  * plain iptables). A real Node-RED runtime runs in a child process inside a
- * victim namespace (tests/support/child-runtime.ts), as a user would run it on the
+ * victim namespace (tests/support/red-process.ts), as a user would run it on the
  * box; an attacker and another host ping it and fetch from its HTTP server.
  *
  *   atk 10.77.1.2 (+ .3, fd77:1::2) ── vic 10.77.1.1 / fd77:1::1
@@ -12,8 +12,8 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BlockList } from '../../lib/net/types';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import type { FlowNode } from '../support/runtime';
-import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
+import type { FlowNode } from '../support/red-runtime';
+import { startChildRuntime, type ChildRuntime } from '../support/red-process';
 import { errorText } from '../support/inline';
 import { until } from '../support/wait';
 

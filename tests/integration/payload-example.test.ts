@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { packageRoot, startRuntime, type FlowNode, type Runtime } from '../support/runtime';
+import { packageRoot, startRuntime, type FlowNode, type Runtime } from '../support/red-runtime';
 import type { Alert } from '../../lib/detect/alert';
 
 const flow: FlowNode[] = [

@@ -9,10 +9,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
 import { disableScript, enableScript, nfqueueNode, observers, waitQueueBound } from '../support/inline';
 import { startHttpTarget } from '../support/http-target';
-import type { FlowNode } from '../support/runtime';
+import type { FlowNode } from '../support/red-runtime';
 import type { Alert } from '../../lib/detect/alert';
 
 const QUEUE = 33;

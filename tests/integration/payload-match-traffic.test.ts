@@ -15,7 +15,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startRuntime, type FlowNode, type Runtime } from '../support/runtime';
+import { startRuntime, type FlowNode, type Runtime } from '../support/red-runtime';
 import { startHttpTarget } from '../support/http-target';
 import type { Alert } from '../../lib/detect/alert';
 

@@ -8,8 +8,8 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
-import type { FlowNode } from '../support/runtime';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
+import type { FlowNode } from '../support/red-runtime';
 import { capUnavailable } from '../../lib/capture/live';
 
 const SRV = '10.232.0.1';

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { packageRoot } from '../support/runtime';
+import { packageRoot } from '../support/red-runtime';
 
 const START = path.join(packageRoot, 'scripts', 'router-start.sh');
 const STOP = path.join(packageRoot, 'scripts', 'router-stop.sh');

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/child-runtime';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
 import type { DeviceStats } from '../../lib/net/types';
 import type { Alert } from '../../lib/detect/alert';
 import { until } from '../support/wait';

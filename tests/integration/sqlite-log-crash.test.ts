@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { all, closeDb, openDb, get } from '../../lib/store/sqlite';
-import { tempDir, waitFor } from '../lib/store/helpers';
+import { tempDir, waitFor } from '../support/store';
 
 const cleanup: string[] = [];
 const children: ChildProcess[] = [];
@@ -41,7 +41,7 @@ describe('sqlite-log survives SIGKILL of Node-RED', () => {
       const dir = tempDir('crash');
       cleanup.push(dir);
       const file = path.join(dir, 'crash.db');
-      const child = spawn(process.execPath, [path.join(__dirname, 'sqlite-log-crash-child.js'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(__dirname, '..', 'support', 'sqlite-log-crash-child.js'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let out = '';
       let err = '';

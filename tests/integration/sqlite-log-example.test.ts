@@ -8,8 +8,8 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startRuntime, packageRoot, type FlowNode, type Runtime } from '../support/runtime';
-import { tempDir } from '../lib/store/helpers';
+import { startRuntime, packageRoot, type FlowNode, type Runtime } from '../support/red-runtime';
+import { tempDir } from '../support/store';
 
 let rt: Runtime | null = null;
 const dir = tempDir('example');

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
 import type { DeviceStats } from '../../lib/net/types';
-import { loadDetector } from './detector-harness';
+import { loadDetector } from '../support/detector-harness';
 import { useServerPerFile, unload } from '../support/node-helper';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime } from '../support/child-runtime';
-import type { FlowNode } from '../support/runtime';
+import { startChildRuntime, type ChildRuntime } from '../support/red-process';
+import type { FlowNode } from '../support/red-runtime';
 import type { DeviceStats } from '../../lib/net/types';
 
 const flow = (cp: Record<string, unknown>): FlowNode[] => [

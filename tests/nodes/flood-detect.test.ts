@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
 import type { Packet } from '../../lib/packet/types';
-import { echoPkt, udpPkt } from '../lib/detect/packets';
-import { loadDetector } from './detector-harness';
+import { echoPkt, udpPkt } from '../support/packets';
+import { loadDetector } from '../support/detector-harness';
 import { useServerPerFile } from '../support/node-helper';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -8,9 +8,9 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime } from '../support/child-runtime';
+import { startChildRuntime } from '../support/red-process';
 import { disableScript, dropUdpPort, enableScript, errorText, lastStatus, nfqueueNode, observers, pings, sendUdp, udpNoPorts, waitQueueBound } from '../support/inline';
-import type { FlowNode } from '../support/runtime';
+import type { FlowNode } from '../support/red-runtime';
 import { nodeHelper, load, startServer, stopServer, unload } from '../support/node-helper';
 
 const helper = nodeHelper<{ status: unknown } | null>();

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Packet } from '../../lib/packet/types';
 import type { FileSummary } from '../../lib/capture/file-source';
-import { packageRoot } from '../support/runtime';
+import { packageRoot } from '../support/red-runtime';
 import { nodeHelper, load, startServer, unload, useServerPerTest } from '../support/node-helper';
 import { until } from '../support/wait';
 

@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
 import type { Packet } from '../../lib/packet/types';
-import { tcpPkt } from '../lib/detect/packets';
-import { loadDetector } from './detector-harness';
+import { tcpPkt } from '../support/packets';
+import { loadDetector } from '../support/detector-harness';
 import { useServerPerFile } from '../support/node-helper';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -8,7 +8,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir, makeAlert, makeDevice, readRows, waitFor } from '../lib/store/helpers';
+import { tempDir, makeAlert, makeDevice, readRows, waitFor } from '../support/store';
 import { nodeHelper, load, unload, useServerPerFile } from '../support/node-helper';
 
 const helper = nodeHelper<HelperNode>();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDetector } from './detector-harness';
+import { loadDetector } from '../support/detector-harness';
 import { startServer, stopServer, unload } from '../support/node-helper';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -17,7 +17,7 @@ import { FloodDetector } from '../../lib/detect/flood';
 import { ScanDetector } from '../../lib/detect/scan';
 import { PayloadDetector } from '../../lib/detect/payload/detector';
 import type { Alert } from '../../lib/detect/alert';
-import { packageRoot, type FlowNode } from './runtime';
+import { packageRoot, type FlowNode } from './red-runtime';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const demoCapture = path.join(packageRoot, 'examples', 'captures', 'demo.pcap');

@@ -4,9 +4,9 @@
  */
 import path from 'node:path';
 import type { Netns } from './netns';
-import type { FlowNode } from './runtime';
-import type { ChildRuntime, WatchedMessage } from './child-runtime';
-import { packageRoot } from './runtime';
+import type { FlowNode } from './red-runtime';
+import type { ChildRuntime, WatchedMessage } from './red-process';
+import { packageRoot } from './red-runtime';
 
 export const enableScript = path.join(packageRoot, 'scripts', 'nfqueue-enable.sh');
 export const disableScript = path.join(packageRoot, 'scripts', 'nfqueue-disable.sh');

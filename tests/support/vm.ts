@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { packageRoot } from './runtime';
+import { packageRoot } from './red-runtime';
 
 const execFileP = promisify(execFile);
 const KERNEL_DIR = path.join(packageRoot, '.cache', 'vm-kernel', 'root');

@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { CaptureFileReader, CaptureError, type CaptureRecord } from '../../../lib/capture/pcap-file';
 import { decodePacket, decodeRecord } from '../../../lib/packet/decode';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../../lib/packet/linktypes';
-import { toBigEndian, shb, idb, epb, pb, spb, unknownBlock } from './byteswap';
+import { toBigEndian, shb, idb, epb, pb, spb, unknownBlock } from '../../support/byteswap';
 import { ether, ipv4, ipv6, tcp, udp, icmp, pcapHeader, pcapRecord } from '../../../bench/support/make-capture';
 import { toolMissing } from '../../support/netns';
 

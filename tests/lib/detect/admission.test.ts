@@ -5,7 +5,7 @@ import { BoundedTable } from '../../../lib/detect/table';
 import { FloodDetector } from '../../../lib/detect/flood';
 import { ScanDetector } from '../../../lib/detect/scan';
 import type { Packet } from '../../../lib/packet/types';
-import { tcpPkt } from './packets';
+import { tcpPkt } from '../../support/packets';
 
 const full = () => {
   const t = new BoundedTable<string, { n: number }>(2, () => ({ n: 0 }), 0);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FloodDetector } from '../../../lib/detect/flood';
 import type { Alert } from '../../../lib/detect/alert';
 import type { Packet } from '../../../lib/packet/types';
-import { echoPkt, tcpPkt, udpPkt } from './packets';
+import { echoPkt, tcpPkt, udpPkt } from '../../support/packets';
 
 const ATK = '10.9.0.66';
 const VIC = '10.9.0.1';

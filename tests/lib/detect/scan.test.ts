@@ -4,7 +4,7 @@ import { oddFlagBitsRule, oddFlagRule, ScanDetector } from '../../../lib/detect/
 import { tcpFlagBits } from '../../../lib/packet/tcp-flags';
 import type { Alert } from '../../../lib/detect/alert';
 import type { Packet } from '../../../lib/packet/types';
-import { echoPkt, pkt, tcpPkt, udpPkt } from './packets';
+import { echoPkt, pkt, tcpPkt, udpPkt } from '../../support/packets';
 
 const ATK = '10.9.0.66';
 const VIC = '10.9.0.1';

@@ -12,7 +12,7 @@ import { rowOfAlert, rowOfDevice, rowOfFlow, blockSnapshot, type LogItem } from 
 import { parseQuery, runQuery, type ChartData } from '../../../lib/store/queries';
 import { parseExport, exportTable } from '../../../lib/store/export';
 import type { Db } from '../../../lib/store/sqlite';
-import { tempDir, makeAlert, makeDevice, readRows, NASTY_TEXT } from './helpers';
+import { tempDir, makeAlert, makeDevice, readRows, NASTY_TEXT } from '../../support/store';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { recognise, TABLES, type LogItem } from '../../../lib/store/records';
-import { makeAlert, makeDevice } from './helpers';
+import { makeAlert, makeDevice } from '../../support/store';
 
 function kinds(items: LogItem[]): string[] {
   return items.map((i) => i.kind);

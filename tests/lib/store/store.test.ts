@@ -16,7 +16,7 @@ import { recognise, rowOfAlert, rowOfDevice, blockSnapshot, type LogItem, type I
 import { SCHEMA_VERSION } from '../../../lib/store/schema';
 import { all, exec, openDb, closeDb, run } from '../../../lib/store/sqlite';
 import { toolMissing } from '../../support/netns';
-import { tempDir, makeAlert, makeDevice, readRows, waitFor, NASTY_TEXT } from './helpers';
+import { tempDir, makeAlert, makeDevice, readRows, waitFor, NASTY_TEXT } from '../../support/store';
 
 const dirs: string[] = [];
 after(() => {

@@ -1,8 +1,8 @@
 /**
- * Entry point of a real Node-RED runtime (tests/support/runtime.ts) in a child
+ * Entry point of a real Node-RED runtime (tests/support/red-runtime.ts) in a child
  * process, so a test can run it where the test process is not — inside a
  * network namespace (NFQUEUE, conntrack, firewall and tc state are per
- * namespace), or as a process it can kill. Driven by child-runtime.ts; the
+ * namespace), or as a process it can kill. Driven by red-process.ts; the
  * protocol is JSON lines:
  *   stdout  '@@ips {"event":"ready","userDir":dir}' (flows started; the parent removes dir once the child is gone, even after SIGKILL)
  *         | '@@ips {"event":"msg","node":id,"msg":{...}}' (a watched node received msg)
@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import { createInterface } from 'node:readline';
-import { startRuntime, type FlowNode, type Runtime } from './runtime';
+import { startRuntime, type FlowNode, type Runtime } from './red-runtime';
 
 export const LINE_PREFIX = '@@ips ';
 

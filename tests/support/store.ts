@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Alert } from '../../../lib/detect/alert';
-import type { DeviceStats } from '../../../lib/net/types';
-import { all, closeDb, openDb, type SqlRow } from '../../../lib/store/sqlite';
+import type { Alert } from '../../lib/detect/alert';
+import type { DeviceStats } from '../../lib/net/types';
+import { all, closeDb, openDb, type SqlRow } from '../../lib/store/sqlite';
 
 export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ips-store-${tag}-`));

@@ -1,5 +1,5 @@
 /**
- * A real Node-RED runtime in a child process (see runtime-child.ts for the
+ * A real Node-RED runtime in a child process (see red-process-main.ts for the
  * line protocol), optionally inside a network namespace so nodes that use
  * NFQUEUE, conntrack, firewall, tc or the neighbour table see that namespace.
  * The test watches node ids, injects messages, stops it cleanly (close
@@ -12,10 +12,10 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Netns } from './netns';
-import type { FlowNode } from './runtime';
-import { LINE_PREFIX, type ChildConfig } from './runtime-child';
+import type { FlowNode } from './red-runtime';
+import { LINE_PREFIX, type ChildConfig } from './red-process-main';
 
-const CHILD_SCRIPT = path.join(__dirname, 'runtime-child.js');
+const CHILD_SCRIPT = path.join(__dirname, 'red-process-main.js');
 
 /** A message a watched node received (Buffers show as '<n bytes>'). */
 export interface WatchedMessage {

@@ -3,7 +3,7 @@
  * node-red-node-test-helper, its two outputs wired to helper nodes, and the
  * errors and status lines it produced recorded.
  */
-import { nodeHelper, load, type Spy } from '../support/node-helper';
+import { nodeHelper, load, type Spy } from './node-helper';
 
 interface HelperNode {
   on(event: string, fn: (arg: never) => void): void;

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Alert } from '../../lib/detect/alert';
-import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startRuntime, type FlowNode, type Runtime } from '../support/runtime';
+import { Lab, netnsUnavailable, toolMissing, type Netns } from './netns';
+import { startRuntime, type FlowNode, type Runtime } from './red-runtime';
 
 export const ATK = '10.77.0.66';
 export const VIC = '10.77.0.1';

@@ -4,7 +4,7 @@
  * monotone sequence number in `sid` → sqlite-log). The parent SIGKILLs it.
  * argv: database file. stdout: one JSON line { event: 'ready', userDir }.
  */
-import { startRuntime, type FlowNode } from '../support/runtime';
+import { startRuntime, type FlowNode } from './red-runtime';
 
 const file = process.argv[2];
 const generate = `

@@ -1,5 +1,5 @@
 /** Crafted packets for detector unit tests. */
-import type { Packet } from '../../../lib/packet/types';
+import type { Packet } from '../../lib/packet/types';
 
 const EMPTY = Buffer.alloc(0);
 
