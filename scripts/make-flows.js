@@ -8,6 +8,27 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
+// Settings come from the one declaration in each node's schema (lib/), read from the build (npm run build first).
+const { NODE_SCHEMAS } = require('../dist/nodes/common/schemas.js');
+const { editorValue } = require('../dist/nodes/common/editor.js');
+const { currentVersion } = require('../dist/nodes/common/migrations.js');
+
+/**
+ * A node's settings as the editor stores them: every schema default, then
+ * `overrides` (a flow's own choices, such as a `${NAME}` reference). An
+ * override of a setting the schema does not declare is a mistake: it throws.
+ */
+function settingsOf(type, overrides = {}) {
+  const schema = NODE_SCHEMAS[type];
+  if (!schema) throw new Error(`no settings schema for ${type}`);
+  const out = { version: currentVersion(type) };
+  for (const [key, spec] of Object.entries(schema)) out[key] = editorValue(spec);
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(key in schema)) throw new Error(`${type} has no setting '${key}'`);
+    out[key] = value;
+  }
+  return out;
+}
 
 /**
  * Tab-level environment: each name defaults from a process environment
@@ -223,17 +244,15 @@ function chart(b, name, label, groupName, order, width, height, chartType, x, y,
     outputs: 1, useDifferentColor: false, className: '', ...extra }, x, y, [[]]);
 }
 
-/** Detector settings of both flows; the threshold sliders start at these. */
-const FLOOD = { windowMs: '1000', icmpSrc: '50', icmpDst: '100', synSrc: '100', synDst: '200', udpSrc: '5000', udpDst: '10000', cooldownS: '10', maxTracked: '20000', allowlist: '' };
-const SCAN = { windowS: '60', verticalPorts: '20', horizontalHosts: '20', oddFlags: true, bruteForcePorts: '21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900',
-  bruteForceAttempts: '10', failures: '20', cooldownS: '60', maxTracked: '20000', allowlist: '' };
+/** Detector settings of both flows (the defaults); the threshold sliders start at these. */
+const FLOOD = settingsOf('flood-detect');
+const SCAN = settingsOf('scan-detect');
 
 /** flood-detect → scan-detect → payload-match in series on the packet output (`next` after the last); alerts of all three to `alertWires`. */
 function detectors(b, action, [xFlood, xScan, xPayload], y, next, alertWires) {
-  b.add('flood', 'flood-detect', { name: 'flood-detect', action, ...FLOOD }, xFlood, y, [['scan'], alertWires]);
-  b.add('scan', 'scan-detect', { name: 'scan-detect', action, ...SCAN }, xScan, y, [['payload'], alertWires]);
-  b.add('payload', 'payload-match', { name: 'payload-match', includeDefaults: true, rules: '[]', rulesFile: '', action, allowlist: '', cooldownS: '10', maxTracked: '50000' },
-    xPayload, y, [next, alertWires]);
+  b.add('flood', 'flood-detect', { name: 'flood-detect', ...FLOOD, action }, xFlood, y, [['scan'], alertWires]);
+  b.add('scan', 'scan-detect', { name: 'scan-detect', ...SCAN, action }, xScan, y, [['payload'], alertWires]);
+  b.add('payload', 'payload-match', { name: 'payload-match', ...settingsOf('payload-match', { action }) }, xPayload, y, [next, alertWires]);
 }
 
 /** A sqlite-log node on the tab's DB_FILE; every node of a flow shares the file, so they share these settings too. */
