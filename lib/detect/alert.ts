@@ -6,7 +6,7 @@ export type AlertAction = 'alert' | 'drop';
 
 /**
  * A detection: `msg.payload` on a detector's alert output, with
- * `msg.topic = rule`. See DESIGN.md, "Messages".
+ * `msg.topic = rule`. See docs/architecture.md, "Messages".
  */
 export interface Alert {
   ts: number;

@@ -1,7 +1,7 @@
 /**
  * Packet decoder: link layer (Ethernet with 802.1Q/QinQ, Linux SLL/SLL2,
  * BSD NULL/LOOP, raw IP) → IPv4/IPv6/ARP → TCP/UDP/ICMP/ICMPv6, into the
- * Packet of DESIGN.md.
+ * Packet of docs/architecture.md.
  *
  * Hot path: one object per packet (the Packet, always built with the same
  * shape so V8 keeps one hidden class) plus one Buffer view for the payload;

@@ -6,7 +6,7 @@ export type Verdict = 'accept' | 'drop';
 
 /**
  * One decoded packet: `msg.payload` of `pcap-in` and `nfqueue-in` (or one
- * element of a batch array). See DESIGN.md, "Messages".
+ * element of a batch array). See docs/architecture.md, "Messages".
  */
 export interface Packet {
   /** Capture time, ms since epoch (fractional for sub-ms precision). */
