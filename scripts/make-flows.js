@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Writes the two shipped flows, flows/analyst-ids.json and flows/router-ips.json.
 // They are generated so the dashboard templates and helper functions shared by
-// both are written once. `node scripts/make-flows.js` rewrites them;
+// both are written once. The detector chain and its settings come from the
+// built package (lib/detect/chain.ts, the nodes' schemas), so run it after
+// `npm run build`: `node scripts/make-flows.js` rewrites them;
 // `--check` exits 1 when the committed files differ from what this script makes.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
+const { DETECTOR_CHAIN } = require(path.join(root, 'dist', 'lib', 'detect', 'chain.js'));
+const { editorValue } = require(path.join(root, 'dist', 'nodes', 'common', 'editor.js'));
 
 /**
  * Tab-level environment: each name defaults from a process environment
@@ -223,17 +227,22 @@ function chart(b, name, label, groupName, order, width, height, chartType, x, y,
     outputs: 1, useDifferentColor: false, className: '', ...extra }, x, y, [[]]);
 }
 
-/** Detector settings of both flows; the threshold sliders start at these. */
-const FLOOD = { windowMs: '1000', icmpSrc: '50', icmpDst: '100', synSrc: '100', synDst: '200', udpSrc: '5000', udpDst: '10000', cooldownS: '10', maxTracked: '20000', allowlist: '' };
-const SCAN = { windowS: '60', verticalPorts: '20', horizontalHosts: '20', oddFlags: true, bruteForcePorts: '21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900',
-  bruteForceAttempts: '10', failures: '20', cooldownS: '60', maxTracked: '20000', allowlist: '' };
+/** Detector settings of both flows, by node type: each schema's defaults as the editor stores them; the threshold sliders start at these. */
+const DETECTOR_SETTINGS = Object.fromEntries(DETECTOR_CHAIN.map((stage) =>
+  [stage.type, Object.fromEntries(Object.entries(stage.schema).map(([key, spec]) => [key, editorValue(spec)]))]));
+const FLOOD = DETECTOR_SETTINGS['flood-detect'];
+const SCAN = DETECTOR_SETTINGS['scan-detect'];
 
-/** flood-detect → scan-detect → payload-match in series on the packet output (`next` after the last); alerts of all three to `alertWires`. */
-function detectors(b, action, [xFlood, xScan, xPayload], y, next, alertWires) {
-  b.add('flood', 'flood-detect', { name: 'flood-detect', action, ...FLOOD }, xFlood, y, [['scan'], alertWires]);
-  b.add('scan', 'scan-detect', { name: 'scan-detect', action, ...SCAN }, xScan, y, [['payload'], alertWires]);
-  b.add('payload', 'payload-match', { name: 'payload-match', includeDefaults: true, rules: '[]', rulesFile: '', action, allowlist: '', cooldownS: '10', maxTracked: '50000' },
-    xPayload, y, [next, alertWires]);
+/**
+ * The detector chain (flood-detect → scan-detect → payload-match) in series on
+ * the packet output, as nodes 'flood', 'scan', 'payload' named by type (each
+ * alert's `detector`), `next` after the last; alerts of all to `alertWires`.
+ */
+function detectors(b, action, xs, y, next, alertWires) {
+  const ids = DETECTOR_CHAIN.map((stage) => stage.type.split('-')[0]);
+  DETECTOR_CHAIN.forEach((stage, i) => {
+    b.add(ids[i], stage.type, { name: stage.type, ...DETECTOR_SETTINGS[stage.type], action }, xs[i], y, [i + 1 < ids.length ? [ids[i + 1]] : next, alertWires]);
+  });
 }
 
 /** A sqlite-log node on the tab's DB_FILE; every node of a flow shares the file, so they share these settings too. */
