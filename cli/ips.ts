@@ -23,6 +23,10 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+function write(text: string): void {
+  process.stdout.write(text);
+}
+
 /** The --config file's JSON; a UsageError when it cannot be read or parsed. */
 function readConfig(file: string): unknown {
   let text: string;
@@ -72,27 +76,26 @@ async function readFile(file: string, mode: FileMode, speed: number, chain: Dete
   return summary.error === undefined;
 }
 
-async function analyze(run: Run, chain: DetectorChain, out: AlertWriter): Promise<number> {
-  let status: number = EXIT.ok;
-  for (const file of run.files) {
-    if (!(await readFile(file, 'analyze', 1, chain, out))) status = EXIT.unreadable;
-  }
-  return status;
-}
-
-async function replay(run: Run, chain: DetectorChain, out: AlertWriter): Promise<number> {
-  let source: FileSource | null = null;
-  let interrupted = false;
-  const stop = (): void => {
-    interrupted = true;
-    source?.stop();
+/** Ctrl-C while replaying: stop reading (the packets read so far still go through the chain and are summed up) instead of dying. */
+class Interrupt {
+  interrupted = false;
+  private source: FileSource | null = null;
+  private readonly onSignal = (): void => {
+    this.interrupted = true;
+    this.source?.stop();
   };
-  process.once('SIGINT', stop);
-  try {
-    const read = await readFile(run.files[0], 'replay', run.speed, chain, out, (s) => (source = s));
-    return !read ? EXIT.unreadable : interrupted ? EXIT.interrupted : EXIT.ok;
-  } finally {
-    process.removeListener('SIGINT', stop);
+
+  constructor() {
+    process.once('SIGINT', this.onSignal);
+  }
+
+  watch(source: FileSource): void {
+    this.source = source;
+    if (this.interrupted) source.stop();
+  }
+
+  dispose(): void {
+    process.removeListener('SIGINT', this.onSignal);
   }
 }
 
@@ -113,12 +116,25 @@ async function main(argv: readonly string[]): Promise<number> {
     say('Run ips --help for the commands, options and settings.');
     return EXIT.usage;
   }
-  const out = alertWriter(run.format, (text) => process.stdout.write(text), { withFile: run.files.length > 1, streaming: run.command === 'replay' });
-  try {
-    return await (run.command === 'analyze' ? analyze(run, chain, out) : replay(run, chain, out));
-  } finally {
-    out.end();
+  if (run.command === 'replay') {
+    // Listening before the table's header goes out, so a Ctrl-C on seeing it is caught.
+    const interrupt = new Interrupt();
+    const out = alertWriter(run.format, write, { withFile: false, streaming: true });
+    try {
+      const read = await readFile(run.files[0], 'replay', run.speed, chain, out, (s) => interrupt.watch(s));
+      return !read ? EXIT.unreadable : interrupt.interrupted ? EXIT.interrupted : EXIT.ok;
+    } finally {
+      interrupt.dispose();
+      out.end();
+    }
   }
+  const out = alertWriter(run.format, write, { withFile: run.files.length > 1, streaming: false });
+  let status: number = EXIT.ok;
+  for (const file of run.files) {
+    if (!(await readFile(file, 'analyze', 1, chain, out))) status = EXIT.unreadable;
+  }
+  out.end();
+  return status;
 }
 
 // A reader that went away (ips ... | head) is not an error.
