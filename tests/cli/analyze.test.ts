@@ -5,8 +5,9 @@
  * mergecap): the three formats say the same, a truncated, corrupt, missing
  * or foreign file among good ones is exit status 1 with the good ones still
  * analysed and the alerts before the damage printed, --config and --rules
- * change what is detected, each file starts with fresh detector state, and
- * `npx ips` works from the repository. Runs the built dist/cli/ips.js.
+ * change what is detected, each file starts with fresh detector state,
+ * `npx ips` works from the repository and the npm package holds a working
+ * `ips`. Runs the built dist/cli/ips.js.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -250,7 +251,7 @@ describe('ips replay', () => {
   });
 });
 
-describe('npx ips', () => {
+describe('ips as shipped', () => {
   it('runs the built command line from the repository (package.json bin), no install', async (t) => {
     const which = await runProcess('sh', ['-c', 'command -v npx']);
     if (which.code !== 0) return t.skip('npx not on PATH');
@@ -261,5 +262,22 @@ describe('npx ips', () => {
     const analyzed = await runProcess('npx', ['--no', '--', 'ips', 'analyze', path.relative(packageRoot, DEMO), '--format', 'jsonl']);
     assert.equal(analyzed.code, 0, analyzed.stderr);
     assert.deepEqual(comparable(jsonlAlerts(analyzed.stdout)), comparable(demo));
+  });
+
+  it('the npm package (npm pack) holds a working ips: `bin` names an executable file, and the packed files alone analyse a capture', async () => {
+    const packed = await runProcess('npm', ['pack', '--pack-destination', dir, '--json']);
+    assert.equal(packed.code, 0, packed.stderr);
+    const [{ filename }] = JSON.parse(packed.stdout) as { filename: string }[];
+    const unpacked = path.join(dir, 'unpacked');
+    fs.mkdirSync(unpacked);
+    const tar = await runProcess('tar', ['-xzf', path.join(dir, filename), '-C', unpacked]);
+    assert.equal(tar.code, 0, tar.stderr);
+    const pkg = JSON.parse(fs.readFileSync(path.join(unpacked, 'package', 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const bin = path.join(unpacked, 'package', pkg.bin.ips);
+    assert.equal(fs.statSync(bin).mode & 0o111, 0o111, 'executable');
+    // No node_modules beside it: the command line needs none of the package's dependencies.
+    const r = await runProcess(bin, ['analyze', DEMO, '--format', 'jsonl'], { cwd: unpacked });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(comparable(jsonlAlerts(r.stdout)), comparable(demo));
   });
 });
