@@ -77,17 +77,20 @@ Output:
   Alerts go to standard output. After each file, standard error gets
   "FILE: P packets, A alerts, S s" (S: seconds taken), preceded by
   "ips: FILE: REASON" when the file could not be read to its end.
-  Relative file names (captures, --config, --rules, rulesFile) start from
-  the current directory.
+  Relative file names (captures, --config, --rules) start from the current
+  directory.
 
 Exit status:
-  0  every file was read to its end
-  1  a file could not be read (missing, not a capture, truncated or corrupt):
-     its error names the file and the byte offset; the alerts of the packets
-     before that point are printed, and the other files are still analysed
-  2  bad arguments, --config or --rules (no file is read)
+  0    every file was read to its end
+  1    a file could not be read (missing, not a capture, truncated or corrupt):
+       its error names the file and the byte offset; the alerts of the packets
+       before that point are printed, and the other files are still analysed
+  2    bad arguments, --config or --rules (no file is read)
+  130  replay stopped with Ctrl-C (the alerts until then are printed)
 
-Settings (--config), by node type:
+Settings (--config), by node type. What the nodes take relative to the
+Node-RED user directory (rulesFile) is taken relative to the current
+directory here.
 ${settingsHelp()}
 `;
 }

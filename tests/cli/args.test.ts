@@ -48,7 +48,7 @@ describe('ips --help', () => {
 
   it('documents the commands, every option, the formats, per-file state and the exit status', () => {
     for (const text of ['ips analyze FILE...', 'ips replay FILE', '--config', '--rules', '--format', '--speed', 'table', 'jsonl', 'csv',
-      'Each file is an\n                   analysis of its own', 'Exit status:', '  0  every file', '  1  a file could not be read', '  2  bad arguments']) {
+      'Each file is an\n                   analysis of its own', 'Exit status:', '  0    every file', '  1    a file could not be read', '  2    bad arguments', '  130  replay stopped with Ctrl-C']) {
       assert.ok(help.includes(text), `help lacks ${JSON.stringify(text)}`);
     }
   });
