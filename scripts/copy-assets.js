@@ -4,7 +4,8 @@
 // once, in each node's schema in lib/: the `// @settings` line inside a
 // node's registerType defaults becomes one entry per setting (value and
 // validator), and the `<!-- @settings-table -->` line in its help becomes
-// the settings table (nodes/common/editor.ts renders both).
+// the settings table (nodes/common/editor.ts renders both). Last, the
+// command line (package.json `bin`) is made executable, as tsc writes 0644.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -45,3 +46,5 @@ for (const type of fs.readdirSync(nodesSrc)) {
     fs.cpSync(icons, path.join(outDir, 'icons'), { recursive: true });
   }
 }
+
+for (const bin of Object.values(require(path.join(root, 'package.json')).bin)) fs.chmodSync(path.join(root, bin), 0o755);

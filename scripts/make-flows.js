@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Writes the two shipped flows, flows/analyst-ids.json and flows/router-ips.json.
 // They are generated so the dashboard templates and helper functions shared by
-// both are written once. `node scripts/make-flows.js` rewrites them;
+// both are written once. The detector chain and its settings come from the
+// built package (lib/detect/chain.ts, the nodes' schemas), so run it after
+// `npm run build`: `node scripts/make-flows.js` rewrites them;
 // `--check` exits 1 when the committed files differ from what this script makes.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
+const { DETECTOR_CHAIN } = require('../dist/lib/detect/chain.js');
 // Settings come from the one declaration in each node's schema (lib/), read from the build (npm run build first).
 const { NODE_SCHEMAS } = require('../dist/nodes/common/schemas.js');
 const { editorValue } = require('../dist/nodes/common/editor.js');
@@ -244,15 +247,20 @@ function chart(b, name, label, groupName, order, width, height, chartType, x, y,
     outputs: 1, useDifferentColor: false, className: '', ...extra }, x, y, [[]]);
 }
 
-/** Detector settings of both flows (the defaults); the threshold sliders start at these. */
+/** Detector settings of both flows (the schema defaults); the threshold sliders start at these. */
 const FLOOD = settingsOf('flood-detect');
 const SCAN = settingsOf('scan-detect');
 
-/** flood-detect → scan-detect → payload-match in series on the packet output (`next` after the last); alerts of all three to `alertWires`. */
-function detectors(b, action, [xFlood, xScan, xPayload], y, next, alertWires) {
-  b.add('flood', 'flood-detect', { name: 'flood-detect', ...FLOOD, action }, xFlood, y, [['scan'], alertWires]);
-  b.add('scan', 'scan-detect', { name: 'scan-detect', ...SCAN, action }, xScan, y, [['payload'], alertWires]);
-  b.add('payload', 'payload-match', { name: 'payload-match', ...settingsOf('payload-match', { action }) }, xPayload, y, [next, alertWires]);
+/**
+ * The detector chain (flood-detect → scan-detect → payload-match) in series on
+ * the packet output, as nodes 'flood', 'scan', 'payload' named by type (each
+ * alert's `detector`), `next` after the last; alerts of all to `alertWires`.
+ */
+function detectors(b, action, xs, y, next, alertWires) {
+  const ids = DETECTOR_CHAIN.map((stage) => stage.type.split('-')[0]);
+  DETECTOR_CHAIN.forEach((stage, i) => {
+    b.add(ids[i], stage.type, { name: stage.type, ...settingsOf(stage.type, { action }) }, xs[i], y, [i + 1 < ids.length ? [ids[i + 1]] : next, alertWires]);
+  });
 }
 
 /** A sqlite-log node on the tab's DB_FILE; every node of a flow shares the file, so they share these settings too. */

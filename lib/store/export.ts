@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
+import { csvLine } from '../base/csv';
 import { TABLES, TABLE_NAMES, type TableName } from './records';
 import { finalize, prepare, stmtNext, type Db, type SqlValue } from './sqlite';
 
@@ -68,13 +69,6 @@ export function parseExport(request: unknown, exportDir: string, now = Date.now(
   return { table: table as TableName, format, from, to, file: path.join(exportDir, name) };
 }
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
-export function csvField(v: SqlValue): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export async function exportTable(db: Db, req: ExportRequest, signal?: AbortSignal): Promise<ExportResult> {
   const def = Object.values(TABLES).find((t) => t.table === req.table);
   if (!def) throw new Error(`unknown table ${req.table}`);
@@ -92,12 +86,12 @@ export async function exportTable(db: Db, req: ExportRequest, signal?: AbortSign
       bytes += Buffer.byteLength(line);
       if (!out.write(line)) await Promise.race([once(out, 'drain'), failed]);
     };
-    if (req.format === 'csv') await write(`${columns.join(',')}\r\n`);
+    if (req.format === 'csv') await write(csvLine(columns));
     for (;;) {
       if (signal?.aborted) throw new Error('export aborted (node closed)');
       const row = await stmtNext<Record<string, SqlValue>>(stmt);
       if (!row) break;
-      await write(req.format === 'csv' ? `${columns.map((c) => csvField(row[c])).join(',')}\r\n` : `${JSON.stringify(row)}\n`);
+      await write(req.format === 'csv' ? csvLine(columns.map((c) => row[c])) : `${JSON.stringify(row)}\n`);
       rows++;
     }
     out.end();

@@ -13,9 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { FileSource } from '../../lib/capture/file-source';
-import { FloodDetector } from '../../lib/detect/flood';
-import { ScanDetector } from '../../lib/detect/scan';
-import { PayloadDetector } from '../../lib/detect/payload/detector';
+import { CHAIN_BATCH, chainSettings, DetectorChain } from '../../lib/detect/chain';
 import type { Alert } from '../../lib/detect/alert';
 import { packageRoot, type FlowNode } from './red-runtime';
 
@@ -74,14 +72,12 @@ export async function dashboardScreenshot(page: Page, file: string): Promise<voi
   await page.setViewportSize(size);
 }
 
-/** Alerts per category the shipped detector chain (default settings, in series) raises on `file`. */
+/** Alerts per category the shipped detector chain (lib/detect/chain.ts, default settings) raises on `file`. */
 export async function expectedAlerts(file: string, floodConfig: Record<string, unknown> = {}): Promise<{ byCategory: Record<string, number>; alerts: Alert[]; packets: number; bytes: number }> {
-  const flood = new FloodDetector('flood-detect', floodConfig);
-  const scan = new ScanDetector('scan-detect');
-  const payload = new PayloadDetector('payload-match');
+  const chain = new DetectorChain(chainSettings({ 'flood-detect': floodConfig }));
   const alerts: Alert[] = [];
-  const summary = await new FileSource({ path: file, mode: 'analyze', speed: 1, batch: { maxItems: 256, maxDelayMs: 50 } }).run((batch) => {
-    alerts.push(...flood.process(batch), ...scan.process(batch), ...payload.process(batch));
+  const summary = await new FileSource({ path: file, mode: 'analyze', speed: 1, batch: CHAIN_BATCH }).run((batch) => {
+    alerts.push(...chain.process(batch));
   });
   const byCategory: Record<string, number> = {};
   for (const a of alerts) byCategory[a.category] = (byCategory[a.category] ?? 0) + 1;

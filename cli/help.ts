@@ -1,0 +1,96 @@
+/** `ips --help`: the commands, options, output and exit status, and every detector setting from its schema. */
+import type { FieldSpec } from '../lib/base/settings';
+import { DETECTOR_CHAIN } from '../lib/detect/chain';
+import { MAX_REPLAY_SPEED } from '../lib/capture/file-source';
+
+/** A default as a reader wants it: lists comma-separated, nothing as 'none'. */
+function defaultText(spec: FieldSpec): string {
+  const d = spec.default;
+  const text = Array.isArray(d) ? d.join(', ') : String(d);
+  return text === '' ? 'none' : `${text}${spec.unit ? ` ${spec.unit}` : ''}`;
+}
+
+/** The range or choices a field takes, when it has one. */
+function rangeText(spec: FieldSpec): string {
+  if (spec.type === 'enum') return `; one of ${spec.values.join(', ')}`;
+  if ((spec.type === 'int' || spec.type === 'number') && spec.min !== undefined && spec.max !== undefined) {
+    return `; ${spec.type === 'int' ? 'whole number' : 'number'} ${spec.min}..${spec.max}`;
+  }
+  return '';
+}
+
+function settingsHelp(): string {
+  const lines: string[] = [];
+  for (const stage of DETECTOR_CHAIN) {
+    lines.push(`  ${stage.type}`);
+    const fields = Object.entries(stage.schema) as [string, FieldSpec][];
+    const keyWidth = Math.max(...fields.map(([k]) => k.length));
+    for (const [key, spec] of fields) {
+      lines.push(`    ${key.padEnd(keyWidth)}  ${spec.label}, default ${defaultText(spec)}${rangeText(spec)}`);
+      lines.push(`    ${' '.repeat(keyWidth)}  ${spec.help}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function helpText(): string {
+  return `Usage:
+  ips analyze FILE... [--config SETTINGS.json] [--rules RULES.json] [--format table|jsonl|csv]
+  ips replay FILE [--speed N] [--config SETTINGS.json] [--rules RULES.json] [--format table|jsonl|csv]
+  ips --help
+
+Reads pcap or pcapng captures through the detectors of the shipped analyst
+flow, ${DETECTOR_CHAIN.map((s) => s.type).join(' -> ')}, with the nodes' settings
+and defaults, and prints the alerts they raise. No Node-RED is needed.
+
+Commands:
+  analyze FILE...  Read each capture as fast as it can be read. Each file is an
+                   analysis of its own, as when the analyst flow reads a file:
+                   the detectors start every file with empty rate windows and
+                   cooldowns (the settings stay), so no alert mixes packets of
+                   two captures. To analyse several files as one capture,
+                   merge them first (mergecap -w all.pcapng a.pcap b.pcap).
+  replay FILE      Play one capture at its own pace (the gaps between packets
+                   as captured, divided by --speed) and print each alert as it
+                   is raised. Ctrl-C stops it after the packets read so far.
+
+Options:
+  --config FILE    Detector settings: a JSON object keyed by node type, e.g.
+                   {"flood-detect": {"synSrc": 50}, "scan-detect": {"allowlist": "10.0.0.0/8"}}.
+                   Keys and values as in the nodes' editor and config messages,
+                   checked the same way (see Settings below); a key not given
+                   keeps its default. A bad key or value stops ips (status 2).
+  --rules FILE     A payload-match rules file (JSON, as for the node's
+                   rulesFile), used with the shipped rules; overrides a
+                   rulesFile in --config. For your rules only, add
+                   {"payload-match": {"includeDefaults": false}} to --config.
+  --format F       table  aligned columns for reading (the default)
+                   jsonl  one alert per line: the Alert the nodes send, plus
+                          "file", the capture it came from
+                   csv    a header line, then one alert per line: file and
+                          every Alert field (ts in ms since 1970)
+  --speed N        replay only: play N times as fast as captured (default 1,
+                   at most ${MAX_REPLAY_SPEED}).
+  -h, --help       This help.
+
+Output:
+  Alerts go to standard output. After each file, standard error gets
+  "FILE: P packets, A alerts, S s" (S: seconds taken), preceded by
+  "ips: FILE: REASON" when the file could not be read to its end.
+  Relative file names (captures, --config, --rules) start from the current
+  directory.
+
+Exit status:
+  0    every file was read to its end
+  1    a file could not be read (missing, not a capture, truncated or corrupt):
+       its error names the file and the byte offset; the alerts of the packets
+       before that point are printed, and the other files are still analysed
+  2    bad arguments, --config or --rules (no file is read)
+  130  replay stopped with Ctrl-C (the alerts until then are printed)
+
+Settings (--config), by node type. What the nodes take relative to the
+Node-RED user directory (rulesFile) is taken relative to the current
+directory here.
+${settingsHelp()}
+`;
+}
