@@ -1,23 +1,7 @@
 /** `ips --help`: the commands, options, output and exit status, and every detector setting from its schema. */
-import type { FieldSpec } from '../lib/base/settings';
+import { acceptedText, defaultText, type FieldSpec } from '../lib/base/settings';
 import { DETECTOR_CHAIN } from '../lib/detect/chain';
 import { MAX_REPLAY_SPEED } from '../lib/capture/file-source';
-
-/** A default as a reader wants it: lists comma-separated, nothing as 'none'. */
-function defaultText(spec: FieldSpec): string {
-  const d = spec.default;
-  const text = Array.isArray(d) ? d.join(', ') : String(d);
-  return text === '' ? 'none' : `${text}${spec.unit ? ` ${spec.unit}` : ''}`;
-}
-
-/** The range or choices a field takes, when it has one. */
-function rangeText(spec: FieldSpec): string {
-  if (spec.type === 'enum') return `; one of ${spec.values.join(', ')}`;
-  if ((spec.type === 'int' || spec.type === 'number') && spec.min !== undefined && spec.max !== undefined) {
-    return `; ${spec.type === 'int' ? 'whole number' : 'number'} ${spec.min}..${spec.max}`;
-  }
-  return '';
-}
 
 function settingsHelp(): string {
   const lines: string[] = [];
@@ -26,7 +10,7 @@ function settingsHelp(): string {
     const fields = Object.entries(stage.schema) as [string, FieldSpec][];
     const keyWidth = Math.max(...fields.map(([k]) => k.length));
     for (const [key, spec] of fields) {
-      lines.push(`    ${key.padEnd(keyWidth)}  ${spec.label}, default ${defaultText(spec)}${rangeText(spec)}`);
+      lines.push(`    ${key.padEnd(keyWidth)}  ${spec.label}, default ${defaultText(spec)}${spec.unit ? ` ${spec.unit}` : ''}; ${acceptedText(spec)}`);
       lines.push(`    ${' '.repeat(keyWidth)}  ${spec.help}`);
     }
   }

@@ -172,3 +172,35 @@ export function settingsFromConfig<S extends object>(schema: Schema<S>, config: 
 export function withDefault<F extends FieldSpec>(spec: F, value: F['default']): F {
   return { ...spec, default: value };
 }
+
+/** What a field accepts, in words: range, choices or form. */
+export function acceptedText(spec: FieldSpec): string {
+  switch (spec.type) {
+    case 'number':
+    case 'int': {
+      const kind = spec.type === 'int' ? 'whole number' : 'number';
+      if (spec.min !== undefined && spec.max !== undefined) return `${kind} ${spec.min}–${spec.max}`;
+      if (spec.min !== undefined) return `${kind} ≥ ${spec.min}`;
+      return kind;
+    }
+    case 'bool':
+      return 'true / false';
+    case 'enum':
+      return spec.values.join(' / ');
+    case 'cidrs':
+      return 'addresses or CIDRs, comma-separated';
+    case 'ports':
+      return 'ports, comma-separated';
+    case 'string':
+      return 'text';
+    case 'json':
+      return 'JSON';
+  }
+}
+
+/** The default as shown to a reader: lists comma-separated, '' and [] as 'none'. */
+export function defaultText(spec: FieldSpec): string {
+  const d = spec.default;
+  const text = Array.isArray(d) ? d.join(', ') : String(d);
+  return text === '' ? 'none' : text;
+}

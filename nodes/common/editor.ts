@@ -6,7 +6,7 @@
  * the help). The editor then shows, validates and documents exactly what the
  * engine accepts, and no default is written twice.
  */
-import type { FieldSpec, Schema } from '../../lib/base/settings';
+import { acceptedText, defaultText, type FieldSpec, type Schema } from '../../lib/base/settings';
 
 /** The value the editor stores for a setting: text for numbers and lists (what its inputs hold), booleans as they are. */
 export function editorValue(spec: FieldSpec, value: unknown = spec.default): string | boolean {
@@ -58,37 +58,6 @@ export function editorDefaults(schema: Schema<object>, version: number, indent =
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** What a field accepts, in words: range, choices or form. */
-export function acceptedText(spec: FieldSpec): string {
-  switch (spec.type) {
-    case 'number':
-    case 'int': {
-      const kind = spec.type === 'int' ? 'whole number' : 'number';
-      if (spec.min !== undefined && spec.max !== undefined) return `${kind} ${spec.min}–${spec.max}`;
-      if (spec.min !== undefined) return `${kind} ≥ ${spec.min}`;
-      return kind;
-    }
-    case 'bool':
-      return 'true / false';
-    case 'enum':
-      return spec.values.join(' / ');
-    case 'cidrs':
-      return 'addresses or CIDRs, comma-separated';
-    case 'ports':
-      return 'ports, comma-separated';
-    case 'string':
-      return 'text';
-    case 'json':
-      return 'JSON';
-  }
-}
-
-/** The default as shown to a reader ('' and [] as 'none'). */
-export function defaultText(spec: FieldSpec): string {
-  const v = editorValue(spec);
-  return v === '' ? 'none' : String(v);
 }
 
 /** The help's settings table: key (for `msg.topic = 'config'`), label, default, unit, accepted values, help line. */
