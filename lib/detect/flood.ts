@@ -11,7 +11,7 @@ import { admit, RepeatFilter } from './admission';
 import { BoundedTable } from './table';
 import { KeyedCounter, type WindowCounter } from './window';
 import { connHigh, dstKey, pairLow, srcKey, type AddrKey } from './keys';
-import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
+import { flagBitsOf, isOpeningSyn, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
 
 export const FLOOD_RULES = defineRules({
   icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high' },
@@ -98,9 +98,11 @@ export class FloodDetector extends Detector<FloodSettings> {
 
   protected inspect(p: Packet): void {
     switch (p.proto) {
-      case 'tcp':
-        if (p.flags !== undefined) this.tcp(p, p.flags);
+      case 'tcp': {
+        const bits = flagBitsOf(p);
+        if (bits >= 0) this.tcp(p, bits);
         break;
+      }
       case 'udp':
         this.udp(p);
         break;
@@ -141,10 +143,10 @@ export class FloodDetector extends Detector<FloodSettings> {
     }
   }
 
-  private tcp(p: Packet, flags: string): void {
+  /** `bits`: the packet's TCP flag bits (tcp-flags.ts). */
+  private tcp(p: Packet, bits: number): void {
     const s = this.settings;
     if (s.synSrc === 0 && s.synDst === 0) return;
-    const bits = tcpFlagBits(flags);
     const syn = isOpeningSyn(bits);
     const src = srcKey(p);
     const dst = dstKey(p);

@@ -11,7 +11,7 @@ import { baseSchema, Detector, type BaseSettings } from './detector';
 import { withDefault, type Schema } from '../base/settings';
 import { KeyedCounter, KeyedDistinct } from './window';
 import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
-import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
+import { flagBitsOf, isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_FIN, TCP_FLAG_TEXT, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
 
 export const SCAN_RULES = defineRules({
   vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium' },
@@ -63,10 +63,9 @@ export function oddFlagRule(flags: string): RuleInfo | null {
 }
 
 /**
- * oddFlagRule on the flag bits (tcp-flags.ts): the detector has them
- * already, and testing bits costs no string compares (the decoder's flag
- * strings are not internalized, so a switch on them calls a string compare
- * per case).
+ * oddFlagRule on the flag bits (tcp-flags.ts, a packet's `flagBits`):
+ * testing bits costs no string compares (the decoder's flag strings are not
+ * internalized, so a switch on them calls a string compare per case).
  */
 export function oddFlagBitsRule(bits: number): RuleInfo | null {
   const f = (bits & TCP_FIN) !== 0;
@@ -148,12 +147,11 @@ export class ScanDetector extends Detector<ScanSettings> {
   protected inspect(p: Packet): void {
     const proto = p.proto;
     if (proto === 'tcp') {
-      const flags = p.flags;
-      if (flags === undefined) return;
-      const bits = tcpFlagBits(flags);
+      const bits = flagBitsOf(p);
+      if (bits < 0) return;
       if (this.settings.oddFlags) {
         const odd = oddFlagBitsRule(bits);
-        if (odd !== null) this.flagHit(odd, p, flags);
+        if (odd !== null) this.flagHit(odd, p, bits);
       }
       if (isTcpProbe(bits)) {
         this.probe(p, p.dport ?? 0);
@@ -174,7 +172,8 @@ export class ScanDetector extends Detector<ScanSettings> {
   /** An allowlisted host can still answer a scanner: its answers are evidence against the scanner. */
   protected override inspectAllowed(p: Packet): void {
     if (p.proto === 'tcp') {
-      if (p.flags !== undefined) this.answer(p, tcpFlagBits(p.flags));
+      const bits = flagBitsOf(p);
+      if (bits >= 0) this.answer(p, bits);
     } else if (p.proto === 'udp' || p.proto === 'icmp' || p.proto === 'icmp6') {
       this.answer(p);
     }
@@ -302,13 +301,16 @@ export class ScanDetector extends Detector<ScanSettings> {
       || this.pairSeen.recent(p1, ts, windowMs, p2) || this.sweepSeen.recent(prober, ts, windowMs, sweepKey2);
   }
 
-  private flagHit(info: RuleInfo, p: Packet, flags: string): void {
-    this.report(info, srcKey(p), p, this.windowMs, () => ({
-      ...this.where(p),
-      threshold: 1,
-      reason: `TCP packet from ${p.src} to ${p.dst}:${p.dport ?? '?'} with flags '${flags || '(none)'}', which no TCP stack sends in a real connection`,
-      evidence: `flags=${flags || '(none)'}`,
-    }));
+  private flagHit(info: RuleInfo, p: Packet, bits: number): void {
+    this.report(info, srcKey(p), p, this.windowMs, () => {
+      const flags = p.flags ?? TCP_FLAG_TEXT[bits];
+      return {
+        ...this.where(p),
+        threshold: 1,
+        reason: `TCP packet from ${p.src} to ${p.dst}:${p.dport ?? '?'} with flags '${flags || '(none)'}', which no TCP stack sends in a real connection`,
+        evidence: `flags=${flags || '(none)'}`,
+      };
+    });
   }
 
   private where(p: Packet): PacketFields & { windowMs: number } {
