@@ -14,12 +14,12 @@ import { connHigh, dstKey, pairLow, srcKey, type AddrKey } from './keys';
 import { flagBitsOf, isOpeningSyn, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
 
 export const FLOOD_RULES = defineRules({
-  icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high' },
-  icmpDst: { rule: 'flood.icmp.dst', sid: 1000002, signature: 'ICMP echo flood against one target', category: 'flood', severity: 'high' },
-  synSrc: { rule: 'flood.syn.src', sid: 1000003, signature: 'SYN flood (half-open connections) from one source', category: 'flood', severity: 'high' },
-  synDst: { rule: 'flood.syn.dst', sid: 1000004, signature: 'SYN flood (half-open connections) against one target', category: 'flood', severity: 'high' },
-  udpSrc: { rule: 'flood.udp.src', sid: 1000005, signature: 'UDP flood from one source', category: 'flood', severity: 'high' },
-  udpDst: { rule: 'flood.udp.dst', sid: 1000006, signature: 'UDP flood against one target', category: 'flood', severity: 'high' },
+  icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high', tracks: 'src' },
+  icmpDst: { rule: 'flood.icmp.dst', sid: 1000002, signature: 'ICMP echo flood against one target', category: 'flood', severity: 'high', tracks: 'dst' },
+  synSrc: { rule: 'flood.syn.src', sid: 1000003, signature: 'SYN flood (half-open connections) from one source', category: 'flood', severity: 'high', tracks: 'src' },
+  synDst: { rule: 'flood.syn.dst', sid: 1000004, signature: 'SYN flood (half-open connections) against one target', category: 'flood', severity: 'high', tracks: 'dst' },
+  udpSrc: { rule: 'flood.udp.src', sid: 1000005, signature: 'UDP flood from one source', category: 'flood', severity: 'high', tracks: 'src' },
+  udpDst: { rule: 'flood.udp.dst', sid: 1000006, signature: 'UDP flood against one target', category: 'flood', severity: 'high', tracks: 'dst' },
 });
 
 export interface FloodSettings extends BaseSettings {

@@ -14,15 +14,15 @@ import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } f
 import { flagBitsOf, isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_FIN, TCP_FLAG_TEXT, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
 
 export const SCAN_RULES = defineRules({
-  vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium' },
-  horizontal: { rule: 'scan.horizontal', sid: 1000102, signature: 'Host sweep: one port on many hosts', category: 'scan', severity: 'medium' },
-  null: { rule: 'scan.null', sid: 1000103, signature: 'TCP NULL scan (no flags)', category: 'scan', severity: 'medium' },
-  fin: { rule: 'scan.fin', sid: 1000104, signature: 'TCP FIN scan (FIN without ACK)', category: 'scan', severity: 'medium' },
-  xmas: { rule: 'scan.xmas', sid: 1000105, signature: 'TCP XMAS scan (FIN+PSH+URG)', category: 'scan', severity: 'medium' },
-  synFin: { rule: 'scan.synfin', sid: 1000106, signature: 'TCP SYN+FIN (impossible flags)', category: 'scan', severity: 'medium' },
-  badFlags: { rule: 'scan.badflags', sid: 1000107, signature: 'TCP impossible flag combination', category: 'scan', severity: 'medium' },
-  bruteForce: { rule: 'scan.bruteforce', sid: 1000108, signature: 'Repeated connection attempts on one service (brute force)', category: 'scan', severity: 'high' },
-  failures: { rule: 'scan.failures', sid: 1000109, signature: 'Many failed connection attempts (RST / ICMP unreachable answers)', category: 'scan', severity: 'low' },
+  vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium', tracks: 'pair' },
+  horizontal: { rule: 'scan.horizontal', sid: 1000102, signature: 'Host sweep: one port on many hosts', category: 'scan', severity: 'medium', tracks: 'src' },
+  null: { rule: 'scan.null', sid: 1000103, signature: 'TCP NULL scan (no flags)', category: 'scan', severity: 'medium', tracks: 'src' },
+  fin: { rule: 'scan.fin', sid: 1000104, signature: 'TCP FIN scan (FIN without ACK)', category: 'scan', severity: 'medium', tracks: 'src' },
+  xmas: { rule: 'scan.xmas', sid: 1000105, signature: 'TCP XMAS scan (FIN+PSH+URG)', category: 'scan', severity: 'medium', tracks: 'src' },
+  synFin: { rule: 'scan.synfin', sid: 1000106, signature: 'TCP SYN+FIN (impossible flags)', category: 'scan', severity: 'medium', tracks: 'src' },
+  badFlags: { rule: 'scan.badflags', sid: 1000107, signature: 'TCP impossible flag combination', category: 'scan', severity: 'medium', tracks: 'src' },
+  bruteForce: { rule: 'scan.bruteforce', sid: 1000108, signature: 'Repeated connection attempts on one service (brute force)', category: 'scan', severity: 'high', tracks: 'pair' },
+  failures: { rule: 'scan.failures', sid: 1000109, signature: 'Many failed connection attempts (RST / ICMP unreachable answers)', category: 'scan', severity: 'low', tracks: 'src' },
 });
 
 export interface ScanSettings extends BaseSettings {
