@@ -358,7 +358,7 @@ const a = msg.payload;
 if (!context.get('on') || !blockable(a) || a.severity !== 'high') return null;
 return msg;
 ${BLOCKABLE_ALERT}`, 1, 1450, 420, [['block']]);
-  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-analyst', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
+  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-analyst', table: 'ips', maxElem: 65536, durationS: 3600, allowlist: '',
     protectOwn: true, protectGateway: true, escalate: false, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
   1680, 420, [['stamp-blocklist', 'history']]);
   func(b, 'stamp-blocklist', 'blocklist view', BLOCKLIST_STAMP_FUNC, 1, 1890, 420, [['blocklist']]);
@@ -490,7 +490,7 @@ function router() {
   func(b, 'block-filter', 'offenders only → block', `return blockable(msg.payload) ? msg : null;
 ${BLOCKABLE_ALERT}`, 1, 1030, 380, [['block']]);
   sqliteLog(b, 'history', 'history', 1210, 260, [[]]);
-  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
+  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, durationS: 3600, allowlist: '',
     protectOwn: true, protectGateway: true, escalate: true, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
   1210, 380, [['stamp-blocklist', 'history', 'device-view']]);
   b.add('list-tick', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
