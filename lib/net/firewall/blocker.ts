@@ -84,8 +84,6 @@ export interface BlockerHost {
 }
 
 export interface BlockerOptions {
-  /** Runs the firewall commands; default ExecRunner, or DryRunRunner when `dryRun` is set. */
-  runner?: CommandRunner;
   /** Reads own addresses and gateways with `ip` (needs no root, so real even in dry-run); default ExecRunner. */
   addressReader?: CommandRunner | null;
   now?: () => number;
@@ -113,7 +111,7 @@ export class Blocker {
   }
 
   private build(settings: BlockSettings): Engine {
-    const runner = this.opts.runner ?? (settings.dryRun ? new DryRunRunner() : new ExecRunner());
+    const runner = settings.dryRun ? new DryRunRunner() : new ExecRunner();
     const blocklist = new Blocklist({
       backend: createBackend(runner, settings),
       defaultDurationS: settings.durationS,
@@ -125,10 +123,6 @@ export class Blocker {
       now: this.opts.now,
     });
     return { settings, blocklist, dry: runner instanceof DryRunRunner ? runner : null };
-  }
-
-  get settings(): Readonly<BlockSettings> {
-    return this.engine.settings;
   }
 
   get dryRun(): boolean {
