@@ -16,7 +16,7 @@ export interface AlertWriter {
 }
 
 /** The Alert fields as CSV columns, in the order of lib/detect/alert.ts. */
-const ALERT_FIELDS = ['ts', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs', 'threshold', 'reason', 'evidence', 'detector'] as const satisfies readonly (keyof Alert)[];
+const ALERT_FIELDS = ['ts', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs', 'threshold', 'reason', 'evidence', 'detector'] as const satisfies readonly (keyof Alert)[];
 // A field added to Alert must get its CSV column: this fails to compile, naming the field, until it is in the list.
 type UnlistedField = Exclude<keyof Alert, (typeof ALERT_FIELDS)[number]>;
 const everyFieldListed: [UnlistedField] extends [never] ? true : UnlistedField = true;
@@ -39,6 +39,7 @@ const TABLE_COLUMNS: readonly Column[] = [
   { title: 'RULE', width: 24, cell: (_f, a) => a.rule },
   { title: 'SOURCE', width: 15, cell: (_f, a) => a.src },
   { title: 'DESTINATION', width: 15, cell: (_f, a) => a.dst },
+  { title: 'OFFENDER', width: 15, cell: (_f, a) => a.offender ?? '-' },
   { title: 'PROTO', width: 5, cell: (_f, a) => a.proto },
   { title: 'COUNT', width: 5, right: true, cell: (_f, a) => String(a.count) },
   { title: 'REASON', width: 0, cell: (_f, a) => a.reason },

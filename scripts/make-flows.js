@@ -277,16 +277,6 @@ function comment(b, name, text, info, x, y) {
   return b.add(name, 'comment', { name: text, info }, x, y);
 }
 
-/**
- * Function-node code: does this alert name an offender worth blocking? Per-target
- * aggregates (rules ending in '.dst') carry only the last of possibly spoofed
- * sources, and bandwidth/policy alerts are about a LAN device itself (a
- * bandwidth clear event is an Alert too), so none of those may block `src`.
- */
-const BLOCKABLE_ALERT = `function blockable(a) {
-    return !!a && typeof a.rule === 'string' && !/\\.dst$/.test(a.rule) && a.category !== 'bandwidth' && a.category !== 'policy';
-}`;
-
 // ---------------------------------------------------------------- analyst IDS
 
 function analyst() {
@@ -381,11 +371,11 @@ return msg;`, 1, 830, 340, [['capture-text']]);
     node.status({ fill: msg.payload ? 'red' : 'grey', shape: 'dot', text: msg.payload ? 'blocking high severity' : 'not blocking' });
     return null;
 }
+// iptables-block blocks each alert's offender, and refuses (with the reason) alerts that name none.
 const a = msg.payload;
-if (!context.get('on') || !blockable(a) || a.severity !== 'high') return null;
-return msg;
-${BLOCKABLE_ALERT}`, 1, 1450, 420, [['block']]);
-  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-analyst', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
+if (!context.get('on') || !a || a.severity !== 'high') return null;
+return msg;`, 1, 1450, 420, [['block']]);
+  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-analyst', table: 'ips', maxElem: 65536, durationS: 3600, allowlist: '',
     protectOwn: true, protectGateway: true, escalate: false, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
   1680, 420, [['stamp-blocklist', 'history']]);
   func(b, 'stamp-blocklist', 'blocklist view', BLOCKLIST_STAMP_FUNC, 1, 1890, 420, [['blocklist']]);
@@ -510,14 +500,14 @@ function router() {
   // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
   b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', queue: '${NFQUEUE_NUM}', defaultVerdict: 'accept', timeout: '250', failOpen: true, maxLen: '4096', copyRange: '65535',
     batchSize: '64', batchMs: '1' }, 140, 320, [['flood']]);
-  detectors(b, 'drop', [340, 530, 720], 320, ['nfq'], ['alerts-in']);
+  detectors(b, 'drop', [340, 530, 720], 320, ['nfq'], ['detections']);
 
-  // Alerts: one junction, then blocking, history, the log and a toast.
-  b.add('alerts-in', 'junction', {}, 900, 380, [['block-filter', 'history', 'model', 'toast-filter']]);
-  func(b, 'block-filter', 'offenders only → block', `return blockable(msg.payload) ? msg : null;
-${BLOCKABLE_ALERT}`, 1, 1030, 380, [['block']]);
+  // Detector alerts block their offender (iptables-block refuses, with the reason, alerts that name none);
+  // bandwidth and policy alerts, about the LAN's own devices, only inform. All go to history, the log and a toast.
+  b.add('detections', 'junction', {}, 900, 380, [['block', 'alerts-in']]);
+  b.add('alerts-in', 'junction', {}, 1030, 530, [['history', 'model', 'toast-filter']]);
   sqliteLog(b, 'history', 'history', 1210, 260, [[]]);
-  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, duration: 3600, allowlist: '',
+  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, durationS: 3600, allowlist: '',
     protectOwn: true, protectGateway: true, escalate: true, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
   1210, 380, [['stamp-blocklist', 'history', 'device-view']]);
   b.add('list-tick', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },

@@ -6,7 +6,9 @@ export type AlertAction = 'alert' | 'drop';
 
 /**
  * A detection: `msg.payload` on a detector's alert output, with
- * `msg.topic = rule`. See docs/architecture.md, "Messages".
+ * `msg.topic = rule`. `src` is the address the rule counted against (the
+ * prober for scan.failures, the device for bandwidth and policy alerts),
+ * `offender` the one that is safe to block. See docs/architecture.md, "Messages".
  */
 export interface Alert {
   ts: number;
@@ -19,6 +21,15 @@ export interface Alert {
   action: AlertAction;
   src: string;
   dst: string;
+  /**
+   * The address that is safe to block for this alert, set by the engine from
+   * what its rule tracks (alerts.ts RuleInfo): the source of a rule that
+   * counts per source or per source→target pair. Absent when no single
+   * address is the attacker: a flood at one target from many (possibly
+   * spoofed) sources (`flood.*.dst`), or an all-clear event
+   * (`bandwidth.clear`). iptables-block blocks this address and nothing else.
+   */
+  offender?: string;
   proto: Proto;
   sport?: number;
   dport?: number;

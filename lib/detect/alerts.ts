@@ -5,7 +5,20 @@
 import type { Alert, AlertAction, AlertCategory, Severity } from './alert';
 import type { Packet } from '../packet/types';
 
-/** What a rule is: stable id, numeric sid, human signature, category, severity. */
+/**
+ * What a rule counts its hits by, which says who its alerts may block:
+ * - 'src': one source (the alert's `src`: a scanner, a flooding host, the
+ *   sender of a payload, a LAN device over its limit);
+ * - 'pair': one source→target pair (vertical scan, brute force, a device and
+ *   a destination outside its allowlist); the source is the actor;
+ * - 'dst': one target, from any number of sources (a flood at a target);
+ * - 'network': nothing narrower than the network.
+ * Alerts of 'src' and 'pair' rules name their `src` as `offender`; the
+ * others name none (their `src` is only the last of possibly spoofed sources).
+ */
+export type Tracks = 'src' | 'dst' | 'pair' | 'network';
+
+/** What a rule is: stable id, numeric sid, human signature, category, severity, what it tracks. */
 export interface RuleInfo {
   /** Stable id such as 'flood.syn.src'. */
   rule: string;
@@ -13,10 +26,18 @@ export interface RuleInfo {
   signature: string;
   category: AlertCategory;
   severity: Severity;
+  tracks: Tracks;
+  /** false: the rule reports that a condition ended (an all-clear), so its alerts name no offender whatever it tracks. */
+  offence?: false;
 }
 
-/** The per-detection part of an alert: everything but the catalog entry; `action` defaults to 'alert'. */
-export type AlertFields = Omit<Alert, keyof RuleInfo | 'action'> & { action?: AlertAction };
+/** The per-detection part of an alert: everything but the catalog entry and the offender (both from the rule); `action` defaults to 'alert'. */
+export type AlertFields = Omit<Alert, keyof RuleInfo | 'action' | 'offender'> & { action?: AlertAction };
+
+/** Whether alerts of `info` name an offender (their `src`): rules that track a source or a source→target pair, unless they report an all-clear. */
+export function namesOffender(info: RuleInfo): boolean {
+  return (info.tracks === 'src' || info.tracks === 'pair') && info.offence !== false;
+}
 
 /** Build an Alert from a catalog entry and the fields of one detection. Optional fields are left out when absent. */
 export function makeAlert(info: RuleInfo, f: AlertFields): Alert {
@@ -37,6 +58,7 @@ export function makeAlert(info: RuleInfo, f: AlertFields): Alert {
     reason: f.reason,
     detector: f.detector,
   };
+  if (namesOffender(info)) alert.offender = f.src;
   if (f.sport !== undefined) alert.sport = f.sport;
   if (f.dport !== undefined) alert.dport = f.dport;
   if (f.srcMac !== undefined) alert.srcMac = f.srcMac;

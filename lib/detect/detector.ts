@@ -196,13 +196,15 @@ export abstract class Detector<S extends BaseSettings> {
    * A hit of `info` on packet `p`: routed through suppression keyed by
    * (rule, `key`, `key2`) (keys.ts); in drop mode the packet is dropped, and
    * when `dropSource` is true so are later packets from the alert's source
-   * (the packet's source, or its destination when `offender` says so) until
-   * `holdMs` of packet time pass without another hit. `describe` is called
-   * only when an alert is actually emitted. A source on the allowlist never
-   * alerts or drops.
+   * (the packet's source, or its destination when `srcAt` says so: an answer
+   * counted against the host it goes to) until `holdMs` of packet time pass
+   * without another hit. `describe` is called only when an alert is
+   * actually emitted, and gives the alert's `src` as `srcAt` says; the
+   * alert's `offender` follows from the rule (alerts.ts makeAlert). A source
+   * on the allowlist never alerts or drops.
    */
-  protected report(info: RuleInfo, key: AddrKey, p: Packet, holdMs: number, describe: () => HitFields, dropSource = true, offender: 'src' | 'dst' = 'src', key2 = 0): void {
-    const src = offender === 'src' ? p.src : p.dst;
+  protected report(info: RuleInfo, key: AddrKey, p: Packet, holdMs: number, describe: () => HitFields, dropSource = true, srcAt: 'src' | 'dst' = 'src', key2 = 0): void {
+    const src = srcAt === 'src' ? p.src : p.dst;
     if (src !== p.src && this.allow.size > 0 && this.allow.has(src)) return;
     const action = this.current.action;
     if (action === 'drop') {
@@ -210,7 +212,7 @@ export abstract class Detector<S extends BaseSettings> {
         p.verdict = 'drop';
         this.counters.dropped++;
       }
-      if (dropSource) this.dropping.touch(offender === 'src' ? srcKey(p) : dstKey(p), p.ts).until = p.ts + holdMs;
+      if (dropSource) this.dropping.touch(srcAt === 'src' ? srcKey(p) : dstKey(p), p.ts).until = p.ts + holdMs;
     }
     const alert = this.suppressor.offer(info.rule, key, p.ts, (count) => makeAlert(info, { ...describe(), action, count, detector: this.name }), key2);
     if (alert !== null) {

@@ -11,15 +11,15 @@ import { admit, RepeatFilter } from './admission';
 import { BoundedTable } from './table';
 import { KeyedCounter, type WindowCounter } from './window';
 import { connHigh, dstKey, pairLow, srcKey, type AddrKey } from './keys';
-import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
+import { flagBitsOf, isOpeningSyn, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
 
 export const FLOOD_RULES = defineRules({
-  icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high' },
-  icmpDst: { rule: 'flood.icmp.dst', sid: 1000002, signature: 'ICMP echo flood against one target', category: 'flood', severity: 'high' },
-  synSrc: { rule: 'flood.syn.src', sid: 1000003, signature: 'SYN flood (half-open connections) from one source', category: 'flood', severity: 'high' },
-  synDst: { rule: 'flood.syn.dst', sid: 1000004, signature: 'SYN flood (half-open connections) against one target', category: 'flood', severity: 'high' },
-  udpSrc: { rule: 'flood.udp.src', sid: 1000005, signature: 'UDP flood from one source', category: 'flood', severity: 'high' },
-  udpDst: { rule: 'flood.udp.dst', sid: 1000006, signature: 'UDP flood against one target', category: 'flood', severity: 'high' },
+  icmpSrc: { rule: 'flood.icmp.src', sid: 1000001, signature: 'ICMP echo flood from one source', category: 'flood', severity: 'high', tracks: 'src' },
+  icmpDst: { rule: 'flood.icmp.dst', sid: 1000002, signature: 'ICMP echo flood against one target', category: 'flood', severity: 'high', tracks: 'dst' },
+  synSrc: { rule: 'flood.syn.src', sid: 1000003, signature: 'SYN flood (half-open connections) from one source', category: 'flood', severity: 'high', tracks: 'src' },
+  synDst: { rule: 'flood.syn.dst', sid: 1000004, signature: 'SYN flood (half-open connections) against one target', category: 'flood', severity: 'high', tracks: 'dst' },
+  udpSrc: { rule: 'flood.udp.src', sid: 1000005, signature: 'UDP flood from one source', category: 'flood', severity: 'high', tracks: 'src' },
+  udpDst: { rule: 'flood.udp.dst', sid: 1000006, signature: 'UDP flood against one target', category: 'flood', severity: 'high', tracks: 'dst' },
 });
 
 export interface FloodSettings extends BaseSettings {
@@ -98,9 +98,11 @@ export class FloodDetector extends Detector<FloodSettings> {
 
   protected inspect(p: Packet): void {
     switch (p.proto) {
-      case 'tcp':
-        if (p.flags !== undefined) this.tcp(p, p.flags);
+      case 'tcp': {
+        const bits = flagBitsOf(p);
+        if (bits >= 0) this.tcp(p, bits);
         break;
+      }
       case 'udp':
         this.udp(p);
         break;
@@ -141,10 +143,10 @@ export class FloodDetector extends Detector<FloodSettings> {
     }
   }
 
-  private tcp(p: Packet, flags: string): void {
+  /** `bits`: the packet's TCP flag bits (tcp-flags.ts). */
+  private tcp(p: Packet, bits: number): void {
     const s = this.settings;
     if (s.synSrc === 0 && s.synDst === 0) return;
-    const bits = tcpFlagBits(flags);
     const syn = isOpeningSyn(bits);
     const src = srcKey(p);
     const dst = dstKey(p);

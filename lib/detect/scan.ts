@@ -11,18 +11,18 @@ import { baseSchema, Detector, type BaseSettings } from './detector';
 import { withDefault, type Schema } from '../base/settings';
 import { KeyedCounter, KeyedDistinct } from './window';
 import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
-import { isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
+import { flagBitsOf, isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_FIN, TCP_FLAG_TEXT, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
 
 export const SCAN_RULES = defineRules({
-  vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium' },
-  horizontal: { rule: 'scan.horizontal', sid: 1000102, signature: 'Host sweep: one port on many hosts', category: 'scan', severity: 'medium' },
-  null: { rule: 'scan.null', sid: 1000103, signature: 'TCP NULL scan (no flags)', category: 'scan', severity: 'medium' },
-  fin: { rule: 'scan.fin', sid: 1000104, signature: 'TCP FIN scan (FIN without ACK)', category: 'scan', severity: 'medium' },
-  xmas: { rule: 'scan.xmas', sid: 1000105, signature: 'TCP XMAS scan (FIN+PSH+URG)', category: 'scan', severity: 'medium' },
-  synFin: { rule: 'scan.synfin', sid: 1000106, signature: 'TCP SYN+FIN (impossible flags)', category: 'scan', severity: 'medium' },
-  badFlags: { rule: 'scan.badflags', sid: 1000107, signature: 'TCP impossible flag combination', category: 'scan', severity: 'medium' },
-  bruteForce: { rule: 'scan.bruteforce', sid: 1000108, signature: 'Repeated connection attempts on one service (brute force)', category: 'scan', severity: 'high' },
-  failures: { rule: 'scan.failures', sid: 1000109, signature: 'Many failed connection attempts (RST / ICMP unreachable answers)', category: 'scan', severity: 'low' },
+  vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium', tracks: 'pair' },
+  horizontal: { rule: 'scan.horizontal', sid: 1000102, signature: 'Host sweep: one port on many hosts', category: 'scan', severity: 'medium', tracks: 'src' },
+  null: { rule: 'scan.null', sid: 1000103, signature: 'TCP NULL scan (no flags)', category: 'scan', severity: 'medium', tracks: 'src' },
+  fin: { rule: 'scan.fin', sid: 1000104, signature: 'TCP FIN scan (FIN without ACK)', category: 'scan', severity: 'medium', tracks: 'src' },
+  xmas: { rule: 'scan.xmas', sid: 1000105, signature: 'TCP XMAS scan (FIN+PSH+URG)', category: 'scan', severity: 'medium', tracks: 'src' },
+  synFin: { rule: 'scan.synfin', sid: 1000106, signature: 'TCP SYN+FIN (impossible flags)', category: 'scan', severity: 'medium', tracks: 'src' },
+  badFlags: { rule: 'scan.badflags', sid: 1000107, signature: 'TCP impossible flag combination', category: 'scan', severity: 'medium', tracks: 'src' },
+  bruteForce: { rule: 'scan.bruteforce', sid: 1000108, signature: 'Repeated connection attempts on one service (brute force)', category: 'scan', severity: 'high', tracks: 'pair' },
+  failures: { rule: 'scan.failures', sid: 1000109, signature: 'Many failed connection attempts (RST / ICMP unreachable answers)', category: 'scan', severity: 'low', tracks: 'src' },
 });
 
 export interface ScanSettings extends BaseSettings {
@@ -63,10 +63,9 @@ export function oddFlagRule(flags: string): RuleInfo | null {
 }
 
 /**
- * oddFlagRule on the flag bits (tcp-flags.ts): the detector has them
- * already, and testing bits costs no string compares (the decoder's flag
- * strings are not internalized, so a switch on them calls a string compare
- * per case).
+ * oddFlagRule on the flag bits (tcp-flags.ts, a packet's `flagBits`):
+ * testing bits costs no string compares (the decoder's flag strings are not
+ * internalized, so a switch on them calls a string compare per case).
  */
 export function oddFlagBitsRule(bits: number): RuleInfo | null {
   const f = (bits & TCP_FIN) !== 0;
@@ -148,12 +147,11 @@ export class ScanDetector extends Detector<ScanSettings> {
   protected inspect(p: Packet): void {
     const proto = p.proto;
     if (proto === 'tcp') {
-      const flags = p.flags;
-      if (flags === undefined) return;
-      const bits = tcpFlagBits(flags);
+      const bits = flagBitsOf(p);
+      if (bits < 0) return;
       if (this.settings.oddFlags) {
         const odd = oddFlagBitsRule(bits);
-        if (odd !== null) this.flagHit(odd, p, flags);
+        if (odd !== null) this.flagHit(odd, p, bits);
       }
       if (isTcpProbe(bits)) {
         this.probe(p, p.dport ?? 0);
@@ -174,7 +172,8 @@ export class ScanDetector extends Detector<ScanSettings> {
   /** An allowlisted host can still answer a scanner: its answers are evidence against the scanner. */
   protected override inspectAllowed(p: Packet): void {
     if (p.proto === 'tcp') {
-      if (p.flags !== undefined) this.answer(p, tcpFlagBits(p.flags));
+      const bits = flagBitsOf(p);
+      if (bits >= 0) this.answer(p, bits);
     } else if (p.proto === 'udp' || p.proto === 'icmp' || p.proto === 'icmp6') {
       this.answer(p);
     }
@@ -302,13 +301,16 @@ export class ScanDetector extends Detector<ScanSettings> {
       || this.pairSeen.recent(p1, ts, windowMs, p2) || this.sweepSeen.recent(prober, ts, windowMs, sweepKey2);
   }
 
-  private flagHit(info: RuleInfo, p: Packet, flags: string): void {
-    this.report(info, srcKey(p), p, this.windowMs, () => ({
-      ...this.where(p),
-      threshold: 1,
-      reason: `TCP packet from ${p.src} to ${p.dst}:${p.dport ?? '?'} with flags '${flags || '(none)'}', which no TCP stack sends in a real connection`,
-      evidence: `flags=${flags || '(none)'}`,
-    }));
+  private flagHit(info: RuleInfo, p: Packet, bits: number): void {
+    this.report(info, srcKey(p), p, this.windowMs, () => {
+      const flags = p.flags ?? TCP_FLAG_TEXT[bits];
+      return {
+        ...this.where(p),
+        threshold: 1,
+        reason: `TCP packet from ${p.src} to ${p.dst}:${p.dport ?? '?'} with flags '${flags || '(none)'}', which no TCP stack sends in a real connection`,
+        evidence: `flags=${flags || '(none)'}`,
+      };
+    });
   }
 
   private where(p: Packet): PacketFields & { windowMs: number } {

@@ -26,6 +26,8 @@ export const BANDWIDTH_RULES = defineRules({
     signature: 'LAN device over its bandwidth limit',
     category: 'bandwidth',
     severity: 'medium',
+    // the device over its limit is the offender
+    tracks: 'src',
   },
   clear: {
     rule: 'bandwidth.clear',
@@ -33,6 +35,9 @@ export const BANDWIDTH_RULES = defineRules({
     signature: 'LAN device back under its bandwidth limit',
     category: 'bandwidth',
     severity: 'low',
+    tracks: 'src',
+    // back under its limit: nothing to block
+    offence: false,
   },
 });
 

@@ -23,6 +23,8 @@ export const POLICY_RULES = defineRules({
     signature: 'LAN device connected to a destination outside its allowlist',
     category: 'policy',
     severity: 'medium',
+    // per (device, destination); the device broke its policy, so it is the offender
+    tracks: 'pair',
   },
 });
 

@@ -37,7 +37,7 @@ export interface FlowRecord {
   natSrc?: string;
 }
 
-/** A block or unblock request for `iptables-block`. An Alert also blocks its `src`. */
+/** A block or unblock request for `iptables-block`. An Alert blocks its `offender` (alert.ts). */
 export interface BlockCommand {
   ip: string;
   action: 'block' | 'unblock';

@@ -12,6 +12,7 @@
  */
 import type { Packet } from './types';
 import { formatIpv6At } from '../base/address';
+import { TCP_FLAG_TEXT } from './tcp-flags';
 import {
   LINKTYPE_NULL,
   LINKTYPE_ETHERNET,
@@ -56,15 +57,8 @@ for (let i = 0; i < 256; i++) {
   HEX_LO[i] = HEX2[i].charCodeAt(1);
 }
 const COLON = 0x3a;
-
-/** TCP flag byte → letters in the order F S R P A U E C (bits 0..7). */
-const TCP_FLAGS: string[] = [];
-for (let b = 0; b < 256; b++) {
-  let s = '';
-  const letters = 'FSRPAUEC';
-  for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) s += letters[bit];
-  TCP_FLAGS.push(s);
-}
+/** TCP flag byte → letters (a module-local binding: read per TCP packet). */
+const TCP_FLAGS = TCP_FLAG_TEXT;
 
 /** Names of well-known IP protocol numbers; the rest become 'ip-<n>'. */
 const IP_PROTO_NAMES: string[] = [];
@@ -177,6 +171,7 @@ function newPacket(caplen: number, ts: number, len: number, iface: string | unde
     sport: undefined,
     dport: undefined,
     flags: undefined,
+    flagBits: undefined,
     icmpType: undefined,
     icmpCode: undefined,
     ttl: undefined,
@@ -478,7 +473,11 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
         p.sport = (data[off] << 8) | data[off + 1];
         p.dport = (data[off + 2] << 8) | data[off + 3];
       }
-      if (avail >= 14) p.flags = TCP_FLAGS[data[off + 13]];
+      if (avail >= 14) {
+        const bits = data[off + 13];
+        p.flags = TCP_FLAGS[bits];
+        p.flagBits = bits;
+      }
       if (avail < 20) return truncated(p, 'TCP', avail, 20);
       const hlen = (data[off + 12] >> 4) << 2;
       if (hlen < 20) return stop(p, `TCP data offset ${hlen >> 2} < 5 (header length ${hlen} < 20)`);

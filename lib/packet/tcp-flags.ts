@@ -1,8 +1,11 @@
 /**
- * TCP flag bits of a Packet's `flags` text (letters F S R P A U E C, as the
- * decoder writes them). Detectors test flags per packet: one pass over at
- * most 8 characters instead of a `String#includes` call per flag.
+ * TCP flag bits: the header's flag byte, as a Packet's `flagBits` holds it
+ * (bit 0 FIN ... bit 7 CWR), and its text form `flags` (letters F S R P A U E
+ * C in that order). The decoder sets both; detectors test the bits, so no
+ * text is parsed per packet.
  */
+import type { Packet } from './types';
+
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;
@@ -11,6 +14,13 @@ export const TCP_ACK = 0x10;
 export const TCP_URG = 0x20;
 export const TCP_ECE = 0x40;
 export const TCP_CWR = 0x80;
+
+/** Flag byte → its letters in the order F S R P A U E C (the decoder's `flags`). */
+export const TCP_FLAG_TEXT: readonly string[] = Array.from({ length: 256 }, (_, b) => {
+  let s = '';
+  for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) s += 'FSRPAUEC'[bit];
+  return s;
+});
 
 /** The bits of the letters in `flags`; other characters are ignored. */
 export function tcpFlagBits(flags: string): number {
@@ -28,6 +38,16 @@ export function tcpFlagBits(flags: string): number {
     }
   }
   return bits;
+}
+
+/**
+ * A packet's TCP flag bits: the decoder's `flagBits`, else parsed from
+ * `flags` (a packet made or rewritten by hand); -1 when it has no flags.
+ */
+export function flagBitsOf(p: Packet): number {
+  const bits = p.flagBits;
+  if (bits !== undefined) return bits;
+  return p.flags === undefined ? -1 : tcpFlagBits(p.flags);
 }
 
 /** A SYN that opens a connection: SYN without ACK or RST. */

@@ -39,6 +39,14 @@ export interface Packet {
   dport?: number;
   /** TCP flags in the order F S R P A U E C, e.g. 'S', 'SA', 'FPU'. */
   flags?: string;
+  /**
+   * Optional: the same TCP flags as the header's flag byte (bit 0 FIN ...
+   * bit 7 CWR, lib/packet/tcp-flags.ts), set by the decoder with `flags`.
+   * Detectors test these bits instead of parsing the text per packet. A node
+   * that rewrites `flags` must update or delete this too; without it the
+   * text is parsed.
+   */
+  flagBits?: number;
   icmpType?: number;
   icmpCode?: number;
   ttl?: number;

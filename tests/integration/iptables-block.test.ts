@@ -41,7 +41,7 @@ class BlockRuntime {
       { id: 'tab', type: 'tab', label: 'block' },
       {
         id: 'blk', type: 'iptables-block', z: 'tab', name: 'block under test', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips',
-        maxElem: 65536, duration: 300, allowlist: `${ATK_ALLOWED}/32`, protectOwn: true, protectGateway: true, escalate: false,
+        maxElem: 65536, durationS: 300, allowlist: `${ATK_ALLOWED}/32`, protectOwn: true, protectGateway: true, escalate: false,
         clearOnClose: false, dryRun: false, wires: [['out']], ...config,
       },
       { id: 'out', type: 'debug', z: 'tab', active: false, wires: [] },
@@ -187,9 +187,9 @@ for (const backend of ['ipset', 'nftables', 'iptables'] as const) {
         assert.ok(await pingOk(atk, OTH), 'and, routed through it, the other host');
         assert.ok(await httpOk(atk, VIC));
 
-        // An alert blocks its source: ping and TCP fail from it, still work from elsewhere.
+        // An alert blocks its offender: ping and TCP fail from it, still work from elsewhere.
         const alert = { ts: Date.now(), rule: 'scan.vertical', sid: 3, signature: 'port scan', category: 'scan', severity: 'high', action: 'drop',
-          src: ATK, dst: VIC, proto: 'tcp', count: 200, windowMs: 10_000, threshold: 50, reason: '200 ports in 10 s', detector: 'scan' };
+          src: ATK, dst: VIC, offender: ATK, proto: 'tcp', count: 200, windowMs: 10_000, threshold: 50, reason: '200 ports in 10 s', detector: 'scan' };
         const r1 = await rt.send({ topic: 'scan.vertical', payload: alert });
         assert.deepEqual(r1.out?.payload.blocked.map((b) => [b.ip, b.rule, b.reason]), [[ATK, 'scan.vertical', '200 ports in 10 s']], r1.error);
         assert.ok(await pingBlocked(atk, VIC), 'ping from the blocked attacker fails');

@@ -93,8 +93,9 @@ function sourcesFrom(base: RuleSources, cfg: Record<string, unknown>): RuleSourc
   return next;
 }
 
+/** A payload rule's catalog entry: it tracks the sender of the matching payload, its offender. */
 function ruleInfo(r: PayloadRule): RuleInfo {
-  return { rule: r.id, sid: r.sid, signature: r.name, category: r.category, severity: r.severity };
+  return { rule: r.id, sid: r.sid, signature: r.name, category: r.category, severity: r.severity, tracks: 'src' };
 }
 
 /** One skeleton: reports the hits of rules with the given action. */

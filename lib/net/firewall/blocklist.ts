@@ -229,6 +229,23 @@ export class Blocklist {
     });
   }
 
+  /**
+   * Carry over what `previous` (the same node's blocklist under its old
+   * settings) knew beyond the kernel: its repeat offences, and with `blocks`
+   * (a dry run, where no kernel holds them) its blocks, except those now
+   * allowlisted or protected. Call after `start`.
+   */
+  inherit(previous: Blocklist, blocks: boolean): void {
+    for (const [ip, o] of previous.offenders) if (!this.offenders.has(ip)) this.offenders.set(ip, { ...o });
+    if (!blocks) return;
+    for (const [ip, e] of previous.entries) if (!this.entries.has(ip) && this.protectedReason(ip) === null) this.entries.set(ip, { ...e });
+  }
+
+  /** Forget every repeat offence (escalation counts from 1 again); blocks stay. */
+  forgetOffences(): void {
+    this.offenders.clear();
+  }
+
   /** Unblock everything in the node's set/chain. Returns how many were listed. */
   clear(): Promise<number> {
     return this.serial(async () => {

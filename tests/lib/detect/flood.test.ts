@@ -20,6 +20,8 @@ test('ICMP echo flood from one source raises flood.icmp.src and flood.icmp.dst w
   assert.deepEqual(rules(alerts), ['flood.icmp.dst', 'flood.icmp.src']);
   const a = alerts.find((x) => x.rule === 'flood.icmp.src')!;
   assert.equal(a.src, ATK);
+  assert.equal(a.offender, ATK, 'the flooding source is the one to block');
+  assert.equal(alerts.find((x) => x.rule === 'flood.icmp.dst')!.offender, undefined, 'a flood at a target names nobody to block');
   assert.equal(a.sid, 1000001);
   assert.equal(a.threshold, 50);
   assert.match(a.reason, /51 ICMP echo requests from 10\.9\.0\.66 in 1000 ms \(threshold 50\)/);
@@ -76,6 +78,7 @@ test('distributed SYN flood from a million spoofed sources: bounded state, alert
   const dst = alerts.filter((a) => a.rule === 'flood.syn.dst');
   assert.ok(dst.length >= 1);
   assert.equal(dst[0].dst, VIC);
+  assert.ok(dst.every((a) => a.offender === undefined), 'the last of a million spoofed sources is nobody to block');
   assert.equal(alerts.filter((a) => a.rule === 'flood.syn.src').length, 0, 'one SYN per source is not a per-source flood');
   assert.equal(stats.packets, 1_000_000);
   assert.ok(stats.evictions > 900_000, `evictions ${stats.evictions}`);

@@ -122,6 +122,7 @@ test('repeated connections to SSH raise scan.bruteforce; to a web port they do n
   const alerts = d.process(ssh);
   assert.deepEqual(rules(alerts), ['scan.bruteforce']);
   assert.equal(alerts[0].src, ATK);
+  assert.equal(alerts[0].offender, ATK);
   assert.equal(alerts[0].dport, 22);
   assert.match(alerts[0].reason, /11 connection attempts from 10\.9\.0\.66 to 10\.9\.0\.1 port 22 in 60 s \(threshold 10\)/);
   assert.deepEqual(d.process(web), []);
@@ -135,7 +136,10 @@ test('an allowlisted scanner never alerts, but an allowlisted victim\'s answers 
   assert.deepEqual(d.process(synScan(range(1, 100), 1000, 1)), []);
   const lan = new ScanDetector('sd', { allowlist: '10.9.0.0/24', verticalPorts: 0 });
   const alerts = lan.process(synScan(range(1, 100), 1000, 1, 'S', '192.0.2.66', VIC));
-  assert.equal(alerts.find((a) => a.rule === 'scan.failures')?.src, '192.0.2.66');
+  const failures = alerts.find((a) => a.rule === 'scan.failures');
+  assert.equal(failures?.src, '192.0.2.66');
+  // counted on the answers going to the scanner: the packets' destination is the offender, never the answering victim
+  assert.equal(failures?.offender, '192.0.2.66');
 });
 
 test('inline drop: a scanner is dropped once detected, its earlier packets pass, the victim\'s answers are not dropped', () => {

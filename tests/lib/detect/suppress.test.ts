@@ -4,7 +4,7 @@ import { Suppressor } from '../../../lib/detect/suppress';
 import { makeAlert } from '../../../lib/detect/alerts';
 import type { Alert } from '../../../lib/detect/alert';
 
-const info = { rule: 'test.rule', sid: 1, signature: 'test', category: 'flood', severity: 'low' } as const;
+const info = { rule: 'test.rule', sid: 1, signature: 'test', category: 'flood', severity: 'low', tracks: 'src' } as const;
 const make = (ts: number) => (count: number): Alert =>
   makeAlert(info, { ts, src: '10.0.0.1', dst: '10.0.0.2', proto: 'tcp', count, windowMs: 1000, threshold: 1, reason: 'r', detector: 'd' });
 

@@ -23,6 +23,7 @@ describe('BandwidthMonitor', () => {
     assert.equal(a.rule, 'bandwidth.limit');
     assert.equal(a.category, 'bandwidth');
     assert.equal(a.src, '192.168.4.20');
+    assert.equal(a.offender, '192.168.4.20', 'the device over its limit');
     assert.equal(a.threshold, 1_000_000);
     assert.equal(a.action, 'alert');
     assert.match(a.reason, /received 2\.50 MB\/s .*for 3 s over its limit of 1\.00 MB\/s/);
@@ -51,6 +52,7 @@ describe('BandwidthMonitor', () => {
     const cleared = m.update([], 8000);
     assert.equal(cleared.alerts.length, 1);
     assert.equal(cleared.alerts[0].rule, 'bandwidth.clear');
+    assert.equal(cleared.alerts[0].offender, undefined, 'an all-clear names nobody to block');
     assert.deepEqual(cleared.release, ['a']);
     assert.deepEqual(m.firing, []);
   });

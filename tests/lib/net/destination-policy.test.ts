@@ -24,6 +24,7 @@ describe('destination policy', () => {
     assert.equal(a.category, 'policy');
     assert.equal(a.src, '192.168.4.70');
     assert.equal(a.dst, '198.51.100.9');
+    assert.equal(a.offender, '192.168.4.70', 'the device that broke its policy, not the destination');
     assert.equal(a.dport, 8883);
     assert.equal(a.detector, 'ct');
     assert.match(a.reason, /198\.51\.100\.9 port 8883\/tcp.*not in its allowlist \(192\.168\.4\.1\/32, 192\.168\.4\.10\/32, 203\.0\.113\.0\/24\)/);

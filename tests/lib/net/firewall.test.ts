@@ -23,7 +23,10 @@ import { parseNftSetJson } from '../../../lib/net/firewall/nftables';
 import { parseChainRules } from '../../../lib/net/firewall/iptables-rules';
 import { parseGateways, parseOwnAddresses } from '../../../lib/net/firewall/protected';
 import { blockActionsOf } from '../../../lib/net/firewall/messages';
+import { Blocker, blockSchema, type BlockerHost, type BlocklistReport } from '../../../lib/net/firewall/blocker';
+import { defaultsOf } from '../../../lib/base/settings';
 import { toolMissing } from '../../support/netns';
+import { until } from '../../support/wait';
 
 const SETTINGS: BackendSettings = { backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 200000 };
 
@@ -283,8 +286,8 @@ describe('blocklist rules', () => {
 
 describe('messages to iptables-block', () => {
   it('maps alerts, commands, arrays and topics; refuses anything else', () => {
-    const alert = { rule: 'flood.syn', src: '10.0.0.66', reason: '900 SYN/s' };
-    assert.deepEqual(blockActionsOf({ payload: alert, durationS: 30 }), [{ kind: 'block', req: { ip: '10.0.0.66', durationS: 30, reason: '900 SYN/s', rule: 'flood.syn' } }]);
+    const alert = { rule: 'flood.syn.src', src: '10.0.0.66', dst: '10.0.0.1', offender: '10.0.0.66', reason: '900 SYN/s' };
+    assert.deepEqual(blockActionsOf({ payload: alert, durationS: 30 }), [{ kind: 'block', req: { ip: '10.0.0.66', durationS: 30, reason: '900 SYN/s', rule: 'flood.syn.src' } }]);
     assert.deepEqual(blockActionsOf({ payload: [{ ip: '10.0.0.1', action: 'unblock' }, { ip: '10.0.0.2', action: 'block', durationS: 0 }] }), [
       { kind: 'unblock', ip: '10.0.0.1' },
       { kind: 'block', req: { ip: '10.0.0.2', durationS: 0, reason: undefined, rule: 'manual' } },
@@ -293,6 +296,87 @@ describe('messages to iptables-block', () => {
     assert.deepEqual(blockActionsOf({ topic: 'list' }), [{ kind: 'list' }]);
     assert.deepEqual(blockActionsOf({ topic: 'clear', payload: true }), [{ kind: 'clear' }]);
     assert.throws(() => blockActionsOf({ payload: 'hello' }), /expected an Alert/);
+  });
+
+  it('an alert blocks its offender, never its src or dst as such; one without an offender is refused with the reason', () => {
+    // scan.failures: the answers go to the prober, so the offender is what the alert gives, whatever the packet said
+    const failures = { rule: 'scan.failures', src: '10.0.0.77', dst: '10.0.0.1', offender: '10.0.0.77', reason: '30 RST answers' };
+    assert.deepEqual(blockActionsOf({ payload: failures }), [{ kind: 'block', req: { ip: '10.0.0.77', durationS: undefined, reason: '30 RST answers', rule: 'scan.failures' } }]);
+    const flood = { rule: 'flood.syn.dst', src: '203.0.113.7', dst: '10.0.0.1', reason: '900 SYN/s to 10.0.0.1' };
+    const [refused, blocked] = blockActionsOf({ payload: [flood, failures] });
+    assert.equal(refused.kind, 'refuse');
+    assert.match(refused.kind === 'refuse' ? refused.reason : '', /^alert flood\.syn\.dst names no offender: no single address is the attacker .*neither its src 203\.0\.113\.7 nor its dst 10\.0\.0\.1$/);
+    assert.equal(blocked.kind, 'block', 'the other items of the message still count');
+    const [bad] = blockActionsOf({ payload: { ...failures, offender: ['10.0.0.77'] } });
+    assert.deepEqual(bad, { kind: 'refuse', reason: 'alert scan.failures: offender must be an address, got ["10.0.0.77"]' });
+  });
+});
+
+describe('the iptables-block engine (Blocker), dry-run', () => {
+  const settings = { ...defaultsOf(blockSchema), dryRun: true };
+
+  function host() {
+    const sent: BlocklistReport[] = [];
+    const logged: string[] = [];
+    const h: BlockerHost = { send: (r) => sent.push(r), log: (l) => logged.push(l), warn: (t) => logged.push(`warn: ${t}`), error: (t) => logged.push(`error: ${t}`) };
+    return { h, sent, logged };
+  }
+
+  it('starts with the commands a fresh box needs, blocks offenders, refuses the rest and reports the commands of each message', async () => {
+    const { h, logged } = host();
+    const b = new Blocker({ ...settings, durationS: 30 }, h, { addressReader: null });
+    await b.start();
+    assert.ok(logged.includes('dry-run: ipset create ips-block-v4 hash:ip family inet timeout 0 maxelem 65536 comment'), logged.join('\n'));
+    const alert = { rule: 'scan.vertical', src: '10.0.0.66', dst: '10.0.0.1', offender: '10.0.0.66', reason: 'ports' };
+    const flood = { rule: 'flood.icmp.dst', src: '10.0.0.5', dst: '10.0.0.1', reason: 'pings' };
+    const r = await b.handle({ payload: [alert, flood] });
+    assert.deepEqual(r.report?.payload.blocked.map((e) => [e.ip, e.expires - e.since]), [['10.0.0.66', 30_000]]);
+    assert.deepEqual(r.report?.results, [{ action: 'block', ip: '10.0.0.66', durationS: 30, extended: false, offences: 1 }]);
+    assert.equal(r.report?.commands?.length, 1);
+    assert.match(r.refusals.join(), /flood\.icmp\.dst names no offender/);
+    assert.deepEqual(await b.handle({ payload: flood }), { report: null, refusals: [r.refusals[0]] }, 'a refusal alone changes and sends nothing');
+    await b.close();
+  });
+
+  it('reports blocks that ran out, by itself', async () => {
+    const c = clock();
+    const { h, sent } = host();
+    const b = new Blocker({ ...settings, durationS: 2 }, h, { addressReader: null, now: c.now, expiryCheckMs: 5 });
+    await b.handle({ payload: { ip: '10.0.0.9', action: 'block' } });
+    c.advance(2_000);
+    await until(() => sent.length > 0, 'the expiry report');
+    assert.deepEqual(sent[0].expired, ['10.0.0.9']);
+    assert.deepEqual(sent[0].payload.blocked, []);
+    await b.close();
+  });
+
+  it('new settings apply to the next message and keep the list; settings a backend refuses change nothing', async () => {
+    const { h } = host();
+    const b = new Blocker(settings, h, { addressReader: null });
+    await b.handle({ payload: { ip: '10.0.0.66', action: 'block' } });
+    const change = b.reconfigure({ ...settings, durationS: 60, allowlist: ['10.0.0.0/30'] });
+    const refused = b.handle({ payload: { ip: '10.0.0.2', action: 'block' } });
+    await change;
+    assert.match((await refused).refusals.join(), /10\.0\.0\.2: it is in the allowlist/, 'the message after the change sees it');
+    await assert.rejects(b.reconfigure({ ...settings, chain: 'FORWARD' }), /invalid chain name 'FORWARD': that is a built-in chain/);
+    const r = await b.handle({ payload: { ip: '10.0.0.9', action: 'block' } });
+    assert.deepEqual(r.report?.payload.blocked.map((e) => [e.ip, e.expires - e.since]), [['10.0.0.66', 3_600_000], ['10.0.0.9', 60_000]]);
+    await b.close();
+  });
+
+  it('closes leaving the blocks, or removing everything with clearOnClose', async () => {
+    const { h, logged } = host();
+    const b = new Blocker({ ...settings, clearOnClose: true }, h, { addressReader: null });
+    await b.start();
+    logged.length = 0;
+    await b.close();
+    assert.ok(logged.includes('dry-run: ipset destroy ips-block-v4'), logged.join('\n'));
+    const kept = host();
+    const k = new Blocker(settings, kept.h, { addressReader: null });
+    await k.start();
+    kept.logged.length = 0;
+    await k.close();
+    assert.deepEqual(kept.logged, []);
   });
 });
 

