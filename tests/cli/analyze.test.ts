@@ -21,7 +21,7 @@ import { IPS, jsonlAlerts, runIps, runProcess, summaries, type AlertLine } from 
 const DEMO = path.join(packageRoot, 'examples', 'captures', 'demo.pcap');
 const LAB_ETH = path.join(packageRoot, 'tests', 'fixtures', 'lab-eth.pcap');
 const LAB_MULTI = path.join(packageRoot, 'tests', 'fixtures', 'lab-multi.pcapng');
-const CSV_COLUMNS = ['file', 'ts', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs',
+const CSV_COLUMNS = ['file', 'ts', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs',
   'threshold', 'reason', 'evidence', 'detector'];
 
 let dir = '';
@@ -103,7 +103,7 @@ describe('ips analyze: the three formats', () => {
     const r = await runIps(['analyze', DEMO]);
     assert.equal(r.code, 0);
     const [header, ...lines] = r.stdout.trimEnd().split('\n');
-    assert.match(header, /^TIME \(UTC\) +SEVERITY +RULE +SOURCE +DESTINATION +PROTO +COUNT +REASON$/);
+    assert.match(header, /^TIME \(UTC\) +SEVERITY +RULE +SOURCE +DESTINATION +OFFENDER +PROTO +COUNT +REASON$/);
     assert.equal(lines.length, demo.length);
     const at = (title: string) => header.indexOf(title);
     const byTime = [...demo].sort((x, y) => x.ts - y.ts);
@@ -113,7 +113,8 @@ describe('ips analyze: the three formats', () => {
       assert.equal(line.slice(at('SEVERITY'), at('RULE')).trim(), a.severity);
       assert.equal(line.slice(at('RULE'), at('SOURCE')).trim(), a.rule);
       assert.equal(line.slice(at('SOURCE'), at('DESTINATION')).trim(), a.src);
-      assert.equal(line.slice(at('DESTINATION'), at('PROTO')).trim(), a.dst);
+      assert.equal(line.slice(at('DESTINATION'), at('OFFENDER')).trim(), a.dst);
+      assert.equal(line.slice(at('OFFENDER'), at('PROTO')).trim(), a.offender ?? '-');
       assert.equal(line.slice(at('COUNT'), at('REASON')).trim(), String(a.count));
       assert.equal(line.slice(at('REASON')), a.reason);
     });
