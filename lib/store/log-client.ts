@@ -36,29 +36,28 @@ export interface LogClientEvents {
 }
 
 export class LogClient {
-  private lease!: StoreLease;
-  private settings!: SqliteLogSettings;
   private readonly exports = new AbortController();
-  private readonly listeners: [string, Parameters<LogStore['on']>[1]][];
+  /** What the client hears from its store. */
+  private readonly listeners: [string, Parameters<LogStore['on']>[1]][] = [
+    ['fault', (message: string) => {
+      this.events.error(`${message}; ${this.lease.store.getStats().pending} rows kept and retried`);
+      this.events.changed();
+    }],
+    ['recovered', (message: string) => {
+      this.events.log(message);
+      this.events.changed();
+    }],
+    ['dropped', (count: number) => {
+      this.events.warn(`dropped ${count} oldest unwritten rows: more than ${this.lease.store.options.maxPending} waiting while the database cannot be written`);
+      this.events.changed();
+    }],
+    ['flushed', () => this.events.changed()],
+  ];
+  private lease: StoreLease;
 
   /** Relative file paths are taken from `baseDir` (Node-RED's user directory). */
-  constructor(settings: SqliteLogSettings, private readonly baseDir: string, private readonly events: LogClientEvents) {
-    this.listeners = [
-      ['fault', (message: string) => {
-        this.events.error(`${message}; ${this.lease.store.getStats().pending} rows kept and retried`);
-        this.events.changed();
-      }],
-      ['recovered', (message: string) => {
-        this.events.log(message);
-        this.events.changed();
-      }],
-      ['dropped', (count: number) => {
-        this.events.warn(`dropped ${count} oldest unwritten rows: more than ${this.lease.store.options.maxPending} waiting while the database cannot be written`);
-        this.events.changed();
-      }],
-      ['flushed', () => this.events.changed()],
-    ];
-    this.use(settings);
+  constructor(private settings: SqliteLogSettings, private readonly baseDir: string, private readonly events: LogClientEvents) {
+    this.lease = this.acquire(settings);
   }
 
   /** The database file, resolved. */
@@ -90,16 +89,15 @@ export class LogClient {
     return this.answer(what.type, what.request);
   }
 
-  /** New settings: another file or other writer options take a new lease (the old one is released, its rows written). */
+  /** New settings: another file or other writer options take a new lease (the old one is released first, its rows written). */
   async configure(next: SqliteLogSettings): Promise<void> {
-    const before = this.lease;
-    const options = JSON.stringify(storeOptionsOf(next));
-    if (this.resolve(next.file) === this.file && options === JSON.stringify(storeOptionsOf(this.settings))) {
-      this.settings = next;
-      return;
-    }
-    this.use(next);
-    await this.release(before);
+    const prev = this.settings;
+    this.settings = next;
+    if (this.resolve(next.file) === this.file && JSON.stringify(storeOptionsOf(next)) === JSON.stringify(storeOptionsOf(prev))) return;
+    // Released before the new lease is taken: on the same file the store then reopens with the new options, after the old one's last flush.
+    const released = this.release(this.lease);
+    this.lease = this.acquire(next);
+    await released;
   }
 
   /** Abort running exports and release the store. */
@@ -108,12 +106,11 @@ export class LogClient {
     await this.release(this.lease);
   }
 
-  private use(settings: SqliteLogSettings): void {
+  private acquire(settings: SqliteLogSettings): StoreLease {
     const lease = acquireStore(this.resolve(settings.file), storeOptionsOf(settings));
     for (const [event, fn] of this.listeners) lease.store.on(event, fn);
-    this.lease = lease;
-    this.settings = settings;
     if (lease.warning) this.events.warn(lease.warning);
+    return lease;
   }
 
   private async release(lease: StoreLease): Promise<void> {

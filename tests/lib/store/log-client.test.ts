@@ -13,7 +13,7 @@ import { LogClient, type LogClientEvents } from '../../../lib/store/log-client';
 import { openStores } from '../../../lib/store/registry';
 import { sqliteLogSchema, storeOptionsOf, type SqliteLogSettings } from '../../../lib/store/settings';
 import { DEFAULT_OPTIONS } from '../../../lib/store/store';
-import { makeAlert, makeDevice, readRows, tempDir } from '../../support/store';
+import { makeAlert, makeDevice, readRows, tempDir, waitFor } from '../../support/store';
 
 const dirs: string[] = [];
 after(() => {
@@ -97,6 +97,20 @@ describe('LogClient', () => {
     assert.deepEqual((recent?.payload as { sid: number }[]).map((r) => r.sid), [1002]);
     await client.close();
     assert.deepEqual(events.said, []);
+  });
+
+  it('new writer options on the same file apply: the store reopens with them after its last flush', async () => {
+    const dir = base('reopen');
+    const file = path.join(dir, 'ips.db');
+    const slow = settingsOf({ file, flushMs: 600_000 });
+    const client = new LogClient(slow, dir, recorder());
+    await client.opened();
+    client.handle({ payload: makeAlert(1) });
+    await client.configure(applySettings(sqliteLogSchema, slow, { flushMs: 20 }));
+    assert.deepEqual((await readRows(file, 'SELECT sid FROM alerts')).map((r) => r.sid), [1001], 'the old store wrote its rows when it closed');
+    client.handle({ payload: makeAlert(2) });
+    await waitFor('the row written by the 20 ms flush', async () => (await readRows(file, 'SELECT count(*) AS n FROM alerts'))[0].n === 2);
+    await client.close();
   });
 
   it('two clients on one file share its store; the second is told when its writer options do not apply', async () => {
