@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Lab, netnsUnavailable, toolMissing, type Netns } from '../../support/netns';
+import { Lab, netnsUnavailable, routerWithDevice, toolMissing, type Netns } from '../../support/netns';
 import { until } from '../../support/wait';
 import { ConntrackPoller, conntrackPollSchema, type PollReport } from '../../../lib/net/conntrack-poll';
 import { defaultsOf } from '../../../lib/base/settings';
@@ -80,10 +80,7 @@ describe('ConntrackPoller in a router namespace (real kernel, real tool)', () =>
     skip = (await netnsUnavailable()) ?? (await toolMissing('conntrack', 'iptables', 'ping'));
     if (skip) return;
     lab = new Lab();
-    r = await lab.host('cpr');
-    d = await lab.host('cpd');
-    await lab.link(r, '10.81.0.1/24', d, '10.81.0.2/24');
-    await r.exec('iptables', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED', '-j', 'ACCEPT']);
+    ({ router: r, device: d } = await routerWithDevice(lab, '10.81.0', { track: true }));
   });
 
   after(async () => {
