@@ -250,6 +250,8 @@ function chart(b, name, label, groupName, order, width, height, chartType, x, y,
 /** Detector settings of both flows (the schema defaults); the threshold sliders start at these. */
 const FLOOD = settingsOf('flood-detect');
 const SCAN = settingsOf('scan-detect');
+/** bandwidth-threshold of the router flow (the defaults); its slider starts at the limit in KB/s. */
+const BANDWIDTH = settingsOf('bandwidth-threshold');
 
 /**
  * The detector chain (flood-detect → scan-detect → payload-match) in series on
@@ -265,8 +267,7 @@ function detectors(b, action, xs, y, next, alertWires) {
 
 /** A sqlite-log node on the tab's DB_FILE; every node of a flow shares the file, so they share these settings too. */
 function sqliteLog(b, name, label, x, y, wires) {
-  return b.add(name, 'sqlite-log', { name: label, file: '${DB_FILE}', flushMs: '1000', batchRows: '5000', maxPending: '200000', retryMs: '1000', retentionS: '60',
-    alertsDays: '30', alertsRows: '1000000', devicesDays: '7', devicesRows: '2000000', flowsDays: '7', flowsRows: '1000000', exportDir: '' }, x, y, wires);
+  return b.add(name, 'sqlite-log', { name: label, ...settingsOf('sqlite-log', { file: '${DB_FILE}' }) }, x, y, wires);
 }
 
 function func(b, name, label, code, outputs, x, y, wires) {
@@ -479,12 +480,9 @@ function router() {
     'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
 
   // Devices
-  b.add('conntrack', 'conntrack-poll', { name: 'devices', interval: 1, lan: '${LAN_CIDR}', iface: '', source: 'auto', events: true, flowOutput: 'none', policy: '',
-    policyCooldownS: 600, resolveMac: true, idleS: 60 }, 140, 120, [['vendor'], ['history'], ['alerts-in']]);
-  b.add('vendor', 'vendor-lookup', { name: 'vendor names', fields: 'auto', ipField: 'ip', macField: 'mac', vendorField: 'vendor', hostnameField: 'hostname', outMacField: 'mac',
-    leaseFile: '/var/lib/misc/dnsmasq.leases', neighbours: true, refreshS: 30 }, 340, 120, [['bandwidth']]);
-  b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', limitBps: 1000000, overrides: '', sustainS: 5, clearPct: 80, clearS: 5, action: 'flag', interface: '' },
-    560, 120, [['history', 'device-view', 'device-rate'], ['alerts-in']]);
+  b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}' }) }, 140, 120, [['vendor'], ['history'], ['alerts-in']]);
+  b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth']]);
+  b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate'], ['alerts-in']]);
   func(b, 'device-view', 'device list view', DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
   template(b, 'device-list', 'device list', 'g-devices', 1, 12, 8, DEVICE_LIST_TEMPLATE, 1010, 100, [['block']]);
   func(b, 'device-rate', 'KB/s per device', DEVICE_RATE_FUNC, 1, 800, 160, [['chart-live']]);
@@ -526,7 +524,7 @@ return { topic: a.signature, payload: a.reason };`, outputs: 1, timeout: 0, noer
   slider(b, 'sl-syn', 'SYN per source per second', 'synSrc', 10, 2000, 10, FLOOD.synSrc, 'g-thresholds', 140, 640, 'flood-config');
   slider(b, 'sl-icmp', 'ICMP echo per source per second', 'icmpSrc', 5, 2000, 5, FLOOD.icmpSrc, 'g-thresholds', 140, 680, 'flood-config');
   slider(b, 'sl-vert', 'Ports per source (vertical scan)', 'verticalPorts', 3, 1000, 1, SCAN.verticalPorts, 'g-thresholds', 140, 720, 'scan-config');
-  slider(b, 'sl-limit', 'Device limit KB/s', 'limitBps', 10, 100000, 1, 977, 'g-thresholds', 140, 760, 'bw-config');
+  slider(b, 'sl-limit', 'Device limit KB/s', 'limitBps', 10, 100000, 1, Math.round(Number(BANDWIDTH.limitBps) / 1024), 'g-thresholds', 140, 760, 'bw-config');
   func(b, 'flood-config', 'slider → flood config', SLIDER_TO_CONFIG_FUNC, 1, 600, 660, [['flood']]);
   func(b, 'scan-config', 'slider → scan config', SLIDER_TO_CONFIG_FUNC, 1, 600, 720, [['scan']]);
   func(b, 'bw-config', 'slider → bandwidth config', SLIDER_TO_CONFIG_FUNC, 1, 600, 760, [['bandwidth']]);

@@ -24,8 +24,12 @@ export type FieldSpec = FieldDoc &
   (
     | { type: 'number' | 'int'; min?: number; max?: number; default: number }
     | { type: 'bool'; default: boolean }
-    /** `pattern`: a regular expression source the whole text must match (blank is always allowed: it means unset). */
-    | { type: 'string'; maxLength?: number; pattern?: string; default: string }
+    /**
+     * `pattern`: a regular expression source the whole text must match (blank is always allowed: it means unset);
+     * `patternError`: what the refusal says after the value when it does not match (e.g. 'is not an absolute path');
+     * `keepBlank`: blank text is a value ('none'), not "use the default".
+     */
+    | { type: 'string'; maxLength?: number; pattern?: string; patternError?: string; keepBlank?: boolean; default: string }
     | { type: 'enum'; values: readonly string[]; default: string }
     /** CIDR list (text separated by commas/whitespace, or an array) → canonical string[]. */
     | { type: 'cidrs'; default: readonly string[] }
@@ -84,7 +88,9 @@ export function checkField(name: string, spec: FieldSpec, raw: unknown): Checked
     case 'string':
       if (typeof raw !== 'string') return { ok: false, reason: `${name} must be text, got ${describe(raw)}` };
       if (spec.maxLength !== undefined && raw.length > spec.maxLength) return { ok: false, reason: `${name} must be at most ${spec.maxLength} characters` };
-      if (spec.pattern !== undefined && raw !== '' && !new RegExp(`^(?:${spec.pattern})$`).test(raw)) return { ok: false, reason: `${name}: ${describe(raw)} is not allowed here (${spec.help})` };
+      if (spec.pattern !== undefined && raw !== '' && !new RegExp(`^(?:${spec.pattern})$`).test(raw)) {
+        return { ok: false, reason: `${name}: ${describe(raw)} ${spec.patternError ?? `is not allowed here (${spec.help})`}` };
+      }
       return { ok: true, value: raw };
     case 'enum':
       if (typeof raw !== 'string' || !spec.values.includes(raw)) return { ok: false, reason: `${name} must be one of ${spec.values.join(', ')}, got ${describe(raw)}` };
@@ -153,6 +159,8 @@ export function applySettings<S extends object>(schema: Schema<S>, current: S, p
 /** Field types where blank text is a value (an empty list, no rules), not "use the default". */
 const KEEPS_BLANK: ReadonlySet<FieldSpec['type']> = new Set(['cidrs', 'ports', 'json']);
 
+const keepsBlank = (spec: FieldSpec): boolean => KEEPS_BLANK.has(spec.type) || (spec.type === 'string' && spec.keepBlank === true);
+
 /**
  * Settings from a node's editor config: only the schema's fields are read
  * (the config also holds id, name, wires...), and a field left empty keeps
@@ -162,7 +170,7 @@ export function settingsFromConfig<S extends object>(schema: Schema<S>, config: 
   const patch: Record<string, unknown> = {};
   for (const name of Object.keys(schema)) {
     const v = config[name];
-    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '' && !KEEPS_BLANK.has((schema as Record<string, FieldSpec>)[name].type))) continue;
+    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '' && !keepsBlank((schema as Record<string, FieldSpec>)[name]))) continue;
     patch[name] = v;
   }
   return applySettings(schema, defaults, patch);

@@ -15,7 +15,7 @@ import { defineRules, makeAlert } from '../detect/alerts';
 import { applySettings, defaultsOf, settingsFromConfig, type Schema } from '../base/settings';
 import { ipFamily, normalizeIp } from '../base/cidr';
 import { ExecRunner, type CommandRunner } from './firewall/runner';
-import { assertInterfaceName } from '../base/ifname';
+import { assertInterfaceName, interfaceField } from '../base/ifname';
 import { normalizeMac } from './vendor';
 import type { DeviceStats } from './types';
 
@@ -42,7 +42,7 @@ export const BANDWIDTH_RULES = defineRules({
 });
 
 export interface BandwidthSettings {
-  /** Default limit per direction in bytes/s; 0 = no default limit. */
+  /** Limit per direction in bytes/s for devices without an override; 0 = none. */
   limitBps: number;
   /** 'IP-or-MAC = bytes/s' per line (k, M, G suffixes = ×1000); 0 = unlimited for that device. */
   overrides: string;
@@ -57,14 +57,14 @@ export interface BandwidthSettings {
   interface: string;
 }
 
-export const BANDWIDTH_SCHEMA: Schema<BandwidthSettings> = {
-  limitBps: { type: 'number', min: 0, max: 1e11, default: 0, unit: 'bytes/s', label: 'Limit', help: 'default limit per direction for every device; 0 = no default limit' },
+export const bandwidthSchema: Schema<BandwidthSettings> = {
+  limitBps: { type: 'number', min: 0, max: 1e11, default: 1_000_000, unit: 'bytes/s', label: 'Limit', help: 'limit per direction for every device without an override; 0 = none' },
   overrides: { type: 'string', maxLength: 100_000, default: '', label: 'Per device', help: "one 'IP-or-MAC = bytes/s' per line (k, M, G = ×1000); 0 = unlimited for that device" },
-  sustainS: { type: 'number', min: 0, max: 86_400, default: 5, unit: 's', label: 'Sustained', help: 'seconds over the limit before it fires' },
-  clearPct: { type: 'number', min: 1, max: 100, default: 80, unit: '%', label: 'Clear below', help: 'back under this share of the limit ...' },
+  sustainS: { type: 'number', min: 0, max: 86_400, default: 5, unit: 's', label: 'Over for', help: 'seconds over the limit before it fires' },
+  clearPct: { type: 'number', min: 1, max: 100, default: 80, unit: '%', label: 'Clear under', help: 'back under this share of the limit ...' },
   clearS: { type: 'number', min: 0, max: 86_400, default: 5, unit: 's', label: 'Clear after', help: '... for this many seconds clears the alert (and the throttle)' },
-  action: { type: 'enum', values: ['flag', 'throttle'], default: 'flag', label: 'Action', help: "'flag' alerts; 'throttle' also shapes the device with tc on the LAN interface" },
-  interface: { type: 'string', maxLength: 15, pattern: '[A-Za-z0-9_.:-]{1,15}', default: '', label: 'LAN interface', help: 'LAN-facing interface that throttling shapes' },
+  action: { type: 'enum', values: ['flag', 'throttle'], default: 'flag', label: 'Action', help: "'flag' alerts; 'throttle' also rate-limits the device with tc on the LAN interface" },
+  interface: interfaceField('LAN interface', 'LAN-facing interface that throttling shapes (needed for throttle)'),
 };
 
 /** Parse '1500000', '1.5M', '800k' (bytes/s, decimal suffixes). */
@@ -109,16 +109,15 @@ export function parseOverrides(text: string): Overrides {
   return out;
 }
 
-/** Validate the parts the schema cannot (override text, interface name, throttle needs an interface). */
+/** Validate the parts the schema cannot (override text, throttle needs an interface). */
 function checkSettings(s: BandwidthSettings): Overrides {
-  if (s.interface !== '') assertInterfaceName(s.interface);
   if (s.action === 'throttle' && s.interface === '') throw new Error('throttle needs the LAN-facing interface (interface)');
   return parseOverrides(s.overrides);
 }
 
 /** Settings from a node's editor config, validated whole. */
 export function bandwidthSettingsFromConfig(config: Record<string, unknown>): BandwidthSettings {
-  const s = settingsFromConfig(BANDWIDTH_SCHEMA, config);
+  const s = settingsFromConfig(bandwidthSchema, config);
   checkSettings(s);
   return s;
 }
@@ -157,7 +156,7 @@ export class BandwidthMonitor {
   private readonly state = new Map<string, DeviceState>();
 
   constructor(settings: Partial<BandwidthSettings> = {}, readonly detector = 'bandwidth-threshold') {
-    const s = applySettings(BANDWIDTH_SCHEMA, defaultsOf(BANDWIDTH_SCHEMA), settings);
+    const s = applySettings(bandwidthSchema, defaultsOf(bandwidthSchema), settings);
     this.overrides = checkSettings(s);
     this.settings = s;
   }
@@ -168,7 +167,7 @@ export class BandwidthMonitor {
 
   /** Change settings at runtime: validated as a whole; on error nothing changes. Returns the new settings. */
   configure(patch: unknown): BandwidthSettings {
-    const next = applySettings(BANDWIDTH_SCHEMA, this.settings, patch);
+    const next = applySettings(bandwidthSchema, this.settings, patch);
     this.overrides = checkSettings(next);
     this.settings = next;
     return next;
@@ -275,6 +274,89 @@ export class BandwidthMonitor {
     const firing = this.firing;
     this.state.clear();
     return firing;
+  }
+}
+
+/**
+ * bandwidth-threshold's engine: the monitor's decisions carried out. In
+ * throttle mode the limits and releases it decides run as tc jobs, one after
+ * another in the order decided; limits set under settings that no longer
+ * throttle there (action or interface changed) are removed, and so is every
+ * limit on reset and close (with the qdiscs the throttle set up).
+ */
+export class BandwidthEnforcer {
+  readonly monitor: BandwidthMonitor;
+  private throttle: TcThrottle | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  /** The last tc failure, until a later tc job succeeds. */
+  fault: string | null = null;
+
+  /** `onError` hears each failed tc job (the jobs after it still run); `runner` runs tc and ip (a DryRunRunner records them). */
+  constructor(settings: Partial<BandwidthSettings>, detector: string, private readonly onError: (err: Error) => void = () => undefined,
+    private readonly runner: CommandRunner = new ExecRunner()) {
+    this.monitor = new BandwidthMonitor(settings, detector);
+  }
+
+  /** Take one Device stats list; returns the alerts (tc jobs are queued, see settled()). */
+  update(devices: readonly DeviceStats[], now = Date.now()): Alert[] {
+    const outcome = this.monitor.update(devices, now);
+    if (outcome.throttle.size || outcome.release.length) {
+      const iface = this.monitor.current.interface;
+      if (!this.throttle || this.throttle.iface !== iface) this.throttle = new TcThrottle(iface, this.runner);
+      const t = this.throttle;
+      for (const ip of outcome.release) this.enqueue(() => t.release(ip));
+      for (const [ip, rate] of outcome.throttle) this.enqueue(() => t.limit(ip, rate));
+    }
+    return outcome.alerts;
+  }
+
+  /** Change settings (validated whole; on error nothing changes). Returns the new settings. */
+  configure(patch: unknown): BandwidthSettings {
+    const before = this.monitor.current;
+    const next = this.monitor.configure(patch);
+    if (before.action === 'throttle' && (next.action !== 'throttle' || next.interface !== before.interface)) {
+      // Limits set under the old settings would otherwise stay forever.
+      this.monitor.reset();
+      void this.releaseAll();
+    }
+    return next;
+  }
+
+  /** Forget every device's state and remove every limit. */
+  reset(): Promise<void> {
+    this.monitor.reset();
+    return this.releaseAll();
+  }
+
+  /** Devices with a kernel limit now. */
+  get limited(): number {
+    return this.throttle?.limited.length ?? 0;
+  }
+
+  /** Resolves once every tc job queued so far has run. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Remove every limit and the qdiscs and ifb device set up for them. */
+  close(): Promise<void> {
+    return this.releaseAll();
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(job).then(() => {
+      this.fault = null;
+    }, (err: Error) => {
+      this.fault = err.message;
+      this.onError(err);
+    });
+    return this.queue;
+  }
+
+  private releaseAll(): Promise<void> {
+    const t = this.throttle;
+    this.throttle = null;
+    return t ? this.enqueue(() => t.close()) : this.queue;
   }
 }
 

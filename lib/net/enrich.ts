@@ -1,7 +1,7 @@
 /**
- * The vendor-lookup engine: add manufacturer, MAC and hostname to the
- * objects of any message — Device stats arrays, Packets, Alerts — reading
- * and writing configurable properties.
+ * What vendor-lookup adds to the objects of any message — Device stats
+ * arrays, Packets, Alerts: manufacturer, MAC and hostname, read from and
+ * written to configurable properties.
  */
 import { lookupVendor, vendorTable, type VendorTable } from './vendor';
 import type { NeighbourTable } from './neighbours';
@@ -22,7 +22,9 @@ export const DEVICE_FIELDS: EnrichFields = { ip: 'ip', mac: 'mac', outVendor: 'v
 /** Packets and Alerts: the source end. */
 export const SOURCE_FIELDS: EnrichFields = { ip: 'src', mac: 'srcMac', outVendor: 'srcVendor', outHostname: 'srcHostname', outMac: 'srcMac' };
 
-const PROP = /^[A-Za-z_$][\w$]{0,63}$/;
+/** A plain property name (regular expression source, unanchored). */
+export const PROPERTY_NAME = '[A-Za-z_$][\\w$]{0,63}';
+const PROP = new RegExp(`^${PROPERTY_NAME}$`);
 
 /** Check a field set: every name empty or a plain property name. */
 export function checkFields(f: EnrichFields): EnrichFields {

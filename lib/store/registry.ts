@@ -13,6 +13,8 @@ interface Entry {
   store: LogStore;
   refs: number;
   optionsKey: string;
+  /** The store's first attempt to open the file has finished. */
+  opened: Promise<void>;
 }
 
 const open = new Map<string, Entry>();
@@ -23,6 +25,8 @@ export interface StoreLease {
   store: LogStore;
   /** Set when this file was already open with other options. */
   warning?: string;
+  /** Resolves once the store's first attempt to open the file has finished (opened, or its fault raised). */
+  opened: Promise<void>;
   /** Drop this reference; the last one flushes and closes the store. */
   release(): Promise<CloseResult>;
 }
@@ -37,15 +41,15 @@ export function acquireStore(file: string, options: Partial<StoreOptions> = {}):
     if (entry.optionsKey !== optionsKey) warning = `${key} is already open with other writer/retention options; the first node's options apply (${entry.optionsKey})`;
   } else {
     const store = new LogStore(key, options, closing.get(key) ?? Promise.resolve());
-    entry = { store, refs: 1, optionsKey };
+    entry = { store, refs: 1, optionsKey, opened: store.start() };
     open.set(key, entry);
-    store.start();
   }
   const held = entry;
   let released = false;
   return {
     store: held.store,
     warning,
+    opened: held.opened,
     async release() {
       if (released) return { unwritten: 0 };
       released = true;

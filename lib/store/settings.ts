@@ -1,55 +1,77 @@
 /**
- * Editor settings of `sqlite-log` (strings, as Node-RED stores them) to
- * validated StoreOptions. Empty means the default; a bad value is refused
- * with the setting's name and the allowed range.
+ * sqlite-log's settings, declared once: the database file, the writer and
+ * retention options of its LogStore (their defaults are the store's own,
+ * DEFAULT_OPTIONS), and how queries and exports are answered.
  */
-import { DEFAULT_OPTIONS, type RetentionRule, type StoreOptions } from './store';
+import type { FieldSpec, Schema } from '../base/settings';
+import { DEFAULT_OPTIONS, type StoreOptions } from './store';
 import type { TableName } from './records';
 
-export interface StoreSettings {
-  flushMs?: string;
-  batchRows?: string;
-  maxPending?: string;
-  retryMs?: string;
-  retentionS?: string;
-  alertsDays?: string;
-  alertsRows?: string;
-  devicesDays?: string;
-  devicesRows?: string;
-  flowsDays?: string;
-  flowsRows?: string;
-  blocksDays?: string;
-  blocksRows?: string;
+export interface SqliteLogSettings {
+  file: string;
+  flushMs: number;
+  batchRows: number;
+  maxPending: number;
+  retryMs: number;
+  retentionS: number;
+  alertsDays: number;
+  alertsRows: number;
+  devicesDays: number;
+  devicesRows: number;
+  flowsDays: number;
+  flowsRows: number;
+  blocksDays: number;
+  blocksRows: number;
+  queryLimit: number;
+  exportDir: string;
 }
 
-const DAY = 86_400_000;
+const DAY_MS = 86_400_000;
+const d = DEFAULT_OPTIONS;
 
-/** An editor setting as a number in range (empty: `fallback`); throws naming the setting and the range. */
-export function numberSetting(value: string | number | undefined, fallback: number, name: string, min: number, max: number, integer = true): number {
-  const n = value === undefined || value === '' ? fallback : Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'} ${min}..${max}, got '${value}'`);
-  }
-  return n;
+type NumberField = Extract<FieldSpec, { type: 'number' | 'int' }>;
+
+function keepDays(table: TableName): NumberField {
+  return { type: 'number', min: 0, max: 36_500, default: d.retention[table].maxAgeMs / DAY_MS, unit: 'days', label: `Keep ${table}`, help: `delete ${table} logged longer ago than this; 0 = keep forever` };
 }
 
-export function storeOptionsFromSettings(s: StoreSettings): Partial<StoreOptions> {
-  const d = DEFAULT_OPTIONS;
-  const rule = (table: TableName, days: string | undefined, rows: string | undefined): RetentionRule => ({
-    maxAgeMs: Math.round(numberSetting(days, d.retention[table].maxAgeMs / DAY, `${table} retention days`, 0, 36_500, false) * DAY),
-    maxRows: numberSetting(rows, d.retention[table].maxRows, `${table} retention rows`, 0, 1e12),
-  });
+function keepRows(table: TableName): NumberField {
+  return { type: 'int', min: 0, max: 1e12, default: d.retention[table].maxRows, unit: 'rows', label: `Keep ${table}`, help: `keep at most this many newest ${table}; 0 = no limit` };
+}
+
+export const sqliteLogSchema: Schema<SqliteLogSettings> = {
+  file: { type: 'string', maxLength: 4096, default: 'ips-log.db', label: 'File', help: 'the SQLite file, relative to the Node-RED user directory' },
+  flushMs: { type: 'int', min: 10, max: 600_000, default: d.flushMs, unit: 'ms', label: 'Flush', help: 'write the rows gathered in one transaction this often ...' },
+  batchRows: { type: 'int', min: 1, max: 1_000_000, default: d.batchRows, unit: 'rows', label: 'or rows', help: '... or as soon as this many wait' },
+  maxPending: { type: 'int', min: 100, max: 10_000_000, default: d.maxPending, unit: 'rows', label: 'Keep unwritten', help: 'rows kept while the file cannot be written; beyond it the oldest are dropped and counted' },
+  retryMs: { type: 'int', min: 10, max: 600_000, default: d.retryMs, unit: 'ms', label: 'Retry', help: 'first retry after a failed write (doubling up to 16 times as long)' },
+  retentionS: { type: 'number', min: 0, max: 86_400, default: d.retentionIntervalMs / 1000, unit: 's', label: 'Retention every', help: 'how often old rows are deleted; 0 = never' },
+  alertsDays: keepDays('alerts'),
+  alertsRows: keepRows('alerts'),
+  devicesDays: keepDays('devices'),
+  devicesRows: keepRows('devices'),
+  flowsDays: keepDays('flows'),
+  flowsRows: keepRows('flows'),
+  blocksDays: keepDays('blocks'),
+  blocksRows: keepRows('blocks'),
+  queryLimit: { type: 'int', min: 1, max: 100_000, default: 1000, unit: 'rows', label: 'Query limit', help: 'most rows a query answers with' },
+  exportDir: { type: 'string', maxLength: 4096, default: '', label: 'Export dir', help: "where exports are written, relative to the user directory; blank = the database file's directory" },
+};
+
+/** The LogStore options the settings give. */
+export function storeOptionsOf(s: SqliteLogSettings): Partial<StoreOptions> {
+  const rule = (days: number, rows: number) => ({ maxAgeMs: Math.round(days * DAY_MS), maxRows: rows });
   return {
-    flushMs: numberSetting(s.flushMs, d.flushMs, 'flush interval (ms)', 10, 600_000),
-    batchRows: numberSetting(s.batchRows, d.batchRows, 'batch rows', 1, 1_000_000),
-    maxPending: numberSetting(s.maxPending, d.maxPending, 'max unwritten rows', 100, 10_000_000),
-    retryMs: numberSetting(s.retryMs, d.retryMs, 'retry interval (ms)', 10, 600_000),
-    retentionIntervalMs: numberSetting(s.retentionS, d.retentionIntervalMs / 1000, 'retention interval (s)', 0, 86_400, false) * 1000,
+    flushMs: s.flushMs,
+    batchRows: s.batchRows,
+    maxPending: s.maxPending,
+    retryMs: s.retryMs,
+    retentionIntervalMs: s.retentionS * 1000,
     retention: {
-      alerts: rule('alerts', s.alertsDays, s.alertsRows),
-      devices: rule('devices', s.devicesDays, s.devicesRows),
-      flows: rule('flows', s.flowsDays, s.flowsRows),
-      blocks: rule('blocks', s.blocksDays, s.blocksRows),
+      alerts: rule(s.alertsDays, s.alertsRows),
+      devices: rule(s.devicesDays, s.devicesRows),
+      flows: rule(s.flowsDays, s.flowsRows),
+      blocks: rule(s.blocksDays, s.blocksRows),
     },
   };
 }

@@ -126,9 +126,12 @@ export class LogStore extends EventEmitter {
     this.options = { ...DEFAULT_OPTIONS, ...options, retention: { ...DEFAULT_OPTIONS.retention, ...options.retention } };
   }
 
-  /** Open (and migrate) now so a bad path is reported at deploy; a failure is retried like a failed flush. */
-  start(): void {
-    this.serial(async () => {
+  /**
+   * Open (and migrate) now so a bad path is reported at deploy; a failure is retried like a failed flush.
+   * Resolves once this first attempt has finished, opened or with its fault raised (it never rejects).
+   */
+  start(): Promise<void> {
+    const opened = this.serial(async () => {
       await this.after;
       await this.ensureOpen();
     }).then(() => this.faultCleared(), (err) => this.faultRaised(err));
@@ -136,6 +139,7 @@ export class LogStore extends EventEmitter {
       this.retentionTimer = setInterval(() => void this.applyRetention().catch((err) => this.emit('fault', `retention: ${describeDbError(err, this.file)}`)), this.options.retentionIntervalMs);
       this.retentionTimer.unref();
     }
+    return opened;
   }
 
   getStats(): StoreStats {

@@ -9,10 +9,18 @@ import { floodSchema } from '../../lib/detect/flood';
 import { scanSchema } from '../../lib/detect/scan';
 import { payloadSchema } from '../../lib/detect/payload/detector';
 import { blockSchema } from '../../lib/net/firewall/blocker';
+import { bandwidthSchema } from '../../lib/net/bandwidth';
+import { conntrackPollSchema } from '../../lib/net/conntrack-poll';
+import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
+import { sqliteLogSchema } from '../../lib/store/settings';
 
 export const NODE_SCHEMAS: Readonly<Record<string, Schema<object>>> = {
   'flood-detect': floodSchema as Schema<object>,
   'scan-detect': scanSchema as Schema<object>,
   'payload-match': payloadSchema as Schema<object>,
   'iptables-block': blockSchema as Schema<object>,
+  'conntrack-poll': conntrackPollSchema as Schema<object>,
+  'bandwidth-threshold': bandwidthSchema as Schema<object>,
+  'vendor-lookup': vendorLookupSchema as Schema<object>,
+  'sqlite-log': sqliteLogSchema as Schema<object>,
 };

@@ -49,7 +49,7 @@ describe('bandwidth-threshold node', () => {
     assert.match(h.errors.at(-1) ?? '', /throttle needs the LAN-facing interface/);
   });
 
-  it('refuses a payload that is not Device stats, and a config it cannot use at deploy', async () => {
+  it('refuses a payload that is not Device stats; a config it cannot use at deploy is shown and Device stats pass unchecked', async () => {
     const h = await loadDetector(bandwidthNode, 'bandwidth-threshold', { limitBps: 1000 });
     await h.send({ payload: 'hello' });
     assert.match(h.errors.at(-1) ?? '', /expected Device stats/);
@@ -58,5 +58,9 @@ describe('bandwidth-threshold node', () => {
     const bad = await loadDetector(bandwidthNode, 'bandwidth-threshold', { limitBps: 1000, action: 'throttle', interface: '' });
     assert.match(bad.errors.join(' '), /throttle needs the LAN-facing interface/);
     assert.equal(bad.statuses.at(-1)?.fill, 'red');
+    // On the message path: fail-open, Device stats go on unchecked.
+    await bad.send({ topic: 'devices', payload: stats(5000) });
+    assert.deepEqual(bad.packets.map((m) => m.payload), [stats(5000)]);
+    assert.equal(bad.alerts.length, 0);
   });
 });

@@ -160,7 +160,7 @@ describe('sqlite-log node', () => {
     dirs.push(d);
     const h = await deploy([nodeConfig('log', path.join(d, 'ips.db'), { flushMs: 'soon' })]);
     helper.getNode('log').receive({ payload: makeAlert(1) });
-    await waitFor('input refused', () => h.caught.some((e) => /^not configured: flush interval \(ms\) must be an integer 10..600000, got 'soon'/.test(e)));
+    await waitFor('input refused', () => h.caught.some((e) => /^sqlite-log is not running: invalid settings: flushMs must be a number, got 'soon'/.test(e)));
     assert.deepEqual(h.out, []);
     assert.equal(fs.existsSync(path.join(d, 'ips.db')), false);
   });

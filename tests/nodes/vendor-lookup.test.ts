@@ -51,10 +51,13 @@ describe('vendor-lookup node', () => {
     assert.deepEqual(c.packets[0].payload, { host: '192.168.4.57', maker: 'Raspberry Pi Foundation', name: 'pi-camera' });
   });
 
-  it('refuses a relative lease file path and bad property names at deploy', async () => {
+  it('shows a relative lease file path and bad property names at deploy and passes messages on unchanged', async () => {
     const h = await loadDetector(vendorNode, 'vendor-lookup', { leaseFile: 'leases.txt' });
     assert.match(h.errors.join(' '), /lease file must be an absolute path/);
     assert.equal(h.statuses.at(-1)?.fill, 'red');
+    // On the message path: fail-open, messages go on unchanged.
+    await h.send({ topic: 'devices', payload: [{ ip: '192.168.4.57' }] });
+    assert.deepEqual(h.packets.map((m) => m.payload), [[{ ip: '192.168.4.57' }]]);
     await unload();
     const c = await loadDetector(vendorNode, 'vendor-lookup', { fields: 'custom', ipField: 'a b', macField: '', vendorField: 'v', hostnameField: '', outMacField: '', leaseFile });
     assert.match(c.errors.join(' '), /is not a property name/);

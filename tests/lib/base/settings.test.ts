@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applySettings, defaultsOf, settingsFromConfig, SettingsError, type Schema } from '../../../lib/base/settings';
+import { interfaceField } from '../../../lib/base/ifname';
 
 interface S { rate: number; on: boolean; mode: string; allow: string[]; ports: number[] }
 const doc = { label: 'x', help: 'y' };
@@ -41,4 +42,17 @@ test('any invalid field refuses the whole change, naming each field', () => {
 test('editor config: unrelated keys ignored, empty fields keep defaults', () => {
   const s = settingsFromConfig(schema, { id: 'n1', type: 'x', wires: [], rate: '', mode: 'drop', allow: '' });
   assert.deepEqual(s, { ...defaults, mode: 'drop' });
+});
+
+test('text fields: a pattern refused in the field\'s own words; blank keeps the default unless blank is a value', () => {
+  interface T { iface: string; file: string; note: string }
+  const text: Schema<T> = {
+    iface: interfaceField('LAN', 'the LAN interface'),
+    file: { type: 'string', pattern: '/.*', patternError: 'is not an absolute path', keepBlank: true, default: '/var/x', ...doc },
+    note: { type: 'string', pattern: '[a-z]+', default: 'hello', label: 'x', help: 'lower-case letters' },
+  };
+  assert.throws(() => applySettings(text, defaultsOf(text), { iface: 'eth0; reboot', file: 'rel', note: 'A' }),
+    /iface: 'eth0; reboot' is an invalid interface name .*; file: 'rel' is not an absolute path; note: 'A' is not allowed here \(lower-case letters\)/);
+  assert.deepEqual(settingsFromConfig(text, { iface: '', file: '', note: '' }), { iface: '', file: '', note: 'hello' });
+  assert.deepEqual(settingsFromConfig(text, {}), { iface: '', file: '/var/x', note: 'hello' });
 });

@@ -1,12 +1,14 @@
 /**
- * BandwidthMonitor decisions over Device stats, and the tc commands
- * TcThrottle issues (recorded with the dry-run runner here; the integration
- * test runs them for real and measures iperf3 under them).
+ * BandwidthMonitor decisions over Device stats, the tc commands TcThrottle
+ * issues (recorded with the dry-run runner), and BandwidthEnforcer carrying
+ * the decisions out (dry-run, and real tc in a namespace for its faults and
+ * its cleanup; the integration test measures iperf3 under the limits).
  */
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BandwidthMonitor, bandwidthSettingsFromConfig, ifbName, parseOverrides, parseRate, TcThrottle } from '../../../lib/net/bandwidth';
-import { DryRunRunner } from '../../../lib/net/firewall/runner';
+import { BandwidthEnforcer, BandwidthMonitor, bandwidthSettingsFromConfig, ifbName, parseOverrides, parseRate, TcThrottle } from '../../../lib/net/bandwidth';
+import { DryRunRunner, ExecRunner, NetnsRunner } from '../../../lib/net/firewall/runner';
+import { Lab, netnsUnavailable, toolMissing, type Netns } from '../../support/netns';
 import type { DeviceStats } from '../../../lib/net/types';
 
 const stats = (ip: string, rxBps: number, txBps = 0, mac?: string): DeviceStats => ({ ip, ...(mac ? { mac } : {}), rxBytes: 0, txBytes: 0, rxBps, txBps, flows: 1, lastSeen: 0 });
@@ -127,5 +129,82 @@ describe('TcThrottle commands', () => {
     await assert.rejects(t.limit('192.168.4.300', 5000), /invalid IP address/);
     await assert.rejects(t.limit('192.168.4.20', 10), /at least 1000 bytes\/s/);
     assert.deepEqual(runner.take(), []);
+  });
+});
+
+describe('BandwidthEnforcer', () => {
+  const over = (ip: string) => [stats(ip, 50_000)];
+
+  test('throttle mode: the limit goes to tc once decided; switching to flag removes it and what was set up for it', async () => {
+    const runner = new DryRunRunner();
+    const e = new BandwidthEnforcer({ limitBps: 10_000, sustainS: 0, action: 'throttle', interface: 'lan0' }, 'under test', (err) => assert.fail(err), runner);
+    const alerts = e.update(over('192.168.4.20'), 0);
+    assert.deepEqual(alerts.map((a) => [a.rule, a.action]), [['bandwidth.limit', 'drop']]);
+    await e.settled();
+    const set = runner.take();
+    assert.ok(set.includes('tc filter add dev lan0 parent 1: protocol ip prio 16 u32 match ip dst 192.168.4.20/32 flowid 1:10'), set.join('\n'));
+    assert.equal(e.limited, 1);
+    e.configure({ action: 'flag' });
+    await e.settled();
+    assert.deepEqual(runner.take(), ['tc qdisc del dev lan0 ingress', 'tc qdisc del dev lan0 root', `ip link del ${ifbName('lan0')}`]);
+    assert.deepEqual(e.monitor.firing, [], 'the device is watched afresh');
+    assert.equal(e.limited, 0);
+    // Flag mode: alerts, no tc.
+    assert.equal(e.update(over('192.168.4.20'), 1000)[0].action, 'alert');
+    await e.close();
+    assert.deepEqual(runner.take(), []);
+  });
+
+  test('moving throttling to another interface lifts the limits on the old one; reset and close lift them all', async () => {
+    const runner = new DryRunRunner();
+    const e = new BandwidthEnforcer({ limitBps: 10_000, sustainS: 0, action: 'throttle', interface: 'lan0' }, 'under test', (err) => assert.fail(err), runner);
+    e.update(over('192.168.4.20'), 0);
+    e.configure({ interface: 'lan1' });
+    await e.settled();
+    assert.deepEqual(runner.take().slice(-3), ['tc qdisc del dev lan0 ingress', 'tc qdisc del dev lan0 root', `ip link del ${ifbName('lan0')}`]);
+    e.update(over('192.168.4.21'), 1000);
+    await e.reset();
+    assert.deepEqual(runner.take().slice(-3), ['tc qdisc del dev lan1 ingress', 'tc qdisc del dev lan1 root', `ip link del ${ifbName('lan1')}`]);
+    e.update(over('192.168.4.21'), 2000);
+    await e.close();
+    assert.deepEqual(runner.take().slice(-3), ['tc qdisc del dev lan1 ingress', 'tc qdisc del dev lan1 root', `ip link del ${ifbName('lan1')}`]);
+  });
+
+  describe('with real tc in a namespace', () => {
+    let skip: string | null = null;
+    let lab: Lab;
+    let ns: Netns;
+    let lan = '';
+
+    before(async () => {
+      skip = (await netnsUnavailable()) ?? (await toolMissing('tc'));
+      if (skip) return;
+      lab = new Lab();
+      ns = await lab.host('bwr');
+      const peer = await lab.host('bwd');
+      lan = (await lab.link(ns, '10.83.0.1/24', peer, '10.83.0.2/24')).aIf;
+    });
+    after(async () => lab?.cleanup());
+
+    test('a failing tc job is reported with the tool\'s words and the jobs after it still run; close restores the kernel\'s qdiscs', async (t) => {
+      if (skip) return t.skip(skip);
+      const errors: string[] = [];
+      const e = new BandwidthEnforcer({ limitBps: 10_000, sustainS: 0, action: 'throttle', interface: 'nosuch0' }, 'under test', (err) => errors.push(err.message),
+        new NetnsRunner(new ExecRunner(), ns.name));
+      e.update(over('10.83.0.2'), 0);
+      await e.settled();
+      assert.equal(errors.length, 1);
+      assert.match(errors[0], /tc qdisc replace dev nosuch0 root handle 1: htb: .*(Cannot find device|No such device)/);
+      assert.equal(e.fault, errors[0]);
+      e.configure({ interface: lan });
+      e.update(over('10.83.0.3'), 1000);
+      await e.settled();
+      assert.equal(e.fault, null, 'a tc job that works clears the fault');
+      assert.match((await ns.exec('tc', ['class', 'show', 'dev', lan])).stdout, /htb 1:10 .*rate 80Kbit/);
+      await e.close();
+      assert.doesNotMatch((await ns.exec('tc', ['qdisc', 'show', 'dev', lan])).stdout, /htb|ingress/);
+      assert.doesNotMatch((await ns.exec('ip', ['-o', 'link', 'show'])).stdout, /ipsifb/);
+      assert.equal(errors.length, 1);
+    });
   });
 });
