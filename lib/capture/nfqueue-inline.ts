@@ -6,7 +6,8 @@
 import { decodePacket } from '../packet/decode';
 import { LINKTYPE_RAW } from '../packet/linktypes';
 import type { Packet, PacketPayload } from '../packet/types';
-import { NfqueueHandle, NFQUEUE_DEFAULTS, validateNfqueueOptions, type KernelQueueRow, type NfqueueOptions, type RawQueuedPacket } from './nfqueue';
+import { NfqueueHandle, NFQUEUE_DEFAULTS, validateNfqueueOptions, type NfqueueOptions, type RawQueuedPacket } from './nfqueue-handle';
+import type { KernelQueueRow } from './nfqueue-proc';
 import { Batcher, batchLimitsProblem } from './batcher';
 import { HeldPackets, validateHeldOptions, type HeldPacketsOptions, type VerdictCounts, type VerdictItem, type VerdictSink } from './verdicts';
 
