@@ -22,7 +22,8 @@ interface FieldDoc {
 
 export type FieldSpec = FieldDoc &
   (
-    | { type: 'number' | 'int'; min?: number; max?: number; default: number }
+    /** `required`: blank text is refused, not read as the default (a value that must match something outside, e.g. a firewall rule's queue number). */
+    | { type: 'number' | 'int'; min?: number; max?: number; required?: boolean; default: number }
     | { type: 'bool'; default: boolean }
     /** `pattern`: a regular expression source the whole text must match (blank is always allowed: it means unset). */
     | { type: 'string'; maxLength?: number; pattern?: string; default: string }
@@ -156,13 +157,15 @@ const KEEPS_BLANK: ReadonlySet<FieldSpec['type']> = new Set(['cidrs', 'ports', '
 /**
  * Settings from a node's editor config: only the schema's fields are read
  * (the config also holds id, name, wires...), and a field left empty keeps
- * its default. Throws SettingsError like applySettings.
+ * its default (unless it is `required`). Throws SettingsError like applySettings.
  */
 export function settingsFromConfig<S extends object>(schema: Schema<S>, config: Record<string, unknown>, defaults: S = defaultsOf(schema)): S {
   const patch: Record<string, unknown> = {};
   for (const name of Object.keys(schema)) {
     const v = config[name];
-    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '' && !KEEPS_BLANK.has((schema as Record<string, FieldSpec>)[name].type))) continue;
+    const spec = (schema as Record<string, FieldSpec>)[name];
+    const blankIsDefault = !KEEPS_BLANK.has(spec.type) && !('required' in spec && spec.required);
+    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '' && blankIsDefault)) continue;
     patch[name] = v;
   }
   return applySettings(schema, defaults, patch);

@@ -42,3 +42,10 @@ test('editor config: unrelated keys ignored, empty fields keep defaults', () => 
   const s = settingsFromConfig(schema, { id: 'n1', type: 'x', wires: [], rate: '', mode: 'drop', allow: '' });
   assert.deepEqual(s, { ...defaults, mode: 'drop' });
 });
+
+test('a required number: blank text is refused, not read as the default', () => {
+  const queueSchema: Schema<{ queue: number }> = { queue: { type: 'int', min: 0, max: 65535, required: true, default: 0, ...doc } };
+  assert.deepEqual(settingsFromConfig(queueSchema, { queue: '7' }), { queue: 7 });
+  assert.throws(() => settingsFromConfig(queueSchema, { queue: ' ' }), /queue must be a number, got ' '/);
+  assert.deepEqual(settingsFromConfig(queueSchema, {}), { queue: 0 }, 'a config without the field (older release) gets the default');
+});
