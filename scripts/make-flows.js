@@ -337,10 +337,8 @@ return [[{ topic: 'config', payload: { iface } }, { topic: 'start' }]];`, 1, 370
   b.add('btn-stop', 'ui_button', { name: 'stop', group: b.id('g-capture'), order: 5, width: 2, height: 1, passthru: false, label: 'Stop', tooltip: '',
     color: '', bgcolor: '', className: 'ips-stop', icon: 'fa-stop', payload: '', payloadType: 'str', topic: 'stop', topicType: 'str' }, 120, 320, [['pcap-file', 'pcap-live']]);
 
-  b.add('pcap-file', 'pcap-in', { name: 'capture file', source: 'file', filename: '${CAPTURE_FILE}', mode: 'analyze', speed: '1', iface: '', filter: '', snaplen: '65535',
-    bufferMb: '8', promiscuous: true, batchSize: '256', batchDelay: '50', autostart: false }, 600, 220, [['flood'], ['capture-status']]);
-  b.add('pcap-live', 'pcap-in', { name: 'live interface', source: 'live', filename: '', mode: 'analyze', speed: '1', iface: '${CAPTURE_IFACE}', filter: '', snaplen: '65535',
-    bufferMb: '8', promiscuous: true, batchSize: '256', batchDelay: '50', autostart: false }, 600, 300, [['flood'], ['capture-status']]);
+  b.add('pcap-file', 'pcap-in', { name: 'capture file', ...settingsOf('pcap-in', { source: 'file', filename: '${CAPTURE_FILE}' }) }, 600, 220, [['flood'], ['capture-status']]);
+  b.add('pcap-live', 'pcap-in', { name: 'live interface', ...settingsOf('pcap-in', { source: 'live', iface: '${CAPTURE_IFACE}' }) }, 600, 300, [['flood'], ['capture-status']]);
   func(b, 'capture-status', 'capture report', `const p = msg.payload || {};
 const what = p.file ? p.file.split('/').pop() : (p.iface || 'capture');
 msg.payload = p.error ? what + ': ' + p.error + ' after ' + p.packets + ' packets'

@@ -8,9 +8,11 @@ import type { Schema } from '../../lib/base/settings';
 import { floodSchema } from '../../lib/detect/flood';
 import { scanSchema } from '../../lib/detect/scan';
 import { payloadSchema } from '../../lib/detect/payload/detector';
+import { pcapInSchema } from '../../lib/capture/pcap-input';
 
 export const NODE_SCHEMAS: Readonly<Record<string, Schema<object>>> = {
   'flood-detect': floodSchema as Schema<object>,
   'scan-detect': scanSchema as Schema<object>,
   'payload-match': payloadSchema as Schema<object>,
+  'pcap-in': pcapInSchema as Schema<object>,
 };
