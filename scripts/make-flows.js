@@ -498,8 +498,7 @@ function router() {
   chart(b, 'chart-hour', 'KB/s per device, last hour', 'g-bw', 2, 12, 4, 'line', 1010, 220, { nodata: 'no history yet' });
 
   // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
-  b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', queue: '${NFQUEUE_NUM}', defaultVerdict: 'accept', timeout: '250', failOpen: true, maxLen: '4096', copyRange: '65535',
-    batchSize: '64', batchMs: '1' }, 140, 320, [['flood']]);
+  b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', ...settingsOf('nfqueue-in', { queue: '${NFQUEUE_NUM}', batchSize: '64' }) }, 140, 320, [['flood']]);
   detectors(b, 'drop', [340, 530, 720], 320, ['nfq'], ['alerts-in']);
 
   // Alerts: one junction, then blocking, history, the log and a toast.
