@@ -84,7 +84,7 @@ async function chain(file: string, detectors: FlowNode[], label: string): Promis
   const wired = detectors.map((d, i) => ({ ...d, z: 'tab', wires: [[ids[i + 1] ?? 'count'], ['alerts']] }));
   const flows: FlowNode[] = [
     { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelay: '50', wires: [[ids[0] ?? 'count'], ['done']] },
+    { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelayMs: '50', wires: [[ids[0] ?? 'count'], ['done']] },
     ...wired,
     countSink('count', 'tab'),
     { id: 'alerts', z: 'tab', type: 'debug', active: false, wires: [] },

@@ -41,7 +41,7 @@ import { Lab, netnsUnavailable, toolMissing, type Netns } from '../tests/support
 import { startChildRuntime } from '../tests/support/red-process';
 import { DETECTOR_IDS, detectorChain, disableScript, enableScript, nfqueueNode, observers } from '../tests/support/inline';
 import { INLINE_DEFAULTS, NfqueueInline } from '../lib/capture/nfqueue-inline';
-import { parseKernelQueues, type KernelQueueRow } from '../lib/capture/nfqueue';
+import { parseKernelQueues, type KernelQueueRow } from '../lib/capture/nfqueue-proc';
 
 const QUEUE = 31;
 const VIC_G = '10.235.0.1';

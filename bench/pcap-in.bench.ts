@@ -64,7 +64,7 @@ async function bareReaderDecoder(file: string): Promise<number> {
 async function throughRuntime(file: string): Promise<number> {
   const flows: FlowNode[] = [
     { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelay: '50', wires: [['count'], ['done']] },
+    { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelayMs: '50', wires: [['count'], ['done']] },
     countSink('count', 'tab'),
     { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },
   ];

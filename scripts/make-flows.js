@@ -336,10 +336,8 @@ return [[{ topic: 'config', payload: { iface } }, { topic: 'start' }]];`, 1, 370
   b.add('btn-stop', 'ui_button', { name: 'stop', group: b.id('g-capture'), order: 5, width: 2, height: 1, passthru: false, label: 'Stop', tooltip: '',
     color: '', bgcolor: '', className: 'ips-stop', icon: 'fa-stop', payload: '', payloadType: 'str', topic: 'stop', topicType: 'str' }, 120, 320, [['pcap-file', 'pcap-live']]);
 
-  b.add('pcap-file', 'pcap-in', { name: 'capture file', source: 'file', filename: '${CAPTURE_FILE}', mode: 'analyze', speed: '1', iface: '', filter: '', snaplen: '65535',
-    bufferMb: '8', promiscuous: true, batchSize: '256', batchDelay: '50', autostart: false }, 600, 220, [['flood'], ['capture-status']]);
-  b.add('pcap-live', 'pcap-in', { name: 'live interface', source: 'live', filename: '', mode: 'analyze', speed: '1', iface: '${CAPTURE_IFACE}', filter: '', snaplen: '65535',
-    bufferMb: '8', promiscuous: true, batchSize: '256', batchDelay: '50', autostart: false }, 600, 300, [['flood'], ['capture-status']]);
+  b.add('pcap-file', 'pcap-in', { name: 'capture file', ...settingsOf('pcap-in', { source: 'file', filename: '${CAPTURE_FILE}' }) }, 600, 220, [['flood'], ['capture-status']]);
+  b.add('pcap-live', 'pcap-in', { name: 'live interface', ...settingsOf('pcap-in', { source: 'live', iface: '${CAPTURE_IFACE}' }) }, 600, 300, [['flood'], ['capture-status']]);
   func(b, 'capture-status', 'capture report', `const p = msg.payload || {};
 const what = p.file ? p.file.split('/').pop() : (p.iface || 'capture');
 msg.payload = p.error ? what + ': ' + p.error + ' after ' + p.packets + ' packets'
@@ -496,8 +494,7 @@ function router() {
   chart(b, 'chart-hour', 'KB/s per device, last hour', 'g-bw', 2, 12, 4, 'line', 1010, 220, { nodata: 'no history yet' });
 
   // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
-  b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', queue: '${NFQUEUE_NUM}', defaultVerdict: 'accept', timeout: '250', failOpen: true, maxLen: '4096', copyRange: '65535',
-    batchSize: '64', batchMs: '1' }, 140, 320, [['flood']]);
+  b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', ...settingsOf('nfqueue-in', { queue: '${NFQUEUE_NUM}', batchSize: '64' }) }, 140, 320, [['flood']]);
   detectors(b, 'drop', [340, 530, 720], 320, ['nfq'], ['detections']);
 
   // Detector alerts block their offender (iptables-block refuses, with the reason, alerts that name none);

@@ -22,7 +22,8 @@ interface FieldDoc {
 
 export type FieldSpec = FieldDoc &
   (
-    | { type: 'number' | 'int'; min?: number; max?: number; default: number }
+    /** `required`: blank text is refused, not read as the default (a value that must match something outside, e.g. a firewall rule's queue number). */
+    | { type: 'number' | 'int'; min?: number; max?: number; required?: boolean; default: number }
     | { type: 'bool'; default: boolean }
     /**
      * `pattern`: a regular expression source the whole text must match (blank is always allowed: it means unset);
@@ -159,12 +160,13 @@ export function applySettings<S extends object>(schema: Schema<S>, current: S, p
 /** Field types where blank text is a value (an empty list, no rules), not "use the default". */
 const KEEPS_BLANK: ReadonlySet<FieldSpec['type']> = new Set(['cidrs', 'ports', 'json']);
 
-const keepsBlank = (spec: FieldSpec): boolean => KEEPS_BLANK.has(spec.type) || (spec.type === 'string' && spec.keepBlank === true);
+/** Blank editor text is checked as it is (a value, or refused for a required number) rather than read as the default. */
+const keepsBlank = (spec: FieldSpec): boolean => KEEPS_BLANK.has(spec.type) || (spec.type === 'string' && spec.keepBlank === true) || ((spec.type === 'int' || spec.type === 'number') && spec.required === true);
 
 /**
  * Settings from a node's editor config: only the schema's fields are read
  * (the config also holds id, name, wires...), and a field left empty keeps
- * its default. Throws SettingsError like applySettings.
+ * its default (unless it is `required`). Throws SettingsError like applySettings.
  */
 export function settingsFromConfig<S extends object>(schema: Schema<S>, config: Record<string, unknown>, defaults: S = defaultsOf(schema)): S {
   const patch: Record<string, unknown> = {};

@@ -24,7 +24,7 @@ function validatorSource(spec: FieldSpec): string | null {
       if (spec.type === 'int') opts.push('integer: true');
       if (spec.min !== undefined) opts.push(`min: ${spec.min}`);
       if (spec.max !== undefined) opts.push(`max: ${spec.max}`);
-      opts.push('blank: true');
+      if (!spec.required) opts.push('blank: true');
       return `ipsValidators.number({ ${opts.join(', ')} })`;
     }
     case 'bool':

@@ -32,6 +32,8 @@ function rename(from: string, to: string): (c: SavedConfig) => SavedConfig {
 const MIGRATIONS: Readonly<Record<string, readonly Migration[]>> = {
   'pcap-in': [{ version: 1, change: 'batchDelay is now batchDelayMs', up: rename('batchDelay', 'batchDelayMs') }],
   'iptables-block': [{ version: 1, change: 'duration is now durationS', up: rename('duration', 'durationS') }],
+  // The editor saved `timeout`; config messages always said `timeoutMs`: one name now.
+  'nfqueue-in': [{ version: 1, change: 'timeout is now timeoutMs', up: rename('timeout', 'timeoutMs') }],
 };
 
 /** The config version this release writes for `type`. */

@@ -13,6 +13,8 @@ import { bandwidthSchema } from '../../lib/net/bandwidth';
 import { conntrackPollSchema } from '../../lib/net/conntrack-poll';
 import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
 import { sqliteLogSchema } from '../../lib/store/settings';
+import { pcapInSchema } from '../../lib/capture/pcap-input';
+import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
 
 export const NODE_SCHEMAS: Readonly<Record<string, Schema<object>>> = {
   'flood-detect': floodSchema as Schema<object>,
@@ -23,4 +25,6 @@ export const NODE_SCHEMAS: Readonly<Record<string, Schema<object>>> = {
   'bandwidth-threshold': bandwidthSchema as Schema<object>,
   'vendor-lookup': vendorLookupSchema as Schema<object>,
   'sqlite-log': sqliteLogSchema as Schema<object>,
+  'pcap-in': pcapInSchema as Schema<object>,
+  'nfqueue-in': nfqueueInSchema as Schema<object>,
 };

@@ -59,6 +59,7 @@ export interface NfqNodeSettings {
   batchMs?: number;
 }
 
+/** An nfqueue-in node as 0.1.0 saved it (no version; `timeout`, now `timeoutMs`): the node migrates it when it starts. */
 export function nfqueueNode(id: string, s: NfqNodeSettings, wires: string[]): FlowNode {
   return {
     id,

@@ -56,3 +56,10 @@ test('text fields: a pattern refused in the field\'s own words; blank keeps the 
   assert.deepEqual(settingsFromConfig(text, { iface: '', file: '', note: '' }), { iface: '', file: '', note: 'hello' });
   assert.deepEqual(settingsFromConfig(text, {}), { iface: '', file: '/var/x', note: 'hello' });
 });
+
+test('a required number: blank text is refused, not read as the default', () => {
+  const queueSchema: Schema<{ queue: number }> = { queue: { type: 'int', min: 0, max: 65535, required: true, default: 0, ...doc } };
+  assert.deepEqual(settingsFromConfig(queueSchema, { queue: '7' }), { queue: 7 });
+  assert.throws(() => settingsFromConfig(queueSchema, { queue: ' ' }), /queue must be a number, got ' '/);
+  assert.deepEqual(settingsFromConfig(queueSchema, {}), { queue: 0 }, 'a config without the field (older release) gets the default');
+});

@@ -1,22 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import {
-  NF_ACCEPT,
-  NF_DROP,
-  VERDICT_MSG_LEN,
-  configCommandMessage,
-  configParamsMessage,
-  hasNetAdmin,
-  parseKernelQueues,
-  parseQueuedPacket,
-  validateNfqueueOptions,
-  writeVerdictMessage,
-  NFQUEUE_DEFAULTS,
-} from '../../../lib/capture/nfqueue';
+import { NF_ACCEPT, NF_DROP, VERDICT_MSG_LEN, configCommandMessage, configParamsMessage, parseQueuedPacket, writeVerdictMessage } from '../../../lib/capture/nfnetlink-queue';
 
 /** Split a netlink datagram into messages and their attributes (type → value bytes). */
 function parse(buf: Buffer): Array<{ type: number; flags: number; queue: number; attrs: Map<number, Buffer> }> {
@@ -121,46 +105,5 @@ describe('packets read from the socket', () => {
     err.writeUInt16LE(2, 4); // NLMSG_ERROR
     assert.equal(parseQueuedPacket(err, 0, err.length, 7), null);
     assert.equal(parseQueuedPacket(msg, 0, 28, 7), null, 'no payload attribute within the length');
-  });
-});
-
-describe('kernel state readers', () => {
-  test('parses /proc/net/netfilter/nfnetlink_queue rows', () => {
-    const rows = parseKernelQueues('    5  10209     4 2   128     3     1        9  1\n   12  777 0 2 65531 0 0 0 1\n\n');
-    assert.deepEqual(rows[0], { queue: 5, portId: 10209, waiting: 4, copyMode: 2, copyRange: 128, queueDropped: 3, userDropped: 1, lastId: 9 });
-    assert.equal(rows[1].queue, 12);
-    assert.deepEqual(parseKernelQueues(''), []);
-  });
-
-  test('reads CAP_NET_ADMIN from a status file', () => {
-    assert.equal(hasNetAdmin('Name:\tnode\nCapEff:\t000001ffffffffff\n'), true);
-    assert.equal(hasNetAdmin('Name:\tnode\nCapEff:\t000001fffeffefff\n'), false);
-    assert.equal(hasNetAdmin('CapEff:\t0000000000001000\n'), true);
-  });
-
-  test('options are refused with the reason', () => {
-    const ok = { ...NFQUEUE_DEFAULTS, queue: 0 };
-    validateNfqueueOptions(ok);
-    assert.throws(() => validateNfqueueOptions({ ...ok, queue: 65536 }), /queue must be an integer from 0 to 65535/);
-    assert.throws(() => validateNfqueueOptions({ ...ok, maxLen: 0 }), /queue length/);
-    assert.throws(() => validateNfqueueOptions({ ...ok, copyRange: 10 }), /copy range must be an integer from 20/);
-    assert.throws(() => validateNfqueueOptions({ ...ok, queue: 1.5 }), /queue must be an integer/);
-  });
-});
-
-describe('missing binding', () => {
-  test("names the npm package and the Debian package when 'nfqueue' cannot be loaded", () => {
-    // The built lib copied where no node_modules can be found: a real failed require, as on a box without the optional dependency.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-nobinding-'));
-    try {
-      fs.cpSync(path.join(__dirname, '..', '..', '..', 'lib'), path.join(dir, 'lib'), { recursive: true });
-      const script = `try { require(${JSON.stringify(path.join(dir, 'lib', 'capture', 'nfqueue.js'))}).loadNfqueueBinding(); console.log('loaded'); } catch (e) { console.log(e.message); }`;
-      const out = execFileSync(process.execPath, ['-e', script], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
-      assert.match(out, /optional npm package 'nfqueue'/);
-      assert.match(out, /libnetfilter-queue-dev/);
-      assert.match(out, /npm install nfqueue/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -1,5 +1,6 @@
 /**
- * NFQUEUE adapter over the npm `nfqueue` binding (0.3.x).
+ * An open NFQUEUE: the adapter over the npm `nfqueue` binding (0.3.x,
+ * nfqueue-binding.ts).
  *
  * The binding opens a queue and delivers packets, but has no way to unbind,
  * set the queue length, the fail-open flag or the copy range, and verdicts
@@ -17,6 +18,9 @@
  */
 import fs from 'node:fs';
 import { monotonicEpochMs, type VerdictSink } from './verdicts';
+import { loadNfqueueBinding, type NfqBindingHandle, type NfqPacket, type NfqPacketInfo } from './nfqueue-binding';
+import { configCommandMessage, configParamsMessage, NF_ACCEPT, NF_DROP, NLMSG_HDRLEN, parseQueuedPacket, VERDICT_MSG_LEN, writeVerdictMessage } from './nfnetlink-queue';
+import { hasNetAdmin, interfaceName, isNonBlocking, netfilterSockets, readKernelQueues, type KernelQueueRow } from './nfqueue-proc';
 
 /**
  * One read from a non-blocking socket: the bytes read, or -1 when nothing
@@ -37,253 +41,6 @@ function readWaiting(fd: number, buf: Buffer): number {
   }
 }
 
-/** Verdict numbers from linux/netfilter.h. */
-export const NF_DROP = 0;
-export const NF_ACCEPT = 1;
-
-/** What the binding reports per packet (subset we use). */
-export interface NfqPacketInfo {
-  id: number;
-  len: number;
-  indev_name?: string;
-  outdev_name?: string;
-}
-
-interface NfqPacket {
-  info: NfqPacketInfo;
-  payload: Buffer;
-}
-
-interface NfqBindingHandle {
-  open(num: number, bufSize: number): void;
-  run(cb: (p: NfqPacket) => void): void;
-  bindings: { setVerdict(id: number, verdict: number, buffer: Buffer | null): void };
-}
-
-interface NfqModule {
-  NFQueue: new () => NfqBindingHandle;
-}
-
-let cachedModule: NfqModule | null = null;
-
-/** The `nfqueue` binding, or a clear error naming what to install. */
-export function loadNfqueueBinding(): NfqModule {
-  if (cachedModule) return cachedModule;
-  try {
-    // Optional native dependency: loaded lazily so the rest of the pack works without it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cachedModule = require('nfqueue') as NfqModule;
-    return cachedModule;
-  } catch (err) {
-    throw new Error(
-      `NFQUEUE support needs the optional npm package 'nfqueue' with its native binding, which failed to load (${(err as Error).message}). ` +
-        'Install the Debian package libnetfilter-queue-dev (and build-essential, python3), then run `npm install nfqueue` in your Node-RED user directory.',
-    );
-  }
-}
-
-// ---------------------------------------------------------------------------
-// nfnetlink_queue messages (linux/netfilter/nfnetlink_queue.h)
-
-const NFNL_SUBSYS_QUEUE = 3;
-const NFQNL_MSG_VERDICT = 1;
-const NFQNL_MSG_CONFIG = 2;
-/** Verdicts every packet still queued with an id up to the given one (kernel queue order is id order). */
-const NFQNL_MSG_VERDICT_BATCH = 3;
-const NLM_F_REQUEST = 1;
-const NFQA_VERDICT_HDR = 2;
-const NFQA_CFG_CMD = 1;
-const NFQA_CFG_PARAMS = 2;
-const NFQA_CFG_QUEUE_MAXLEN = 3;
-const NFQA_CFG_MASK = 4;
-const NFQA_CFG_FLAGS = 5;
-export const NFQA_CFG_F_FAIL_OPEN = 1;
-const NFQNL_CFG_CMD_BIND = 1;
-const NFQNL_CFG_CMD_UNBIND = 2;
-const NFQNL_COPY_PACKET = 2;
-const NLMSG_HDRLEN = 16;
-const NFGENMSG_LEN = 4;
-/** One verdict (or batch verdict) message: header, nfgenmsg, NFQA_VERDICT_HDR attribute (4 + 8). */
-export const VERDICT_MSG_LEN = NLMSG_HDRLEN + NFGENMSG_LEN + 12;
-
-function nlattr(type: number, data: Buffer): Buffer {
-  const len = 4 + data.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  data.copy(out, 4);
-  return out;
-}
-
-function be32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
-  return b;
-}
-
-function nfqMessage(msgType: number, queue: number, attrs: Buffer[]): Buffer {
-  const body = Buffer.concat(attrs);
-  const out = Buffer.alloc(NLMSG_HDRLEN + NFGENMSG_LEN + body.length);
-  out.writeUInt32LE(out.length, 0);
-  out.writeUInt16LE((NFNL_SUBSYS_QUEUE << 8) | msgType, 4);
-  out.writeUInt16LE(NLM_F_REQUEST, 6);
-  // seq and portid stay 0: the kernel fills in the sender's port id.
-  out[16] = 0; // AF_UNSPEC
-  out[17] = 0; // NFNETLINK_V0
-  out.writeUInt16BE(queue, 18);
-  body.copy(out, NLMSG_HDRLEN + NFGENMSG_LEN);
-  return out;
-}
-
-/** NFQNL_MSG_CONFIG with a bind/unbind command. */
-export function configCommandMessage(queue: number, command: 'bind' | 'unbind'): Buffer {
-  const cmd = Buffer.from([command === 'bind' ? NFQNL_CFG_CMD_BIND : NFQNL_CFG_CMD_UNBIND, 0, 0, 0]);
-  return nfqMessage(NFQNL_MSG_CONFIG, queue, [nlattr(NFQA_CFG_CMD, cmd)]);
-}
-
-/** NFQNL_MSG_CONFIG setting copy mode/range, queue length and the fail-open flag. */
-export function configParamsMessage(queue: number, copyRange: number, maxLen: number, failOpen: boolean): Buffer {
-  const params = Buffer.alloc(5);
-  params.writeUInt32BE(copyRange, 0);
-  params[4] = NFQNL_COPY_PACKET;
-  return nfqMessage(NFQNL_MSG_CONFIG, queue, [
-    nlattr(NFQA_CFG_PARAMS, params),
-    nlattr(NFQA_CFG_QUEUE_MAXLEN, be32(maxLen)),
-    nlattr(NFQA_CFG_MASK, be32(NFQA_CFG_F_FAIL_OPEN)),
-    nlattr(NFQA_CFG_FLAGS, be32(failOpen ? NFQA_CFG_F_FAIL_OPEN : 0)),
-  ]);
-}
-
-/**
- * Write one NFQNL_MSG_VERDICT into `out` at `offset`; with `upTo`, an
- * NFQNL_MSG_VERDICT_BATCH for every packet still queued with an id up to `id`.
- */
-export function writeVerdictMessage(out: Buffer, offset: number, queue: number, id: number, verdict: number, upTo = false): void {
-  out.writeUInt32LE(VERDICT_MSG_LEN, offset);
-  out.writeUInt16LE((NFNL_SUBSYS_QUEUE << 8) | (upTo ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT), offset + 4);
-  out.writeUInt16LE(NLM_F_REQUEST, offset + 6);
-  out.writeUInt32LE(0, offset + 8);
-  out.writeUInt32LE(0, offset + 12);
-  out[offset + 16] = 0;
-  out[offset + 17] = 0;
-  out.writeUInt16BE(queue, offset + 18);
-  out.writeUInt16LE(12, offset + 20);
-  out.writeUInt16LE(NFQA_VERDICT_HDR, offset + 22);
-  out.writeUInt32BE(verdict, offset + 24);
-  out.writeUInt32BE(id >>> 0, offset + 28);
-}
-
-// ---------------------------------------------------------------------------
-// /proc helpers (all per network namespace of this process)
-
-/** One row of /proc/net/netfilter/nfnetlink_queue. */
-export interface KernelQueueRow {
-  queue: number;
-  portId: number;
-  /** Packets waiting for a verdict now. */
-  waiting: number;
-  copyMode: number;
-  copyRange: number;
-  /** Dropped by the kernel because the queue was full (without fail-open). */
-  queueDropped: number;
-  /** Dropped because the netlink socket buffer was full. */
-  userDropped: number;
-  lastId: number;
-}
-
-export function parseKernelQueues(text: string): KernelQueueRow[] {
-  const rows: KernelQueueRow[] = [];
-  for (const line of text.split('\n')) {
-    const c = line.trim().split(/\s+/).map(Number);
-    if (c.length < 8 || c.some((n) => !Number.isFinite(n))) continue;
-    rows.push({ queue: c[0], portId: c[1], waiting: c[2], copyMode: c[3], copyRange: c[4], queueDropped: c[5], userDropped: c[6], lastId: c[7] });
-  }
-  return rows;
-}
-
-/** Bound queues in this process's network namespace ([] when the file is absent). */
-export function readKernelQueues(): KernelQueueRow[] {
-  try {
-    return parseKernelQueues(fs.readFileSync('/proc/self/net/netfilter/nfnetlink_queue', 'utf8'));
-  } catch {
-    return [];
-  }
-}
-
-/** True when CAP_NET_ADMIN (bit 12) is in this process's effective set. */
-export function hasNetAdmin(statusText = fs.readFileSync('/proc/self/status', 'utf8')): boolean {
-  const m = /^CapEff:\s*([0-9a-f]+)/m.exec(statusText);
-  if (!m) return true; // cannot tell: let the kernel decide
-  return (BigInt(`0x${m[1]}`) & (1n << 12n)) !== 0n;
-}
-
-const NFQNL_MSG_PACKET = 0;
-const NFQA_PACKET_HDR = 1;
-const NFQA_IFINDEX_INDEV = 5;
-const NFQA_IFINDEX_OUTDEV = 6;
-const NFQA_PAYLOAD = 10;
-
-/** Where the fields of one NFQNL_MSG_PACKET are in a buffer. */
-export interface QueuedPacketFields {
-  id: number;
-  indev: number;
-  outdev: number;
-  payloadStart: number;
-  payloadEnd: number;
-}
-
-/** The NFQNL_MSG_PACKET of queue `queue` at `start` (`len` bytes), or null for any other message. */
-export function parseQueuedPacket(b: Buffer, start: number, len: number, queue: number): QueuedPacketFields | null {
-  const end = start + len;
-  if (len < NLMSG_HDRLEN + NFGENMSG_LEN || end > b.length) return null;
-  if (b.readUInt16LE(start + 4) !== ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET) || b.readUInt16BE(start + 18) !== queue) return null;
-  const out: QueuedPacketFields = { id: -1, indev: 0, outdev: 0, payloadStart: 0, payloadEnd: 0 };
-  let hasPayload = false;
-  for (let a = start + NLMSG_HDRLEN + NFGENMSG_LEN; a + 4 <= end; ) {
-    const alen = b.readUInt16LE(a);
-    if (alen < 4 || a + alen > end) break;
-    const type = b.readUInt16LE(a + 2) & 0x3fff; // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
-    if (type === NFQA_PACKET_HDR && alen >= 8) out.id = b.readUInt32BE(a + 4);
-    else if (type === NFQA_IFINDEX_INDEV && alen >= 8) out.indev = b.readUInt32BE(a + 4);
-    else if (type === NFQA_IFINDEX_OUTDEV && alen >= 8) out.outdev = b.readUInt32BE(a + 4);
-    else if (type === NFQA_PAYLOAD) {
-      out.payloadStart = a + 4;
-      out.payloadEnd = a + alen;
-      hasPayload = true;
-    }
-    a += (alen + 3) & ~3;
-  }
-  return out.id >= 0 && hasPayload ? out : null;
-}
-
-const NETLINK_NETFILTER = 12;
-/** Interface names by index (the binding names them from a table read once at open). */
-const ifNames = new Map<number, string>();
-let ifScanAt = 0;
-function ifName(index: number): string | undefined {
-  if (index === 0) return undefined;
-  let name = ifNames.get(index);
-  if (name === undefined && Date.now() - ifScanAt > 1000) {
-    ifScanAt = Date.now();
-    for (const n of fs.readdirSync('/sys/class/net')) {
-      try {
-        ifNames.set(Number(fs.readFileSync(`/sys/class/net/${n}/ifindex`, 'utf8')), n);
-      } catch {
-        // gone
-      }
-    }
-    name = ifNames.get(index);
-  }
-  return name;
-}
-const O_NONBLOCK = 0o4000;
-
-/** Whether the socket is non-blocking (libuv's poller makes it so); reading a blocking one could hang. */
-function isNonBlocking(fd: number): boolean {
-  const flags = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-  return flags !== null && (parseInt(flags[1], 8) & O_NONBLOCK) !== 0;
-}
-
 /**
  * Discard whatever waits on the binding's (non-blocking) socket: on a re-bind
  * these are packets of the queue instance the last close unbound (the kernel
@@ -300,32 +57,6 @@ function discardWaiting(fd: number): true {
     }
   }
 }
-
-/** This process's NETLINK_NETFILTER sockets: fd → netlink port id. */
-function netfilterSockets(): Map<number, number> {
-  const portByInode = new Map<string, number>();
-  const lines = fs.readFileSync('/proc/self/net/netlink', 'utf8').trim().split('\n').slice(1);
-  for (const line of lines) {
-    const c = line.trim().split(/\s+/);
-    if (Number(c[1]) === NETLINK_NETFILTER) portByInode.set(c[9], Number(c[2]));
-  }
-  const out = new Map<number, number>();
-  for (const name of fs.readdirSync('/proc/self/fd')) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${name}`);
-    } catch {
-      continue; // closed meanwhile
-    }
-    const m = /^socket:\[(\d+)\]$/.exec(target);
-    const port = m ? portByInode.get(m[1]) : undefined;
-    if (port !== undefined) out.set(Number(name), port);
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// The queue handle
 
 export interface NfqueueOptions {
   /** NFQUEUE number (0..65535), as in `--queue-num`. */
@@ -530,7 +261,7 @@ export class NfqueueHandle implements VerdictSink {
         if (m) {
           if (this.batchOk === null) this.batchOk = this.drained && m.id === 1;
           const data = Buffer.from(rx.subarray(m.payloadStart, m.payloadEnd)); // rx is reused
-          this.onPacket({ id: m.id, data, len: data.length, ts: monotonicEpochMs(), iface: ifName(m.indev) ?? ifName(m.outdev) });
+          this.onPacket({ id: m.id, data, len: data.length, ts: monotonicEpochMs(), iface: interfaceName(m.indev) ?? interfaceName(m.outdev) });
         }
         off += (len + 3) & ~3;
       }
