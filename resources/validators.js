@@ -53,7 +53,7 @@
   /** Addresses or CIDRs separated by commas or spaces (checked fully by the node), or a `${NAME}` reference. */
   function cidrs() {
     return orEnv(function (v) {
-      return v === undefined || (typeof v === 'string' && /^[0-9A-Fa-f:.\/,\s]*$/.test(v));
+      return v === undefined || (typeof v === 'string' && /^[0-9A-Fa-f:./,\s]*$/.test(v));
     });
   }
 
@@ -92,7 +92,7 @@
       try {
         JSON.parse(v);
         return true;
-      } catch (e) {
+      } catch {
         return false;
       }
     };
