@@ -4,7 +4,8 @@
 // once, in each node's schema in lib/: the `// @settings` line inside a
 // node's registerType defaults becomes one entry per setting (value and
 // validator), and the `<!-- @settings-table -->` line in its help becomes
-// the settings table (nodes/common/editor.ts renders both). Last, the
+// the settings table and the paragraph on bad settings (nodes/common/editor.ts
+// renders them from nodes/common/node-types.ts). Last, the
 // command line (package.json `bin`) is made executable, as tsc writes 0644.
 'use strict';
 const fs = require('fs');
@@ -14,8 +15,8 @@ const root = path.resolve(__dirname, '..');
 const nodesSrc = path.join(root, 'nodes');
 const nodesOut = path.join(root, 'dist', 'nodes');
 const icons = path.join(root, 'icons');
-const { NODE_SCHEMAS } = require(path.join(nodesOut, 'common', 'schemas.js'));
-const { editorDefaults, settingsTable } = require(path.join(nodesOut, 'common', 'editor.js'));
+const { NODE_TYPES } = require(path.join(nodesOut, 'common', 'node-types.js'));
+const { badConfigParagraph, editorDefaults, settingsTable } = require(path.join(nodesOut, 'common', 'editor.js'));
 const { currentVersion } = require(path.join(nodesOut, 'common', 'migrations.js'));
 
 const DEFAULTS_MARK = /^([ \t]*)\/\/ @settings[ \t]*$/m;
@@ -23,13 +24,14 @@ const TABLE_MARK = /^([ \t]*)<!-- @settings-table -->[ \t]*$/m;
 
 /** The node's .html with its schema filled in; throws when a node with a schema lacks a marker. */
 function render(type, html) {
-  const schema = NODE_SCHEMAS[type];
-  if (!schema) return html;
+  const nodeType = NODE_TYPES[type];
+  if (!nodeType) return html;
+  const { schema, onBadConfig } = nodeType;
   if (!DEFAULTS_MARK.test(html)) throw new Error(`nodes/${type}/${type}.html: no '// @settings' line in its defaults`);
   if (!TABLE_MARK.test(html)) throw new Error(`nodes/${type}/${type}.html: no '<!-- @settings-table -->' line in its help`);
   return html
     .replace(DEFAULTS_MARK, (_m, indent) => editorDefaults(schema, currentVersion(type), indent))
-    .replace(TABLE_MARK, (_m, indent) => indent + settingsTable(schema));
+    .replace(TABLE_MARK, (_m, indent) => `${indent}${settingsTable(schema)}\n${indent}${badConfigParagraph(onBadConfig)}`);
 }
 
 for (const type of fs.readdirSync(nodesSrc)) {

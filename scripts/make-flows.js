@@ -12,7 +12,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const { DETECTOR_CHAIN } = require('../dist/lib/detect/chain.js');
 // Settings come from the one declaration in each node's schema (lib/), read from the build (npm run build first).
-const { NODE_SCHEMAS } = require('../dist/nodes/common/schemas.js');
+const { NODE_SCHEMAS } = require('../dist/nodes/common/node-types.js');
 const { editorValue } = require('../dist/nodes/common/editor.js');
 const { currentVersion } = require('../dist/nodes/common/migrations.js');
 

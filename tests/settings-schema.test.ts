@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { applySettings, defaultText, defaultsOf, settingsFromConfig, type FieldSpec } from '../lib/base/settings';
-import { NODE_SCHEMAS } from '../nodes/common/schemas';
-import { editorValue } from '../nodes/common/editor';
+import { NODE_SCHEMAS, NODE_TYPES, type NodeTypeName } from '../nodes/common/node-types';
+import { badConfigParagraph, editorValue } from '../nodes/common/editor';
 import { currentVersion } from '../nodes/common/migrations';
 import { builtHtml, editorDefinitions, type Validator } from './support/editor';
 import { packageRoot } from './support/red-runtime';
@@ -79,10 +79,13 @@ describe('settings: one declaration per setting', () => {
         }
       });
 
-      it('the help has the generated settings table with every setting and its default', () => {
+      it('the help has the generated settings table with every setting and its default, and says what bad settings do', () => {
         const html = builtHtml(type);
         const help = new RegExp(`data-help-name="${type}"[^>]*>([\\s\\S]*?)</script>`).exec(html)?.[1] ?? '';
         assert.doesNotMatch(help, /@settings-table/, 'the marker was replaced at build time');
+        assert.ok(help.includes(badConfigParagraph(NODE_TYPES[type as NodeTypeName].onBadConfig)), 'the bad-settings paragraph of its policy');
+        const other = NODE_TYPES[type as NodeTypeName].onBadConfig === 'refuse' ? /passes? (every message|packets|messages) (on |through )?unchecked/ : /refuses every message/;
+        assert.doesNotMatch(help.replace(/<p class="ips-bad-config">.*?<\/p>/, ''), other, 'no hand-written sentence says the other policy');
         for (const [name, spec] of fieldsOf(type)) {
           const row = new RegExp(`<tr><td><code>${name}</code></td>.*</tr>`).exec(help)?.[0];
           assert.ok(row, `help table has a row for ${name}`);

@@ -1,5 +1,5 @@
 import type { NodeAPI } from 'node-red';
-import { BandwidthEnforcer, bandwidthSchema } from '../../lib/net/bandwidth';
+import { BandwidthEnforcer } from '../../lib/net/bandwidth';
 import type { DeviceStats } from '../../lib/net/types';
 import { registerIpsNode } from '../common/ips-node';
 import { shortError } from '../common/status';
@@ -7,8 +7,6 @@ import { shortError } from '../common/status';
 export = function (RED: NodeAPI): void {
   registerIpsNode(RED, {
     type: 'bandwidth-threshold',
-    schema: bandwidthSchema,
-    onBadConfig: 'pass-through',
     create(settings, kit) {
       const enforcer = new BandwidthEnforcer(settings, kit.name, (err) => {
         kit.node.error(err);

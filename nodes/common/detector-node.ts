@@ -5,12 +5,15 @@
  * wrappers only say how to build their engine.
  */
 import type { NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import type { Schema } from '../../lib/base/settings';
 import type { Packet } from '../../lib/packet/types';
 import type { Alert } from '../../lib/detect/alert';
 import type { DetectorStats } from '../../lib/detect/detector';
 import { looksLikePacket } from '../../lib/packet/batch';
 import { registerIpsNode, type Controller, type NodeKit, type Send } from './ips-node';
+import type { SettingsOf } from './node-types';
+
+/** The node types built on this wrapper. */
+type DetectorType = 'flood-detect' | 'scan-detect' | 'payload-match';
 
 /** What the wrapper needs from a detector engine (lib/detect/detector.ts `Detector` has it). */
 export interface DetectorEngine {
@@ -49,16 +52,13 @@ function packetsFrom(payload: unknown): Packet[] | Error {
 /**
  * Register a detector node type on the scaffold (ips-node.ts). `build` turns
  * the validated settings into an engine and throws (with the reason) when
- * they cannot be used; the node then shows the error and passes packets
- * through unchecked (fail-open), so a typo in a threshold does not cut the
- * network.
+ * they cannot be used; the type's bad-config policy (node-types.ts:
+ * pass-through for detectors) then applies.
  */
-export function registerDetectorNode<S extends object>(RED: NodeAPI, type: string, schema: Schema<S>, build: (settings: S, kit: NodeKit) => DetectorEngine): void {
-  registerIpsNode<S>(RED, {
+export function registerDetectorNode<T extends DetectorType>(RED: NodeAPI, type: T, build: (settings: SettingsOf<T>, kit: NodeKit) => DetectorEngine): void {
+  registerIpsNode(RED, {
     type,
-    schema,
-    onBadConfig: 'pass-through',
-    create(settings, kit): Controller<S> {
+    create(settings, kit): Controller<SettingsOf<T>> {
       const engine = build(settings, kit);
       // Until the first message the line invites packets; after it (or a reset) it counts.
       let counting = false;

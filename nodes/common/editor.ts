@@ -7,6 +7,7 @@
  * engine accepts, and no default is written twice.
  */
 import { acceptedText, defaultText, type FieldSpec, type Schema } from '../../lib/base/settings';
+import type { BadConfigPolicy } from './node-types';
 
 /** The value the editor stores for a setting: text for numbers and lists (what its inputs hold), booleans as they are. */
 export function editorValue(spec: FieldSpec, value: unknown = spec.default): string | boolean {
@@ -70,4 +71,12 @@ export function settingsTable(schema: Schema<object>): string {
     ...rows,
     '  </table>',
   ].join('\n');
+}
+
+/** The help's paragraph on bad settings, from the node type's policy (node-types.ts): stated once, the same in every node. */
+export function badConfigParagraph(policy: BadConfigPolicy): string {
+  const what = policy === 'pass-through'
+    ? 'passes every message on unchecked (fail-open), so a typo cannot cut the network'
+    : 'refuses every message with the reason and does nothing';
+  return `<p class="ips-bad-config"><b>Bad settings</b> from the editor show a red status with the reason, and until they are fixed the node ${what}. A <code>config</code> message with a bad value is refused whole, with the reason, and the old settings stay.</p>`;
 }

@@ -7,16 +7,15 @@
  * the controller down on `close`. A node file only says how to build its
  * controller from validated settings and how to map messages.
  *
- * Bad configuration has one policy per node, declared in its spec:
- * - 'pass-through' (nodes on the packet path): the node shows the error and
- *   passes every message on unchecked on its first output (fail-open), so a
- *   typo in a threshold does not cut the network;
- * - 'refuse' (sources, sinks, actuators): the node shows the error and
- *   refuses every message with it, doing nothing.
+ * Bad configuration has one policy per node type, declared with its schema
+ * in node-types.ts: 'pass-through' passes every message on unchecked on the
+ * first output (fail-open), 'refuse' refuses every message with the reason;
+ * either way the node shows the error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { applySettings, settingsFromConfig, type Schema } from '../../lib/base/settings';
+import { applySettings, settingsFromConfig } from '../../lib/base/settings';
 import { migrate } from './migrations';
+import { NODE_TYPES, type NodeType, type NodeTypeName, type SettingsOf } from './node-types';
 import { shortError, status } from './status';
 
 /** What send() takes: one message, or one entry (message, array of messages or null) per output. */
@@ -65,11 +64,16 @@ export interface Controller<S> {
   close?(removed: boolean): void | Promise<void>;
 }
 
-export interface NodeSpec<S, C extends NodeDef = NodeDef> {
+/** How a node of the pack is built: its type (whose schema and bad-config policy node-types.ts declares) and its controller. */
+export interface NodeSpec<T extends NodeTypeName, C extends NodeDef = NodeDef> {
+  type: T;
+  /** Build the controller; throws with the reason when it cannot start (then the type's bad-config policy applies). */
+  create(settings: SettingsOf<T>, kit: NodeKit, config: C): Controller<SettingsOf<T>> | Promise<Controller<SettingsOf<T>>>;
+}
+
+/** A node type with its schema and policy given here rather than in node-types.ts (the scaffold's own tests). */
+export interface NodeTypeSpec<S, C extends NodeDef = NodeDef> extends NodeType<S> {
   type: string;
-  schema: Schema<S>;
-  onBadConfig: 'pass-through' | 'refuse';
-  /** Build the controller; throws with the reason when it cannot start (shown as configured by onBadConfig). */
   create(settings: S, kit: NodeKit, config: C): Controller<S> | Promise<Controller<S>>;
 }
 
@@ -81,7 +85,13 @@ function showStatus(node: Node, line: StatusLine): void {
 }
 
 /** Register a node type built on the scaffold. */
-export function registerIpsNode<S extends object, C extends NodeDef = NodeDef>(RED: NodeAPI, spec: NodeSpec<S, C>): void {
+export function registerIpsNode<T extends NodeTypeName, C extends NodeDef = NodeDef>(RED: NodeAPI, spec: NodeSpec<T, C>): void {
+  const declared = NODE_TYPES[spec.type] as NodeType<SettingsOf<T>>;
+  registerNodeType<SettingsOf<T>, C>(RED, { ...declared, type: spec.type, create: spec.create });
+}
+
+/** Register a node type on the scaffold with its schema and policy given in `spec`. */
+export function registerNodeType<S extends object, C extends NodeDef = NodeDef>(RED: NodeAPI, spec: NodeTypeSpec<S, C>): void {
   function IpsNode(this: Node, config: C): void {
     RED.nodes.createNode(this, config);
     setUp(RED, this, spec, migrate(spec.type, config as unknown as Record<string, unknown>) as unknown as C);
@@ -89,7 +99,7 @@ export function registerIpsNode<S extends object, C extends NodeDef = NodeDef>(R
   RED.nodes.registerType(spec.type, IpsNode);
 }
 
-function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, spec: NodeSpec<S, C>, config: C): void {
+function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, spec: NodeTypeSpec<S, C>, config: C): void {
   const name = config.name || spec.type;
   let settings: S | null = null;
   let controller: Controller<S> | null = null;

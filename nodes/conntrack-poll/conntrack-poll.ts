@@ -1,13 +1,11 @@
 import type { NodeAPI } from 'node-red';
-import { ConntrackPoller, conntrackPollSchema } from '../../lib/net/conntrack-poll';
+import { ConntrackPoller } from '../../lib/net/conntrack-poll';
 import { registerIpsNode, type StatusLine } from '../common/ips-node';
 import { shortError } from '../common/status';
 
 export = function (RED: NodeAPI): void {
   registerIpsNode(RED, {
     type: 'conntrack-poll',
-    schema: conntrackPollSchema,
-    onBadConfig: 'refuse',
     create(settings, kit) {
       const poller = new ConntrackPoller(settings, kit.name, {
         report({ devices, flows, alerts }) {

@@ -1,14 +1,11 @@
 import type { NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { Blocker, blockSchema, type BlockerHost, type BlockSettings, type BlocklistReport } from '../../lib/net/firewall/blocker';
+import { Blocker, type BlockerHost, type BlockSettings, type BlocklistReport } from '../../lib/net/firewall/blocker';
 import { registerIpsNode, type Controller, type NodeKit } from '../common/ips-node';
 import { shortError } from '../common/status';
 
 export = function (RED: NodeAPI): void {
-  registerIpsNode<BlockSettings>(RED, {
+  registerIpsNode(RED, {
     type: 'iptables-block',
-    schema: blockSchema,
-    // An actuator: with a bad configuration it blocks nothing and says why.
-    onBadConfig: 'refuse',
     async create(settings, kit: NodeKit): Promise<Controller<BlockSettings>> {
       const host: BlockerHost = {
         send: (report: BlocklistReport) => {

@@ -4,15 +4,13 @@
  * packets coming back in are verdicted by that id.
  */
 import type { NodeAPI, NodeMessageInFlow } from 'node-red';
-import { inlineOptions, inlineStatsText, NfqueueInline, nfqueueInSchema, type NfqueueInSettings } from '../../lib/capture/nfqueue-inline';
+import { inlineOptions, inlineStatsText, NfqueueInline } from '../../lib/capture/nfqueue-inline';
 import { registerIpsNode, STATUS_INTERVAL_MS, type StatusLine } from '../common/ips-node';
 import { shortError, status } from '../common/status';
 
 export = function (RED: NodeAPI): void {
-  registerIpsNode<NfqueueInSettings>(RED, {
+  registerIpsNode(RED, {
     type: 'nfqueue-in',
-    schema: nfqueueInSchema,
-    onBadConfig: 'refuse',
     create(settings, kit) {
       // Errors go out with a message object, so Catch nodes see them.
       const report = (err: Error): void => {

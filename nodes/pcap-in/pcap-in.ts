@@ -5,7 +5,7 @@
  * message starts.
  */
 import type { NodeAPI, NodeMessageInFlow } from 'node-red';
-import { PcapInput, pcapInSchema, type CapturePhase, type PcapInSettings } from '../../lib/capture/pcap-input';
+import { PcapInput, type CapturePhase } from '../../lib/capture/pcap-input';
 import { registerIpsNode, type StatusFill } from '../common/ips-node';
 import { shortError } from '../common/status';
 
@@ -15,10 +15,8 @@ const FILL: Record<CapturePhase, StatusFill> = { ready: 'grey', reading: 'blue',
 const AUTOSTART_DELAY_MS = 100;
 
 export = function (RED: NodeAPI): void {
-  registerIpsNode<PcapInSettings>(RED, {
+  registerIpsNode(RED, {
     type: 'pcap-in',
-    schema: pcapInSchema,
-    onBadConfig: 'refuse',
     create(settings, kit) {
       const input = new PcapInput(settings, {
         // No topic on packets: control topics never reach the next node by accident.

@@ -1,15 +1,12 @@
 import type { NodeAPI } from 'node-red';
 import { LogClient } from '../../lib/store/log-client';
 import type { IncomingMessage } from '../../lib/store/records';
-import { sqliteLogSchema } from '../../lib/store/settings';
 import { registerIpsNode, type StatusLine } from '../common/ips-node';
 import { shortError } from '../common/status';
 
 export = function (RED: NodeAPI): void {
   registerIpsNode(RED, {
     type: 'sqlite-log',
-    schema: sqliteLogSchema,
-    onBadConfig: 'refuse',
     create(settings, kit) {
       const client = new LogClient(settings, kit.userDir, {
         error: (message) => kit.node.error(message),

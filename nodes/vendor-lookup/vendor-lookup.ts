@@ -1,13 +1,11 @@
 import type { NodeAPI } from 'node-red';
-import { VendorLookup, vendorLookupSchema } from '../../lib/net/vendor-lookup';
+import { VendorLookup } from '../../lib/net/vendor-lookup';
 import { registerIpsNode } from '../common/ips-node';
 import { shortError } from '../common/status';
 
 export = function (RED: NodeAPI): void {
   registerIpsNode(RED, {
     type: 'vendor-lookup',
-    schema: vendorLookupSchema,
-    onBadConfig: 'pass-through',
     async create(settings, kit) {
       const lookup = new VendorLookup(settings, {
         error(err) {

@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { Schema } from '../../../lib/base/settings';
-import { registerIpsNode, type Controller, type NodeSpec, type Send } from '../../../nodes/common/ips-node';
+import { registerNodeType, type Controller, type Send } from '../../../nodes/common/ips-node';
+import type { BadConfigPolicy } from '../../../nodes/common/node-types';
 import { loadDetector } from '../../support/detector-harness';
 import { useServerPerFile } from '../../support/node-helper';
 
@@ -26,9 +27,9 @@ const schema: Schema<EchoSettings> = {
 const seen = { closed: 0, configured: [] as number[], resets: 0 };
 
 /** A node on the scaffold: multiplies msg.payload by `factor`, answers topic 'ping'; its controller can be slow to build. */
-function testNode(onBadConfig: NodeSpec<EchoSettings>['onBadConfig'], createDelayMs = 0) {
+function testNode(onBadConfig: BadConfigPolicy, createDelayMs = 0) {
   return (RED: NodeAPI): void => {
-    registerIpsNode<EchoSettings>(RED, {
+    registerNodeType<EchoSettings>(RED, {
       type: `echo-${onBadConfig}`,
       schema,
       onBadConfig,
