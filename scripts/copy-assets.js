@@ -17,7 +17,7 @@ const nodesOut = path.join(root, 'dist', 'nodes');
 const icons = path.join(root, 'icons');
 const { NODE_TYPES } = require(path.join(nodesOut, 'common', 'node-types.js'));
 const { badConfigParagraph, editorDefaults, settingsTable } = require(path.join(nodesOut, 'common', 'editor.js'));
-const { currentVersion } = require(path.join(nodesOut, 'common', 'migrations.js'));
+const { currentVersion, legacySettings } = require(path.join(nodesOut, 'common', 'migrations.js'));
 
 const DEFAULTS_MARK = /^([ \t]*)\/\/ @settings[ \t]*$/m;
 const TABLE_MARK = /^([ \t]*)<!-- @settings-table -->[ \t]*$/m;
@@ -30,7 +30,7 @@ function render(type, html) {
   if (!DEFAULTS_MARK.test(html)) throw new Error(`nodes/${type}/${type}.html: no '// @settings' line in its defaults`);
   if (!TABLE_MARK.test(html)) throw new Error(`nodes/${type}/${type}.html: no '<!-- @settings-table -->' line in its help`);
   return html
-    .replace(DEFAULTS_MARK, (_m, indent) => editorDefaults(schema, currentVersion(type), indent))
+    .replace(DEFAULTS_MARK, (_m, indent) => editorDefaults(schema, currentVersion(type), legacySettings(type), indent))
     .replace(TABLE_MARK, (_m, indent) => `${indent}${settingsTable(schema)}\n${indent}${badConfigParagraph(onBadConfig)}`);
 }
 

@@ -47,9 +47,15 @@ function validatorSource(spec: FieldSpec): string | null {
   }
 }
 
-/** The `defaults` entries of a node's registerType call, one line per setting plus the config `version`. */
-export function editorDefaults(schema: Schema<object>, version: number, indent = '      '): string {
+/**
+ * The `defaults` entries of a node's registerType call: the config `version`,
+ * one line per setting, and the renamed settings of older releases
+ * (migrations.ts `legacySettings`), kept blank and hidden so the node can
+ * rename them.
+ */
+export function editorDefaults(schema: Schema<object>, version: number, legacy: readonly string[] = [], indent = '      '): string {
   const lines = [`${indent}version: { value: ${version} },`];
+  for (const name of legacy) lines.push(`${indent}${name}: { value: '' }, // an older release's name, renamed by the node when it starts`);
   for (const [name, spec] of Object.entries(schema) as [string, FieldSpec][]) {
     const validate = validatorSource(spec);
     lines.push(`${indent}${name}: { value: ${JSON.stringify(editorValue(spec))}${validate ? `, validate: ${validate}` : ''} },`);

@@ -17,23 +17,36 @@ interface Migration {
   version: number;
   /** What changed, for the log. */
   change: string;
+  /** A setting it renames, [old, new]: the editor keeps the old one (editor.ts) so the node can rename it. */
+  renames?: readonly [string, string];
   up(config: SavedConfig): SavedConfig;
 }
 
-/** Rename `from` to `to` unless the config already has `to`. */
-function rename(from: string, to: string): (c: SavedConfig) => SavedConfig {
-  return (c) => {
-    if (!(from in c)) return c;
-    const { [from]: value, ...rest } = c;
-    return to in rest ? rest : { ...rest, [to]: value };
+const isBlank = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+
+/**
+ * `from` renamed `to`. The new name wins when it holds a value; a blank one
+ * (the editor's empty field for a node saved by 0.1.0 and then opened and
+ * closed in this release's editor) takes the old value.
+ */
+function rename(version: number, from: string, to: string): Migration {
+  return {
+    version,
+    change: `${from} is now ${to}`,
+    renames: [from, to],
+    up(c) {
+      if (!(from in c)) return c;
+      const { [from]: value, ...rest } = c;
+      return isBlank(rest[to]) ? { ...rest, [to]: value } : rest;
+    },
   };
 }
 
 const MIGRATIONS: Readonly<Record<string, readonly Migration[]>> = {
-  'pcap-in': [{ version: 1, change: 'batchDelay is now batchDelayMs', up: rename('batchDelay', 'batchDelayMs') }],
-  'iptables-block': [{ version: 1, change: 'duration is now durationS', up: rename('duration', 'durationS') }],
+  'pcap-in': [rename(1, 'batchDelay', 'batchDelayMs')],
+  'iptables-block': [rename(1, 'duration', 'durationS')],
   // The editor saved `timeout`; config messages always said `timeoutMs`: one name now.
-  'nfqueue-in': [{ version: 1, change: 'timeout is now timeoutMs', up: rename('timeout', 'timeoutMs') }],
+  'nfqueue-in': [rename(1, 'timeout', 'timeoutMs')],
 };
 
 /** The config version this release writes for `type`. */
@@ -55,4 +68,14 @@ export function migrate(type: string, config: SavedConfig): SavedConfig {
 /** The changes `migrate` would apply to a config of `version`, for the log and the tests. */
 export function pendingChanges(type: string, version: number): string[] {
   return (MIGRATIONS[type] ?? []).filter((m) => m.version > version).map((m) => m.change);
+}
+
+/**
+ * Settings of older releases that the editor must keep: Node-RED's editor
+ * loads only the properties its `defaults` name, so a renamed setting not
+ * named there would be dropped at the next deploy before the node could
+ * rename it.
+ */
+export function legacySettings(type: string): string[] {
+  return (MIGRATIONS[type] ?? []).flatMap((m) => (m.renames ? [m.renames[0]] : []));
 }
