@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { packageRoot } from './support/red-runtime';
 
 /** lib/ layers, bottom first: a file may import its own layer or those before it. */
@@ -75,6 +76,14 @@ describe('architecture', () => {
       assert.match(text, /register(Ips|Detector)Node\(/, `${file} registers through nodes/common/ips-node.ts`);
       assert.doesNotMatch(text, /RED\.nodes\.registerType\(/, `${file} registers its type through the scaffold, not by hand`);
     }
+  });
+
+  it('the node table every node loads pulls in no npm package: a broken native binding stops only its own node', () => {
+    // A fresh process, so this test's own imports do not count.
+    const script = `require(${JSON.stringify(path.join(packageRoot, 'dist', 'nodes', 'common', 'node-types.js'))});
+      console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('node_modules'))));`;
+    const loaded = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as string[];
+    assert.deepEqual(loaded, []);
   });
 
   it('no file sends a reader outside the repository (DESIGN.md, ../shared)', () => {

@@ -7,7 +7,8 @@
  * warning naming the difference.
  */
 import path from 'node:path';
-import { LogStore, type CloseResult, type StoreOptions } from './store';
+import { LogStore, type CloseResult } from './store';
+import type { StoreOptions } from './options';
 
 interface Entry {
   store: LogStore;

@@ -1,10 +1,10 @@
 /**
  * sqlite-log's settings, declared once: the database file, the writer and
  * retention options of its LogStore (their defaults are the store's own,
- * DEFAULT_OPTIONS), and how queries and exports are answered.
+ * options.ts DEFAULT_OPTIONS), and how queries and exports are answered.
  */
 import type { FieldSpec, Schema } from '../base/settings';
-import { DEFAULT_OPTIONS, type StoreOptions } from './store';
+import { DEFAULT_OPTIONS, type StoreOptions } from './options';
 import type { TableName } from './records';
 
 export interface SqliteLogSettings {

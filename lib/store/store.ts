@@ -19,6 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BlockEntry } from '../net/types';
+import { DEFAULT_OPTIONS, type StoreOptions } from './options';
 import { TABLES, TABLE_NAMES, type LogItem, type RowItem, type RowKind, type TableName, type BlockSnapshotItem } from './records';
 import { BULK_PROBE, bulkInsertSql, bulkShape, encodeRows, type BulkShape } from './bulk';
 import { migrate } from './schema';
@@ -26,44 +27,6 @@ import {
   all, closeDb, describeDbError, exec, finalize, get, isBusy, openDb, prepare, run, stmtRun,
   type Db, type SqlValue, type Stmt,
 } from './sqlite';
-
-export interface RetentionRule {
-  /** Delete rows logged longer ago than this; 0 = keep forever. */
-  maxAgeMs: number;
-  /** Keep at most this many newest rows; 0 = no limit. */
-  maxRows: number;
-}
-
-export interface StoreOptions {
-  flushMs: number;
-  /** Flush as soon as this many rows wait. */
-  batchRows: number;
-  /** Bound on rows waiting (during a fault); the oldest are dropped beyond it. */
-  maxPending: number;
-  busyTimeoutMs: number;
-  /** First retry delay after a failed flush or open; doubles up to 16x. */
-  retryMs: number;
-  retention: Record<TableName, RetentionRule>;
-  retentionIntervalMs: number;
-  /** Rows per retention DELETE. */
-  retentionBatch: number;
-}
-
-export const DEFAULT_OPTIONS: StoreOptions = {
-  flushMs: 1000,
-  batchRows: 5000,
-  maxPending: 200_000,
-  busyTimeoutMs: 2000,
-  retryMs: 1000,
-  retention: {
-    alerts: { maxAgeMs: 30 * 86_400_000, maxRows: 1_000_000 },
-    devices: { maxAgeMs: 7 * 86_400_000, maxRows: 2_000_000 },
-    flows: { maxAgeMs: 7 * 86_400_000, maxRows: 1_000_000 },
-    blocks: { maxAgeMs: 365 * 86_400_000, maxRows: 100_000 },
-  },
-  retentionIntervalMs: 60_000,
-  retentionBatch: 2000,
-};
 
 export interface StoreStats {
   written: Record<TableName, number>;

@@ -106,6 +106,8 @@ function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, sp
   let problem: Error | null = null;
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
+  /** An asynchronous configure under way; later config messages wait for it. */
+  let configuring: Promise<void> | null = null;
   const outputs = Math.max(1, (config as unknown as { wires?: unknown[] }).wires?.length ?? 1);
 
   const refreshStatus = (): void => {
@@ -140,8 +142,9 @@ function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, sp
     const built = spec.create(settings, kit, config);
     ready = Promise.resolve(built).then(
       (c) => {
-        if (closed) return void c.close?.(false);
         controller = c;
+        // Closed while being built: the close handler waits for this and closes it.
+        if (closed) return;
         if (c.status) refreshStatus();
         else status.idle(node, 'ready');
       },
@@ -176,7 +179,21 @@ function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, sp
         throw new Error(`${spec.type} is not running: ${problem?.message}`);
       });
     }
-    if (msg.topic === 'config') return configure(c, settings, msg.payload);
+    if (msg.topic === 'config') {
+      // One change at a time: each starts from the settings the one before it left.
+      const run = (): void | Promise<void> => configure(c, settings as S, msg.payload);
+      if (configuring === null) {
+        const result = run();
+        if (!(result instanceof Promise)) return result;
+        configuring = result;
+      } else {
+        configuring = configuring.then(run, run);
+      }
+      const mine = configuring;
+      return mine.finally(() => {
+        if (configuring === mine) configuring = null;
+      });
+    }
     if (msg.topic === 'reset') {
       c.reset?.();
       refreshStatus();
@@ -227,10 +244,13 @@ function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, sp
     closed = true;
     if (timer !== null) clearTimeout(timer);
     timer = null;
-    const c = controller;
-    controller = null;
-    Promise.resolve()
-      .then(() => c?.close?.(removed))
+    // A controller still being built is closed once it is, before Node-RED starts the node's successor.
+    ready
+      .then(() => {
+        const c = controller;
+        controller = null;
+        return c?.close?.(removed);
+      })
       .catch((err: Error) => node.error(`${spec.type}: close: ${err.message}`))
       .finally(() => {
         status.clear(node);

@@ -12,7 +12,7 @@ import { applySettings, defaultsOf } from '../../../lib/base/settings';
 import { LogClient, type LogClientEvents } from '../../../lib/store/log-client';
 import { openStores } from '../../../lib/store/registry';
 import { sqliteLogSchema, storeOptionsOf, type SqliteLogSettings } from '../../../lib/store/settings';
-import { DEFAULT_OPTIONS } from '../../../lib/store/store';
+import { DEFAULT_OPTIONS } from '../../../lib/store/options';
 import { makeAlert, makeDevice, readRows, tempDir, waitFor } from '../../support/store';
 
 const dirs: string[] = [];

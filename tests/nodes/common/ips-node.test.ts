@@ -27,7 +27,7 @@ const schema: Schema<EchoSettings> = {
 const seen = { closed: 0, configured: [] as number[], resets: 0 };
 
 /** A node on the scaffold: multiplies msg.payload by `factor`, answers topic 'ping'; its controller can be slow to build. */
-function testNode(onBadConfig: BadConfigPolicy, createDelayMs = 0) {
+function testNode(onBadConfig: BadConfigPolicy, createDelayMs = 0, configureDelayMs = 0) {
   return (RED: NodeAPI): void => {
     registerNodeType<EchoSettings>(RED, {
       type: `echo-${onBadConfig}`,
@@ -45,9 +45,13 @@ function testNode(onBadConfig: BadConfigPolicy, createDelayMs = 0) {
             kit.scheduleStatus();
           },
           configure(next) {
-            if (next.label === 'forbidden') throw new Error('label forbidden by the controller');
-            current = next;
-            seen.configured.push(next.factor);
+            const apply = (): void => {
+              if (next.label === 'forbidden') throw new Error('label forbidden by the controller');
+              current = next;
+              seen.configured.push(next.factor);
+            };
+            if (!configureDelayMs) return apply();
+            return new Promise<void>((resolve) => setTimeout(resolve, configureDelayMs)).then(apply);
           },
           reset() {
             count = 0;
@@ -132,6 +136,26 @@ describe('node scaffold (nodes/common/ips-node.ts)', () => {
     await h.send({ payload: 2 });
     await first;
     assert.deepEqual(h.packets.map((m) => m.payload), [2, 4]);
+  });
+
+  it('config messages to a controller that configures asynchronously apply one after the other, none lost', async () => {
+    const h = await loadDetector(testNode('refuse', 0, 100), 'echo-refuse', {});
+    const first = h.send({ topic: 'config', payload: { factor: 3 } });
+    const second = h.send({ topic: 'config', payload: { label: 'y' } });
+    await Promise.all([first, second]);
+    // the harness resolves both on the first completion: give the second configure (100 ms) time to finish
+    await new Promise((r) => setTimeout(r, 300));
+    await h.send({ payload: 1 });
+    assert.deepEqual(h.packets.map((m) => [m.payload, m.label]), [[3, 'y']], 'the second change kept the first');
+    assert.deepEqual(h.errors, []);
+  });
+
+  it('a node closed while its controller is still being built closes that controller before the close completes', async () => {
+    const closed = seen.closed;
+    await loadDetector(testNode('refuse', 300), 'echo-refuse', {});
+    const { unload } = await import('../../support/node-helper');
+    await unload();
+    assert.equal(seen.closed, closed + 1);
   });
 
   it('shows the controller\'s status line after work, and closes the controller on redeploy', async () => {
