@@ -70,6 +70,7 @@ Exit status:
        its error names the file and the byte offset; the alerts of the packets
        before that point are printed, and the other files are still analysed
   2    bad arguments, --config or --rules (no file is read)
+  70   an internal error of ips (please report it)
   130  replay stopped with Ctrl-C (the alerts until then are printed)
 
 Settings (--config), by node type. What the nodes take relative to the

@@ -13,7 +13,8 @@ import { helpText } from './help';
 import { alertWriter, type AlertWriter } from './output';
 
 /** Exit status: every file read / a file could not be read / bad arguments / replay stopped by Ctrl-C. */
-const EXIT = { ok: 0, unreadable: 1, usage: 2, interrupted: 130 } as const;
+/** 70: a fault of ips itself (EX_SOFTWARE), not of the files or the arguments. */
+const EXIT = { ok: 0, unreadable: 1, usage: 2, internal: 70, interrupted: 130 } as const;
 
 type Run = Extract<Invocation, { command: 'analyze' | 'replay' }>;
 
@@ -143,6 +144,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? EXIT.ok);
 });
 
-main(process.argv.slice(2)).then((status) => {
-  process.exitCode = status;
-});
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ips: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = EXIT.internal;
+  },
+);

@@ -374,9 +374,7 @@ return msg;`, 1, 830, 340, [['capture-text']]);
 const a = msg.payload;
 if (!context.get('on') || !a || a.severity !== 'high') return null;
 return msg;`, 1, 1450, 420, [['block']]);
-  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-analyst', table: 'ips', maxElem: 65536, durationS: 3600, allowlist: '',
-    protectOwn: true, protectGateway: true, escalate: false, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
-  1680, 420, [['stamp-blocklist', 'history']]);
+  b.add('block', 'iptables-block', { name: 'block', ...settingsOf('iptables-block', { setName: 'ips-analyst', dryRun: '${BLOCK_DRYRUN}' }) }, 1680, 420, [['stamp-blocklist', 'history']]);
   func(b, 'stamp-blocklist', 'blocklist view', BLOCKLIST_STAMP_FUNC, 1, 1890, 420, [['blocklist']]);
   template(b, 'blocklist', 'blocklist', 'g-block', 2, 24, 5, BLOCKLIST_TEMPLATE, 2080, 420, [['block']]);
   b.add('list-on-deploy', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
@@ -502,9 +500,7 @@ function router() {
   b.add('detections', 'junction', {}, 900, 380, [['block', 'alerts-in']]);
   b.add('alerts-in', 'junction', {}, 1030, 530, [['history', 'model', 'toast-filter']]);
   sqliteLog(b, 'history', 'history', 1210, 260, [[]]);
-  b.add('block', 'iptables-block', { name: 'block', backend: 'ipset', chain: 'IPS-BLOCK', setName: 'ips-block', table: 'ips', maxElem: 65536, durationS: 3600, allowlist: '',
-    protectOwn: true, protectGateway: true, escalate: true, escalateFactor: 2, escalateWindow: 86400, escalateMax: 604800, clearOnClose: false, dryRun: '${BLOCK_DRYRUN}' },
-  1210, 380, [['stamp-blocklist', 'history', 'device-view']]);
+  b.add('block', 'iptables-block', { name: 'block', ...settingsOf('iptables-block', { escalate: true, dryRun: '${BLOCK_DRYRUN}' }) }, 1210, 380, [['stamp-blocklist', 'history', 'device-view']]);
   b.add('list-tick', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
     990, 440, [['block']]);
   func(b, 'stamp-blocklist', 'blocklist view', BLOCKLIST_STAMP_FUNC, 1, 1420, 380, [['blocklist']]);

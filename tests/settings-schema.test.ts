@@ -42,7 +42,7 @@ describe('settings: one declaration per setting', () => {
 
   it('every node type of the package has a schema', () => {
     const missing = [...defs.keys()].filter((type) => !(type in NODE_SCHEMAS));
-    assert.deepEqual(missing, [], `node types without a settings schema in nodes/common/schemas.ts: ${missing.join(', ')}`);
+    assert.deepEqual(missing, [], `node types without a settings schema in nodes/common/node-types.ts: ${missing.join(', ')}`);
   });
 
   for (const type of Object.keys(NODE_SCHEMAS)) {

@@ -19,8 +19,9 @@ function hexWord(d: Buffer, off: number): string {
 
 /**
  * RFC 5952 text of 16 bytes at `off`: lowercase, no leading zeros, the
- * longest run (first on a tie) of two or more zero groups as '::'. Same
- * text as `formatIp` in ./cidr.ts, without the intermediate arrays.
+ * longest run (first on a tie) of two or more zero groups as '::'.
+ * Straight from the bytes, with no intermediate arrays: the decoder calls it
+ * per IPv6 packet, and cidr.ts formatIp uses it too.
  */
 export function formatIpv6At(d: Buffer, off: number): string {
   let bestStart = -1;

@@ -160,6 +160,9 @@ export function applySettings<S extends object>(schema: Schema<S>, current: S, p
 /** Field types where blank text is a value (an empty list, no rules), not "use the default". */
 const KEEPS_BLANK: ReadonlySet<FieldSpec['type']> = new Set(['cidrs', 'ports', 'json']);
 
+/** Editor text that holds nothing: '' or white space. */
+export const isBlankText = (v: unknown): boolean => typeof v === 'string' && v.trim() === '';
+
 /** Blank editor text is checked as it is (a value, or refused for a required number) rather than read as the default. */
 const keepsBlank = (spec: FieldSpec): boolean => KEEPS_BLANK.has(spec.type) || (spec.type === 'string' && spec.keepBlank === true) || ((spec.type === 'int' || spec.type === 'number') && spec.required === true);
 
@@ -168,14 +171,14 @@ const keepsBlank = (spec: FieldSpec): boolean => KEEPS_BLANK.has(spec.type) || (
  * (the config also holds id, name, wires...), and a field left empty keeps
  * its default (unless it is `required`). Throws SettingsError like applySettings.
  */
-export function settingsFromConfig<S extends object>(schema: Schema<S>, config: Record<string, unknown>, defaults: S = defaultsOf(schema)): S {
+export function settingsFromConfig<S extends object>(schema: Schema<S>, config: Record<string, unknown>): S {
   const patch: Record<string, unknown> = {};
   for (const name of Object.keys(schema)) {
     const v = config[name];
-    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '' && !keepsBlank((schema as Record<string, FieldSpec>)[name]))) continue;
+    if (v === undefined || v === null || (isBlankText(v) && !keepsBlank((schema as Record<string, FieldSpec>)[name]))) continue;
     patch[name] = v;
   }
-  return applySettings(schema, defaults, patch);
+  return applySettings(schema, defaultsOf(schema), patch);
 }
 
 /** `spec` with another default (a node that shares a field but not its default). */

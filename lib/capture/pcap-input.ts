@@ -6,7 +6,7 @@
  * and the state to its status line.
  */
 import type { Schema } from '../base/settings';
-import { IFNAME } from '../base/ifname';
+import { interfaceField } from '../base/ifname';
 import type { Packet, PacketPayload } from '../packet/types';
 import { Batcher, MAX_BATCH_DELAY_MS, MAX_BATCH_ITEMS, type BatchLimits } from './batcher';
 import { FileSource, fileOptionsProblem, MAX_REPLAY_SPEED, type FileMode, type FileProgress, type FileSummary } from './file-source';
@@ -34,7 +34,7 @@ export const pcapInSchema: Schema<PcapInSettings> = {
   filename: { type: 'string', default: '', label: 'File', help: 'file mode: the capture file to read (msg.filename overrides it)' },
   mode: { type: 'enum', values: ['analyze', 'replay'], default: 'analyze', label: 'Mode', help: "file mode: analyze reads as fast as the flow takes it; replay sends each packet at its capture time" },
   speed: { type: 'number', min: 0.001, max: MAX_REPLAY_SPEED, default: 1, unit: '×', label: 'Speed', help: 'replay: 2 plays twice as fast as captured' },
-  iface: { type: 'string', pattern: IFNAME.source.replace(/^\^|\$$/g, ''), default: '', label: 'Interface', help: 'live mode: the interface to capture on (eth0, wlan0, or any for all)' },
+  iface: interfaceField('Interface', 'live mode: the interface to capture on (eth0, wlan0, or any for all)'),
   filter: { type: 'string', maxLength: 4096, default: LIVE_DEFAULTS.filter, label: 'BPF filter', help: "live mode: tcpdump's filter syntax; empty captures everything" },
   snaplen: { type: 'int', min: 64, max: 65535, default: LIVE_DEFAULTS.snaplen, unit: 'bytes', label: 'Snaplen', help: 'live mode: bytes kept of each packet (its length on the wire is kept too)' },
   bufferMb: { type: 'number', min: 0.0625, max: 1024, default: LIVE_DEFAULTS.bufferSize / MIB, unit: 'MiB', label: 'Buffer', help: 'live mode: the kernel capture buffer; raise it when the status shows drops' },
@@ -80,7 +80,8 @@ function liveOptions(s: PcapInSettings): LiveOptions {
   return { iface: s.iface.trim(), filter: s.filter, snaplen: s.snaplen, bufferSize: Math.round(s.bufferMb * MIB), promiscuous: s.promiscuous };
 }
 
-function batchLimits(s: PcapInSettings): BatchLimits {
+/** The batches pcap-in sends with settings `s`. */
+export function batchLimits(s: PcapInSettings): BatchLimits {
   return { maxItems: s.batchSize, maxDelayMs: s.batchDelayMs };
 }
 

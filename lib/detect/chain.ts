@@ -6,6 +6,7 @@
  * on capture files, so a capture gives the same alerts in both.
  */
 import type { BatchLimits } from '../capture/batcher';
+import { batchLimits, pcapInSchema } from '../capture/pcap-input';
 import type { Packet } from '../packet/types';
 import { applySettings, defaultsOf, SettingsError, type Schema } from '../base/settings';
 import type { Alert } from './alert';
@@ -36,11 +37,11 @@ export const DETECTOR_CHAIN: readonly ChainStage[] = [
 ];
 
 /**
- * The batches pcap-in hands the chain in the analyst flow (its batch size
- * and delay). Suppression summaries are emitted at batch ends, so reading
+ * The batches pcap-in hands the chain in the analyst flow (its default
+ * batch size and delay). Suppression summaries are emitted at batch ends, so reading
  * a file in the same batches gives the same alerts.
  */
-export const CHAIN_BATCH: BatchLimits = { maxItems: 256, maxDelayMs: 50 };
+export const CHAIN_BATCH: BatchLimits = batchLimits(defaultsOf(pcapInSchema));
 
 /** Validated settings per node type (every stage has an entry). */
 export type ChainSettings = Readonly<Record<string, object>>;

@@ -14,20 +14,12 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { applySettings, settingsFromConfig } from '../../lib/base/settings';
-import { migrate } from './migrations';
+import { migrate, pendingChanges, versionOf, type SavedConfig } from './migrations';
 import { NODE_TYPES, type NodeType, type NodeTypeName, type SettingsOf } from './node-types';
-import { shortError, status } from './status';
+import { shortError, showStatus, type StatusLine } from './status';
 
 /** What send() takes: one message, or one entry (message, array of messages or null) per output. */
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
-
-export type StatusFill = 'green' | 'blue' | 'yellow' | 'red' | 'grey';
-
-/** A status line: colour (status.ts vocabulary) and text. */
-export interface StatusLine {
-  fill: StatusFill;
-  text: string;
-}
 
 /** What the scaffold gives a controller. */
 export interface NodeKit {
@@ -80,10 +72,6 @@ export interface NodeTypeSpec<S, C extends NodeDef = NodeDef> extends NodeType<S
 /** Status refresh interval: counters change per message, the status line once a second at most. */
 export const STATUS_INTERVAL_MS = 1000;
 
-function showStatus(node: Node, line: StatusLine): void {
-  node.status({ fill: line.fill, shape: line.fill === 'green' || line.fill === 'blue' ? 'dot' : 'ring', text: line.text });
-}
-
 /** Register a node type built on the scaffold. */
 export function registerIpsNode<T extends NodeTypeName, C extends NodeDef = NodeDef>(RED: NodeAPI, spec: NodeSpec<T, C>): void {
   const declared = NODE_TYPES[spec.type] as NodeType<SettingsOf<T>>;
@@ -94,7 +82,10 @@ export function registerIpsNode<T extends NodeTypeName, C extends NodeDef = Node
 export function registerNodeType<S extends object, C extends NodeDef = NodeDef>(RED: NodeAPI, spec: NodeTypeSpec<S, C>): void {
   function IpsNode(this: Node, config: C): void {
     RED.nodes.createNode(this, config);
-    setUp(RED, this, spec, migrate(spec.type, config as unknown as Record<string, unknown>) as unknown as C);
+    const saved = config as unknown as SavedConfig;
+    const current = migrate(spec.type, saved);
+    if (current !== saved) this.log(`settings saved by an older release, read as this one's: ${pendingChanges(spec.type, versionOf(saved)).join('; ')}`);
+    setUp(RED, this, spec, current as unknown as C);
   }
   RED.nodes.registerType(spec.type, IpsNode);
 }
@@ -132,7 +123,7 @@ function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, sp
     problem = err instanceof Error ? err : new Error(String(err));
     const consequence = spec.onBadConfig === 'pass-through' ? 'passing messages through unchecked until fixed' : 'the node does nothing until fixed';
     node.error(`${spec.type}: ${problem.message}; ${consequence}`);
-    status.error(node, shortError(problem));
+    showStatus(node, { fill: 'red', text: shortError(problem) });
   };
 
   // The controller may be built asynchronously (a database to open); input waits for it.
@@ -146,7 +137,7 @@ function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, sp
         // Closed while being built: the close handler waits for this and closes it.
         if (closed) return;
         if (c.status) refreshStatus();
-        else status.idle(node, 'ready');
+        else showStatus(node, { fill: 'grey', text: 'ready' });
       },
       (err: unknown) => {
         if (!closed) fail(err);
@@ -209,7 +200,7 @@ function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, sp
 
   function configure(c: Controller<S>, prev: S, patch: unknown): void | Promise<void> {
     const refuse = (err: unknown): never => {
-      status.error(node, `config refused: ${shortError(err, 40)}`);
+      showStatus(node, { fill: 'red', text: `config refused: ${shortError(err, 40)}` });
       throw new Error(`${spec.type}: config refused, settings unchanged: ${(err as Error).message}`);
     };
     let next: S;
@@ -253,7 +244,7 @@ function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, sp
       })
       .catch((err: Error) => node.error(`${spec.type}: close: ${err.message}`))
       .finally(() => {
-        status.clear(node);
+        showStatus(node, null);
         done();
       });
   });

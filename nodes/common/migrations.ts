@@ -10,6 +10,8 @@
  * edit one that has shipped.
  */
 
+import { isBlankText } from '../../lib/base/settings';
+
 export type SavedConfig = Record<string, unknown>;
 
 interface Migration {
@@ -22,7 +24,7 @@ interface Migration {
   up(config: SavedConfig): SavedConfig;
 }
 
-const isBlank = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+const isBlank = (v: unknown): boolean => v === undefined || v === null || isBlankText(v);
 
 /**
  * `from` renamed `to`. The new name wins when it holds a value; a blank one
@@ -56,8 +58,13 @@ export function currentVersion(type: string): number {
 }
 
 /** `config` brought to the current version (a new object; the input is not changed). */
+/** The version a saved config was written by (0: 0.1.0, which wrote none). */
+export function versionOf(config: SavedConfig): number {
+  return typeof config.version === 'number' ? config.version : Number(config.version ?? 0) || 0;
+}
+
 export function migrate(type: string, config: SavedConfig): SavedConfig {
-  const from = typeof config.version === 'number' ? config.version : Number(config.version ?? 0) || 0;
+  const from = versionOf(config);
   let out: SavedConfig = config;
   for (const m of MIGRATIONS[type] ?? []) {
     if (m.version > from) out = m.up(out);
@@ -65,7 +72,7 @@ export function migrate(type: string, config: SavedConfig): SavedConfig {
   return out === config ? config : { ...out, version: currentVersion(type) };
 }
 
-/** The changes `migrate` would apply to a config of `version`, for the log and the tests. */
+/** The changes `migrate` applies to a config of `version`, for the node's log. */
 export function pendingChanges(type: string, version: number): string[] {
   return (MIGRATIONS[type] ?? []).filter((m) => m.version > version).map((m) => m.change);
 }

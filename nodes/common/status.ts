@@ -1,26 +1,19 @@
 import type { Node } from 'node-red';
 
-/** Node status in one vocabulary across the pack: green = working, yellow = idle/attention, red = error, grey = stopped. */
-export const status = {
-  ok(node: Node, text: string): void {
-    node.status({ fill: 'green', shape: 'dot', text });
-  },
-  active(node: Node, text: string): void {
-    node.status({ fill: 'blue', shape: 'dot', text });
-  },
-  warn(node: Node, text: string): void {
-    node.status({ fill: 'yellow', shape: 'ring', text });
-  },
-  error(node: Node, text: string): void {
-    node.status({ fill: 'red', shape: 'ring', text });
-  },
-  idle(node: Node, text: string): void {
-    node.status({ fill: 'grey', shape: 'ring', text });
-  },
-  clear(node: Node): void {
-    node.status({});
-  },
-};
+/** Status colours in one vocabulary across the pack: green = working, blue = reading, yellow = attention, red = error, grey = idle or stopped. */
+export type StatusFill = 'green' | 'blue' | 'yellow' | 'red' | 'grey';
+
+/** A status line: colour and text. */
+export interface StatusLine {
+  fill: StatusFill;
+  text: string;
+}
+
+/** Show `line` on the node: a dot while working, a ring otherwise; null clears the status. */
+export function showStatus(node: Node, line: StatusLine | null): void {
+  if (line === null) node.status({});
+  else node.status({ fill: line.fill, shape: line.fill === 'green' || line.fill === 'blue' ? 'dot' : 'ring', text: line.text });
+}
 
 /** Short error text for a status line (Node-RED truncates long ones). */
 export function shortError(err: unknown, max = 60): string {

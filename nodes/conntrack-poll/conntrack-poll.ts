@@ -1,7 +1,7 @@
 import type { NodeAPI } from 'node-red';
 import { ConntrackPoller } from '../../lib/net/conntrack-poll';
-import { registerIpsNode, type StatusLine } from '../common/ips-node';
-import { shortError } from '../common/status';
+import { registerIpsNode } from '../common/ips-node';
+import { shortError, type StatusLine } from '../common/status';
 
 export = function (RED: NodeAPI): void {
   registerIpsNode(RED, {

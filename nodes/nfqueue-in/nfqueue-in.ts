@@ -5,8 +5,8 @@
  */
 import type { NodeAPI, NodeMessageInFlow } from 'node-red';
 import { inlineOptions, inlineStatsText, NfqueueInline } from '../../lib/capture/nfqueue-inline';
-import { registerIpsNode, STATUS_INTERVAL_MS, type StatusLine } from '../common/ips-node';
-import { shortError, status } from '../common/status';
+import { registerIpsNode, STATUS_INTERVAL_MS } from '../common/ips-node';
+import { shortError, showStatus, type StatusLine } from '../common/status';
 
 export = function (RED: NodeAPI): void {
   registerIpsNode(RED, {
@@ -15,10 +15,12 @@ export = function (RED: NodeAPI): void {
       // Errors go out with a message object, so Catch nodes see them.
       const report = (err: Error): void => {
         kit.node.error(`nfqueue-in: ${err.message}`, {});
-        status.error(kit.node, shortError(err));
+        showStatus(kit.node, { fill: 'red', text: shortError(err) });
       };
+      // Built once per binding, not per packet.
+      let topic = `nfqueue/${settings.queue}`;
       const queue: NfqueueInline = new NfqueueInline(inlineOptions(settings), {
-        emit: (payload) => kit.send({ payload, topic: `nfqueue/${queue.options.queue}` }),
+        emit: (payload) => kit.send({ payload, topic }),
         error: report,
       });
       // Bind once the flows have started, so Catch and Status nodes see a failure to bind.
@@ -39,7 +41,10 @@ export = function (RED: NodeAPI): void {
           if (!queue.running) throw new Error('queue not bound (see the earlier error); verdict ignored, the kernel applies its own');
           queue.verdict(msg.payload);
         },
-        configure: (next) => queue.reconfigure(inlineOptions(next)),
+        configure: (next) => {
+          queue.reconfigure(inlineOptions(next));
+          topic = `nfqueue/${queue.options.queue}`;
+        },
         reset: () => queue.resetCounts(),
         status(): StatusLine | null {
           const failure = queue.bindError;

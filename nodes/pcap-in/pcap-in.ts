@@ -6,8 +6,8 @@
  */
 import type { NodeAPI, NodeMessageInFlow } from 'node-red';
 import { PcapInput, type CapturePhase } from '../../lib/capture/pcap-input';
-import { registerIpsNode, type StatusFill } from '../common/ips-node';
-import { shortError } from '../common/status';
+import { registerIpsNode } from '../common/ips-node';
+import { shortError, type StatusFill } from '../common/status';
 
 const FILL: Record<CapturePhase, StatusFill> = { ready: 'grey', reading: 'blue', capturing: 'green', done: 'green', stopped: 'grey', failed: 'red' };
 

@@ -1,8 +1,8 @@
 import type { NodeAPI } from 'node-red';
 import { LogClient } from '../../lib/store/log-client';
 import type { IncomingMessage } from '../../lib/store/records';
-import { registerIpsNode, type StatusLine } from '../common/ips-node';
-import { shortError } from '../common/status';
+import { registerIpsNode } from '../common/ips-node';
+import { shortError, type StatusLine } from '../common/status';
 
 export = function (RED: NodeAPI): void {
   registerIpsNode(RED, {

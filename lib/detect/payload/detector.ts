@@ -93,9 +93,17 @@ function sourcesFrom(base: RuleSources, cfg: Record<string, unknown>): RuleSourc
   return next;
 }
 
+/** Catalog entries of the compiled rules, made once per rule rather than per hit. */
+const ruleInfos = new WeakMap<PayloadRule, RuleInfo>();
+
 /** A payload rule's catalog entry: it tracks the sender of the matching payload, its offender. */
 function ruleInfo(r: PayloadRule): RuleInfo {
-  return { rule: r.id, sid: r.sid, signature: r.name, category: r.category, severity: r.severity, tracks: 'src' };
+  let info = ruleInfos.get(r);
+  if (info === undefined) {
+    info = { rule: r.id, sid: r.sid, signature: r.name, category: r.category, severity: r.severity, tracks: 'src' };
+    ruleInfos.set(r, info);
+  }
+  return info;
 }
 
 /** One skeleton: reports the hits of rules with the given action. */

@@ -9,6 +9,7 @@ import { BACKEND_KINDS, createBackend } from './index';
 import { IPSET_MAX_TIMEOUT_S, type BackendKind } from './backend';
 import { MAX_ELEM_LIMIT } from './ipset';
 import { blockActionsOf } from './messages';
+import { CHAIN_NAME, NFT_TABLE_NAME, SET_BASE_NAME } from './names';
 import { DryRunRunner, ExecRunner, type CommandRunner } from './runner';
 import type { BlockList } from '../types';
 import type { Schema } from '../../base/settings';
@@ -39,9 +40,9 @@ const MAX_S = 2 ** 31 - 1;
 /** Syntax only: the backends refuse built-in chain names with their own reason (names.ts). */
 export const blockSchema: Schema<BlockSettings> = {
   backend: { type: 'enum', values: BACKEND_KINDS, default: 'ipset', label: 'Backend', help: 'ipset + iptables or an nftables set (the kernel expires blocks), or plain iptables rules (the node expires them)' },
-  chain: { type: 'string', pattern: '[A-Za-z][A-Za-z0-9_-]{0,27}', default: 'IPS-BLOCK', label: 'Chain', help: "the node's own iptables chain (ipset and iptables backends), not a built-in one: 1-28 letters, digits, _ or -" },
-  setName: { type: 'string', pattern: '[A-Za-z][A-Za-z0-9_-]{0,27}', default: 'ips-block', label: 'Set name', help: 'ipset backend: the sets are <name>-v4 and <name>-v6' },
-  table: { type: 'string', pattern: '[A-Za-z][A-Za-z0-9_]{0,31}', default: 'ips', label: 'Table', help: 'nftables backend: the table inet <table>' },
+  chain: { type: 'string', pattern: CHAIN_NAME, default: 'IPS-BLOCK', label: 'Chain', help: "the node's own iptables chain (ipset and iptables backends), not a built-in one: 1-28 letters, digits, _ or -" },
+  setName: { type: 'string', pattern: SET_BASE_NAME, default: 'ips-block', label: 'Set name', help: 'ipset backend: the sets are <name>-v4 and <name>-v6' },
+  table: { type: 'string', pattern: NFT_TABLE_NAME, default: 'ips', label: 'Table', help: 'nftables backend: the table inet <table>' },
   maxElem: { type: 'int', min: 1, max: MAX_ELEM_LIMIT, default: 65_536, unit: 'addresses', label: 'Set size', help: 'most addresses per set (ipset and nftables)' },
   durationS: { type: 'int', min: 0, max: MAX_S, default: 3600, unit: 's', label: 'Duration', help: `block duration when the message gives none; 0 = permanent (ipset: at most ${IPSET_MAX_TIMEOUT_S})` },
   allowlist: { type: 'cidrs', default: [], label: 'Allowlist', help: 'addresses and networks that are never blocked' },

@@ -5,13 +5,16 @@
  */
 import { parseIp, formatIp, type IpFamily } from '../../base/cidr';
 
-/** iptables chain names: at most 28 characters; the built-in names are refused. */
-const CHAIN = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
+/** iptables chain names: at most 28 characters; the built-in names are refused. (Sources for the settings schema, blocker.ts.) */
+export const CHAIN_NAME = '[A-Za-z][A-Za-z0-9_-]{0,27}';
+const CHAIN = new RegExp(`^${CHAIN_NAME}$`);
 const BUILTIN_CHAINS = new Set(['INPUT', 'OUTPUT', 'FORWARD', 'PREROUTING', 'POSTROUTING', 'ACCEPT', 'DROP', 'REJECT', 'RETURN', 'QUEUE', 'LOG']);
 /** ipset names are limited to 31 characters; the backend appends '-v4'/'-v6'. */
-const SET_BASE = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
+export const SET_BASE_NAME = '[A-Za-z][A-Za-z0-9_-]{0,27}';
+const SET_BASE = new RegExp(`^${SET_BASE_NAME}$`);
 /** nft identifiers kept to a conservative subset. */
-const NFT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+export const NFT_TABLE_NAME = '[A-Za-z][A-Za-z0-9_]{0,31}';
+const NFT_NAME = new RegExp(`^${NFT_TABLE_NAME}$`);
 
 export function validateChainName(name: string): string {
   if (typeof name !== 'string' || !CHAIN.test(name)) {

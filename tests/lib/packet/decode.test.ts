@@ -221,7 +221,7 @@ describe('decodePacket: IPv6', () => {
     assert.match(p.malformed ?? '', /more than 16 IPv6 extension headers/);
   });
 
-  it('formats every address the same way as lib/net/cidr formatIp', () => {
+  it('formats every address the same way as lib/base/cidr formatIp', () => {
     let seed = 7;
     const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
     for (let i = 0; i < 3000; i++) {
