@@ -120,12 +120,12 @@ export class FloodDetector extends Detector<FloodSettings> {
     if (s.icmpSrc > 0) {
       const src = srcKey(p);
       const n = this.countSource(this.icmpBySrc, this.icmpSeen, src, p.ts, s.windowMs);
-      if (n > s.icmpSrc) this.hit(FLOOD_RULES.icmpSrc, src, p, n, s.icmpSrc, true, 'ICMP echo requests');
+      if (n > s.icmpSrc) this.hit(FLOOD_RULES.icmpSrc, src, p, n, s.icmpSrc, 'ICMP echo requests');
     }
     if (s.icmpDst > 0) {
       const dst = dstKey(p);
       const n = this.icmpByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
-      if (n > s.icmpDst) this.hit(FLOOD_RULES.icmpDst, dst, p, n, s.icmpDst, false, 'ICMP echo requests');
+      if (n > s.icmpDst) this.hit(FLOOD_RULES.icmpDst, dst, p, n, s.icmpDst, 'ICMP echo requests');
     }
   }
 
@@ -134,12 +134,12 @@ export class FloodDetector extends Detector<FloodSettings> {
     if (s.udpSrc > 0) {
       const src = srcKey(p);
       const n = this.countSource(this.udpBySrc, this.udpSeen, src, p.ts, s.windowMs);
-      if (n > s.udpSrc) this.hit(FLOOD_RULES.udpSrc, src, p, n, s.udpSrc, true, 'UDP packets');
+      if (n > s.udpSrc) this.hit(FLOOD_RULES.udpSrc, src, p, n, s.udpSrc, 'UDP packets');
     }
     if (s.udpDst > 0) {
       const dst = dstKey(p);
       const n = this.udpByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
-      if (n > s.udpDst) this.hit(FLOOD_RULES.udpDst, dst, p, n, s.udpDst, false, 'UDP packets');
+      if (n > s.udpDst) this.hit(FLOOD_RULES.udpDst, dst, p, n, s.udpDst, 'UDP packets');
     }
   }
 
@@ -177,8 +177,8 @@ export class FloodDetector extends Detector<FloodSettings> {
         nSrc = 1;
       }
       const nDst = this.synByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
-      if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, src, p, nSrc, s.synSrc, true, 'half-open connections (SYN without completed handshake)');
-      if (s.synDst > 0 && nDst > s.synDst) this.hit(FLOOD_RULES.synDst, dst, p, nDst, s.synDst, false, 'half-open connections (SYN without completed handshake)');
+      if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, src, p, nSrc, s.synSrc, 'half-open connections (SYN without completed handshake)');
+      if (s.synDst > 0 && nDst > s.synDst) this.hit(FLOOD_RULES.synDst, dst, p, nDst, s.synDst, 'half-open connections (SYN without completed handshake)');
       return;
     }
     // The client's ACK completes the handshake: the connection is no longer half-open.
@@ -217,7 +217,8 @@ export class FloodDetector extends Detector<FloodSettings> {
   }
 
   /** `key`: the state key of the source (perSource) or the target. */
-  private hit(info: RuleInfo, key: AddrKey, p: Packet, n: number, limit: number, perSource: boolean, what: string): void {
+  private hit(info: RuleInfo, key: AddrKey, p: Packet, n: number, limit: number, what: string): void {
+    const perSource = info.tracks === 'src';
     const s = this.settings;
     const count = Math.round(n);
     this.report(info, key, p, s.windowMs, () => ({

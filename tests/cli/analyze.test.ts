@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../support/red-runtime';
 import { IPS, jsonlAlerts, runIps, runProcess, summaries, type AlertLine } from '../support/ips-cli';
+import { parseCsv } from '../support/csv';
 
 const DEMO = path.join(packageRoot, 'examples', 'captures', 'demo.pcap');
 const LAB_ETH = path.join(packageRoot, 'tests', 'fixtures', 'lab-eth.pcap');
@@ -40,37 +41,6 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 /** Alerts without the file they came from, in a stable order, for comparing runs. */
 function comparable(alerts: readonly AlertLine[]): string[] {
   return alerts.map(({ file: _file, ...a }) => JSON.stringify(a, Object.keys(a).sort())).sort();
-}
-
-/** RFC 4180 records (quoted fields may hold commas, quotes and line breaks), CRLF between records. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  const endField = () => {
-    row.push(field);
-    field = '';
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') endField();
-    else if (c === '\r' && text[i + 1] === '\n') {
-      endField();
-      rows.push(row);
-      row = [];
-      i++;
-    } else field += c;
-  }
-  assert.equal(field + row.join(''), '', 'the CSV ends with CRLF');
-  return rows;
 }
 
 describe('ips analyze: the three formats', () => {

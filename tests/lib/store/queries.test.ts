@@ -13,6 +13,7 @@ import { parseQuery, runQuery, type ChartData } from '../../../lib/store/queries
 import { parseExport, exportTable } from '../../../lib/store/export';
 import type { Db } from '../../../lib/store/sqlite';
 import { tempDir, makeAlert, makeDevice, readRows, NASTY_TEXT } from '../../support/store';
+import { parseCsv } from '../../support/csv';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -171,26 +172,6 @@ describe('queries', () => {
     await assert.rejects(q({ name: 'recentAlerts', from: NOW, to: NOW - 1 }), /is after to/);
   });
 });
-
-/** RFC 4180 reader for checking exports. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\r' && text[i + 1] === '\n') { row.push(field); rows.push(row); row = []; field = ''; i++; }
-    else field += c;
-  }
-  return rows;
-}
 
 describe('export', () => {
   it('writes CSV that reads back to the stored values, quotes and NULs included', async () => {
