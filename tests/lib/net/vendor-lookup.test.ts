@@ -2,8 +2,9 @@
  * VendorLookup (vendor-lookup's engine) without Node-RED, on dnsmasq lease
  * files on disk: the first reading before any lookup, an unknown address
  * making it read again, runtime settings, a lease file it cannot read
- * reported once and recovered from, a reading of replaced tables ignored. (The kernel neighbour table is read in
- * tests/lib/net/neighbours.test.ts and tests/integration/router.test.ts.)
+ * reported once and recovered from, a reading of replaced tables ignored.
+ * (The kernel neighbour table is read in tests/lib/net/neighbours.test.ts
+ * and tests/integration/router.test.ts.)
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
