@@ -85,6 +85,8 @@ export class ConntrackPoller {
   private neighbours: NeighbourTable | null;
   /** Built on the first poll (an interface's networks are read then) and again after a LAN change. */
   private book: DeviceBook | null = null;
+  /** Counts LAN changes, so a book built from settings replaced meanwhile is not kept. */
+  private lanChanges = 0;
   private watcher: DestroyWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
@@ -128,7 +130,7 @@ export class ConntrackPoller {
     this.polling = true;
     const t0 = process.hrtime.bigint();
     try {
-      const book = this.book ?? (this.book = await this.makeBook());
+      const book = this.book ?? await this.buildBook();
       const entries = await this.reader.read();
       const now = Date.now();
       if (this.neighbours && now - this.lastNeighbourRefresh > 5000) {
@@ -158,7 +160,10 @@ export class ConntrackPoller {
     const prev = this.settings;
     this.settings = next;
     this.policy = policy;
-    if (next.lan.join() !== prev.lan.join() || next.iface !== prev.iface || next.idleS !== prev.idleS) this.book = null; // a new baseline
+    if (next.lan.join() !== prev.lan.join() || next.iface !== prev.iface || next.idleS !== prev.idleS) {
+      this.book = null; // a new baseline
+      this.lanChanges++;
+    }
     if (this.book) this.book.collectActive = next.flowOutput === 'all';
     if (next.source !== prev.source) this.reader = new ConntrackReader(next.source);
     if (next.resolveMac !== prev.resolveMac) {
@@ -198,8 +203,19 @@ export class ConntrackPoller {
     this.timer = this.settings.interval > 0 && !this.closed ? setInterval(() => void this.poll(), this.settings.interval * 1000) : null;
   }
 
-  private async makeBook(): Promise<DeviceBook> {
-    const s = this.settings;
+  /** A book for the current LAN; built again when the LAN changes while an interface is read (else the old LAN would stay). */
+  private async buildBook(): Promise<DeviceBook> {
+    for (;;) {
+      const lanChanges = this.lanChanges;
+      const book = await this.makeBook(this.settings);
+      if (lanChanges !== this.lanChanges) continue;
+      book.collectActive = this.settings.flowOutput === 'all'; // flowOutput may have changed meanwhile
+      this.book = book;
+      return book;
+    }
+  }
+
+  private async makeBook(s: ConntrackPollSettings): Promise<DeviceBook> {
     let lan = new CidrSet(s.lan);
     let exclude = new Set<string>();
     if (s.iface) {

@@ -62,8 +62,14 @@ export class VendorLookup {
   /** Why the last reading of the tables failed, until one works. */
   fault: string | null = null;
 
-  /** `events.error` hears each distinct failure to read the tables (lookups go on with what is known), `events.read` each reading that worked. */
-  constructor(settings: VendorLookupSettings, private readonly events: { error(err: Error): void; read(): void }) {
+  private readonly missRefreshMs: number;
+
+  /**
+   * `events.error` hears each distinct failure to read the tables (lookups go on with what is known), `events.read` each reading that worked.
+   * `missRefreshMs`: after a miss, the tables are read again if the last reading is older than this.
+   */
+  constructor(settings: VendorLookupSettings, private readonly events: { error(err: Error): void; read(): void }, options: { missRefreshMs?: number } = {}) {
+    this.missRefreshMs = options.missRefreshMs ?? MISS_REFRESH_MS;
     this.table = tableOf(settings);
     this.enricher = new Enricher(this.table, fieldsOf(settings));
     this.refreshS = settings.refreshS;
@@ -84,7 +90,7 @@ export class VendorLookup {
   enrich(payload: unknown): number {
     const n = this.enricher.enrich(payload);
     // An address we do not know yet: read the tables again soon, not only at the next period.
-    if (this.enricher.misses > 0 && Date.now() - this.table.lastRefresh > MISS_REFRESH_MS) void this.refresh();
+    if (this.enricher.misses > 0 && Date.now() - this.table.lastRefresh > this.missRefreshMs) void this.refresh();
     return n;
   }
 
@@ -113,13 +119,18 @@ export class VendorLookup {
     this.timer = this.closed ? null : setInterval(() => void this.refresh(), this.refreshS * 1000);
   }
 
-  private refresh(): Promise<void> {
+  /** Read the tables now (or join the reading under way). Never rejects: failures go to events.error. */
+  refresh(): Promise<void> {
     if (this.refreshing) return this.refreshing;
-    const done: Promise<void> = this.table.refresh().then(() => {
+    const table = this.table;
+    // A reading of tables that configure() has since replaced tells nothing about the ones in use.
+    const done: Promise<void> = table.refresh().then(() => {
+      if (this.table !== table) return;
       this.enricher.misses = 0;
       this.fault = null;
       this.events.read();
     }, (err: Error) => {
+      if (this.table !== table) return;
       if (err.message !== this.fault) this.events.error(err);
       this.fault = err.message;
     }).finally(() => {

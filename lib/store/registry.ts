@@ -72,3 +72,8 @@ export function acquireStore(file: string, options: Partial<StoreOptions> = {}):
 export function openStores(): Map<string, number> {
   return new Map([...open].map(([k, e]) => [k, e.refs]));
 }
+
+/** The store open on a file, if any (for tests and diagnostics: tells a kept store from a reopened one). */
+export function openStore(file: string): LogStore | undefined {
+  return open.get(path.resolve(file))?.store;
+}

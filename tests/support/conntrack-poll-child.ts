@@ -4,7 +4,8 @@
  * JSON lines on stdout. stdin takes one JSON command per line: {"poll":true}
  * (answered with {"event":"polled"} once the poll is over), {"configure":
  * {...}} (a settings patch: "configured" or "refused"), {"reset":true},
- * {"close":true}. After close the process has nothing left to wait for and
+ * {"close":true}. A line with several commands runs them in that order in
+ * one go (a poll then starts and the configure comes while it runs). After close the process has nothing left to wait for and
  * exits by itself, unless the poller left a timer or a child process running.
  * argv: the settings patch to start with (JSON).
  */

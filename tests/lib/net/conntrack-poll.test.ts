@@ -26,6 +26,8 @@ class PollerChild {
   readonly events: Event[] = [];
   private readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  /** The exit code once the child has exited (null after a signal). */
+  exitCode: number | null | undefined = undefined;
 
   constructor(ns: Netns, settings: Record<string, unknown>) {
     this.child = ns.spawn(process.execPath, [path.join(__dirname, '..', '..', 'support', 'conntrack-poll-child.js'), JSON.stringify(settings)]);
@@ -34,6 +36,7 @@ class PollerChild {
     this.child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
       if (stderr) this.events.push({ event: 'stderr', text: stderr });
+      this.exitCode = code;
       resolve(code);
     }));
   }
@@ -132,7 +135,32 @@ describe('ConntrackPoller in a router namespace (real kernel, real tool)', () =>
 
     // close(): no timer, no conntrack -E child left, so the process ends by itself.
     c.send({ close: true });
-    assert.equal(await Promise.race([c.exited, new Promise((res) => setTimeout(() => res('still running'), 10_000))]), 0, JSON.stringify(c.events.slice(-3)));
+    await until(() => c.exitCode !== undefined, `the child to exit by itself (last events: ${JSON.stringify(c.events.slice(-3))})`, 10_000);
+    assert.equal(c.exitCode, 0);
+  });
+
+  test('a LAN change while a poll reads the LAN takes effect: that poll and the next count only the new LAN', async (t) => {
+    if (skip) return t.skip(skip);
+    const c = start({ interval: 0, lan: '10.81.0.0/24', events: false, resolveMac: false });
+    await c.next((e) => e.event === 'started', 'the first poll');
+    const send = async (command: Record<string, unknown>, ...outcomes: string[]): Promise<Event[]> => {
+      const from = c.events.length;
+      c.send(command);
+      for (const outcome of outcomes) await c.next((e) => e.event === outcome, outcome, from);
+      return c.events.slice(from);
+    };
+    const reportOf = (events: Event[]): Event => events.find((e) => e.event === 'report')!;
+    await d.exec('ping', ['-c', '2', '-i', '0.2', '10.81.0.1']);
+    assert.ok(device(reportOf(await send({ poll: true }, 'polled')), '10.81.0.2'), 'the device is counted on the first LAN');
+    await send({ configure: { idleS: 61 } }, 'configured'); // the next poll builds its device book anew
+    await d.exec('ping', ['-c', '2', '-i', '0.2', '10.81.0.1']);
+    // One command line: the child starts the poll, which is then building its book, and changes the LAN before that is done.
+    const raced = await send({ poll: true, configure: { lan: '10.99.0.0/24' } }, 'configured', 'polled');
+    assert.deepEqual(reportOf(raced).devices, [], 'the poll under way counted the old LAN');
+    assert.deepEqual(reportOf(await send({ poll: true }, 'polled')).devices, [], 'the book of the old LAN was kept');
+    assert.equal(c.of('error').length, 0);
+    c.send({ close: true });
+    assert.equal(await c.exited, 0);
   });
 
   test('a poll that fails is reported once, not every time, and again after it worked in between', async (t) => {

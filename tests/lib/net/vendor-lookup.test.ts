@@ -2,8 +2,9 @@
  * VendorLookup (vendor-lookup's engine) without Node-RED, on dnsmasq lease
  * files on disk: the first reading before any lookup, an unknown address
  * making it read again, runtime settings, a lease file it cannot read
- * reported once and recovered from. (The kernel neighbour table is read in
- * tests/lib/net/neighbours.test.ts and tests/integration/router.test.ts.)
+ * reported once and recovered from, a reading of replaced tables ignored.
+ * (The kernel neighbour table is read in tests/lib/net/neighbours.test.ts
+ * and tests/integration/router.test.ts.)
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,11 +27,11 @@ function leaseFile(name: string, text: string): string {
   return file;
 }
 
-function lookup(patch: Record<string, unknown>) {
+function lookup(patch: Record<string, unknown>, options: { missRefreshMs?: number } = {}) {
   const settings: VendorLookupSettings = applySettings(vendorLookupSchema, defaultsOf(vendorLookupSchema), { neighbours: false, ...patch });
   const errors: string[] = [];
   let reads = 0;
-  const l = new VendorLookup(settings, { error: (err) => errors.push(err.message), read: () => void reads++ });
+  const l = new VendorLookup(settings, { error: (err) => errors.push(err.message), read: () => void reads++ }, options);
   return { l, settings, errors, reads: () => reads };
 }
 
@@ -51,13 +52,13 @@ describe('VendorLookup', () => {
 
   test('an address it does not know makes it read the tables again, not only at the next period', async () => {
     const file = leaseFile('grows', PI);
-    const { l } = lookup({ leaseFile: file, refreshS: 86_400 });
+    const { l } = lookup({ leaseFile: file, refreshS: 86_400 }, { missRefreshMs: 10 });
     try {
       await l.start();
       fs.appendFileSync(file, NAS);
-      // A reading is repeated at most every 2 s: ask until it has happened.
+      // A miss reads again if the last reading is older than 10 ms: ask until it has happened.
       const nas = { ip: '192.168.4.60' } as Record<string, unknown>;
-      await until(() => l.enrich([nas]) > 0, 'the new lease to be read', 10_000, 250);
+      await until(() => l.enrich([nas]) > 0, 'the new lease to be read', 10_000, 20);
       assert.equal(nas.hostname, 'nas');
       assert.equal(l.hosts, 2);
     } finally {
@@ -85,19 +86,40 @@ describe('VendorLookup', () => {
   test('a lease file it cannot read is reported once, lookups go on, and a reading that works clears it', async () => {
     const unreadable = path.join(dir, 'a-directory');
     fs.mkdirSync(unreadable);
-    const { l, settings, errors, reads } = lookup({ leaseFile: unreadable });
+    const { l, settings, errors, reads } = lookup({ leaseFile: unreadable }, { missRefreshMs: 0 });
     try {
       await l.start();
       assert.equal(errors.length, 1);
       assert.match(errors[0], /cannot read lease file .*a-directory/);
       assert.equal(l.fault, errors[0]);
+      // An unknown address starts a second reading, which fails the same way: not reported again.
       const mac = { ip: '192.168.4.99', mac: 'b8:27:eb:00:00:01' } as Record<string, unknown>;
       l.enrich(mac);
       assert.equal(mac.vendor, 'Raspberry Pi Foundation', 'the vendor needs no table');
+      await l.refresh();
+      assert.equal(errors.length, 1);
+      assert.equal(l.fault, errors[0]);
       l.configure(applySettings(vendorLookupSchema, settings, { leaseFile: leaseFile('good', PI) }), settings);
       await until(() => reads() > 0, 'a reading that works');
       assert.equal(l.fault, null);
       assert.equal(errors.length, 1);
+    } finally {
+      l.close();
+    }
+  });
+
+  test('a reading of the old tables that ends after a change of lease file is ignored', async () => {
+    const unreadable = path.join(dir, 'another-directory');
+    fs.mkdirSync(unreadable);
+    const { l, settings, errors } = lookup({ leaseFile: unreadable });
+    try {
+      const first = l.start(); // reads the directory (fails) ...
+      l.configure(applySettings(vendorLookupSchema, settings, { leaseFile: leaseFile('current', PI) }), settings); // ... while the new file is read
+      await first;
+      await l.refresh(); // joins the reading of the new file if it is still under way
+      assert.deepEqual(errors, [], 'the failure of the file no longer used was reported');
+      assert.equal(l.fault, null);
+      assert.equal(l.hosts, 1);
     } finally {
       l.close();
     }

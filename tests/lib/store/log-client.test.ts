@@ -4,13 +4,13 @@
  * directory, a move to another file at runtime (the old one's waiting rows
  * written first), two clients on one file, and close() releasing the store.
  */
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { applySettings, defaultsOf } from '../../../lib/base/settings';
 import { LogClient, type LogClientEvents } from '../../../lib/store/log-client';
-import { openStores } from '../../../lib/store/registry';
+import { openStore, openStores } from '../../../lib/store/registry';
 import { sqliteLogSchema, storeOptionsOf, type SqliteLogSettings } from '../../../lib/store/settings';
 import { DEFAULT_OPTIONS } from '../../../lib/store/options';
 import { makeAlert, makeDevice, readRows, tempDir, waitFor } from '../../support/store';
@@ -24,6 +24,18 @@ function base(tag: string): string {
   const d = tempDir(`client-${tag}`);
   dirs.push(d);
   return d;
+}
+
+/** Every client a test opens, closed after it even when it fails (a client with a long flush interval would keep the process alive). */
+const clients: LogClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+function openClient(settings: SqliteLogSettings, dir: string, events: LogClientEvents): LogClient {
+  const client = new LogClient(settings, dir, events);
+  clients.push(client);
+  return client;
 }
 
 const settingsOf = (patch: Record<string, unknown>): SqliteLogSettings =>
@@ -57,7 +69,7 @@ describe('LogClient', () => {
   it('logs records to a file relative to its base directory and answers queries and exports with them', async () => {
     const dir = base('basic');
     const events = recorder();
-    const client = new LogClient(settingsOf({ file: 'ips.db', exportDir: 'out', queryLimit: 2 }), dir, events);
+    const client = openClient(settingsOf({ file: 'ips.db', exportDir: 'out', queryLimit: 2 }), dir, events);
     await client.opened();
     assert.equal(client.file, path.join(dir, 'ips.db'));
     assert.equal(client.handle({ payload: [makeAlert(1), makeAlert(2), makeAlert(3)] }), null, 'records are taken, not answered');
@@ -83,7 +95,7 @@ describe('LogClient', () => {
     const dir = base('move');
     const events = recorder();
     const first = settingsOf({ file: 'a.db', flushMs: 600_000 });
-    const client = new LogClient(first, dir, events);
+    const client = openClient(first, dir, events);
     await client.opened();
     client.handle({ payload: makeAlert(1) });
     const moved = applySettings(sqliteLogSchema, first, { file: 'b.db' });
@@ -91,8 +103,13 @@ describe('LogClient', () => {
     assert.equal(openStores().has(path.join(dir, 'a.db')), false);
     assert.deepEqual((await readRows(path.join(dir, 'a.db'), 'SELECT sid FROM alerts')).map((r) => r.sid), [1001]);
     client.handle({ payload: makeAlert(2) });
+    const store = openStore(path.join(dir, 'b.db'));
+    assert.ok(store);
     await client.configure(applySettings(sqliteLogSchema, moved, { queryLimit: 1 }));
     assert.equal(client.file, path.join(dir, 'b.db'));
+    assert.equal(openStore(path.join(dir, 'b.db')), store, 'the store was reopened for a setting of the client alone');
+    assert.equal(openStores().get(path.join(dir, 'b.db')), 1);
+    assert.equal(client.stats.pending, 1, 'the store was released (its waiting row written) for a setting of the client alone');
     const recent = await client.handle({ query: { name: 'recentAlerts' } });
     assert.deepEqual((recent?.payload as { sid: number }[]).map((r) => r.sid), [1002]);
     await client.close();
@@ -103,7 +120,7 @@ describe('LogClient', () => {
     const dir = base('reopen');
     const file = path.join(dir, 'ips.db');
     const slow = settingsOf({ file, flushMs: 600_000 });
-    const client = new LogClient(slow, dir, recorder());
+    const client = openClient(slow, dir, recorder());
     await client.opened();
     client.handle({ payload: makeAlert(1) });
     await client.configure(applySettings(sqliteLogSchema, slow, { flushMs: 20 }));
@@ -115,9 +132,9 @@ describe('LogClient', () => {
 
   it('two clients on one file share its store; the second is told when its writer options do not apply', async () => {
     const dir = base('shared');
-    const a = new LogClient(settingsOf({ file: 'ips.db' }), dir, recorder());
+    const a = openClient(settingsOf({ file: 'ips.db' }), dir, recorder());
     const events = recorder();
-    const b = new LogClient(settingsOf({ file: 'ips.db', flushMs: 500 }), dir, events);
+    const b = openClient(settingsOf({ file: 'ips.db', flushMs: 500 }), dir, events);
     assert.equal(openStores().get(path.join(dir, 'ips.db')), 2);
     assert.match(events.said.join('\n'), /^warn: .*ips\.db is already open with other writer\/retention options; the first node's options apply/);
     a.handle({ payload: makeAlert(1) });
@@ -132,7 +149,7 @@ describe('LogClient', () => {
   it('reports a database it cannot open in words, keeps the rows, and says so on close when they could not be written', async () => {
     const dir = base('missing');
     const events = recorder();
-    const client = new LogClient(settingsOf({ file: 'nowhere/ips.db', retryMs: 10_000 }), dir, events);
+    const client = openClient(settingsOf({ file: 'nowhere/ips.db', retryMs: 10_000 }), dir, events);
     await client.opened();
     assert.match(events.said.join('\n'), /^error: cannot open database .*directory .*nowhere does not exist .*; 0 rows kept and retried/);
     client.handle({ payload: [makeAlert(1), makeAlert(2)] });
