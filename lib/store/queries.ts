@@ -115,7 +115,7 @@ export const QUERIES: Record<QueryName, QueryDef> = {
       const w = where([['rule', text(p, 'rule')], ['severity', text(p, 'severity')], ['category', text(p, 'category')], ['src', text(p, 'src')]], 'ts', from, to);
       const rows = await all<Record<string, SqlValue>>(db,
         `SELECT id, ts, rule, sid, signature, category, severity, action, src, dst, proto, sport, dport, src_mac AS srcMac,
-                count, window_ms AS windowMs, threshold, reason, evidence, detector
+                count, window_ms AS windowMs, threshold, reason, evidence, detector, offender
          FROM alerts ${w.sql} ORDER BY ts DESC LIMIT ?`, [...w.params, limit]);
       const payload = rows.map((r) => ({ time: iso(r.ts), ...r }));
       return { name: 'recentAlerts', payload, count: payload.length };

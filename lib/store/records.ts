@@ -36,7 +36,7 @@ export type LogItem = RowItem | BlockSnapshotItem;
 export const TABLES = {
   alert: {
     table: 'alerts',
-    columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector'],
+    columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector', 'offender'],
     numeric: ['ts', 'logged', 'sid', 'sport', 'dport', 'count', 'window_ms', 'threshold'],
   },
   device: {
@@ -107,7 +107,7 @@ export function alertRow(a: Obj, where: string, now: number): RowItem {
     str(a, 'category', where, true), str(a, 'severity', where, true), str(a, 'action', where), str(a, 'src', where, true),
     str(a, 'dst', where), str(a, 'proto', where), num(a, 'sport', where), num(a, 'dport', where), str(a, 'srcMac', where),
     num(a, 'count', where), num(a, 'windowMs', where), num(a, 'threshold', where), str(a, 'reason', where),
-    str(a, 'evidence', where), str(a, 'detector', where),
+    str(a, 'evidence', where), str(a, 'detector', where), str(a, 'offender', where),
   ];
   return { kind: 'alert', values };
 }

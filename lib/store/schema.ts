@@ -56,6 +56,8 @@ export const MIGRATIONS: readonly string[] = [
      SELECT CAST(ts / 3600000 AS INTEGER), ip, coalesce(sum(rx_bps), 0), coalesce(sum(tx_bps), 0), count(*),
             coalesce(max(coalesce(rx_bps, 0) + coalesce(tx_bps, 0)), 0)
      FROM devices GROUP BY 1, 2;`,
+  // 5: the address an alert names as safe to block (Alert.offender); older rows have none.
+  `ALTER TABLE alerts ADD COLUMN offender TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

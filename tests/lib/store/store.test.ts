@@ -229,19 +229,20 @@ describe('LogStore', () => {
     await closeDb(db);
 
     const { store, faults } = startStore(file);
-    store.add([rowOfAlert(makeAlert(1, { srcMac: '02:00:00:00:00:01' })), rowOfDevice(makeDevice('10.0.0.8', 1, 2, { vendor: 'Acme' }))]);
+    store.add([rowOfAlert(makeAlert(1, { srcMac: '02:00:00:00:00:01', offender: '10.66.0.1' })), rowOfDevice(makeDevice('10.0.0.8', 1, 2, { vendor: 'Acme' }))]);
     store.add(records({ payload: { blocked: [{ ip: '10.9.9.9', since: 3000, expires: 0, reason: 'scan', rule: 'scan.vertical' }] } }, 3000));
     await store.flush();
     await store.close();
     assert.deepEqual(faults, []);
     const [{ user_version: version }] = await readRows(file, 'PRAGMA user_version');
     assert.equal(version, SCHEMA_VERSION);
-    const old = await readRows(file, 'SELECT ts, logged, rule, reason, src_mac FROM alerts ORDER BY id');
+    const old = await readRows(file, 'SELECT ts, logged, rule, reason, src_mac, offender FROM alerts ORDER BY id');
     assert.deepEqual(old.slice(0, 2), [
-      { ts: 1000, logged: 1000, rule: 'scan.vertical', reason: 'old row one', src_mac: null },
-      { ts: 2000, logged: 2000, rule: 'flood.icmp', reason: 'old row two', src_mac: null },
+      { ts: 1000, logged: 1000, rule: 'scan.vertical', reason: 'old row one', src_mac: null, offender: null },
+      { ts: 2000, logged: 2000, rule: 'flood.icmp', reason: 'old row two', src_mac: null, offender: null },
     ]);
     assert.equal(old[2].src_mac, '02:00:00:00:00:01');
+    assert.equal(old[2].offender, '10.66.0.1', 'new rows keep who the alert names as safe to block');
     assert.deepEqual(await readRows(file, 'SELECT ip, mac, vendor FROM devices ORDER BY id'), [
       { ip: '10.0.0.7', mac: '00:11:22:33:44:55', vendor: null },
       { ip: '10.0.0.8', mac: null, vendor: 'Acme' },
