@@ -35,7 +35,7 @@ export interface RuleInfo {
 export type AlertFields = Omit<Alert, keyof RuleInfo | 'action' | 'offender'> & { action?: AlertAction };
 
 /** Whether alerts of `info` name an offender (their `src`): rules that track a source or a source→target pair, unless they report an all-clear. */
-export function namesOffender(info: RuleInfo): boolean {
+function namesOffender(info: RuleInfo): boolean {
   return (info.tracks === 'src' || info.tracks === 'pair') && info.offence !== false;
 }
 

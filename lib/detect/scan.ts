@@ -11,7 +11,7 @@ import { baseSchema, Detector, type BaseSettings } from './detector';
 import { withDefault, type Schema } from '../base/settings';
 import { KeyedCounter, KeyedDistinct } from './window';
 import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
-import { flagBitsOf, isOpeningSyn, tcpFlagBits, TCP_ACK, TCP_FIN, TCP_FLAG_TEXT, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
+import { flagBitsOf, isOpeningSyn, TCP_ACK, TCP_FIN, TCP_FLAG_TEXT, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
 
 export const SCAN_RULES = defineRules({
   vertical: { rule: 'scan.vertical', sid: 1000101, signature: 'Port scan: many ports on one host', category: 'scan', severity: 'medium', tracks: 'pair' },
@@ -57,13 +57,9 @@ export const scanSchema: Schema<ScanSettings> = {
   failures: { ...threshold, default: 20, unit: 'answers', label: 'Failed connections', help: 'RST / ICMP unreachable answers to one source; 0 turns the rule off' },
 };
 
-/** Flag rule for a TCP flag string (order F S R P A U E C), or null when the combination is possible. */
-export function oddFlagRule(flags: string): RuleInfo | null {
-  return oddFlagBitsRule(tcpFlagBits(flags));
-}
-
 /**
- * oddFlagRule on the flag bits (tcp-flags.ts, a packet's `flagBits`):
+ * The flag rule for TCP flag bits (tcp-flags.ts, a packet's `flagBits`), or
+ * null when the combination is possible:
  * testing bits costs no string compares (the decoder's flag strings are not
  * internalized, so a switch on them calls a string compare per case).
  */
