@@ -300,13 +300,13 @@ describe('messages to iptables-block', () => {
 
   it('an alert blocks its offender, never its src or dst as such; one without an offender is refused with the reason', () => {
     // scan.failures: the answers go to the prober, so the offender is what the alert gives, whatever the packet said
-    const failures = { rule: 'scan.failures', src: '10.0.0.77', dst: '10.0.0.1', offender: '10.0.0.77', reason: '30 RST answers' };
+    const failures = { rule: 'scan.failures', src: '10.0.0.5', dst: '10.0.0.1', offender: '10.0.0.77', reason: '30 RST answers' };
     assert.deepEqual(blockActionsOf({ payload: failures }), [{ kind: 'block', req: { ip: '10.0.0.77', durationS: undefined, reason: '30 RST answers', rule: 'scan.failures' } }]);
     const flood = { rule: 'flood.syn.dst', src: '203.0.113.7', dst: '10.0.0.1', reason: '900 SYN/s to 10.0.0.1' };
     const [refused, blocked] = blockActionsOf({ payload: [flood, failures] });
     assert.equal(refused.kind, 'refuse');
     assert.match(refused.kind === 'refuse' ? refused.reason : '', /^alert flood\.syn\.dst names no offender: no single address is the attacker .*neither its src 203\.0\.113\.7 nor its dst 10\.0\.0\.1$/);
-    assert.equal(blocked.kind, 'block', 'the other items of the message still count');
+    assert.deepEqual(blocked, { kind: 'block', req: { ip: '10.0.0.77', durationS: undefined, reason: '30 RST answers', rule: 'scan.failures' } }, 'the other items of the message still count, and block the offender, not the src');
     const [bad] = blockActionsOf({ payload: { ...failures, offender: ['10.0.0.77'] } });
     assert.deepEqual(bad, { kind: 'refuse', reason: 'alert scan.failures: offender must be an address, got ["10.0.0.77"]' });
   });
