@@ -380,6 +380,57 @@ describe('the iptables-block engine (Blocker), dry-run', () => {
   });
 });
 
+describe('the iptables-block engine moving to other kernel objects, dry-run', () => {
+  const settings = { ...defaultsOf(blockSchema), dryRun: true, durationS: 300 };
+
+  it('a new backend takes each block with its time left, reason and rule, then the old sets and chains are removed', async () => {
+    const c = clock();
+    const logged: string[] = [];
+    const h: BlockerHost = { send: () => undefined, log: (l) => logged.push(l), warn: (t) => logged.push(`warn: ${t}`), error: (t) => logged.push(`error: ${t}`) };
+    const b = new Blocker(settings, h, { addressReader: null, now: c.now });
+    await b.handle({ payload: { rule: 'scan.vertical', src: '10.0.0.66', dst: '10.0.0.1', offender: '10.0.0.66', reason: 'ports' } });
+    c.advance(100_000);
+    logged.length = 0;
+    await b.reconfigure({ ...settings, backend: 'nftables' });
+    const add = logged.findIndex((l) => /^dry-run: nft -f - .*add element inet ips block4 \{ 10\.0\.0\.66 timeout 200s comment "[^"]*" \}/s.test(l));
+    assert.ok(add >= 0, `the new set gets the block with the 200 s left:\n${logged.join('\n')}`);
+    const removed = logged.slice(add + 1);
+    for (const line of ['dry-run: iptables -w 10 -D INPUT -j IPS-BLOCK', 'dry-run: iptables -w 10 -X IPS-BLOCK', 'dry-run: ipset destroy ips-block-v4', 'dry-run: ipset destroy ips-block-v6']) {
+      assert.ok(removed.includes(line), `after it, the old kernel objects go: ${line}\n${logged.join('\n')}`);
+    }
+    const r = await b.handle({ topic: 'list' });
+    assert.deepEqual(r.report?.payload.blocked.map((e) => [e.ip, e.rule, e.reason, e.expires - e.since]), [['10.0.0.66', 'scan.vertical', 'ports', 300_000]], 'listed as before, with its end unchanged');
+    await b.close();
+  });
+
+  it('the same kernel objects under new settings are left as they are', async () => {
+    const logged: string[] = [];
+    const h: BlockerHost = { send: () => undefined, log: (l) => logged.push(l), warn: () => undefined, error: () => undefined };
+    const b = new Blocker({ ...settings, backend: 'nftables' }, h, { addressReader: null });
+    await b.handle({ payload: { ip: '10.0.0.66', action: 'block' } });
+    logged.length = 0;
+    await b.reconfigure({ ...settings, backend: 'nftables', chain: 'OTHER', setName: 'other', durationS: 60 });
+    assert.ok(!logged.some((l) => /delete table|add element/.test(l)), logged.join('\n'));
+    assert.deepEqual((await b.handle({ topic: 'list' })).report?.payload.blocked.map((e) => e.ip), ['10.0.0.66']);
+    await b.close();
+  });
+
+  it('closed while starting, it starts no expiry timer: a block due later is never reported', async () => {
+    const c = clock();
+    const sent: BlocklistReport[] = [];
+    const h: BlockerHost = { send: (r) => sent.push(r), log: () => undefined, warn: () => undefined, error: () => undefined };
+    const b = new Blocker(settings, h, { addressReader: null, now: c.now, expiryCheckMs: 1 });
+    const started = b.start();
+    await b.close();
+    await started;
+    // Only a timer left running after close could report this block's end.
+    await b.handle({ payload: { ip: '10.0.0.9', action: 'block', durationS: 1 } });
+    c.advance(2_000);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(sent, []);
+  });
+});
+
 describe('missing tools', () => {
   it('names the Debian package when a tool is not installed', async () => {
     const saved = process.env.PATH;
