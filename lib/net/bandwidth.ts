@@ -349,7 +349,7 @@ export class BandwidthEnforcer {
     }, (err: Error) => {
       this.fault = err.message;
       this.onError(err);
-    });
+    }).catch(() => undefined); // an onError that throws must not stop every later tc job
     return this.queue;
   }
 

@@ -65,6 +65,11 @@ class BlockRuntime {
     return { out: this.outs[o], error: caught ? errorText(caught) : undefined };
   }
 
+  /** A config message: answered by nothing, applied before the next message. */
+  configure(payload: Record<string, unknown>): Promise<void> {
+    return this.rt.inject('blk', { topic: 'config', payload });
+  }
+
   async list(): Promise<BlockList> {
     const r = await this.send({ topic: 'list' });
     assert.ok(r.out, `list failed: ${r.error}`);
@@ -271,3 +276,36 @@ for (const backend of ['ipset', 'nftables', 'iptables'] as const) {
     });
   });
 }
+
+describe('iptables-block moving its blocks to another backend, real kernel', () => {
+  it('a config with another backend keeps each block with its time left and removes the old sets and chains', async (t) => {
+    if (skip) return t.skip(skip);
+    const { lab, vic, atk } = await makeLab();
+    let rt: BlockRuntime | null = null;
+    try {
+      rt = await BlockRuntime.start(vic, { backend: 'ipset' });
+      const r = await rt.send({ payload: { ip: ATK, action: 'block', durationS: 300, reason: 'moving' } });
+      const blocked = r.out?.payload.blocked.find((b) => b.ip === ATK);
+      assert.ok(blocked, r.error);
+      assert.ok(await pingBlocked(atk, VIC));
+
+      // ipset -> plain rules share the chain IPS-BLOCK; then -> nftables shares nothing.
+      for (const backend of ['iptables', 'nftables'] as const) {
+        await rt.configure({ backend });
+        const e: BlockList['blocked'][number] | undefined = (await rt.list()).blocked.find((b) => b.ip === ATK);
+        assert.deepEqual(e && [e.reason, e.rule, e.since, e.expires], ['moving', 'manual', blocked.since, blocked.expires], `${backend}: listed as before`);
+        assert.equal(await kernelCount(vic, backend, ATK), 1, `${backend} holds the block`);
+        assert.ok(await pingBlocked(atk, VIC), `${backend}: still blocked`);
+      }
+      // 300 s were asked a few seconds ago: the kernel got what was left, not 300 s afresh.
+      assert.match((await vic.exec('nft', ['list', 'set', 'inet', 'ips', 'block4'])).stdout, /10\.77\.1\.2 timeout 4m\d+s expires 4m/, 'nftables has the block with its time left');
+      assert.deepEqual(await leftovers(vic), ['nft table'], 'the ipset sets and the iptables chains are gone');
+
+      await rt.send({ topic: 'unblock', payload: ATK });
+      assert.ok(await pingOk(atk, VIC), 'the node still controls the block it moved');
+    } finally {
+      await rt?.kill();
+      await lab.cleanup();
+    }
+  });
+});

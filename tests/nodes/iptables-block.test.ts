@@ -141,14 +141,14 @@ describe('iptables-block node (dry-run)', () => {
     assert.match(h.errors.at(-1)!, /alert flood\.syn\.dst names no offender: no single address is the attacker .*neither its src 203\.0\.113\.7 nor its dst 10\.0\.0\.1/);
     assert.equal(h.out.length, 0, 'nothing changed, nothing sent');
     // an alert whose offender is not its src (scan.failures: the prober the answers went to)
-    const failures = { ...alert, rule: 'scan.failures', src: '10.0.0.77', dst: '10.0.0.1', offender: '10.0.0.77', reason: 'answered with RST' };
+    const failures = { ...alert, rule: 'scan.failures', src: '10.0.0.5', dst: '10.0.0.1', offender: '10.0.0.77', reason: 'answered with RST' };
     await h.send({ payload: [aggregate, failures] });
     assert.deepEqual(h.out.at(-1)!.payload.blocked.map((b) => [b.ip, b.rule]), [['10.0.0.77', 'scan.failures']]);
     assert.match(h.errors.at(-1)!, /flood\.syn\.dst names no offender/);
     await h.send({ payload: { ...alert, offender: 42 } });
     assert.match(h.errors.at(-1)!, /offender must be an address, got 42/);
     await h.send({ topic: 'list' });
-    assert.deepEqual(h.out.at(-1)!.payload.blocked.map((b) => b.ip), ['10.0.0.77'], 'neither the victim nor a flood source was blocked');
+    assert.deepEqual(h.out.at(-1)!.payload.blocked.map((b) => b.ip), ['10.0.0.77'], 'neither the src, the victim nor a flood source was blocked');
   });
 
   it('a 0.1.0 config (duration, no version) deploys and blocks for that duration', async (t) => {

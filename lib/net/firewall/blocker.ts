@@ -11,7 +11,7 @@ import { MAX_ELEM_LIMIT } from './ipset';
 import { blockActionsOf } from './messages';
 import { CHAIN_NAME, NFT_TABLE_NAME, SET_BASE_NAME } from './names';
 import { DryRunRunner, ExecRunner, type CommandRunner } from './runner';
-import type { BlockList } from '../types';
+import type { BlockEntry, BlockList } from '../types';
 import type { Schema } from '../../base/settings';
 
 export interface BlockSettings {
@@ -103,6 +103,7 @@ export class Blocker {
   private engine: Engine;
   private started: Promise<StartOutcome> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private closed = false;
   /** Messages and setting changes, one at a time in arrival order: a message after a change sees the new settings. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -144,6 +145,8 @@ export class Blocker {
   /** Set up the backend and read back what the kernel holds; then expiries are checked every second. Rejects with the reason. */
   start(): Promise<StartOutcome> {
     this.started ??= this.startEngine(this.engine).then((r) => {
+      // A close that came while starting stays closed: no timer after it.
+      if (this.closed) return r;
       this.timer = setInterval(() => this.expire(), this.opts.expiryCheckMs ?? 1000);
       this.timer.unref();
       return r;
@@ -159,23 +162,67 @@ export class Blocker {
   }
 
   /**
-   * New settings, as after a redeploy: a new blocklist (on a new backend when
-   * that changed) reads the blocks back from the kernel and keeps the old
-   * one's repeat offences (in a dry run its blocks too); the old one leaves
-   * its blocks where they are (never clears: they may be the same sets).
-   * Throws with the reason, and then nothing changes.
+   * New settings, as after a redeploy. On the same kernel objects: a new
+   * blocklist reads the blocks back from the kernel and keeps the old one's
+   * repeat offences (in a dry run its blocks too); the old one leaves its
+   * blocks where they are. On other kernel objects (another backend, chain,
+   * set, table, or dry-run switched): the blocks move to the new ones with
+   * the time each has left, and the old ones are removed, so nothing keeps
+   * dropping traffic that the node no longer lists or expires. Blocks only
+   * recorded by a dry run are not made real. Throws with the reason, and
+   * then nothing changes.
    */
   reconfigure(next: BlockSettings): Promise<void> {
     return this.serial(async () => {
       await this.start();
       const fresh = this.build(next);
-      await this.startEngine(fresh);
       const old = this.engine;
-      fresh.blocklist.inherit(old.blocklist, fresh.dry !== null);
+      if (kernelObjectsOf(old.settings) === kernelObjectsOf(next)) {
+        await this.startEngine(fresh);
+        fresh.blocklist.inherit(old.blocklist, fresh.dry !== null);
+        this.engine = fresh;
+        await old.blocklist.close(false);
+        this.takeCommands(old);
+        return;
+      }
+      const moving = old.dry !== null && fresh.dry === null ? [] : old.blocklist.liveEntries();
+      // A chain or set the two share must go before the new backend sets it up, or removing the old would take the new blocks with it.
+      const shared = sharesKernelObjects(old.settings, next);
+      if (shared) await this.removeKernelObjects(old);
+      try {
+        await this.startEngine(fresh);
+        await fresh.blocklist.adopt(moving);
+      } catch (err) {
+        this.takeCommands(fresh);
+        if (shared) await this.restore(old, moving);
+        throw err;
+      }
+      fresh.blocklist.inherit(old.blocklist, false);
+      this.takeCommands(fresh);
       this.engine = fresh;
-      await old.blocklist.close(false);
-      this.takeCommands(old);
+      if (!shared) await this.removeKernelObjects(old);
     });
+  }
+
+  /** Remove everything `e`'s backend created, blocks included (as clearOnClose does). */
+  private async removeKernelObjects(e: Engine): Promise<void> {
+    try {
+      await e.blocklist.close(true);
+    } finally {
+      this.takeCommands(e);
+    }
+  }
+
+  /** New settings failed after the old kernel objects were removed: set them up again with their blocks. */
+  private async restore(e: Engine, blocks: BlockEntry[]): Promise<void> {
+    try {
+      await e.blocklist.start();
+      await e.blocklist.adopt(blocks);
+    } catch (err) {
+      this.host.error(`restoring the blocks under the previous settings failed: ${(err as Error).message}`);
+    } finally {
+      this.takeCommands(e);
+    }
   }
 
   /** Set backends expire in the kernel; this only updates the list (and removes plain rules). */
@@ -237,6 +284,7 @@ export class Blocker {
 
   /** Stop the timer; remove everything the backend created when the clearOnClose setting says so, else leave the blocks in the kernel. */
   close(): Promise<void> {
+    this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     return this.serial(async () => {
@@ -254,4 +302,18 @@ export class Blocker {
     for (const l of lines) this.host.log(`dry-run: ${l}`);
     return lines;
   }
+}
+
+/** What names the kernel objects a configuration's backend creates: equal keys, the same sets, chains or table. */
+function kernelObjectsOf(s: BlockSettings): string {
+  const names = s.backend === 'ipset' ? [s.setName, s.chain] : s.backend === 'iptables' ? [s.chain] : [s.table];
+  return JSON.stringify([s.dryRun, s.backend, ...names]);
+}
+
+/** True when two configurations on different kernel objects still share one (an iptables chain or an ipset set). */
+function sharesKernelObjects(a: BlockSettings, b: BlockSettings): boolean {
+  if (a.dryRun !== b.dryRun) return false;
+  const chainOf = (s: BlockSettings) => (s.backend === 'nftables' ? null : s.chain);
+  if (chainOf(a) !== null && chainOf(a) === chainOf(b)) return true;
+  return a.backend === 'ipset' && b.backend === 'ipset' && a.setName === b.setName;
 }

@@ -241,6 +241,40 @@ export class Blocklist {
     for (const [ip, e] of previous.entries) if (!this.entries.has(ip) && this.protectedReason(ip) === null) this.entries.set(ip, { ...e });
   }
 
+  /** The blocks still running, for a blocklist on other kernel objects to take over (see `adopt`). */
+  liveEntries(): BlockEntry[] {
+    const now = this.now();
+    return [...this.entries.values()].filter((e) => e.expires === 0 || e.expires > now).map(publicEntry);
+  }
+
+  /**
+   * Block `entries` (another blocklist's, moving to this one's kernel objects)
+   * with the time each has left, its reason, rule and start; never one now
+   * allowlisted or protected, never shortening a block this list already has.
+   * Returns the addresses taken over. Call after `start`.
+   */
+  adopt(entries: readonly BlockEntry[]): Promise<string[]> {
+    return this.serial(async () => {
+      const now = this.now();
+      const taken: string[] = [];
+      for (const e of entries) {
+        if (e.expires !== 0 && e.expires <= now) continue;
+        const { ip, family } = validateHostIp(e.ip);
+        if (this.protectedReason(ip) !== null) continue;
+        const current = this.entries.get(ip);
+        if (current && (current.expires === 0 || (e.expires !== 0 && current.expires >= e.expires))) continue;
+        // A longer block than this backend holds gets the longest it holds.
+        const timeoutS = e.expires === 0 ? 0 : Math.min(this.backend.maxTimeoutS, Math.max(1, Math.ceil((e.expires - now) / 1000)));
+        const expires = timeoutS === 0 ? 0 : Math.min(e.expires, now + timeoutS * 1000);
+        const comment = encodeNote({ since: e.since, rule: e.rule, reason: e.reason, ...(this.backend.kernelExpiry ? {} : { expires }) });
+        await this.backend.add(ip, family, timeoutS, comment);
+        this.entries.set(ip, { ip, family, since: e.since, expires, reason: e.reason, rule: e.rule });
+        taken.push(ip);
+      }
+      return taken;
+    });
+  }
+
   /** Forget every repeat offence (escalation counts from 1 again); blocks stay. */
   forgetOffences(): void {
     this.offenders.clear();

@@ -206,5 +206,23 @@ describe('BandwidthEnforcer', () => {
       assert.doesNotMatch((await ns.exec('ip', ['-o', 'link', 'show'])).stdout, /ipsifb/);
       assert.equal(errors.length, 1);
     });
+
+    test('an error handler that throws does not stop the tc jobs after it', async (t) => {
+      if (skip) return t.skip(skip);
+      const errors: string[] = [];
+      const e = new BandwidthEnforcer({ limitBps: 10_000, sustainS: 0, action: 'throttle', interface: 'nosuch0' }, 'under test', (err) => {
+        errors.push(err.message);
+        throw new Error('the handler itself failed');
+      }, new NetnsRunner(new ExecRunner(), ns.name));
+      e.update(over('10.83.0.2'), 0);
+      await e.settled();
+      assert.equal(errors.length, 1);
+      e.configure({ interface: lan });
+      e.update(over('10.83.0.3'), 1000);
+      await e.settled();
+      assert.match((await ns.exec('tc', ['class', 'show', 'dev', lan])).stdout, /htb 1:10 .*rate 80Kbit/, 'the later limit is in the kernel');
+      await e.close();
+      assert.doesNotMatch((await ns.exec('tc', ['qdisc', 'show', 'dev', lan])).stdout, /htb|ingress/);
+    });
   });
 });

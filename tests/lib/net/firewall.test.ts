@@ -300,13 +300,13 @@ describe('messages to iptables-block', () => {
 
   it('an alert blocks its offender, never its src or dst as such; one without an offender is refused with the reason', () => {
     // scan.failures: the answers go to the prober, so the offender is what the alert gives, whatever the packet said
-    const failures = { rule: 'scan.failures', src: '10.0.0.77', dst: '10.0.0.1', offender: '10.0.0.77', reason: '30 RST answers' };
+    const failures = { rule: 'scan.failures', src: '10.0.0.5', dst: '10.0.0.1', offender: '10.0.0.77', reason: '30 RST answers' };
     assert.deepEqual(blockActionsOf({ payload: failures }), [{ kind: 'block', req: { ip: '10.0.0.77', durationS: undefined, reason: '30 RST answers', rule: 'scan.failures' } }]);
     const flood = { rule: 'flood.syn.dst', src: '203.0.113.7', dst: '10.0.0.1', reason: '900 SYN/s to 10.0.0.1' };
     const [refused, blocked] = blockActionsOf({ payload: [flood, failures] });
     assert.equal(refused.kind, 'refuse');
     assert.match(refused.kind === 'refuse' ? refused.reason : '', /^alert flood\.syn\.dst names no offender: no single address is the attacker .*neither its src 203\.0\.113\.7 nor its dst 10\.0\.0\.1$/);
-    assert.equal(blocked.kind, 'block', 'the other items of the message still count');
+    assert.deepEqual(blocked, { kind: 'block', req: { ip: '10.0.0.77', durationS: undefined, reason: '30 RST answers', rule: 'scan.failures' } }, 'the other items of the message still count, and block the offender, not the src');
     const [bad] = blockActionsOf({ payload: { ...failures, offender: ['10.0.0.77'] } });
     assert.deepEqual(bad, { kind: 'refuse', reason: 'alert scan.failures: offender must be an address, got ["10.0.0.77"]' });
   });
@@ -377,6 +377,57 @@ describe('the iptables-block engine (Blocker), dry-run', () => {
     kept.logged.length = 0;
     await k.close();
     assert.deepEqual(kept.logged, []);
+  });
+});
+
+describe('the iptables-block engine moving to other kernel objects, dry-run', () => {
+  const settings = { ...defaultsOf(blockSchema), dryRun: true, durationS: 300 };
+
+  it('a new backend takes each block with its time left, reason and rule, then the old sets and chains are removed', async () => {
+    const c = clock();
+    const logged: string[] = [];
+    const h: BlockerHost = { send: () => undefined, log: (l) => logged.push(l), warn: (t) => logged.push(`warn: ${t}`), error: (t) => logged.push(`error: ${t}`) };
+    const b = new Blocker(settings, h, { addressReader: null, now: c.now });
+    await b.handle({ payload: { rule: 'scan.vertical', src: '10.0.0.66', dst: '10.0.0.1', offender: '10.0.0.66', reason: 'ports' } });
+    c.advance(100_000);
+    logged.length = 0;
+    await b.reconfigure({ ...settings, backend: 'nftables' });
+    const add = logged.findIndex((l) => /^dry-run: nft -f - .*add element inet ips block4 \{ 10\.0\.0\.66 timeout 200s comment "[^"]*" \}/s.test(l));
+    assert.ok(add >= 0, `the new set gets the block with the 200 s left:\n${logged.join('\n')}`);
+    const removed = logged.slice(add + 1);
+    for (const line of ['dry-run: iptables -w 10 -D INPUT -j IPS-BLOCK', 'dry-run: iptables -w 10 -X IPS-BLOCK', 'dry-run: ipset destroy ips-block-v4', 'dry-run: ipset destroy ips-block-v6']) {
+      assert.ok(removed.includes(line), `after it, the old kernel objects go: ${line}\n${logged.join('\n')}`);
+    }
+    const r = await b.handle({ topic: 'list' });
+    assert.deepEqual(r.report?.payload.blocked.map((e) => [e.ip, e.rule, e.reason, e.expires - e.since]), [['10.0.0.66', 'scan.vertical', 'ports', 300_000]], 'listed as before, with its end unchanged');
+    await b.close();
+  });
+
+  it('the same kernel objects under new settings are left as they are', async () => {
+    const logged: string[] = [];
+    const h: BlockerHost = { send: () => undefined, log: (l) => logged.push(l), warn: () => undefined, error: () => undefined };
+    const b = new Blocker({ ...settings, backend: 'nftables' }, h, { addressReader: null });
+    await b.handle({ payload: { ip: '10.0.0.66', action: 'block' } });
+    logged.length = 0;
+    await b.reconfigure({ ...settings, backend: 'nftables', chain: 'OTHER', setName: 'other', durationS: 60 });
+    assert.ok(!logged.some((l) => /delete table|add element/.test(l)), logged.join('\n'));
+    assert.deepEqual((await b.handle({ topic: 'list' })).report?.payload.blocked.map((e) => e.ip), ['10.0.0.66']);
+    await b.close();
+  });
+
+  it('closed while starting, it starts no expiry timer: a block due later is never reported', async () => {
+    const c = clock();
+    const sent: BlocklistReport[] = [];
+    const h: BlockerHost = { send: (r) => sent.push(r), log: () => undefined, warn: () => undefined, error: () => undefined };
+    const b = new Blocker(settings, h, { addressReader: null, now: c.now, expiryCheckMs: 1 });
+    const started = b.start();
+    await b.close();
+    await started;
+    // Only a timer left running after close could report this block's end.
+    await b.handle({ payload: { ip: '10.0.0.9', action: 'block', durationS: 1 } });
+    c.advance(2_000);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(sent, []);
   });
 });
 
