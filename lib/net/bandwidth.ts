@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert } from '../detect/alert';
 import { defineRules, makeAlert } from '../detect/alerts';
-import { applySettings, defaultsOf, settingsFromConfig, type Schema } from '../base/settings';
+import { applySettings, defaultsOf, type Schema } from '../base/settings';
 import { ipFamily, normalizeIp } from '../base/cidr';
 import { ExecRunner, type CommandRunner } from './firewall/runner';
 import { assertInterfaceName, interfaceField } from '../base/ifname';
@@ -113,13 +113,6 @@ export function parseOverrides(text: string): Overrides {
 function checkSettings(s: BandwidthSettings): Overrides {
   if (s.action === 'throttle' && s.interface === '') throw new Error('throttle needs the LAN-facing interface (interface)');
   return parseOverrides(s.overrides);
-}
-
-/** Settings from a node's editor config, validated whole. */
-export function bandwidthSettingsFromConfig(config: Record<string, unknown>): BandwidthSettings {
-  const s = settingsFromConfig(bandwidthSchema, config);
-  checkSettings(s);
-  return s;
 }
 
 /** Something that enforces or lifts a rate limit on one device. */

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BandwidthEnforcer, BandwidthMonitor, bandwidthSettingsFromConfig, ifbName, parseOverrides, parseRate, TcThrottle } from '../../../lib/net/bandwidth';
+import { BandwidthEnforcer, BandwidthMonitor, ifbName, parseOverrides, parseRate, TcThrottle, type BandwidthSettings } from '../../../lib/net/bandwidth';
 import { DryRunRunner, ExecRunner, NetnsRunner } from '../../../lib/net/firewall/runner';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../../support/netns';
 import type { DeviceStats } from '../../../lib/net/types';
@@ -75,7 +75,7 @@ describe('BandwidthMonitor', () => {
     assert.throws(() => m.configure({ action: 'throttle', interface: 'eth0; reboot' }), /invalid interface name/);
     assert.throws(() => m.configure({ nonsense: 1 }), /unknown setting 'nonsense'/);
     assert.equal(m.configure({ limitBps: '2000' }).limitBps, 2000);
-    assert.throws(() => bandwidthSettingsFromConfig({ limitBps: 'lots' }), /limitBps must be a number/);
+    assert.throws(() => new BandwidthMonitor({ limitBps: 'lots' } as unknown as Partial<BandwidthSettings>), /limitBps must be a number/);
   });
 
   test('rates: bytes/s with k/M/G; junk refused', () => {
