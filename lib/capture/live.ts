@@ -57,13 +57,17 @@ export const CAP_PERMISSION_HINT =
 let capModule: CapModule | null = null;
 
 /**
- * Handles whose open() failed after libpcap created its handle. cap 0.2's
- * close() (also run by its destructor on garbage collection) then stops a
- * libuv poll handle that was never started and aborts the process, so these
- * are neither closed nor ever released: a small leak per failed start instead
- * of a crash.
+ * Every handle this process has opened, kept for good. cap 0.2's destructor
+ * crashes the process when garbage collection runs it: it emits an async
+ * destroy hook from inside V8's weak callback (SIGSEGV in
+ * AsyncWrap::EmitDestroy under Node 20, seen in the tests after a capture was
+ * stopped and restarted). And a handle whose open() failed after libpcap
+ * created it must not even be closed: its close() stops a libuv poll handle
+ * that was never started and aborts. So no handle is ever released: a small
+ * leak per capture start (the handle, and the 64 KiB frame buffer of a
+ * capture) instead of a crash.
  */
-const failedHandles: CapHandle[] = [];
+const retainedHandles: CapHandle[] = [];
 
 /** The `cap` binding, or a LiveCaptureError naming the package to install. */
 export function loadCap(): CapModule {
@@ -222,9 +226,10 @@ export class LiveCapture {
     try {
       linkName = cap.open(this.options.iface, filter, this.options.bufferSize, this.buffer);
     } catch (err) {
-      failedHandles.push(cap);
+      retainedHandles.push(cap);
       throw classifyOpenError(err as Error, this.options);
     }
+    retainedHandles.push(cap);
     try {
       this.linktype = linktypeOf(linkName);
     } catch (err) {
@@ -255,16 +260,17 @@ export class LiveCapture {
   /**
    * Compile `filter` on a throw-away handle with the smallest buffer first: a
    * filter libpcap refuses leaves an open handle that cannot be closed (see
-   * failedHandles), and this way it holds 64 KiB instead of the full buffer.
+   * retainedHandles), and this way it holds 64 KiB instead of the full buffer.
    */
   private probeFilter(Cap: CapModule['Cap'], filter: string): void {
     const probe = new Cap();
     try {
       probe.open(this.options.iface, filter, 65536, Buffer.alloc(64));
     } catch (err) {
-      failedHandles.push(probe);
+      retainedHandles.push(probe);
       throw classifyOpenError(err as Error, this.options);
     }
+    retainedHandles.push(probe);
     probe.close();
   }
 
