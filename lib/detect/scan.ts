@@ -23,6 +23,7 @@ export const SCAN_RULES = defineRules({
   badFlags: { rule: 'scan.badflags', sid: 1000107, signature: 'TCP impossible flag combination', category: 'scan', severity: 'medium', tracks: 'src' },
   bruteForce: { rule: 'scan.bruteforce', sid: 1000108, signature: 'Repeated connection attempts on one service (brute force)', category: 'scan', severity: 'high', tracks: 'pair' },
   failures: { rule: 'scan.failures', sid: 1000109, signature: 'Many failed connection attempts (RST / ICMP unreachable answers)', category: 'scan', severity: 'low', tracks: 'src' },
+  malformed: { rule: 'decode.malformed', sid: 1000110, signature: 'Many malformed packets from one source (fuzzing or evasion)', category: 'scan', severity: 'low', tracks: 'src' },
 });
 
 export interface ScanSettings extends BaseSettings {
@@ -40,6 +41,8 @@ export interface ScanSettings extends BaseSettings {
   bruteForceAttempts: number;
   /** RST / ICMP unreachable answers to one source in the window; 0 = off. */
   failures: number;
+  /** Malformed packets (whole on the wire, not cut by the capture) from one source in the window; 0 = off. */
+  malformed: number;
 }
 
 const threshold = { type: 'int', min: 0, max: 65_536 } as const;
@@ -55,6 +58,7 @@ export const scanSchema: Schema<ScanSettings> = {
   bruteForcePorts: { type: 'ports', default: [21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900], label: 'Brute-force ports', help: 'service ports watched for repeated connection attempts' },
   bruteForceAttempts: { ...threshold, default: 10, unit: 'attempts', label: 'Attempts', help: 'new connections from one source to one watched service; 0 turns the rule off' },
   failures: { ...threshold, default: 20, unit: 'answers', label: 'Failed connections', help: 'RST / ICMP unreachable answers to one source; 0 turns the rule off' },
+  malformed: { ...threshold, default: 20, unit: 'packets', label: 'Malformed packets', help: 'packets from one source the decoder could not read (captured whole, so the bytes on the wire were bad); 0 turns the rule off' },
 };
 
 /**
@@ -122,6 +126,8 @@ export class ScanDetector extends Detector<ScanSettings> {
   private readonly attempts = this.track(new KeyedCounter<AddrKey>(1).table);
   /** Failure answers per prober. */
   private readonly failed = this.track(new KeyedCounter<AddrKey>(1).table);
+  /** Malformed packets per source. */
+  private readonly malformedBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
   private bruteForcePorts = new Set<number>(this.settings.bruteForcePorts);
   /** Keys seen once while portsByPair / hostsByPort were full (admission.ts): one-shot spoofed sources get no entry. */
   private readonly pairSeen = new RepeatFilter();
@@ -141,6 +147,11 @@ export class ScanDetector extends Detector<ScanSettings> {
   }
 
   protected inspect(p: Packet): void {
+    // Fields after the point where decoding stopped cannot be trusted (a TCP data offset of 0 still has its flag byte): no flag or scan rule on them.
+    if (p.malformed !== undefined) {
+      this.malformedPacket(p);
+      return;
+    }
     const proto = p.proto;
     if (proto === 'tcp') {
       const bits = flagBitsOf(p);
@@ -165,8 +176,29 @@ export class ScanDetector extends Detector<ScanSettings> {
     }
   }
 
+  /**
+   * A packet the decoder could not read: evidence of fuzzing or evasion when
+   * it was captured whole (a capture's snaplen cutting it short is not).
+   */
+  private malformedPacket(p: Packet): void {
+    const s = this.settings;
+    if (s.malformed === 0 || p.caplen < p.len || p.src === '') return;
+    const windowMs = this.windowMs;
+    const src = srcKey(p);
+    const n = this.malformedBySrc.touch(src, p.ts).add(p.ts, windowMs);
+    if (n > s.malformed) {
+      this.report(SCAN_RULES.malformed, src, p, windowMs, () => ({
+        ...this.where(p),
+        threshold: s.malformed,
+        reason: `${Math.round(n)} malformed packets from ${p.src} in ${s.windowS} s (threshold ${s.malformed}); the last: ${p.malformed}`,
+        evidence: p.malformed,
+      }));
+    }
+  }
+
   /** An allowlisted host can still answer a scanner: its answers are evidence against the scanner. */
   protected override inspectAllowed(p: Packet): void {
+    if (p.malformed !== undefined) return;
     if (p.proto === 'tcp') {
       const bits = flagBitsOf(p);
       if (bits >= 0) this.answer(p, bits);

@@ -85,6 +85,13 @@ function scans(c: Cases): void {
   const failures = new ScanDetector('scan-detect', { verticalPorts: 1000 });
   const probes = ports(25, 2000).flatMap((port, i) => [syn(T0 + 2 * i, attacker(31), VIC, 50_000 + i, port), syn(T0 + 2 * i + 1, VIC, attacker(31), port, 50_000 + i, 'RA')]);
   c.add(SCAN_RULES.failures.rule, failures.process(probes), attacker(31));
+  // TCP headers with a data offset of 0, whole on the wire: a fuzzer's packets.
+  const corrupt = (i: number): Packet => {
+    const bytes = ipv4(attacker(32), VIC, 6, tcp(50_000 + i, 80, 'S'));
+    bytes[20 + 12] = 0;
+    return decoded(T0 + i, bytes);
+  };
+  c.add(SCAN_RULES.malformed.rule, new ScanDetector('scan-detect').process(Array.from({ length: 25 }, (_, i) => corrupt(i))), attacker(32));
 }
 
 function payloads(c: Cases): void {

@@ -5,6 +5,9 @@ import { tcpFlagBits } from '../../../lib/packet/tcp-flags';
 import type { Alert } from '../../../lib/detect/alert';
 import type { Packet } from '../../../lib/packet/types';
 import { echoPkt, pkt, tcpPkt, udpPkt } from '../../support/packets';
+import { decodePacket } from '../../../lib/packet/decode';
+import { LINKTYPE_RAW } from '../../../lib/packet/linktypes';
+import { ipv4, tcp } from '../../../bench/support/make-capture';
 
 const ATK = '10.9.0.66';
 const VIC = '10.9.0.1';
@@ -186,4 +189,29 @@ test('flag rules from bits agree with the letter rules for all 256 flag combinat
     assert.equal(tcpFlagBits(flags), bits);
     assert.equal(oddFlagBitsRule(bits)?.rule ?? null, byLetters(flags), `flags '${flags}'`);
   }
+});
+
+/** A TCP packet from `src` as decoded from the wire with its data offset zeroed (flags readable, header not): what a fuzzer sends. */
+function corruptTcp(ts: number, src: string, dport: number, cutBy = 0): Packet {
+  const bytes = ipv4(src, VIC, 6, tcp(40_000, dport, ''));
+  bytes[20 + 12] = 0;
+  return decodePacket(bytes.subarray(0, bytes.length - cutBy), LINKTYPE_RAW, ts, bytes.length);
+}
+
+test('a malformed packet raises no flag or scan rule from fields it could not read; many from one source raise decode.malformed', () => {
+  const one = corruptTcp(1000, ATK, 80);
+  assert.match(one.malformed ?? '', /TCP data offset 0/);
+  assert.equal(one.flags, '', 'the flag byte was read: a NULL scan to a reader that trusted it');
+  const d = new ScanDetector('sd');
+  assert.deepEqual(d.process([one]), [], 'not scan.null');
+  const alerts = d.process(Array.from({ length: 25 }, (_, i) => corruptTcp(2000 + i, ATK, 1000 + i)));
+  assert.deepEqual(alerts.map((a) => [a.rule, a.severity, a.offender]), [['decode.malformed', 'low', ATK]], 'no scan.vertical from the ports either');
+  assert.match(alerts[0].reason, /21 malformed packets from 10\.\S+ in 60 s \(threshold 20\); the last: TCP data offset 0/);
+});
+
+test('packets cut short by the capture (snaplen) are not counted as malformed', () => {
+  const d = new ScanDetector('sd');
+  const cut = Array.from({ length: 25 }, (_, i) => corruptTcp(1000 + i, ATK, 80, 10));
+  assert.ok(cut.every((p) => p.malformed !== undefined && p.src === ATK && p.caplen < p.len));
+  assert.deepEqual(d.process(cut), []);
 });
