@@ -23,6 +23,7 @@ export const SCAN_RULES = defineRules({
   badFlags: { rule: 'scan.badflags', sid: 1000107, signature: 'TCP impossible flag combination', category: 'scan', severity: 'medium', tracks: 'src' },
   bruteForce: { rule: 'scan.bruteforce', sid: 1000108, signature: 'Repeated connection attempts on one service (brute force)', category: 'scan', severity: 'high', tracks: 'pair' },
   failures: { rule: 'scan.failures', sid: 1000109, signature: 'Many failed connection attempts (RST / ICMP unreachable answers)', category: 'scan', severity: 'low', tracks: 'src' },
+  protocol: { rule: 'scan.protocol', sid: 1000111, signature: 'IP protocol scan: many IP protocols on one host', category: 'scan', severity: 'medium', tracks: 'pair' },
   malformed: { rule: 'decode.malformed', sid: 1000110, signature: 'Many malformed packets from one source (fuzzing or evasion)', category: 'scan', severity: 'low', tracks: 'src' },
 });
 
@@ -41,6 +42,8 @@ export interface ScanSettings extends BaseSettings {
   bruteForceAttempts: number;
   /** RST / ICMP unreachable answers to one source in the window; 0 = off. */
   failures: number;
+  /** Distinct IP protocols other than TCP, UDP and ICMP from one source to one target in the window; 0 = off. */
+  protocols: number;
   /** Malformed packets (whole on the wire, not cut by the capture) from one source in the window; 0 = off. */
   malformed: number;
 }
@@ -58,6 +61,7 @@ export const scanSchema: Schema<ScanSettings> = {
   bruteForcePorts: { type: 'ports', default: [21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900], label: 'Brute-force ports', help: 'service ports watched for repeated connection attempts' },
   bruteForceAttempts: { ...threshold, default: 10, unit: 'attempts', label: 'Attempts', help: 'new connections from one source to one watched service; 0 turns the rule off' },
   failures: { ...threshold, default: 20, unit: 'answers', label: 'Failed connections', help: 'RST / ICMP unreachable answers to one source; 0 turns the rule off' },
+  protocols: { ...threshold, default: 8, unit: 'protocols', label: 'IP protocols on one host', help: 'distinct IP protocols other than TCP, UDP and ICMP from one source to one target (protocol scan, nmap -sO); a host uses a few (GRE, ESP, IGMP); 0 turns the rule off' },
   malformed: { ...threshold, default: 20, unit: 'packets', label: 'Malformed packets', help: 'packets from one source the decoder could not read (captured whole, so the bytes on the wire were bad); 0 turns the rule off' },
 };
 
@@ -126,6 +130,8 @@ export class ScanDetector extends Detector<ScanSettings> {
   private readonly attempts = this.track(new KeyedCounter<AddrKey>(1).table);
   /** Failure answers per prober. */
   private readonly failed = this.track(new KeyedCounter<AddrKey>(1).table);
+  /** Distinct other IP protocols per (src, dst): pairHigh(src, dst), pairLow(src, dst). */
+  private readonly protocolsByPair = this.track(new KeyedDistinct<AddrKey, number>(1).table);
   /** Malformed packets per source. */
   private readonly malformedBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
   private bruteForcePorts = new Set<number>(this.settings.bruteForcePorts);
@@ -173,6 +179,28 @@ export class ScanDetector extends Detector<ScanSettings> {
       const echo = proto === 'icmp' ? 8 : 128;
       if (p.icmpType === echo) this.sweep(p, 0);
       else this.answer(p);
+    } else if (proto.startsWith('ip-')) {
+      this.protocolProbe(p, Number(proto.slice(3)));
+    }
+  }
+
+  /** A packet of IP protocol `protocol` (not TCP, UDP or ICMP) from p.src to p.dst. */
+  private protocolProbe(p: Packet, protocol: number): void {
+    const s = this.settings;
+    if (s.protocols === 0) return;
+    const windowMs = this.windowMs;
+    const src = srcKey(p);
+    const dst = dstKey(p);
+    const k1 = pairHigh(src, dst);
+    const k2 = pairLow(src, dst);
+    const n = this.protocolsByPair.touch(k1, p.ts, k2).add(protocol, p.ts, windowMs, s.protocols + 1);
+    if (n > s.protocols) {
+      this.report(SCAN_RULES.protocol, src, p, windowMs, () => ({
+        ...this.where(p),
+        threshold: s.protocols,
+        reason: `${p.src} sent more than ${s.protocols} distinct IP protocols to ${p.dst} in ${s.windowS} s (TCP, UDP and ICMP not counted)${this.failureNote(src, p.ts)}`,
+        evidence: `protocols ${this.protocolsByPair.get(k1, k2)?.values().slice(0, MAX_EVIDENCE_ITEMS).join(',') ?? ''}`,
+      }));
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * scan-detect on real scans: nmap -sS/-sT/-sN/-sF/-sX/-sU at default timing
+ * scan-detect on real scans: nmap -sS/-sT/-sN/-sF/-sX/-sU/-sO at default timing
  * and -sS/-sU at -T2, a sweep of one port over 30 hosts, and repeated SSH
  * connection attempts from hping3,
  * captured with tcpdump at the victim inside network namespaces and read
@@ -50,6 +50,7 @@ describe('scan-detect on nmap at default timing', () => {
     ['-sF (FIN)', ['-sF'], ['scan.vertical', 'scan.fin']],
     ['-sX (XMAS)', ['-sX'], ['scan.vertical', 'scan.xmas']],
     ['-sU (UDP)', ['-sU', '--top-ports', '200'], ['scan.vertical', 'scan.failures']],
+    ['-sO (IP protocol)', ['-sO'], ['scan.protocol']],
   ];
   for (const [label, args, rules] of cases) {
     it(`nmap ${label} raises ${rules.join(', ')} for the scanner`, async (t) => {

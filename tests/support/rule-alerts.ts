@@ -85,6 +85,8 @@ function scans(c: Cases): void {
   const failures = new ScanDetector('scan-detect', { verticalPorts: 1000 });
   const probes = ports(25, 2000).flatMap((port, i) => [syn(T0 + 2 * i, attacker(31), VIC, 50_000 + i, port), syn(T0 + 2 * i + 1, VIC, attacker(31), port, 50_000 + i, 'RA')]);
   c.add(SCAN_RULES.failures.rule, failures.process(probes), attacker(31));
+  const protocols = [2, 4, 41, 47, 50, 51, 89, 103, 112, 132];
+  c.add(SCAN_RULES.protocol.rule, new ScanDetector('scan-detect').process(protocols.map((proto, i) => decoded(T0 + i, ipv4(attacker(33), VIC, proto, Buffer.alloc(8))))), attacker(33));
   // TCP headers with a data offset of 0, whole on the wire: a fuzzer's packets.
   const corrupt = (i: number): Packet => {
     const bytes = ipv4(attacker(32), VIC, 6, tcp(50_000 + i, 80, 'S'));

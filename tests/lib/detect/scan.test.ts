@@ -215,3 +215,20 @@ test('packets cut short by the capture (snaplen) are not counted as malformed', 
   assert.ok(cut.every((p) => p.malformed !== undefined && p.src === ATK && p.caplen < p.len));
   assert.deepEqual(d.process(cut), []);
 });
+
+/** A bare IP packet of protocol `proto` from `src` to the victim, as decoded from the wire. */
+function rawIp(ts: number, src: string, proto: number): Packet {
+  const bytes = ipv4(src, VIC, proto, Buffer.alloc(8));
+  return decodePacket(bytes, LINKTYPE_RAW, ts, bytes.length);
+}
+
+test('many IP protocols probed on one host are a protocol scan; the few a host uses (GRE, ESP, IGMP) are not', () => {
+  const d = new ScanDetector('sd');
+  const everyday = [47, 50, 2].flatMap((proto, i) => Array.from({ length: 20 }, (_, k) => rawIp(1000 + i * 100 + k, '10.9.0.5', proto)));
+  assert.deepEqual(d.process(everyday), []);
+  const probes = Array.from({ length: 12 }, (_, i) => rawIp(5000 + i, ATK, [2, 4, 41, 47, 50, 51, 89, 103, 112, 132, 136, 137][i]));
+  const alerts = d.process(probes);
+  assert.deepEqual(alerts.map((a) => [a.rule, a.severity, a.offender]), [['scan.protocol', 'medium', ATK]]);
+  assert.match(alerts[0].reason, /sent more than 8 distinct IP protocols to 10\.9\.0\.1 in 60 s/);
+  assert.match(alerts[0].evidence ?? '', /^protocols 2,4,41,47,50,51,89,103,112/);
+});
