@@ -1,7 +1,7 @@
 /** CSV as RFC 4180 writes it, for the store's exports and the command line's `--format csv`. */
 
 /** One field: empty for null/undefined, quoted when it holds a comma, quote, CR or LF. */
-export function csvField(v: string | number | boolean | null | undefined): string {
+function csvField(v: string | number | boolean | null | undefined): string {
   if (v === null || v === undefined) return '';
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

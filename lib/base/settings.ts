@@ -60,7 +60,7 @@ export class SettingsError extends Error {
   }
 }
 
-export type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
+type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
@@ -71,7 +71,7 @@ function describe(v: unknown): string {
   }
 }
 
-export function checkField(name: string, spec: FieldSpec, raw: unknown): Checked {
+function checkField(name: string, spec: FieldSpec, raw: unknown): Checked {
   switch (spec.type) {
     case 'number':
     case 'int': {

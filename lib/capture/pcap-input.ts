@@ -89,7 +89,7 @@ export function batchLimits(s: PcapInSettings): BatchLimits {
  * Why `settings` cannot be used beyond what their schema checks, or null.
  * A file name is checked when reading starts: msg.filename may supply it.
  */
-export function pcapInProblem(s: PcapInSettings): string | null {
+function pcapInProblem(s: PcapInSettings): string | null {
   return s.source === 'live' ? liveOptionsProblem(liveOptions(s)) : null;
 }
 

@@ -23,8 +23,8 @@ export const SCAN_RULES = defineRules({
   badFlags: { rule: 'scan.badflags', sid: 1000107, signature: 'TCP impossible flag combination', category: 'scan', severity: 'medium', tracks: 'src' },
   bruteForce: { rule: 'scan.bruteforce', sid: 1000108, signature: 'Repeated connection attempts on one service (brute force)', category: 'scan', severity: 'high', tracks: 'pair' },
   failures: { rule: 'scan.failures', sid: 1000109, signature: 'Many failed connection attempts (RST / ICMP unreachable answers)', category: 'scan', severity: 'low', tracks: 'src' },
-  protocol: { rule: 'scan.protocol', sid: 1000111, signature: 'IP protocol scan: many IP protocols on one host', category: 'scan', severity: 'medium', tracks: 'pair' },
   malformed: { rule: 'decode.malformed', sid: 1000110, signature: 'Many malformed packets from one source (fuzzing or evasion)', category: 'scan', severity: 'low', tracks: 'src' },
+  protocol: { rule: 'scan.protocol', sid: 1000111, signature: 'IP protocol scan: many IP protocols on one host', category: 'scan', severity: 'medium', tracks: 'pair' },
 });
 
 export interface ScanSettings extends BaseSettings {

@@ -24,13 +24,13 @@ export interface DetectorEngine {
 }
 
 /** 1234 → '1234', 12345 → '12.3k', 1234567 → '1.23M'. */
-export function compactCount(n: number): string {
+function compactCount(n: number): string {
   if (n < 10_000) return String(n);
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
   return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 2 : 1)}M`;
 }
 
-export function statsText(s: DetectorStats): string {
+function statsText(s: DetectorStats): string {
   let text = `${compactCount(s.packets)} pkts · ${compactCount(s.alerts)} alerts`;
   if (s.suppressed) text += ` (+${compactCount(s.suppressed)} suppr.)`;
   if (s.dropped) text += ` · ${compactCount(s.dropped)} dropped`;
