@@ -1,6 +1,11 @@
 import type { Proto } from '../packet/types';
 
-export type AlertCategory = 'flood' | 'scan' | 'payload' | 'bandwidth' | 'policy';
+/**
+ * What kind of detection: 'reputation' for known-bad address lists,
+ * 'anomaly' for a model's verdict on a flow, 'lan' for ARP/neighbour spoofing
+ * and new devices.
+ */
+export type AlertCategory = 'flood' | 'scan' | 'payload' | 'bandwidth' | 'policy' | 'reputation' | 'anomaly' | 'lan';
 export type Severity = 'high' | 'medium' | 'low';
 export type AlertAction = 'alert' | 'drop';
 
@@ -15,7 +20,14 @@ export interface Alert {
   /** Stable rule id such as 'flood.syn'. */
   rule: string;
   sid: number;
+  /** Generator id and revision of a rule-language rule (Snort/Suricata); absent means 1. */
+  gid?: number;
+  rev?: number;
   signature: string;
+  /** Rule-language `classtype` (e.g. 'web-application-attack'), when the rule has one. */
+  classtype?: string;
+  /** Rule-language `reference`s as written ('url,example.org/x', 'cve,2021-44228'). */
+  references?: string[];
   category: AlertCategory;
   severity: Severity;
   action: AlertAction;

@@ -22,7 +22,7 @@ import { parseCsv } from '../support/csv';
 const DEMO = path.join(packageRoot, 'examples', 'captures', 'demo.pcap');
 const LAB_ETH = path.join(packageRoot, 'tests', 'fixtures', 'lab-eth.pcap');
 const LAB_MULTI = path.join(packageRoot, 'tests', 'fixtures', 'lab-multi.pcapng');
-const CSV_COLUMNS = ['file', 'ts', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs',
+const CSV_COLUMNS = ['file', 'ts', 'rule', 'sid', 'gid', 'rev', 'signature', 'classtype', 'references', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs',
   'threshold', 'reason', 'evidence', 'detector'];
 
 let dir = '';

@@ -1,0 +1,54 @@
+/**
+ * One unit a signature is matched against. For UDP, ICMP and other
+ * protocols it is one packet; for TCP it is the bytes one packet added to a
+ * direction of a reassembled connection, and, when the connection speaks
+ * HTTP/1.x, the fields of a request or response parsed from that stream.
+ * Producers: the stream reassembler and HTTP parser. Consumers: the JSON rule
+ * matcher and the rule-language (Snort/Suricata) evaluator. Keeping this
+ * shape in one place lets either side change without the other.
+ */
+import type { Packet } from '../../packet/types';
+
+/**
+ * Buffers a rule can target, by Suricata's sticky-buffer names. 'pkt_data'
+ * is this packet's payload; 'stream' the reassembled bytes of this
+ * direction (across segment boundaries); the http.* names are fields of the
+ * current HTTP transaction (uri normalised, uri.raw as sent).
+ */
+export type BufferName =
+  | 'pkt_data'
+  | 'stream'
+  | 'http.method'
+  | 'http.uri'
+  | 'http.uri.raw'
+  | 'http.header'
+  | 'http.header.raw'
+  | 'http.cookie'
+  | 'http.user_agent'
+  | 'http.host'
+  | 'http.request_body'
+  | 'http.stat_code'
+  | 'http.response_body';
+
+/** State of a tracked TCP connection shared by both directions. */
+export interface FlowContext {
+  /** Same for both directions of one connection. */
+  readonly id: string;
+  /** The three-way handshake was seen (or the connection was picked up midstream with data both ways). */
+  readonly established: boolean;
+  /** Rule-language flowbits set on this connection. */
+  readonly bits: Set<string>;
+  /** Inline: a match on this connection drops its later packets. */
+  drop: boolean;
+}
+
+export interface Inspection {
+  /** The packet that produced this unit: addresses, ports, time, verdict. */
+  packet: Packet;
+  /** Towards the service (client → server); null when unknown. */
+  toServer: boolean | null;
+  /** The tracked connection, or null for protocols inspected per packet. */
+  flow: FlowContext | null;
+  /** The buffers this unit has; a rule whose buffer is absent does not match. */
+  buffers: Partial<Record<BufferName, Uint8Array>>;
+}
