@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Alert } from '../../lib/detect/alert';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from './netns';
 import { startRuntime, type FlowNode, type Runtime } from './red-runtime';
+import { jsonlAlerts, runIps } from './ips-cli';
 
 export const ATK = '10.77.0.66';
 export const VIC = '10.77.0.1';
@@ -21,6 +22,8 @@ export interface DetectLab {
   atk: Netns;
   vic: Netns;
   vicIf: string;
+  /** The attacker's interface (hping3 --rand-dest needs it named). */
+  atkIf: string;
   /** Temporary directory for captures, removed by `close`. */
   dir: string;
   close(): Promise<void>;
@@ -43,7 +46,7 @@ export async function makeLab(): Promise<DetectLab> {
     // Closed UDP ports answer at once instead of one ICMP error a second (keeps nmap -sU short).
     await vic.exec('sysctl', ['-q', '-w', 'net.ipv4.icmp_ratelimit=0']);
     return {
-      lab, atk, vic, vicIf: bIf, dir,
+      lab, atk, vic, vicIf: bIf, atkIf: aIf, dir,
       async close() {
         await lab.cleanup();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -152,6 +155,13 @@ export class DetectorRuntime {
     await this.rt?.stop();
     this.rt = null;
   }
+}
+
+/** The alerts `ips analyze` (the CLI, its analyst chain with the nodes' defaults) raises on `file`. */
+export async function cliAlerts(file: string): Promise<Alert[]> {
+  const ran = await runIps(['analyze', '--format', 'jsonl', file]);
+  if (ran.code !== 0) throw new Error(`ips analyze exited ${ran.code}: ${ran.stderr}`);
+  return jsonlAlerts(ran.stdout);
 }
 
 /** 'rule src' pairs, sorted and unique, for readable assertions. */

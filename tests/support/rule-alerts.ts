@@ -69,6 +69,11 @@ function floods(c: Cases): void {
   c.add(FLOOD_RULES.synDst.rule, flood().process(times(25, (i) => syn(T0 + i, crowd(i + 1), VIC, 40_000, 80))), null);
   c.add(FLOOD_RULES.udpSrc.rule, flood().process(times(15, (i) => datagram(T0 + i, attacker(3), VIC))), attacker(3));
   c.add(FLOOD_RULES.udpDst.rule, flood().process(times(25, (i) => datagram(T0 + i, crowd(i + 1), VIC))), null);
+  // Random sources at random targets: only the network as a whole crosses a threshold.
+  const network = () => new FloodDetector('flood-detect', { synNet: 20, icmpNet: 20, udpNet: 20 });
+  c.add(FLOOD_RULES.synNet.rule, network().process(times(25, (i) => syn(T0 + i, crowd(i + 1), host(100 + i), 40_000, 80))), null);
+  c.add(FLOOD_RULES.icmpNet.rule, network().process(times(25, (i) => echo(T0 + i, crowd(i + 1), host(100 + i)))), null);
+  c.add(FLOOD_RULES.udpNet.rule, network().process(times(25, (i) => datagram(T0 + i, crowd(i + 1), host(100 + i)))), null);
 }
 
 function scans(c: Cases): void {
