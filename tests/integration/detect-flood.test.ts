@@ -94,12 +94,12 @@ describe('flood-detect on real floods', () => {
 
 describe('flood-detect on floods from random sources at random targets (hping3 --rand-source --rand-dest)', () => {
   const cases: Array<[string, string, string[]]> = [
-    ['SYN', 'flood.syn.net', ['-S', '-p', '80']],
-    ['ICMP echo', 'flood.icmp.net', ['--icmp']],
-    ['UDP', 'flood.udp.net', ['--udp', '-p', '53']],
+    ['a SYN', 'flood.syn.net', ['-S', '-p', '80']],
+    ['an ICMP echo', 'flood.icmp.net', ['--icmp']],
+    ['a UDP', 'flood.udp.net', ['--udp', '-p', '53']],
   ];
   for (const [what, rule, args] of cases) {
-    it(`a ${what} flood raises ${rule} with no offender, and no per-address rule`, async (t) => {
+    it(`${what} flood raises ${rule} with no offender, and no per-address rule`, async (t) => {
       if (skip) return t.skip(skip);
       const file = await capture(l!, rule, () => runFor(l!.atk, 1, 'hping3', ['--flood', '--rand-source', '--rand-dest', '-I', l!.atkIf, ...args, `${RANDOM_TARGETS}.x.x`]));
       const alerts = await analyzeBoth(file);
