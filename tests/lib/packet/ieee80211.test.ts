@@ -177,6 +177,23 @@ describe('802.11 frames the lab does not have', () => {
     assert.equal(cut.payload.length, 6);
   });
 
+  it('mutated and cut frames of the Wi-Fi fixtures never throw, and payloads stay inside the data', async () => {
+    let seed = 4242;
+    const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+    for (const [name, lt] of [['lab-wlan.pcap', LINKTYPE_IEEE802_11], ['lab-radiotap.pcap', LINKTYPE_IEEE802_11_RADIOTAP], ['lab-ppi.pcap', LINKTYPE_PPI]] as const) {
+      const frames: Buffer[] = [];
+      for await (const batch of new CaptureFileReader(path.join(FIXTURES, name))) for (const r of batch) frames.push(Buffer.from(r.data));
+      for (let i = 0; i < 3000; i++) {
+        const base = frames[rnd() % frames.length];
+        const buf = Buffer.from(base.subarray(0, rnd() % (base.length + 1)));
+        for (let k = rnd() % 4; k > 0 && buf.length; k--) buf[rnd() % buf.length] = rnd() & 0xff;
+        const p = decodePacket(buf, lt, 0, base.length);
+        const inside = p.payload.length === 0 || (p.payload.buffer === buf.buffer && p.payload.byteOffset >= buf.byteOffset && p.payload.byteOffset + p.payload.length <= buf.byteOffset + buf.length);
+        assert.ok(inside, `${name}: payload inside the frame`);
+      }
+    }
+  });
+
   it('PPI can carry another link type: Ethernet behind PPI decodes as Ethernet', () => {
     const eth = hex(`${DST} ${STA} 0800 ${ipUdp}`);
     const p = decode(Buffer.concat([hex('00 00 0800 01000000'), eth]), LINKTYPE_PPI);
