@@ -2,6 +2,9 @@
 // `npm start` (after the build): a local Node-RED from node_modules/node-red
 // with this pack loaded, its user directory in .node-red/ inside the clone,
 // listening on 127.0.0.1:1880 (HOST and PORT change that), behind a login.
+// Beyond loopback (HOST=0.0.0.0, or a LAN address) it serves HTTPS with a
+// certificate made at first start (scripts/lib/tls.js) or named in
+// IPS_TLS_CERT/IPS_TLS_KEY; IPS_HTTPS=on|off overrides that choice.
 //
 // On first start it writes a flow: a shipped analyst flow from flows/ when
 // there is one, else the pcap-in example; either pointed at the bundled demo
@@ -28,6 +31,9 @@ function fail(message) {
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a whole number from 1 to 65535, got "${process.env.PORT}"`);
 if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(host)) fail(`HOST must be an address or host name, got "${host}"`);
 if (!fs.existsSync(path.join(root, 'dist', 'nodes'))) fail('nothing built yet: run `npm run build` (npm start does it for you)');
+const loopback = /^(127(\.\d{1,3}){3}|::1|localhost)$/i.test(host);
+const httpsMode = process.env.IPS_HTTPS || (loopback ? 'off' : 'on');
+if (httpsMode !== 'on' && httpsMode !== 'off') fail(`IPS_HTTPS must be on or off, got "${httpsMode}"`);
 let redJs;
 try {
   redJs = require.resolve('node-red/red.js', { paths: [root] });
@@ -119,15 +125,32 @@ try {
   fail(err.message);
 }
 
+let tls = null;
+if (httpsMode === 'on') {
+  try {
+    tls = require('./lib/tls').ensureCertificate(userDir, host);
+  } catch (err) {
+    fail(err.message);
+  }
+} else if (!loopback) {
+  console.log('npm start: WARNING: plain HTTP beyond loopback (IPS_HTTPS=off): the login crosses the network in clear');
+}
+const httpsSettings = tls
+  ? `  https: { cert: fs.readFileSync(${JSON.stringify(tls.certFile)}), key: fs.readFileSync(${JSON.stringify(tls.keyFile)}) },
+  requireHttps: true,
+`
+  : '';
+
 // Settings as a file Node-RED reads; the functions in it come from scripts/lib/auth.js.
 const settingsFile = path.join(userDir, 'settings.js');
 fs.writeFileSync(settingsFile, `// Written by scripts/start.js on every start: edit that script, not this file.
 'use strict';
+const fs = require('fs');
 const { authSettings } = require(${JSON.stringify(path.join(__dirname, 'lib', 'auth.js'))});
 module.exports = {
   uiHost: ${JSON.stringify(host)},
   uiPort: ${port},
-  userDir: ${JSON.stringify(userDir)},
+${httpsSettings}  userDir: ${JSON.stringify(userDir)},
   flowFile: 'flows.json',
   flowFilePretty: true,
   httpAdminRoot: '/',
@@ -142,7 +165,11 @@ module.exports = {
 `);
 
 const shownHost = host === '0.0.0.0' || host === '::' ? 'this machine' : host.includes(':') ? `[${host}]` : host;
-console.log(`npm start: Node-RED on http://${shownHost}:${port}/ (user dir ${path.relative(root, userDir) || '.'})`);
+console.log(`npm start: Node-RED on ${tls ? 'https' : 'http'}://${shownHost}:${port}/ (user dir ${path.relative(root, userDir) || '.'})`);
+if (tls) {
+  console.log(`npm start: HTTPS with ${tls.generated ? 'a certificate made now' : 'the certificate'} ${path.relative(root, tls.certFile) || tls.certFile}`);
+  console.log(`npm start: its SHA-256 fingerprint, to compare with what your browser shows: ${tls.fingerprint}`);
+}
 if (creds.generatedPassword) {
   console.log(`npm start: log in as "${creds.user}" with password ${creds.generatedPassword}`);
   console.log('npm start: (shown once; set IPS_ADMIN_PASSWORD to choose your own, or delete .node-red/ips-auth.json for a new one)');
