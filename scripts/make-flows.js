@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Writes the shipped flows: the analyst IDS and the router IPS, each in two
 // variants generated from ONE description per dashboard, so the variants
-// cannot drift:
+// cannot drift, into flows/ and (for the editor's Import › Examples menu)
+// examples/flows/:
 //   flows/analyst-ids.json, flows/router-ips.json              Dashboard 1 (node-red-dashboard, /ui)
+//   flows/analyst-ids-dashboard2.json, router-ips-dashboard2.json  Dashboard 2 (@flowfuse/node-red-dashboard, /dashboard)
 // The detector chain and its settings come from the built package
 // (lib/detect/chain.ts, the nodes' schemas), so run it after `npm run build`:
 // `node scripts/make-flows.js` rewrites them; `--check` exits 1 when the
@@ -31,14 +33,15 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { settingsOf, envVar, dryRunVar, builder, FLOOD, SCAN, BANDWIDTH } = require('./flows/kit');
+const { settingsOf, envVar, dryRunVar, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY } = require('./flows/kit');
 const code = require('./flows/code');
 const dashboard1 = require('./flows/dashboard1');
+const dashboard2 = require('./flows/dashboard2');
 
 const root = path.resolve(__dirname, '..');
 
 /** The variants every description is rendered in. */
-const VARIANTS = [dashboard1];
+const VARIANTS = [dashboard1, dashboard2];
 
 // ---------------------------------------------------------------- analyst IDS
 
@@ -192,6 +195,12 @@ const ROUTER = {
       envVar('NFQUEUE_NUM', 'IPS_NFQUEUE', '0'),
       envVar('DB_FILE', 'IPS_DB', 'ips-router.db'),
       dryRunVar,
+      // phone notifications (push-notify): off unless IPS_NOTIFY names a service
+      envVar('NOTIFY', 'IPS_NOTIFY', NOTIFY.service),
+      envVar('NOTIFY_URL', 'IPS_NOTIFY_URL', ''),
+      envVar('NOTIFY_TOKEN', 'IPS_NOTIFY_TOKEN', ''),
+      envVar('NOTIFY_CHAT', 'IPS_NOTIFY_CHAT', ''),
+      envVar('NOTIFY_INTERVAL_S', 'IPS_NOTIFY_INTERVAL', String(NOTIFY.intervalS)),
     ],
   }),
   // rows: Devices, Bandwidth (8 units high each); Alerts; Blocklist (6), Thresholds (4; 8 wide for the sliders beside their labels)
@@ -207,12 +216,12 @@ const ROUTER = {
   },
   build(b, ui) {
     b.comment('about', 'Router IPS: devices (conntrack) and inline detection (NFQUEUE); alerts → block + history',
-      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
+      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
 
     // Devices
     b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}' }) }, 140, 120, [['vendor'], ['history'], ['alerts-in']]);
     b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth']]);
-    b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate'], ['alerts-in']]);
+    b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate', 'notify'], ['alerts-in']]);
     b.func('device-view', 'device list view', code.DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
     ui.template('device-list', { name: 'device list', view: 'device-list', group: 'g-devices', order: 1, width: 12, height: 8 }, 1010, 100, [['block']]);
     b.func('device-rate', 'KB/s per device', code.DEVICE_RATE_FUNC, 1, 800, 160, [['chart-live']]);
@@ -233,10 +242,10 @@ const ROUTER = {
     // Detector alerts block their offender (iptables-block refuses, with the reason, alerts that name none);
     // bandwidth and policy alerts, about the LAN's own devices, only inform. All go to history, the log and a toast.
     b.add('detections', 'junction', {}, 900, 380, [['block', 'alerts-in']]);
-    b.add('alerts-in', 'junction', {}, 1030, 530, [['history', 'model', 'toast-filter']]);
+    b.add('alerts-in', 'junction', {}, 1030, 530, [['history', 'model', 'toast-filter', 'notify']]);
     b.sqliteLog('history', 'history', 1210, 260, [[]]);
     b.add('block', 'iptables-block', { name: 'block', ...settingsOf('iptables-block', { escalate: true, dryRun: '${BLOCK_DRYRUN}' }) }, 1210, 380,
-      [['stamp-blocklist', 'history', 'device-view']]);
+      [['stamp-blocklist', 'history', 'device-view', 'notify']]);
     b.add('list-tick', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
       990, 440, [['block']]);
     b.func('stamp-blocklist', 'blocklist view', code.BLOCKLIST_STAMP_FUNC, 1, 1420, 380, [['blocklist']]);
@@ -247,6 +256,10 @@ const ROUTER = {
 if (!a || a.severity !== 'high') return null;
 return { topic: a.signature, payload: a.reason };`, 1, 1210, 560, [['toast']]);
     ui.notification('toast', { name: 'high-severity alert', displayTimeS: 5, highlight: '#c62828' }, 1420, 560);
+
+    // Phone notifications of new devices, blocks and high-severity alerts, repeats collapsed (off unless the tab's NOTIFY names a service).
+    b.add('notify', 'push-notify', { name: 'phone notifications', ...settingsOf('push-notify', { service: '${NOTIFY}', url: '${NOTIFY_URL}', token: '${NOTIFY_TOKEN}',
+      chat: '${NOTIFY_CHAT}', intervalS: '${NOTIFY_INTERVAL_S}' }) }, 1420, 620, [[]]);
 
     // Thresholds
     const g = 'g-thresholds';
@@ -273,8 +286,7 @@ function flowOf(desc, variant) {
   const b = builder(prefix, { id: `${prefix}.tab`, type: 'tab', label: variant.tabLabel(label), disabled: false, info, env });
   variant.layout(b, desc.page);
   desc.build(b, variant.widgets(b), variant);
-  variant.finish(b);
-  return b.nodes;
+  return b.finish();
 }
 
 function render(nodes) {
@@ -292,21 +304,27 @@ module.exports = { outputs, flowOf, DASHBOARDS, VARIANTS };
 
 // ---------------------------------------------------------------- main
 
+/** Where the flows are written: flows/ (what npm start and the tests read) and examples/flows/ (Import › Examples in the editor). */
+const DIRS = ['flows', path.join('examples', 'flows')];
+
 if (require.main === module) {
   const check = process.argv.includes('--check');
   let stale = 0;
   for (const [name, text] of Object.entries(outputs())) {
-    const file = path.join(root, 'flows', name);
-    if (check) {
-      const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-      if (current !== text) {
-        console.error(`flows/${name} differs from scripts/make-flows.js: run node scripts/make-flows.js`);
-        stale++;
+    for (const dir of DIRS) {
+      const file = path.join(root, dir, name);
+      const shown = path.join(dir, name);
+      if (check) {
+        const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+        if (current !== text) {
+          console.error(`${shown} differs from scripts/make-flows.js: run node scripts/make-flows.js`);
+          stale++;
+        }
+      } else {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, text);
+        console.log(`wrote ${shown}`);
       }
-    } else {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, text);
-      console.log(`wrote flows/${name}`);
     }
   }
   process.exit(stale ? 1 : 0);

@@ -203,5 +203,4 @@ module.exports = {
   tabLabel: (label) => label,
   layout,
   widgets,
-  finish() {},
 };

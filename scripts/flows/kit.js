@@ -42,6 +42,8 @@ const FLOOD = settingsOf('flood-detect');
 const SCAN = settingsOf('scan-detect');
 /** bandwidth-threshold of the router flow (the defaults); its slider starts at the limit in KB/s. */
 const BANDWIDTH = settingsOf('bandwidth-threshold');
+/** push-notify's defaults: the router flow's environment falls back to them. */
+const NOTIFY = settingsOf('push-notify');
 
 /**
  * A flow builder: nodes on one tab, ids prefixed, in the order added.
@@ -68,7 +70,18 @@ function builder(prefix, tab) {
     nodes.push(n);
     return n;
   };
-  const b = { nodes, id, add, config };
+  /** Messages wired to node `name` go to node `via` instead (which passes them on): a variant's adapter in front of a widget. */
+  const reroutes = new Map();
+  const reroute = (name, via) => reroutes.set(id(name), id(via));
+  /** The flow's nodes, reroutes applied. */
+  const finish = () => {
+    for (const n of nodes) {
+      if (!n.wires) continue;
+      n.wires = n.wires.map((out) => out.map((to) => (reroutes.has(to) && reroutes.get(to) !== n.id ? reroutes.get(to) : to)));
+    }
+    return nodes;
+  };
+  const b = { nodes, id, add, config, reroute, finish };
 
   /** A function node running `code` (shared by both dashboard variants). */
   b.func = (name, label, code, outputs, x, y, wires) =>
@@ -93,4 +106,4 @@ function builder(prefix, tab) {
   return b;
 }
 
-module.exports = { settingsOf, envVar, dryRunVar, builder, FLOOD, SCAN, BANDWIDTH };
+module.exports = { settingsOf, envVar, dryRunVar, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY };
