@@ -177,7 +177,7 @@ const CHART_DATA_FUNC = `const chart = (msg.payload || [])[0];
 const points = [];
 if (chart) {
     chart.series.forEach((series, i) => (chart.data[i] || []).forEach((v, j) => {
-        points.push(typeof v === 'object' && v !== null ? { series, x: v.x, y: v.y } : { series: chart.labels[j], x: chart.labels[j], y: v });
+        points.push(typeof v === 'object' && v !== null ? { series, x: v.x, y: v.y } : { series, x: chart.labels[j], y: v });
     }));
 }
 // an empty array clears the chart
@@ -190,7 +190,7 @@ const BASE_ID = 'ips-dashboard2.base';
 const THEME_ID = 'ips-dashboard2.theme';
 const SHARED = [
   { id: BASE_ID, type: 'ui-base', name: 'node-red-contrib-ips', path: '/dashboard', appIcon: '', includeClientData: true, acceptsClientConfig: ['ui-notification', 'ui-control'],
-    showPathInSidebar: false, headerContent: 'page', navigationStyle: 'default', titleBarStyle: 'default', showReconnectNotification: true, notificationDisplayTime: 1,
+    showPathInSidebar: false, headerContent: 'page', navigationStyle: 'icon', titleBarStyle: 'default', showReconnectNotification: true, notificationDisplayTime: 1,
     showDisconnectNotification: true, allowInstall: false },
   { id: THEME_ID, type: 'ui-theme', name: 'node-red-contrib-ips',
     colors: { surface: '#263238', primary: '#1565c0', bgPage: '#eceff1', groupBg: '#ffffff', groupOutline: '#cfd8dc' },
@@ -223,7 +223,7 @@ function widgets(b) {
       b.add(name, 'ui-chart', { group: groupOf(w.group), name: w.label, label: w.label, order: orderIn(w.group, w.order), chartType: w.type,
         category: series ? 'series' : 'topic', categoryType: series ? 'property' : 'msg', xAxisLabel: '', xAxisProperty: series ? 'x' : '', xAxisPropertyType: series ? 'property' : 'timestamp',
         xAxisType: w.type === 'pie' ? 'radial' : category ? 'category' : 'time', xAxisFormat: '', xAxisFormatType: 'auto', xmin: '', xmax: '', yAxisLabel: '',
-        yAxisProperty: series ? 'y' : 'payload', yAxisPropertyType: series ? 'property' : 'msg', ymin: '', ymax: '', bins: 10, action: series ? 'replace' : 'append',
+        yAxisProperty: series ? 'y' : 'payload', yAxisPropertyType: series ? 'property' : 'msg', ymin: w.type === 'pie' ? '' : '0', ymax: '', bins: 10, action: series ? 'replace' : 'append',
         stackSeries: false, pointShape: 'circle', pointRadius: 2, showLegend: true, removeOlder: series ? 0 : w.removeOlder ?? 1, removeOlderUnit: w.removeOlderUnit ?? '3600',
         removeOlderPoints: '', colors: ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#17becf'],
         textColor: ['#666666'], textColorDefault: true, gridColor: ['#e5e5e5'], gridColorDefault: true,
@@ -239,11 +239,12 @@ function widgets(b) {
         payloadType: 'num' }, x, y, [[name]]);
       return b.add(name, 'ui-slider', { group: groupOf(w.group), name: w.label, label: `${w.label} (${w.value})`, tooltip: `default ${w.value}`, order: orderIn(w.group, w.order),
         width: 0, height: 0, passthru: false, outs: 'end', topic: w.topic, topicType: 'str', thumbLabel: 'always', showTicks: 'false', min: w.min, max: w.max, step: w.step,
-        className: `ips-slider-${w.topic}`, iconPrepend: '', iconAppend: '', color: '', colorTrack: '', colorThumb: '', showTextField: true }, x + 200, y, [[to]]);
+        className: `ips-slider-${w.topic}`, iconPrepend: '', iconAppend: '', color: '', colorTrack: '', colorThumb: '', showTextField: false }, x + 200, y, [[to]]);
     },
 
     button(name, w, x, y, wires) {
-      return b.add(name, 'ui-button', { group: groupOf(w.group), name: w.name, label: w.label, order: orderIn(w.group, w.order), width: String(columns(w.width)), height: String(w.height),
+      // the full width of the group: half a Dashboard 1 button is too narrow for its label
+      return b.add(name, 'ui-button', { group: groupOf(w.group), name: w.name, label: w.label, order: orderIn(w.group, w.order), width: '0', height: String(w.height),
         emulateClick: false, tooltip: w.tooltip ?? '', color: '', bgcolor: '', className: w.className, icon: w.icon, iconPosition: 'left', payload: '', payloadType: 'str',
         topic: w.topic, topicType: 'str', buttonColor: '', textColor: '', iconColor: '', enableClick: true, enablePointerdown: false, pointerdownPayload: '',
         pointerdownPayloadType: 'str', enablePointerup: false, pointerupPayload: '', pointerupPayloadType: 'str' }, x, y, wires);
