@@ -233,30 +233,24 @@ export class FloodDetector extends Detector<FloodSettings> {
     // Looked up only while the source has half-open connections counted to this port (or one pending), so data packets stay cheap.
     if ((bits & (TCP_ACK | TCP_SYN | TCP_RST)) === TCP_ACK) {
       const bySrc = this.synBySrc.get(src, port);
-      let synTs: number;
+      // Only then is the connection's key built (for IPv6 it is a string).
+      if (bySrc === undefined ? !this.synSeen.recent(src, p.ts, s.windowMs, port) : bySrc.value(p.ts, s.windowMs) <= 0) return;
       const c1 = connHigh(src, dst, p.sport ?? 0);
       const c2 = pairLow(src, dst, port);
-      if (bySrc === undefined) {
-        if (!this.synSeen.recent(src, p.ts, s.windowMs, port)) return;
-        if (!this.synPending.recent(c1, p.ts, s.windowMs, c2)) return;
+      const conn = bySrc === undefined ? undefined : this.halfOpen.get(c1, c2);
+      let synTs: number;
+      if (conn !== undefined) {
+        synTs = conn.ts;
+        this.halfOpen.delete(c1, c2);
+      } else if (this.synPending.recent(c1, p.ts, s.windowMs, c2)) {
+        // The source's first SYN, sent before it was admitted.
         synTs = this.synPending.lastTs;
         this.synPending.forget(c1, c2);
-        this.synSeen.forget(src, port);
+        if (bySrc === undefined) this.synSeen.forget(src, port);
       } else {
-        if (bySrc.value(p.ts, s.windowMs) <= 0) return;
-        const conn = this.halfOpen.get(c1, c2);
-        if (conn !== undefined) {
-          synTs = conn.ts;
-          this.halfOpen.delete(c1, c2);
-        } else if (this.synPending.recent(c1, p.ts, s.windowMs, c2)) {
-          // The source's first SYN, sent before it was admitted.
-          synTs = this.synPending.lastTs;
-          this.synPending.forget(c1, c2);
-        } else {
-          return;
-        }
-        bySrc.remove(synTs, p.ts, s.windowMs);
+        return;
       }
+      bySrc?.remove(synTs, p.ts, s.windowMs);
       this.synByDst.get(dst, port)?.remove(synTs, p.ts, s.windowMs);
       this.synAll.remove(synTs, p.ts, s.windowMs);
     }

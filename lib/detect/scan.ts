@@ -118,23 +118,13 @@ function isTcpProbe(bits: number): boolean {
 }
 
 /**
- * A UDP packet that looks like a request rather than a reply: to a
- * well-known port, or to a port not above its source port (replies go back
- * to the client's high ephemeral port).
+ * A packet from a client's side rather than a reply: to a well-known port,
+ * or to a port not above its source port (replies go back to the client's
+ * high ephemeral port). A UDP packet like that is a probe; so is a TCP
+ * packet with ACK like that when it belongs to no known connection, while
+ * the server's side of a connection is never looked up.
  */
-function isUdpProbe(p: Packet): boolean {
-  const sport = p.sport ?? 0;
-  const dport = p.dport ?? 0;
-  return dport < 1024 || dport <= sport;
-}
-
-/**
- * A TCP packet with ACK (no SYN, no RST) that would be a probe were it of no
- * known connection: to a well-known port or a port not above its source
- * port. The server's side of a connection goes to the client's ephemeral
- * port, above its own, and is never looked up.
- */
-function isClientSide(p: Packet): boolean {
+function toServicePort(p: Packet): boolean {
   const dport = p.dport ?? 0;
   return dport < 1024 || dport <= (p.sport ?? 0);
 }
@@ -172,7 +162,7 @@ export class ScanDetector extends Detector<ScanSettings> {
   private readonly hostsByPort = this.track(new KeyedDistinct<AddrKey, AddrKey>(1).table);
   /** New connections per (src, dst, port) on brute-force ports: pairHigh(src, dst), pairLow(src, dst, port). */
   private readonly attempts = this.track(new KeyedCounter<AddrKey>(1).table);
-  /** Distinct (target, port) failure answers per prober (failureValue). */
+  /** Distinct failure answers per prober: target key × 65536 + port for IPv4, 'target|port' otherwise. */
   private readonly failed = this.track(new KeyedDistinct<AddrKey, number | string>(1).table);
   /**
    * Known TCP connections, by the client's side: connHigh(client, server, client port), pairLow(client, server, server port).
@@ -225,12 +215,12 @@ export class ScanDetector extends Detector<ScanSettings> {
           if (this.settings.trackConnections) this.opened(p);
         }
       } else if ((bits & (TCP_SYN | TCP_RST)) === 0) {
-        if (this.settings.trackConnections && isClientSide(p)) this.midway(p);
+        if (this.settings.trackConnections && toServicePort(p)) this.midway(p);
       } else {
         this.answer(p, bits);
       }
     } else if (proto === 'udp') {
-      if (isUdpProbe(p)) this.probe(p, p.dport ?? 0);
+      if (toServicePort(p)) this.probe(p, p.dport ?? 0);
       else this.answer(p);
     } else if (proto === 'icmp' || proto === 'icmp6') {
       const echo = proto === 'icmp' ? 8 : 128;
