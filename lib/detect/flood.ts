@@ -260,18 +260,16 @@ export class FloodDetector extends Detector<FloodSettings> {
   private hit(info: RuleInfo, key: AddrKey, p: Packet, n: number, limit: number, what: string, port?: number): void {
     const perSource = info.tracks === 'src';
     const s = this.settings;
-    const count = Math.round(n);
-    const within = `in ${s.windowMs} ms`;
-    const reason = perSource
-      ? `${count} ${what} from ${p.src}${port === undefined ? '' : ` to port ${port}`} ${within} (threshold ${limit})`
-      : info.tracks === 'network'
-        ? `${count} ${what} over the network ${within}, from any source to any target (threshold ${limit}); last ${p.src} to ${p.dst}`
-        : `${count} ${what} to ${p.dst}${port === undefined ? '' : ` port ${port}`} ${within} from any source (threshold ${limit}); last source ${p.src}`;
-    this.report(info, key, p, s.windowMs, () => ({
-      ...packetFields(p),
-      windowMs: s.windowMs,
-      threshold: limit,
-      reason,
-    }), perSource);
+    // Described only when an alert is emitted: during a flood every packet over the threshold is a hit.
+    this.report(info, key, p, s.windowMs, () => {
+      const count = Math.round(n);
+      const within = `in ${s.windowMs} ms`;
+      const reason = perSource
+        ? `${count} ${what} from ${p.src}${port === undefined ? '' : ` to port ${port}`} ${within} (threshold ${limit})`
+        : info.tracks === 'network'
+          ? `${count} ${what} over the network ${within}, from any source to any target (threshold ${limit}); last ${p.src} to ${p.dst}`
+          : `${count} ${what} to ${p.dst}${port === undefined ? '' : ` port ${port}`} ${within} from any source (threshold ${limit}); last source ${p.src}`;
+      return { ...packetFields(p), windowMs: s.windowMs, threshold: limit, reason };
+    }, perSource);
   }
 }
