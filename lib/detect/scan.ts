@@ -6,11 +6,15 @@
  *
  * ACK, Window and Maimon scans (`nmap -sA`, `-sW`, `-sM`) send ACK or
  * FIN+ACK packets that look like the middle of a connection. The detector
- * tracks TCP connections (`conns`: opened by a SYN, or first seen mid-way)
- * in a bounded table on packet time, with the eviction and admission rules
- * of the other tables, so a packet with ACK that belongs to no known
- * connection is a probe of its destination port, and the RSTs it draws are
- * failures. Only the client's side is looked up: a packet to a port above
+ * tracks TCP connections (`conns`) in a bounded table on packet time, with
+ * the eviction and admission rules of the other tables, so a packet with
+ * ACK that belongs to no known connection is a probe of its destination
+ * port, and the RSTs it draws are failures. A connection enters the table
+ * with its first packet with ACK, not with its SYN: the SYN already counted
+ * its port, so its handshake's ACK counting the same port again changes no
+ * count, and a SYN flood from spoofed sources (no ACKs) costs the table
+ * nothing (recording every SYN cost that flood a third of the scan
+ * detector's time). Only the client's side is looked up: a packet to a port above
  * its source port (the server answering a client's ephemeral port) is never
  * a probe, which halves the lookups and keeps the server side of
  * connections already open when the capture started from counting as a
@@ -165,8 +169,8 @@ export class ScanDetector extends Detector<ScanSettings> {
   /** Distinct failure answers per prober: target key × 65536 + port for IPv4, 'target|port' otherwise. */
   private readonly failed = this.track(new KeyedDistinct<AddrKey, number | string>(1).table);
   /**
-   * Known TCP connections, by the client's side: connHigh(client, server, client port), pairLow(client, server, server port).
-   * Twice the cap, as one host opens many (as the flood detector's half-open table).
+   * Known TCP connections (seen with ACK), by the client's side: connHigh(client, server, client port),
+   * pairLow(client, server, server port). Twice the cap, as one host opens many (as the flood detector's half-open table).
    */
   private readonly conns = this.track(new BoundedTable<AddrKey, true>(1, () => true, 100), 2);
   /** Connections seen once while `conns` was full (admission.ts). */
@@ -210,10 +214,7 @@ export class ScanDetector extends Detector<ScanSettings> {
       }
       if (isTcpProbe(bits)) {
         this.probe(p, p.dport ?? 0);
-        if (isOpeningSyn(bits)) {
-          this.attempt(p);
-          if (this.settings.trackConnections) this.opened(p);
-        }
+        if (isOpeningSyn(bits)) this.attempt(p);
       } else if ((bits & (TCP_SYN | TCP_RST)) === 0) {
         if (this.settings.trackConnections && toServicePort(p)) this.midway(p);
       } else {
@@ -229,13 +230,6 @@ export class ScanDetector extends Detector<ScanSettings> {
     } else if (proto.startsWith('ip-')) {
       this.protocolProbe(p, Number(proto.slice(3)));
     }
-  }
-
-  /** An opening SYN: its connection is known from now on (the handshake's ACK is no probe). */
-  private opened(p: Packet): void {
-    const src = srcKey(p);
-    const dst = dstKey(p);
-    admit(this.conns, this.connSeen, connHigh(src, dst, p.sport ?? 0), p.ts, this.windowMs, 0, pairLow(src, dst, p.dport ?? 0));
   }
 
   /**
