@@ -100,9 +100,10 @@ const DEVICE_LIST_TEMPLATE = `${SEVERITY_STYLE}
   </table>
 </div>`;
 
+/** Links to the exports, relative to the dashboard (…/ui/): the HTTP-in endpoints sit beside /ui. */
 const EXPORT_LINKS_TEMPLATE = `<div class="ips-export">Alerts:
-  <a class="ips-export-csv" href="ips/export/alerts.csv" target="_blank" download>CSV</a> ·
-  <a class="ips-export-jsonl" href="ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>`;
+  <a class="ips-export-csv" href="../ips/export/alerts.csv" target="_blank" download>CSV</a> ·
+  <a class="ips-export-jsonl" href="../ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>`;
 
 /** The views by name (the `view` of a template widget). */
 const VIEWS = {
