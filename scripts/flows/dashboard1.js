@@ -146,8 +146,7 @@ function widgets(b) {
 
     /** A threshold slider, set to its default once on deploy (passthru off: setting it sends nothing to the detector). */
     slider(name, w, x, y, to) {
-      b.add(`${name}-default`, 'inject', { name: `${w.value}`, props: [{ p: 'payload' }], repeat: '', crontab: '', once: true, onceDelay: '0.5', topic: '', payload: String(w.value),
-        payloadType: 'num' }, x, y, [[name]]);
+      b.numberOnDeploy(`${name}-default`, w.value, x, y, name);
       return b.add(name, 'ui_slider', { name: w.label, label: `${w.label} (${w.value})`, tooltip: `default ${w.value}`, group: b.id(w.group), order: 0, width: 0, height: 0,
         passthru: false, outs: 'end', topic: w.topic, topicType: 'str', min: w.min, max: w.max, step: w.step, className: '' }, x + 200, y, [[to]]);
     },

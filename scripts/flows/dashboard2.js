@@ -222,8 +222,7 @@ function widgets(b) {
     },
 
     slider(name, w, x, y, to) {
-      b.add(`${name}-default`, 'inject', { name: `${w.value}`, props: [{ p: 'payload' }], repeat: '', crontab: '', once: true, onceDelay: '0.5', topic: '', payload: String(w.value),
-        payloadType: 'num' }, x, y, [[name]]);
+      b.numberOnDeploy(`${name}-default`, w.value, x, y, name);
       return b.add(name, 'ui-slider', { group: groupOf(w.group), name: w.label, label: `${w.label} (${w.value})`, tooltip: `default ${w.value}`, order: orderIn(w.group, w.order),
         width: 0, height: 0, passthru: false, outs: 'end', topic: w.topic, topicType: 'str', thumbLabel: 'always', showTicks: 'false', min: w.min, max: w.max, step: w.step,
         className: `ips-slider-${w.topic}`, iconPrepend: '', iconAppend: '', color: '', colorTrack: '', colorThumb: '', showTextField: false }, x + 200, y, [[to]]);
