@@ -11,7 +11,8 @@
  * restores the device's traffic in the router's kernel, the device-limit
  * slider changes what bandwidth-threshold flags, and an ICMP flood
  * through the queue shows in the alert log and puts the device on the
- * blocklist, and its Unblock button lets it through again. Without
+ * blocklist, and its Unblock button lets it through again; a high-severity
+ * alert pops up a notification. Without
  * credentials the dashboard refuses.
  */
 import { describe, it, before, after } from 'node:test';
@@ -53,6 +54,8 @@ interface Variant {
   /** The device-limit slider's track, and the element whose text or value shows its value. */
   limitSlider(page: Page): Locator;
   showsLimit(page: Page, value: number): Promise<unknown>;
+  /** A pop-up notification. */
+  toast: string;
 }
 
 const VARIANTS: Variant[] = [
@@ -63,6 +66,7 @@ const VARIANTS: Variant[] = [
     switchOn: (row) => `${row}[data-blocked="yes"] .ips-block-switch .v-selection-control--dirty`,
     limitSlider: (page) => page.locator('.ips-slider-limitBps .v-slider__container'),
     showsLimit: (page, value) => page.locator(`.ips-slider-limitBps .v-slider-thumb[aria-valuenow="${value}"]`).waitFor({ timeout: 10_000 }),
+    toast: '.nrdb-ui-notification',
   },
   {
     title: 'Dashboard 1', flow: () => shippedFlow('router-ips'), prefix: 'router', module: 'node-red-dashboard', page: '/ui/', socket: '/ui/socket.io', shot: '',
@@ -71,6 +75,7 @@ const VARIANTS: Variant[] = [
     limitSlider: (page) => page.locator('md-slider[aria-label^="Device limit KB/s"]'),
     showsLimit: async (page, value) => page.waitForFunction((v) => document.querySelector('md-slider[aria-label^="Device limit KB/s"] .md-thumb-text')?.textContent?.trim() === String(v),
       value, { timeout: 10_000 }),
+    toast: 'md-toast',
   },
 ];
 
@@ -227,6 +232,16 @@ for (const v of VARIANTS) {
       assert.match((await page.locator(`.ips-blocklist tr[data-ip="${DEVICE}"]`).textContent()) ?? '', /ICMP echo/i);
       assert.equal(await eventually(async () => !(await pings(device, ROUTER, 1, 1))), true, 'the flooding device still reaches the router');
       await dashboardScreenshot(page, path.join(testOutput, `router-flood-blocked${v.shot}.png`));
+    });
+
+    it('a high-severity alert pops up a notification with its signature and reason; a medium one does not', { skip: skip ?? false }, async () => {
+      const alert = { rule: 'scan.vertical', severity: 'high', signature: 'Vertical port scan', reason: '25 ports of 10.97.0.1 probed by 10.97.0.9 in 10 s' };
+      await rt.inject(`${v.prefix}.toast-filter`, { topic: alert.rule, payload: { ...alert, severity: 'medium', reason: 'a medium one' } });
+      await rt.inject(`${v.prefix}.toast-filter`, { topic: alert.rule, payload: alert });
+      const toast = page.locator(v.toast, { hasText: alert.reason });
+      await toast.first().waitFor({ timeout: 30_000 });
+      assert.match((await toast.first().textContent()) ?? '', /Vertical port scan/);
+      assert.equal(await page.locator(v.toast, { hasText: 'a medium one' }).count(), 0);
     });
 
     it('the blocklist\'s Unblock button lets the device through again', { skip: skip ?? false }, async () => {
