@@ -12,7 +12,22 @@
  * Payloads are matched as latin1 text (one character per byte), which RE2
  * reads as Unicode code points U+0000–U+00FF: `\xNN` matches byte NN.
  */
-import RE2 from 're2';
+import type RE2Module from 're2';
+
+/** Loaded on first use: the node table (every node's schema) must not pull in a native binding. */
+let re2: typeof RE2Module | null = null;
+
+function loadRe2(): typeof RE2Module {
+  if (re2 === null) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      re2 = require('re2') as typeof RE2Module;
+    } catch (err) {
+      throw new UserRegexError(`the linear-time regex engine (npm re2, a native module) cannot be loaded: ${(err as Error).message.split('\n')[0]}; reinstall the package so re2 builds`);
+    }
+  }
+  return re2;
+}
 
 export class UserRegexError extends Error {
   constructor(message: string) {
@@ -62,6 +77,7 @@ function unsupportedConstruct(source: string): string | null {
 export function compileUserRegex(source: string, flags = ''): RegExp {
   const why = unsupportedConstruct(source);
   if (why !== null) throw new UserRegexError(why);
+  const RE2 = loadRe2();
   try {
     return new RE2(source, flags);
   } catch (err) {
