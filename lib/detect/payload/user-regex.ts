@@ -81,6 +81,6 @@ export function compileUserRegex(source: string, flags = ''): RegExp {
   try {
     return new RE2(source, flags);
   } catch (err) {
-    throw new UserRegexError(`not a valid regular expression for RE2: ${(err as Error).message}`);
+    throw new UserRegexError(`RE2 cannot read it: ${(err as Error).message}`);
   }
 }
