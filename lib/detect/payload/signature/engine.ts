@@ -33,7 +33,7 @@ export const MAX_STEPS = 1000;
 
 export interface SignatureHit {
   sig: Signature;
-  /** Buffer and span of the last positive content or pcre matched (none for a rule without one). */
+  /** Buffer and span of the positive contents and pcres matched in the rule's first buffer (none for a rule without one). */
   buffer: BufferKey | null;
   bytes: Uint8Array | null;
   start: number;
@@ -262,7 +262,7 @@ export class SignatureEngine {
       if (item.negated) return !found && this.chainAt(chain, k + 1, buf, prevEnd);
       if (!found) return false;
       if (this.chainAt(chain, k + 1, buf, pos + len)) {
-        this.span ??= { buffer: chain.buffer, bytes: buf, start: pos, end: pos + len };
+        this.cover(chain.buffer, buf, pos, pos + len);
         return true;
       }
       if (chain.retry[k] === 0) return false;
@@ -284,11 +284,21 @@ export class SignatureEngine {
       const s = base + m.index;
       const e = s + m[0].length;
       if (this.chainAt(chain, k + 1, buf, e)) {
-        this.span ??= { buffer: chain.buffer, bytes: buf, start: s, end: e };
+        this.cover(chain.buffer, buf, s, e);
         return true;
       }
       if (chain.retry[k] === 0 || m.index >= text.length) return false;
       re.lastIndex = m.index + 1;
+    }
+  }
+
+  /** The evidence span: from the first to the last positive match in the first buffer that has one. */
+  private cover(buffer: BufferKey, bytes: Uint8Array, start: number, end: number): void {
+    const span = this.span;
+    if (span === null) this.span = { buffer, bytes, start, end };
+    else if (span.buffer === buffer) {
+      span.start = Math.min(span.start, start);
+      span.end = Math.max(span.end, end);
     }
   }
 
