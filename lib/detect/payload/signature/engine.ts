@@ -28,6 +28,8 @@ import type { Inspection } from '../inspection';
 import { addrMatches, portMatches } from './header';
 import { flagsMatch, numMatches, type BufferKey, type MatchItem, type Signature, type ThresholdSpec } from './parse';
 
+const NO_HITS: readonly SignatureHit[] = Object.freeze([]);
+
 /** Searches one rule may make in one unit (occurrences retried for relative matches). */
 export const MAX_STEPS = 1000;
 
@@ -160,10 +162,10 @@ export class SignatureEngine {
     this.counters.units = this.counters.candidates = this.counters.verified = this.counters.matched = 0;
   }
 
-  /** The rules matching one unit, at most one hit per rule; an empty array when none. */
-  match(ins: Inspection): SignatureHit[] {
-    const hits: SignatureHit[] = [];
-    if (this.signatures.length === 0) return hits;
+  /** The rules matching one unit, at most one hit per rule; a shared empty array when none. */
+  match(ins: Inspection): readonly SignatureHit[] {
+    let hits: SignatureHit[] | null = null;
+    if (this.signatures.length === 0) return NO_HITS;
     this.counters.units++;
     this.ins = ins;
     this.groupState.fill(0);
@@ -180,12 +182,12 @@ export class SignatureEngine {
       if (!this.groupApplies(i)) continue;
       this.counters.candidates++;
       const hit = this.verify(i, ins);
-      if (hit !== null) hits.push(hit);
+      if (hit !== null) (hits ??= []).push(hit);
     }
-    this.lowered.clear();
-    this.texts.clear();
+    if (this.lowered.size > 0) this.lowered.clear();
+    if (this.texts.size > 0) this.texts.clear();
     this.ins = null;
-    return hits;
+    return hits ?? NO_HITS;
   }
 
   private groupApplies(i: number): boolean {
