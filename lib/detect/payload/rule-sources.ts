@@ -6,11 +6,10 @@
  * rule: a rule the engine cannot run is skipped with its sid and reason and
  * counted in the load report, "loaded N of M rules").
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { applySettings, defaultsOf, settingsFromConfig, SettingsError, type Schema } from '../../base/settings';
 import { DEFAULT_RULES } from './default-rules';
-import { compileRules, mergeRules, parseRulesJson, RuleError, type PayloadRule } from './rules';
+import { compileRules, mergeRules, parseRulesJson, readRulesText, RuleError, type PayloadRule } from './rules';
 import { HeaderError, parseAddress } from './signature/header';
 import { looksLikeRuleLanguage, parseSignatures, type Signature, type SkippedRule } from './signature/parse';
 import { ruleVars, type VarSettings } from './signature/vars';
@@ -116,14 +115,6 @@ function isRuleLanguageFile(file: string, text: string): boolean {
   return looksLikeRuleLanguage(text);
 }
 
-function readRulesFile(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RuleError(`rules file ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
 /**
  * Load every source: defaults, then the file, then the editor's JSON rules
  * (a later JSON rule with the same id replaces an earlier one), and the
@@ -145,7 +136,7 @@ export function loadRuleSet(src: RuleSources, baseDir = process.cwd()): RuleSet 
   const file = src.rulesFile.trim();
   if (file !== '') {
     const full = path.resolve(baseDir, file);
-    const text = readRulesFile(full);
+    const text = readRulesText(full);
     if (isRuleLanguageFile(full, text)) texts.push({ origin: `rules file ${full}`, text });
     else lists.push(parseRulesJson(text, `rules file ${full}`));
   }
@@ -175,7 +166,7 @@ export function loadRuleSet(src: RuleSources, baseDir = process.cwd()): RuleSet 
 
 /** "loaded N of M rules", then the reasons by count with a few sids each: what the status, the log and the CLI say. */
 export function reportText(r: LoadReport, sidsShown = 5): string {
-  let text = `loaded ${r.loaded} of ${r.total} rules`;
+  const text = `loaded ${r.loaded} of ${r.total} rules`;
   if (r.skipped.length === 0) return text;
   const by = new Map<string, SkippedFrom[]>();
   for (const s of r.skipped) {

@@ -263,15 +263,18 @@ export function parseRulesJson(text: string, origin = 'rules'): PayloadRule[] {
   return compileRules(value, origin);
 }
 
-/** Read and validate a JSON rules file. */
-export function loadRulesFile(path: string): PayloadRule[] {
-  let text: string;
+/** A rules file's text; a RuleError naming the file when it cannot be read. */
+export function readRulesText(path: string): string {
   try {
-    text = fs.readFileSync(path, 'utf8');
+    return fs.readFileSync(path, 'utf8');
   } catch (err) {
     throw new RuleError(`rules file ${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseRulesJson(text, `rules file ${path}`);
+}
+
+/** Read and validate a JSON rules file. */
+export function loadRulesFile(path: string): PayloadRule[] {
+  return parseRulesJson(readRulesText(path), `rules file ${path}`);
 }
 
 /**
