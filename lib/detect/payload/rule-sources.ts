@@ -35,7 +35,7 @@ export interface RuleSources extends RuleLanguageSettings {
 
 export const ruleLanguageSchema: Schema<RuleLanguageSettings> = {
   signatures: { type: 'string', default: '', label: 'Rules (Snort/Suricata)', help: 'rules in the Snort 3 / Suricata rule language, one per line (see Details for the supported options)' },
-  homeNet: { type: 'cidrs', default: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'], label: '$HOME_NET', help: 'the networks rules call $HOME_NET (blank: any address)' },
+  homeNet: { type: 'cidrs', default: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'], label: '$HOME_NET', help: 'the networks rules call $HOME_NET (0.0.0.0/0, ::/0 for every address)' },
   externalNet: { type: 'string', default: '!$HOME_NET', maxLength: 2000, label: '$EXTERNAL_NET', help: 'the addresses rules call $EXTERNAL_NET, in rule-language syntax (any, !$HOME_NET, [CIDR, ...])' },
   httpPorts: { type: 'ports', default: [80, 8000, 8008, 8080, 8888], label: '$HTTP_PORTS', help: 'the ports rules call $HTTP_PORTS' },
 };

@@ -17,16 +17,18 @@ export interface RuleVars {
   ports: Record<string, string>;
 }
 
-/** An address condition: every packet ('any'), a set of CIDRs, or a list whose positive items are or-ed and negative ones excluded. */
-export type AddrTest =
+/**
+ * An address or port condition: every value ('any'), one leaf (a set of
+ * CIDRs, a port range), or a list whose positive items are or-ed and whose
+ * negative ones exclude; `not` negates.
+ */
+export type SpecTest<L> =
   | { kind: 'any' }
-  | { kind: 'set'; set: CidrSet; not: boolean }
-  | { kind: 'list'; items: AddrTest[]; not: boolean };
+  | { kind: 'leaf'; leaf: L; not: boolean }
+  | { kind: 'list'; items: SpecTest<L>[]; not: boolean };
 
-export type PortTest =
-  | { kind: 'any' }
-  | { kind: 'range'; lo: number; hi: number; not: boolean }
-  | { kind: 'list'; items: PortTest[]; not: boolean };
+export type AddrTest = SpecTest<CidrSet>;
+export type PortTest = SpecTest<{ lo: number; hi: number }>;
 
 const MAX_DEPTH = 8;
 
@@ -51,38 +53,43 @@ function splitList(inner: string, what: string): string[] {
   return parts;
 }
 
-function negate<T extends { not: boolean }>(t: T): T {
-  return { ...t, not: !t.not };
+interface SpecKind<L> {
+  what: 'address' | 'port';
+  vars: Record<string, string>;
+  leaf(text: string): L;
 }
 
-export function parseAddress(text: string, vars: RuleVars, depth = 0): AddrTest {
-  if (depth > MAX_DEPTH) throw new HeaderError('address variables nest too deep (a variable refers to itself?)');
+/** any, !x, $VAR, [a,b,...] (nested) or a leaf. */
+function parseSpec<L>(text: string, kind: SpecKind<L>, depth: number): SpecTest<L> {
+  if (depth > MAX_DEPTH) throw new HeaderError(`${kind.what} variables nest too deep (a variable refers to itself?)`);
   const t = text.trim();
   if (t === 'any') return { kind: 'any' };
   if (t.startsWith('!')) {
-    const inner = parseAddress(t.slice(1), vars, depth + 1);
-    if (inner.kind === 'any') throw new HeaderError('!any matches no address');
-    return negate(inner);
+    const inner = parseSpec(t.slice(1), kind, depth + 1);
+    if (inner.kind === 'any') throw new HeaderError(`!any matches no ${kind.what}`);
+    return { ...inner, not: !inner.not };
   }
   if (t.startsWith('$')) {
-    const name = t.slice(1);
-    const value = vars.addresses[name];
-    if (value === undefined) throw new HeaderError(`unknown address variable $${name}`);
-    return parseAddress(value, vars, depth + 1);
+    const value = kind.vars[t.slice(1)];
+    if (value === undefined) throw new HeaderError(`unknown ${kind.what} variable ${t}`);
+    return parseSpec(value, kind, depth + 1);
   }
   if (t.startsWith('[')) {
-    if (!t.endsWith(']')) throw new HeaderError(`address list "${t}" has no closing ]`);
-    const items = splitList(t.slice(1, -1), 'address').map((p) => parseAddress(p, vars, depth + 1));
-    return { kind: 'list', items, not: false };
+    if (!t.endsWith(']')) throw new HeaderError(`${kind.what} list "${t}" has no closing ]`);
+    return { kind: 'list', items: splitList(t.slice(1, -1), kind.what).map((p) => parseSpec(p, kind, depth + 1)), not: false };
   }
+  return { kind: 'leaf', leaf: kind.leaf(t), not: false };
+}
+
+function cidrLeaf(t: string): CidrSet {
   try {
-    return { kind: 'set', set: new CidrSet([t]), not: false };
+    return new CidrSet([t]);
   } catch (err) {
     throw new HeaderError(`address "${t}": ${(err as Error).message}`);
   }
 }
 
-function rangeOf(text: string): { lo: number; hi: number } {
+function portLeaf(text: string): { lo: number; hi: number } {
   const m = /^(\d{0,5})(?:\s*(:)\s*(\d{0,5}))?$/.exec(text);
   if (!m || (m[1] === '' && (m[3] ?? '') === '')) throw new HeaderError(`port "${text}" is not a port, a range like 1024:65535, a list or a variable`);
   const lo = m[1] === '' ? 0 : Number(m[1]);
@@ -92,71 +99,40 @@ function rangeOf(text: string): { lo: number; hi: number } {
   return { lo, hi };
 }
 
-export function parsePortSpec(text: string, vars: RuleVars, depth = 0): PortTest {
-  if (depth > MAX_DEPTH) throw new HeaderError('port variables nest too deep (a variable refers to itself?)');
-  const t = text.trim();
-  if (t === 'any') return { kind: 'any' };
-  if (t.startsWith('!')) {
-    const inner = parsePortSpec(t.slice(1), vars, depth + 1);
-    if (inner.kind === 'any') throw new HeaderError('!any matches no port');
-    return negate(inner);
-  }
-  if (t.startsWith('$')) {
-    const name = t.slice(1);
-    const value = vars.ports[name];
-    if (value === undefined) throw new HeaderError(`unknown port variable $${name}`);
-    return parsePortSpec(value, vars, depth + 1);
-  }
-  if (t.startsWith('[')) {
-    if (!t.endsWith(']')) throw new HeaderError(`port list "${t}" has no closing ]`);
-    return { kind: 'list', items: splitList(t.slice(1, -1), 'port').map((p) => parsePortSpec(p, vars, depth + 1)), not: false };
-  }
-  return { kind: 'range', ...rangeOf(t), not: false };
+export function parseAddress(text: string, vars: RuleVars): AddrTest {
+  return parseSpec(text, { what: 'address', vars: vars.addresses, leaf: cidrLeaf }, 0);
+}
+
+export function parsePortSpec(text: string, vars: RuleVars): PortTest {
+  return parseSpec(text, { what: 'port', vars: vars.ports, leaf: portLeaf }, 0);
 }
 
 /** A list matches when some positive item matches (or it has none) and no negative item does. */
-export function addrMatches(test: AddrTest, ip: string): boolean {
-  switch (test.kind) {
-    case 'any':
-      return true;
-    case 'set':
-      return test.set.has(ip) !== test.not;
-    default: {
-      let positives = 0;
-      let hit = false;
-      for (const item of test.items) {
-        if (item.kind !== 'any' && item.not) {
-          if (!addrMatches(item, ip)) return test.not;
-        } else {
-          positives++;
-          if (!hit && addrMatches(item, ip)) hit = true;
-        }
-      }
-      return (positives === 0 || hit) !== test.not;
+function specMatches<L, V>(test: SpecTest<L>, v: V, has: (leaf: L, v: V) => boolean): boolean {
+  if (test.kind === 'any') return true;
+  if (test.kind === 'leaf') return has(test.leaf, v) !== test.not;
+  let positives = 0;
+  let hit = false;
+  for (const item of test.items) {
+    if (item.kind !== 'any' && item.not) {
+      if (!specMatches(item, v, has)) return test.not;
+    } else {
+      positives++;
+      if (!hit && specMatches(item, v, has)) hit = true;
     }
   }
+  return (positives === 0 || hit) !== test.not;
 }
 
+const inCidrs = (set: CidrSet, ip: string): boolean => set.has(ip);
+const inRange = (r: { lo: number; hi: number }, port: number): boolean => port >= r.lo && port <= r.hi;
+
+export function addrMatches(test: AddrTest, ip: string): boolean {
+  return specMatches(test, ip, inCidrs);
+}
+
+/** A packet without ports matches only 'any'. */
 export function portMatches(test: PortTest, port: number | undefined): boolean {
-  switch (test.kind) {
-    case 'any':
-      return true;
-    case 'range':
-      if (port === undefined) return false;
-      return (port >= test.lo && port <= test.hi) !== test.not;
-    default: {
-      if (port === undefined) return false;
-      let positives = 0;
-      let hit = false;
-      for (const item of test.items) {
-        if (item.kind !== 'any' && item.not) {
-          if (!portMatches(item, port)) return test.not;
-        } else {
-          positives++;
-          if (!hit && portMatches(item, port)) hit = true;
-        }
-      }
-      return (positives === 0 || hit) !== test.not;
-    }
-  }
+  if (test.kind === 'any') return true;
+  return port !== undefined && specMatches(test, port, inRange);
 }
