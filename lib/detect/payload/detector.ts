@@ -1,6 +1,10 @@
 /**
- * payload-match engine: the rule matcher behind the shared detector skeleton
- * (allowlist, suppression per rule and source, inline verdicts, stats).
+ * payload-match engine: the rule matchers behind the shared detector
+ * skeleton (allowlist, suppression per rule and source, inline verdicts,
+ * stats). JSON rules go through PayloadMatcher per packet; rule-language
+ * (Snort/Suricata) rules through SignatureEngine per Inspection, made by
+ * PacketInspector (one per packet until stream reassembly replaces it).
+ * Rules are loaded by rule-sources.ts.
  *
  * Each rule has its own action. The skeleton applies one action per
  * detector, so the engine runs two skeletons over the same hits: one whose
