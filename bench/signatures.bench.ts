@@ -8,7 +8,10 @@
  *     only, then with the 5,000 rules, and the rules the engine looked at
  *     per packet;
  *  2. pcap-in → payload-match → count in a real Node-RED runtime (target
- *     ≥ 300,000 packets/s), and the whole chain flood → scan → payload.
+ *     ≥ 300,000 packets/s), and the whole chain flood → scan → payload;
+ *  3. catastrophic user regexes (`(a+)+$` as a JSON rule, `/^(a|aa)+$/` as
+ *     a pcre) on 100 KB payloads of 'a' ending in '!': RE2's throughput,
+ *     against the same detector without those rules.
  * Run: npm run bench signatures
  */
 import fs from 'node:fs';
@@ -49,7 +52,28 @@ async function engine(file: string, label: string, config: Record<string, unknow
   }
 }
 
+/** 100 KB payloads that make backtracking engines explode, through payload-match with and without the catastrophic rules. */
+async function catastrophic(): Promise<void> {
+  const payload = Buffer.from(`${'a'.repeat(100_000)}!`, 'latin1');
+  const packets = Array.from({ length: 200 }, (_, i) => ({ ts: 1_700_000_000_000 + i, len: payload.length + 54, caplen: payload.length + 54, ip: 4 as const, src: '10.0.0.2', dst: '10.0.0.1', proto: 'tcp', sport: 40000 + i, dport: 80, flags: 'PA', payload }));
+  const evil = {
+    rules: JSON.stringify([{ id: 'local.redos', sid: 9000001, name: 'nested quantifier', pattern: '(a+)+$', regex: true, nocase: false }]),
+    signatures: 'alert tcp any any -> any any (msg:"pcre redos"; pcre:"/^(a|aa)+$/"; sid:9100001;)',
+  };
+  for (const [label, config] of [['shipped rules only', {}], ['+ (a+)+$ JSON rule and /^(a|aa)+$/ pcre', evil]] as const) {
+    const det = new PayloadDetector('redos', config);
+    det.process(packets.slice(0, 10));
+    const r = await measure(async () => {
+      for (let k = 0; k < 5; k++) det.process(packets);
+      return 5 * packets.length;
+    });
+    report(`100 KB 'aaa…a!' payloads, ${label}`, r);
+    console.log(`  ${((r.packets * payload.length) / 2 ** 20 / (r.cpuMs / 1000)).toFixed(0)} MiB per CPU-second`);
+  }
+}
+
 async function main(): Promise<void> {
+  await catastrophic();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-bench-signatures-'));
   try {
     const capture = path.join(dir, 'mixed-attacks.pcap');

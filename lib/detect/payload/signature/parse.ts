@@ -526,7 +526,9 @@ function sidOf(text: string): number | null {
 export function parseSignature(text: string, vars: RuleVars, line = 1): Signature {
   const open = text.indexOf('(');
   if (open < 0 || !text.trimEnd().endsWith(')')) throw new SignatureError('not a rule: expected "action proto src sport -> dst dport (options;)"');
-  const head = splitHeader(text.slice(0, open));
+  let head = splitHeader(text.slice(0, open));
+  // Snort 3 service rules: 'alert http (...)' is any any -> any any.
+  if (head.length === 2) head = [...head, 'any', 'any', '->', 'any', 'any'];
   if (head.length !== 7) throw new SignatureError('header must be: action proto src sport -> dst dport');
   const [action, protoText, srcText, sportText, dir, dstText, dportText] = head;
   if (action !== 'alert' && action !== 'drop') throw new SignatureError(`unsupported action '${action}'`);
@@ -629,6 +631,13 @@ export function parseSignature(text: string, vars: RuleVars, line = 1): Signatur
         break;
       }
       case 'noalert': sig.noalert = true; break;
+      case 'service': {
+        // Snort 3: the application protocol; http is the one this engine parses.
+        const services = (value ?? '').split(',').map((x) => x.trim().toLowerCase());
+        if (!services.includes('http')) throw new SignatureError('unsupported service (only http)');
+        if (sig.proto === 'tcp' || sig.proto === 'ip') sig.proto = 'http';
+        break;
+      }
       default:
         if (CONTENT_MODIFIERS.has(name)) {
           if (last === null || last.item.kind !== 'content') throw new SignatureError(`'${name}' without a content before it`);

@@ -133,6 +133,7 @@ const ROWS: Row[] = [
     expect: [[21], [20], [], [22], [21]],
   },
   { what: 'flowbits set in a packet is seen by a checker in the same packet', rules: `alert tcp any any -> any any (msg:"check"; content:"Z"; flowbits:isset,z; sid:31;)\nalert tcp any any -> any any (msg:"set"; content:"Z"; flowbits:set,z; sid:30;)`, packets: [{ data: 'Z' }], expect: [[30, 31]] },
+  { what: 'Snort 3 service rule without addresses', rules: 'alert http (msg:"svc"; http_uri; content:"/cgi-bin/"; service:http; sid:1;)', packets: [{ data: GET('/cgi-bin/x') }, { data: 'x /cgi-bin/ y' }], expect: [[1], []] },
   // layout
   { what: 'multi-line rule with \\ continuation, comments and blank lines', rules: '# a comment\n\nalert tcp any any -> any any ( \\\n  msg:"split"; \\\n  content:"abc"; \\\n  sid:1; )\n# alert tcp any any -> any any (msg:"off"; content:"abc"; sid:2;)\n', packets: [{ data: 'abc' }], expect: [[1]] },
 ];
