@@ -434,7 +434,8 @@ function emptyContent(bytes: Buffer, negated: boolean): ContentItem {
 function modifyContent(c: ContentItem, name: string, value: string | null): void {
   switch (name) {
     case 'nocase':
-      c.folded = Buffer.from(c.bytes.toString('latin1').toLowerCase(), 'latin1');
+      // ASCII only, as the engine folds the buffer (Snort's and Suricata's nocase).
+      c.folded = Buffer.from(c.bytes.map((b) => (b >= 0x41 && b <= 0x5a ? b + 0x20 : b)));
       return;
     case 'rawbytes':
       return;

@@ -75,6 +75,7 @@ const ROWS: Row[] = [
   // content and its modifiers (Snort 3 "content", Suricata "Payload Keywords")
   { what: 'content is case-sensitive', rules: R('content:"abc";'), packets: [{ data: 'xxabcxx' }, { data: 'xxABCxx' }], expect: [[1], []] },
   { what: 'nocase', rules: R('content:"abc"; nocase;'), packets: [{ data: 'xxABCxx' }, { data: 'xxabxcx' }], expect: [[1], []] },
+  { what: 'nocase folds ASCII letters only, bytes above 0x7f stay as they are', rules: R('content:"|C0|Ab"; nocase;'), packets: [{ data: '\xc0aB' }, { data: '\xe0ab' }], expect: [[1], []] },
   { what: 'Snort 3 inline modifiers', rules: R('content:"abc",nocase,depth 5;'), packets: [{ data: 'xxABC' }, { data: 'xxxABC' }], expect: [[1], []] },
   { what: 'hex bytes |0d 0a|', rules: R('content:"|0d 0a|Host|3a 20|evil";'), packets: [{ data: 'GET / HTTP/1.1\r\nHost: evil.lan\r\n' }, { data: 'GET / HTTP/1.1\nHost: evil' }], expect: [[1], []] },
   { what: 'offset and depth bound the search', rules: R('content:"def"; offset:3; depth:3;'), packets: [{ data: 'abcdefghi' }, { data: 'abcxdefgh' }, { data: 'defabcxyz' }], expect: [[1], [], []] },
