@@ -14,12 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ATTACKERS, makeCapture, spoofedSyn } from './support/make-capture';
 import { measure, mib, report } from './support/measure';
-import { runChain } from './support/chain';
-import { CaptureFileReader } from '../lib/capture/pcap-file';
-import { decodeRecord } from '../lib/packet/decode';
+import { readBatches, runChain as runChainIn } from './support/chain';
 import { FloodDetector } from '../lib/detect/flood';
 import { ScanDetector } from '../lib/detect/scan';
-import type { Packet } from '../lib/packet/types';
 import type { Alert } from '../lib/detect/alert';
 import { packageRoot, type FlowNode } from '../tests/support/red-runtime';
 
@@ -32,26 +29,6 @@ const GAP_US = 100;
 const ONLY = process.env.IPS_BENCH_ONLY ?? '';
 
 const hasPayloadMatch = fs.existsSync(path.join(packageRoot, 'dist', 'nodes', 'payload-match', 'payload-match.js'));
-
-/** Read and decode `file` in batches, handing each batch to `each`. */
-async function readBatches(file: string, each: (batch: Packet[]) => void): Promise<number> {
-  const reader = new CaptureFileReader(file);
-  let n = 0;
-  try {
-    for await (const records of reader) {
-      const batch: Packet[] = new Array(records.length);
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i];
-        batch[i] = decodeRecord(r);
-      }
-      each(batch);
-      n += batch.length;
-    }
-  } finally {
-    await reader.close();
-  }
-  return n;
-}
 
 function countRules(alerts: Alert[]): string {
   const by = new Map<string, number>();
@@ -73,6 +50,9 @@ async function engines(file: string): Promise<void> {
   console.log(`  alerts: ${countRules(alerts)}`);
 }
 
+/** pcap-in → detectors → count in batches of BATCH (support/chain.ts). */
+const runChain = (file: string, detectors: FlowNode[], label: string): ReturnType<typeof runChainIn> => runChainIn(file, detectors, label, BATCH);
+
 const floodNode: FlowNode = { id: 'flood-node', type: 'flood-detect', name: 'flood' };
 const scanNode: FlowNode = { id: 'scan-node', type: 'scan-detect', name: 'scan' };
 const payloadNode: FlowNode = { id: 'payload-node', type: 'payload-match', name: 'payload', includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '10', maxTracked: '50000' };
@@ -88,14 +68,14 @@ async function main(): Promise<void> {
     if (ONLY !== 'spoofed') {
     if (ONLY !== 'chain') {
       await engines(mixed);
-      await runChain(mixed, [], `pcap-in → count (baseline, batch ${BATCH})`, BATCH);
-      const fs2 = await runChain(mixed, [floodNode, scanNode], `pcap-in → flood-detect → scan-detect → count (batch ${BATCH})`, BATCH);
+      await runChain(mixed, [], `pcap-in → count (baseline, batch ${BATCH})`);
+      const fs2 = await runChain(mixed, [floodNode, scanNode], `pcap-in → flood-detect → scan-detect → count (batch ${BATCH})`);
       console.log(`  alerts: ${countRules(fs2.alerts)}`);
     }
     const detectors = hasPayloadMatch ? [floodNode, scanNode, payloadNode] : [floodNode, scanNode];
     if (!hasPayloadMatch) console.log('  (payload-match is not built: the chain below runs without it)');
     const names = detectors.map((d) => d.type).join(' → ');
-    const r = await runChain(mixed, detectors, `pcap-in → ${names} → count (batch ${BATCH})`, BATCH);
+    const r = await runChain(mixed, detectors, `pcap-in → ${names} → count (batch ${BATCH})`);
     console.log(`  alerts: ${countRules(r.alerts)}`);
     }
 
@@ -104,8 +84,8 @@ async function main(): Promise<void> {
     t0 = Date.now();
     const spoofedSize = makeCapture(spoofed, 1_000_000, { frame: (i) => spoofedSyn(i), gapUs: 10 });
     console.log(`\ncapture: SYN flood from 1,000,000 spoofed sources to 192.168.1.80, 100,000 pkts/s of packet time, ${mib(spoofedSize)}, made in ${Date.now() - t0} ms`);
-    await runChain(spoofed, [], 'spoofed flood: pcap-in → count (baseline, no detector)', BATCH);
-    const s = await runChain(spoofed, [floodNode, scanNode], 'spoofed flood: pcap-in → flood-detect → scan-detect → count', BATCH);
+    await runChain(spoofed, [], 'spoofed flood: pcap-in → count (baseline, no detector)');
+    const s = await runChain(spoofed, [floodNode, scanNode], 'spoofed flood: pcap-in → flood-detect → scan-detect → count');
     const caught = s.alerts.filter((a) => a.rule === 'flood.syn.dst' && a.dst === '192.168.1.80');
     console.log(`  flood.syn.dst at 192.168.1.80: ${caught.length ? `raised (first after ${(caught[0].ts - 1_700_000_000_000).toFixed(1)} ms of packet time)` : 'NOT raised'}; alerts: ${countRules(s.alerts)}`);
   } finally {

@@ -1,8 +1,35 @@
-/** A detector chain in a real Node-RED runtime, fed by pcap-in from a file: shared by the detector benchmarks. */
+/**
+ * Running a capture through detectors for a benchmark: in-process through
+ * the engines (reader + decoder in batches), or through pcap-in → detector
+ * nodes → a counting sink in a real Node-RED runtime.
+ */
+import { CaptureFileReader } from '../../lib/capture/pcap-file';
+import { decodeRecord } from '../../lib/packet/decode';
+import type { Packet } from '../../lib/packet/types';
+import type { Alert } from '../../lib/detect/alert';
+import { startRuntime, type FlowNode } from '../../tests/support/red-runtime';
 import { countPackets, countSink } from './count';
 import { measure, report } from './measure';
-import { startRuntime, type FlowNode } from '../../tests/support/red-runtime';
-import type { Alert } from '../../lib/detect/alert';
+
+/** Read and decode `file` in batches, handing each batch to `each`. */
+export async function readBatches(file: string, each: (batch: Packet[]) => void): Promise<number> {
+  const reader = new CaptureFileReader(file);
+  let n = 0;
+  try {
+    for await (const records of reader) {
+      const batch: Packet[] = new Array(records.length);
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i];
+        batch[i] = decodeRecord(r);
+      }
+      each(batch);
+      n += batch.length;
+    }
+  } finally {
+    await reader.close();
+  }
+  return n;
+}
 
 export interface ChainResult {
   packets: number;
