@@ -127,6 +127,12 @@ export class DetectorRuntime {
     return n;
   }
 
+  /** Change flood-detect's settings (a config message, as a dashboard sends it). */
+  async configureFlood(patch: Record<string, unknown>): Promise<void> {
+    this.node('flood-node').receive({ topic: 'config', payload: patch });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
   /** Reset both detectors, read `file` through the chain, and return the alerts it raised. */
   async analyze(file: string): Promise<Alert[]> {
     const rt = this.rt!;
@@ -157,9 +163,15 @@ export class DetectorRuntime {
   }
 }
 
-/** The alerts `ips analyze` (the CLI, its analyst chain with the nodes' defaults) raises on `file`. */
-export async function cliAlerts(file: string): Promise<Alert[]> {
-  const ran = await runIps(['analyze', '--format', 'jsonl', file]);
+/** The alerts `ips analyze` (the CLI, its analyst chain with the nodes' defaults, or `config` as --config) raises on `file`. */
+export async function cliAlerts(file: string, config?: Record<string, Record<string, unknown>>): Promise<Alert[]> {
+  const args = ['analyze', '--format', 'jsonl', file];
+  if (config) {
+    const configFile = `${file}.config.json`;
+    fs.writeFileSync(configFile, JSON.stringify(config));
+    args.push('--config', configFile);
+  }
+  const ran = await runIps(args);
   if (ran.code !== 0) throw new Error(`ips analyze exited ${ran.code}: ${ran.stderr}`);
   return jsonlAlerts(ran.stdout);
 }
