@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     const r = await runChain(file, detectors, 'pcap-in → flood-detect → scan-detect → count', BATCH);
     const net = r.alerts.filter((a) => a.rule === 'flood.syn.net');
     const others = [...new Set(r.alerts.filter((a) => a.rule !== 'flood.syn.net').map((a) => a.rule))];
-    console.log(`  flood.syn.net: ${net.length ? `raised (first after ${(net[0].ts - T0).toFixed(1)} ms of packet time; ${net.reduce((n, a) => n + a.count, 0).toLocaleString('en')} hits counted)` : 'NOT raised'}; other rules: ${others.join(', ') || 'none'}`);
+    console.log(`  flood.syn.net: ${net.length ? `raised (first after ${(net[0].ts - T0).toFixed(1)} ms of packet time; ${net.length} alert(s), repeats within the cooldown counted into them)` : 'NOT raised'}; other rules: ${others.join(', ') || 'none'}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
