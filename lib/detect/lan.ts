@@ -257,30 +257,25 @@ export class LanDetector extends Detector<LanSettings> {
   /** `mac` asserts it holds `ip`. */
   private claim(ip: string, mac: string, ts: number, kind: ClaimKind, p: Packet): void {
     this.countClaim(mac, ip, p);
+    const how = kind === 'neighbour-table' ? "in the kernel's neighbour table" : kind === 'dhcp' ? 'by DHCP' : kind === 'nd' ? 'by neighbour advertisement' : 'by ARP';
+    if (this.gatewaySet.has(ip)) {
+      const gwMac = this.gatewayMacs.get(ip);
+      // the first MAC seen with a gateway address is the gateway's, unless a setting or the kernel named it
+      if (gwMac === undefined) this.gatewayMacs.set(ip, mac);
+      else if (gwMac !== mac) {
+        this.gatewaySpoofed(ip, gwMac, mac, how, p);
+        return;
+      }
+    }
     const key = addrKey(ip);
     const b = this.bindings.touch(key, ts);
     if (b.mac === '') {
       b.mac = mac;
       b.since = b.last = ts;
-      if (this.gatewaySet.has(ip) && !this.gatewayMacs.has(ip)) this.gatewayMacs.set(ip, mac);
       return;
     }
     if (b.mac === mac) {
       b.last = ts;
-      return;
-    }
-    const how = kind === 'neighbour-table' ? "in the kernel's neighbour table" : kind === 'dhcp' ? 'by DHCP' : kind === 'nd' ? 'by neighbour advertisement' : 'by ARP';
-    const gwMac = this.gatewayMacs.get(ip);
-    if (this.gatewaySet.has(ip) && gwMac !== undefined && gwMac !== mac) {
-      this.report(LAN_RULES.gateway, mac, p, this.settings.holdS * 1000, () => ({
-        ...packetFields(p),
-        src: ip,
-        srcMac: mac,
-        windowMs: 0,
-        threshold: 0,
-        reason: `${mac} claims the gateway's address ${ip} ${how}; the gateway is ${gwMac}`,
-        evidence: `gateway ${ip} is-at ${gwMac}; claimed is-at ${mac}`,
-      }), false);
       return;
     }
     const idle = ts - b.last;
@@ -309,6 +304,18 @@ export class LanDetector extends Detector<LanSettings> {
       threshold: 0,
       reason: `${ip} moved from ${previous} to ${mac} ${how}${kind === 'dhcp' ? '' : ` (${previous} last claimed it ${seconds(idle)} ago)`}`,
       evidence: `${ip}: ${previous} → ${mac}`,
+    }), false);
+  }
+
+  private gatewaySpoofed(ip: string, gwMac: string, mac: string, how: string, p: Packet): void {
+    this.report(LAN_RULES.gateway, mac, p, 0, () => ({
+      ...packetFields(p),
+      src: ip,
+      srcMac: mac,
+      windowMs: 0,
+      threshold: 0,
+      reason: `${mac} claims the gateway's address ${ip} ${how}; the gateway is ${gwMac}`,
+      evidence: `gateway ${ip} is-at ${gwMac}; claimed is-at ${mac}`,
     }), false);
   }
 
