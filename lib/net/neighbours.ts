@@ -175,3 +175,26 @@ export async function interfaceNetworks(dev: string): Promise<{ networks: Cidr[]
   if (!networks.length) throw new Error(`interface ${dev} has no IPv4 or global IPv6 address`);
   return { networks, addresses };
 }
+
+interface IpRouteJson {
+  gateway?: string;
+  dev?: string;
+}
+
+/** The gateways of the default routes (IPv4 and IPv6), with the interface each is reached through. */
+export async function readDefaultGateways(): Promise<{ ip: string; dev?: string }[]> {
+  const out: { ip: string; dev?: string }[] = [];
+  for (const family of ['-4', '-6']) {
+    const rows = JSON.parse(await runIp([family, '-j', 'route', 'show', 'default']) || '[]') as IpRouteJson[];
+    for (const r of rows) if (r.gateway && isValidIp(r.gateway)) out.push({ ip: normalizeIp(r.gateway), ...(r.dev ? { dev: r.dev } : {}) });
+  }
+  return out;
+}
+
+/** An interface's own MAC, or null when it has none (e.g. a tunnel). */
+export async function interfaceMac(dev: string): Promise<string | null> {
+  assertInterfaceName(dev);
+  const rows = JSON.parse(await runIp(['-j', 'link', 'show', 'dev', dev]) || '[]') as { address?: string }[];
+  const mac = rows[0]?.address;
+  return mac ? normalizeMac(mac) : null;
+}
