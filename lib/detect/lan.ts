@@ -158,7 +158,8 @@ export class LanDetector extends Detector<LanSettings> {
   /** The kernel's neighbour table read at `ts`: each entry is a claim, as if the device had answered ARP. */
   observeNeighbours(entries: readonly { ip: string; mac: string }[], ts: number): Alert[] {
     return this.collect(ts, () => {
-      for (const e of entries) this.claim(e.ip, e.mac, ts, 'neighbour-table', tablePacket(e.ip, e.mac, ts));
+      // the kernel resolved these by asking: an entry is as good as a solicited answer
+      for (const e of entries) this.claim(e.ip, e.mac, ts, 'neighbour-table', tablePacket(e.ip, e.mac, ts), true);
     });
   }
 
@@ -219,11 +220,13 @@ export class LanDetector extends Detector<LanSettings> {
     if (m.op === ARP_REQUEST && m.targetIp !== m.senderIp) this.bindings.touch(addrKey(m.targetIp), p.ts).asked = p.ts;
     // sender 0.0.0.0: an address probe (RFC 5227), claims nothing
     if (m.senderIp === '0.0.0.0' || isGroupMac(m.senderMac)) return;
+    let solicited = false;
     if (m.op === ARP_REPLY && m.targetIp !== m.senderIp) {
       const b = this.bindings.get(addrKey(m.senderIp));
-      if (b === undefined || p.ts - b.asked > ASKED_MS) this.unsolicited(m.senderMac, m.senderIp, p);
+      solicited = b !== undefined && p.ts - b.asked <= ASKED_MS;
+      if (!solicited) this.unsolicited(m.senderMac, m.senderIp, p);
     }
-    this.claim(m.senderIp, m.senderMac, p.ts, 'arp', p);
+    this.claim(m.senderIp, m.senderMac, p.ts, 'arp', p, solicited);
   }
 
   private neighbour(p: Packet): void {
@@ -231,7 +234,8 @@ export class LanDetector extends Detector<LanSettings> {
     if (m === null) return;
     if (m.type === ND_ADVERT) {
       const mac = m.mac ?? p.srcMac;
-      if (mac !== undefined) this.claim(m.target, mac, p.ts, 'nd', p);
+      // an advertisement to a unicast address answers a solicitation (unsolicited ones go to all nodes)
+      if (mac !== undefined) this.claim(m.target, mac, p.ts, 'nd', p, !p.dst.startsWith('ff'));
       return;
     }
     this.bindings.touch(addrKey(m.target), p.ts).asked = p.ts;
@@ -254,15 +258,21 @@ export class LanDetector extends Detector<LanSettings> {
     return false;
   }
 
-  /** `mac` asserts it holds `ip`. */
-  private claim(ip: string, mac: string, ts: number, kind: ClaimKind, p: Packet): void {
+  /**
+   * `mac` asserts it holds `ip`; `solicited`: in answer to a request for it.
+   * A gateway address whose MAC no setting or poll gave takes the MAC of the
+   * first solicited answer: a spoofer's unsolicited replies, even sent
+   * first, never make it the gateway (until then, claims of it are
+   * checked like any address's).
+   */
+  private claim(ip: string, mac: string, ts: number, kind: ClaimKind, p: Packet, solicited = false): void {
     this.countClaim(mac, ip, p);
     const how = kind === 'neighbour-table' ? "in the kernel's neighbour table" : kind === 'dhcp' ? 'by DHCP' : kind === 'nd' ? 'by neighbour advertisement' : 'by ARP';
     if (this.gatewaySet.has(ip)) {
       const gwMac = this.gatewayMacs.get(ip);
-      // the first MAC seen with a gateway address is the gateway's, unless a setting or the kernel named it
-      if (gwMac === undefined) this.gatewayMacs.set(ip, mac);
-      else if (gwMac !== mac) {
+      if (gwMac === undefined) {
+        if (solicited) this.gatewayMacs.set(ip, mac);
+      } else if (gwMac !== mac) {
         this.gatewaySpoofed(ip, gwMac, mac, how, p);
         return;
       }

@@ -159,7 +159,7 @@ export class LanWatch {
     ]);
     const gateways = [
       ...own.map((ip) => ({ ip, ...(ownMac ? { mac: ownMac } : {}) })),
-      // a route's gateway gets the MAC that first claims it (a poisoned table read now would teach the liar's)
+      // a route's gateway gets the MAC of the first answer for it (a poisoned table read now would teach the liar's)
       ...routes.filter((r) => !iface || r.dev === iface).map((r) => ({ ip: r.ip })),
     ];
     this.detector.setGateways(gateways);

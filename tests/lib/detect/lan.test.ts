@@ -53,6 +53,15 @@ test('a gateway given by setGateways with its MAC is defended even when the spoo
   assert.deepEqual(alerts.filter((a) => a.rule === 'lan.spoof.gateway').map((a) => a.offender), [ATK_MAC]);
 });
 
+test("a spoofer's unsolicited replies sent before the gateway ever answered do not make it the gateway", () => {
+  const d = new LanDetector('lan', { gateways: GW, learnS: 0 });
+  const alerts = d.process([...arpspoof(T0, 2), ...normalLan(T0 + 5000), ...arpspoof(T0 + 6000, 1)]);
+  const spoof = alerts.filter((a) => a.rule.startsWith('lan.spoof'));
+  // first a conflict (the gateway answers while the spoofer holds the address), then, the gateway known, gateway spoofing
+  assert.deepEqual(spoof.map((a) => [a.rule, a.offender ?? null]), [['lan.spoof.conflict', null], ['lan.spoof.gateway', ATK_MAC]]);
+  assert.ok(!alerts.some((a) => a.offender === GW_MAC));
+});
+
 test('a burst of unsolicited ARP replies raises lan.spoof.unsolicited at the threshold; replies to requests do not count', () => {
   const d = new LanDetector('lan', { learnS: 0, unsolicitedReplies: 5, windowS: 30 });
   // answered requests: the victim asks, the attacker (a normal host at .66) answers, 10 times
@@ -81,7 +90,7 @@ test('one MAC claiming more addresses than allowed in the window raises lan.spoo
 
 test("the gateway's own MAC answering for several addresses (proxy ARP) raises nothing", () => {
   const d = new LanDetector('lan', { gateways: GW, learnS: 0, manyAddresses: 2 });
-  const alerts = d.process([gratuitousArp(T0, GW_MAC, GW), ...[2, 3, 4, 5].map((n) => arpPacket(T0 + n, 2, GW_MAC, `192.168.1.${n}`, VIC_MAC, VIC))]);
+  const alerts = d.process([...normalLan(T0 - 10), ...[2, 3, 4, 5].map((n) => arpPacket(T0 + n, 2, GW_MAC, `192.168.1.${n}`, VIC_MAC, VIC))]);
   assert.deepEqual(alerts.filter((a) => a.rule.startsWith('lan.spoof')), []);
 });
 
