@@ -21,6 +21,7 @@ import { Lab, netnsUnavailable, toolMissing, RASPBERRY_PI_MAC, type Netns } from
 import { startRuntime, type Runtime } from '../support/red-runtime';
 import { startChildRuntime, type ChildRuntime } from '../support/red-process';
 import { jsonlAlerts, runIps } from '../support/ips-cli';
+import { captureIn, runFor } from '../support/detect-lab';
 
 const NET = '10.66.0';
 const GW = `${NET}.1`;
@@ -69,28 +70,12 @@ describe('lan-watch: ARP spoofing, new devices and benign LAN traffic in namespa
   /** Record `traffic` on the router's bridge into <name>.pcap, and what the live watch raised meanwhile. */
   async function scenario(name: string, traffic: () => Promise<unknown>): Promise<void> {
     const file = path.join(tmp, `${name}.pcap`);
-    const dump = rtr.spawn('tcpdump', ['-n', '--immediate-mode', '-i', 'br0', '-U', '-w', file]);
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
-      dump.stderr?.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (/listening on/.test(err)) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    });
     const from = live!.inbox('liveAlerts').length;
-    try {
+    await captureIn(rtr, 'br0', file, async () => {
       await traffic();
       // the live watch's next poll and batch
       await new Promise((r) => setTimeout(r, 2500));
-    } finally {
-      const exited = new Promise<void>((resolve) => dump.once('exit', () => resolve()));
-      dump.kill('SIGINT');
-      await exited;
-    }
+    });
     captures[name] = file;
     liveAlerts[name] = live!.inbox('liveAlerts').slice(from).map((m) => m.msg.payload as Alert);
   }
@@ -101,16 +86,6 @@ describe('lan-watch: ARP spoofing, new devices and benign LAN traffic in namespa
       await ns.exec('arping', ['-q', ...args]);
     } catch (err) {
       if ((err as { code?: number }).code !== 1) throw err;
-    }
-  }
-
-  /** A tool run bounded by `seconds` (stopped by SIGINT then: not a failure). */
-  async function runFor(ns: Netns, seconds: number, cmd: string, args: string[]): Promise<void> {
-    try {
-      await ns.exec('timeout', ['-s', 'INT', String(seconds), cmd, ...args], { timeoutMs: (seconds + 30) * 1000 });
-    } catch (err) {
-      const code = (err as { code?: number }).code;
-      if (code !== 124 && code !== 130) throw err;
     }
   }
 
