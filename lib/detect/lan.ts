@@ -396,6 +396,8 @@ function tablePacket(ip: string, mac: string, ts: number): Packet {
     ts, len: 0, caplen: 0, iface: undefined, srcMac: mac, dstMac: undefined, vlan: undefined, ip: ip.includes(':') ? 6 : 4,
     src: ip, dst: '', src4: undefined, dst4: undefined, proto: ip.includes(':') ? 'icmp6' : 'arp', sport: undefined, dport: undefined,
     flags: undefined, flagBits: undefined, icmpType: undefined, icmpCode: undefined, ttl: undefined, frag: undefined,
-    payload: Buffer.alloc(0), malformed: undefined,
+    payload: NO_PAYLOAD, malformed: undefined,
   };
 }
+
+const NO_PAYLOAD = Buffer.alloc(0);

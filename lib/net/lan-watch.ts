@@ -18,7 +18,7 @@ import type { DetectorStats } from '../detect/detector';
 import { applySettings, settingsFromConfig, type Schema } from '../base/settings';
 import { interfaceField } from '../base/ifname';
 import { Enricher } from './enrich';
-import { DEFAULT_LEASE_FILE, interfaceMac, interfaceNetworks, NeighbourTable, readDefaultGateways, readNeighbours } from './neighbours';
+import { DEFAULT_LEASE_FILE, interfaceAddresses, interfaceMac, NeighbourTable, readDefaultGateways, readNeighbours } from './neighbours';
 
 export interface LanWatchSettings extends LanSettings {
   /** LAN interface whose neighbours and own addresses are read; blank: every interface, no own addresses. */
@@ -153,7 +153,7 @@ export class LanWatch {
     const [neighbours, routes, own, ownMac] = await Promise.all([
       readNeighbours(iface || undefined),
       readDefaultGateways(),
-      iface ? interfaceNetworks(iface).then((n) => n.addresses, () => []) : Promise.resolve([]),
+      iface ? interfaceAddresses(iface) : Promise.resolve([]),
       iface ? interfaceMac(iface) : Promise.resolve(null),
       this.leases.refresh(),
     ]);

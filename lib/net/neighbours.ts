@@ -159,10 +159,19 @@ interface IpAddrJson {
   addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[];
 }
 
+async function addressRows(dev: string): Promise<IpAddrJson[]> {
+  assertInterfaceName(dev);
+  return JSON.parse(await runIp(['-j', 'addr', 'show', 'dev', dev]) || '[]') as IpAddrJson[];
+}
+
+/** Every address of an interface, link-local IPv6 included (a LAN's IPv6 gateway is its router's link-local address). */
+export async function interfaceAddresses(dev: string): Promise<string[]> {
+  return (await addressRows(dev)).flatMap((r) => (r.addr_info ?? []).flatMap((a) => (a.local && isValidIp(a.local) ? [normalizeIp(a.local)] : [])));
+}
+
 /** An interface's own addresses and the networks they are on (link-local IPv6 left out). */
 export async function interfaceNetworks(dev: string): Promise<{ networks: Cidr[]; addresses: string[] }> {
-  assertInterfaceName(dev);
-  const rows = JSON.parse(await runIp(['-j', 'addr', 'show', 'dev', dev]) || '[]') as IpAddrJson[];
+  const rows = await addressRows(dev);
   const networks: Cidr[] = [];
   const addresses: string[] = [];
   for (const r of rows) {
