@@ -34,6 +34,10 @@ const MOB_MAC = '02:66:00:00:00:30';
 const GW_MAC = '02:66:00:00:00:01';
 const DEV_MAC = RASPBERRY_PI_MAC;
 const DEV_HOSTNAME = 'garden-cam';
+const VIC6 = 'fd66::20';
+const ATK6 = 'fd66::66';
+/** The attacker's second MAC: its kernel announces its addresses under it. */
+const ATK_MAC2 = '02:66:00:00:00:67';
 
 type AlertWithNames = Alert & { srcVendor?: string; srcHostname?: string };
 /** 'rule srcMac' pairs, sorted and unique. */
@@ -153,6 +157,10 @@ describe('lan-watch: ARP spoofing, new devices and benign LAN traffic in namespa
     await join(dev, 'dev', '', DEV_MAC, 'br0');
     await join(mob, 'mob', `${MOB}/24`, MOB_MAC, 'ap1');
     await vic.exec('ip', ['route', 'add', 'default', 'via', GW]);
+    await vic.exec('ip', ['-6', 'addr', 'add', `${VIC6}/64`, 'dev', ifs.vic, 'nodad']);
+    await atk.exec('ip', ['-6', 'addr', 'add', `${ATK6}/64`, 'dev', ifs.atk, 'nodad']);
+    // unsolicited neighbour advertisements when the attacker's MAC changes (as a NIC swap or a spoofing tool would)
+    await atk.exec('sysctl', ['-q', '-w', 'net.ipv6.conf.all.ndisc_notify=1', `net.ipv6.conf.${ifs.atk}.ndisc_notify=1`]);
     leases = path.join(tmp, 'dnsmasq.leases');
     rtr.spawn('dnsmasq', ['--no-daemon', '--conf-file=/dev/null', '--port=0', '--interface=br0', '--bind-interfaces',
       `--dhcp-range=${NET}.100,${NET}.150,255.255.255.0,1h`, `--dhcp-leasefile=${leases}`, `--pid-file=${path.join(tmp, 'dnsmasq.pid')}`, '--user=root', '--dhcp-authoritative']);
@@ -208,6 +216,13 @@ describe('lan-watch: ARP spoofing, new devices and benign LAN traffic in namespa
       await arping(atk, ['-U', '-P', '-S', GW, '-i', ifs.atk, '-c', '3', '-W', '0.2', GW]);
       await arping(atk, ['-P', '-S', `${NET}.77`, '-t', VIC_MAC, '-i', ifs.atk, '-c', '15', '-W', '0.1', VIC]);
     });
+    await scenario('ndp', async () => {
+      // the victim's IPv6 address in use (its solicitation for the attacker's address carries its MAC) …
+      await vic.exec('ping', ['-6', '-c', '1', '-W', '2', ATK6]);
+      // … then the attacker takes it too and changes its MAC: its kernel advertises every address it holds under the new MAC
+      await atk.exec('ip', ['-6', 'addr', 'add', `${VIC6}/64`, 'dev', ifs.atk, 'nodad']);
+      await atk.exec('ip', ['link', 'set', ifs.atk, 'address', ATK_MAC2]);
+    });
   });
 
   after(async () => {
@@ -262,6 +277,17 @@ describe('lan-watch: ARP spoofing, new devices and benign LAN traffic in namespa
     assert.deepEqual(summary(await cli('arping')), summary(alerts));
     const seen = summary(liveAlerts.arping);
     for (const s of summary(alerts)) assert.ok(seen.includes(s), `live: ${seen.join(', ')}`);
+  });
+
+  it("IPv6: an unsolicited neighbour advertisement for the victim's address under another MAC raises lan.spoof.conflict (no offender)", async (t) => {
+    if (skip) return t.skip(skip);
+    const alerts = await analyze('ndp');
+    // the attacker's own address under its new MAC is a conflict too: the packets cannot tell a NIC swap from a second device
+    const conflict = alerts.filter((a) => a.rule === 'lan.spoof.conflict').sort((a, b) => a.src.localeCompare(b.src));
+    assert.deepEqual(conflict.map((a) => [a.src, a.srcMac, a.offender ?? null]), [[VIC6, ATK_MAC2, null], [ATK6, ATK_MAC2, null]], summary(alerts).join(', '));
+    assert.match(conflict[0].reason, /claims fd66::20 by neighbour advertisement while 02:66:00:00:00:20 holds it/);
+    assert.deepEqual(summary(await cli('ndp')), summary(alerts));
+    assert.ok(summary(liveAlerts.ndp).includes(`lan.spoof.conflict ${ATK_MAC2}`), summary(liveAlerts.ndp).join(', '));
   });
 
   it("live: a poisoned entry in the router kernel's neighbour table is reported from the table alone", async (t) => {
