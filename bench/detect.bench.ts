@@ -19,6 +19,7 @@ import { CaptureFileReader } from '../lib/capture/pcap-file';
 import { decodeRecord } from '../lib/packet/decode';
 import { FloodDetector } from '../lib/detect/flood';
 import { ScanDetector } from '../lib/detect/scan';
+import { LanDetector } from '../lib/detect/lan';
 import type { Packet } from '../lib/packet/types';
 import type { Alert } from '../lib/detect/alert';
 import { packageRoot, startRuntime, type FlowNode } from '../tests/support/red-runtime';
@@ -71,6 +72,11 @@ async function engines(file: string): Promise<void> {
   }));
   report('reader + decoder + flood + scan engines (no Node-RED)', r);
   console.log(`  alerts: ${countRules(alerts)}`);
+  // lan-watch's engine on the same packets: every packet's source MAC is looked up in the device table
+  const lan = new LanDetector('lan');
+  report('reader + decoder + lan-watch engine (no Node-RED)', await measure(() => readBatches(file, (b) => {
+    lan.process(b);
+  })));
 }
 
 interface ChainResult {
