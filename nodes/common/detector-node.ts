@@ -28,6 +28,16 @@ export interface DetectorEngine {
   readonly fault?: string | null;
   /** Release timers. */
   close?(): void;
+  /** Rule counts of the last load (payload-match): shown in the status, logged when they change. */
+  readonly loadReport?: { loaded: number; total: number; skipped: readonly unknown[] };
+  readonly loadSummary?: string;
+}
+
+/** Log a rule load: a warning (also in the debug sidebar) when rules were skipped. */
+function logLoad(engine: DetectorEngine, kit: NodeKit): void {
+  if (engine.loadReport === undefined || engine.loadSummary === undefined) return;
+  if (engine.loadReport.skipped.length > 0) kit.node.warn(engine.loadSummary);
+  else kit.node.log(engine.loadSummary);
 }
 
 /** 1234 → '1234', 12345 → '12.3k', 1234567 → '1.23M'. */
@@ -67,6 +77,7 @@ export function registerDetectorNode<T extends DetectorType>(RED: NodeAPI, type:
     type,
     create(settings, kit): Controller<SettingsOf<T>> {
       const engine = build(settings, kit);
+      logLoad(engine, kit);
       // Until the first message the line invites packets; after it (or a reset) it counts.
       let counting = false;
       return {
@@ -78,7 +89,11 @@ export function registerDetectorNode<T extends DetectorType>(RED: NodeAPI, type:
           counting = true;
           kit.scheduleStatus();
         },
-        configure: (_next, _prev, patch) => engine.configure(patch),
+        configure: (_next, _prev, patch) => {
+          const before = engine.loadReport;
+          engine.configure(patch);
+          if (engine.loadReport !== before) logLoad(engine, kit);
+        },
         reset: () => {
           engine.reset();
           counting = true;
@@ -86,9 +101,11 @@ export function registerDetectorNode<T extends DetectorType>(RED: NodeAPI, type:
         status: () => {
           if (engine.fault) return { fill: 'red', text: shortError(engine.fault) };
           const note = engine.statusNote ? ` · ${engine.statusNote()}` : '';
-          if (!counting) return { fill: 'grey', text: `waiting for packets${note}` };
+          const r = engine.loadReport;
+          const rules = r === undefined ? '' : `loaded ${r.loaded} of ${r.total} rules · `;
+          if (!counting) return { fill: r !== undefined && r.skipped.length > 0 ? 'yellow' : 'grey', text: `${rules}waiting for packets${note}` };
           const s = engine.stats;
-          return { fill: s.alerts > 0 ? 'yellow' : 'green', text: statsText(s) + note };
+          return { fill: s.alerts > 0 || (r !== undefined && r.skipped.length > 0) ? 'yellow' : 'green', text: rules + statsText(s) + note };
         },
         close: () => engine.close?.(),
       };
