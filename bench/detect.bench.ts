@@ -17,6 +17,7 @@ import { measure, mib, report } from './support/measure';
 import { readBatches, runChain as runChainIn } from './support/chain';
 import { FloodDetector } from '../lib/detect/flood';
 import { ScanDetector } from '../lib/detect/scan';
+import { LanDetector } from '../lib/detect/lan';
 import type { Alert } from '../lib/detect/alert';
 import { packageRoot, type FlowNode } from '../tests/support/red-runtime';
 
@@ -48,6 +49,11 @@ async function engines(file: string): Promise<void> {
   }));
   report('reader + decoder + flood + scan engines (no Node-RED)', r);
   console.log(`  alerts: ${countRules(alerts)}`);
+  // lan-watch's engine on the same packets: every packet's source MAC is looked up in the device table
+  const lan = new LanDetector('lan');
+  report('reader + decoder + lan-watch engine (no Node-RED)', await measure(() => readBatches(file, (b) => {
+    lan.process(b);
+  })));
 }
 
 /** pcap-in → detectors → count in batches of BATCH (support/chain.ts). */

@@ -1,11 +1,11 @@
 /** `ips --help`: the commands, options, output and exit status, and every detector setting from its schema. */
 import { acceptedText, defaultText, type FieldSpec } from '../lib/base/settings';
-import { DETECTOR_CHAIN } from '../lib/detect/chain';
+import { ANALYST_CHAIN } from '../lib/detect/chain';
 import { MAX_REPLAY_SPEED } from '../lib/capture/file-source';
 
 function settingsHelp(): string {
   const lines: string[] = [];
-  for (const stage of DETECTOR_CHAIN) {
+  for (const stage of ANALYST_CHAIN) {
     lines.push(`  ${stage.type}`);
     const fields = Object.entries(stage.schema) as [string, FieldSpec][];
     const keyWidth = Math.max(...fields.map(([k]) => k.length));
@@ -24,7 +24,7 @@ export function helpText(): string {
   ips --help
 
 Reads pcap or pcapng captures through the detectors of the shipped analyst
-flow, ${DETECTOR_CHAIN.map((s) => s.type).join(' -> ')}, with the nodes' settings
+flow, ${ANALYST_CHAIN.map((s) => s.type).join(' -> ')}, with the nodes' settings
 and defaults, and prints the alerts they raise. No Node-RED is needed.
 
 Commands:

@@ -103,7 +103,7 @@ if (!file) {
 }
 node.status({ text: file });
 // Each read is an analysis of its own: the detectors forget the last file's windows and cooldowns (their settings stay).
-return [{ topic: 'reset' }, { topic: 'start', filename: file }];`, 2, 370, 220, [['flood', 'scan', 'payload'], ['pcap-file']]);
+return [{ topic: 'reset' }, { topic: 'start', filename: file }];`, 2, 370, 220, [['flood', 'scan', 'payload', 'lan'], ['pcap-file']]);
     ui.button('btn-live', { name: 'start live', group: 'g-capture', order: 4, width: 2, height: 1, label: 'Start live', tooltip: 'needs root or CAP_NET_RAW', className: 'ips-live',
       icon: 'play', topic: 'start' }, 120, 280, [['live-msg']]);
     b.func('live-msg', 'interface to capture', `const chosen = flow.get('capture_iface');
@@ -121,8 +121,10 @@ msg.payload = p.error ? what + ': ' + p.error + ' after ' + p.packets + ' packet
 return msg;`, 1, 830, 340, [['capture-text']]);
     ui.text('capture-text', { name: 'last capture', group: 'g-capture', order: 6, width: 6, height: 2, label: 'Last capture', className: 'ips-capture-report' }, 1050, 340);
 
-    // Detectors in series on the packet output; alerts fan in.
-    b.detectors('alert', [830, 1020, 1210], 220, [], ['history', 'model', 'block-gate']);
+    // Detectors in series on the packet output, then lan-watch (ARP spoofing, new devices: the analyst chain of lib/detect/chain.ts); alerts fan in.
+    b.detectors('alert', [830, 1020, 1210], 220, ['lan'], ['history', 'model', 'block-gate']);
+    // its offenders are MACs, which iptables-block cannot block yet: its alerts inform only
+    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch') }, 1210, 280, [[], ['history', 'model']]);
 
     b.sqliteLog('history', 'history', 1430, 160, [[]]);
 
@@ -215,6 +217,7 @@ const ROUTER = {
       { id: 'g-devices', title: 'Devices', width: 12 },
       { id: 'g-bw', title: 'Bandwidth', width: 12 },
       { id: 'g-log', title: 'Alerts', width: 24 },
+      { id: 'g-lan', title: 'LAN: new devices and spoofing', width: 24 },
       { id: 'g-block', title: 'Blocklist', width: 12 },
       { id: 'g-thresholds', title: 'Thresholds', width: 8 },
     ],
@@ -261,6 +264,25 @@ const ROUTER = {
 if (!a || a.severity !== 'high') return null;
 return { topic: a.signature, payload: a.reason };`, 1, 1210, 560, [['toast']]);
     ui.notification('toast', { name: 'high-severity alert', displayTimeS: 5, highlight: '#c62828' }, 1420, 560);
+
+    // LAN watch: ARP/neighbour spoofing and new devices, from the LAN interface's ARP, neighbour discovery and DHCP
+    // (captured once LAN_IFACE is set) and the kernel's neighbour table (polled every 10 s); its alerts join the others
+    // and have a log of their own. Their offender is a MAC: iptables-block is not fed them.
+    b.func('lan-start', 'capture the LAN if LAN_IFACE is set', `const iface = env.get('LAN_IFACE');
+if (!iface) {
+    node.status({ fill: 'grey', shape: 'ring', text: 'LAN_IFACE not set: kernel neighbour table only' });
+    return null;
+}
+node.status({ text: iface });
+return [[{ topic: 'config', payload: { iface } }, { topic: 'start' }]];`, 1, 360, 760, [['lan-capture']]);
+    b.add('lan-start-tick', 'inject', { name: 'on deploy', props: [{ p: 'topic', vt: 'str' }], repeat: '', crontab: '', once: true, onceDelay: '1', topic: 'start' },
+      140, 760, [['lan-start']]);
+    // 'any' until started: a blank LAN_IFACE would be a bad setting at deploy
+    b.add('lan-capture', 'pcap-in', { name: 'LAN (ARP, ND, DHCP)', ...settingsOf('pcap-in', { source: 'live', iface: 'any',
+      filter: 'arp or (icmp6 and (ip6[40] == 135 or ip6[40] == 136)) or (udp and (port 67 or port 68))' }) }, 580, 760, [['lan'], []]);
+    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch', { iface: '${LAN_IFACE}', pollS: 10 }) }, 800, 760, [[], ['alerts-in', 'lan-model']]);
+    b.func('lan-model', 'LAN log model', code.ALERT_MODEL_FUNC, 5, 1010, 760, [['lan-log'], [], [], [], []]);
+    ui.template('lan-log', { name: 'LAN log', view: 'threat-log', group: 'g-lan', order: 1, width: 24, height: 6 }, 1210, 760, [[]]);
 
     // Phone notifications of new devices, blocks and high-severity alerts, repeats collapsed (off unless the tab's NOTIFY names a service).
     b.add('notify', 'push-notify', { name: 'phone notifications', ...settingsOf('push-notify', { service: '${NOTIFY}', url: '${NOTIFY_URL}', token: '${NOTIFY_TOKEN}',

@@ -12,11 +12,14 @@ import type { Packet } from '../packet/types';
  * - 'pair': one source→target pair (vertical scan, brute force, a device and
  *   a destination outside its allowlist); the source is the actor;
  * - 'dst': one target, from any number of sources (a flood at a target);
- * - 'network': nothing narrower than the network.
- * Alerts of 'src' and 'pair' rules name their `src` as `offender`; the
- * others name none (their `src` is only the last of possibly spoofed sources).
+ * - 'network': nothing narrower than the network;
+ * - 'mac': one link-layer sender, whatever addresses it claims (a LAN
+ *   device answering ARP for the gateway's address).
+ * Alerts of 'src' and 'pair' rules name their `src` as `offender`, those of
+ * 'mac' rules their `srcMac`; the others name none (their `src` is only the
+ * last of possibly spoofed sources).
  */
-export type Tracks = 'src' | 'dst' | 'pair' | 'network';
+export type Tracks = 'src' | 'dst' | 'pair' | 'network' | 'mac';
 
 /** What a rule is: stable id, numeric sid, human signature, category, severity, what it tracks. */
 export interface RuleInfo {
@@ -59,6 +62,7 @@ export function makeAlert(info: RuleInfo, f: AlertFields): Alert {
     detector: f.detector,
   };
   if (namesOffender(info)) alert.offender = f.src;
+  else if (info.tracks === 'mac' && info.offence !== false && f.srcMac !== undefined) alert.offender = f.srcMac;
   if (f.sport !== undefined) alert.sport = f.sport;
   if (f.dport !== undefined) alert.dport = f.dport;
   if (f.srcMac !== undefined) alert.srcMac = f.srcMac;

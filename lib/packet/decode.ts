@@ -88,12 +88,12 @@ const macKeysLo = new Int32Array(MAC_SLOTS);
 const macText: string[] = new Array<string>(MAC_SLOTS).fill('00:00:00:00:00:00');
 
 /** The 4 bytes at `off` as a signed 32-bit integer, big-endian (Packet `src4`/`dst4`). */
-function ipv4IntAt(d: Buffer, off: number): number {
+export function ipv4IntAt(d: Buffer, off: number): number {
   return (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
 }
 
 /** Dotted quad of an address given as `ipv4IntAt` returns it. */
-function ipv4Text(key: number): string {
+export function ipv4Text(key: number): string {
   const slot = (key ^ (key >>> 10) ^ (key >>> 20)) & (IP4_SLOTS - 1);
   if (ip4Keys[slot] === key) return ip4Text[slot];
   const text = DEC[key >>> 24] + DOT_DEC[(key >>> 16) & 0xff] + DOT_DEC[(key >>> 8) & 0xff] + DOT_DEC[key & 0xff];
@@ -103,7 +103,7 @@ function ipv4Text(key: number): string {
 }
 
 /** Lowercase 'aa:bb:cc:dd:ee:ff' of 6 bytes at `off`. */
-function macAt(d: Buffer, off: number): string {
+export function macAt(d: Buffer, off: number): string {
   const a = d[off], b = d[off + 1], c = d[off + 2], e = d[off + 3], f = d[off + 4], g = d[off + 5];
   const hi = (a << 8) | b;
   const lo = (c << 24) | (e << 16) | (f << 8) | g;
@@ -379,6 +379,8 @@ function decodeArp(p: Packet, data: Buffer, off: number, lim: number): Packet {
     p.src = ipv4Text(p.src4);
     p.dst = ipv4Text(p.dst4);
   }
+  // The ARP message itself: opcode and hardware addresses are read from it (lib/packet/lan.ts).
+  p.payload = view(data, off, off + need);
   return p;
 }
 

@@ -1,8 +1,8 @@
 /**
- * The detector nodes (flood-detect, scan-detect, payload-match) on the node
- * scaffold: two outputs (packets passed through in the form received,
- * alerts) and a status line with packets / alerts / evictions. The detector
- * wrappers only say how to build their engine.
+ * The detector nodes (flood-detect, scan-detect, payload-match, lan-watch)
+ * on the node scaffold: two outputs (packets passed through in the form
+ * received, alerts) and a status line with packets / alerts / evictions. The
+ * detector wrappers only say how to build their engine.
  */
 import type { NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { Packet } from '../../lib/packet/types';
@@ -10,10 +10,11 @@ import type { Alert } from '../../lib/detect/alert';
 import type { DetectorStats } from '../../lib/detect/detector';
 import { looksLikePacket } from '../../lib/packet/batch';
 import { registerIpsNode, type Controller, type NodeKit, type Send } from './ips-node';
+import { shortError } from './status';
 import type { SettingsOf } from './node-types';
 
 /** The node types built on this wrapper. */
-type DetectorType = 'flood-detect' | 'scan-detect' | 'payload-match';
+type DetectorType = 'flood-detect' | 'scan-detect' | 'payload-match' | 'lan-watch';
 
 /** What the wrapper needs from a detector engine (lib/detect/detector.ts `Detector` has it). */
 export interface DetectorEngine {
@@ -21,6 +22,12 @@ export interface DetectorEngine {
   configure(patch: unknown): void;
   reset(): void;
   readonly stats: DetectorStats;
+  /** What the status line adds after the counts (e.g. '12 devices'). */
+  statusNote?(): string;
+  /** Why the engine's own work outside the packets (a poll) last failed: the status turns red with it. */
+  readonly fault?: string | null;
+  /** Release timers. */
+  close?(): void;
   /** Rule counts of the last load (payload-match): shown in the status, logged when they change. */
   readonly loadReport?: { loaded: number; total: number; skipped: readonly unknown[] };
   readonly loadSummary?: string;
@@ -92,12 +99,15 @@ export function registerDetectorNode<T extends DetectorType>(RED: NodeAPI, type:
           counting = true;
         },
         status: () => {
+          if (engine.fault) return { fill: 'red', text: shortError(engine.fault) };
+          const note = engine.statusNote ? ` · ${engine.statusNote()}` : '';
           const r = engine.loadReport;
           const rules = r === undefined ? '' : `loaded ${r.loaded} of ${r.total} rules · `;
-          if (!counting) return { fill: r !== undefined && r.skipped.length > 0 ? 'yellow' : 'grey', text: `${rules}waiting for packets` };
+          if (!counting) return { fill: r !== undefined && r.skipped.length > 0 ? 'yellow' : 'grey', text: `${rules}waiting for packets${note}` };
           const s = engine.stats;
-          return { fill: s.alerts > 0 || (r !== undefined && r.skipped.length > 0) ? 'yellow' : 'green', text: rules + statsText(s) };
+          return { fill: s.alerts > 0 || (r !== undefined && r.skipped.length > 0) ? 'yellow' : 'green', text: rules + statsText(s) + note };
         },
+        close: () => engine.close?.(),
       };
     },
   });

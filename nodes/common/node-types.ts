@@ -15,6 +15,7 @@ import { blockSchema } from '../../lib/net/firewall/blocker';
 import { bandwidthSchema } from '../../lib/net/bandwidth';
 import { conntrackPollSchema } from '../../lib/net/conntrack-poll';
 import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
+import { lanWatchSchema } from '../../lib/net/lan-watch';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
@@ -45,6 +46,7 @@ export const NODE_TYPES = {
   'flood-detect': nodeType(floodSchema, 'pass-through'),
   'scan-detect': nodeType(scanSchema, 'pass-through'),
   'payload-match': nodeType(payloadSchema, 'pass-through'),
+  'lan-watch': nodeType(lanWatchSchema, 'pass-through'),
   'bandwidth-threshold': nodeType(bandwidthSchema, 'pass-through'),
   'vendor-lookup': nodeType(vendorLookupSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),

@@ -65,8 +65,14 @@ export async function makeLab(): Promise<DetectLab> {
  */
 export async function capture(l: DetectLab, name: string, traffic: () => Promise<unknown>): Promise<string> {
   const file = path.join(l.dir, `${name}.pcap`);
+  await captureIn(l.vic, l.vicIf, file, traffic, ['-s', '128']);
+  return file;
+}
+
+/** Capture on `iface` in `ns` into `file` (tcpdump, `extra` arguments added) while `traffic` runs. */
+export async function captureIn(ns: Netns, iface: string, file: string, traffic: () => Promise<unknown>, extra: string[] = []): Promise<void> {
   // --immediate-mode: packets still in libpcap's ring block when tcpdump is stopped would be lost (a sub-second scan captured nothing).
-  const dump = l.vic.spawn('tcpdump', ['-n', '--immediate-mode', '-i', l.vicIf, '-s', '128', '-U', '-w', file]);
+  const dump = ns.spawn('tcpdump', ['-n', '--immediate-mode', '-i', iface, ...extra, '-U', '-w', file]);
   await new Promise<void>((resolve, reject) => {
     let err = '';
     const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
@@ -87,7 +93,6 @@ export async function capture(l: DetectLab, name: string, traffic: () => Promise
     dump.kill('SIGINT');
     await exited;
   }
-  return file;
 }
 
 /** Run a command in a namespace bounded by `timeout` (the tool is stopped after `seconds`; that is not a failure). */

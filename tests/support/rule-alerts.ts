@@ -6,6 +6,7 @@
  * who the scenario says is to blame, known from the traffic and not read
  * from the alert: the address iptables-block must block, or null when no
  * single address is (a flood at one target from many sources, an all-clear).
+ * The LAN rules blame a MAC: the device that claims addresses not its own.
  */
 import type { Alert } from '../../lib/detect/alert';
 import type { Packet } from '../../lib/packet/types';
@@ -16,6 +17,8 @@ import { ScanDetector, SCAN_RULES } from '../../lib/detect/scan';
 import { defaultRules, PayloadDetector } from '../../lib/detect/payload/detector';
 import { BandwidthMonitor, BANDWIDTH_RULES } from '../../lib/net/bandwidth';
 import { DestinationPolicy, POLICY_RULES } from '../../lib/net/destination-policy';
+import { LanDetector, LAN_RULES } from '../../lib/detect/lan';
+import { arpPacket, gratuitousArp } from './lan-frames';
 import { icmp, ipv4, tcp, udp } from '../../bench/support/make-capture';
 import { PAYLOAD_CASES } from './payload-samples';
 
@@ -130,6 +133,27 @@ function devices(c: Cases): void {
   c.add(POLICY_RULES.destination.rule, policy.check([flow], T0), camera);
 }
 
+function lan(c: Cases): void {
+  const gw = host(1);
+  const gwMac = '02:00:00:00:00:01';
+  const vicMac = '02:00:00:00:00:10';
+  const liar = (n: number): string => `02:00:00:00:00:${60 + n}`;
+  const watch = (config: Record<string, unknown> = {}) => new LanDetector('lan-watch', { learnS: 0, ...config });
+  const asked = [arpPacket(T0, 1, vicMac, VIC, '', gw), arpPacket(T0 + 1, 2, gwMac, gw, vicMac, VIC)];
+  // arpspoof: the victim is told the gateway is at the liar's MAC
+  c.add(LAN_RULES.gateway.rule, watch({ gateways: gw }).process([...asked, arpPacket(T0 + 100, 2, liar(1), gw, vicMac, VIC)]), liar(1));
+  // the same without the gateway known: two MACs claim one address, and either may be the liar
+  c.add(LAN_RULES.conflict.rule, watch().process([...asked, arpPacket(T0 + 100, 2, liar(2), gw, vicMac, VIC)]), null);
+  const burst = Array.from({ length: 12 }, (_, i) => arpPacket(T0 + i, 2, liar(3), host(63), vicMac, VIC));
+  c.add(LAN_RULES.unsolicited.rule, watch().process(burst), liar(3));
+  c.add(LAN_RULES.many.rule, watch().process(Array.from({ length: 8 }, (_, i) => gratuitousArp(T0 + i, liar(4), host(200 + i)))), liar(4));
+  // a device joining, and an address whose holder left taken by another device: events, nobody to block
+  c.add(LAN_RULES.newDevice.rule, watch().process([gratuitousArp(T0, liar(5), host(65))]), null);
+  const moved = watch();
+  moved.process([gratuitousArp(T0, vicMac, VIC)]);
+  c.add(LAN_RULES.moved.rule, moved.process([gratuitousArp(T0 + 3_600_000, liar(6), VIC)]), null);
+}
+
 /** Every rule's alert, from the engines, with who is to blame. */
 export function everyRuleAlert(): RuleCase[] {
   const c = new Cases();
@@ -137,11 +161,12 @@ export function everyRuleAlert(): RuleCase[] {
   scans(c);
   payloads(c);
   devices(c);
+  lan(c);
   return c.list;
 }
 
 /** The ids of every rule of every catalog (the user rules included). */
 export function everyRuleId(): string[] {
-  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
+  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES, LAN_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
   return [...catalogs, ...defaultRules().map((r) => r.id), ...USER_RULES.map((r) => r.id)];
 }
