@@ -12,11 +12,14 @@ import type { Packet } from '../packet/types';
  * - 'pair': one source→target pair (vertical scan, brute force, a device and
  *   a destination outside its allowlist); the source is the actor;
  * - 'dst': one target, from any number of sources (a flood at a target);
- * - 'network': nothing narrower than the network.
- * Alerts of 'src' and 'pair' rules name their `src` as `offender`; the
- * others name none (their `src` is only the last of possibly spoofed sources).
+ * - 'network': nothing narrower than the network;
+ * - 'listed': an address the engine found on a list (a threat list, a
+ *   watched country), on either side of the connection.
+ * Alerts of 'src' and 'pair' rules name their `src` as `offender`, alerts of
+ * 'listed' rules the listed address the engine gives (`listed`); the others
+ * name none (their `src` is only the last of possibly spoofed sources).
  */
-export type Tracks = 'src' | 'dst' | 'pair' | 'network';
+export type Tracks = 'src' | 'dst' | 'pair' | 'network' | 'listed';
 
 /** What a rule is: stable id, numeric sid, human signature, category, severity, what it tracks. */
 export interface RuleInfo {
@@ -32,7 +35,11 @@ export interface RuleInfo {
 }
 
 /** The per-detection part of an alert: everything but the catalog entry and the offender (both from the rule); `action` defaults to 'alert'. */
-export type AlertFields = Omit<Alert, keyof RuleInfo | 'action' | 'offender'> & { action?: AlertAction };
+export type AlertFields = Omit<Alert, keyof RuleInfo | 'action' | 'offender'> & {
+  action?: AlertAction;
+  /** The address found on a list, for rules that track 'listed' (it becomes the `offender`). */
+  listed?: string;
+};
 
 /** Whether alerts of `info` name an offender (their `src`): rules that track a source or a source→target pair, unless they report an all-clear. */
 function namesOffender(info: RuleInfo): boolean {
@@ -59,6 +66,7 @@ export function makeAlert(info: RuleInfo, f: AlertFields): Alert {
     detector: f.detector,
   };
   if (namesOffender(info)) alert.offender = f.src;
+  else if (info.tracks === 'listed' && f.listed !== undefined) alert.offender = f.listed;
   if (f.sport !== undefined) alert.sport = f.sport;
   if (f.dport !== undefined) alert.dport = f.dport;
   if (f.srcMac !== undefined) alert.srcMac = f.srcMac;
