@@ -15,6 +15,7 @@ import { blockSchema } from '../../lib/net/firewall/blocker';
 import { bandwidthSchema } from '../../lib/net/bandwidth';
 import { conntrackPollSchema } from '../../lib/net/conntrack-poll';
 import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
+import { reputationSchema } from '../../lib/net/reputation/engine';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
@@ -46,6 +47,7 @@ export const NODE_TYPES = {
   'payload-match': nodeType(payloadSchema, 'pass-through'),
   'bandwidth-threshold': nodeType(bandwidthSchema, 'pass-through'),
   'vendor-lookup': nodeType(vendorLookupSchema, 'pass-through'),
+  'ip-reputation': nodeType(reputationSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),
   'sqlite-log': nodeType(sqliteLogSchema, 'refuse'),
 };
