@@ -13,7 +13,7 @@
  * and time, so a restart reads a binary file instead.
  */
 import { readFile, mkdir, writeFile, rename, stat } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { Reader } from 'mmdb-lib';
@@ -231,6 +231,11 @@ export class GeoIp {
     }
     const asn = opts.asn === false ? null : await cached(cacheDir, 'asn', [shippedAsnCsv(4), shippedAsnCsv(6)], () => asnRangesFromCsv(shippedAsnCsv(4), shippedAsnCsv(6)));
     return new GeoIp(country, asn, file);
+  }
+
+  /** Country only, read and built now (a few seconds): for programs that cannot wait for `open`. */
+  static openSync(mmdbFile = shippedCountryDb()): GeoIp {
+    return new GeoIp(countryRangesFromMmdb(readFileSync(mmdbFile)), null, mmdbFile);
   }
 
   /** Ranges held, for the status line. */

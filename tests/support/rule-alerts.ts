@@ -16,6 +16,9 @@ import { ScanDetector, SCAN_RULES } from '../../lib/detect/scan';
 import { defaultRules, PayloadDetector } from '../../lib/detect/payload/detector';
 import { BandwidthMonitor, BANDWIDTH_RULES } from '../../lib/net/bandwidth';
 import { DestinationPolicy, POLICY_RULES } from '../../lib/net/destination-policy';
+import { ReputationEngine, REPUTATION_RULES, reputationSchema } from '../../lib/net/reputation/engine';
+import { GeoIp } from '../../lib/net/geo';
+import { defaultsOf } from '../../lib/base/settings';
 import { icmp, ipv4, tcp, udp } from '../../bench/support/make-capture';
 import { PAYLOAD_CASES } from './payload-samples';
 
@@ -125,6 +128,21 @@ function devices(c: Cases): void {
   c.add(POLICY_RULES.destination.rule, policy.check([flow], T0), camera);
 }
 
+/**
+ * Threat lists: a LAN device reaching a listed address (the listed address is
+ * to blame, not the device), a listed address reaching in, and a connection
+ * to a watched country (8.8.8.8 is in the US in the shipped DB-IP data).
+ */
+function reputation(c: Cases): void {
+  const settings = { ...defaultsOf(reputationSchema), sources: '[{"name":"c2","url":"/nonexistent/c2.txt","category":"c2"}]', watchCountries: 'US', asn: false };
+  const engine = new ReputationEngine('ip-reputation', settings, { userDir: '/nonexistent', refreshed: () => undefined, kernel: () => undefined, geo: GeoIp.openSync() });
+  engine.list('c2')?.useText(`${attacker(60)}\n${attacker(61)}\n`);
+  const device = host(40);
+  c.add(REPUTATION_RULES.outbound.rule, engine.process([syn(T0, device, attacker(60), 40_000, 443)]), attacker(60));
+  c.add(REPUTATION_RULES.inbound.rule, engine.process([syn(T0, attacker(61), device, 40_000, 22)]), attacker(61));
+  c.add(REPUTATION_RULES.country.rule, engine.process([syn(T0, device, '8.8.8.8', 40_000, 443)]), '8.8.8.8');
+}
+
 /** Every rule's alert, from the engines, with who is to blame. */
 export function everyRuleAlert(): RuleCase[] {
   const c = new Cases();
@@ -132,11 +150,12 @@ export function everyRuleAlert(): RuleCase[] {
   scans(c);
   payloads(c);
   devices(c);
+  reputation(c);
   return c.list;
 }
 
 /** The ids of every rule of every catalog (the user rules included). */
 export function everyRuleId(): string[] {
-  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
+  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES, REPUTATION_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
   return [...catalogs, ...defaultRules().map((r) => r.id), ...USER_RULES.map((r) => r.id)];
 }

@@ -112,6 +112,8 @@ export interface ReputationHost {
   kernel(text: string, ok: boolean): void;
   /** Tests give a runner (a namespace's); default: real commands, or recorded ones in dry-run. */
   runner?: CommandRunner;
+  /** GeoIP tables already open (shared, or opened synchronously); default: opened by start(). */
+  geo?: GeoIp;
 }
 
 interface Entry {
@@ -158,6 +160,12 @@ export class ReputationEngine {
     this.suppressor = new Suppressor(4096, settings.cooldownS * 1000);
     this.watch = countriesOf(settings.watchCountries);
     this.runner = host.runner ?? (settings.dryRun ? new DryRunRunner() : new ExecRunner(120_000));
+    if (settings.geoip && host.geo) this.geo = host.geo;
+  }
+
+  /** A list by name, e.g. to give it a copy at hand (`list(name).useText`). */
+  list(name: string): ReputationList | undefined {
+    return this.entries.find((e) => e.list.source.name === name)?.list;
   }
 
   private static allowSet(list: readonly string[]): IpRangeSet {
@@ -173,7 +181,7 @@ export class ReputationEngine {
   /** Load the cached lists and GeoIP, set the kernel sets up from the cache, start refreshing. Rejects when GeoIP or the kernel cannot be set up. */
   async start(): Promise<void> {
     await Promise.all(this.entries.map((e) => e.list.loadCache()));
-    if (this.settings.geoip) this.geo = await GeoIp.open({ mmdbFile: this.settings.mmdbFile || undefined, asn: this.settings.asn, cacheDir: join(this.host.userDir, 'ips-geo') });
+    if (this.settings.geoip && !this.geo) this.geo = await GeoIp.open({ mmdbFile: this.settings.mmdbFile || undefined, asn: this.settings.asn, cacheDir: join(this.host.userDir, 'ips-geo') });
     if (this.settings.enforce !== 'off') {
       const s = this.settings;
       this.kernel = createListSets(this.runner, { kind: s.enforce as 'ipset' | 'nftables', setName: s.setName, chain: s.chain, table: s.table, maxElem: s.maxElem });

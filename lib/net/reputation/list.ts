@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Severity } from '../../detect/alert';
 import { IpRangeSet, IpRangeSetBuilder } from '../../base/ip-ranges';
 import { fetchList, type FetchLimits, type Validators } from './fetch';
-import { LIST_FORMATS, parseList, type ListFormat } from './parse';
+import { LIST_FORMATS, parseList, type ListFormat, type ParsedList } from './parse';
 
 export interface ListSource {
   name: string;
@@ -113,13 +113,19 @@ export class ReputationList {
       return false;
     }
     if (meta.url !== this.source.url) return false;
-    const parsed = parseList(text, this.source.format);
-    this.set = parsed.builder.build();
-    this.entries = parsed.entries;
-    this.fetchedAt = meta.fetchedAt;
+    const parsed = this.useText(text, meta.fetchedAt);
     this.validators = { ...(meta.etag ? { etag: meta.etag } : {}), ...(meta.lastModified ? { lastModified: meta.lastModified } : {}) };
     this.last = { result: 'cached', at: Date.now(), reason: `${parsed.entries} entries from the copy of ${new Date(meta.fetchedAt).toISOString()}` };
     return true;
+  }
+
+  /** Use a copy given as text (the cache, or a caller that has the list at hand), unchecked. */
+  useText(text: string, fetchedAt = Date.now()): ParsedList {
+    const parsed = parseList(text, this.source.format);
+    this.set = parsed.builder.build();
+    this.entries = parsed.entries;
+    this.fetchedAt = fetchedAt;
+    return parsed;
   }
 
   /** Download and check a new copy (or join the refresh under way). Never rejects. */
