@@ -180,7 +180,10 @@ export class ReputationEngine {
 
   /** Load the cached lists and GeoIP, set the kernel sets up from the cache, start refreshing. Rejects when GeoIP or the kernel cannot be set up. */
   async start(): Promise<void> {
-    await Promise.all(this.entries.map((e) => e.list.loadCache()));
+    const cached = await Promise.all(this.entries.map((e) => e.list.loadCache()));
+    // A list with no copy yet is fetched before the first message (within the timeout); the others refresh behind.
+    const missing = this.entries.filter((_, i) => !cached[i]).map((e) => e.list.source.name);
+    const first = missing.length ? this.refresh(missing) : null;
     if (this.settings.geoip && !this.geo) this.geo = await GeoIp.open({ mmdbFile: this.settings.mmdbFile || undefined, asn: this.settings.asn, cacheDir: join(this.host.userDir, 'ips-geo') });
     if (this.settings.enforce !== 'off') {
       const s = this.settings;
@@ -188,10 +191,12 @@ export class ReputationEngine {
       await this.kernel.setup();
       await this.loadKernel();
     }
+    if (first) await first;
     for (const e of this.entries) {
       if (e.list.source.refreshS > 0) this.timers.push(setInterval(() => void this.refresh([e.list.source.name]), e.list.source.refreshS * 1000));
     }
-    void this.refresh();
+    const rest = this.entries.filter((_, i) => cached[i]).map((e) => e.list.source.name);
+    if (rest.length) void this.refresh(rest);
   }
 
   /** Refresh some lists (by name) or all now; reports through host.refreshed and reloads the kernel sets when one changed. */
