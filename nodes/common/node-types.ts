@@ -15,7 +15,7 @@ import { blockSchema } from '../../lib/net/firewall/blocker';
 import { bandwidthSchema } from '../../lib/net/bandwidth';
 import { conntrackPollSchema } from '../../lib/net/conntrack-poll';
 import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
-import { reputationSchema } from '../../lib/net/reputation/engine';
+import { reputationSchema } from '../../lib/net/reputation/settings';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
