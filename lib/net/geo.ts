@@ -218,7 +218,15 @@ export interface GeoOptions {
 }
 
 export class GeoIp {
-  private constructor(private readonly country: LabelledRanges, private readonly asn: LabelledRanges | null, readonly source: string) {}
+  /** The ASN table's labels ('asn|org') split once, so a lookup allocates only its result. */
+  private readonly asNumbers: Uint32Array;
+  private readonly asOrgs: string[];
+
+  private constructor(private readonly country: LabelledRanges, private readonly asn: LabelledRanges | null, readonly source: string) {
+    const labels = asn?.labels ?? [];
+    this.asNumbers = Uint32Array.from(labels, (l) => Number(l.slice(0, l.indexOf('|'))));
+    this.asOrgs = labels.map((l) => l.slice(l.indexOf('|') + 1));
+  }
 
   static async open(opts: GeoOptions = {}): Promise<GeoIp> {
     const file = opts.mmdbFile || shippedCountryDb();
@@ -257,10 +265,8 @@ export class GeoIp {
     if (this.asn) {
       const v = this.asn.ranges.value(ip);
       if (v >= 0) {
-        const label = this.asn.labels[v];
-        const bar = label.indexOf('|');
-        out.asn = Number(label.slice(0, bar));
-        out.asOrg = label.slice(bar + 1);
+        out.asn = this.asNumbers[v];
+        out.asOrg = this.asOrgs[v];
       }
     }
     return out;

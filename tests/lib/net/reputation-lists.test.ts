@@ -105,6 +105,23 @@ describe('IpRangeSet', () => {
   });
 });
 
+describe('IPv6 text in lookups', () => {
+  it('reads every form of an address as cidr.ts does, and refuses what it refuses', () => {
+    const b = new IpRangeSetBuilder();
+    for (const c of ['2001:db8::/32', '::/127', '::ffff:0:0/96', 'fe80::/10', '2001:db8:0:0:1:0:0:1/128']) b.add(c);
+    const s = b.build();
+    const same = ['2001:db8::1', '2001:DB8:0:0:0:0:0:1', '2001:db8:0:0:1:0:0:1', '2001:db8:0:0:1::1', '::', '::1', '::2', '::ffff:192.0.2.1', '::ffff:c000:201',
+      'fe80::1%eth0', '2001:db9::', '1::', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:192.0.2.1', '::1.2.3.4'];
+    for (const ip of same) assert.equal(s.has(ip), new CidrSet(['2001:db8::/32', '::/127', '::ffff:0:0/96', 'fe80::/10', '2001:db8:0:0:1:0:0:1/128']).has(ip), ip);
+    const bad = ['', ':', ':::', '1:::2', '2001:db8::1::1', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '12345::', 'g::1', '2001:db8:', ':2001:db8::1', '::ffff:192.0.2', '::ffff:1.2.3.04', '1:2:3:4:5:6:7:1.2.3.4'];
+    const everything = new IpRangeSetBuilder();
+    everything.add('::/0');
+    const all = everything.build();
+    for (const ip of bad) assert.equal(all.has(ip), false, `'${ip}' is not an address`);
+    assert.ok(all.has('::'));
+  });
+});
+
 describe('kernel set contents', () => {
   const v4 = (s: string): bigint => BigInt(s.split('.').reduce((n, o) => n * 256 + Number(o), 0));
 
