@@ -67,13 +67,15 @@ async function loadAndLookups(text: string): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const heap0 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const parsed = parseList(text);
   const set = parsed.builder.build();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
   gc?.();
   const heap1 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-  console.log(`list load: ${parsed.entries.toLocaleString('en')} entries (${set.size4.toLocaleString('en')} IPv4, ${set.size6.toLocaleString('en')} IPv6 after duplicates) in ${ms.toFixed(0)} ms; `
+  console.log(`list load: ${parsed.entries.toLocaleString('en')} entries (${set.size4.toLocaleString('en')} IPv4, ${set.size6.toLocaleString('en')} IPv6 after duplicates) in ${ms.toFixed(0)} ms (CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms); `
     + `held: ${mib(set.bytes)} in typed arrays, heap + array buffers grew ${mib(heap1 - heap0)} (text of ${mib(text.length)} not counted)`);
 
   const r = rng(11);
