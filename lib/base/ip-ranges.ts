@@ -474,7 +474,8 @@ export function intervalToCidrs(start: bigint, end: bigint, bits: 32 | 128): str
   return out;
 }
 
-function bigToText(v: bigint, bits: 32 | 128): string {
+/** Text of an address given as a number of `bits` (32: IPv4, 128: IPv6). */
+export function bigToText(v: bigint, bits: 32 | 128): string {
   if (bits === 32) {
     const n = Number(v);
     return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

@@ -17,7 +17,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { Reader } from 'mmdb-lib';
-import { ValueRanges, ValueRangesBuilder } from '../base/ip-ranges';
+import { ValueRanges, ValueRangesBuilder, bigToText } from '../base/ip-ranges';
 
 export interface GeoInfo {
   country?: string;
@@ -51,16 +51,6 @@ const RECORD_READERS: Record<number, (t: Buffer, node: number, right: boolean) =
   },
   32: (t, n, r) => t.readUInt32BE(n * 8 + (r ? 4 : 0)),
 };
-
-function textOf(v: bigint, family: 4 | 6): string {
-  if (family === 4) {
-    const n = Number(v);
-    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  }
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(16 * i)) & 0xffffn).toString(16));
-  return groups.join(':');
-}
 
 /** Country code of an MMDB record: DB-IP Lite's `country_code`, or MaxMind's `country.iso_code`. */
 function countryOf(rec: unknown): string | null {
@@ -99,7 +89,7 @@ export function countryRangesFromMmdb(db: Buffer): LabelledRanges {
       let label = byPointer.get(value);
       if (label === undefined) {
         const v4 = bits === 128 && d > 96 && net >> 32n === 0n;
-        const code = countryOf(reader.get(v4 ? textOf(net, 4) : textOf(net, bits === 32 ? 4 : 6)));
+        const code = countryOf(reader.get(v4 ? bigToText(net, 32) : bigToText(net, bits)));
         const key = code ?? '';
         label = labelIndex.get(key);
         if (label === undefined) {

@@ -168,7 +168,8 @@ export class ReputationEngine {
 
   /**
    * What goes into the kernel: every list merged, minus the allowlist, the
-   * box's own addresses and the default gateways, as the fewest CIDRs.
+   * box's own addresses and the default gateways, as the fewest CIDRs; `kept`
+   * names the own and gateway addresses that were cut out.
    */
   async kernelCidrs(): Promise<{ v4: string[]; v6: string[]; kept: string[] }> {
     const block: Record<4 | 6, Interval[]> = { 4: [], 6: [] };
@@ -197,9 +198,9 @@ export class ReputationEngine {
     const run = async (): Promise<void> => {
       if (!this.kernel || this.closed) return;
       try {
-        const { v4, v6 } = await this.kernelCidrs();
+        const { v4, v6, kept } = await this.kernelCidrs();
         await this.kernel.replace(v4, v6);
-        this.kernelState = { ok: true, text: `kernel: ${v4.length} IPv4 and ${v6.length} IPv6 networks` };
+        this.kernelState = { ok: true, text: `kernel: ${v4.length} IPv4 and ${v6.length} IPv6 networks${kept.length ? `; never blocked: ${kept.join(', ')}` : ''}` };
       } catch (err) {
         this.kernelState = { ok: false, text: `kernel sets not updated: ${(err as Error).message}` };
       }
@@ -241,18 +242,24 @@ export class ReputationEngine {
     const items = Array.isArray(payload) ? payload : [payload];
     if (items.length === 0) return alerts;
     const first = items[0] as Record<string, unknown>;
+    // Cooldowns run on packet (or flow) time, like the detectors', so a replayed capture alerts as the live traffic did.
+    let now: number;
     if (looksLikePacket(first)) {
       for (const p of items as Packet[]) this.packet(p, alerts);
       this.stats.packets += items.length;
+      now = (items[items.length - 1] as Packet).ts;
     } else if (topic === 'devices' || (typeof first?.ip === 'string' && 'rxBps' in first)) {
       for (const d of items as DeviceStats[]) if (d.mac) this.learn(d.ip, d.mac, d.vendor);
+      return alerts;
     } else if (typeof first?.src === 'string' && typeof first?.dst === 'string' && 'origBytes' in first) {
       for (const f of items as FlowRecord[]) this.flow(f, alerts);
       this.stats.flows += items.length;
+      const last = items[items.length - 1] as FlowRecord;
+      now = last.end ?? last.start;
     } else {
       throw new Error("msg.payload is not a packet, a batch of packets, flow records (msg.topic 'flows') or device stats ('devices')");
     }
-    for (const a of this.suppressor.flush(alerts.length ? alerts[alerts.length - 1].ts : Date.now())) alerts.push(a);
+    for (const a of this.suppressor.flush(now)) alerts.push(a);
     this.stats.alerts += alerts.length;
     this.stats.suppressed = this.suppressor.suppressed;
     return alerts;
@@ -308,9 +315,8 @@ export class ReputationEngine {
     return this.suppressor.offer(info.rule, addrKey(hit.device), ts, (count) => {
       const entryText = list.set.entryText(hit.index);
       const known = this.macs.get(hit.device);
-      const who = hit.direction === 'outbound'
-        ? `LAN device ${hit.device}${known ? ` (${known.mac}${known.vendor ? `, ${known.vendor}` : ''})` : ''} reached ${hit.listed}`
-        : `${hit.listed} reached ${hit.device}${known ? ` (${known.mac}${known.vendor ? `, ${known.vendor}` : ''})` : ''}`;
+      const device = `${hit.device}${known ? ` (${known.mac}${known.vendor ? `, ${known.vendor}` : ''})` : ''}`;
+      const who = hit.direction === 'outbound' ? `LAN device ${device} reached ${hit.listed}` : `${hit.listed} reached ${device}`;
       const a = makeAlert({ ...info, severity: list.source.severity } as RuleInfo, {
         ts, ...where, listed: hit.listed, count, windowMs: this.settings.cooldownS * 1000, threshold: 1,
         action: dropped ? 'drop' : 'alert',
