@@ -19,6 +19,7 @@ import { reputationSchema } from '../../lib/net/reputation/settings';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
+import { notifySchema } from '../../lib/net/notify';
 
 /**
  * What a node does while its settings are bad (it always shows why, in red):
@@ -50,6 +51,7 @@ export const NODE_TYPES = {
   'ip-reputation': nodeType(reputationSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),
   'sqlite-log': nodeType(sqliteLogSchema, 'refuse'),
+  'push-notify': nodeType(notifySchema, 'refuse'),
 };
 
 export type NodeTypeName = keyof typeof NODE_TYPES;
