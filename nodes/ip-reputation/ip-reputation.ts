@@ -18,6 +18,7 @@ export = function (RED: NodeAPI): void {
           kit.send([null, null, listsMessage({ refresh: outcomes, ...(settings.dryRun ? { commands: engine.takeCommands() } : {}) })]);
           kit.refreshStatus();
         },
+        warn: (text) => kit.node.warn(text),
         kernel(text, ok) {
           if (!ok) kit.node.error(text);
           kit.refreshStatus();
@@ -44,7 +45,8 @@ export = function (RED: NodeAPI): void {
           if (engine.kernelState && !engine.kernelState.ok) return { fill: 'red', text: shortError(engine.kernelState.text) };
           const s = engine.stats;
           const text = `${engine.size} entries · ${s.hits} hits · ${s.alerts} alerts${s.dropped ? ` · ${s.dropped} dropped` : ''}`;
-          if (problem) return { fill: 'yellow', text: `${text} · ${shortError(problem, 40)}` };
+          const note = problem ?? engine.geoProblem;
+          if (note) return { fill: 'yellow', text: `${text} · ${shortError(note, 40)}` };
           return { fill: s.alerts > 0 ? 'yellow' : 'green', text };
         },
         close: (removed) => engine.close(removed),

@@ -93,7 +93,7 @@ function engine(kind: 'ipset' | 'nftables', extra: Partial<ReputationSettings> =
     timeoutS: 3,
     ...extra,
   };
-  return new ReputationEngine('ip-reputation', settings, { userDir: path.join(dir, kind), refreshed: () => undefined, kernel: () => undefined, runner: new NetnsRunner(new ExecRunner(), router.name) });
+  return new ReputationEngine('ip-reputation', settings, { userDir: path.join(dir, kind), refreshed: () => undefined, warn: () => undefined, kernel: () => undefined, runner: new NetnsRunner(new ExecRunner(), router.name) });
 }
 
 /** Whether one ping from the device gets an answer. */

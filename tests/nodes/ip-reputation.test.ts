@@ -83,6 +83,8 @@ async function loadRep(config: Record<string, unknown>) {
       await new Promise((r) => setTimeout(r, 10));
     }
   };
+  // Start refreshes every list (the file may have changed since a cached copy): wait for that report, unless the node did not start.
+  if (!/passing messages through/.test(out.errors.join(' '))) await until('the first refresh report', () => out.o3.some((m) => Array.isArray(m.refresh)));
   return {
     out,
     until,
@@ -179,6 +181,15 @@ describe('ip-reputation node', () => {
     assert.equal(a.deviceMac, PI_MAC);
     assert.equal(a.deviceVendor, 'Raspberry Pi Foundation');
     assert.deepEqual([a.country, a.asn, a.asOrg, a.offender], ['US', 15169, 'Google LLC', '8.8.4.4']);
+  });
+
+  it('an unreadable MMDB file turns GeoIP off with a warning; the lists still alert', async () => {
+    fs.writeFileSync(listFile, `${C2}\n`);
+    const h = await loadRep({ sources: sources(), geoip: true, mmdbFile: path.join(dir, 'missing.mmdb') });
+    await h.send({ payload: syn(DEVICE, C2, PI_MAC, GW_MAC) });
+    assert.equal(h.out.o2.length, 1);
+    assert.equal((h.out.o2[0].payload as Alert).country, undefined);
+    await h.until('a yellow status saying why', () => h.out.statuses.some((st) => st.fill === 'yellow' && /no GeoIP/.test(st.text ?? '')));
   });
 
   it('a bad lists setting is shown in red and packets pass through unchecked', async () => {

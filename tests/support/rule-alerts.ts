@@ -135,7 +135,7 @@ function devices(c: Cases): void {
  */
 function reputation(c: Cases): void {
   const settings = { ...defaultsOf(reputationSchema), sources: '[{"name":"c2","url":"/nonexistent/c2.txt","category":"c2"}]', watchCountries: 'US', asn: false };
-  const engine = new ReputationEngine('ip-reputation', settings, { userDir: '/nonexistent', refreshed: () => undefined, kernel: () => undefined, geo: GeoIp.openSync() });
+  const engine = new ReputationEngine('ip-reputation', settings, { userDir: '/nonexistent', refreshed: () => undefined, warn: () => undefined, kernel: () => undefined, geo: GeoIp.openSync() });
   engine.list('c2')?.useText(`${attacker(60)}\n${attacker(61)}\n`);
   const device = host(40);
   c.add(REPUTATION_RULES.outbound.rule, engine.process([syn(T0, device, attacker(60), 40_000, 443)]), attacker(60));

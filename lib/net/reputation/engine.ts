@@ -63,6 +63,8 @@ export interface ReputationHost {
   userDir: string;
   /** A refresh ended (the node sends the list report and redraws its status). */
   refreshed(outcomes: Array<{ list: string } & RefreshOutcome>): void;
+  /** Something the user should fix that does not stop the node (GeoIP data missing). */
+  warn(text: string): void;
   /** Kernel sets: a load failed or worked (reason in words). */
   kernel(text: string, ok: boolean): void;
   /** Tests give a runner (a namespace's); default: real commands, or recorded ones in dry-run. */
@@ -105,6 +107,8 @@ export class ReputationEngine {
   private readonly macs = new Map<string, { mac: string; vendor?: string }>();
   private closed = false;
   readonly stats: EngineStats = { packets: 0, flows: 0, hits: 0, alerts: 0, suppressed: 0, dropped: 0 };
+  /** Why GeoIP is off although asked for (its data is not installed, the MMDB file is unreadable). */
+  geoProblem: string | null = null;
   /** The last kernel load: entries per family and when, or why it failed. */
   kernelState: { ok: boolean; text: string } | null = null;
 
@@ -139,7 +143,15 @@ export class ReputationEngine {
     // A list with no copy yet is fetched before the first message (within the timeout); the others refresh behind.
     const missing = this.entries.filter((_, i) => !cached[i]).map((e) => e.list.source.name);
     const first = missing.length ? this.refresh(missing) : null;
-    if (this.settings.geoip && !this.geo) this.geo = await GeoIp.open({ mmdbFile: this.settings.mmdbFile || undefined, asn: this.settings.asn, cacheDir: join(this.host.userDir, 'ips-geo') });
+    if (this.settings.geoip && !this.geo) {
+      // GeoIP is enrichment: without its data the lists still protect, and the status says what is missing.
+      try {
+        this.geo = await GeoIp.open({ mmdbFile: this.settings.mmdbFile || undefined, asn: this.settings.asn, cacheDir: join(this.host.userDir, 'ips-geo') });
+      } catch (err) {
+        this.geoProblem = `no GeoIP: ${(err as Error).message}`;
+        this.host.warn(this.geoProblem);
+      }
+    }
     if (this.settings.enforce !== 'off') {
       const s = this.settings;
       this.kernel = createListSets(this.runner, { kind: s.enforce as 'ipset' | 'nftables', setName: s.setName, chain: s.chain, table: s.table, maxElem: s.maxElem });
