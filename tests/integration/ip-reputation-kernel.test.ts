@@ -117,12 +117,12 @@ async function connects(ip: string): Promise<boolean> {
 }
 
 /** Addresses of `ips` that the kernel set of `kind` holds. */
-async function inKernelSet(kind: 'ipset' | 'nftables', ips: string[]): Promise<string[]> {
+async function inKernelSet(kind: 'ipset' | 'nftables', ips: string[], family: 4 | 6 = 4): Promise<string[]> {
   const held: string[] = [];
   for (const ip of ips) {
     try {
-      if (kind === 'ipset') await router.exec('ipset', ['test', 'ips-rep-v4', ip]);
-      else await router.exec('nft', ['get', 'element', 'inet', 'ips_rep', 'rep4', `{ ${ip} }`]);
+      if (kind === 'ipset') await router.exec('ipset', ['test', `ips-rep-v${family}`, ip]);
+      else await router.exec('nft', ['get', 'element', 'inet', 'ips_rep', `rep${family}`, `{ ${ip} }`]);
       held.push(ip);
     } catch {
       // not in the set
@@ -168,8 +168,8 @@ describe('ip-reputation: real traffic and kernel sets in namespaces', () => {
   for (const kind of ['ipset', 'nftables'] as const) {
     it(`${kind}: the set drops the listed address (ping and TCP) and nothing else; own and gateway addresses are never in it; the allowlist wins`, async (t) => {
       if (skip) return t.skip(skip);
-      listText = `# c2 list\n${C2}\n203.0.113.0/24\n`;
-      const e = engine(kind, { allowlist: ['203.0.113.7'] });
+      listText = `# c2 list\n${C2}\n203.0.113.0/24\n2001:db8:66::/48\n`;
+      const e = engine(kind, { allowlist: ['203.0.113.7', '2001:db8:66::7'] });
       try {
         await e.start();
         assert.equal(e.kernelState?.ok, true, e.kernelState?.text);
@@ -180,6 +180,8 @@ describe('ip-reputation: real traffic and kernel sets in namespaces', () => {
         assert.ok((await router.exec('ping', ['-c', '1', '-W', '1', GATEWAY])).stdout.includes('1 received'), 'the router still reaches its gateway');
         assert.deepEqual(await inKernelSet(kind, [C2, '203.0.113.5', '203.0.113.200', WAN, GATEWAY, '203.0.113.7']), [C2, '203.0.113.5', '203.0.113.200'],
           'the listed network is loaded without the own WAN address, the gateway and the allowlisted address');
+        assert.deepEqual(await inKernelSet(kind, ['2001:db8:66::1', '2001:db8:66:ffff::1', '2001:db8:66::7', '2001:db8:67::1'], 6), ['2001:db8:66::1', '2001:db8:66:ffff::1'],
+          'IPv6: the listed network without the allowlisted address');
       } finally {
         await e.close(true);
       }
