@@ -167,7 +167,7 @@ describe('ip-reputation node', () => {
     await h.until('a yellow status naming the list', () => h.out.statuses.some((s) => s.fill === 'yellow' && /feodo/.test(s.text ?? '')));
   });
 
-  it('adds country, AS number and organisation to flow records and alerts on them with the MAC learnt from device stats', async () => {
+  it('adds country, AS number and organisation to flow records and to other alerts, and alerts on flows with the MAC learnt from device stats', async () => {
     fs.writeFileSync(listFile, '8.8.4.4\n');
     const h = await loadRep({ sources: sources(), geoip: true, asn: true });
     await h.send({ topic: 'devices', payload: [{ ip: DEVICE, mac: PI_MAC, rxBytes: 0, txBytes: 0, rxBps: 0, txBps: 0, flows: 2, lastSeen: 0 }] });
@@ -177,6 +177,9 @@ describe('ip-reputation node', () => {
     assert.deepEqual([flows[0].country, flows[0].asn, flows[0].asOrg], ['AU', 13335, 'Cloudflare, Inc.']);
     assert.deepEqual([flows[1].country, flows[1].asn, flows[1].asOrg], ['US', 15169, 'Google LLC']);
     const a = h.out.o2[0].payload as Alert;
+    // Another detector's alert passes on output 1 with the GeoIP of its offender.
+    await h.send({ topic: 'scan.vertical', payload: { rule: 'scan.vertical', severity: 'medium', category: 'scan', src: '1.1.1.1', dst: DEVICE, offender: '1.1.1.1' } });
+    assert.deepEqual(h.out.o1.at(-1)?.payload, { rule: 'scan.vertical', severity: 'medium', category: 'scan', src: '1.1.1.1', dst: DEVICE, offender: '1.1.1.1', country: 'AU', asn: 13335, asOrg: 'Cloudflare, Inc.' });
     assert.equal(a.rule, 'reputation.outbound');
     assert.equal(a.deviceMac, PI_MAC);
     assert.equal(a.deviceVendor, 'Raspberry Pi Foundation');

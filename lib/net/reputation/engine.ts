@@ -248,7 +248,7 @@ export class ReputationEngine {
     return null;
   }
 
-  /** Check a message payload (packets, flow records, device stats); returns the alerts. Packets on a hit get verdict 'drop' in drop mode. */
+  /** Check a message payload (packets, flow records, device stats, other nodes' alerts to enrich); returns the alerts. Packets on a hit get verdict 'drop' in drop mode. */
   process(payload: unknown, topic?: string): Alert[] {
     const alerts: Alert[] = [];
     const items = Array.isArray(payload) ? payload : [payload];
@@ -260,6 +260,10 @@ export class ReputationEngine {
       for (const p of items as Packet[]) this.packet(p, alerts);
       this.stats.packets += items.length;
       now = (items[items.length - 1] as Packet).ts;
+    } else if (typeof first?.rule === 'string' && typeof first?.severity === 'string') {
+      // Other detectors' alerts: GeoIP of the address they name (the offender, else the source), for the threat log.
+      if (this.geo) for (const a of items as Alert[]) if (a.country === undefined) Object.assign(a, this.geoOf(a.offender ?? a.src));
+      return alerts;
     } else if (topic === 'devices' || (typeof first?.ip === 'string' && 'rxBps' in first)) {
       for (const d of items as DeviceStats[]) if (d.mac) this.learn(d.ip, d.mac, d.vendor);
       return alerts;
@@ -269,7 +273,7 @@ export class ReputationEngine {
       const last = items[items.length - 1] as FlowRecord;
       now = last.end ?? last.start;
     } else {
-      throw new Error("msg.payload is not a packet, a batch of packets, flow records (msg.topic 'flows') or device stats ('devices')");
+      throw new Error("msg.payload is not a packet, a batch of packets, flow records (msg.topic 'flows'), device stats ('devices') or alerts");
     }
     for (const a of this.suppressor.flush(now)) alerts.push(a);
     this.stats.alerts += alerts.length;
