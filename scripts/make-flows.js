@@ -204,6 +204,7 @@ const ROUTER = {
       dryRunVar,
       // phone notifications (push-notify): off unless IPS_NOTIFY names a service
       envVar('NOTIFY', 'IPS_NOTIFY', NOTIFY.service),
+      envVar('REP_LISTS', 'IPS_REP_LISTS', ''),
       envVar('NOTIFY_URL', 'IPS_NOTIFY_URL', ''),
       envVar('NOTIFY_TOKEN', 'IPS_NOTIFY_TOKEN', ''),
       envVar('NOTIFY_CHAT', 'IPS_NOTIFY_CHAT', ''),
@@ -220,14 +221,16 @@ const ROUTER = {
       { id: 'g-lan', title: 'LAN: new devices and spoofing', width: 24 },
       { id: 'g-block', title: 'Blocklist', width: 12 },
       { id: 'g-thresholds', title: 'Thresholds', width: 8 },
+      { id: 'g-rep', title: 'Threat lists', width: 24 },
     ],
   },
   build(b, ui) {
     b.comment('about', 'Router IPS: devices (conntrack) and inline detection (NFQUEUE); alerts → block + history',
-      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
+      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), REP_LISTS (IPS_REP_LISTS: the threat lists as JSON, e.g. [{"name":"feodo","url":"…","format":"feodo","category":"c2"}]), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
 
     // Devices
-    b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}' }) }, 140, 120, [['vendor'], ['history'], ['alerts-in']]);
+    b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}', flowOutput: 'new' }) }, 140, 120, [['vendor', 'reputation'], ['reputation'], ['alerts-in']]);
+    // Device stats reach ip-reputation for the devices' MACs; only the flow records go on from it to the history.
     b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth']]);
     b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate', 'notify'], ['alerts-in']]);
     b.func('device-view', 'device list view', code.DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
@@ -242,6 +245,14 @@ const ROUTER = {
     b.sqliteLog('history-query', 'device history', 580, 220, [['hour-kbs']]);
     b.func('hour-kbs', 'B/s → KB/s', code.HOUR_KBS_FUNC, 1, 800, 220, [['chart-hour']]);
     ui.chart('chart-hour', { label: 'KB/s per device, last hour', input: 'series', group: 'g-bw', order: 2, width: 12, height: 4, type: 'line', nodata: 'no history yet' }, 1010, 220);
+
+    // Threat lists: new flows checked against the lists (IPS_REP_LISTS) and enriched with GeoIP, then stored
+    b.add('reputation', 'ip-reputation', { name: 'threat lists', ...settingsOf('ip-reputation', { sources: '${REP_LISTS}' }) }, 340, 260,
+      [['flows-only', 'rep-view'], ['alerts-in', 'rep-view'], ['rep-view']]);
+    b.add('flows-only', 'switch', { name: 'flow records', property: 'topic', propertyType: 'msg', rules: [{ t: 'eq', v: 'flows', vt: 'str' }], checkall: 'true', repair: false, outputs: 1 },
+      560, 300, [['history']]);
+    b.func('rep-view', 'threat lists view', code.REPUTATION_VIEW_FUNC, 1, 560, 260, [['rep-table']]);
+    ui.template('rep-table', { name: 'threat lists', view: 'reputation', group: 'g-rep', order: 1, width: 24, height: 8 }, 760, 260);
 
     // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
     b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', ...settingsOf('nfqueue-in', { queue: '${NFQUEUE_NUM}', batchSize: '64' }) }, 140, 320, [['flood']]);

@@ -16,6 +16,7 @@ import { bandwidthSchema } from '../../lib/net/bandwidth';
 import { conntrackPollSchema } from '../../lib/net/conntrack-poll';
 import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
 import { lanWatchSchema } from '../../lib/net/lan-watch';
+import { reputationSchema } from '../../lib/net/reputation/settings';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
@@ -49,6 +50,7 @@ export const NODE_TYPES = {
   'lan-watch': nodeType(lanWatchSchema, 'pass-through'),
   'bandwidth-threshold': nodeType(bandwidthSchema, 'pass-through'),
   'vendor-lookup': nodeType(vendorLookupSchema, 'pass-through'),
+  'ip-reputation': nodeType(reputationSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),
   'sqlite-log': nodeType(sqliteLogSchema, 'refuse'),
   'push-notify': nodeType(notifySchema, 'refuse'),

@@ -19,6 +19,9 @@ import { BandwidthMonitor, BANDWIDTH_RULES } from '../../lib/net/bandwidth';
 import { DestinationPolicy, POLICY_RULES } from '../../lib/net/destination-policy';
 import { LanDetector, LAN_RULES } from '../../lib/detect/lan';
 import { arpPacket, gratuitousArp } from './lan-frames';
+import { ReputationEngine, REPUTATION_RULES, reputationSchema } from '../../lib/net/reputation/engine';
+import { GeoIp } from '../../lib/net/geo';
+import { defaultsOf } from '../../lib/base/settings';
 import { icmp, ipv4, tcp, udp } from '../../bench/support/make-capture';
 import { PAYLOAD_CASES } from './payload-samples';
 
@@ -154,6 +157,21 @@ function lan(c: Cases): void {
   c.add(LAN_RULES.moved.rule, moved.process([gratuitousArp(T0 + 3_600_000, liar(6), VIC)]), null);
 }
 
+/**
+ * Threat lists: a LAN device reaching a listed address (the listed address is
+ * to blame, not the device), a listed address reaching in, and a connection
+ * to a watched country (8.8.8.8 is in the US in the shipped DB-IP data).
+ */
+function reputation(c: Cases): void {
+  const settings = { ...defaultsOf(reputationSchema), sources: '[{"name":"c2","url":"/nonexistent/c2.txt","category":"c2"}]', watchCountries: 'US', asn: false };
+  const engine = new ReputationEngine('ip-reputation', settings, { userDir: '/nonexistent', refreshed: () => undefined, warn: () => undefined, kernel: () => undefined, geo: GeoIp.openSync() });
+  engine.list('c2')?.useText(`${attacker(60)}\n${attacker(61)}\n`);
+  const device = host(40);
+  c.add(REPUTATION_RULES.outbound.rule, engine.process([syn(T0, device, attacker(60), 40_000, 443)]), attacker(60));
+  c.add(REPUTATION_RULES.inbound.rule, engine.process([syn(T0, attacker(61), device, 40_000, 22)]), attacker(61));
+  c.add(REPUTATION_RULES.country.rule, engine.process([syn(T0, device, '8.8.8.8', 40_000, 443)]), '8.8.8.8');
+}
+
 /** Every rule's alert, from the engines, with who is to blame. */
 export function everyRuleAlert(): RuleCase[] {
   const c = new Cases();
@@ -162,11 +180,12 @@ export function everyRuleAlert(): RuleCase[] {
   payloads(c);
   devices(c);
   lan(c);
+  reputation(c);
   return c.list;
 }
 
 /** The ids of every rule of every catalog (the user rules included). */
 export function everyRuleId(): string[] {
-  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES, LAN_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
+  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES, LAN_RULES, REPUTATION_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
   return [...catalogs, ...defaultRules().map((r) => r.id), ...USER_RULES.map((r) => r.id)];
 }
