@@ -56,4 +56,7 @@ export interface Alert {
   evidence?: string;
   /** Name of the node that raised it. */
   detector: string;
+  /** flow-classify: the class the model gave the flow, and its probability (0..1). */
+  mlClass?: string;
+  probability?: number;
 }
