@@ -18,6 +18,8 @@ import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
+import { flowMeterSchema } from '../../lib/detect/flow/meter';
+import { flowClassifySchema } from '../../lib/detect/ml/classifier';
 
 /**
  * What a node does while its settings are bad (it always shows why, in red):
@@ -44,6 +46,8 @@ export const NODE_TYPES = {
   'flood-detect': nodeType(floodSchema, 'pass-through'),
   'scan-detect': nodeType(scanSchema, 'pass-through'),
   'payload-match': nodeType(payloadSchema, 'pass-through'),
+  'flow-meter': nodeType(flowMeterSchema, 'pass-through'),
+  'flow-classify': nodeType(flowClassifySchema, 'pass-through'),
   'bandwidth-threshold': nodeType(bandwidthSchema, 'pass-through'),
   'vendor-lookup': nodeType(vendorLookupSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),
