@@ -503,7 +503,8 @@ export class FlowMeter {
   private add(e: number, p: Packet, t: number, forward: boolean, bits: number): void {
     const rel = t - this.start[e];
     const first = this.fwdPkts[e] + this.bwdPkts[e] === 0;
-    const size = p.payload.length;
+    // Payload bytes on the wire: a capture cut by its snaplen lost them from the payload's end.
+    const size = p.payload.length + (p.len > p.caplen ? p.len - p.caplen : 0);
     const hdr = p.l4HeaderLen ?? 0;
     if (!first) {
       const gap = t - this.last[e];
