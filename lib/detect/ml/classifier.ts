@@ -245,7 +245,7 @@ export class FlowClassifier {
 
   private alertFor(r: FlowRecord, classIndex: number, mlClass: string, probability: number, forest?: Forest): Alert | null {
     const info: RuleInfo = this.offenderSet.has(classIndex) ? ML_RULES.source : ML_RULES.flow;
-    const alert = this.suppress.offer(`${info.rule}|${mlClass}`, addrKey(r.src), r.end, (count) => {
+    const make = (count: number): Alert => {
       const pct = (probability * 100).toFixed(1);
       const f = r.features;
       let evidence: string | undefined;
@@ -272,7 +272,9 @@ export class FlowClassifier {
       a.mlClass = mlClass;
       a.probability = Math.round(probability * 1000) / 1000;
       return a;
-    });
+    };
+    // Records may end out of time order (a flush sends the stalest first), so without a cooldown nothing is suppressed at all.
+    const alert = this.settings.cooldownS === 0 ? make(1) : this.suppress.offer(`${info.rule}|${mlClass}`, addrKey(r.src), r.end, make);
     if (alert) this.stats.alerts++;
     else this.stats.suppressed++;
     return alert;
