@@ -11,7 +11,8 @@
  *   downloads, iperf3 (TCP, reverse, UDP), DNS lookups against dnsmasq;
  *   no SSH sessions (no sshd in the lab image);
  * - scan: nmap SYN, connect, UDP, NULL/FIN/XMAS scans at several timings;
- * - flood: hping3 SYN, UDP, ICMP and ACK floods (spoofed sources in the test run);
+ * - flood: hping3 SYN floods at closed and open ports, UDP, ICMP and ACK
+ *   floods (spoofed sources in the test run);
  * - bruteforce: HTTP login attempts, one connection each (as hydra does);
  * - webattack: sqlmap against a query parameter.
  */
@@ -47,6 +48,7 @@ const PLANS: Record<Run, RunPlan> = {
     steps: {
       benign: async (c) => {
         await c.repeat(30, 'curl', (i) => ['-s', '-o', '/dev/null', `http://${c.server}:${WEB}/news/${i}`, `http://${c.server}:${WEB}/static/site.css`, `http://${c.server}:${WEB}/api/items`]);
+        await c.repeat(30, 'curl', (i) => ['-s', '-o', '/dev/null', `http://${c.server}:${WEB}/blog/post-${i * 3}`]);
         for (const bytes of [300_000, 2_000_000, 20_000_000]) await c.exec('curl', ['-s', '-o', '/dev/null', `http://${c.server}:${WEB}/download?bytes=${bytes}`]);
         await c.exec('iperf3', ['-c', c.server, '-t', '3', '-b', '80M']);
         await c.exec('iperf3', ['-c', c.server, '-t', '2', '-R', '-b', '40M']);
@@ -62,6 +64,7 @@ const PLANS: Record<Run, RunPlan> = {
       },
       flood: async (c) => {
         await c.exec('hping3', ['-q', '-S', '-p', '80', '-i', 'u300', '-c', '2000', c.server], 60);
+        await c.exec('hping3', ['-q', '-S', '-p', String(WEB), '-i', 'u300', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '--udp', '-p', '9999', '-i', 'u300', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '-1', '-i', 'u300', '-c', '2000', c.server], 60);
       },
@@ -94,6 +97,7 @@ const PLANS: Record<Run, RunPlan> = {
       flood: async (c) => {
         await c.exec('hping3', ['-q', '-S', '-p', '443', '-i', 'u150', '-c', '3000', '--rand-source', c.server], 60);
         await c.exec('hping3', ['-q', '-A', '-p', '80', '-i', 'u200', '-c', '2000', c.server], 60);
+        await c.exec('hping3', ['-q', '-S', '-p', '5201', '-i', 'u200', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '--udp', '-p', '53', '-i', 'u200', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '-1', '-i', 'u100', '-c', '3000', c.server], 60);
       },

@@ -1,6 +1,6 @@
 /**
  * The shipped flow model live and inline, all real: a victim namespace whose
- * INPUT goes to NFQUEUE, read by nfqueue-in in a Node-RED process with
+ * INPUT and OUTPUT go to NFQUEUE (flows need both directions), read by nfqueue-in in a Node-RED process with
  * flow-meter → flow-classify (both flow-meter outputs wired to it) and back.
  * A client loads pages and runs iperf3: its flows are judged and raise
  * nothing. An nmap scan and an hping3 SYN flood from two attackers raise
@@ -73,7 +73,8 @@ before(async () => {
   const server = vic.spawn(process.execPath, ['-e', "require('http').createServer((q, s) => s.end('<html><body>' + '<p>a page of the victim</p>'.repeat(40) + '</body></html>')).listen(80, '0.0.0.0', () => console.log('up'))"]);
   await new Promise<void>((resolve) => server.stdout?.once('data', () => resolve()));
   vic.spawn('iperf3', ['-s']);
-  await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
+  // Both directions: a flow's features need its replies too (on a router, FORWARD carries both).
+  await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT,OUTPUT', '--family', '4']);
   rt = await startChildRuntime(chain(), ['alerts', 'judged', 'errors', 'status'], { ns: vic });
   await waitQueueBound(rt, QUEUE);
 });
