@@ -58,13 +58,16 @@ function rate(label: string, n: number, fn: () => void): void {
   fn();
   let rounds = 0;
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   let ms = 0;
   while (ms < SECONDS * 1000) {
     fn();
     rounds++;
     ms = Number(process.hrtime.bigint() - t0) / 1e6;
   }
-  console.log(`${label.padEnd(60)} ${Math.round((rounds * n * 1000) / ms).toLocaleString('en')} flows/s`);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  console.log(`${label.padEnd(60)} ${Math.round((rounds * n * 1000) / ms).toLocaleString('en')} flows/s (${Math.round((rounds * n * 1000) / cpuMs).toLocaleString('en')} flows/CPU-s)`);
 }
 
 async function main(): Promise<void> {

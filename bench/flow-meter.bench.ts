@@ -47,7 +47,7 @@ async function throughNodeRed(file: string): Promise<void> {
   const flows: FlowNode[] = [
     { id: 'tab', type: 'tab', label: 'bench' },
     { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelayMs: '50', wires: [['meter'], ['done']] },
-    { id: 'meter', z: 'tab', type: 'flow-meter', name: 'meter', wires: [['count'], ['records']] },
+    { id: 'meter', z: 'tab', type: 'flow-meter', name: 'flow meter', wires: [['count'], ['records']] },
     countSink('count', 'tab'),
     { id: 'records', z: 'tab', type: 'debug', active: false, wires: [] },
     { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },

@@ -27,7 +27,7 @@ import { defaultsOf, applySettings, type Schema } from '../../base/settings';
 import { BoundedTable } from '../table';
 import { addrKey, type AddrKey } from '../keys';
 import { Suppressor } from '../suppress';
-import { FLOW_FEATURES, type FlowRecord } from '../flow/features';
+import { featureValues, FLOW_FEATURES, type FlowRecord } from '../flow/features';
 import { flowKeyInto, type FlowKey } from '../flow/key';
 import { Forest, ModelError, type Prediction } from './forest';
 import { loadOnnxModel, type FlowModel } from './onnx';
@@ -126,6 +126,8 @@ export class FlowClassifier {
   private offenderSet = new Set<number>();
   /** Per model feature, how to read it from a record. */
   private readers: ((r: FlowRecord) => number)[] = [];
+  /** Per model feature, its index in FLOW_FEATURES (-1: an identity field such as 'Dst Port'). */
+  private featureIndex: Int32Array;
   private row: Float64Array;
   private prediction: Prediction = { classIndex: 0, probability: 0 };
   private readonly suppress: Suppressor;
@@ -141,12 +143,14 @@ export class FlowClassifier {
   ) {
     this.settings = settings;
     this.row = new Float64Array(model.features.length);
+    this.featureIndex = new Int32Array(0);
     this.suppress = new Suppressor(settings.maxTracked, settings.cooldownS * 1000);
     this.flows = new BoundedTable(settings.maxTracked, newHold, 0);
     this.sources = new BoundedTable(settings.maxTracked, newHold, 0);
     const known = new Set<string>([...FLOW_FEATURES, ...Object.keys(IDENTITY_FEATURES)]);
     const missing = model.features.filter((f) => !known.has(f));
     if (missing.length) throw new ModelError(`the model needs features a flow record does not have: ${missing.join(', ')} (flow-meter gives CICFlowMeter's names, see docs/flow-features.md)`);
+    this.featureIndex = Int32Array.from(model.features, (name) => FLOW_FEATURES.indexOf(name as (typeof FLOW_FEATURES)[number]));
     this.readers = model.features.map((name) => IDENTITY_FEATURES[name] ?? ((r: FlowRecord) => r.features[name as (typeof FLOW_FEATURES)[number]]));
     this.applyClasses();
   }
@@ -201,9 +205,11 @@ export class FlowClassifier {
     for (const k of Object.keys(this.stats) as (keyof FlowClassifyStats)[]) this.stats[k] = 0;
   }
 
-  /** The model's input row for `r` (reused buffer). */
+  /** The model's input row for `r` (reused buffer): by index from flow-meter's hidden values when present, else by name. */
   private rowOf(r: FlowRecord, into: Float64Array, at: number): void {
-    for (let f = 0; f < this.readers.length; f++) into[at + f] = this.readers[f](r);
+    const values = featureValues(r);
+    const idx = this.featureIndex;
+    for (let f = 0; f < idx.length; f++) into[at + f] = values !== undefined && idx[f] >= 0 ? values[idx[f]] : this.readers[f](r);
   }
 
   /** Judge records with a forest, synchronously; null when the model is not a forest (use judge). */
@@ -240,7 +246,12 @@ export class FlowClassifier {
       if (alert) alerts.push(alert);
       if (this.settings.action === 'drop') this.condemn(r, classIndex);
     }
-    return { ...r, mlClass, probability, malicious };
+    // The record itself carries the judgement on (no copy per flow): the message is flow-classify's now.
+    const judged = r as JudgedFlow;
+    judged.mlClass = mlClass;
+    judged.probability = probability;
+    judged.malicious = malicious;
+    return judged;
   }
 
   private alertFor(r: FlowRecord, classIndex: number, mlClass: string, probability: number, forest?: Forest): Alert | null {
