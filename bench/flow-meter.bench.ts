@@ -7,7 +7,7 @@
  *  3. memory of 1,000,000 concurrent flows (IPS_BENCH_FLOWS): one UDP packet
  *     each from distinct ports and addresses, none ended; the heap and
  *     typed-array bytes the meter holds, per flow (target: under 400 MB).
- * Run: npm run bench flow-meter
+ * Run: npm run bench flow-meter   (IPS_BENCH_ONLY=memory for step 3 alone)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +25,8 @@ import { startRuntime, type FlowNode } from '../tests/support/red-runtime';
 const PACKETS = Number(process.env.IPS_BENCH_PACKETS ?? 1_000_000);
 const FLOWS = Number(process.env.IPS_BENCH_FLOWS ?? 1_000_000);
 const BATCH = Number(process.env.IPS_BENCH_BATCH ?? 256);
+/** IPS_BENCH_ONLY=memory measures only the 1,000,000 flows, in a fresh process (RSS not inflated by the runs before). */
+const ONLY = process.env.IPS_BENCH_ONLY ?? '';
 
 async function engine(file: string): Promise<void> {
   const meter = new FlowMeter();
@@ -96,10 +98,13 @@ function memory(): void {
   }
   const after = used();
   const bytes = after - before;
-  console.log(`${FLOWS.toLocaleString('en')} concurrent flows: ${meter.stats.active.toLocaleString('en')} open, ${out.length} sent, heap + typed arrays ${mib(bytes)} (${Math.round(bytes / FLOWS)} bytes a flow), RSS ${mib(process.memoryUsage.rss())}, filled in ${Date.now() - t0} ms`);
+  const cols = meter.columnBytes;
+  console.log(`${FLOWS.toLocaleString('en')} concurrent flows: ${meter.stats.active.toLocaleString('en')} open, ${out.length} sent, filled in ${Date.now() - t0} ms`);
+  console.log(`  the meter's columns and index: ${(cols / 1e6).toFixed(0)} MB (${Math.round(cols / FLOWS)} bytes a flow); heap + array buffers grew ${(bytes / 1e6).toFixed(0)} MB (freed growth steps not yet returned included); process RSS ${(process.memoryUsage.rss() / 1e6).toFixed(0)} MB`);
 }
 
 async function main(): Promise<void> {
+  if (ONLY === 'memory') return memory();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-bench-flow-'));
   try {
     const file = path.join(dir, 'bench.pcap');

@@ -378,6 +378,16 @@ export class FlowMeter {
     this.release(e);
   }
 
+  /** Bytes of the typed-array columns and index (what the flows cost; the few non-IPv4 address texts aside). */
+  get columnBytes(): number {
+    let total = this.index.byteLength;
+    for (const col of Object.values(this) as unknown[]) {
+      if (ArrayBuffer.isView(col) && col !== this.index) total += col.byteLength;
+      else if (Array.isArray(col) && col.length > 0 && ArrayBuffer.isView(col[0])) for (const c of col as Col[]) total += c.byteLength;
+    }
+    return total;
+  }
+
   private grow(): void {
     const size = Math.min(Math.max(1024, this.room * 2), Math.max(this.settings.maxFlows, this.room + 1));
     for (const key of Object.keys(this) as (keyof this)[]) {
