@@ -27,6 +27,7 @@
 import type { Packet } from '../../packet/types';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../packet/tcp-flags';
 import { defaultsOf, applySettings, type Schema } from '../../base/settings';
+import { fmix } from '../table';
 import { FEATURE_VALUES, FLOW_FEATURES, type FlowEndReason, type FlowFeatureName, type FlowRecord } from './features';
 
 export interface FlowMeterSettings {
@@ -73,14 +74,6 @@ function protoNumber(proto: string): number {
   const n = PROTO_NUMBERS[proto];
   if (n !== undefined) return n;
   return proto.startsWith('ip-') ? Number(proto.slice(3)) || 0 : 0;
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 function hashText(s: string): number {
