@@ -159,6 +159,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (invocation.command === 'flows') return await runFlows(invocation, buildMeter(invocation));
     run = invocation;
     chain = buildChain(run);
+    for (const line of chain.loadSummaries) say(line);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     for (const line of err.message.split('\n')) say(`ips: ${line}`);

@@ -20,6 +20,7 @@ import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
 import { flowMeterSchema } from '../../lib/detect/flow/meter';
 import { flowClassifySchema } from '../../lib/detect/ml/classifier';
+import { notifySchema } from '../../lib/net/notify';
 
 /**
  * What a node does while its settings are bad (it always shows why, in red):
@@ -52,6 +53,7 @@ export const NODE_TYPES = {
   'vendor-lookup': nodeType(vendorLookupSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),
   'sqlite-log': nodeType(sqliteLogSchema, 'refuse'),
+  'push-notify': nodeType(notifySchema, 'refuse'),
 };
 
 export type NodeTypeName = keyof typeof NODE_TYPES;
