@@ -25,7 +25,7 @@
  * by doubling up to the cap and never shrink.
  */
 import type { Packet } from '../../packet/types';
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../packet/tcp-flags';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, tcpFlagBits } from '../../packet/tcp-flags';
 import { defaultsOf, applySettings, type Schema } from '../../base/settings';
 import { fmix } from '../table';
 import { FEATURE_VALUES, FLOW_FEATURES, type FlowEndReason, type FlowFeatureName, type FlowRecord } from './features';
@@ -284,7 +284,8 @@ export class FlowMeter {
     const dp = p.dport ?? 0;
     const pn = protoNumber(p.proto);
     const h = (endHash(s4, sText, sp) + endHash(d4, dText, dp) + pn) | 0;
-    const bits = p.flagBits ?? 0;
+    // Packets built by hand (a function node) may carry only the flag letters.
+    const bits = p.flagBits ?? (p.flags !== undefined ? tcpFlagBits(p.flags) : 0);
     let e = this.find(h, s4, d4, sText, dText, sp, dp, pn);
     if (e !== NIL && this.state[e] === CLOSED) {
       // A new connection on the same ports starts a new flow; anything else is the old one's tail.
