@@ -21,6 +21,7 @@ export function helpText(): string {
   return `Usage:
   ips analyze FILE... [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv]
   ips replay FILE [--speed N] [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv]
+  ips flows FILE... [--label NAME] [--config SETTINGS.json] > flows.csv
   ips --help
 
 Reads pcap or pcapng captures through the detectors of the shipped analyst
@@ -37,6 +38,13 @@ Commands:
   replay FILE      Play one capture at its own pace (the gaps between packets
                    as captured, divided by --speed) and print each alert as it
                    is raised. Ctrl-C stops it after the packets read so far.
+  flows FILE...    Meter each capture into bidirectional flows as the
+                   flow-meter node does (same engine, same settings under
+                   "flow-meter" in --config) and write one CSV row per flow:
+                   a header row, the flow's identity, why it ended, then
+                   CICFlowMeter's features under CICFlowMeter's names
+                   (docs/flow-features.md). Flows still open at the end of a
+                   file are ended there (reason "flush").
 
 Options:
   --config FILE    Detector settings: a JSON object keyed by node type, e.g.
@@ -56,6 +64,8 @@ Options:
                           "file", the capture it came from
                    csv    a header line, then one alert per line: file and
                           every Alert field (ts in ms since 1970)
+  --label NAME     flows only: add a "Label" column with NAME on every row
+                   (training data: one capture per class).
   --speed N        replay only: play N times as fast as captured (default 1,
                    at most ${MAX_REPLAY_SPEED}).
   -h, --help       This help.

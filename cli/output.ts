@@ -16,7 +16,7 @@ export interface AlertWriter {
 }
 
 /** The Alert fields as CSV columns, in the order of lib/detect/alert.ts. */
-const ALERT_FIELDS = ['ts', 'rule', 'sid', 'gid', 'rev', 'signature', 'classtype', 'references', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs', 'threshold', 'reason', 'evidence', 'detector', 'list', 'listCategory', 'listEntry', 'direction', 'device', 'deviceMac', 'deviceVendor', 'country', 'asn', 'asOrg'] as const satisfies readonly (keyof Alert)[];
+const ALERT_FIELDS = ['ts', 'rule', 'sid', 'gid', 'rev', 'signature', 'classtype', 'references', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs', 'threshold', 'reason', 'evidence', 'detector', 'list', 'listCategory', 'listEntry', 'direction', 'device', 'deviceMac', 'deviceVendor', 'country', 'asn', 'asOrg', 'mlClass', 'probability'] as const satisfies readonly (keyof Alert)[];
 // A field added to Alert must get its CSV column: this fails to compile, naming the field, until it is in the list.
 type UnlistedField = Exclude<keyof Alert, (typeof ALERT_FIELDS)[number]>;
 const everyFieldListed: [UnlistedField] extends [never] ? true : UnlistedField = true;

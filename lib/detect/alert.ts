@@ -70,4 +70,7 @@ export interface Alert {
   country?: string;
   asn?: number;
   asOrg?: string;
+  /** flow-classify: the class the model gave the flow, and its probability (0..1). */
+  mlClass?: string;
+  probability?: number;
 }

@@ -179,6 +179,8 @@ function newPacket(caplen: number, ts: number, len: number, iface: string | unde
     icmpType: undefined,
     icmpCode: undefined,
     ttl: undefined,
+    l4HeaderLen: undefined,
+    window: undefined,
     frag: undefined,
     payload: NO_PAYLOAD,
     malformed: undefined,
@@ -520,6 +522,8 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
       const hlen = (data[off + 12] >> 4) << 2;
       if (hlen < 20) return stop(p, `TCP data offset ${hlen >> 2} < 5 (header length ${hlen} < 20)`);
       if (avail < hlen) return stop(p, `TCP header length ${hlen} runs past the captured bytes (${avail} left)`);
+      p.l4HeaderLen = hlen;
+      p.window = (data[off + 14] << 8) | data[off + 15];
       p.payload = view(data, off + hlen, end);
       return p;
     }
@@ -532,6 +536,7 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
       const udpLen = (data[off + 4] << 8) | data[off + 5];
       // Trust the UDP length only when it is sane; 0 is used by jumbograms.
       const udpEnd = udpLen >= 8 && udpLen < avail ? off + udpLen : end;
+      p.l4HeaderLen = 8;
       p.payload = view(data, off + 8, udpEnd);
       return p;
     }
@@ -543,6 +548,7 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
       }
       // type(1) code(1) checksum(2) and 4 bytes of type-specific header (echo id/seq, ...)
       if (avail < 8) return truncated(p, protoNum === IPPROTO_ICMP ? 'ICMP' : 'ICMPv6', avail, 8);
+      p.l4HeaderLen = 8;
       p.payload = view(data, off + 8, end);
       return p;
     }

@@ -41,7 +41,7 @@ function logLoad(engine: DetectorEngine, kit: NodeKit): void {
 }
 
 /** 1234 → '1234', 12345 → '12.3k', 1234567 → '1.23M'. */
-function compactCount(n: number): string {
+export function compactCount(n: number): string {
   if (n < 10_000) return String(n);
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
   return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 2 : 1)}M`;
@@ -56,7 +56,7 @@ function statsText(s: DetectorStats): string {
 }
 
 /** The packets of a message payload, or an Error saying why it is not one. */
-function packetsFrom(payload: unknown): Packet[] | Error {
+export function packetsFrom(payload: unknown): Packet[] | Error {
   if (Array.isArray(payload)) {
     // Checking the first element keeps batches cheap; the decoder produces uniform batches.
     if (payload.length > 0 && !looksLikePacket(payload[0])) return new Error('msg.payload is an array but not a batch of packets (need ts, src, dst, proto)');

@@ -20,6 +20,8 @@ import { reputationSchema } from '../../lib/net/reputation/settings';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
+import { flowMeterSchema } from '../../lib/detect/flow/meter';
+import { flowClassifySchema } from '../../lib/detect/ml/classifier';
 import { notifySchema } from '../../lib/net/notify';
 
 /**
@@ -48,6 +50,8 @@ export const NODE_TYPES = {
   'scan-detect': nodeType(scanSchema, 'pass-through'),
   'payload-match': nodeType(payloadSchema, 'pass-through'),
   'lan-watch': nodeType(lanWatchSchema, 'pass-through'),
+  'flow-meter': nodeType(flowMeterSchema, 'pass-through'),
+  'flow-classify': nodeType(flowClassifySchema, 'pass-through'),
   'bandwidth-threshold': nodeType(bandwidthSchema, 'pass-through'),
   'vendor-lookup': nodeType(vendorLookupSchema, 'pass-through'),
   'ip-reputation': nodeType(reputationSchema, 'pass-through'),

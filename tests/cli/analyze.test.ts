@@ -23,7 +23,7 @@ const DEMO = path.join(packageRoot, 'examples', 'captures', 'demo.pcap');
 const LAB_ETH = path.join(packageRoot, 'tests', 'fixtures', 'lab-eth.pcap');
 const LAB_MULTI = path.join(packageRoot, 'tests', 'fixtures', 'lab-multi.pcapng');
 const CSV_COLUMNS = ['file', 'ts', 'rule', 'sid', 'gid', 'rev', 'signature', 'classtype', 'references', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs',
-  'threshold', 'reason', 'evidence', 'detector', 'list', 'listCategory', 'listEntry', 'direction', 'device', 'deviceMac', 'deviceVendor', 'country', 'asn', 'asOrg'];
+  'threshold', 'reason', 'evidence', 'detector', 'list', 'listCategory', 'listEntry', 'direction', 'device', 'deviceMac', 'deviceVendor', 'country', 'asn', 'asOrg', 'mlClass', 'probability'];
 
 let dir = '';
 let demo: AlertLine[] = [];

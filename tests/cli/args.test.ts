@@ -79,7 +79,7 @@ describe('ips --help', () => {
 describe('ips: bad arguments are exit status 2, nothing read', () => {
   it('no command, an unknown command, an unknown option', async () => {
     refused(await runIps([]), /no command given/);
-    refused(await runIps(['analyse', DEMO]), /unknown command 'analyse' \(commands: analyze, replay\)/);
+    refused(await runIps(['analyse', DEMO]), /unknown command 'analyse' \(commands: analyze, replay, flows\)/);
     refused(await runIps(['analyze', DEMO, '--verbose']), /--verbose/);
   });
 

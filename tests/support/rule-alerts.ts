@@ -2,7 +2,8 @@
  * One alert of every rule of every catalog (flood, scan, the shipped payload
  * rules and user rules, bandwidth, destination policy), each raised by the
  * real engine: the detectors from packets built as bytes and decoded, the
- * bandwidth monitor from device stats, the policy from flows. With each,
+ * bandwidth monitor from device stats, the policy from flows, flow-classify
+ * from flow records of flow-meter. With each,
  * who the scenario says is to blame, known from the traffic and not read
  * from the alert: the address iptables-block must block, or null when no
  * single address is (a flood at one target from many sources, an all-clear).
@@ -24,6 +25,10 @@ import { GeoIp } from '../../lib/net/geo';
 import { defaultsOf } from '../../lib/base/settings';
 import { icmp, ipv4, tcp, udp } from '../../bench/support/make-capture';
 import { PAYLOAD_CASES } from './payload-samples';
+import { FlowMeter } from '../../lib/detect/flow/meter';
+import type { FlowRecord } from '../../lib/detect/flow/features';
+import { FlowClassifier, ML_RULES } from '../../lib/detect/ml/classifier';
+import { Forest } from '../../lib/detect/ml/forest';
 
 export interface RuleCase {
   rule: string;
@@ -172,6 +177,23 @@ function reputation(c: Cases): void {
   c.add(REPUTATION_RULES.country.rule, engine.process([syn(T0, device, '8.8.8.8', 40_000, 443)]), '8.8.8.8');
 }
 
+function flowModels(c: Cases): void {
+  // A one-split model: a flow answered by its target is a 'scan' (an attacker class: offender named), one never answered a 'flood' (spoofable: none).
+  const forest = new Forest({ format: 'ips-forest', version: 1, features: ['Total Bwd packets'], classes: ['benign', 'scan', 'flood'], voting: 'hard', malicious: ['scan', 'flood'], offender: ['scan'], trees: [{ nodes: [{ feature: 0, threshold: 0.5, left: 1, right: 2 }, { value: [0, 0, 1] }, { value: [0, 1, 0] }] }] });
+  const model = { kind: 'rule test model', forest, features: forest.features, classes: forest.classes, malicious: forest.malicious, offender: forest.offender, predictBatch: () => Promise.resolve([]) };
+  const judge = (packets: Packet[]): Alert[] => {
+    const meter = new FlowMeter();
+    const records: FlowRecord[] = [];
+    meter.process(packets, records);
+    meter.flush(records);
+    const alerts: Alert[] = [];
+    FlowClassifier.withModel('flow-classify', model).judgeSync(records, alerts);
+    return alerts;
+  };
+  c.add(ML_RULES.source.rule, judge([syn(T0, attacker(40), VIC, 50_000, 23), syn(T0 + 1, VIC, attacker(40), 23, 50_000, 'RA')]), attacker(40));
+  c.add(ML_RULES.flow.rule, judge([syn(T0, crowd(7), VIC, 50_001, 80)]), null);
+}
+
 /** Every rule's alert, from the engines, with who is to blame. */
 export function everyRuleAlert(): RuleCase[] {
   const c = new Cases();
@@ -181,11 +203,12 @@ export function everyRuleAlert(): RuleCase[] {
   devices(c);
   lan(c);
   reputation(c);
+  flowModels(c);
   return c.list;
 }
 
 /** The ids of every rule of every catalog (the user rules included). */
 export function everyRuleId(): string[] {
-  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES, LAN_RULES, REPUTATION_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
+  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES, LAN_RULES, REPUTATION_RULES, ML_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
   return [...catalogs, ...defaultRules().map((r) => r.id), ...USER_RULES.map((r) => r.id)];
 }
