@@ -75,7 +75,10 @@ export class FleetSensor {
   /** Last id handed to the client; rows after it are not yet sent. */
   private lastSent = 0;
   private inFlight = 0;
+  /** Counts connections: an acknowledgement from an earlier one deletes its row but no longer counts in flight. */
+  private generation = 0;
   private pumping = false;
+  private pumpAgain = false;
   private acked: number[] = [];
   private sent = 0;
   private lastError: string | null = null;
@@ -109,6 +112,11 @@ export class FleetSensor {
     this.client = client;
     client.on('connect', () => {
       this.lastError = null;
+      // Send again everything not yet acknowledged: a message handed to the client as the link died may be
+      // neither acknowledged nor resent by it. The central stores an alert id once, so a duplicate costs nothing.
+      this.generation++;
+      this.lastSent = 0;
+      this.inFlight = 0;
       client.publish(TOPICS.of(this.name, 'status'), 'online', { qos: 1, retain: true });
       if (this.settings.decisions) client.subscribe(TOPICS.decisions, { qos: 1 });
       this.publishHealth();
@@ -211,8 +219,13 @@ export class FleetSensor {
 
   /** Send what waits in the outbox, oldest first, at most WINDOW unacknowledged. */
   private async pump(): Promise<void> {
-    if (this.pumping) return;
+    if (this.pumping) {
+      // Rows may have been written after the running pass read the outbox: it goes round once more.
+      this.pumpAgain = true;
+      return;
+    }
     this.pumping = true;
+    this.pumpAgain = false;
     try {
       await this.outbox.flush();
       for (;;) {
@@ -220,24 +233,27 @@ export class FleetSensor {
         if (!client?.connected || this.inFlight >= WINDOW) return;
         const rows = await this.outbox.next(this.lastSent, WINDOW - this.inFlight);
         if (rows.length === 0) return;
+        const generation = this.generation;
         for (const row of rows) {
           this.inFlight++;
           this.lastSent = row.id;
-          client.publish(row.topic, row.payload, { qos: 1 }, (err) => this.delivered(row.id, err));
+          client.publish(row.topic, row.payload, { qos: 1 }, (err) => this.delivered(row.id, err, generation));
         }
       }
     } catch (err) {
       this.lastError = (err as Error).message;
     } finally {
       this.pumping = false;
+      if (this.pumpAgain) void this.pump();
     }
   }
 
   /** PUBACK (or a failure): delete delivered rows in batches; a failed one is sent again from its place. */
-  private delivered(id: number, err: Error | undefined): void {
-    this.inFlight = Math.max(0, this.inFlight - 1);
+  private delivered(id: number, err: Error | undefined, generation: number): void {
+    const current = generation === this.generation;
+    if (current) this.inFlight = Math.max(0, this.inFlight - 1);
     if (err) {
-      this.lastSent = Math.min(this.lastSent, id - 1);
+      if (current) this.lastSent = Math.min(this.lastSent, id - 1);
       this.lastError = err.message;
     } else {
       this.sent++;

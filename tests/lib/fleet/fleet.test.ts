@@ -132,6 +132,9 @@ describe('fleet over a real Mosquitto', () => {
       // Stored in the order the sensor queued them (id order follows the feed).
       const order = (await readRows(file, 'SELECT reason FROM alerts ORDER BY id')).map((r) => Number(String(r.reason).slice(7)));
       assert.deepEqual(order, [...order].sort((a, b) => a - b));
+      // The outbox is empty now; what comes next is still sent (its ids never go back to where the sender was).
+      sensor.input({ payload: makeAlert(TOTAL, { reason: 'after the queue emptied' }) });
+      await until(async () => (await store.flush(), (await count(file, "SELECT count(*) AS n FROM alerts WHERE reason = 'after the queue emptied'")) === 1), 'the alert after the queue emptied');
     } finally {
       await sensor.close();
       await central.close();
