@@ -158,7 +158,7 @@ function header(ts: number, type: EveRecord['event_type'], ctx: EveContext, prot
 export function evidenceBytes(evidence: string): Buffer | null {
   const bytes: number[] = [];
   for (const line of evidence.split('\n')) {
-    const m = /^[0-9a-f]{4,}  ((?:[0-9a-f]{2} {1,2}| {3,4})+)\|/.exec(line);
+    const m = /^[0-9a-f]{4,} {2}((?:[0-9a-f]{2} {1,2}| {3,4})+)\|/.exec(line);
     if (!m) continue;
     for (const hex of m[1].trim().split(/\s+/)) if (hex) bytes.push(parseInt(hex, 16));
   }
