@@ -19,8 +19,8 @@ function settingsHelp(): string {
 
 export function helpText(): string {
   return `Usage:
-  ips analyze FILE... [--config SETTINGS.json] [--rules RULES.json] [--format table|jsonl|csv|eve]
-  ips replay FILE [--speed N] [--config SETTINGS.json] [--rules RULES.json] [--format table|jsonl|csv|eve]
+  ips analyze FILE... [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv|eve]
+  ips replay FILE [--speed N] [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv|eve]
   ips --help
 
 Reads pcap or pcapng captures through the detectors of the shipped analyst
@@ -44,10 +44,13 @@ Options:
                    Keys and values as in the nodes' editor and config messages,
                    checked the same way (see Settings below); a key not given
                    keeps its default. A bad key or value stops ips (status 2).
-  --rules FILE     A payload-match rules file (JSON, as for the node's
-                   rulesFile), used with the shipped rules; overrides a
-                   rulesFile in --config. For your rules only, add
-                   {"payload-match": {"includeDefaults": false}} to --config.
+  --rules FILE     A payload-match rules file, as for the node's rulesFile:
+                   JSON rules, or Snort/Suricata rule language (a .rules
+                   file, or any file not starting with [ or {). Used with
+                   the shipped rules; overrides a rulesFile in --config. For
+                   your rules only, add {"payload-match": {"includeDefaults":
+                   false}} to --config. stderr says "payload-match: loaded N
+                   of M rules" and why any rule was skipped.
   --format F       table  aligned columns for reading (the default)
                    jsonl  one alert per line: the Alert the nodes send, plus
                           "file", the capture it came from

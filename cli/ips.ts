@@ -111,6 +111,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     run = invocation;
     chain = buildChain(run);
+    for (const line of chain.loadSummaries) say(line);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     for (const line of err.message.split('\n')) say(`ips: ${line}`);

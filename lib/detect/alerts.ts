@@ -63,6 +63,10 @@ export function makeAlert(info: RuleInfo, f: AlertFields): Alert {
   if (f.dport !== undefined) alert.dport = f.dport;
   if (f.srcMac !== undefined) alert.srcMac = f.srcMac;
   if (f.evidence !== undefined) alert.evidence = f.evidence;
+  if (f.gid !== undefined) alert.gid = f.gid;
+  if (f.rev !== undefined) alert.rev = f.rev;
+  if (f.classtype !== undefined) alert.classtype = f.classtype;
+  if (f.references !== undefined) alert.references = f.references;
   return alert;
 }
 

@@ -26,6 +26,8 @@ interface ChainStage {
 export interface ChainEngine {
   process(packets: readonly Packet[]): Alert[];
   reset(): void;
+  /** payload-match: "loaded N of M rules" and the reasons rules were skipped. */
+  readonly loadSummary?: string;
 }
 
 const asConfig = (settings: object): Record<string, unknown> => settings as Record<string, unknown>;
@@ -87,6 +89,11 @@ export class DetectorChain {
         throw err;
       }
     });
+  }
+
+  /** The rule load reports of the stages that load rules, each prefixed with the node type. */
+  get loadSummaries(): string[] {
+    return this.engines.flatMap((e, i) => (e.loadSummary === undefined ? [] : [`${DETECTOR_CHAIN[i].type}: ${e.loadSummary}`]));
   }
 
   /** A batch through every detector in order; the alerts of all, in that order. */

@@ -21,6 +21,16 @@ export interface DetectorEngine {
   configure(patch: unknown): void;
   reset(): void;
   readonly stats: DetectorStats;
+  /** Rule counts of the last load (payload-match): shown in the status, logged when they change. */
+  readonly loadReport?: { loaded: number; total: number; skipped: readonly unknown[] };
+  readonly loadSummary?: string;
+}
+
+/** Log a rule load: a warning (also in the debug sidebar) when rules were skipped. */
+function logLoad(engine: DetectorEngine, kit: NodeKit): void {
+  if (engine.loadReport === undefined || engine.loadSummary === undefined) return;
+  if (engine.loadReport.skipped.length > 0) kit.node.warn(engine.loadSummary);
+  else kit.node.log(engine.loadSummary);
 }
 
 /** 1234 → '1234', 12345 → '12.3k', 1234567 → '1.23M'. */
@@ -60,6 +70,7 @@ export function registerDetectorNode<T extends DetectorType>(RED: NodeAPI, type:
     type,
     create(settings, kit): Controller<SettingsOf<T>> {
       const engine = build(settings, kit);
+      logLoad(engine, kit);
       // Until the first message the line invites packets; after it (or a reset) it counts.
       let counting = false;
       return {
@@ -71,15 +82,21 @@ export function registerDetectorNode<T extends DetectorType>(RED: NodeAPI, type:
           counting = true;
           kit.scheduleStatus();
         },
-        configure: (_next, _prev, patch) => engine.configure(patch),
+        configure: (_next, _prev, patch) => {
+          const before = engine.loadReport;
+          engine.configure(patch);
+          if (engine.loadReport !== before) logLoad(engine, kit);
+        },
         reset: () => {
           engine.reset();
           counting = true;
         },
         status: () => {
-          if (!counting) return { fill: 'grey', text: 'waiting for packets' };
+          const r = engine.loadReport;
+          const rules = r === undefined ? '' : `loaded ${r.loaded} of ${r.total} rules · `;
+          if (!counting) return { fill: r !== undefined && r.skipped.length > 0 ? 'yellow' : 'grey', text: `${rules}waiting for packets` };
           const s = engine.stats;
-          return { fill: s.alerts > 0 ? 'yellow' : 'green', text: statsText(s) };
+          return { fill: s.alerts > 0 || (r !== undefined && r.skipped.length > 0) ? 'yellow' : 'green', text: rules + statsText(s) };
         },
       };
     },

@@ -19,6 +19,7 @@ import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
 import { fleetCentralSchema, fleetSensorSchema } from '../../lib/fleet/settings';
+import { notifySchema } from '../../lib/net/notify';
 
 /**
  * What a node does while its settings are bad (it always shows why, in red):
@@ -51,6 +52,7 @@ export const NODE_TYPES = {
   'sqlite-log': nodeType(sqliteLogSchema, 'refuse'),
   'fleet-sensor': nodeType(fleetSensorSchema, 'refuse'),
   'fleet-central': nodeType(fleetCentralSchema, 'refuse'),
+  'push-notify': nodeType(notifySchema, 'refuse'),
 };
 
 export type NodeTypeName = keyof typeof NODE_TYPES;
