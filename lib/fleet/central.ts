@@ -13,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { isValidIp, normalizeIp } from '../base/cidr';
 import { SENSOR_NAME } from '../store/records';
 import type { FleetCentralSettings } from './settings';
-import { publishBlock, publishUnblock, type DecisionPublish } from './decisions';
+import { decisionOptions, publishBlock, publishUnblock, type DecisionPublish } from './decisions';
 import { clientOptions, SENSOR_TOPICS, TOPICS, type SensorTopic } from './link';
 
 /** A message for sqlite-log. */
@@ -94,7 +94,7 @@ export class FleetCentral {
     }
     if (!pub) throw new Error('nothing to publish');
     if (!this.client?.connected) throw new Error(`broker ${this.settings.broker} unreachable: decision on ${addr} not published`);
-    this.client.publish(pub.topic, pub.payload, { qos: 1, retain: true, ...(pub.expiryS !== undefined ? { properties: { messageExpiryInterval: pub.expiryS } } : {}) });
+    this.client.publish(pub.topic, pub.payload, decisionOptions(pub));
     return pub;
   }
 

@@ -44,6 +44,11 @@ export interface DecisionPublish {
 /** Expiries within this much are the same block (ipset rounds to whole seconds). */
 const SAME_MS = 2000;
 
+/** The MQTT publish options of a decision: QoS 1, retained, expiring with the block. */
+export function decisionOptions(d: DecisionPublish): { qos: 1; retain: true; properties?: { messageExpiryInterval: number } } {
+  return { qos: 1, retain: true, ...(d.expiryS !== undefined ? { properties: { messageExpiryInterval: d.expiryS } } : {}) };
+}
+
 export function publishBlock(d: Decision, now: number): DecisionPublish | null {
   if (d.expires !== 0 && d.expires <= now) return null;
   const expiryS = d.expires === 0 ? undefined : Math.max(1, Math.ceil((d.expires - now) / 1000));

@@ -26,7 +26,7 @@ import { eveAlert, eveFlow, eveStats } from '../store/eve';
 import { Outbox } from '../store/outbox';
 import type { FleetSensorSettings } from './settings';
 import { SENSOR_NAME } from '../store/records';
-import { DecisionBook, parseDecision, type DecisionPublish } from './decisions';
+import { DecisionBook, decisionOptions, parseDecision, type DecisionPublish } from './decisions';
 import { clientOptions, TOPICS, type SensorTopic } from './link';
 
 /** Messages sent and not yet acknowledged at once. */
@@ -194,7 +194,7 @@ export class FleetSensor {
       this.host.warn(`broker unreachable: decision on ${d.topic} not shared`);
       return;
     }
-    this.client.publish(d.topic, d.payload, { qos: 1, retain: true, ...(d.expiryS !== undefined ? { properties: { messageExpiryInterval: d.expiryS } } : {}) });
+    this.client.publish(d.topic, d.payload, decisionOptions(d));
   }
 
   private onMessage(topic: string, payload: Buffer): void {
