@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { MAX_REPLAY_SPEED } from '../lib/capture/file-source';
 
-export const FORMATS = ['table', 'jsonl', 'csv'] as const;
+export const FORMATS = ['table', 'jsonl', 'csv', 'eve'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export type Invocation =

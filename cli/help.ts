@@ -19,8 +19,8 @@ function settingsHelp(): string {
 
 export function helpText(): string {
   return `Usage:
-  ips analyze FILE... [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv]
-  ips replay FILE [--speed N] [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv]
+  ips analyze FILE... [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv|eve]
+  ips replay FILE [--speed N] [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv|eve]
   ips flows FILE... [--label NAME] [--config SETTINGS.json] > flows.csv
   ips --help
 
@@ -64,6 +64,9 @@ Options:
                           "file", the capture it came from
                    csv    a header line, then one alert per line: file and
                           every Alert field (ts in ms since 1970)
+                   eve    Suricata EVE JSON: one "alert" record per line
+                          (pcap_filename the capture), for EveBox, Filebeat,
+                          Wazuh or Splunk; mapping in docs/eve.md
   --label NAME     flows only: add a "Label" column with NAME on every row
                    (training data: one capture per class).
   --speed N        replay only: play N times as fast as captured (default 1,

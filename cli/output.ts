@@ -1,11 +1,13 @@
 /**
- * Alerts on standard output in the three formats of `--format`: `jsonl`
+ * Alerts on standard output in the four formats of `--format`: `jsonl`
  * (each Alert as the nodes send it, plus `file`), `csv` (a header, then one
- * row per alert: `file` and every Alert field), `table` (aligned columns for
- * reading).
+ * row per alert: `file` and every Alert field), `eve` (Suricata EVE JSON, one
+ * `alert` record per line, `pcap_filename` the file: lib/store/eve.ts),
+ * `table` (aligned columns for reading).
  */
 import type { Alert } from '../lib/detect/alert';
 import { csvLine } from '../lib/base/csv';
+import { eveAlert } from '../lib/store/eve';
 import type { Format } from './args';
 
 export interface AlertWriter {
@@ -90,6 +92,8 @@ export function alertWriter(format: Format, write: (text: string) => void, opts:
         alert: (file, a) => write(csvLine([file, ...ALERT_FIELDS.map((k) => (k === 'references' ? a.references?.join(' ') : a[k]))])),
         end: () => undefined,
       };
+    case 'eve':
+      return { alert: (file, a) => write(`${JSON.stringify(eveAlert(a, { pcapFile: file }))}\n`), end: () => undefined };
     case 'table':
       return tableWriter(write, opts.withFile, opts.streaming);
   }

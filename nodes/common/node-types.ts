@@ -22,6 +22,7 @@ import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
 import { flowMeterSchema } from '../../lib/detect/flow/meter';
 import { flowClassifySchema } from '../../lib/detect/ml/classifier';
+import { fleetCentralSchema, fleetSensorSchema } from '../../lib/fleet/settings';
 import { notifySchema } from '../../lib/net/notify';
 
 /**
@@ -57,6 +58,8 @@ export const NODE_TYPES = {
   'ip-reputation': nodeType(reputationSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),
   'sqlite-log': nodeType(sqliteLogSchema, 'refuse'),
+  'fleet-sensor': nodeType(fleetSensorSchema, 'refuse'),
+  'fleet-central': nodeType(fleetCentralSchema, 'refuse'),
   'push-notify': nodeType(notifySchema, 'refuse'),
 };
 

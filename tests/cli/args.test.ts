@@ -89,8 +89,8 @@ describe('ips: bad arguments are exit status 2, nothing read', () => {
     refused(await runIps(['analyze', '']), /file name is empty/);
   });
 
-  it('--format other than table, jsonl, csv; --speed on analyze or out of range', async () => {
-    refused(await runIps(['analyze', DEMO, '--format', 'xml']), /--format must be one of table, jsonl, csv, got 'xml'/);
+  it('--format other than table, jsonl, csv, eve; --speed on analyze or out of range', async () => {
+    refused(await runIps(['analyze', DEMO, '--format', 'xml']), /--format must be one of table, jsonl, csv, eve, got 'xml'/);
     refused(await runIps(['analyze', DEMO, '--speed', '2']), /--speed is for replay only/);
     for (const speed of ['0', '-1', 'fast', '1e9', '']) refused(await runIps(['replay', DEMO, `--speed=${speed}`]), /--speed must be a number above 0/);
   });
