@@ -81,7 +81,7 @@ const BLOCKLIST_TEMPLATE = `${SEVERITY_STYLE}
 /** Alert counts: total and per category (data-count attributes for tests). */
 const SUMMARY_TEMPLATE = `<div class="ips-summary">
   <div class="ips-summary-total">Total alerts: <b data-count="total">{{msg.payload.total || 0}}</b></div>
-  <div ng-repeat="c in ['flood', 'scan', 'payload', 'bandwidth', 'policy']" class="ips-summary-{{c}}" data-category="{{c}}">
+  <div ng-repeat="c in ['flood', 'scan', 'payload', 'anomaly', 'bandwidth', 'policy']" class="ips-summary-{{c}}" data-category="{{c}}">
     {{c}}: <b data-count="{{c}}">{{(msg.payload.byCategory || {})[c] || 0}}</b>
   </div>
 </div>`;

@@ -122,7 +122,7 @@ const BLOCKLIST = view(`<div class="ips-blocklist">
 const SUMMARY = `<template>
 <div class="ips-summary">
   <div class="ips-summary-total">Total alerts: <b data-count="total">{{ (msg && msg.payload && msg.payload.total) || 0 }}</b></div>
-  <div v-for="c in ['flood', 'scan', 'payload', 'bandwidth', 'policy']" :key="c" :class="'ips-summary-' + c" :data-category="c">
+  <div v-for="c in ['flood', 'scan', 'payload', 'anomaly', 'bandwidth', 'policy']" :key="c" :class="'ips-summary-' + c" :data-category="c">
     {{ c }}: <b :data-count="c">{{ ((msg && msg.payload && msg.payload.byCategory) || {})[c] || 0 }}</b>
   </div>
 </div>

@@ -19,7 +19,7 @@ import { toolMissing } from '../support/netns';
 import type { Alert } from '../../lib/detect/alert';
 
 /** The output of each node type that carries its alerts. */
-const ALERT_OUTPUT: Record<string, number> = { 'flood-detect': 1, 'scan-detect': 1, 'payload-match': 1, 'bandwidth-threshold': 1, 'conntrack-poll': 2 };
+const ALERT_OUTPUT: Record<string, number> = { 'flood-detect': 1, 'scan-detect': 1, 'payload-match': 1, 'flow-classify': 1, 'bandwidth-threshold': 1, 'conntrack-poll': 2 };
 
 type Wires = string[][];
 
@@ -141,6 +141,7 @@ describe('shipped flows: who their alerts block', async () => {
   it('router: detector alerts reach the block node with no filter on the way; bandwidth and policy alerts never do', () => {
     assert.deepEqual(Object.fromEntries(router.entries), {
       'conntrack-poll': [], 'bandwidth-threshold': [], 'flood-detect': ['router.detections'], 'scan-detect': ['router.detections'], 'payload-match': ['router.detections'],
+      'flow-classify': ['router.detections'],
     });
     assert.deepEqual(router.nodes.filter((n) => n.z && !n.id.includes('.test-')).map((n) => n.type).sort(), ['iptables-block', 'junction']);
   });
@@ -154,9 +155,13 @@ describe('shipped flows: who their alerts block', async () => {
   });
 
   it('analyst: nothing blocks while the switch is off; once on, high-severity alerts block their offender', { skip: skip ?? false }, async () => {
-    const gate = analyst.entries.get('flood-detect')!;
-    assert.deepEqual(gate, ['analyst.block-gate']);
-    const toggle = shipped('analyst-ids').find((n) => n.type === 'ui_switch' && ((n.wires as Wires)[0] ?? []).includes(gate[0]))!;
+    // detector and flow-model alerts pass the country/network lookup (ip-reputation), then the switch's gate
+    const entry = analyst.entries.get('flood-detect')!;
+    assert.deepEqual(entry, ['analyst.geo']);
+    assert.deepEqual(analyst.entries.get('flow-classify'), entry);
+    const onPath = new Set(analyst.nodes.map((n) => n.id));
+    const toggle = shipped('analyst-ids').find((n) => n.type === 'ui_switch' && ((n.wires as Wires)[0] ?? []).some((t) => onPath.has(t)))!;
+    const gate = (toggle.wires as Wires)[0];
     const switchTo = (on: boolean) => (rt.RED.nodes.getNode(gate[0]) as { receive(msg: object): void }).receive({ topic: toggle.topic, payload: on ? toggle.onvalue : toggle.offvalue });
     const high = cases.filter((c) => c.alert.severity === 'high');
     const offender = high.find((c) => c.blame !== null)!;
@@ -165,10 +170,10 @@ describe('shipped flows: who their alerts block', async () => {
     // with the switch off even an offender passes unblocked; the marker is sent once it is on
     (rt.RED.nodes.getNode(gate[0]) as { receive(msg: object): void }).receive({ topic: offender.rule, payload: offender.alert });
     switchTo(true);
-    assert.deepEqual(await run(analyst, gate[0], []), { blocked: [], refused: [] });
+    assert.deepEqual(await run(analyst, entry[0], []), { blocked: [], refused: [] });
 
     const detected = cases.filter((c) => analyst.entries.get(c.alert.detector)?.length);
-    const got = await run(analyst, gate[0], detected.map((c) => c.alert));
+    const got = await run(analyst, entry[0], detected.map((c) => c.alert));
     assert.deepEqual(got.blocked, detected.filter((c) => c.alert.severity === 'high' && c.blame !== null).map((c) => c.blame));
     assert.deepEqual(got.refused, detected.filter((c) => c.alert.severity === 'high' && c.blame === null).map((c) => c.rule));
   });

@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { startRuntime, packageRoot, type Runtime, type FlowNode } from '../support/red-runtime';
+import { startRuntime, packageRoot, type Runtime, type FlowNode, type ReceivedMessage } from '../support/red-runtime';
 import { demoCapture, expectedAlerts, shippedFlow } from '../support/browser';
 import { flowCsvHeader, type FlowRecord } from '../../lib/detect/flow/features';
 
@@ -23,6 +23,8 @@ describe('flows/analyst-ids.json', () => {
   const logHandler = new EventEmitter();
   logHandler.on('log', (e: LogEvent) => logged.push(e));
   const savedEnv = process.env.IPS_CAPTURE;
+  /** What reaches the flows.csv keeper during the read below. */
+  let judged: ReceivedMessage[] = [];
 
   before(async () => {
     process.env.IPS_CAPTURE = demoCapture;
@@ -56,6 +58,7 @@ describe('flows/analyst-ids.json', () => {
     const total = Object.values(expected.byCategory).reduce((a, b) => a + b, 0);
     assert.ok(total > 0, 'the demo capture has attacks in it');
     const model = rt.inbox('analyst.model');
+    judged = rt.inbox('analyst.flows-csv');
     (rt.RED.nodes.getNode('analyst.on-deploy') as { receive(m: object): void }).receive({});
     // the capture report on the dashboard: file name and packets read, no error
     const report = await rt.waitFor('analyst.capture-text', (m) => m.length > 0, 60_000);
@@ -76,7 +79,8 @@ describe('flows/analyst-ids.json', () => {
     const { flows } = await expectedAlerts(demoCapture);
     assert.ok(flows.length > 0, 'the demo capture has flows');
     // the flows of the read above: every one judged by the end of the capture
-    await rt.waitFor('analyst.flows-csv', (m) => m.filter((x) => x.msg.topic === 'flow-judged').reduce((n, x) => n + (x.msg.payload as unknown[]).length, 0) >= flows.length, 60_000);
+    const count = (): number => judged.filter((x) => x.msg.topic === 'flow-judged').reduce((n, x) => n + (x.msg.payload as unknown[]).length, 0);
+    for (let i = 0; i < 1200 && count() < flows.length; i++) await new Promise((r) => setTimeout(r, 50));
     const res = await fetch(`${rt.url}/ips/export/flows.csv`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/csv/);
