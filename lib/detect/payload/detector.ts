@@ -2,6 +2,11 @@
  * payload-match engine: the rule matcher behind the shared detector skeleton
  * (allowlist, suppression per rule and source, inline verdicts, stats).
  *
+ * Input path: packet → StreamInspector (TCP reassembly, HTTP fields) →
+ * inspection units → matcher. A hit belongs to the packet that completed
+ * it; in inline mode a hit of a drop rule also marks its TCP connection,
+ * whose later packets (retransmissions included) are dropped.
+ *
  * Each rule has its own action. The skeleton applies one action per
  * detector, so the engine runs two skeletons over the same hits: one whose
  * action is always 'alert' for the rules that only alert, and one with the
@@ -13,11 +18,13 @@ import type { Packet } from '../../packet/types';
 import type { Alert } from '../alert';
 import { packetFields, type RuleInfo } from '../alerts';
 import { baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
-import { SettingsError, withDefault, type Schema } from '../../base/settings';
+import { applySettings, settingsFromConfig, SettingsError, withDefault, type Schema } from '../../base/settings';
 import { srcKey } from '../keys';
 import { DEFAULT_RULES } from './default-rules';
 import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
 import { compileRules, loadRulesFile, mergeRules, parseRulesJson, type PayloadRule } from './rules';
+import { StreamInspector, streamSchema, streamSettings, type StreamConfig } from '../stream/inspector';
+import type { ReassemblyStats } from '../stream/reassembly';
 
 /** Where the rules come from. */
 export interface RuleSources {
@@ -29,7 +36,7 @@ export interface RuleSources {
   rulesFile: string;
 }
 
-export type PayloadSettings = BaseSettings & RuleSources;
+export type PayloadSettings = BaseSettings & StreamConfig & RuleSources;
 
 /** The skeletons' settings: payload-match tracks more sources than the rate detectors (one entry per matching source and rule). */
 const skeletonSchema: Schema<BaseSettings> = {
@@ -39,6 +46,7 @@ const skeletonSchema: Schema<BaseSettings> = {
 
 export const payloadSchema: Schema<PayloadSettings> = {
   ...skeletonSchema,
+  ...streamSchema,
   includeDefaults: { type: 'bool', default: true, label: 'Shipped rules', help: 'include the shipped rule set (SQL injection, XSS, traversal, command injection, Log4Shell)' },
   rules: { type: 'json', default: '', label: 'Rules', help: 'your rules as JSON: an array of rule objects (a rule with a shipped id replaces it)' },
   rulesFile: { type: 'string', default: '', label: 'Rules file', help: 'path of a JSON rules file, relative to the Node-RED user directory' },
@@ -70,6 +78,7 @@ export function buildRules(src: RuleSources, baseDir = process.cwd()): PayloadRu
 }
 
 const RULE_FIELDS = ['includeDefaults', 'rules', 'rulesFile'] as const;
+const STREAM_FIELDS = Object.keys(streamSchema);
 
 /** Rule sources from a config object (editor config or a control message), over `base`. */
 function sourcesFrom(base: RuleSources, cfg: Record<string, unknown>): RuleSources {
@@ -127,24 +136,35 @@ function endpoint(addr: string, port: number | undefined): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+/** What was matched, for the reason: 'tcp payload', 'tcp stream', 'HTTP http.uri'. */
+function bufferText(hit: PayloadHit, p: Packet): string {
+  if (hit.buffer === 'pkt_data') return `${p.proto} payload`;
+  if (hit.buffer === 'stream') return `${p.proto} stream`;
+  return `HTTP ${hit.buffer.slice(5)}`;
+}
+
 function describeHit(hit: PayloadHit, p: Packet): HitFields {
   const how = hit.decoded === 0 ? '' : hit.decoded === 1 ? ' after URL-decoding' : ' after URL-decoding twice';
-  const reason = `${p.proto} payload from ${endpoint(p.src, p.sport)} to ${endpoint(p.dst, p.dport)} matched rule ${hit.rule.id} (sid ${hit.rule.sid})${how}: "${hit.text.length > 60 ? `${hit.text.slice(0, 59)}…` : hit.text}"`;
+  const reason = `${bufferText(hit, p)} from ${endpoint(p.src, p.sport)} to ${endpoint(p.dst, p.dport)} matched rule ${hit.rule.id} (sid ${hit.rule.sid})${how}: "${hit.text.length > 60 ? `${hit.text.slice(0, 59)}…` : hit.text}"`;
   return {
     ...packetFields(p),
     windowMs: 0,
     threshold: 1,
     reason,
-    evidence: hitEvidence(hit, p.payload),
+    evidence: hitEvidence(hit),
   };
 }
 
 export class PayloadDetector {
   private matcher: PayloadMatcher;
   private sources: RuleSources;
+  private streamConfig: StreamConfig;
+  private readonly streams: StreamInspector;
   private readonly alerting: RuleActionDetector;
   private readonly dropping: RuleActionDetector;
   private readonly hitMap = new Map<Packet, readonly PayloadHit[]>();
+  /** Packets dropped because their connection was marked (counted with the skeleton's drops). */
+  private flowDrops = 0;
   /** Indices of the batch's packets that matched a rule (only those need the skeletons' per-packet work). */
   private readonly hitIndices: number[] = [];
 
@@ -156,6 +176,8 @@ export class PayloadDetector {
    */
   constructor(readonly name: string, config: Record<string, unknown> = {}, private readonly baseDir = process.cwd()) {
     this.sources = sourcesFrom(defaultSources, config);
+    this.streamConfig = settingsFromConfig(streamSchema, config);
+    this.streams = new StreamInspector(streamSettings(this.streamConfig));
     this.matcher = new PayloadMatcher(buildRules(this.sources, baseDir));
     const lookup = (p: Packet): readonly PayloadHit[] | undefined => this.hitMap.get(p);
     this.dropping = new RuleActionDetector(name, config, lookup, true);
@@ -167,13 +189,20 @@ export class PayloadDetector {
   }
 
   get settings(): Readonly<PayloadSettings> {
-    return { ...this.dropping.settings, ...this.sources };
+    return { ...this.dropping.settings, ...this.streamConfig, ...this.sources };
   }
 
+  /** Evictions include TCP connections evicted from reassembly. */
   get stats(): DetectorStats {
     const a = this.alerting.stats;
     const d = this.dropping.stats;
-    return { packets: d.packets, alerts: a.alerts + d.alerts, suppressed: a.suppressed + d.suppressed, evictions: a.evictions + d.evictions, dropped: d.dropped };
+    const evictions = a.evictions + d.evictions + this.streams.stats.evictions;
+    return { packets: d.packets, alerts: a.alerts + d.alerts, suppressed: a.suppressed + d.suppressed, evictions, dropped: d.dropped + this.flowDrops };
+  }
+
+  /** Reassembly: connections, evictions, gaps, bytes held. */
+  get streamStats(): ReassemblyStats {
+    return this.streams.stats;
   }
 
   /**
@@ -187,11 +216,14 @@ export class PayloadDetector {
     }
     const all = patch as Record<string, unknown>;
     const base: Record<string, unknown> = {};
+    const stream: Record<string, unknown> = {};
     let rulesTouched = false;
     for (const [k, v] of Object.entries(all)) {
       if ((RULE_FIELDS as readonly string[]).includes(k)) rulesTouched = true;
+      else if (STREAM_FIELDS.includes(k)) stream[k] = v;
       else base[k] = v;
     }
+    const nextStream = Object.keys(stream).length > 0 ? applySettings(streamSchema, this.streamConfig, stream) : this.streamConfig;
     let nextSources = this.sources;
     let nextMatcher = this.matcher;
     if (rulesTouched) {
@@ -206,22 +238,47 @@ export class PayloadDetector {
     }
     this.sources = nextSources;
     this.matcher = nextMatcher;
+    if (nextStream !== this.streamConfig) {
+      this.streamConfig = nextStream;
+      this.streams.configure(streamSettings(nextStream));
+    }
   }
 
   reset(): void {
     this.alerting.reset();
     this.dropping.reset();
+    this.streams.clear();
+    this.flowDrops = 0;
   }
 
-  /** Match a batch (or one packet as a one-element array); returns the alerts, sets verdicts in inline mode. */
+  /**
+   * Match a batch (or one packet as a one-element array); returns the
+   * alerts, sets verdicts in inline mode (a packet completing a drop rule's
+   * match, and every later packet of its TCP connection).
+   */
   process(packets: readonly Packet[]): Alert[] {
     const matcher = this.matcher;
+    const streams = this.streams;
     const only = this.hitIndices;
+    const dropMode = this.dropping.settings.action === 'drop';
     only.length = 0;
     for (let i = 0; i < packets.length; i++) {
-      const hits = matcher.match(packets[i]);
-      if (hits.length > 0) {
-        this.hitMap.set(packets[i], hits);
+      const p = packets[i];
+      const units = streams.inspect(p);
+      const flow = streams.lastFlow;
+      if (flow !== null && flow.drop && dropMode && p.verdict !== 'drop' && !this.allowed(p)) {
+        p.verdict = 'drop';
+        this.flowDrops++;
+      }
+      let hits: PayloadHit[] | null = null;
+      for (let u = 0; u < units.length; u++) {
+        const found = matcher.matchUnit(units[u]);
+        if (found.length === 0) continue;
+        hits = hits === null ? (found as PayloadHit[]) : hits.concat(found);
+        if (flow !== null && dropMode && found.some((h) => h.rule.action === 'drop') && !this.allowed(p)) flow.drop = true;
+      }
+      if (hits !== null) {
+        this.hitMap.set(p, hits);
         only.push(i);
       }
     }
@@ -233,5 +290,8 @@ export class PayloadDetector {
       this.hitMap.clear();
     }
   }
-}
 
+  private allowed(p: Packet): boolean {
+    return this.dropping.isAllowed(p.src);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Packets in, inspection units out (lib/detect/payload/inspection.ts): the
+ * input path of the signature engines.
+ *
+ * UDP, ICMP and other protocols: one unit per packet with a payload
+ * (`pkt_data`). TCP: the packet goes through the reassembler; when it adds
+ * bytes to its direction, one unit with `stream` (context + new bytes,
+ * `streamContext` saying how many are context) and `pkt_data`, plus the
+ * HTTP fields those bytes completed when the direction speaks HTTP/1.x. A
+ * TCP packet the reassembler cannot track (no sequence number: a packet
+ * made by hand) is one unit of its own, parsed as HTTP when it starts like
+ * a message, so a single packet gives the same fields as a stream would.
+ *
+ * The returned array and its units are reused by the next call: use them
+ * before calling again.
+ */
+import type { Packet } from '../../packet/types';
+import type { Schema } from '../../base/settings';
+import type { Inspection } from '../payload/inspection';
+import { HttpDirection, type HttpBuffers, type HttpSettings } from '../http/parser';
+import { Reassembler, type Connection, type Direction, type ReassemblySettings, type ReassemblyStats } from './reassembly';
+
+export type StreamSettings = ReassemblySettings & HttpSettings;
+
+/** The HTTP state of a connection: the request and response parsers share the HEAD queue. */
+interface HttpPair {
+  heads: boolean[];
+}
+
+const NO_UNITS: readonly Inspection[] = Object.freeze([]);
+const NOTHING = (): void => undefined;
+
+export class StreamInspector {
+  private readonly reassembler: Reassembler;
+  private readonly units: Inspection[] = [];
+  /** The connection of the last packet inspected (null when untracked). */
+  lastFlow: Connection | null = null;
+
+  constructor(private settings: StreamSettings) {
+    this.reassembler = new Reassembler(settings);
+  }
+
+  get stats(): ReassemblyStats {
+    return this.reassembler.stats;
+  }
+
+  configure(settings: StreamSettings): void {
+    this.settings = settings;
+    this.reassembler.configure(settings);
+  }
+
+  clear(): void {
+    this.reassembler.clear();
+  }
+
+  /** The units of one packet (shared array, valid until the next call). */
+  inspect(p: Packet): readonly Inspection[] {
+    this.lastFlow = null;
+    const payload = p.payload;
+    if (p.proto !== 'tcp') {
+      if (payload === undefined || payload === null || payload.length === 0) return NO_UNITS;
+      return this.one({ packet: p, toServer: null, flow: null, buffers: { pkt_data: payload } });
+    }
+    const d = this.reassembler.add(p);
+    if (d === null) {
+      if (payload === undefined || payload === null || payload.length === 0) return NO_UNITS;
+      if (p.seq !== undefined) return NO_UNITS; // a segment of a connection not tracked (a lone ACK of an evicted one)
+      return this.one(this.single(p, payload));
+    }
+    const conn = d.conn;
+    this.lastFlow = conn;
+    const units = this.units;
+    units.length = 0;
+    if (d.stream !== null) {
+      const unit: Inspection = { packet: p, toServer: d.toServer, flow: conn, buffers: { pkt_data: payload, stream: d.stream }, streamContext: d.fresh };
+      const dir = d.toServer ? conn.toServer : conn.toClient;
+      const http = this.httpOf(conn, dir, d.toServer);
+      if (http !== null) {
+        if (d.gap) http.gap();
+        const fields = http.push(d.stream.subarray(d.fresh));
+        if (fields !== null) Object.assign(unit.buffers, fields);
+      }
+      units.push(unit);
+    }
+    if (d.closed) {
+      for (const [dir, toServer] of [[conn.toServer, true], [conn.toClient, false]] as const) {
+        const http = dir.app as HttpDirection | null;
+        const fields = http?.end() ?? null;
+        if (fields !== null) units.push({ packet: p, toServer, flow: conn, buffers: fields });
+        dir.app = null;
+      }
+    }
+    return units;
+  }
+
+  private one(unit: Inspection): readonly Inspection[] {
+    const units = this.units;
+    units.length = 0;
+    units.push(unit);
+    return units;
+  }
+
+  /** A TCP packet on its own: its payload, and its HTTP fields when it holds a message. */
+  private single(p: Packet, payload: Buffer): Inspection {
+    const unit: Inspection = { packet: p, toServer: null, flow: null, buffers: { pkt_data: payload, stream: payload } };
+    const request = payload.toString('latin1', 0, 7) !== 'HTTP/1.';
+    const http = new HttpDirection(request, this.settings, NOTHING, []);
+    const fields: HttpBuffers = { ...http.push(payload), ...http.end() };
+    Object.assign(unit.buffers, fields);
+    return unit;
+  }
+
+  /** The HTTP parser of a direction, made on its first bytes; null once the direction is known not to be HTTP. */
+  private httpOf(conn: Connection, dir: Direction, toServer: boolean): HttpDirection | null {
+    let http = dir.app as HttpDirection | null | false;
+    if (http === false) return null;
+    if (http === null) {
+      const other = (toServer ? conn.toClient : conn.toServer).app as HttpDirection | null | false;
+      const pair: HttpPair = other instanceof HttpDirection ? { heads: other.heads } : { heads: [] };
+      http = new HttpDirection(toServer, this.settings, (n) => this.reassembler.charge(conn, n), pair.heads);
+      dir.app = http;
+    }
+    if (!http.active) {
+      dir.app = false;
+      return null;
+    }
+    return http;
+  }
+}
+
+/** The stream settings as the user sets them (payload-match's schema), in the units people think in. */
+export interface StreamConfig {
+  streamConnections: number;
+  streamMemcapMB: number;
+  streamHeldKB: number;
+  streamDepthKB: number;
+  streamIdleS: number;
+  streamContextBytes: number;
+  httpBodyKB: number;
+  httpInflateKB: number;
+}
+
+/** The stream depth defaults to Suricata's (stream.reassembly.depth, 1 MiB); the other caps are sized for a home router (a few hundred MB of RAM). */
+export const streamSchema: Schema<StreamConfig> = {
+  streamConnections: { type: 'int', min: 100, max: 10_000_000, default: 100_000, unit: 'connections', label: 'TCP connections', help: 'TCP connections reassembled at once; beyond, the stalest is evicted (counted in the status)' },
+  streamMemcapMB: { type: 'int', min: 1, max: 16_384, default: 64, unit: 'MB', label: 'Stream memory', help: 'bytes held for all connections (out-of-order segments, context, HTTP headers and bodies); beyond, the stalest connections are evicted' },
+  streamHeldKB: { type: 'int', min: 1, max: 65_536, default: 256, unit: 'KB', label: 'Out-of-order per connection', help: 'out-of-order bytes held per connection; beyond, the hole is given up (a gap) and the stream resumes after it' },
+  streamDepthKB: { type: 'int', min: 1, max: 4_194_304, default: 1024, unit: 'KB', label: 'Stream depth', help: 'bytes inspected per direction of a connection; later bytes pass uninspected (large downloads)' },
+  streamIdleS: { type: 'int', min: 1, max: 86_400, default: 600, unit: 's', label: 'Idle timeout', help: 'a connection without packets for this long (packet time) is forgotten; FIN both ways or RST close it at once' },
+  streamContextBytes: { type: 'int', min: 0, max: 65_536, default: 1024, unit: 'bytes', label: 'Match context', help: 'bytes of a stream kept before new data, so a match split across segments is found; a match longer than this may be missed' },
+  httpBodyKB: { type: 'int', min: 0, max: 16_384, default: 64, unit: 'KB', label: 'HTTP body', help: 'bytes of each HTTP request or response body inspected (after de-chunking); the rest is skipped' },
+  httpInflateKB: { type: 'int', min: 1, max: 65_536, default: 512, unit: 'KB', label: 'HTTP decompressed', help: 'most bytes a gzip or deflate HTTP body is decoded to (a compression bomb stops there)' },
+};
+
+/** The engine's settings from the user's. */
+export function streamSettings(c: StreamConfig): StreamSettings {
+  return {
+    maxConnections: c.streamConnections,
+    memcapBytes: c.streamMemcapMB * 1024 * 1024,
+    heldBytes: c.streamHeldKB * 1024,
+    depthBytes: c.streamDepthKB * 1024,
+    idleMs: c.streamIdleS * 1000,
+    contextBytes: c.streamContextBytes,
+    bodyBytes: c.httpBodyKB * 1024,
+    inflateBytes: c.httpInflateKB * 1024,
+  };
+}
