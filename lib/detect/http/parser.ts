@@ -61,17 +61,35 @@ function isResponseStart(b: Buffer): boolean | null {
 export function inflateBounded(body: Buffer, encoding: 'gzip' | 'deflate', cap: number): Buffer | null {
   const opts = { maxOutputLength: cap, finishFlush: zlib.constants.Z_SYNC_FLUSH };
   const run = (input: Buffer, raw: boolean): Buffer => (encoding === 'gzip' ? zlib.gunzipSync(input, opts) : raw ? zlib.inflateRawSync(input, opts) : zlib.inflateSync(input, opts));
+  const fits = (input: Buffer, raw: boolean): Buffer | null => {
+    try {
+      return run(input, raw);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return null;
+      throw err;
+    }
+  };
   // "deflate" is zlib-wrapped by the standard, raw by some servers: try both.
   for (const raw of encoding === 'gzip' ? [false] : [false, true]) {
-    let input = body;
-    // Over the cap: decode a shorter prefix of the input until the output fits (at most ~20 halvings).
-    while (input.length > 0) {
-      try {
-        return run(input, raw);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') break;
-        input = input.subarray(0, input.length >> 1);
+    try {
+      const whole = fits(body, raw);
+      if (whole !== null) return whole;
+      // Over the cap: the longest prefix of the input whose output fits (binary search, ~17 steps for 64 KiB).
+      let lo = 0;
+      let hi = body.length;
+      let best: Buffer = Buffer.alloc(0);
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        const out = fits(body.subarray(0, mid), raw);
+        if (out === null) hi = mid;
+        else {
+          lo = mid;
+          best = out;
+        }
       }
+      return best;
+    } catch {
+      // Not valid data of this kind.
     }
   }
   return null;

@@ -16,6 +16,8 @@ import { hexExcerpt, printable } from './evidence';
 import type { BufferName, Inspection } from './inspection';
 import { portIn, RULE_FIELDS, type PayloadRule, type RuleField } from './rules';
 import { hasPercentEscape, looksLikeHttpRequest, urlDecodings } from './urldecode';
+import { packetInspection, streamSchema, streamSettings } from '../stream/inspector';
+import { defaultsOf } from '../../base/settings';
 
 /** A rule that matched a packet, with evidence. */
 export interface PayloadHit {
@@ -116,8 +118,7 @@ export class PayloadMatcher {
   /** Matches ending at or before this offset of the buffer were reported with an earlier unit. */
   private minEnd = 0;
   private maps: Int32Array[] | null = null;
-  /** The unit `match` builds for a packet alone (reused). */
-  private readonly packetUnit: Inspection = { packet: null as unknown as Packet, toServer: null, flow: null, buffers: {} };
+  private readonly httpSettings = streamSettings(defaultsOf(streamSchema));
 
   constructor(rules: readonly PayloadRule[]) {
     this.rules = rules;
@@ -159,22 +160,14 @@ export class PayloadMatcher {
   }
 
   /**
-   * Rules matching a packet's payload on its own (no stream, HTTP fields
-   * only when the unit-maker parsed them: see StreamInspector), at most one
-   * hit per rule. Returns a shared empty array when nothing matches.
+   * Rules matching a packet on its own (its payload, and the HTTP fields of
+   * a whole message in it; no reassembly), at most one hit per rule.
+   * Returns a shared empty array when nothing matches.
    */
   match(p: Packet): readonly PayloadHit[] {
     const raw = p.payload;
-    if (raw === undefined || raw === null || raw.length === 0) return NO_HITS;
-    const u = this.packetUnit;
-    u.packet = p;
-    u.buffers = { pkt_data: raw };
-    try {
-      return this.matchUnit(u);
-    } finally {
-      u.packet = null as unknown as Packet;
-      u.buffers = {};
-    }
+    if (raw === undefined || raw === null || raw.length === 0 || this.rules.length === 0) return NO_HITS;
+    return this.matchUnit(packetInspection(p, this.httpSettings));
   }
 
   /**

@@ -15,9 +15,9 @@
  * before calling again.
  */
 import type { Packet } from '../../packet/types';
-import type { Schema } from '../../base/settings';
+import { defaultsOf, type Schema } from '../../base/settings';
 import type { Inspection } from '../payload/inspection';
-import { HttpDirection, type HttpBuffers, type HttpSettings } from '../http/parser';
+import { HttpDirection, type HttpSettings } from '../http/parser';
 import { Reassembler, type Connection, type Direction, type ReassemblySettings, type ReassemblyStats } from './reassembly';
 
 export type StreamSettings = ReassemblySettings & HttpSettings;
@@ -65,7 +65,7 @@ export class StreamInspector {
     if (d === null) {
       if (payload === undefined || payload === null || payload.length === 0) return NO_UNITS;
       if (p.seq !== undefined) return NO_UNITS; // a segment of a connection not tracked (a lone ACK of an evicted one)
-      return this.one(this.single(p, payload));
+      return this.one(packetInspection(p, this.settings));
     }
     const conn = d.conn;
     this.lastFlow = conn;
@@ -100,16 +100,6 @@ export class StreamInspector {
     return units;
   }
 
-  /** A TCP packet on its own: its payload, and its HTTP fields when it holds a message. */
-  private single(p: Packet, payload: Buffer): Inspection {
-    const unit: Inspection = { packet: p, toServer: null, flow: null, buffers: { pkt_data: payload, stream: payload } };
-    const request = payload.toString('latin1', 0, 7) !== 'HTTP/1.';
-    const http = new HttpDirection(request, this.settings, NOTHING, []);
-    const fields: HttpBuffers = { ...http.push(payload), ...http.end() };
-    Object.assign(unit.buffers, fields);
-    return unit;
-  }
-
   /** The HTTP parser of a direction, made on its first bytes; null once the direction is known not to be HTTP. */
   private httpOf(conn: Connection, dir: Direction, toServer: boolean): HttpDirection | null {
     let http = dir.app as HttpDirection | null | false;
@@ -126,6 +116,20 @@ export class StreamInspector {
     }
     return http;
   }
+}
+
+/**
+ * A packet inspected on its own: its payload, and for TCP the HTTP fields
+ * when it holds a whole message (the same fields a stream would give).
+ */
+export function packetInspection(p: Packet, settings: HttpSettings = streamSettings(defaultsOf(streamSchema))): Inspection {
+  const payload = p.payload;
+  if (p.proto !== 'tcp') return { packet: p, toServer: null, flow: null, buffers: { pkt_data: payload } };
+  const unit: Inspection = { packet: p, toServer: null, flow: null, buffers: { pkt_data: payload, stream: payload } };
+  const request = payload.toString('latin1', 0, 7) !== 'HTTP/1.';
+  const http = new HttpDirection(request, settings, NOTHING, []);
+  Object.assign(unit.buffers, http.push(payload), http.end());
+  return unit;
 }
 
 /** The stream settings as the user sets them (payload-match's schema), in the units people think in. */

@@ -296,7 +296,10 @@ export class Reassembler {
     const rel = seqDiff(seq, dir.next);
     if (rel <= 0) {
       if (rel + data.length <= 0) return; // all of it already delivered (retransmission): first wins
-      this.deliver(dir, rel < 0 ? data.subarray(-rel) : data);
+      const fresh = rel < 0 ? data.subarray(-rel) : data;
+      // Held segments were received first: they keep their bytes, this one fills around them.
+      if (dir.held === null) this.deliver(dir, fresh);
+      else this.hold(conn, dir, dir.next, fresh);
       this.drain(dir, conn);
       return;
     }
