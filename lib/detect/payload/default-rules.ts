@@ -89,7 +89,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
   {
     ...web, ...params, id: 'payload.sqli.stacked', sid: 3000007, severity: 'high', action: 'drop',
     name: 'SQL injection: stacked query',
-    pattern: String.raw`;\s*(?:select\s+(?:\d|null\b|@@|\*|\w+\s*\(|[\w\s,.*]{1,100}?\bfrom\b)|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b|drop${SQL_SEP}+(?:table|database)\b|exec(?:ute)?\s+\w|shutdown\b)`,
+    pattern: String.raw`;\s*(?:select\s+(?:\d|null\b|@@|\*|\w+\s*\(|(?:(?:distinct|all)\s+)?[\w.]{1,64}(?:\s*,\s*[\w.*]{1,64}){0,20}\s+from\b)|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b|drop${SQL_SEP}+(?:table|database)\b|exec(?:ute)?\s+\w|shutdown\b)`,
     anchors: ['select', 'insert', 'update', 'delete', 'drop', 'exec', 'shutdown'],
   },
   {
