@@ -39,7 +39,7 @@ let sqlmapLog = '';
 
 /** Attacks sent with curl from the attacker: curl arguments and the rule each must raise. */
 const CURL_ATTACKS: { what: string; args: string[]; rules: string[]; matched: RegExp }[] = [
-  { what: 'reflected XSS, percent-encoded', args: [`http://${VIC_A}:${PORT}/search?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E`], rules: ['payload.xss.script'], matched: /after URL-decoding: "<script"/ },
+  { what: 'reflected XSS, percent-encoded', args: [`http://${VIC_A}:${PORT}/search?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E`], rules: ['payload.xss.script'], matched: /^HTTP uri from .*: "<script"/ },
   { what: 'XSS event handler', args: ['-G', '--data-urlencode', 'q=<img src=x onerror=alert(1)>', `http://${VIC_A}:${PORT}/search`], rules: ['payload.xss.event_handler'], matched: /"<img src=x onerror="/ },
   { what: 'path traversal to /etc/passwd', args: ['--path-as-is', `http://${VIC_A}:${PORT}/files/../../../../etc/passwd`], rules: ['payload.traversal.dotdot', 'payload.traversal.sensitive_file'], matched: /\): "(\/\.\.\/|\/etc\/passwd)"/ },
   { what: 'double-encoded traversal', args: [`http://${VIC_A}:${PORT}/download?file=%252e%252e%252fconfig.php`], rules: ['payload.traversal.dotdot'], matched: /after URL-decoding twice: "=\.\.\/"/ },

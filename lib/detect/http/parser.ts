@@ -21,6 +21,7 @@
 import zlib from 'node:zlib';
 import type { BufferName } from '../payload/inspection';
 import { normaliseUri } from './uri';
+import { ownCopy } from '../stream/reassembly';
 
 export interface HttpSettings {
   /** Body bytes kept per message (the rest is skipped). */
@@ -172,7 +173,7 @@ export class HttpDirection {
   }
 
   private keep(bytes: Buffer): void {
-    this.buf.push(Buffer.from(bytes));
+    this.buf.push(ownCopy(bytes));
     this.bufLen += bytes.length;
     this.charge(bytes.length);
   }

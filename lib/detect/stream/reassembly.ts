@@ -104,9 +104,25 @@ export class Direction {
 
 let nextId = 1;
 
+/**
+ * Bookkeeping bytes charged per held segment besides its data (the Buffer
+ * and its entry), so the memory cap bounds what held segments really cost.
+ */
+const HELD_OVERHEAD = 160;
+
+/**
+ * A copy that owns its memory: Buffer.from of a small slice takes a piece of
+ * a shared 8 KiB pool, and one kept piece keeps the whole pool alive.
+ */
+export function ownCopy(bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
 /** A tracked connection; its FlowContext is shared by the inspections of both directions. */
 export class Connection implements FlowContext {
-  id = '';
+  private serial = 0;
   established = false;
   drop = false;
   private flowbits: Set<string> | null = null;
@@ -124,12 +140,16 @@ export class Connection implements FlowContext {
   key: AddrKey = 0;
   key2 = 0;
 
+  get id(): string {
+    return String(this.serial);
+  }
+
   get bits(): Set<string> {
     return (this.flowbits ??= new Set());
   }
 
   init(key: AddrKey, key2: number, clientIsLow: boolean): void {
-    this.id = String(nextId++);
+    this.serial = nextId++;
     this.established = false;
     this.drop = false;
     this.flowbits = null;
@@ -331,10 +351,10 @@ export class Reassembler {
         }
         take = Math.min(take, before);
       }
-      const piece = Buffer.from(rest.subarray(0, take));
+      const piece = ownCopy(rest.subarray(0, take));
       held.splice(i, 0, { seq: start, data: piece });
       dir.heldBytes += take;
-      this.charge(conn, take);
+      this.charge(conn, take + HELD_OVERHEAD);
       i++;
       rest = rest.subarray(take);
       start = (start + take) >>> 0;
@@ -351,7 +371,7 @@ export class Reassembler {
       if (rel > 0) break;
       held.shift();
       dir.heldBytes -= h.data.length;
-      this.charge(conn, -h.data.length);
+      this.charge(conn, -h.data.length - HELD_OVERHEAD);
       if (rel + h.data.length > 0) this.deliver(dir, rel < 0 ? h.data.subarray(-rel) : h.data);
     }
     if (held.length === 0) dir.held = null;
@@ -393,7 +413,7 @@ export class Reassembler {
     pieces.length = 0;
     const keep = Math.min(this.settings.contextBytes, stream.length);
     const old = tail === null ? 0 : tail.length;
-    dir.tail = keep === 0 ? null : Buffer.from(stream.subarray(stream.length - keep));
+    dir.tail = keep === 0 ? null : ownCopy(stream.subarray(stream.length - keep));
     this.charge(conn, keep - old);
     this.delivery.stream = stream;
     this.delivery.fresh = fresh;
