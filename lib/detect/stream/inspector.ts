@@ -12,12 +12,12 @@
  * a message, so a single packet gives the same fields as a stream would.
  *
  * The returned array and its units are reused by the next call: use them
- * before calling again.
+ * before calling again, and keep none of them.
  */
 import type { Packet } from '../../packet/types';
 import { defaultsOf, type Schema } from '../../base/settings';
 import type { Inspection } from '../payload/inspection';
-import { HttpDirection, type HttpSettings } from '../http/parser';
+import { HttpDirection, type HttpBuffers, type HttpSettings } from '../http/parser';
 import { Reassembler, type Connection, type Direction, type ReassemblySettings, type ReassemblyStats } from './reassembly';
 
 export type StreamSettings = ReassemblySettings & HttpSettings;
@@ -33,6 +33,10 @@ const NOTHING = (): void => undefined;
 export class StreamInspector {
   private readonly reassembler: Reassembler;
   private readonly units: Inspection[] = [];
+  /** The unit of a packet inspected alone (UDP, ICMP …), reused. */
+  private readonly packetUnit: Inspection = { packet: null as unknown as Packet, toServer: null, flow: null, buffers: { pkt_data: undefined } };
+  /** The unit of a TCP packet whose bytes completed no HTTP field, reused (its buffers too). */
+  private readonly streamUnit: Inspection = { packet: null as unknown as Packet, toServer: null, flow: null, buffers: { pkt_data: undefined, stream: undefined }, streamContext: 0 };
   /** The connection of the last packet inspected (null when untracked). */
   lastFlow: Connection | null = null;
 
@@ -59,7 +63,10 @@ export class StreamInspector {
     const payload = p.payload;
     if (p.proto !== 'tcp') {
       if (payload === undefined || payload === null || payload.length === 0) return NO_UNITS;
-      return this.one({ packet: p, toServer: null, flow: null, buffers: { pkt_data: payload } });
+      const unit = this.packetUnit;
+      unit.packet = p;
+      unit.buffers.pkt_data = payload;
+      return this.one(unit);
     }
     const d = this.reassembler.add(p);
     if (d === null) {
@@ -72,15 +79,25 @@ export class StreamInspector {
     const units = this.units;
     units.length = 0;
     if (d.stream !== null) {
-      const unit: Inspection = { packet: p, toServer: d.toServer, flow: conn, buffers: { pkt_data: payload, stream: d.stream }, streamContext: d.fresh };
       const dir = d.toServer ? conn.toServer : conn.toClient;
       const http = this.httpOf(conn, dir, d.toServer);
+      let fields: HttpBuffers | null = null;
       if (http !== null) {
         if (d.gap) http.gap();
-        const fields = http.push(d.stream.subarray(d.fresh));
-        if (fields !== null) Object.assign(unit.buffers, fields);
+        fields = http.push(d.stream.subarray(d.fresh));
       }
-      units.push(unit);
+      if (fields === null) {
+        const unit = this.streamUnit;
+        unit.packet = p;
+        unit.toServer = d.toServer;
+        unit.flow = conn;
+        unit.buffers.pkt_data = payload;
+        unit.buffers.stream = d.stream;
+        unit.streamContext = d.fresh;
+        units.push(unit);
+      } else {
+        units.push({ packet: p, toServer: d.toServer, flow: conn, buffers: { pkt_data: payload, stream: d.stream, ...fields }, streamContext: d.fresh });
+      }
     }
     if (d.closed) {
       for (const [dir, toServer] of [[conn.toServer, true], [conn.toClient, false]] as const) {

@@ -83,8 +83,9 @@ export class Direction {
   /** Out-of-order segments, by sequence, not overlapping each other. */
   held: Held[] | null = null;
   heldBytes = 0;
-  /** The last bytes delivered (a copy), joined before the next ones. */
+  /** The last bytes delivered (`tailLen` of them, copied into a buffer reused for the connection's life), joined before the next ones. */
   tail: Buffer | null = null;
+  tailLen = 0;
   /** Sequence number after the FIN's data, once a FIN was seen. */
   finSeq = -1;
   /** Per-direction state of an application parser (HTTP). */
@@ -97,6 +98,7 @@ export class Direction {
     this.held = null;
     this.heldBytes = 0;
     this.tail = null;
+    this.tailLen = 0;
     this.finSeq = -1;
     this.app = null;
   }
@@ -236,6 +238,11 @@ export class Reassembler {
     if (p.proto !== 'tcp' || p.sport === undefined || p.dport === undefined || p.seq === undefined) return null;
     const bits = flagBitsOf(p);
     if (bits < 0) return null;
+    const payload = p.payload;
+    const hasData = payload !== undefined && payload !== null && payload.length > 0;
+    // Pure ACKs change nothing a signature sees, and a bare SYN creates nothing: no lookup for them.
+    if (!hasData && (bits & (TCP_SYN | TCP_FIN | TCP_RST)) === 0) return null;
+    if ((bits & (TCP_SYN | TCP_ACK)) === TCP_SYN) return null;
     const ts = p.ts;
     if (ts - this.expiredBefore >= 1000) this.expire(ts);
     const s = p.src4 !== undefined ? p.src4 : addrKey(p.src);
@@ -243,14 +250,10 @@ export class Reassembler {
     const srcLow = lowFirst(s, p.sport, d, p.dport);
     const key = srcLow ? connHigh(s, d, p.sport) : connHigh(d, s, p.dport);
     const key2 = srcLow ? pairLow(s, d, p.dport) : pairLow(d, s, p.sport);
-    const payload = p.payload;
-    const hasData = payload !== undefined && payload !== null && payload.length > 0;
     let conn = this.table.touchExisting(key, ts, key2);
     if (conn === undefined) {
       if ((bits & TCP_RST) !== 0) return null;
       const syn = (bits & TCP_SYN) !== 0;
-      const ack = (bits & TCP_ACK) !== 0;
-      if (syn && !ack) return null;
       if (!syn && !hasData) return null;
       // The sender of a SYN-ACK is the server; midstream, the client is the side on the higher port.
       const srcIsClient = syn ? false : p.sport > p.dport || (p.sport === p.dport && srcLow);
@@ -282,7 +285,8 @@ export class Reassembler {
       }
       return out;
     }
-    if (fromClient && conn.synAck && (bits & TCP_ACK) !== 0) conn.established = true;
+    // The client's data after a SYN-ACK: the handshake completed (its bare ACK is not looked up).
+    if (fromClient && conn.synAck) conn.established = true;
     if ((bits & TCP_RST) !== 0) {
       this.close(conn);
       out.closed = true;
@@ -384,7 +388,7 @@ export class Reassembler {
     this.gapCount++;
     this.delivery.gap = true;
     // The stream restarts after the hole: nothing is joined across it.
-    dir.tail = null;
+    dir.tailLen = 0;
     dir.next = held[0].seq;
     this.drain(dir, conn);
   }
@@ -402,19 +406,28 @@ export class Reassembler {
   private finishDelivery(conn: Connection, dir: Direction): void {
     const pieces = this.pieces;
     if (pieces.length === 0) return;
-    const tail = dir.tail;
-    const fresh = tail === null ? 0 : tail.length;
+    const fresh = dir.tailLen;
     let stream: Buffer;
     if (fresh === 0 && pieces.length === 1) stream = pieces[0];
     else {
-      if (tail !== null) pieces.unshift(tail);
+      if (fresh > 0) pieces.unshift((dir.tail as Buffer).subarray(0, fresh));
       stream = Buffer.concat(pieces);
     }
     pieces.length = 0;
     const keep = Math.min(this.settings.contextBytes, stream.length);
-    const old = tail === null ? 0 : tail.length;
-    dir.tail = keep === 0 ? null : ownCopy(stream.subarray(stream.length - keep));
-    this.charge(conn, keep - old);
+    if (keep > 0) {
+      // One buffer per direction, made on its first data and reused: no allocation per packet.
+      let tail = dir.tail;
+      if (tail === null || tail.length < keep) {
+        const size = tail === null ? Math.min(this.settings.contextBytes, Math.max(keep, 128)) : this.settings.contextBytes;
+        this.charge(conn, size - (tail === null ? 0 : tail.length));
+        const next = Buffer.allocUnsafeSlow(size);
+        tail = next;
+        dir.tail = next;
+      }
+      stream.copy(tail, 0, stream.length - keep);
+    }
+    dir.tailLen = keep;
     this.delivery.stream = stream;
     this.delivery.fresh = fresh;
   }
@@ -433,6 +446,8 @@ export class Reassembler {
     conn.toClient.held = null;
     conn.toServer.tail = null;
     conn.toClient.tail = null;
+    conn.toServer.tailLen = 0;
+    conn.toClient.tailLen = 0;
     conn.toServer.app = null;
     conn.toClient.app = null;
   }
