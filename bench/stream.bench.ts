@@ -3,8 +3,8 @@
  * engine (lib/, no Node-RED), each scenario in its own process so RSS
  * figures do not mix:
  *  - half-open: 1,000,000 connections that send a SYN, get the SYN-ACK and
- *    never answer (target: RSS < 300 MB), with the default cap and with the
- *    cap raised to 1,000,000 connections;
+ *    never answer (target: RSS < 300 MB), with the default caps and with the
+ *    connection cap raised to 1,000,000 (the memory cap then bounds it);
  *  - never-ending: 1,000,000 connections each leaving a hole and 512 held
  *    out-of-order bytes, against the default memory cap.
  * Packets are made on the fly in batches of 256 (reused objects), so the

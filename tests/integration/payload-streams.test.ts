@@ -16,10 +16,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { once } from 'node:events';
-import type { ChildProcess } from 'node:child_process';
-import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startRuntime, packageRoot, type FlowNode, type Runtime } from '../support/red-runtime';
+import { Lab, netnsUnavailable, toolMissing } from '../support/netns';
+import { packageRoot, type Runtime } from '../support/red-runtime';
+import { alertsOfCapture, curl, startWebCapture } from '../support/web-capture';
 import { startHttpTarget } from '../support/http-target';
 import type { Alert } from '../../lib/detect/alert';
 
@@ -55,27 +54,6 @@ const EXPECTED: { what: string; rule: string; reason: RegExp }[] = [
   { what: 'XSS in a gzip-compressed POST body', rule: 'payload.xss.script', reason: /^HTTP request_body from .*: "<script"/ },
 ];
 
-async function curl(ns: Netns, args: string[]): Promise<void> {
-  await ns.exec('curl', ['-s', '-o', '/dev/null', '--max-time', '10', ...args], { timeoutMs: 20_000 });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGINT');
-  await once(child, 'exit');
-}
-
-function flow(file: string): FlowNode[] {
-  return [
-    { id: 'tab', type: 'tab', label: 'streams' },
-    { id: 'cap', z: 'tab', type: 'pcap-in', name: '', source: 'file', filename: file, mode: 'analyze', speed: '1', batchSize: '64', batchDelay: '20', autostart: true, wires: [['pm'], ['done']] },
-    { id: 'pm', z: 'tab', type: 'payload-match', name: 'streams', includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '0', maxTracked: '50000', wires: [['pkts'], ['alerts']] },
-    { id: 'pkts', z: 'tab', type: 'debug', active: false, wires: [] },
-    { id: 'alerts', z: 'tab', type: 'debug', active: false, wires: [] },
-    { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },
-  ];
-}
-
 before(async () => {
   skip = (await netnsUnavailable()) ?? (await toolMissing('tcpdump', 'curl', 'python3', 'iptables'));
   if (skip) return;
@@ -96,18 +74,7 @@ before(async () => {
 
   const file = path.join(tmp, 'streams.pcap');
   // A large buffer (-B, KiB): on a loaded machine the default one drops packets, and a dropped segment is a hole no IDS can fill.
-  const tcpdump = vic.spawn('tcpdump', ['-i', 'any', '-n', '--immediate-mode', '-U', '-s', '0', '-B', '32768', '-w', file, 'tcp', 'port', String(PORT)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let tcpdumpErr = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${tcpdumpErr}`)), 10_000);
-    tcpdump.stderr?.on('data', (d: Buffer) => {
-      tcpdumpErr += d.toString();
-      if (tcpdumpErr.includes('listening on')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
+  const capture = await startWebCapture(vic, file, PORT, ['-B', '32768']);
 
   // Attacks, from the attacker (segments of 36 bytes).
   const vicA = `http://${VIC_A}:${PORT}`;
@@ -125,7 +92,7 @@ before(async () => {
   // Benign, from the client, after the attacks (the download is the bulk of the capture): page loads, a download, a form post of prose.
   for (const url of ['/', '/index.html', '/item?id=2', '/api/items?limit=20&offset=40&q=red+shoes', '/search?q=union+station+hotels']) await curl(cli, [`${base}${url}`]);
   await curl(cli, ['-Z', '--parallel-max', '6', ...['app.js', 'site.css', 'logo.png', 'font.woff2', 'a.js', 'b.css'].flatMap((f) => ['-o', '/dev/null', `${base}/static/${f}`])]);
-  await curl(cli, [`${base}/files/backup.tar.gz`]);
+  await curl(cli, [`${base}/files/backup.tar.gz`], 30);
   const prose = 'message=Hello! Please drop the table off at my place on Friday; select whichever time suits you, or 1 or 2 pm if easier. '
     + 'The union meeting ran late, so from now on I sleep in on Mondays. Thanks & see you, Ann <ann@example.org>';
   await curl(cli, ['--data-urlencode', prose, `${base}/contact`]);
@@ -133,26 +100,13 @@ before(async () => {
   fs.writeFileSync(gzProse, zlib.gzipSync(Buffer.from(prose)));
   await curl(cli, ['-H', 'Content-Encoding: gzip', '--data-binary', `@${gzProse}`, `${base}/contact`]);
 
-  await curl(cli, [`${base}/end-of-capture-marker`]);
-  for (let i = 0; i < 100 && !fs.readFileSync(file).includes('end-of-capture-marker'); i++) await new Promise((r) => setTimeout(r, 100));
-  await stop(tcpdump);
-  capDrops = Number(/(\d+) packets? dropped by kernel/.exec(tcpdumpErr)?.[1] ?? -1);
-  if (process.env.IPS_KEEP_CAPTURE) fs.copyFileSync(file, process.env.IPS_KEEP_CAPTURE);
+  capDrops = await capture.stop(cli, `${base}/end-of-capture-marker`);
   // Proof the attacks really travelled in small segments: frames from the attacker with data, and none too long for MSS 48.
   const count = async (filter: string): Promise<number> => (await vic.exec('tcpdump', ['-r', file, '-nn', filter])).stdout.split('\n').filter((l) => l.trim() !== '').length;
   bigFrames = await count(`src host ${ATK} and greater 150`);
   atkFrames = await count(`src host ${ATK} and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) != 0`);
 
-  runtime = await startRuntime([]);
-  const box = runtime.inbox('alerts');
-  await runtime.deploy(flow(file));
-  await runtime.waitFor('done', (m) => m.length >= 1, 60_000);
-  let last = -1;
-  while (box.length !== last) {
-    last = box.length;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  alerts = box.map((m) => m.msg.payload as Alert);
+  ({ runtime, alerts } = await alertsOfCapture(file, 'streams'));
 });
 
 after(async () => {

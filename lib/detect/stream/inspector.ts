@@ -164,7 +164,7 @@ export interface StreamConfig {
 /** The stream depth defaults to Suricata's (stream.reassembly.depth, 1 MiB); the other caps are sized for a home router (a few hundred MB of RAM). */
 export const streamSchema: Schema<StreamConfig> = {
   streamConnections: { type: 'int', min: 100, max: 10_000_000, default: 100_000, unit: 'connections', label: 'TCP connections', help: 'TCP connections reassembled at once; beyond, the stalest is evicted (counted in the status)' },
-  streamMemcapMB: { type: 'int', min: 1, max: 16_384, default: 64, unit: 'MB', label: 'Stream memory', help: 'bytes held for all connections (out-of-order segments, context, HTTP headers and bodies); beyond, the stalest connections are evicted' },
+  streamMemcapMB: { type: 'int', min: 1, max: 16_384, default: 64, unit: 'MB', label: 'Stream memory', help: 'memory of all reassembly state (connections, out-of-order segments, context, HTTP headers and bodies); beyond, the stalest connections are evicted' },
   streamHeldKB: { type: 'int', min: 1, max: 65_536, default: 256, unit: 'KB', label: 'Out-of-order per connection', help: 'out-of-order bytes held per connection; beyond, the hole is given up (a gap) and the stream resumes after it' },
   streamDepthKB: { type: 'int', min: 1, max: 4_194_304, default: 1024, unit: 'KB', label: 'Stream depth', help: 'bytes inspected per direction of a connection; later bytes pass uninspected (large downloads)' },
   streamIdleS: { type: 'int', min: 1, max: 86_400, default: 600, unit: 's', label: 'Idle timeout', help: 'a connection without packets for this long (packet time) is forgotten; FIN both ways or RST close it at once' },

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Reassembler, type ReassemblySettings } from '../../../../lib/detect/stream/reassembly';
+import { CONNECTION_BYTES, Reassembler, type ReassemblySettings } from '../../../../lib/detect/stream/reassembly';
 import type { Packet } from '../../../../lib/packet/types';
 import { TcpPair } from '../../../support/tcp-packets';
 
@@ -50,7 +50,7 @@ describe('Reassembler', () => {
     assert.deepEqual(out.fresh.slice(3), ['AAAA', '', '', 'BBBBCCCCDDDD']);
     assert.equal(out.text, 'AAAABBBBCCCCDDDD');
     assert.equal(r.stats.gaps, 0);
-    assert.equal(r.stats.memory, 16, 'only the context is held afterwards');
+    assert.equal(r.stats.memory, CONNECTION_BYTES + 16, 'only the connection and its context are held afterwards');
   });
 
   it('resolves overlaps with the first bytes received (policy "first")', () => {
