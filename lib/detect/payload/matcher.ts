@@ -53,23 +53,20 @@ const NO_HITS: readonly PayloadHit[] = Object.freeze([]);
 /** Most automata kept for subsets of the rules (see `automatonFor`); other subsets use the one of all rules. */
 const MAX_SUBSET_AUTOMATA = 32;
 
-/** The buffer of a unit a field reads, and its name; undefined when the unit has none. */
-function bufferOf(u: Inspection, field: RuleField): [BufferName, Uint8Array] | undefined {
+/** The name of the buffer of a unit a field reads. */
+function bufferOf(u: Inspection, field: RuleField): BufferName {
   const b = u.buffers;
-  let name: BufferName;
   switch (field) {
-    case 'raw': name = b.stream !== undefined ? 'stream' : 'pkt_data'; break;
-    case 'uri': name = 'http.uri'; break;
-    case 'uri_raw': name = 'http.uri.raw'; break;
-    case 'method': name = 'http.method'; break;
-    case 'header': name = 'http.header'; break;
-    case 'cookie': name = 'http.cookie'; break;
-    case 'user_agent': name = 'http.user_agent'; break;
-    case 'host': name = 'http.host'; break;
-    default: name = b['http.request_body'] !== undefined ? 'http.request_body' : 'http.response_body';
+    case 'raw': return b.stream !== undefined ? 'stream' : 'pkt_data';
+    case 'uri': return 'http.uri';
+    case 'uri_raw': return 'http.uri.raw';
+    case 'method': return 'http.method';
+    case 'header': return 'http.header';
+    case 'cookie': return 'http.cookie';
+    case 'user_agent': return 'http.user_agent';
+    case 'host': return 'http.host';
+    default: return b['http.request_body'] !== undefined ? 'http.request_body' : 'http.response_body';
   }
-  const bytes = b[name];
-  return bytes === undefined || bytes.length === 0 ? undefined : [name, bytes];
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -96,8 +93,9 @@ export class PayloadMatcher {
   /** Entries without anchors: candidates on every buffer of their field. */
   private readonly unanchored: number[];
   private readonly groups: ConstraintGroup[];
-  /** Fields some rule reads, in a fixed order. */
+  /** Fields some rule reads, in a fixed order, and per field the groups that read it. */
   private readonly fields: RuleField[];
+  private readonly fieldGroups: number[][];
   private readonly anyProto: boolean;
   private readonly protos: ReadonlySet<string>;
   /** Per entry: index of its constraint group. */
@@ -147,6 +145,7 @@ export class PayloadMatcher {
     });
     this.groups = [...byKey.values()];
     this.fields = RULE_FIELDS.filter((f) => this.groups.some((g) => g.field === f));
+    this.fieldGroups = this.fields.map((f) => this.groups.flatMap((g, gi) => (g.field === f ? [gi] : [])));
     this.groupOf = new Int32Array(this.entries.length);
     this.groups.forEach((g, gi) => {
       for (const k of g.members) this.groupOf[k] = gi;
@@ -183,36 +182,39 @@ export class PayloadMatcher {
     this.hits = null;
     const groups = this.groups;
     const fields = this.fields;
+    const applies = this.groupApplies;
     for (let fi = 0; fi < fields.length; fi++) {
       const field = fields[fi];
-      const found = bufferOf(u, field);
-      if (found === undefined) continue;
+      const name = bufferOf(u, field);
+      const bytes = u.buffers[name];
+      if (bytes === undefined || bytes.length === 0) continue;
+      // Only this field's groups are marked (the others stay 0), and cleared after the scan.
+      const own = this.fieldGroups[fi];
       let applicable = 0;
       let decodable = false;
       let mask = 0;
-      for (let gi = 0; gi < groups.length; gi++) {
-        const g = groups[gi];
-        const yes = g.field === field && ruleApplies(g.sample, p);
-        this.groupApplies[gi] = yes ? 1 : 0;
-        if (yes) {
-          applicable += g.members.length;
-          mask |= 1 << gi;
-          if (this.groupDecodes[gi]) decodable = true;
-        }
+      for (let j = 0; j < own.length; j++) {
+        const gi = own[j];
+        if (!ruleApplies(groups[gi].sample, p)) continue;
+        applies[gi] = 1;
+        applicable += groups[gi].members.length;
+        mask |= 1 << gi;
+        if (this.groupDecodes[gi]) decodable = true;
       }
       if (applicable === 0) continue;
       this.current = groups.length > 31 ? this.automaton : this.automatonFor(mask);
-      const raw = asBuffer(found[1]);
+      const raw = asBuffer(bytes);
       this.remaining = applicable;
       this.raw = raw;
-      this.rawName = found[0];
-      this.minEnd = found[0] === 'stream' ? (u.streamContext ?? 0) : 0;
+      this.rawName = name;
+      this.minEnd = name === 'stream' ? (u.streamContext ?? 0) : 0;
       this.maps = null;
       this.scanForm(raw, 0);
       if (this.remaining > 0 && decodable && (field !== 'raw' || looksLikeHttpRequest(raw) || hasPercentEscape(raw))) {
         const forms = urlDecodings(raw);
         for (let k = 0; k < forms.length && this.remaining > 0; k++) this.scanForm(forms[k].bytes, (k + 1) as 1 | 2);
       }
+      for (let j = 0; j < own.length; j++) applies[own[j]] = 0;
     }
     const hits = this.hits;
     if (hits !== null) this.hit.fill(0);
