@@ -13,17 +13,21 @@
 #   lab-any-sll2.pcap   tcpdump -i any -y LINUX_SLL2 in namespace B
 #   lab-multi.pcapng    mergecap of the nanosecond Ethernet capture and the SLL2 one
 #                       (two interfaces, two link types, two if_tsresol values)
+#   lab-wlan.pcap, lab-radiotap.pcap, lab-ppi.pcap
+#                       the Ethernet capture as a Wi-Fi card in monitor mode records
+#                       it (802.11 bare, behind radiotap, behind PPI), by
+#                       scripts/wifi-encap.js: no radio hardware here
 #
 # Big-endian files are made by the tests from these (no tool here writes
 # them); see tests/lib/capture/byteswap.ts.
 #
-# Needs root, ip (iproute2), tcpdump, ping, curl, nmap, python3, editcap, mergecap.
+# Needs root, ip (iproute2), tcpdump, ping, curl, nmap, python3, editcap, mergecap, node.
 # Usage: sudo scripts/make-fixtures.sh [output-dir]   (default tests/fixtures)
 set -euo pipefail
 
 OUT="${1:-$(cd "$(dirname "$0")/.." && pwd)/tests/fixtures}"
 mkdir -p "$OUT"
-for tool in ip tcpdump ping curl nmap python3 editcap mergecap; do
+for tool in ip tcpdump ping curl nmap python3 editcap mergecap node; do
   command -v "$tool" >/dev/null || { echo "make-fixtures: missing tool: $tool" >&2; exit 1; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "make-fixtures: needs root (network namespaces)" >&2; exit 1; }
@@ -101,5 +105,6 @@ cp "$WORK/sll2.pcap" "$OUT/lab-any-sll2.pcap"
 editcap -F nsecpcap "$WORK/eth.pcap" "$OUT/lab-eth-nsec.pcap"
 editcap -F pcapng "$WORK/eth.pcap" "$OUT/lab-eth.pcapng"
 mergecap -F pcapng -w "$OUT/lab-multi.pcapng" "$OUT/lab-eth-nsec.pcap" "$WORK/sll2.pcap"
+node "$(dirname "$0")/wifi-encap.js" "$OUT/lab-eth.pcap" "$OUT"
 
 ls -l "$OUT"/lab-*

@@ -13,12 +13,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from './support/red-runtime';
 import { editorDefinitions, registration } from './support/editor';
+import { flowFiles } from './support/flow-files';
 
 interface PackageJson {
   name?: string;
+  version?: string;
+  engines?: { node?: string };
+  bugs?: { url?: string } | string;
+  dependencies?: Record<string, string>;
   keywords?: string[];
   license?: string;
   repository?: { type?: string; url?: string } | string;
@@ -41,16 +47,63 @@ function exampleTypes(): Set<string> {
   return used;
 }
 
-/** The shipped flows and the examples: file name → nodes. */
-function importableFlows(): [string, Record<string, unknown>[]][] {
-  const out: [string, Record<string, unknown>[]][] = [];
-  for (const dir of ['flows', 'examples']) {
-    for (const file of fs.readdirSync(path.join(packageRoot, dir)).filter((f) => f.endsWith('.json'))) {
-      out.push([`${dir}/${file}`, JSON.parse(fs.readFileSync(path.join(packageRoot, dir, file), 'utf8')) as Record<string, unknown>[]]);
-    }
-  }
-  return out;
-}
+/**
+ * The Flow Library's scorecard (`node-red-dev validate`), the checks that
+ * need no network: P01 licence, P03 repository or bugs, P04 naming, P05 the
+ * node-red keyword, P06 the Node-RED versions declared cover the ones CI
+ * runs (4.1 and 5.0: the installed node-red and the second leg's), P07 the
+ * declared Node.js range admits the oldest Node that Node-RED needs, D01 at
+ * most six dependencies, D02 no known-bad
+ * package (agent-base < 6) in the installed dependency tree. Not run here,
+ * because they ask the network: P02 (clones the repository), P08 and N01
+ * (compare names with the Flow Library catalogue) and D03 (asks the registry
+ * for the latest versions). N02 (an example for every node) is the
+ * 'examples/ uses every non-config node type' test below.
+ */
+describe('package: the Flow Library scorecard, offline checks', () => {
+  const semverAtLeast = (version: string, min: string): boolean => {
+    const a = version.split('.').map(Number);
+    const b = min.split('.').map(Number);
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+    return true;
+  };
+  /** The lower bound of a '>=x.y[.z]' range (the only form this package declares). */
+  const lowerBound = (range: string | undefined): string => {
+    const m = /^>=\s*(\d+(?:\.\d+){0,2})$/.exec(range ?? '');
+    assert.ok(m, `range ${range} is of the form >=x.y`);
+    return m[1];
+  };
+  const nodeRed = JSON.parse(fs.readFileSync(require.resolve('node-red/package.json', { paths: [packageRoot] }), 'utf8')) as PackageJson;
+
+  it('P01 licence, P03 repository and bugs, P04 node-red-contrib- name, P05 keyword', () => {
+    assert.ok(pkg.license);
+    assert.ok(pkg.repository && pkg.bugs);
+    assert.match(pkg.name ?? '', /^node-red-contrib-[a-z0-9-]+$/);
+    assert.ok(pkg.keywords?.includes('node-red'));
+  });
+
+  it('P06 node-red.version admits Node-RED 4.1 and 5.0, the installed one included; P07 engines.node admits what Node-RED needs', () => {
+    const min = lowerBound(pkg['node-red']?.version);
+    for (const v of ['4.1.0', '5.0.0', nodeRed.version ?? '']) assert.ok(semverAtLeast(v, min), `Node-RED ${v} satisfies >=${min}`);
+    assert.ok(semverAtLeast(lowerBound(nodeRed.engines?.node), lowerBound(pkg.engines?.node)), `Node-RED ${nodeRed.version} needs Node ${nodeRed.engines?.node}: within engines.node ${pkg.engines?.node}`);
+  });
+
+  it('D01 at most six dependencies; D02 no agent-base < 6 in the installed tree', () => {
+    const deps = Object.keys(pkg.dependencies ?? {});
+    assert.ok(deps.length <= 6, `${deps.length} dependencies: ${deps.join(', ')}`);
+    // npm's own view of the production tree: every agent-base any dependency pulls in, at any depth.
+    // (npm ls exits 1 on any tree problem, such as an extraneous dev package; its JSON is still the tree.)
+    const out = spawnSync('npm', ['ls', 'agent-base', '--all', '--omit=dev', '--json'], { cwd: packageRoot, encoding: 'utf8' }).stdout;
+    interface Tree { version?: string; dependencies?: Record<string, Tree> }
+    const bad: string[] = [];
+    const visit = (name: string, t: Tree): void => {
+      if (name === 'agent-base' && !semverAtLeast(t.version ?? '0', '6.0.0')) bad.push(`agent-base@${t.version}`);
+      for (const [n, sub] of Object.entries(t.dependencies ?? {})) visit(n, sub);
+    };
+    visit('', JSON.parse(out) as Tree);
+    assert.deepEqual(bad, []);
+  });
+});
 
 describe('package: what Node-RED\'s validator checks', () => {
   it('package.json: name, keywords with node-red, license, repository, node-red version >=3.1, node types', () => {
@@ -103,7 +156,7 @@ describe('package: what Node-RED\'s validator checks', () => {
     it('every node of the shipped flows and examples passes its validators, ${NAME} references included', () => {
       const invalid: string[] = [];
       let checked = 0;
-      for (const [file, flow] of importableFlows()) {
+      for (const [file, flow] of flowFiles()) {
         for (const n of flow) {
           const def = defs.get(String(n.type));
           if (!def) continue;

@@ -1,6 +1,6 @@
 /**
  * Packet decoder: link layer (Ethernet with 802.1Q/QinQ, Linux SLL/SLL2,
- * BSD NULL/LOOP, raw IP) → IPv4/IPv6/ARP → TCP/UDP/ICMP/ICMPv6, into the
+ * BSD NULL/LOOP, raw IP, IEEE 802.11 bare or behind radiotap/PPI) → IPv4/IPv6/ARP → TCP/UDP/ICMP/ICMPv6, into the
  * Packet of docs/architecture.md.
  *
  * Hot path: one object per packet (the Packet, always built with the same
@@ -22,9 +22,13 @@ import {
   LINKTYPE_IPV4,
   LINKTYPE_IPV6,
   LINKTYPE_LINUX_SLL2,
+  LINKTYPE_IEEE802_11,
+  LINKTYPE_IEEE802_11_RADIOTAP,
+  LINKTYPE_PPI,
   DLT_RAW_BSD,
   DLT_RAW_OPENBSD,
 } from './linktypes';
+import { ppiHeader, radiotapHeader, wlanFrame, type RadioHeader } from './ieee80211';
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_ARP = 0x0806;
@@ -266,9 +270,41 @@ export function decodeFrame(data: Buffer, start: number, caplen: number, linktyp
       p.payload = view(data, start + 4, lim);
       return p;
     }
+    case LINKTYPE_IEEE802_11:
+      return decodeWlan(p, data, start, lim);
+    case LINKTYPE_IEEE802_11_RADIOTAP:
+      return decodeRadio(p, data, radiotapHeader(data, start, lim), start, lim);
+    case LINKTYPE_PPI:
+      return decodeRadio(p, data, ppiHeader(data, start, lim), start, lim);
     default:
       return stop(p, `unsupported link type ${linktype}`);
   }
+}
+
+/** The frame behind a radiotap or PPI header; a trailing FCS is not payload. */
+function decodeRadio(p: Packet, data: Buffer, h: RadioHeader | string, start: number, lim: number): Packet {
+  if (typeof h === 'string') return stop(p, h);
+  // The FCS is the last 4 bytes on the wire; a snaplen cut may have left it out already.
+  const end = h.fcs ? Math.min(lim, start + p.len - 4) : lim;
+  if (h.linktype === LINKTYPE_IEEE802_11) return decodeWlan(p, data, h.off, end);
+  if (h.linktype === LINKTYPE_PPI || h.linktype === LINKTYPE_IEEE802_11_RADIOTAP) return stop(p, `PPI header around link type ${h.linktype}`);
+  const inner = decodeFrame(data, h.off, Math.max(0, end - h.off), h.linktype, p.ts, p.len, p.iface);
+  inner.caplen = p.caplen;
+  return inner;
+}
+
+/** An 802.11 frame: SNAP data frames go on as Ethernet would; the rest flow as non-IP (see ./ieee80211). */
+function decodeWlan(p: Packet, data: Buffer, start: number, lim: number): Packet {
+  const f = wlanFrame(data, start, lim);
+  if (typeof f === 'string') return stop(p, f);
+  if (f.saOff >= 0) p.srcMac = macAt(data, f.saOff);
+  if (f.daOff >= 0) p.dstMac = macAt(data, f.daOff);
+  if (f.proto !== '') {
+    p.proto = f.proto;
+    p.payload = view(data, f.off, f.lim);
+    return p;
+  }
+  return decodeEthertype(p, data, f.ethertype, f.off, f.lim);
 }
 
 /** A frame held in a larger buffer, as a capture file reader hands it out (CaptureRecord). */

@@ -12,6 +12,12 @@ export const LINKTYPE_RAW = 101;
 export const LINKTYPE_LOOP = 108;
 /** Linux cooked capture v1 (`tcpdump -i any`). */
 export const LINKTYPE_LINUX_SLL = 113;
+/** IEEE 802.11 frames as a monitor-mode card hands them (no radio header). */
+export const LINKTYPE_IEEE802_11 = 105;
+/** 802.11 behind a radiotap header (Linux monitor mode). */
+export const LINKTYPE_IEEE802_11_RADIOTAP = 127;
+/** Per-Packet Information header, then the frame of the link type it names (usually 802.11). */
+export const LINKTYPE_PPI = 192;
 export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 /** Linux cooked capture v2 (`tcpdump -i any -y LINUX_SLL2`). */
@@ -26,6 +32,9 @@ const NAMES: Record<number, string> = {
   [LINKTYPE_RAW]: 'RAW',
   [LINKTYPE_LOOP]: 'LOOP',
   [LINKTYPE_LINUX_SLL]: 'LINUX_SLL',
+  [LINKTYPE_IEEE802_11]: 'IEEE802_11',
+  [LINKTYPE_IEEE802_11_RADIOTAP]: 'IEEE802_11_RADIOTAP',
+  [LINKTYPE_PPI]: 'PPI',
   [LINKTYPE_IPV4]: 'IPV4',
   [LINKTYPE_IPV6]: 'IPV6',
   [LINKTYPE_LINUX_SLL2]: 'LINUX_SLL2',

@@ -33,7 +33,7 @@ describe('scripts/make-fixtures.sh', async () => {
   it('captures real ping/curl/nmap traffic in namespaces, in every format, readable as tshark reads it', { skip: skip ?? false, timeout: 120_000 }, async () => {
     await run('bash', [SCRIPT, dir], 90_000);
     const made = fs.readdirSync(dir).sort();
-    assert.deepEqual(made, ['lab-any-sll.pcap', 'lab-any-sll2.pcap', 'lab-eth-nsec.pcap', 'lab-eth.pcap', 'lab-eth.pcapng', 'lab-multi.pcapng']);
+    assert.deepEqual(made, ['lab-any-sll.pcap', 'lab-any-sll2.pcap', 'lab-eth-nsec.pcap', 'lab-eth.pcap', 'lab-eth.pcapng', 'lab-multi.pcapng', 'lab-ppi.pcap', 'lab-radiotap.pcap', 'lab-wlan.pcap']);
     for (const name of made) {
       const file = path.join(dir, name);
       const lines = (await run('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=f', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'tcp.dstport'], 60_000))
