@@ -195,10 +195,10 @@ export class HttpDirection {
         // Blank lines between messages are allowed.
         while (at < data.length && (data[at] === CR || data[at] === LF)) at++;
         if (at === data.length) return at;
-        const head = this.bufLen > 0 ? Buffer.concat([this.joined(), data.subarray(at, at + 17)]) : data.subarray(at, at + 17);
+        // Too short to tell (null) counts as a start: the header block then decides.
+        const head = data.subarray(at, at + 17);
         const ok = this.request ? isRequestStart(head) : isResponseStart(head);
         if (ok === false) {
-          this.dropBuffer();
           this.state = 'off';
           return data.length;
         }

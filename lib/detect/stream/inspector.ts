@@ -22,11 +22,6 @@ import { Reassembler, type Connection, type Direction, type ReassemblySettings, 
 
 export type StreamSettings = ReassemblySettings & HttpSettings;
 
-/** The HTTP state of a connection: the request and response parsers share the HEAD queue. */
-interface HttpPair {
-  heads: boolean[];
-}
-
 const NO_UNITS: readonly Inspection[] = Object.freeze([]);
 const NOTHING = (): void => undefined;
 
@@ -122,9 +117,10 @@ export class StreamInspector {
     let http = dir.app as HttpDirection | null | false;
     if (http === false) return null;
     if (http === null) {
-      const other = (toServer ? conn.toClient : conn.toServer).app as HttpDirection | null | false;
-      const pair: HttpPair = other instanceof HttpDirection ? { heads: other.heads } : { heads: [] };
-      http = new HttpDirection(toServer, this.settings, (n) => this.reassembler.charge(conn, n), pair.heads);
+      // The request and response parsers share the queue of HEAD requests (their responses have no body).
+      const other = (toServer ? conn.toClient : conn.toServer).app;
+      const heads = other instanceof HttpDirection ? other.heads : [];
+      http = new HttpDirection(toServer, this.settings, (n) => this.reassembler.charge(conn, n), heads);
       dir.app = http;
     }
     if (!http.active) {
