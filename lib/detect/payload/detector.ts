@@ -23,7 +23,6 @@ import type { Alert } from '../alert';
 import { packetFields, type RuleInfo } from '../alerts';
 import { baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
 import { applySettings, settingsFromConfig, SettingsError, withDefault, type Schema } from '../../base/settings';
-import { flagBitsOf, TCP_ACK, TCP_SYN } from '../../packet/tcp-flags';
 import { srcKey } from '../keys';
 import { endpoint } from './evidence';
 import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
@@ -31,7 +30,6 @@ import type { PayloadRule } from './rules';
 import { defaultSources, loadRuleSet, reportText, RULE_FIELDS, ruleSourceSchema, sourcesFrom, type LoadReport, type RuleSet, type RuleSources } from './rule-sources';
 import { SignatureEngine, type SignatureHit } from './signature/engine';
 import { describeSignatureHit, signatureInfo } from './signature/alerting';
-import type { Inspection } from './inspection';
 import { StreamInspector, streamSchema, streamSettings, type StreamConfig } from '../stream/inspector';
 import type { ReassemblyStats } from '../stream/reassembly';
 
@@ -136,8 +134,6 @@ export class PayloadDetector {
   private readonly hitMaps: HitMaps = { json: new Map(), signatures: new Map() };
   /** Packets dropped because their connection was marked (counted with the skeleton's drops). */
   private flowDrops = 0;
-  /** The unit of a packet that gave none, for rule-language rules without a content (reused). */
-  private readonly bareUnit: Inspection = { packet: null as unknown as Packet, toServer: null, flow: null, buffers: { pkt_data: undefined } };
   /** Indices of the batch's packets that matched a rule (only those need the skeletons' per-packet work). */
   private readonly hitIndices: number[] = [];
 
@@ -279,7 +275,7 @@ export class PayloadDetector {
         dropHit ||= sigFound.some((h) => h.sig.action === 'drop');
       }
       if (units.length === 0 && signatures !== null && signatures.matchesWithoutContent) {
-        const sigFound = signatures.match(this.bare(p, flow));
+        const sigFound = signatures.match(streams.alone(p));
         if (sigFound.length > 0) {
           sigHits = sigFound as SignatureHit[];
           dropHit ||= sigFound.some((h) => h.sig.action === 'drop');
@@ -298,17 +294,6 @@ export class PayloadDetector {
       this.hitMaps.json.clear();
       this.hitMaps.signatures.clear();
     }
-  }
-
-  /** The unit of a packet that gave none: its payload (maybe empty), its connection, its direction when the flags or the connection tell. */
-  private bare(p: Packet, flow: Inspection['flow']): Inspection {
-    const unit = this.bareUnit;
-    unit.packet = p;
-    unit.flow = flow;
-    unit.buffers.pkt_data = p.payload;
-    const bits = p.proto === 'tcp' ? flagBitsOf(p) : -1;
-    unit.toServer = flow !== null ? this.streams.lastToServer : bits >= 0 && (bits & TCP_SYN) !== 0 ? (bits & TCP_ACK) === 0 : null;
-    return unit;
   }
 
   private allowed(p: Packet): boolean {

@@ -15,6 +15,7 @@
  * before calling again, and keep none of them.
  */
 import type { Packet } from '../../packet/types';
+import { flagBitsOf, TCP_ACK, TCP_SYN } from '../../packet/tcp-flags';
 import { defaultsOf, type Schema } from '../../base/settings';
 import type { Inspection } from '../payload/inspection';
 import { HttpDirection, type HttpBuffers, type HttpSettings } from '../http/parser';
@@ -32,6 +33,8 @@ export class StreamInspector {
   private readonly packetUnit: Inspection = { packet: null as unknown as Packet, toServer: null, flow: null, buffers: { pkt_data: undefined } };
   /** The unit of a TCP packet whose bytes completed no HTTP field, reused (its buffers too). */
   private readonly streamUnit: Inspection = { packet: null as unknown as Packet, toServer: null, flow: null, buffers: { pkt_data: undefined, stream: undefined }, streamContext: 0 };
+  /** The unit of a packet that gave none (see `alone`), reused. */
+  private readonly bareUnit: Inspection = { packet: null as unknown as Packet, toServer: null, flow: null, buffers: { pkt_data: undefined } };
   /** The connection of the last packet inspected (null when untracked). */
   lastFlow: Connection | null = null;
   /** The direction of the last packet in `lastFlow` (towards the server). */
@@ -62,6 +65,7 @@ export class StreamInspector {
       if (payload === undefined || payload === null || payload.length === 0) return NO_UNITS;
       const unit = this.packetUnit;
       unit.packet = p;
+      unit.toServer = portDirection(p);
       unit.buffers.pkt_data = payload;
       return this.one(unit);
     }
@@ -108,6 +112,23 @@ export class StreamInspector {
     return units;
   }
 
+  /**
+   * The unit of the last packet inspected when it gave none (a bare SYN, a
+   * SYN-ACK, a pure ACK, an empty ICMP message), for rules that need no
+   * bytes (TCP flags, ICMP type): its payload, its connection when tracked,
+   * its direction from the connection or else from SYN/ACK. Reused.
+   */
+  alone(p: Packet): Inspection {
+    const unit = this.bareUnit;
+    const flow = this.lastFlow;
+    unit.packet = p;
+    unit.flow = flow;
+    unit.buffers.pkt_data = p.payload;
+    const bits = p.proto === 'tcp' ? flagBitsOf(p) : -1;
+    unit.toServer = flow !== null ? this.lastToServer : bits >= 0 && (bits & TCP_SYN) !== 0 ? (bits & TCP_ACK) === 0 : portDirection(p);
+    return unit;
+  }
+
   private one(unit: Inspection): readonly Inspection[] {
     const units = this.units;
     units.length = 0;
@@ -135,13 +156,23 @@ export class StreamInspector {
 }
 
 /**
+ * The direction of a packet without a tracked connection (UDP, a TCP packet
+ * without sequence number): the client is the side on the higher port, as
+ * for a TCP connection picked up midstream; null when the ports are equal or
+ * absent (ICMP).
+ */
+function portDirection(p: Packet): boolean | null {
+  return p.sport === undefined || p.dport === undefined || p.sport === p.dport ? null : p.sport > p.dport;
+}
+
+/**
  * A packet inspected on its own: its payload, and for TCP the HTTP fields
  * when it holds a whole message (the same fields a stream would give).
  */
 export function packetInspection(p: Packet, settings: HttpSettings = streamSettings(defaultsOf(streamSchema))): Inspection {
   const payload = p.payload;
-  if (p.proto !== 'tcp') return { packet: p, toServer: null, flow: null, buffers: { pkt_data: payload } };
-  const unit: Inspection = { packet: p, toServer: null, flow: null, buffers: { pkt_data: payload, stream: payload } };
+  if (p.proto !== 'tcp') return { packet: p, toServer: portDirection(p), flow: null, buffers: { pkt_data: payload } };
+  const unit: Inspection = { packet: p, toServer: portDirection(p), flow: null, buffers: { pkt_data: payload, stream: payload } };
   const request = payload.toString('latin1', 0, 7) !== 'HTTP/1.';
   const http = new HttpDirection(request, settings, NOTHING, []);
   Object.assign(unit.buffers, http.push(payload), http.end());

@@ -43,6 +43,32 @@ describe('payload-match on TCP streams', () => {
     assert.match(alerts[0].evidence ?? '', /\|xx needle-in-str\|/);
   });
 
+  it('matches a Snort/Suricata rule on http.uri and on the raw stream across two segments, once, and drops the connection inline', () => {
+    const signatures = [
+      'drop http any any -> $HOME_NET any (msg:"LOCAL SQLi UNION in URI"; flow:established,to_server; http.uri; content:"UNION SELECT"; nocase; classtype:web-application-attack; sid:9200001; rev:2;)',
+      'alert tcp any any -> any any (msg:"LOCAL UNION in stream"; flow:to_server; content:"UNION%20SELECT"; sid:9200002; rev:1;)',
+    ].join('\n');
+    const det = new PayloadDetector('pm', { includeDefaults: false, cooldownS: 0, action: 'drop', signatures, homeNet: '10.0.0.0/8' });
+    assert.equal(det.loadSummary, 'loaded 2 of 2 rules');
+    const t = new TcpPair();
+    // The cut falls inside "UNION": neither segment holds the pattern alone.
+    const cut = SQLI.indexOf('UNION') + 3;
+    const first = t.c(0, SQLI.slice(0, cut));
+    const second = t.c(cut, SQLI.slice(cut));
+    const alerts = det.process([...t.handshake(), first, second]);
+    assert.deepEqual(rules(alerts).sort(), ['sig:1:9200001', 'sig:1:9200002']);
+    for (const a of alerts) assert.equal(a.offender, CLIENT);
+    const uri = alerts.find((a) => a.rule === 'sig:1:9200001');
+    assert.match(uri?.evidence ?? '', /matched "UNION SELECT" in http\.uri/);
+    assert.match(alerts.find((a) => a.rule === 'sig:1:9200002')?.evidence ?? '', /matched "UNION%20SELECT" in stream/);
+    assert.equal(first.verdict, undefined);
+    assert.equal(second.verdict, 'drop');
+    // The same bytes again as context of the next segment raise nothing; the connection stays dropped.
+    const later = t.c(SQLI.length, 'GET / HTTP/1.1\r\nHost: shop.lan\r\n\r\n');
+    assert.deepEqual(det.process([later]), []);
+    assert.equal(later.verdict, 'drop');
+  });
+
   it('reassembles out-of-order and overlapping segments before matching (first bytes win)', () => {
     const det = new PayloadDetector('pm', { cooldownS: 0 });
     const t = new TcpPair();
