@@ -7,7 +7,8 @@
  * out-of-order and overlapping segments. tcpdump captures on the victim;
  * the capture goes through pcap-in → payload-match in a real Node-RED
  * runtime. Each attack must raise its rule exactly once with the attacker
- * as offender; a client's page loads, a 2 MB download and a form post of
+ * as offender (the shipped JSON rules and two Snort/Suricata rules: one on
+ * http.uri, one on the raw stream); a client's page loads, a 2 MB download and a form post of
  * prose must raise nothing.
  */
 import { describe, it, before, after } from 'node:test';
@@ -52,7 +53,15 @@ const EXPECTED: { what: string; rule: string; reason: RegExp }[] = [
   { what: 'XSS in out-of-order, overlapping segments (raw sockets)', rule: 'payload.xss.event_handler', reason: /^HTTP uri from .*: "<img src=x onerror="/ },
   { what: 'SQL injection in a chunked POST body', rule: 'payload.sqli.tautology', reason: /^HTTP request_body from .*: "or '1'='1"/ },
   { what: 'XSS in a gzip-compressed POST body', rule: 'payload.xss.script', reason: /^HTTP request_body from .*: "<script"/ },
+  { what: 'a Snort/Suricata rule on http.uri, the SQL injection split by a 48-byte MSS', rule: 'sig:1:9200001', reason: /"LOCAL SQLi UNION in URI" .* in http\.uri: "UNION SELECT"$/ },
+  { what: 'a Snort/Suricata rule on the stream, the out-of-order overlapping segments', rule: 'sig:1:9200002', reason: /"LOCAL img onerror in stream" .* in stream: "onerror%3Dalert"$/ },
 ];
+
+/** Rule-language rules beside the shipped JSON ones: one on the normalised URI, one on the reassembled bytes. */
+const SIGNATURES = [
+  'alert http any any -> $HOME_NET any (msg:"LOCAL SQLi UNION in URI"; flow:established,to_server; http.uri; content:"UNION SELECT"; nocase; classtype:web-application-attack; sid:9200001; rev:1;)',
+  `alert tcp any any -> any ${PORT} (msg:"LOCAL img onerror in stream"; flow:established,to_server; content:"onerror%3Dalert"; sid:9200002; rev:1;)`,
+].join('\n');
 
 before(async () => {
   skip = (await netnsUnavailable()) ?? (await toolMissing('tcpdump', 'curl', 'python3', 'iptables'));
@@ -106,7 +115,7 @@ before(async () => {
   bigFrames = await count(`src host ${ATK} and greater 150`);
   atkFrames = await count(`src host ${ATK} and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) != 0`);
 
-  ({ runtime, alerts } = await alertsOfCapture(file, 'streams'));
+  ({ runtime, alerts } = await alertsOfCapture(file, 'streams', { signatures: SIGNATURES }));
 });
 
 after(async () => {

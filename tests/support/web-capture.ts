@@ -52,12 +52,12 @@ export async function startWebCapture(ns: Netns, file: string, port: number, ext
   };
 }
 
-/** pcap-in (analyze) → payload-match with the shipped rules and cooldown 0 → alerts. */
-function payloadFlow(file: string, name: string): FlowNode[] {
+/** pcap-in (analyze) → payload-match with the shipped rules, cooldown 0 and `extra` settings → alerts. */
+function payloadFlow(file: string, name: string, extra: Record<string, unknown>): FlowNode[] {
   return [
     { id: 'tab', type: 'tab', label: 'payload' },
     { id: 'cap', z: 'tab', type: 'pcap-in', name: '', source: 'file', filename: file, mode: 'analyze', speed: '1', batchSize: '64', batchDelay: '20', autostart: true, wires: [['pm'], ['done']] },
-    { id: 'pm', z: 'tab', type: 'payload-match', name, includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '0', maxTracked: '50000', wires: [['pkts'], ['alerts']] },
+    { id: 'pm', z: 'tab', type: 'payload-match', name, includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '0', maxTracked: '50000', ...extra, wires: [['pkts'], ['alerts']] },
     { id: 'pkts', z: 'tab', type: 'debug', active: false, wires: [] },
     { id: 'alerts', z: 'tab', type: 'debug', active: false, wires: [] },
     { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },
@@ -65,11 +65,11 @@ function payloadFlow(file: string, name: string): FlowNode[] {
 }
 
 /** Run a capture through payload-match in a fresh runtime; returns it (stop it in `after`), the alerts and pcap-in's packet count. */
-export async function alertsOfCapture(file: string, name: string): Promise<{ runtime: Runtime; alerts: Alert[]; packets: number }> {
+export async function alertsOfCapture(file: string, name: string, extra: Record<string, unknown> = {}): Promise<{ runtime: Runtime; alerts: Alert[]; packets: number }> {
   // Start empty and watch the outputs before deploying: pcap-in starts reading on deploy.
   const runtime = await startRuntime([]);
   const box = runtime.inbox('alerts');
-  await runtime.deploy(payloadFlow(file, name));
+  await runtime.deploy(payloadFlow(file, name, extra));
   const done = await runtime.waitFor('done', (m) => m.length >= 1, 60_000);
   // Alerts leave payload-match in the same step as each batch; give the last hop a moment.
   let last = -1;
