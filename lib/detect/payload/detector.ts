@@ -30,12 +30,14 @@ import type { PayloadRule } from './rules';
 import { defaultSources, loadRuleSet, reportText, RULE_FIELDS, ruleSourceSchema, sourcesFrom, type LoadReport, type RuleSet, type RuleSources } from './rule-sources';
 import { SignatureEngine, type SignatureHit } from './signature/engine';
 import { describeSignatureHit, signatureInfo } from './signature/alerting';
+import type { Inspection } from './inspection';
 import { StreamInspector, streamSchema, streamSettings, type StreamConfig } from '../stream/inspector';
 import type { ReassemblyStats } from '../stream/reassembly';
 
 export { defaultRules } from './rule-sources';
 
 const STREAM_FIELDS = Object.keys(streamSchema);
+const NO_UNITS: readonly Inspection[] = Object.freeze([]);
 
 export type PayloadSettings = BaseSettings & StreamConfig & RuleSources;
 
@@ -132,6 +134,8 @@ export class PayloadDetector {
   private readonly alerting: RuleActionDetector;
   private readonly dropping: RuleActionDetector;
   private readonly hitMaps: HitMaps = { json: new Map(), signatures: new Map() };
+  /** The unit of a packet that gave none, as a list (reused). */
+  private readonly aloneUnit: Inspection[] = [];
   /** Packets dropped because their connection was marked (counted with the skeleton's drops). */
   private flowDrops = 0;
   /** Indices of the batch's packets that matched a rule (only those need the skeletons' per-packet work). */
@@ -260,26 +264,20 @@ export class PayloadDetector {
       let sigHits: SignatureHit[] | null = null;
       let dropHit = false;
       for (let u = 0; u < units.length; u++) {
-        const unit = units[u];
-        const found = matcher.matchUnit(unit);
-        if (found.length > 0) {
-          hits = hits === null ? (found as PayloadHit[]) : hits.concat(found);
-          dropHit ||= found.some((h) => h.rule.action === 'drop');
-        }
-        if (signatures === null) continue;
-        const sigFound = signatures.match(unit);
-        if (sigFound.length === 0) continue;
-        // The unit's buffers are reused by the next packet: the evidence keeps its own copy.
-        for (const h of sigFound) if (h.bytes !== null) h.bytes = Buffer.from(h.bytes);
-        sigHits = sigHits === null ? (sigFound as SignatureHit[]) : sigHits.concat(sigFound);
-        dropHit ||= sigFound.some((h) => h.sig.action === 'drop');
+        const found = matcher.matchUnit(units[u]);
+        if (found.length === 0) continue;
+        hits = hits === null ? (found as PayloadHit[]) : hits.concat(found);
+        dropHit ||= found.some((h) => h.rule.action === 'drop');
       }
-      if (units.length === 0 && signatures !== null && signatures.matchesWithoutContent) {
-        const sigFound = signatures.match(streams.alone(p));
-        if (sigFound.length > 0) {
-          sigHits = sigFound as SignatureHit[];
-          dropHit ||= sigFound.some((h) => h.sig.action === 'drop');
-        }
+      // Rules without a content also see a packet that gave no unit (a SYN, an empty ICMP message), alone.
+      const sigUnits = signatures === null ? NO_UNITS : units.length > 0 ? units : signatures.matchesWithoutContent ? this.one(streams.alone(p)) : NO_UNITS;
+      for (let u = 0; u < sigUnits.length; u++) {
+        const found = (signatures as SignatureEngine).match(sigUnits[u]);
+        if (found.length === 0) continue;
+        // The unit's buffers are reused by the next packet: the evidence keeps its own copy.
+        for (const h of found) if (h.bytes !== null) h.bytes = Buffer.from(h.bytes);
+        sigHits = sigHits === null ? (found as SignatureHit[]) : sigHits.concat(found);
+        dropHit ||= found.some((h) => h.sig.action === 'drop');
       }
       if (flow !== null && dropMode && dropHit && !this.allowed(p)) flow.drop = true;
       if (hits !== null) this.hitMaps.json.set(p, hits);
@@ -294,6 +292,11 @@ export class PayloadDetector {
       this.hitMaps.json.clear();
       this.hitMaps.signatures.clear();
     }
+  }
+
+  private one(unit: Inspection): readonly Inspection[] {
+    this.aloneUnit[0] = unit;
+    return this.aloneUnit;
   }
 
   private allowed(p: Packet): boolean {
