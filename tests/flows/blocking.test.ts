@@ -19,7 +19,7 @@ import { toolMissing } from '../support/netns';
 import type { Alert } from '../../lib/detect/alert';
 
 /** The output of each node type that carries its alerts. */
-const ALERT_OUTPUT: Record<string, number> = { 'flood-detect': 1, 'scan-detect': 1, 'payload-match': 1, 'bandwidth-threshold': 1, 'conntrack-poll': 2 };
+const ALERT_OUTPUT: Record<string, number> = { 'flood-detect': 1, 'scan-detect': 1, 'payload-match': 1, 'lan-watch': 1, 'bandwidth-threshold': 1, 'conntrack-poll': 2 };
 
 type Wires = string[][];
 
@@ -141,6 +141,7 @@ describe('shipped flows: who their alerts block', async () => {
   it('router: detector alerts reach the block node with no filter on the way; bandwidth and policy alerts never do', () => {
     assert.deepEqual(Object.fromEntries(router.entries), {
       'conntrack-poll': [], 'bandwidth-threshold': [], 'flood-detect': ['router.detections'], 'scan-detect': ['router.detections'], 'payload-match': ['router.detections'],
+      'lan-watch': ['router.detections'],
     });
     assert.deepEqual(router.nodes.filter((n) => n.z && !n.id.includes('.test-')).map((n) => n.type).sort(), ['iptables-block', 'junction']);
   });
@@ -150,12 +151,15 @@ describe('shipped flows: who their alerts block', async () => {
     const got = await run(router, 'router.detections', detected.map((c) => c.alert));
     assert.deepEqual(got.blocked, detected.flatMap((c) => (c.blame === null ? [] : [c.blame])));
     assert.deepEqual(got.refused, detected.filter((c) => c.blame === null).map((c) => c.rule));
-    assert.ok(got.refused.length > 0 && got.refused.every((r) => r.endsWith('.dst') || r.endsWith('.net')), 'the per-target and network-wide floods are the detector rules without an offender');
+    assert.ok(got.refused.length > 0 && got.refused.every((r) => r.endsWith('.dst') || r.endsWith('.net') || r.startsWith('lan.')),
+      'the per-target and network-wide floods, and the LAN events that name no single device (a conflict, a moved address, a new device), are the detector rules without an offender');
+    assert.ok(got.blocked.includes('02:00:00:00:01:01') && got.blocked.includes('02:00:00:00:00:61'), 'flood and LAN spoofing alerts block a device by its MAC');
   });
 
   it('analyst: nothing blocks while the switch is off; once on, high-severity alerts block their offender', { skip: skip ?? false }, async () => {
     const gate = analyst.entries.get('flood-detect')!;
     assert.deepEqual(gate, ['analyst.block-gate']);
+    assert.deepEqual(analyst.entries.get('lan-watch'), gate, 'LAN spoofing alerts take the same gate');
     const toggle = shipped('analyst-ids').find((n) => n.type === 'ui_switch' && ((n.wires as Wires)[0] ?? []).includes(gate[0]))!;
     const switchTo = (on: boolean) => (rt.RED.nodes.getNode(gate[0]) as { receive(msg: object): void }).receive({ topic: toggle.topic, payload: on ? toggle.onvalue : toggle.offvalue });
     const high = cases.filter((c) => c.alert.severity === 'high');
