@@ -80,7 +80,10 @@ before(async () => {
   // onSend hooks get every message of a send() at once (red-runtime types only the onReceive form).
   (rt.RED.hooks as unknown as { add(name: string, fn: (events: SendEvent[]) => void): void }).add('onSend.ipscli', (events) => {
     for (const e of events) {
-      if (DETECTORS.has(e.source.id) && e.source.port === 1 && e.destination.id === 'analyst.model') sent.push(e.msg.payload as Alert);
+      // each alert once: the detectors' go to the country lookup first, lan-watch's straight to the dashboard model
+      if (DETECTORS.has(e.source.id) && e.source.port === 1 && (e.destination.id === 'analyst.geo' || (e.source.id === 'analyst.lan' && e.destination.id === 'analyst.model'))) {
+        sent.push(structuredClone(e.msg.payload) as Alert);
+      }
       if (e.source.id === 'analyst.pcap-file' && e.source.port === 1) completed.push(e.msg.payload as { packets: number; error?: string });
     }
   });
