@@ -35,6 +35,10 @@ function envVar(name, processVar, fallback) {
   const value = fallback === '' ? `$env("${processVar}")` : `$env("${processVar}") ? $env("${processVar}") : "${fallback}"`;
   return { name, value, type: 'jsonata' };
 }
+/** A fleet sensor is off unless IPS_FLEET=true. */
+const fleetVar = { name: 'FLEET', value: '$env("IPS_FLEET") = "true" ? "true" : "false"', type: 'jsonata' };
+/** The broker of both fleet flows unless IPS_MQTT_URL names another: fleet-central's and fleet-sensor's default. */
+const BROKER_URL = settingsOf('fleet-central').broker;
 const dryRunVar = { name: 'BLOCK_DRYRUN', value: '$env("IPS_BLOCK_DRYRUN") = "false" ? "false" : "true"', type: 'jsonata' };
 
 /** Detector settings of both flows (the schema defaults); the threshold sliders start at these. */
@@ -110,4 +114,4 @@ function builder(prefix, tab) {
   return b;
 }
 
-module.exports = { settingsOf, envVar, dryRunVar, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY };
+module.exports = { settingsOf, envVar, dryRunVar, fleetVar, BROKER_URL, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY };
