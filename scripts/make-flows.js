@@ -216,6 +216,7 @@ const ROUTER = {
       envVar('SENSOR', 'IPS_SENSOR', ''),
       envVar('BROKER', 'IPS_MQTT_URL', BROKER_URL),
       envVar('MQTT_USER', 'IPS_MQTT_USER', ''),
+      envVar('FLEET_QUEUE', 'IPS_FLEET_QUEUE', 'ips-fleet-queue.db'),
     ],
   }),
   // rows: Devices, Bandwidth (8 units high each); Alerts; Blocklist (6), Thresholds (4; 8 wide for the sliders beside their labels)
@@ -233,7 +234,7 @@ const ROUTER = {
   },
   build(b, ui) {
     b.comment('about', 'Router IPS: devices (conntrack) and inline detection (NFQUEUE); alerts → block + history',
-      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), REP_LISTS (IPS_REP_LISTS: the threat lists as JSON, e.g. [{"name":"feodo","url":"…","format":"feodo","category":"c2"}]), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL), a fleet sensor FLEET (IPS_FLEET=true), SENSOR (IPS_SENSOR, blank = the host name), BROKER (IPS_MQTT_URL), MQTT_USER (IPS_MQTT_USER; the password in the fleet node). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
+      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), REP_LISTS (IPS_REP_LISTS: the threat lists as JSON, e.g. [{"name":"feodo","url":"…","format":"feodo","category":"c2"}]), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL), a fleet sensor FLEET (IPS_FLEET=true), SENSOR (IPS_SENSOR, blank = the host name), BROKER (IPS_MQTT_URL), MQTT_USER (IPS_MQTT_USER; the password in the fleet node), FLEET_QUEUE (IPS_FLEET_QUEUE: its on-disk queue). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
 
     // Devices
     b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}', flowOutput: 'new' }) }, 140, 120, [['vendor', 'reputation'], ['reputation'], ['alerts-in']]);
@@ -274,8 +275,9 @@ const ROUTER = {
       [['stamp-blocklist', 'history', 'device-view', 'notify', 'fleet']]);
     // One sensor of a fleet (off unless the tab's FLEET is true): alerts, device stats and block lists to the broker for a
     // central (flows/fleet-central.json); the fleet's decisions back into iptables-block, whose allowlist and protections still win.
+    // Its queue has a file of its own: sharing the history's, the two writers met SQLITE_BUSY under load (tests/integration/flows-router.test.ts).
     b.add('fleet', 'fleet-sensor', { name: 'fleet sensor', ...settingsOf('fleet-sensor', { enabled: '${FLEET}', sensor: '${SENSOR}', broker: '${BROKER}', username: '${MQTT_USER}',
-      file: '${DB_FILE}' }) }, 1420, 440, [['block']]);
+      file: '${FLEET_QUEUE}' }) }, 1420, 440, [['block']]);
     b.add('list-tick', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
       990, 440, [['block']]);
     b.func('stamp-blocklist', 'blocklist view', code.BLOCKLIST_STAMP_FUNC, 1, 1420, 380, [['blocklist']]);
