@@ -368,7 +368,6 @@ const CENTRAL = {
     ui.template('alert-log', { name: 'alert log', view: 'threat-log', group: 'g-log', order: 2, width: 24, height: 10 }, 1210, 200, [[]]);
     // a device's switch and the blocklist's Unblock decide for the whole fleet
     ui.template('device-list', { name: 'device list', view: 'device-list', group: 'g-devices', order: 1, width: 12, height: 8 }, 1210, 240, [['central']]);
-    ui.template('blocklist', { name: 'blocklist', view: 'blocklist', group: 'g-block', order: 3, width: 12, height: 6 }, 1210, 280, [['central']]);
 
     // Block everywhere: the typed address as a decision every sensor applies.
     ui.textInput('block-ip', { name: 'address to block', label: 'Address', tooltip: 'an IPv4 or IPv6 address', group: 'g-block', order: 1, topic: 'address' },
@@ -378,6 +377,8 @@ const CENTRAL = {
     ui.button('btn-block', { name: 'block everywhere', group: 'g-block', order: 2, width: 4, height: 1, label: 'Block everywhere', tooltip: 'every sensor blocks the address',
       className: 'ips-block-everywhere', icon: 'ban', topic: 'block' }, 140, 380, [['block-msg']]);
     b.func('block-msg', 'address → block decision', code.BLOCK_EVERYWHERE_FUNC, 1, 360, 380, [['central']]);
+    // after the address and button: Dashboard 2 orders a group's widgets as they are described
+    ui.template('blocklist', { name: 'blocklist', view: 'blocklist', group: 'g-block', order: 3, width: 12, height: 6 }, 1210, 280, [['central']]);
   },
 };
 
