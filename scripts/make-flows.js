@@ -40,7 +40,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { settingsOf, envVar, dryRunVar, fleetVar, BROKER_URL, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY } = require('./flows/kit');
+const { settingsOf, envVar, dryRunVar, fleetVar, brokerVars, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY } = require('./flows/kit');
 const code = require('./flows/code');
 const dashboard1 = require('./flows/dashboard1');
 const dashboard2 = require('./flows/dashboard2');
@@ -214,8 +214,7 @@ const ROUTER = {
       // one sensor of a fleet (fleet-sensor): off unless IPS_FLEET=true
       fleetVar,
       envVar('SENSOR', 'IPS_SENSOR', ''),
-      envVar('BROKER', 'IPS_MQTT_URL', BROKER_URL),
-      envVar('MQTT_USER', 'IPS_MQTT_USER', ''),
+      ...brokerVars,
       envVar('FLEET_QUEUE', 'IPS_FLEET_QUEUE', 'ips-fleet-queue.db'),
     ],
   }),
@@ -334,8 +333,7 @@ const CENTRAL = {
     label: 'Fleet central',
     info: `The central of a fleet of sensors (router or analyst flows with their fleet-sensor on): every sensor's alerts, devices, block lists and health from an MQTT broker into SQLite, a fleet dashboard at ${v.url}, blocks decided here applied by every sensor. See "Many sensors, one view" in the README of node-red-contrib-ips.`,
     env: [
-      envVar('BROKER', 'IPS_MQTT_URL', BROKER_URL),
-      envVar('MQTT_USER', 'IPS_MQTT_USER', ''),
+      ...brokerVars,
       envVar('DB_FILE', 'IPS_DB', 'ips-central.db'),
     ],
   }),

@@ -13,10 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { FleetSensor } from '../../lib/fleet/sensor';
-import { defaultsOf } from '../../lib/base/settings';
-import { fleetSensorSchema } from '../../lib/fleet/settings';
-import type { BlockCommand } from '../../lib/net/types';
+import { startSensorEngines, type SensorEngine } from '../support/sensor-engines';
 import { Mosquitto } from '../support/mosquitto';
 import { makeAlert, tempDir } from '../support/store';
 import { startChildRuntime, type ChildRuntime } from '../support/red-process';
@@ -41,7 +38,7 @@ for (const v of VARIANTS) {
     let proxy: { url: string; close(): Promise<void> };
     let browser: LaunchedBrowser;
     let page: Page;
-    const sensors: { name: string; engine: FleetSensor; commands: BlockCommand[] }[] = [];
+    let sensors: SensorEngine[] = [];
 
     before(async () => {
       if (skip) return;
@@ -55,14 +52,7 @@ for (const v of VARIANTS) {
         env: { ...process.env, IPS_MQTT_URL: broker.url, IPS_DB: path.join(dir, 'central.db') },
         timeoutMs: 60_000,
       });
-      for (const name of ['alpha', 'beta']) {
-        const commands: BlockCommand[] = [];
-        const engine = new FleetSensor({ ...defaultsOf(fleetSensorSchema), broker: broker.url, sensor: name, healthS: 1 }, undefined, path.join(dir, `${name}.db`), dir, {
-          command: (c) => commands.push(c), changed: () => undefined, warn: () => undefined, log: () => undefined,
-        });
-        await engine.start();
-        sensors.push({ name, engine, commands });
-      }
+      sensors = await startSensorEngines(broker.url, dir, ['alpha', 'beta']);
       proxy = await unixSocketProxy(rt.socketPath!);
       browser = await launchChromium(creds);
       page = await browser.context.newPage();

@@ -14,10 +14,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FleetSensor } from '../../lib/fleet/sensor';
-import { defaultsOf } from '../../lib/base/settings';
-import { fleetSensorSchema } from '../../lib/fleet/settings';
-import type { BlockCommand } from '../../lib/net/types';
+import { startSensorEngines, type SensorEngine } from '../support/sensor-engines';
 import { Mosquitto } from '../support/mosquitto';
 import { makeAlert, makeDevice, tempDir } from '../support/store';
 import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
@@ -45,7 +42,7 @@ for (const v of VARIANTS) {
     let dir: string;
     let broker: Mosquitto;
     let rt: ChildRuntime;
-    const sensors: { name: string; engine: FleetSensor; commands: BlockCommand[] }[] = [];
+    let sensors: SensorEngine[] = [];
     /** The last message a view was sent. */
     const last = (name: string): WatchedMessage['msg'] | undefined => rt.inbox(id(name)).at(-1)?.msg;
 
@@ -59,14 +56,7 @@ for (const v of VARIANTS) {
         env: { ...process.env, IPS_MQTT_URL: broker.url, IPS_DB: path.join(dir, 'central.db') },
         timeoutMs: 60_000,
       });
-      for (const name of SENSORS) {
-        const commands: BlockCommand[] = [];
-        const engine = new FleetSensor({ ...defaultsOf(fleetSensorSchema), broker: broker.url, sensor: name, healthS: 1 }, undefined, path.join(dir, `${name}.db`), dir, {
-          command: (c) => commands.push(c), changed: () => undefined, warn: () => undefined, log: () => undefined,
-        });
-        await engine.start();
-        sensors.push({ name, engine, commands });
-      }
+      sensors = await startSensorEngines(broker.url, dir, SENSORS);
     });
     after(async () => {
       for (const s of sensors) await s.engine.close().catch(() => undefined);
