@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// Writes the shipped flows: the analyst IDS and the router IPS, each in two
+// Writes the shipped flows: the analyst IDS, the router IPS and the fleet central, each in two
 // variants generated from ONE description per dashboard, so the variants
 // cannot drift, into flows/ and (for the editor's Import › Examples menu)
 // examples/flows/:
 //   flows/analyst-ids.json, flows/router-ips.json              Dashboard 1 (node-red-dashboard, /ui)
-//   flows/analyst-ids-dashboard2.json, router-ips-dashboard2.json  Dashboard 2 (@flowfuse/node-red-dashboard, /dashboard)
+//   flows/fleet-central.json                                   Dashboard 1
+//   flows/analyst-ids-dashboard2.json, router-ips-dashboard2.json, fleet-central-dashboard2.json
+//                                                                Dashboard 2 (@flowfuse/node-red-dashboard, /dashboard)
 // The detector chain and its settings come from the built package
 // (lib/detect/chain.ts, the nodes' schemas), so run it after `npm run build`:
 // `node scripts/make-flows.js` rewrites them; `--check` exits 1 when the
 // committed files differ from what this script makes.
 //
-// HOW A DASHBOARD IS DESCRIBED (ANALYST and ROUTER below)
+// HOW A DASHBOARD IS DESCRIBED (ANALYST, ROUTER and CENTRAL below)
 //   name, file    id prefix and file name stem of the flow
 //   tab(v)        the tab: label, info, env (the flow's settings; `v` the variant, `v.url` its dashboard URL)
 //   page          the dashboard page: title, icon per variant, order, path (Dashboard 2), and
@@ -38,7 +40,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { settingsOf, envVar, dryRunVar, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY } = require('./flows/kit');
+const { settingsOf, envVar, dryRunVar, fleetVar, brokerVars, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY } = require('./flows/kit');
 const code = require('./flows/code');
 const dashboard1 = require('./flows/dashboard1');
 const dashboard2 = require('./flows/dashboard2');
@@ -226,6 +228,11 @@ const ROUTER = {
       envVar('NOTIFY_TOKEN', 'IPS_NOTIFY_TOKEN', ''),
       envVar('NOTIFY_CHAT', 'IPS_NOTIFY_CHAT', ''),
       envVar('NOTIFY_INTERVAL_S', 'IPS_NOTIFY_INTERVAL', String(NOTIFY.intervalS)),
+      // one sensor of a fleet (fleet-sensor): off unless IPS_FLEET=true
+      fleetVar,
+      envVar('SENSOR', 'IPS_SENSOR', ''),
+      ...brokerVars,
+      envVar('FLEET_QUEUE', 'IPS_FLEET_QUEUE', 'ips-fleet-queue.db'),
     ],
   }),
   // rows: Devices, Bandwidth (8 units high each); Alerts; Blocklist (6), Thresholds (4; 8 wide for the sliders beside their labels)
@@ -243,13 +250,13 @@ const ROUTER = {
   },
   build(b, ui) {
     b.comment('about', 'Router IPS: devices (conntrack) and inline detection (NFQUEUE); alerts → block + history',
-      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), REP_LISTS (IPS_REP_LISTS: the threat lists as JSON, e.g. [{"name":"feodo","url":"…","format":"feodo","category":"c2"}]), FLOW_ML (IPS_FLOW_ML=on judges the inline flows with the shipped model and drops the sources of malicious ones), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
+      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), REP_LISTS (IPS_REP_LISTS: the threat lists as JSON, e.g. [{"name":"feodo","url":"…","format":"feodo","category":"c2"}]), FLOW_ML (IPS_FLOW_ML=on judges the inline flows with the shipped model and drops the sources of malicious ones), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL), a fleet sensor FLEET (IPS_FLEET=true), SENSOR (IPS_SENSOR, blank = the host name), BROKER (IPS_MQTT_URL), MQTT_USER (IPS_MQTT_USER; the password in the fleet node), FLEET_QUEUE (IPS_FLEET_QUEUE: its on-disk queue). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
 
     // Devices
     b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}', flowOutput: 'new' }) }, 140, 120, [['vendor', 'reputation'], ['reputation'], ['alerts-in']]);
     // Device stats reach ip-reputation for the devices' MACs; only the flow records go on from it to the history.
     b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth']]);
-    b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate', 'notify'], ['alerts-in']]);
+    b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate', 'notify', 'fleet'], ['alerts-in']]);
     b.func('device-view', 'device list view', code.DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
     ui.template('device-list', { name: 'device list', view: 'device-list', group: 'g-devices', order: 1, width: 12, height: 8 }, 1010, 100, [['block']]);
     b.func('device-rate', 'KB/s per device', code.DEVICE_RATE_FUNC, 1, 800, 160, [['chart-live']]);
@@ -289,10 +296,15 @@ return on ? [msg, null] : [null, msg];`, 2, 900, 320, [['meter'], ['nfq']]);
     // Detector alerts block their offender (iptables-block refuses, with the reason, alerts that name none);
     // bandwidth and policy alerts, about the LAN's own devices, only inform. All go to history, the log and a toast.
     b.add('detections', 'junction', {}, 900, 380, [['block', 'alerts-in']]);
-    b.add('alerts-in', 'junction', {}, 1030, 530, [['history', 'model', 'toast-filter', 'notify']]);
+    b.add('alerts-in', 'junction', {}, 1030, 530, [['history', 'model', 'toast-filter', 'notify', 'fleet']]);
     b.sqliteLog('history', 'history', 1210, 260, [[]]);
     b.add('block', 'iptables-block', { name: 'block', ...settingsOf('iptables-block', { escalate: true, dryRun: '${BLOCK_DRYRUN}' }) }, 1210, 380,
-      [['stamp-blocklist', 'history', 'device-view', 'notify']]);
+      [['stamp-blocklist', 'history', 'device-view', 'notify', 'fleet']]);
+    // One sensor of a fleet (off unless the tab's FLEET is true): alerts, device stats and block lists to the broker for a
+    // central (flows/fleet-central.json); the fleet's decisions back into iptables-block, whose allowlist and protections still win.
+    // Its queue has a file of its own: sharing the history's, the two writers met SQLITE_BUSY under load (tests/integration/flows-router.test.ts).
+    b.add('fleet', 'fleet-sensor', { name: 'fleet sensor', ...settingsOf('fleet-sensor', { enabled: '${FLEET}', sensor: '${SENSOR}', broker: '${BROKER}', username: '${MQTT_USER}',
+      file: '${FLEET_QUEUE}' }) }, 1420, 440, [['block']]);
     b.add('list-tick', 'inject', { name: 'show blocklist', props: [{ p: 'topic', vt: 'str' }], repeat: '10', crontab: '', once: true, onceDelay: '0.5', topic: 'list' },
       990, 440, [['block']]);
     b.func('stamp-blocklist', 'blocklist view', code.BLOCKLIST_STAMP_FUNC, 1, 1420, 380, [['blocklist']]);
@@ -341,8 +353,64 @@ return [[{ topic: 'config', payload: { iface } }, { topic: 'start' }]];`, 1, 360
   },
 };
 
+// ---------------------------------------------------------------- fleet central
+
+const CENTRAL = {
+  name: 'central',
+  file: 'fleet-central',
+  tab: (v) => ({
+    label: 'Fleet central',
+    info: `The central of a fleet of sensors (router or analyst flows with their fleet-sensor on): every sensor's alerts, devices, block lists and health from an MQTT broker into SQLite, a fleet dashboard at ${v.url}, blocks decided here applied by every sensor. See "Many sensors, one view" in the README of node-red-contrib-ips.`,
+    env: [
+      ...brokerVars,
+      envVar('DB_FILE', 'IPS_DB', 'ips-central.db'),
+    ],
+  }),
+  // rows: Sensors; Alerts; Devices (8 units high), Blocklist (1 + 1 + 6)
+  page: {
+    title: 'Fleet', icon: { dashboard1: 'sitemap', dashboard2: 'lan' }, order: 3, path: '/fleet',
+    groups: [
+      { id: 'g-sensors', title: 'Sensors', width: 24 },
+      { id: 'g-log', title: 'Alerts of every sensor', width: 24 },
+      { id: 'g-devices', title: 'Devices per sensor', width: 12 },
+      { id: 'g-block', title: 'Fleet blocklist', width: 12 },
+    ],
+  },
+  build(b, ui, v) {
+    b.comment('about', 'Fleet central: every sensor over MQTT → SQLite → fleet dashboard; blocks from here go to every sensor',
+      `Configure on this tab's Environment: BROKER (IPS_MQTT_URL), MQTT_USER (IPS_MQTT_USER; the password in the fleet-central node, kept in Node-RED's credentials), DB_FILE (IPS_DB). The broker's ACL: docs/fleet-acl.example. Dashboard at ${v.url}.`, 330, 40);
+    b.add('central', 'fleet-central', { ...settingsOf('fleet-central', { broker: '${BROKER}', username: '${MQTT_USER}' }) }, 140, 120, [['history']]);
+    b.sqliteLog('history', 'history', 380, 120, [[]]);
+
+    // The dashboard asks sqlite-log every 5 s, and at once when the sensor filter changes.
+    b.add('tick', 'inject', { name: 'every 5 s', props: [{ p: 'topic', vt: 'str' }], repeat: '5', crontab: '', once: true, onceDelay: '1', topic: 'refresh' },
+      140, 200, [['queries']]);
+    ui.textInput('sensor-filter', { name: 'sensor filter', label: 'Sensor', tooltip: 'empty = every sensor', group: 'g-log', order: 1, topic: 'sensor' }, 140, 240, [['remember-sensor']]);
+    b.add('remember-sensor', 'change', { name: 'remember sensor filter', rules: [{ t: 'set', p: 'sensor_filter', pt: 'flow', to: 'payload', tot: 'msg' }],
+      action: '', property: '', from: '', to: '', reg: false }, 360, 240, [['queries']]);
+    b.func('queries', 'fleet queries', code.FLEET_QUERIES_FUNC, 1, 580, 220, [['fleet-db']]);
+    b.sqliteLog('fleet-db', 'fleet queries', 780, 220, [['fleet-view']]);
+    b.func('fleet-view', 'fleet views', code.FLEET_VIEW_FUNC, 4, 980, 220, [['sensors'], ['alert-log'], ['device-list'], ['blocklist']]);
+    ui.template('sensors', { name: 'sensors', view: 'fleet-sensors', group: 'g-sensors', order: 1, width: 24, height: 5 }, 1210, 160, [[]]);
+    ui.template('alert-log', { name: 'alert log', view: 'threat-log', group: 'g-log', order: 2, width: 24, height: 10 }, 1210, 200, [[]]);
+    // a device's switch and the blocklist's Unblock decide for the whole fleet
+    ui.template('device-list', { name: 'device list', view: 'device-list', group: 'g-devices', order: 1, width: 12, height: 8 }, 1210, 240, [['central']]);
+
+    // Block everywhere: the typed address as a decision every sensor applies.
+    ui.textInput('block-ip', { name: 'address to block', label: 'Address', tooltip: 'an IPv4 or IPv6 address', group: 'g-block', order: 1, topic: 'address' },
+      140, 340, [['remember-ip']]);
+    b.add('remember-ip', 'change', { name: 'remember address', rules: [{ t: 'set', p: 'block_ip', pt: 'flow', to: 'payload', tot: 'msg' }],
+      action: '', property: '', from: '', to: '', reg: false }, 360, 340, [[]]);
+    ui.button('btn-block', { name: 'block everywhere', group: 'g-block', order: 2, width: 4, height: 1, label: 'Block everywhere', tooltip: 'every sensor blocks the address',
+      className: 'ips-block-everywhere', icon: 'ban', topic: 'block' }, 140, 380, [['block-msg']]);
+    b.func('block-msg', 'address → block decision', code.BLOCK_EVERYWHERE_FUNC, 1, 360, 380, [['central']]);
+    // after the address and button: Dashboard 2 orders a group's widgets as they are described
+    ui.template('blocklist', { name: 'blocklist', view: 'blocklist', group: 'g-block', order: 3, width: 12, height: 6 }, 1210, 280, [['central']]);
+  },
+};
+
 /** The dashboards the script writes. */
-const DASHBOARDS = [ANALYST, ROUTER];
+const DASHBOARDS = [ANALYST, ROUTER, CENTRAL];
 
 // ---------------------------------------------------------------- rendering
 

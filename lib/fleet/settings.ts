@@ -30,6 +30,7 @@ export const brokerFields: Fields<BrokerSettings> = {
 };
 
 export interface FleetSensorSettings extends BrokerSettings {
+  enabled: boolean;
   sensor: string;
   file: string;
   queueMax: number;
@@ -40,6 +41,7 @@ export interface FleetSensorSettings extends BrokerSettings {
 }
 
 export const fleetSensorSchema: Schema<FleetSensorSettings> = {
+  enabled: { type: 'bool', default: true, label: 'Enabled', help: 'off: connects to no broker, publishes and queues nothing, applies no decision (the router flow\'s sensor is off until its FLEET setting is true)' },
   sensor: { type: 'string', maxLength: 64, pattern: SENSOR_NAME.source.slice(1, -1), patternError: 'is not a sensor name (letters, digits, . _ -)', default: '', label: 'Sensor', help: "this sensor's name in the fleet and its topics (ips/<name>/…); blank = the host name" },
   ...brokerFields,
   file: { type: 'string', maxLength: 4096, default: 'ips-log.db', label: 'Queue file', help: 'the SQLite file that keeps undelivered messages (sqlite-log\'s file), relative to the user directory' },

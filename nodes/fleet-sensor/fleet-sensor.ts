@@ -9,6 +9,8 @@ export = function (RED: import('node-red').NodeAPI): void {
     type: 'fleet-sensor',
     credentials: { password: { type: 'password' } },
     async create(settings, kit) {
+      // Off: no broker, no queue file; what reaches it is let go (a shipped flow's sensor, until the fleet is wanted).
+      if (!settings.enabled) return { input() {}, status: (): StatusLine => ({ fill: 'grey', text: 'off' }) };
       const password = (kit.node as unknown as { credentials?: { password?: string } }).credentials?.password;
       const sensor = new FleetSensor(settings, password, path.resolve(kit.userDir, settings.file), kit.userDir, {
         command: (cmd) => kit.send({ topic: 'decision', payload: cmd } as NodeMessage),

@@ -177,4 +177,62 @@ node.status({ text: rows.length + ' flows' + (skipped ? ' (' + skipped + ' over 
 return null;`;
 })();
 
-module.exports = { FLOWS_CSV_FUNC, REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };
+
+/** The fleet dashboard's queries to sqlite-log, on every tick and when the sensor filter changes: sensors, blocklist, devices, alerts (of the filter's sensor). */
+const FLEET_QUERIES_FUNC = `// The sensor filter (empty = every sensor); a name sqlite-log would refuse filters nothing, with a warning.
+let sensor = String(flow.get('sensor_filter') || '').trim();
+if (sensor && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(sensor)) {
+    node.warn('not a sensor name: ' + JSON.stringify(sensor) + ': showing every sensor');
+    sensor = '';
+}
+node.status({ text: sensor ? 'alerts of ' + sensor : 'alerts of every sensor' });
+const alerts = { name: 'recentAlerts', limit: 200 };
+if (sensor) alerts.sensor = sensor;
+// the blocklist before the devices: the device list shows which are blocked
+return [[{ topic: 'query', payload: { name: 'sensors' } }, { topic: 'query', payload: { name: 'fleetBlocklist' } },
+    { topic: 'query', payload: { name: 'sensorDevices' } }, { topic: 'query', payload: alerts }]];`;
+
+/** sqlite-log's fleet query results → the fleet dashboard's views (sensors, alerts, devices, blocklist), each with a sensor column. */
+const FLEET_VIEW_FUNC = `const rows = Array.isArray(msg.payload) ? msg.payload : [];
+const uptime = (s) => typeof s !== 'number' ? '' : s >= 86400 ? Math.floor(s / 86400) + ' d ' + Math.floor(s % 86400 / 3600) + ' h'
+    : s >= 3600 ? Math.floor(s / 3600) + ' h ' + Math.floor(s % 3600 / 60) + ' min' : Math.floor(s / 60) + ' min';
+switch (msg.topic) {
+case 'sensors':
+    // offline: the broker delivered the sensor's will, or it has been silent for 2 minutes (4 health reports at the default 30 s)
+    return [{ payload: rows.map((r) => ({ sensor: r.sensor, state: r.status === 'offline' || r.ageS > 120 ? 'offline' : 'online', ageS: r.ageS,
+        version: r.version, uptime: uptime(r.uptimeS), packets: r.packets, drops: r.drops, queued: r.queued, dropped: r.dropped, alertsLastHour: r.alertsLastHour })) },
+        null, null, null];
+case 'recentAlerts':
+    return [null, { sensorColumn: true, payload: rows.map((a) => ({ key: a.id, ts: a.ts, sensor: a.sensor, src: a.src, sport: a.sport, dst: a.dst, dport: a.dport,
+        srcMac: a.srcMac, proto: a.proto, rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
+        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector })) }, null, null];
+case 'sensorDevices': {
+    const blocked = context.get('blocked') || [];
+    return [null, null, { sensorColumn: true, payload: { devices: rows.map((d) => Object.assign({}, d, { blocked: blocked.includes(d.ip) })) } }, null];
+}
+case 'fleetBlocklist': {
+    // one row per address: a fleet decision blocks it on every sensor, and its Unblock lifts it on all
+    const byIp = {};
+    for (const r of rows) {
+        const b = byIp[r.ip] = byIp[r.ip] || { ip: r.ip, sensors: [], since: r.since, expires: r.expires, reason: r.reason };
+        b.sensors.push(r.sensor);
+        b.since = Math.min(b.since, r.since);
+    }
+    const blocked = Object.values(byIp).map((b) => Object.assign(b, { sensor: b.sensors.join(', ') }));
+    context.set('blocked', blocked.map((b) => b.ip));
+    return [null, null, null, { sensorColumn: true, receivedAt: Date.now(), payload: { blocked } }];
+}
+default:
+    return null;
+}`;
+
+/** The address typed on the fleet dashboard → a block decision for fleet-central. */
+const BLOCK_EVERYWHERE_FUNC = `const ip = String(flow.get('block_ip') || '').trim();
+if (!ip) {
+    node.warn('type an address to block first');
+    return null;
+}
+// fleet-central checks the address and says why it refuses one
+return { topic: 'block', payload: ip };`;
+
+module.exports = { FLOWS_CSV_FUNC, FLEET_QUERIES_FUNC, FLEET_VIEW_FUNC, BLOCK_EVERYWHERE_FUNC, REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };

@@ -28,11 +28,12 @@ const THREAT_LOG_TEMPLATE = `${SEVERITY_STYLE}
   </label>
   <span class="ips-log-count">{{(msg.payload || []).length}} alerts</span>
   <table class="ips-table">
-    <thead><tr><th>time</th><th>source</th><th>type / rule</th><th>severity</th><th>action</th><th>reason</th></tr></thead>
+    <thead><tr><th>time</th><th ng-if="msg.sensorColumn">sensor</th><th>source</th><th>type / rule</th><th>severity</th><th>action</th><th>reason</th></tr></thead>
     <tbody>
       <tr class="ips-row" ng-repeat="a in (msg.payload || []) | filter: (filterSeverity ? {severity: filterSeverity} : undefined) track by a.key"
-          ng-click="$parent.selectedKey = a.key" ng-class="{'ips-selected': a.key === selectedKey}" data-rule="{{a.rule}}">
+          ng-click="$parent.selectedKey = a.key" ng-class="{'ips-selected': a.key === selectedKey}" data-rule="{{a.rule}}" data-sensor="{{a.sensor}}">
         <td>{{a.ts | date:'yyyy-MM-dd HH:mm:ss'}}</td>
+        <td ng-if="msg.sensorColumn" class="ips-sensor">{{a.sensor}}</td>
         <td>{{a.src}}<span ng-if="a.sport">:{{a.sport}}</span></td>
         <td>{{a.category}} / {{a.rule}}<span ng-if="a.mlClass" class="ips-ml-class"> ({{a.mlClass}}, p={{a.probability | number:2}})</span></td>
         <td><span class="ips-sev ips-sev-{{a.severity}}">{{a.severity}}</span></td>
@@ -65,10 +66,11 @@ const BLOCKLIST_TEMPLATE = `${SEVERITY_STYLE}
   <div ng-if="!(msg.payload.blocked || []).length">Nothing blocked.</div>
   <div ng-if="msg.payload.dryRun" class="ips-dry-run">Dry run: commands are shown, not run.</div>
   <table class="ips-table" ng-if="(msg.payload.blocked || []).length">
-    <thead><tr><th>address</th><th>since</th><th>time left</th><th>reason</th><th></th></tr></thead>
+    <thead><tr><th>address</th><th ng-if="msg.sensorColumn">sensors</th><th>since</th><th>time left</th><th>reason</th><th></th></tr></thead>
     <tbody>
       <tr ng-repeat="b in msg.payload.blocked track by b.ip" data-ip="{{b.ip}}">
         <td>{{b.ip}}</td>
+        <td ng-if="msg.sensorColumn" class="ips-sensor">{{b.sensor}}</td>
         <td>{{b.since | date:'HH:mm:ss'}}</td>
         <td>{{b.expires ? (((b.expires - msg.receivedAt) / 1000) | number:0) + ' s' : 'permanent'}}</td>
         <td>{{b.reason}}</td>
@@ -91,10 +93,10 @@ const DEVICE_LIST_TEMPLATE = `${SEVERITY_STYLE}
 <div class="ips-devices">
   <div ng-if="!(msg.payload.devices || []).length">No devices seen yet.</div>
   <table class="ips-table" ng-if="(msg.payload.devices || []).length">
-    <thead><tr><th>name</th><th>vendor</th><th>IP</th><th>MAC</th><th>down KB/s</th><th>up KB/s</th><th>blocked</th></tr></thead>
+    <thead><tr><th ng-if="msg.sensorColumn">sensor</th><th>name</th><th>vendor</th><th>IP</th><th>MAC</th><th>down KB/s</th><th>up KB/s</th><th>blocked</th></tr></thead>
     <tbody>
-      <tr ng-repeat="d in msg.payload.devices track by d.ip" data-ip="{{d.ip}}" class="ips-device">
-        <td>{{d.hostname || d.ip}}</td><td class="ips-vendor">{{d.vendor || '?'}}</td><td>{{d.ip}}</td><td>{{d.mac}}</td>
+      <tr ng-repeat="d in msg.payload.devices track by (d.sensor || '') + ' ' + d.ip" data-ip="{{d.ip}}" data-sensor="{{d.sensor}}" class="ips-device">
+        <td ng-if="msg.sensorColumn" class="ips-sensor">{{d.sensor}}</td><td>{{d.hostname || d.ip}}</td><td class="ips-vendor">{{d.vendor || '?'}}</td><td>{{d.ip}}</td><td>{{d.mac}}</td>
         <td class="ips-rx">{{(d.rxBps / 1024) | number:1}}</td><td class="ips-tx">{{(d.txBps / 1024) | number:1}}</td>
         <td><md-switch class="ips-block-switch" aria-label="block {{d.ip}}" ng-model="d.blocked"
               ng-change="send({topic: d.blocked ? 'block' : 'unblock', payload: d.ip})"></md-switch></td>
@@ -130,8 +132,25 @@ const REPUTATION_TEMPLATE = `${SEVERITY_STYLE}
   </table>
 </div>`;
 
+/** The fleet's sensors: health and last seen, one row each (fleet-central's flow). */
+const FLEET_SENSORS_TEMPLATE = `${SEVERITY_STYLE}
+<div class="ips-fleet-sensors">
+  <div ng-if="!(msg.payload || []).length">No sensor heard from yet.</div>
+  <table class="ips-table" ng-if="(msg.payload || []).length">
+    <thead><tr><th>sensor</th><th>state</th><th>last seen</th><th>version</th><th>uptime</th><th>packets</th><th>drops</th><th>queued / dropped</th><th>alerts (1 h)</th></tr></thead>
+    <tbody>
+      <tr ng-repeat="s in msg.payload track by s.sensor" class="ips-sensor-row" data-sensor="{{s.sensor}}" data-state="{{s.state}}">
+        <td>{{s.sensor}}</td><td><span class="ips-sev" ng-class="s.state === 'online' ? 'ips-sev-low' : 'ips-sev-high'">{{s.state}}</span></td>
+        <td>{{s.ageS}} s ago</td><td>{{s.version}}</td><td>{{s.uptime}}</td><td>{{s.packets}}</td><td>{{s.drops}}</td>
+        <td>{{s.queued}} / {{s.dropped}}</td><td class="ips-sensor-alerts">{{s.alertsLastHour}}</td>
+      </tr>
+    </tbody>
+  </table>
+</div>`;
+
 /** The views by name (the `view` of a template widget). */
 const VIEWS = {
+  'fleet-sensors': FLEET_SENSORS_TEMPLATE,
   reputation: REPUTATION_TEMPLATE,
   'threat-log': THREAT_LOG_TEMPLATE,
   blocklist: BLOCKLIST_TEMPLATE,

@@ -62,10 +62,11 @@ const THREAT_LOG = view(`<div class="ips-threat-log">
   <span class="ips-log-count">{{ rows.length }} alerts</span>
   <div class="ips-scroll">
   <table class="ips-table">
-    <thead><tr><th>time</th><th>source</th><th>type / rule</th><th>severity</th><th>action</th><th>reason</th></tr></thead>
+    <thead><tr><th>time</th><th v-if="sensorColumn">sensor</th><th>source</th><th>type / rule</th><th>severity</th><th>action</th><th>reason</th></tr></thead>
     <tbody>
-      <tr v-for="a in shown" :key="a.key" class="ips-row" :class="{ 'ips-selected': a.key === selectedKey }" :data-rule="a.rule" @click="selectedKey = a.key">
+      <tr v-for="a in shown" :key="a.key" class="ips-row" :class="{ 'ips-selected': a.key === selectedKey }" :data-rule="a.rule" :data-sensor="a.sensor" @click="selectedKey = a.key">
         <td>{{ time(a.ts) }}</td>
+        <td v-if="sensorColumn" class="ips-sensor">{{ a.sensor }}</td>
         <td>{{ a.src }}<span v-if="a.sport">:{{ a.sport }}</span></td>
         <td>{{ a.category }} / {{ a.rule }}<span v-if="a.mlClass" class="ips-ml-class"> ({{ a.mlClass }}, p={{ Number(a.probability).toFixed(2) }})</span></td>
         <td><span :class="'ips-sev ips-sev-' + a.severity">{{ a.severity }}</span></td>
@@ -94,6 +95,7 @@ const THREAT_LOG = view(`<div class="ips-threat-log">
 </div>`, {
   data: "{ filterSeverity: '', selectedKey: null }",
   computed: `    rows() { return Array.isArray(this.msg && this.msg.payload) ? this.msg.payload : []; },
+    sensorColumn() { return Boolean(this.msg && this.msg.sensorColumn); },
     shown() { return this.filterSeverity ? this.rows.filter((a) => a.severity === this.filterSeverity) : this.rows; },
     selected() { return this.rows.find((a) => a.key === this.selectedKey) || null; },`,
 });
@@ -103,10 +105,11 @@ const BLOCKLIST = view(`<div class="ips-blocklist">
   <div v-if="!blocked.length">Nothing blocked.</div>
   <div v-if="msg && msg.payload && msg.payload.dryRun" class="ips-dry-run">Dry run: commands are shown, not run.</div>
   <table class="ips-table" v-if="blocked.length">
-    <thead><tr><th>address</th><th>since</th><th>time left</th><th>reason</th><th></th></tr></thead>
+    <thead><tr><th>address</th><th v-if="msg.sensorColumn">sensors</th><th>since</th><th>time left</th><th>reason</th><th></th></tr></thead>
     <tbody>
       <tr v-for="b in blocked" :key="b.ip" :data-ip="b.ip">
         <td>{{ b.ip }}</td>
+        <td v-if="msg.sensorColumn" class="ips-sensor">{{ b.sensor }}</td>
         <td>{{ time(b.since).slice(11) }}</td>
         <td>{{ b.expires ? Math.round((b.expires - msg.receivedAt) / 1000) + ' s' : 'permanent' }}</td>
         <td>{{ b.reason }}</td>
@@ -132,10 +135,10 @@ const SUMMARY = `<template>
 const DEVICE_LIST = view(`<div class="ips-devices">
   <div v-if="!devices.length">No devices seen yet.</div>
   <table class="ips-table" v-if="devices.length">
-    <thead><tr><th>name</th><th>vendor</th><th>IP</th><th>MAC</th><th>down KB/s</th><th>up KB/s</th><th>blocked</th></tr></thead>
+    <thead><tr><th v-if="msg.sensorColumn">sensor</th><th>name</th><th>vendor</th><th>IP</th><th>MAC</th><th>down KB/s</th><th>up KB/s</th><th>blocked</th></tr></thead>
     <tbody>
-      <tr v-for="d in devices" :key="d.ip" :data-ip="d.ip" :data-blocked="d.blocked ? 'yes' : 'no'" class="ips-device">
-        <td>{{ d.hostname || d.ip }}</td><td class="ips-vendor">{{ d.vendor || '?' }}</td><td>{{ d.ip }}</td><td>{{ d.mac }}</td>
+      <tr v-for="d in devices" :key="(d.sensor || '') + ' ' + d.ip" :data-ip="d.ip" :data-sensor="d.sensor" :data-blocked="d.blocked ? 'yes' : 'no'" class="ips-device">
+        <td v-if="msg.sensorColumn" class="ips-sensor">{{ d.sensor }}</td><td>{{ d.hostname || d.ip }}</td><td class="ips-vendor">{{ d.vendor || '?' }}</td><td>{{ d.ip }}</td><td>{{ d.mac }}</td>
         <td class="ips-rx">{{ (d.rxBps / 1024).toFixed(1) }}</td><td class="ips-tx">{{ (d.txBps / 1024).toFixed(1) }}</td>
         <td><v-switch class="ips-block-switch" color="red" density="compact" hide-details :aria-label="'block ' + d.ip" :model-value="d.blocked"
               @update:model-value="(on) => send({ topic: on ? 'block' : 'unblock', payload: d.ip })"></v-switch></td>
@@ -184,8 +187,26 @@ export default {
 </script>
 ${STYLE}`;
 
+/** The fleet's sensors: health and last seen, one row each (fleet-central's flow). */
+const FLEET_SENSORS = view(`<div class="ips-fleet-sensors ips-scroll">
+  <div v-if="!sensors.length">No sensor heard from yet.</div>
+  <table class="ips-table" v-if="sensors.length">
+    <thead><tr><th>sensor</th><th>state</th><th>last seen</th><th>version</th><th>uptime</th><th>packets</th><th>drops</th><th>queued / dropped</th><th>alerts (1 h)</th></tr></thead>
+    <tbody>
+      <tr v-for="s in sensors" :key="s.sensor" class="ips-sensor-row" :data-sensor="s.sensor" :data-state="s.state">
+        <td>{{ s.sensor }}</td><td><span :class="'ips-sev ' + (s.state === 'online' ? 'ips-sev-low' : 'ips-sev-high')">{{ s.state }}</span></td>
+        <td>{{ s.ageS }} s ago</td><td>{{ s.version }}</td><td>{{ s.uptime }}</td><td>{{ s.packets }}</td><td>{{ s.drops }}</td>
+        <td>{{ s.queued }} / {{ s.dropped }}</td><td class="ips-sensor-alerts">{{ s.alertsLastHour }}</td>
+      </tr>
+    </tbody>
+  </table>
+</div>`, {
+  computed: '    sensors() { return Array.isArray(this.msg && this.msg.payload) ? this.msg.payload : []; },',
+});
+
 /** The views by name (the `view` of a template widget). */
 const VIEWS = {
+  'fleet-sensors': FLEET_SENSORS,
   reputation: REPUTATION,
   'threat-log': THREAT_LOG,
   blocklist: BLOCKLIST,

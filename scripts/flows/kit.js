@@ -35,6 +35,12 @@ function envVar(name, processVar, fallback) {
   const value = fallback === '' ? `$env("${processVar}")` : `$env("${processVar}") ? $env("${processVar}") : "${fallback}"`;
   return { name, value, type: 'jsonata' };
 }
+/** A fleet sensor is off unless IPS_FLEET=true. */
+const fleetVar = { name: 'FLEET', value: '$env("IPS_FLEET") = "true" ? "true" : "false"', type: 'jsonata' };
+/** The broker of both fleet flows unless IPS_MQTT_URL names another: fleet-central's and fleet-sensor's default. */
+const BROKER_URL = settingsOf('fleet-central').broker;
+/** The broker and login of both fleet flows (the password is a credential of the fleet node, never in the flow). */
+const brokerVars = [envVar('BROKER', 'IPS_MQTT_URL', BROKER_URL), envVar('MQTT_USER', 'IPS_MQTT_USER', '')];
 const dryRunVar = { name: 'BLOCK_DRYRUN', value: '$env("IPS_BLOCK_DRYRUN") = "false" ? "false" : "true"', type: 'jsonata' };
 
 /** Detector settings of both flows (the schema defaults); the threshold sliders start at these. */
@@ -110,4 +116,4 @@ function builder(prefix, tab) {
   return b;
 }
 
-module.exports = { settingsOf, envVar, dryRunVar, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY };
+module.exports = { settingsOf, envVar, dryRunVar, fleetVar, brokerVars, builder, FLOOD, SCAN, BANDWIDTH, NOTIFY };

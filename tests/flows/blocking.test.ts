@@ -21,6 +21,9 @@ import type { Alert } from '../../lib/detect/alert';
 /** The output of each node type that carries its alerts. */
 const ALERT_OUTPUT: Record<string, number> = { 'flood-detect': 1, 'scan-detect': 1, 'payload-match': 1, 'lan-watch': 1, 'flow-classify': 1, 'bandwidth-threshold': 1, 'conntrack-poll': 2 };
 
+/** Nodes whose output is not what they take in: fleet-sensor publishes the alerts it gets and sends the fleet's decisions (tests/integration/fleet-central-flow.test.ts). */
+const NOT_PASSING_ON = new Set(['fleet-sensor']);
+
 type Wires = string[][];
 
 function shipped(name: string): FlowNode[] {
@@ -47,7 +50,7 @@ function blockPath(flow: FlowNode[]): BlockPath {
   for (let grew = true; grew;) {
     grew = false;
     for (const n of flow) {
-      if (!reaches.has(n.id) && wires(n).flat().some((t) => reaches.has(t))) {
+      if (!reaches.has(n.id) && !NOT_PASSING_ON.has(n.type) && wires(n).flat().some((t) => reaches.has(t))) {
         reaches.add(n.id);
         grew = true;
       }

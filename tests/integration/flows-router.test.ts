@@ -6,7 +6,10 @@
  * dry run, and a device namespace pinging the router shows up in the device
  * list with its vendor and a rate, its block switch state following the
  * blocklist (the switch's message injected here; tests/browser/router.test.ts
- * clicks it in the dashboard).
+ * clicks it in the dashboard). With IPS_FLEET=true its fleet-sensor talks to
+ * a real Mosquitto in the router's namespace: its alerts and status are
+ * published under its sensor name, a decision of the fleet reaches its
+ * iptables-block, and its own blocks go out as decisions.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +20,7 @@ import { startChildRuntime, type ChildRuntime } from '../support/red-process';
 import { packageRoot } from '../support/red-runtime';
 import { shippedFlow } from '../support/browser';
 import { eventually } from '../support/wait';
+import { Mosquitto } from '../support/mosquitto';
 
 describe('flows/router-ips.json', () => {
   const flow = shippedFlow('router-ips');
@@ -161,6 +165,61 @@ describe('flows/router-ips.json', () => {
       assert.equal(alert.offender, RASPBERRY_PI_MAC);
       assert.equal(alert.srcVendor, 'Raspberry Pi Foundation');
       await rt.waitFor('router.lan-log', (m) => m.some((x) => JSON.stringify(x.msg.payload).includes('lan.spoof.gateway')), 15_000);
+      assert.deepEqual(rt.log.filter((l) => /\[error\]/.test(l)), [], rt.diagnostics());
+    });
+  });
+  describe('with IPS_FLEET=true: one sensor of a fleet', async () => {
+    const skip = (await netnsUnavailable()) ?? (await toolMissing('mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'iptables'));
+    let lab: Lab;
+    let rt: ChildRuntime;
+    let router: Netns;
+    let broker: Mosquitto;
+    const mqtt = (cmd: 'mosquitto_pub' | 'mosquitto_sub', args: string[]) => router.exec(cmd, ['-h', '127.0.0.1', '-p', '1883', '-V', 'mqttv5', ...args], { timeoutMs: 30_000 });
+    before(async () => {
+      if (skip) return;
+      lab = new Lab();
+      ({ router } = await routerWithDevice(lab, '10.95.0'));
+      broker = new Mosquitto({ ns: router, port: 1883 });
+      await broker.start();
+      rt = await startChildRuntime(flow, ['router.blocklist'], {
+        ns: router,
+        modules: ['node-red-dashboard'],
+        env: { ...process.env, IPS_LAN_CIDR: '10.95.0.0/24', IPS_FLEET: 'true', IPS_SENSOR: 'pi', IPS_MQTT_URL: 'mqtt://127.0.0.1:1883' },
+        timeoutMs: 60_000,
+      });
+    });
+    after(async () => {
+      await rt?.stop();
+      await broker?.dispose();
+      await lab?.cleanup();
+    });
+
+    it('publishes its alerts and status as sensor "pi"; a fleet decision reaches its iptables-block and its own block goes out as a decision', { skip: skip ?? false }, async () => {
+      assert.equal((await mqtt('mosquitto_sub', ['-t', 'ips/pi/status', '-C', '1', '-W', '20'])).stdout.trim(), 'online');
+      // an alert into the alerts' junction, until a subscriber started first sees one (it keeps no copy: alerts are not retained)
+      const sub = mqtt('mosquitto_sub', ['-t', 'ips/pi/alerts', '-C', '1', '-W', '25']);
+      let got: { stdout: string } | null = null;
+      void sub.then((r) => (got = r), () => undefined);
+      for (let i = 0; !got && i < 40; i++) {
+        await rt.inject('router.alerts-in', { payload: { ts: Date.now(), rule: 'scan.vertical', sid: 2, signature: 'port scan', category: 'scan', severity: 'medium', action: 'alert',
+          src: '198.51.100.20', dst: '10.95.0.1', proto: 'tcp', reason: `fleet test ${i}`, detector: 'scan-detect' } });
+        await eventually(() => got !== null, 500);
+      }
+      const alert = JSON.parse((await sub).stdout) as { rule: string; src: string; id: string };
+      assert.deepEqual([alert.rule, alert.src, typeof alert.id], ['scan.vertical', '198.51.100.20', 'string']);
+
+      // a decision another sensor published (retained, expiring in 10 min) is applied by this router's iptables-block
+      const now = Date.now();
+      const decision = { ip: '203.0.113.9', action: 'block', expires: now + 600_000, reason: 'seen on another sensor', rule: 'scan.vertical', origin: 'attic', ts: now };
+      await mqtt('mosquitto_pub', ['-q', '1', '-r', '-t', 'ips/decisions/203.0.113.9', '-m', JSON.stringify(decision), '-D', 'publish', 'message-expiry-interval', '600']);
+      const listed = (ip: string) => (m: { msg: Record<string, unknown> }[]) => ((m.at(-1)?.msg.payload as { blocked?: { ip: string }[] })?.blocked ?? []).some((b) => b.ip === ip);
+      await rt.waitFor('router.blocklist', listed('203.0.113.9'), 30_000);
+
+      // a block made on this router is published as a decision for the others
+      await rt.inject('router.block', { topic: 'block', payload: '198.51.100.30' });
+      await rt.waitFor('router.blocklist', listed('198.51.100.30'), 20_000);
+      const shared = JSON.parse((await mqtt('mosquitto_sub', ['-t', 'ips/decisions/198.51.100.30', '-C', '1', '-W', '20'])).stdout) as { ip: string; action: string; origin: string };
+      assert.deepEqual([shared.ip, shared.action, shared.origin], ['198.51.100.30', 'block', 'pi']);
       assert.deepEqual(rt.log.filter((l) => /\[error\]/.test(l)), [], rt.diagnostics());
     });
   });

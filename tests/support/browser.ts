@@ -107,7 +107,7 @@ export async function expectedAlerts(file: string, floodConfig: Record<string, u
 }
 
 /** A shipped flow from flows/: Dashboard 1, or with the suffix '-dashboard2' Dashboard 2. */
-export function shippedFlow(name: 'analyst-ids' | 'router-ips' | 'analyst-ids-dashboard2' | 'router-ips-dashboard2'): FlowNode[] {
+export function shippedFlow(name: 'analyst-ids' | 'router-ips' | 'fleet-central' | 'analyst-ids-dashboard2' | 'router-ips-dashboard2' | 'fleet-central-dashboard2'): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(packageRoot, 'flows', `${name}.json`), 'utf8')) as FlowNode[];
 }
 
