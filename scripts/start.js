@@ -6,11 +6,13 @@
 // certificate made at first start (scripts/lib/tls.js) or named in
 // IPS_TLS_CERT/IPS_TLS_KEY; IPS_HTTPS=on|off overrides that choice.
 //
-// On first start it writes a flow: a shipped analyst flow from flows/ when
-// there is one, else the pcap-in example; either pointed at the bundled demo
+// On first start it writes a flow: the shipped analyst flow for Dashboard 2
+// (flows/analyst-ids-dashboard2.json, dashboard at /dashboard), or with
+// IPS_DASHBOARD=1 the one for Dashboard 1 (flows/analyst-ids.json, /ui); the
+// pcap-in example when there is none. Either is pointed at the bundled demo
 // capture (examples/captures/demo.pcap; IPS_CAPTURE for shipped flows) and
-// read once on deploy. Later starts
-// keep whatever you deployed; IPS_RESET_FLOW=1 writes the flow again.
+// read once on deploy. Later starts keep whatever you deployed;
+// IPS_RESET_FLOW=1 writes the flow again (do that when switching dashboards).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -22,6 +24,7 @@ const userDir = process.env.IPS_USER_DIR ? path.resolve(process.env.IPS_USER_DIR
 const demoCapture = path.join(root, 'examples', 'captures', 'demo.pcap');
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 1880);
+const dashboardVersion = process.env.IPS_DASHBOARD || '2';
 
 function fail(message) {
   console.error(`npm start: ${message}`);
@@ -30,6 +33,7 @@ function fail(message) {
 
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a whole number from 1 to 65535, got "${process.env.PORT}"`);
 if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(host)) fail(`HOST must be an address or host name, got "${host}"`);
+if (dashboardVersion !== '1' && dashboardVersion !== '2') fail(`IPS_DASHBOARD must be 1 (node-red-dashboard) or 2 (@flowfuse/node-red-dashboard), got "${dashboardVersion}"`);
 if (!fs.existsSync(path.join(root, 'dist', 'nodes'))) fail('nothing built yet: run `npm run build` (npm start does it for you)');
 const loopback = /^(127(\.\d{1,3}){3}|::1|localhost)$/i.test(host);
 const httpsMode = process.env.IPS_HTTPS || (loopback ? 'off' : 'on');
@@ -41,10 +45,11 @@ try {
   fail('node-red is not installed here: run `npm ci` first');
 }
 
-// The user directory: the pack, and node-red-dashboard for the flows' ui_* nodes, symlinked in as installed modules.
+// The user directory: the pack, and the dashboard module for the flow's widgets, symlinked in as installed modules.
 fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
 function linkModule(name, target) {
   const link = path.join(userDir, 'node_modules', name);
+  fs.mkdirSync(path.dirname(link), { recursive: true }); // a scope (@flowfuse/…) is a directory
   let linkTarget = null;
   try {
     linkTarget = fs.readlinkSync(link);
@@ -57,11 +62,16 @@ function linkModule(name, target) {
   }
 }
 linkModule('node-red-contrib-ips', root);
-const dashboard = path.join(root, 'node_modules', 'node-red-dashboard');
-if (fs.existsSync(dashboard)) linkModule('node-red-dashboard', dashboard);
-else console.log('npm start: node-red-dashboard is not installed (npm install): the flows run without their dashboard');
+const deps = { 'node-red-contrib-ips': `file:${root}` };
+const dashboardModule = dashboardVersion === '1' ? 'node-red-dashboard' : '@flowfuse/node-red-dashboard';
+const dashboard = path.join(root, 'node_modules', dashboardModule);
+if (fs.existsSync(dashboard)) {
+  linkModule(dashboardModule, dashboard);
+  deps[dashboardModule] = `file:${dashboard}`;
+} else {
+  console.log(`npm start: ${dashboardModule} is not installed (npm install): the flows run without their dashboard`);
+}
 const userPkg = path.join(userDir, 'package.json');
-const deps = { 'node-red-contrib-ips': `file:${root}`, ...(fs.existsSync(dashboard) ? { 'node-red-dashboard': `file:${dashboard}` } : {}) };
 let pkgJson = { name: 'node-red-project', private: true, dependencies: {} };
 try {
   pkgJson = JSON.parse(fs.readFileSync(userPkg, 'utf8'));
@@ -75,7 +85,7 @@ fs.writeFileSync(userPkg, JSON.stringify(pkgJson, null, 2) + '\n');
 function startFlow() {
   const flowsDir = path.join(root, 'flows');
   const shipped = fs.existsSync(flowsDir) ? fs.readdirSync(flowsDir).filter((f) => f.endsWith('.json')).sort() : [];
-  const analyst = shipped.find((f) => /analyst/i.test(f));
+  const analyst = shipped.find((f) => /analyst/i.test(f) && /dashboard2/.test(f) === (dashboardVersion === '2'));
   const file = analyst ? path.join(flowsDir, analyst) : path.join(root, 'examples', 'pcap-in.json');
   const flow = JSON.parse(fs.readFileSync(file, 'utf8'));
   // File-mode pcap-in nodes with a placeholder path read the bundled capture (shipped
@@ -103,7 +113,7 @@ function startFlow() {
   // A flow file needs its nodes on a tab: put free-floating example nodes on one.
   if (!flow.some((n) => n.type === 'tab')) {
     const tab = { id: 'ips0start0tab00', type: 'tab', label: 'node-red-contrib-ips', disabled: false, info: `Loaded by npm start from ${path.relative(root, file)}` };
-    for (const n of flow) if (!n.z && !/config|^ui_(base|tab|group)$/.test(n.type)) n.z = tab.id;
+    for (const n of flow) if (!n.z && !/config|^ui[-_](base|tab|group|page|theme)$/.test(n.type)) n.z = tab.id;
     flow.unshift(tab);
   }
   return { flow, from: path.relative(root, file) };
@@ -165,7 +175,10 @@ ${httpsSettings}  userDir: ${JSON.stringify(userDir)},
 `);
 
 const shownHost = host === '0.0.0.0' || host === '::' ? 'this machine' : host.includes(':') ? `[${host}]` : host;
-console.log(`npm start: Node-RED on ${tls ? 'https' : 'http'}://${shownHost}:${port}/ (user dir ${path.relative(root, userDir) || '.'})`);
+const scheme = tls ? 'https' : 'http';
+console.log(`npm start: Node-RED on ${scheme}://${shownHost}:${port}/ (user dir ${path.relative(root, userDir) || '.'})`);
+const uiPath = dashboardVersion === '1' ? '/ui/' : '/dashboard/';
+console.log(`npm start: Dashboard ${dashboardVersion} on ${scheme}://${shownHost}:${port}${uiPath} (IPS_DASHBOARD=${dashboardVersion === '1' ? 2 : 1} IPS_RESET_FLOW=1 for the other)`);
 if (tls) {
   console.log(`npm start: HTTPS with ${tls.generated ? 'a certificate made now' : 'the certificate'} ${path.relative(root, tls.certFile) || tls.certFile}`);
   console.log(`npm start: its SHA-256 fingerprint, to compare with what your browser shows: ${tls.fingerprint}`);

@@ -18,6 +18,7 @@ import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
+import { notifySchema } from '../../lib/net/notify';
 
 /**
  * What a node does while its settings are bad (it always shows why, in red):
@@ -48,6 +49,7 @@ export const NODE_TYPES = {
   'vendor-lookup': nodeType(vendorLookupSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),
   'sqlite-log': nodeType(sqliteLogSchema, 'refuse'),
+  'push-notify': nodeType(notifySchema, 'refuse'),
 };
 
 export type NodeTypeName = keyof typeof NODE_TYPES;

@@ -84,8 +84,8 @@ export async function expectedAlerts(file: string, floodConfig: Record<string, u
   return { byCategory, alerts, packets: summary.packets, bytes: summary.bytes };
 }
 
-/** A shipped flow from flows/. */
-export function shippedFlow(name: 'analyst-ids' | 'router-ips'): FlowNode[] {
+/** A shipped flow from flows/: Dashboard 1, or with the suffix '-dashboard2' Dashboard 2. */
+export function shippedFlow(name: 'analyst-ids' | 'router-ips' | 'analyst-ids-dashboard2' | 'router-ips-dashboard2'): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(packageRoot, 'flows', `${name}.json`), 'utf8')) as FlowNode[];
 }
 
@@ -138,13 +138,14 @@ export function get(url: string, creds?: { username: string; password: string })
 }
 
 /**
- * Connect to the dashboard's socket.io (Engine.IO 4 long-polling, as a
- * browser does first) and join the default namespace. Returns what the server
+ * Connect to the dashboard's socket.io at `socketPath` (Dashboard 1's by
+ * default; Dashboard 2's is /dashboard/socket.io) with Engine.IO 4
+ * long-polling, as a browser does first, and join the default namespace. Returns what the server
  * answered to the namespace CONNECT: '40{...}' accepted, '44{...}' refused.
  */
-export async function socketIoConnect(baseUrl: string, creds?: { username: string; password: string }): Promise<string> {
+export async function socketIoConnect(baseUrl: string, creds?: { username: string; password: string }, socketPath = '/ui/socket.io'): Promise<string> {
   const headers: Record<string, string> = creds ? { Authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } : {};
-  const base = `${baseUrl}/ui/socket.io/?EIO=4&transport=polling`;
+  const base = `${baseUrl}${socketPath}/?EIO=4&transport=polling`;
   const open = await request(base, { headers });
   if (open.status !== 200 || !open.body.startsWith('0')) return `handshake refused: HTTP ${open.status} ${open.body}`;
   const { sid } = JSON.parse(open.body.slice(1)) as { sid: string };

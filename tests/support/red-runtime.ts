@@ -85,6 +85,7 @@ export function linkModules(userDir: string, modules: string[] = []): void {
   const deps: Record<string, string> = { 'node-red-contrib-ips': '*' };
   fs.symlinkSync(packageRoot, path.join(userDir, 'node_modules', 'node-red-contrib-ips'), 'dir');
   for (const name of modules) {
+    fs.mkdirSync(path.dirname(path.join(userDir, 'node_modules', name)), { recursive: true }); // a scope (@flowfuse/…) is a directory
     fs.symlinkSync(path.join(packageRoot, 'node_modules', name), path.join(userDir, 'node_modules', name), 'dir');
     deps[name] = '*';
   }

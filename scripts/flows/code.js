@@ -1,0 +1,99 @@
+// The code of the function nodes both dashboard variants share: they shape
+// the processing nodes' messages into what the dashboard shows (alert rows,
+// counts, chart data, the device list). Charts get node-red-dashboard's chart
+// format ([{ series, data, labels }]); the Dashboard 2 variant converts it for
+// its ui-chart where the widget is drawn (scripts/flows/dashboard2.js).
+'use strict';
+
+/** Alert → dashboard models (log rows, counts by category and flood rule, alerts per time bucket), sent at most every 250 ms. */
+const ALERT_MODEL_FUNC = `// Keeps the dashboard's view of the alerts: the last 500 log rows, counts per
+// category and per flood rule, and alerts per 10 s of packet time.
+const BUCKET_MS = 10000;
+const MAX_BUCKETS = 360;
+const state = context.get('state') || { rows: [], seq: 0, byCategory: {}, byFlood: {}, buckets: {} };
+if (msg.topic === 'clear') {
+    context.set('state', undefined);
+    return [{ payload: [] }, { payload: {} }, { payload: [] }, { payload: [] }, { payload: [] }];
+}
+const alerts = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
+for (const a of alerts) {
+    if (!a || typeof a.rule !== 'string') continue;
+    state.seq += 1;
+    state.rows.unshift({ key: state.seq, ts: a.ts, src: a.src, sport: a.sport, dst: a.dst, dport: a.dport, srcMac: a.srcMac, proto: a.proto,
+        rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
+        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector });
+    if (state.rows.length > 500) state.rows.length = 500;
+    state.byCategory[a.category] = (state.byCategory[a.category] || 0) + 1;
+    if (a.category === 'flood') {
+        const kind = a.rule.split('.')[1] || a.rule;
+        state.byFlood[kind] = (state.byFlood[kind] || 0) + 1;
+    }
+    const bucket = Math.floor(a.ts / BUCKET_MS) * BUCKET_MS;
+    const perCat = state.buckets[a.category] = state.buckets[a.category] || {};
+    perCat[bucket] = (perCat[bucket] || 0) + 1;
+}
+context.set('state', state);
+if (context.get('timer')) return null;
+context.set('timer', setTimeout(() => {
+    context.set('timer', undefined);
+    const s = context.get('state');
+    if (!s) return;
+    const categories = Object.keys(s.byCategory).sort();
+    const floods = Object.keys(s.byFlood).sort();
+    // Every bucket from one before the first alert to one after the last (at most MAX_BUCKETS), zeros included:
+    // a category with alerts in one bucket only is then still a visible line.
+    let first = Infinity;
+    let last = -Infinity;
+    for (const c of categories) for (const t of Object.keys(s.buckets[c])) { first = Math.min(first, Number(t)); last = Math.max(last, Number(t)); }
+    first = Math.max(first - BUCKET_MS, last - (MAX_BUCKETS - 2) * BUCKET_MS);
+    const times = [];
+    for (let t = first; t <= last + BUCKET_MS; t += BUCKET_MS) times.push(t);
+    const line = [{
+        series: categories,
+        data: categories.map((c) => times.map((t) => ({ x: t, y: s.buckets[c][t] || 0 }))),
+        labels: ['']
+    }];
+    const pie = [{ series: ['alerts'], data: [categories.map((c) => s.byCategory[c])], labels: categories }];
+    const bar = [{ series: ['alerts'], data: [floods.map((f) => s.byFlood[f])], labels: floods }];
+    const total = categories.reduce((n, c) => n + s.byCategory[c], 0);
+    node.send([
+        { payload: s.rows },
+        { payload: { total, byCategory: s.byCategory } },
+        { payload: line },
+        { payload: pie },
+        { payload: bar }
+    ]);
+}, 250));
+return null;`;
+
+/** A slider value → a detector's runtime config message: {topic:'config', payload:{[setting]: value}}. */
+const SLIDER_TO_CONFIG_FUNC = `// msg.topic names the detector setting the slider changes.
+const scale = { limitBps: 1024 }[msg.topic] || 1;
+return { topic: 'config', payload: { [msg.topic]: Math.round(Number(msg.payload) * scale) } };`;
+
+/** Blocklist messages get the time they arrived, so the template can show time left. */
+const BLOCKLIST_STAMP_FUNC = `msg.receivedAt = Date.now();
+msg.payload = Object.assign({}, msg.payload, { dryRun: env.get('BLOCK_DRYRUN') === 'true' });
+return msg;`;
+
+/** Joins the latest device stats with the blocklist, for the device list. */
+const DEVICE_VIEW_FUNC = `if (msg.topic === 'blocklist') context.set('blocked', (msg.payload.blocked || []).map((b) => b.ip));
+else if (msg.topic === 'devices') context.set('devices', msg.payload);
+else return null;
+const blocked = context.get('blocked') || [];
+const devices = (context.get('devices') || []).map((d) => Object.assign({}, d, { blocked: blocked.includes(d.ip) }));
+return { topic: 'devices', payload: { devices } };`;
+
+/** Live KB/s per device for the line chart: one point per device per poll. */
+const DEVICE_RATE_FUNC = `// One series per IP: a label that changed once the vendor or hostname became known would start a second line.
+const out = (msg.payload || []).map((d) => ({ topic: d.ip, payload: Math.round((d.rxBps + d.txBps) / 102.4) / 10 }));
+return [out];`;
+
+/** sqlite-log's deviceHistory (the busiest devices, B/s, one point a minute) as KB/s per IP for the chart. */
+const HOUR_KBS_FUNC = `const chart = (msg.payload || [])[0];
+if (!chart || chart.series.length === 0) return null;
+msg.payload = [{ series: chart.series.map((s) => s.replace(/ B\\/s$/, '')), labels: chart.labels,
+    data: chart.data.map((points) => points.map((p) => ({ x: p.x, y: Math.round(p.y / 102.4) / 10 }))) }];
+return msg;`;
+
+module.exports = { ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };
