@@ -15,7 +15,7 @@
 //   tab(v)        the tab: label, info, env (the flow's settings; `v` the variant, `v.url` its dashboard URL)
 //   page          the dashboard page: title, icon per variant, order, path (Dashboard 2), and
 //                 its groups in display order: { id, title, width } (width in Dashboard 1 units: 24 = full)
-//   build(b, ui)  the nodes, in order: processing nodes through the builder `b`
+//   build(b, ui, v)  the nodes, in order: processing nodes through the builder `b`
 //                 (b.add, b.func, b.sqliteLog, b.detectors, b.comment; scripts/flows/kit.js),
 //                 widgets through `ui` (ui.template, ui.chart, ui.slider, ui.button, ui.switch,
 //                 ui.textInput, ui.text, ui.notification), which each variant renders with its
@@ -29,7 +29,12 @@
 //   a widget            ui.<kind>('my-widget', { group: 'g-…', order, … }, x, y, wires) in build();
 //                       a new template view: its text in VIEWS of BOTH dashboard1.js and dashboard2.js
 //                       (the build throws when one is missing);
-//   a group             an entry in page.groups; a page: a new description (with its own tab).
+//   a group             an entry in page.groups; a page: a new description (with its own tab);
+//   a widget kind       a method of widgets() in BOTH dashboard1.js and dashboard2.js; where a
+//                       variant needs the input in another form it adds an adapter node in front
+//                       and b.reroute(widget, adapter), as dashboard2.js does for charts.
+// Then `node scripts/make-flows.js` and commit flows/ and examples/flows/ (tests/flows/variants.test.ts
+// checks the variants share every processing node, setting and wire).
 'use strict';
 const fs = require('fs');
 const path = require('path');

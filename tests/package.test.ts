@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from './support/red-runtime';
 import { editorDefinitions, registration } from './support/editor';
+import { flowFiles } from './support/flow-files';
 
 interface PackageJson {
   name?: string;
@@ -44,17 +45,6 @@ function exampleTypes(): Set<string> {
     for (const n of flow) if (typeof n.type === 'string') used.add(n.type);
   }
   return used;
-}
-
-/** The shipped flows and the examples: file name → nodes. */
-function importableFlows(): [string, Record<string, unknown>[]][] {
-  const out: [string, Record<string, unknown>[]][] = [];
-  for (const dir of ['flows', 'examples']) {
-    for (const file of fs.readdirSync(path.join(packageRoot, dir)).filter((f) => f.endsWith('.json'))) {
-      out.push([`${dir}/${file}`, JSON.parse(fs.readFileSync(path.join(packageRoot, dir, file), 'utf8')) as Record<string, unknown>[]]);
-    }
-  }
-  return out;
 }
 
 /**
@@ -166,7 +156,7 @@ describe('package: what Node-RED\'s validator checks', () => {
     it('every node of the shipped flows and examples passes its validators, ${NAME} references included', () => {
       const invalid: string[] = [];
       let checked = 0;
-      for (const [file, flow] of importableFlows()) {
+      for (const [file, flow] of flowFiles()) {
         for (const n of flow) {
           const def = defs.get(String(n.type));
           if (!def) continue;

@@ -15,6 +15,7 @@ import { badConfigParagraph, editorValue } from '../nodes/common/editor';
 import { currentVersion, legacySettings } from '../nodes/common/migrations';
 import { builtHtml, editorDefinitions, type Validator } from './support/editor';
 import { packageRoot } from './support/red-runtime';
+import { flowFiles } from './support/flow-files';
 
 /** Editor properties that are not settings: the node's name and its config version. */
 const EDITOR_ONLY = new Set(['name', 'version']);
@@ -27,14 +28,7 @@ function fieldsOf(type: string): [string, FieldSpec][] {
 
 /** Every node of the shipped flows and the examples, with the file it is in. */
 function flowNodes(): { file: string; node: Record<string, unknown> }[] {
-  const out: { file: string; node: Record<string, unknown> }[] = [];
-  for (const dir of ['flows', 'examples']) {
-    for (const file of fs.readdirSync(path.join(packageRoot, dir)).filter((f) => f.endsWith('.json'))) {
-      const flow = JSON.parse(fs.readFileSync(path.join(packageRoot, dir, file), 'utf8')) as Record<string, unknown>[];
-      for (const node of flow) out.push({ file: `${dir}/${file}`, node });
-    }
-  }
-  return out;
+  return flowFiles().flatMap(([file, flow]) => flow.map((node) => ({ file, node })));
 }
 
 describe('settings: one declaration per setting', () => {

@@ -113,7 +113,7 @@ export class Collapser {
     return { title: `${total} more ${total === 1 ? 'event' : 'events'} (repeats)`, text: lines.join('\n'), severity, digest: true };
   }
 
-  /** A new interval (settings changed): what was sent no longer holds anything back. */
+  /** Another interval (settings changed): what was sent and what is held are measured against it from now on. */
   setInterval(intervalMs: number): void {
     this.intervalMs = intervalMs;
   }

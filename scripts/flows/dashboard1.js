@@ -100,9 +100,10 @@ const DEVICE_LIST_TEMPLATE = `${SEVERITY_STYLE}
   </table>
 </div>`;
 
+/** Links to the exports, relative to the dashboard (…/ui/): the HTTP-in endpoints sit beside /ui. */
 const EXPORT_LINKS_TEMPLATE = `<div class="ips-export">Alerts:
-  <a class="ips-export-csv" href="ips/export/alerts.csv" target="_blank" download>CSV</a> ·
-  <a class="ips-export-jsonl" href="ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>`;
+  <a class="ips-export-csv" href="../ips/export/alerts.csv" target="_blank" download>CSV</a> ·
+  <a class="ips-export-jsonl" href="../ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>`;
 
 /** The views by name (the `view` of a template widget). */
 const VIEWS = {
@@ -145,8 +146,7 @@ function widgets(b) {
 
     /** A threshold slider, set to its default once on deploy (passthru off: setting it sends nothing to the detector). */
     slider(name, w, x, y, to) {
-      b.add(`${name}-default`, 'inject', { name: `${w.value}`, props: [{ p: 'payload' }], repeat: '', crontab: '', once: true, onceDelay: '0.5', topic: '', payload: String(w.value),
-        payloadType: 'num' }, x, y, [[name]]);
+      b.numberOnDeploy(`${name}-default`, w.value, x, y, name);
       return b.add(name, 'ui_slider', { name: w.label, label: `${w.label} (${w.value})`, tooltip: `default ${w.value}`, group: b.id(w.group), order: 0, width: 0, height: 0,
         passthru: false, outs: 'end', topic: w.topic, topicType: 'str', min: w.min, max: w.max, step: w.step, className: '' }, x + 200, y, [[to]]);
     },

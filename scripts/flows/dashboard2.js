@@ -35,9 +35,25 @@ const TIME_METHOD = `time(ts, withMs) {
       return withMs ? text + '.' + p(d.getMilliseconds(), 3) : text;
     }`;
 
+/** A Vue view: its template, the component's `data` and `computed` (source text), the time method and the shared style. */
+const view = (template, { data = '', computed }) => `<template>
+${template}
+</template>
+<script>
+export default {${data ? `
+  data() { return ${data}; },` : ''}
+  computed: {
+${computed}
+  },
+  methods: {
+    ${TIME_METHOD},
+  },
+};
+</script>
+${STYLE}`;
+
 /** Threat log: table with severity colours, a severity filter, and the selected alert's packet view. */
-const THREAT_LOG = `<template>
-<div class="ips-threat-log">
+const THREAT_LOG = view(`<div class="ips-threat-log">
   <label>Severity
     <select v-model="filterSeverity" class="ips-severity-filter">
       <option value="">all</option><option value="high">high</option><option value="medium">medium</option><option value="low">low</option>
@@ -72,26 +88,15 @@ const THREAT_LOG = `<template>
     <div class="ips-hex">{{ selected.evidence || '(no payload evidence for this alert)' }}</div>
   </div>
   <div v-else class="ips-packet-hint">Click an alert to see its packet.</div>
-</div>
-</template>
-<script>
-export default {
-  data() { return { filterSeverity: '', selectedKey: null }; },
-  computed: {
-    rows() { return Array.isArray(this.msg && this.msg.payload) ? this.msg.payload : []; },
+</div>`, {
+  data: "{ filterSeverity: '', selectedKey: null }",
+  computed: `    rows() { return Array.isArray(this.msg && this.msg.payload) ? this.msg.payload : []; },
     shown() { return this.filterSeverity ? this.rows.filter((a) => a.severity === this.filterSeverity) : this.rows; },
-    selected() { return this.rows.find((a) => a.key === this.selectedKey) || null; },
-  },
-  methods: {
-    ${TIME_METHOD},
-  },
-};
-</script>
-${STYLE}`;
+    selected() { return this.rows.find((a) => a.key === this.selectedKey) || null; },`,
+});
 
 /** Blocklist with time left and an unblock button per address (sends {topic:'unblock', payload: ip}). */
-const BLOCKLIST = `<template>
-<div class="ips-blocklist">
+const BLOCKLIST = view(`<div class="ips-blocklist">
   <div v-if="!blocked.length">Nothing blocked.</div>
   <div v-if="msg && msg.payload && msg.payload.dryRun" class="ips-dry-run">Dry run: commands are shown, not run.</div>
   <table class="ips-table" v-if="blocked.length">
@@ -106,19 +111,9 @@ const BLOCKLIST = `<template>
       </tr>
     </tbody>
   </table>
-</div>
-</template>
-<script>
-export default {
-  computed: {
-    blocked() { return (this.msg && this.msg.payload && this.msg.payload.blocked) || []; },
-  },
-  methods: {
-    ${TIME_METHOD},
-  },
-};
-</script>
-${STYLE}`;
+</div>`, {
+  computed: '    blocked() { return (this.msg && this.msg.payload && this.msg.payload.blocked) || []; },',
+});
 
 /** Alert counts: total and per category (data-count attributes for tests). */
 const SUMMARY = `<template>
@@ -131,8 +126,7 @@ const SUMMARY = `<template>
 </template>`;
 
 /** Device list: one row per device with live KB/s each way and a block switch ({topic:'block'|'unblock', payload: ip}). */
-const DEVICE_LIST = `<template>
-<div class="ips-devices">
+const DEVICE_LIST = view(`<div class="ips-devices">
   <div v-if="!devices.length">No devices seen yet.</div>
   <table class="ips-table" v-if="devices.length">
     <thead><tr><th>name</th><th>vendor</th><th>IP</th><th>MAC</th><th>down KB/s</th><th>up KB/s</th><th>blocked</th></tr></thead>
@@ -145,16 +139,9 @@ const DEVICE_LIST = `<template>
       </tr>
     </tbody>
   </table>
-</div>
-</template>
-<script>
-export default {
-  computed: {
-    devices() { return (this.msg && this.msg.payload && this.msg.payload.devices) || []; },
-  },
-};
-</script>
-${STYLE}`;
+</div>`, {
+  computed: '    devices() { return (this.msg && this.msg.payload && this.msg.payload.devices) || []; },',
+});
 
 /** Links to the exports, relative to the dashboard (…/dashboard/<page>): the HTTP-in endpoints sit beside /dashboard. */
 const EXPORT_LINKS = `<template>
@@ -235,8 +222,7 @@ function widgets(b) {
     },
 
     slider(name, w, x, y, to) {
-      b.add(`${name}-default`, 'inject', { name: `${w.value}`, props: [{ p: 'payload' }], repeat: '', crontab: '', once: true, onceDelay: '0.5', topic: '', payload: String(w.value),
-        payloadType: 'num' }, x, y, [[name]]);
+      b.numberOnDeploy(`${name}-default`, w.value, x, y, name);
       return b.add(name, 'ui-slider', { group: groupOf(w.group), name: w.label, label: `${w.label} (${w.value})`, tooltip: `default ${w.value}`, order: orderIn(w.group, w.order),
         width: 0, height: 0, passthru: false, outs: 'end', topic: w.topic, topicType: 'str', thumbLabel: 'always', showTicks: 'false', min: w.min, max: w.max, step: w.step,
         className: `ips-slider-${w.topic}`, iconPrepend: '', iconAppend: '', color: '', colorTrack: '', colorThumb: '', showTextField: false }, x + 200, y, [[to]]);

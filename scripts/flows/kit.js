@@ -89,6 +89,10 @@ function builder(prefix, tab) {
 
   b.comment = (name, text, info, x, y) => add(name, 'comment', { name: text, info }, x, y);
 
+  /** An inject sending number `value` to node `to` once on deploy (a slider's default, in either dashboard). */
+  b.numberOnDeploy = (name, value, x, y, to) => add(name, 'inject', { name: `${value}`, props: [{ p: 'payload' }], repeat: '', crontab: '', once: true, onceDelay: '0.5', topic: '',
+    payload: String(value), payloadType: 'num' }, x, y, [[to]]);
+
   /** A sqlite-log node on the tab's DB_FILE; every node of a flow shares the file, so they share these settings too. */
   b.sqliteLog = (name, label, x, y, wires) => add(name, 'sqlite-log', { name: label, ...settingsOf('sqlite-log', { file: '${DB_FILE}' }) }, x, y, wires);
 

@@ -149,6 +149,11 @@ for (const v of VARIANTS) {
       // every alert is a row of the threat log
       const rows = await page.$$eval('.ips-threat-log tr.ips-row', (trs) => trs.map((tr) => tr.getAttribute('data-rule')));
       assert.deepEqual(rows.sort(), expected.alerts.map((a) => a.rule).sort());
+      // the export links lead to the export endpoints
+      for (const cls of ['ips-export-csv', 'ips-export-jsonl']) {
+        const href = await page.$eval(`a.${cls}`, (a) => (a as HTMLAnchorElement).href);
+        assert.equal(href, `${url}/ips/export/alerts.${cls === 'ips-export-csv' ? 'csv' : 'jsonl'}`);
+      }
       await page.waitForTimeout(1500); // let the charts draw before the picture
       await dashboardScreenshot(page, path.join(testOutput, `analyst-dashboard${v.shot}.png`));
       // click an alert with payload evidence: its packet view shows the hex/ASCII dump

@@ -58,6 +58,8 @@ describe('push-notify in the router flow', () => {
     rx!.requests.length = 0;
     await rt!.deploy(notifyFlow());
     const node = () => rt!.RED.nodes.getNode('router.notify') as Receiver;
+    // the deploy resolves before the new node has started
+    for (let i = 0; i < 200 && !rt!.RED.nodes.getNode('router.notify'); i++) await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 12; i++) node().receive({ topic: 'flood.icmp.src', payload: { ...FLOOD, count: 600 + i, reason: `ICMP echo flood, report ${i}` } });
     await rx!.waitFor(1);
     // the first device list is what is there; the second has a new device
