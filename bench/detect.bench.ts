@@ -14,14 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { ATTACKERS, makeCapture, spoofedSyn } from './support/make-capture';
 import { measure, mib, report } from './support/measure';
-import { countPackets, countSink } from './support/count';
-import { CaptureFileReader } from '../lib/capture/pcap-file';
-import { decodeRecord } from '../lib/packet/decode';
+import { readBatches, runChain as runChainIn } from './support/chain';
 import { FloodDetector } from '../lib/detect/flood';
 import { ScanDetector } from '../lib/detect/scan';
-import type { Packet } from '../lib/packet/types';
+import { LanDetector } from '../lib/detect/lan';
 import type { Alert } from '../lib/detect/alert';
-import { packageRoot, startRuntime, type FlowNode } from '../tests/support/red-runtime';
+import { packageRoot, type FlowNode } from '../tests/support/red-runtime';
 
 const PACKETS = Number(process.env.IPS_BENCH_PACKETS ?? 1_000_000);
 const BATCH = Number(process.env.IPS_BENCH_BATCH ?? 256);
@@ -32,26 +30,6 @@ const GAP_US = 100;
 const ONLY = process.env.IPS_BENCH_ONLY ?? '';
 
 const hasPayloadMatch = fs.existsSync(path.join(packageRoot, 'dist', 'nodes', 'payload-match', 'payload-match.js'));
-
-/** Read and decode `file` in batches, handing each batch to `each`. */
-async function readBatches(file: string, each: (batch: Packet[]) => void): Promise<number> {
-  const reader = new CaptureFileReader(file);
-  let n = 0;
-  try {
-    for await (const records of reader) {
-      const batch: Packet[] = new Array(records.length);
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i];
-        batch[i] = decodeRecord(r);
-      }
-      each(batch);
-      n += batch.length;
-    }
-  } finally {
-    await reader.close();
-  }
-  return n;
-}
 
 function countRules(alerts: Alert[]): string {
   const by = new Map<string, number>();
@@ -71,50 +49,15 @@ async function engines(file: string): Promise<void> {
   }));
   report('reader + decoder + flood + scan engines (no Node-RED)', r);
   console.log(`  alerts: ${countRules(alerts)}`);
+  // lan-watch's engine on the same packets: every packet's source MAC is looked up in the device table
+  const lan = new LanDetector('lan');
+  report('reader + decoder + lan-watch engine (no Node-RED)', await measure(() => readBatches(file, (b) => {
+    lan.process(b);
+  })));
 }
 
-interface ChainResult {
-  packets: number;
-  alerts: Alert[];
-}
-
-/** pcap-in → detectors → counting sink (support/count.ts), in a real runtime; returns when every packet was counted. */
-async function chain(file: string, detectors: FlowNode[], label: string): Promise<ChainResult> {
-  const ids = detectors.map((d) => d.id);
-  const wired = detectors.map((d, i) => ({ ...d, z: 'tab', wires: [[ids[i + 1] ?? 'count'], ['alerts']] }));
-  const flows: FlowNode[] = [
-    { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelayMs: '50', wires: [[ids[0] ?? 'count'], ['done']] },
-    ...wired,
-    countSink('count', 'tab'),
-    { id: 'alerts', z: 'tab', type: 'debug', active: false, wires: [] },
-    { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },
-  ];
-  const rt = await startRuntime(flows);
-  const counter = countPackets(rt, 'count');
-  try {
-    for (let i = 0; i < 500 && !rt.RED.nodes.getNode('count'); i++) await new Promise((r) => setTimeout(r, 20));
-    const cap = rt.RED.nodes.getNode('cap') as { receive(msg: Record<string, unknown>): void } | null;
-    if (!cap) throw new Error('pcap-in did not start in the runtime (is it built?)');
-    const alertBox = rt.inbox('alerts');
-    let total = 0;
-    const result = await measure(async () => {
-      cap.receive({ filename: file });
-      const done = await rt.waitFor('done', (msgs) => msgs.length > 0, 900_000);
-      const summary = done[0].msg.payload as { packets: number; error?: string };
-      if (summary.error) throw new Error(summary.error);
-      total = summary.packets;
-      // The last batches are still travelling through the chain when pcap-in reports completion.
-      while (counter.packets < total) await new Promise((r) => setTimeout(r, 5));
-      return total;
-    });
-    report(label, result);
-    return { packets: total, alerts: alertBox.map((m) => m.msg.payload as Alert) };
-  } finally {
-    counter.stop();
-    await rt.stop();
-  }
-}
+/** pcap-in → detectors → count in batches of BATCH (support/chain.ts). */
+const runChain = (file: string, detectors: FlowNode[], label: string): ReturnType<typeof runChainIn> => runChainIn(file, detectors, label, BATCH);
 
 const floodNode: FlowNode = { id: 'flood-node', type: 'flood-detect', name: 'flood' };
 const scanNode: FlowNode = { id: 'scan-node', type: 'scan-detect', name: 'scan' };
@@ -131,14 +74,14 @@ async function main(): Promise<void> {
     if (ONLY !== 'spoofed') {
     if (ONLY !== 'chain') {
       await engines(mixed);
-      await chain(mixed, [], `pcap-in → count (baseline, batch ${BATCH})`);
-      const fs2 = await chain(mixed, [floodNode, scanNode], `pcap-in → flood-detect → scan-detect → count (batch ${BATCH})`);
+      await runChain(mixed, [], `pcap-in → count (baseline, batch ${BATCH})`);
+      const fs2 = await runChain(mixed, [floodNode, scanNode], `pcap-in → flood-detect → scan-detect → count (batch ${BATCH})`);
       console.log(`  alerts: ${countRules(fs2.alerts)}`);
     }
     const detectors = hasPayloadMatch ? [floodNode, scanNode, payloadNode] : [floodNode, scanNode];
     if (!hasPayloadMatch) console.log('  (payload-match is not built: the chain below runs without it)');
     const names = detectors.map((d) => d.type).join(' → ');
-    const r = await chain(mixed, detectors, `pcap-in → ${names} → count (batch ${BATCH})`);
+    const r = await runChain(mixed, detectors, `pcap-in → ${names} → count (batch ${BATCH})`);
     console.log(`  alerts: ${countRules(r.alerts)}`);
     }
 
@@ -147,8 +90,8 @@ async function main(): Promise<void> {
     t0 = Date.now();
     const spoofedSize = makeCapture(spoofed, 1_000_000, { frame: (i) => spoofedSyn(i), gapUs: 10 });
     console.log(`\ncapture: SYN flood from 1,000,000 spoofed sources to 192.168.1.80, 100,000 pkts/s of packet time, ${mib(spoofedSize)}, made in ${Date.now() - t0} ms`);
-    await chain(spoofed, [], 'spoofed flood: pcap-in → count (baseline, no detector)');
-    const s = await chain(spoofed, [floodNode, scanNode], 'spoofed flood: pcap-in → flood-detect → scan-detect → count');
+    await runChain(spoofed, [], 'spoofed flood: pcap-in → count (baseline, no detector)');
+    const s = await runChain(spoofed, [floodNode, scanNode], 'spoofed flood: pcap-in → flood-detect → scan-detect → count');
     const caught = s.alerts.filter((a) => a.rule === 'flood.syn.dst' && a.dst === '192.168.1.80');
     console.log(`  flood.syn.dst at 192.168.1.80: ${caught.length ? `raised (first after ${(caught[0].ts - 1_700_000_000_000).toFixed(1)} ms of packet time)` : 'NOT raised'}; alerts: ${countRules(s.alerts)}`);
   } finally {

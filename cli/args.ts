@@ -5,12 +5,13 @@
 import { parseArgs } from 'node:util';
 import { MAX_REPLAY_SPEED } from '../lib/capture/file-source';
 
-export const FORMATS = ['table', 'jsonl', 'csv'] as const;
+export const FORMATS = ['table', 'jsonl', 'csv', 'eve'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export type Invocation =
   | { command: 'help' }
-  | { command: 'analyze' | 'replay'; files: string[]; config?: string; rules?: string; format: Format; speed: number };
+  | { command: 'analyze' | 'replay'; files: string[]; config?: string; rules?: string; format: Format; speed: number }
+  | { command: 'flows'; files: string[]; label?: string; config?: string };
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -24,6 +25,7 @@ const OPTIONS = {
   rules: { type: 'string' },
   format: { type: 'string' },
   speed: { type: 'string' },
+  label: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -37,10 +39,19 @@ export function parseInvocation(argv: readonly string[]): Invocation {
   const { values, positionals } = parsed;
   if (values.help || positionals[0] === 'help') return { command: 'help' };
   const [command, ...files] = positionals;
-  if (command === undefined) throw new UsageError('no command given: ips analyze FILE... or ips replay FILE');
-  if (command !== 'analyze' && command !== 'replay') throw new UsageError(`unknown command '${command}' (commands: analyze, replay)`);
+  if (command === undefined) throw new UsageError('no command given: ips analyze FILE..., ips replay FILE or ips flows FILE...');
+  if (command !== 'analyze' && command !== 'replay' && command !== 'flows') throw new UsageError(`unknown command '${command}' (commands: analyze, replay, flows)`);
   if (files.length === 0) throw new UsageError(`${command} needs a capture file`);
   if (files.includes('')) throw new UsageError('a capture file name is empty');
+  if (command === 'flows') {
+    for (const name of ['rules', 'format', 'speed'] as const) {
+      if (values[name] !== undefined) throw new UsageError(`--${name} is not for flows (it writes CSV)`);
+    }
+    if (values.label !== undefined && !/^[\w.:+-]{1,64}$/.test(values.label)) throw new UsageError(`--label must be 1 to 64 letters, digits or . _ : + -, got '${values.label}'`);
+    if (values.config === '') throw new UsageError('--config needs a file name');
+    return { command, files, label: values.label, config: values.config };
+  }
+  if (values.label !== undefined) throw new UsageError('--label is for flows only');
   if (command === 'replay' && files.length > 1) throw new UsageError(`replay plays one capture file, got ${files.length}`);
   if (command === 'analyze' && values.speed !== undefined) throw new UsageError('--speed is for replay only (analyze reads as fast as it can)');
   for (const name of ['config', 'rules'] as const) {

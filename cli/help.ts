@@ -1,11 +1,11 @@
 /** `ips --help`: the commands, options, output and exit status, and every detector setting from its schema. */
 import { acceptedText, defaultText, type FieldSpec } from '../lib/base/settings';
-import { DETECTOR_CHAIN } from '../lib/detect/chain';
+import { ANALYST_CHAIN } from '../lib/detect/chain';
 import { MAX_REPLAY_SPEED } from '../lib/capture/file-source';
 
 function settingsHelp(): string {
   const lines: string[] = [];
-  for (const stage of DETECTOR_CHAIN) {
+  for (const stage of ANALYST_CHAIN) {
     lines.push(`  ${stage.type}`);
     const fields = Object.entries(stage.schema) as [string, FieldSpec][];
     const keyWidth = Math.max(...fields.map(([k]) => k.length));
@@ -19,12 +19,13 @@ function settingsHelp(): string {
 
 export function helpText(): string {
   return `Usage:
-  ips analyze FILE... [--config SETTINGS.json] [--rules RULES.json] [--format table|jsonl|csv]
-  ips replay FILE [--speed N] [--config SETTINGS.json] [--rules RULES.json] [--format table|jsonl|csv]
+  ips analyze FILE... [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv|eve]
+  ips replay FILE [--speed N] [--config SETTINGS.json] [--rules RULES] [--format table|jsonl|csv|eve]
+  ips flows FILE... [--label NAME] [--config SETTINGS.json] > flows.csv
   ips --help
 
 Reads pcap or pcapng captures through the detectors of the shipped analyst
-flow, ${DETECTOR_CHAIN.map((s) => s.type).join(' -> ')}, with the nodes' settings
+flow, ${ANALYST_CHAIN.map((s) => s.type).join(' -> ')}, with the nodes' settings
 and defaults, and prints the alerts they raise. No Node-RED is needed.
 
 Commands:
@@ -37,6 +38,13 @@ Commands:
   replay FILE      Play one capture at its own pace (the gaps between packets
                    as captured, divided by --speed) and print each alert as it
                    is raised. Ctrl-C stops it after the packets read so far.
+  flows FILE...    Meter each capture into bidirectional flows as the
+                   flow-meter node does (same engine, same settings under
+                   "flow-meter" in --config) and write one CSV row per flow:
+                   a header row, the flow's identity, why it ended, then
+                   CICFlowMeter's features under CICFlowMeter's names
+                   (docs/flow-features.md). Flows still open at the end of a
+                   file are ended there (reason "flush").
 
 Options:
   --config FILE    Detector settings: a JSON object keyed by node type, e.g.
@@ -44,15 +52,23 @@ Options:
                    Keys and values as in the nodes' editor and config messages,
                    checked the same way (see Settings below); a key not given
                    keeps its default. A bad key or value stops ips (status 2).
-  --rules FILE     A payload-match rules file (JSON, as for the node's
-                   rulesFile), used with the shipped rules; overrides a
-                   rulesFile in --config. For your rules only, add
-                   {"payload-match": {"includeDefaults": false}} to --config.
+  --rules FILE     A payload-match rules file, as for the node's rulesFile:
+                   JSON rules, or Snort/Suricata rule language (a .rules
+                   file, or any file not starting with [ or {). Used with
+                   the shipped rules; overrides a rulesFile in --config. For
+                   your rules only, add {"payload-match": {"includeDefaults":
+                   false}} to --config. stderr says "payload-match: loaded N
+                   of M rules" and why any rule was skipped.
   --format F       table  aligned columns for reading (the default)
                    jsonl  one alert per line: the Alert the nodes send, plus
                           "file", the capture it came from
                    csv    a header line, then one alert per line: file and
                           every Alert field (ts in ms since 1970)
+                   eve    Suricata EVE JSON: one "alert" record per line
+                          (pcap_filename the capture), for EveBox, Filebeat,
+                          Wazuh or Splunk; mapping in docs/eve.md
+  --label NAME     flows only: add a "Label" column with NAME on every row
+                   (training data: one capture per class).
   --speed N        replay only: play N times as fast as captured (default 1,
                    at most ${MAX_REPLAY_SPEED}).
   -h, --help       This help.

@@ -11,12 +11,16 @@ import { CHAIN_BATCH, chainSettings, DetectorChain } from '../lib/detect/chain';
 import { parseInvocation, UsageError, type Invocation } from './args';
 import { helpText } from './help';
 import { alertWriter, type AlertWriter } from './output';
+import { FlowMeter } from '../lib/detect/flow/meter';
+import { flowCsvHeader, flowCsvValues, type FlowRecord } from '../lib/detect/flow/features';
+import { csvLine } from '../lib/base/csv';
 
 /** Exit status: every file read / a file could not be read / bad arguments / replay stopped by Ctrl-C. */
 /** 70: a fault of ips itself (EX_SOFTWARE), not of the files or the arguments. */
 const EXIT = { ok: 0, unreadable: 1, usage: 2, internal: 70, interrupted: 130 } as const;
 
 type Run = Extract<Invocation, { command: 'analyze' | 'replay' }>;
+type FlowsRun = Extract<Invocation, { command: 'flows' }>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -100,6 +104,49 @@ class Interrupt {
   }
 }
 
+/** The flow meter with --config's "flow-meter" settings; a UsageError naming every bad one. */
+function buildMeter(run: FlowsRun): FlowMeter {
+  const config = run.config === undefined ? {} : readConfig(run.config);
+  const settings = isObject(config) ? (config['flow-meter'] ?? {}) : config;
+  try {
+    if (!isObject(config)) throw new Error('must be a JSON object keyed by node type, e.g. {"flow-meter": {"idleTimeoutS": 30}}');
+    return new FlowMeter(settings as Record<string, unknown>);
+  } catch (err) {
+    const where = `--config ${run.config}: `;
+    if (err instanceof SettingsError) throw new UsageError(err.reasons.map((r) => where + r).join('\n'));
+    throw new UsageError(where + (err as Error).message);
+  }
+}
+
+/** `ips flows`: one CSV row per flow of each file (each file metered on its own, its open flows ended at its end). */
+async function runFlows(run: FlowsRun, meter: FlowMeter): Promise<number> {
+  write(csvLine(flowCsvHeader(run.label !== undefined)));
+  let status: number = EXIT.ok;
+  const records: FlowRecord[] = [];
+  const emit = (): void => {
+    let text = '';
+    for (const r of records) text += csvLine(flowCsvValues(r, run.label));
+    records.length = 0;
+    if (text) write(text);
+  };
+  for (const file of run.files) {
+    meter.reset();
+    const source = new FileSource({ path: file, mode: 'analyze', speed: 1, batch: CHAIN_BATCH });
+    const summary = await source.run((batch) => {
+      meter.process(batch, records);
+      emit();
+    });
+    meter.flush(records);
+    emit();
+    if (summary.error !== undefined) {
+      say(`ips: ${file}: ${summary.error}`);
+      status = EXIT.unreadable;
+    }
+    say(`${file}: ${summary.packets} packets, ${meter.stats.records} flows, ${(summary.durationMs / 1000).toFixed(2)} s`);
+  }
+  return status;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let run: Run;
   let chain: DetectorChain;
@@ -109,8 +156,10 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(helpText());
       return EXIT.ok;
     }
+    if (invocation.command === 'flows') return await runFlows(invocation, buildMeter(invocation));
     run = invocation;
     chain = buildChain(run);
+    for (const line of chain.loadSummaries) say(line);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     for (const line of err.message.split('\n')) say(`ips: ${line}`);

@@ -1,11 +1,13 @@
 /**
- * Alerts on standard output in the three formats of `--format`: `jsonl`
+ * Alerts on standard output in the four formats of `--format`: `jsonl`
  * (each Alert as the nodes send it, plus `file`), `csv` (a header, then one
- * row per alert: `file` and every Alert field), `table` (aligned columns for
- * reading).
+ * row per alert: `file` and every Alert field), `eve` (Suricata EVE JSON, one
+ * `alert` record per line, `pcap_filename` the file: lib/store/eve.ts),
+ * `table` (aligned columns for reading).
  */
 import type { Alert } from '../lib/detect/alert';
 import { csvLine } from '../lib/base/csv';
+import { eveAlert } from '../lib/store/eve';
 import type { Format } from './args';
 
 export interface AlertWriter {
@@ -16,7 +18,7 @@ export interface AlertWriter {
 }
 
 /** The Alert fields as CSV columns, in the order of lib/detect/alert.ts. */
-const ALERT_FIELDS = ['ts', 'rule', 'sid', 'gid', 'rev', 'signature', 'classtype', 'references', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs', 'threshold', 'reason', 'evidence', 'detector'] as const satisfies readonly (keyof Alert)[];
+const ALERT_FIELDS = ['ts', 'rule', 'sid', 'gid', 'rev', 'signature', 'classtype', 'references', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs', 'threshold', 'reason', 'evidence', 'detector', 'list', 'listCategory', 'listEntry', 'direction', 'device', 'deviceMac', 'deviceVendor', 'country', 'asn', 'asOrg', 'mlClass', 'probability'] as const satisfies readonly (keyof Alert)[];
 // A field added to Alert must get its CSV column: this fails to compile, naming the field, until it is in the list.
 type UnlistedField = Exclude<keyof Alert, (typeof ALERT_FIELDS)[number]>;
 const everyFieldListed: [UnlistedField] extends [never] ? true : UnlistedField = true;
@@ -90,6 +92,8 @@ export function alertWriter(format: Format, write: (text: string) => void, opts:
         alert: (file, a) => write(csvLine([file, ...ALERT_FIELDS.map((k) => (k === 'references' ? a.references?.join(' ') : a[k]))])),
         end: () => undefined,
       };
+    case 'eve':
+      return { alert: (file, a) => write(`${JSON.stringify(eveAlert(a, { pcapFile: file }))}\n`), end: () => undefined };
     case 'table':
       return tableWriter(write, opts.withFile, opts.streaming);
   }

@@ -84,9 +84,9 @@
     });
   }
 
-  /** Blank or JSON text (the node checks what it holds). */
+  /** Blank or JSON text (the node checks what it holds), or a `${NAME}` reference. */
   function json() {
-    return function (v) {
+    return orEnv(function (v) {
       if (v === undefined || v === '' || (typeof v === 'string' && v.trim() === '')) return true;
       if (typeof v !== 'string') return typeof v === 'object';
       try {
@@ -95,7 +95,7 @@
       } catch {
         return false;
       }
-    };
+    });
   }
 
   root.ipsValidators = { isEnvRef: isEnvRef, orEnv: orEnv, number: number, oneOf: oneOf, cidrs: cidrs, ports: ports, text: text, json: json };

@@ -103,7 +103,7 @@ if (!file) {
 }
 node.status({ text: file });
 // Each read is an analysis of its own: the detectors forget the last file's windows and cooldowns (their settings stay).
-return [{ topic: 'reset' }, { topic: 'start', filename: file }];`, 2, 370, 220, [['flood', 'scan', 'payload'], ['pcap-file']]);
+return [{ topic: 'reset' }, { topic: 'start', filename: file }];`, 2, 370, 220, [['flood', 'scan', 'payload', 'lan'], ['pcap-file']]);
     ui.button('btn-live', { name: 'start live', group: 'g-capture', order: 4, width: 2, height: 1, label: 'Start live', tooltip: 'needs root or CAP_NET_RAW', className: 'ips-live',
       icon: 'play', topic: 'start' }, 120, 280, [['live-msg']]);
     b.func('live-msg', 'interface to capture', `const chosen = flow.get('capture_iface');
@@ -121,8 +121,10 @@ msg.payload = p.error ? what + ': ' + p.error + ' after ' + p.packets + ' packet
 return msg;`, 1, 830, 340, [['capture-text']]);
     ui.text('capture-text', { name: 'last capture', group: 'g-capture', order: 6, width: 6, height: 2, label: 'Last capture', className: 'ips-capture-report' }, 1050, 340);
 
-    // Detectors in series on the packet output; alerts fan in.
-    b.detectors('alert', [830, 1020, 1210], 220, [], ['history', 'model', 'block-gate']);
+    // Detectors in series on the packet output, then lan-watch (ARP spoofing, new devices: the analyst chain of lib/detect/chain.ts); alerts fan in.
+    b.detectors('alert', [830, 1020, 1210], 220, ['lan'], ['history', 'model', 'block-gate']);
+    // its offenders are MACs, which iptables-block cannot block yet: its alerts inform only
+    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch') }, 1210, 280, [[], ['history', 'model']]);
 
     b.sqliteLog('history', 'history', 1430, 160, [[]]);
 
@@ -202,6 +204,7 @@ const ROUTER = {
       dryRunVar,
       // phone notifications (push-notify): off unless IPS_NOTIFY names a service
       envVar('NOTIFY', 'IPS_NOTIFY', NOTIFY.service),
+      envVar('REP_LISTS', 'IPS_REP_LISTS', ''),
       envVar('NOTIFY_URL', 'IPS_NOTIFY_URL', ''),
       envVar('NOTIFY_TOKEN', 'IPS_NOTIFY_TOKEN', ''),
       envVar('NOTIFY_CHAT', 'IPS_NOTIFY_CHAT', ''),
@@ -215,16 +218,19 @@ const ROUTER = {
       { id: 'g-devices', title: 'Devices', width: 12 },
       { id: 'g-bw', title: 'Bandwidth', width: 12 },
       { id: 'g-log', title: 'Alerts', width: 24 },
+      { id: 'g-lan', title: 'LAN: new devices and spoofing', width: 24 },
       { id: 'g-block', title: 'Blocklist', width: 12 },
       { id: 'g-thresholds', title: 'Thresholds', width: 8 },
+      { id: 'g-rep', title: 'Threat lists', width: 24 },
     ],
   },
   build(b, ui) {
     b.comment('about', 'Router IPS: devices (conntrack) and inline detection (NFQUEUE); alerts → block + history',
-      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
+      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), REP_LISTS (IPS_REP_LISTS: the threat lists as JSON, e.g. [{"name":"feodo","url":"…","format":"feodo","category":"c2"}]), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
 
     // Devices
-    b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}' }) }, 140, 120, [['vendor'], ['history'], ['alerts-in']]);
+    b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}', flowOutput: 'new' }) }, 140, 120, [['vendor', 'reputation'], ['reputation'], ['alerts-in']]);
+    // Device stats reach ip-reputation for the devices' MACs; only the flow records go on from it to the history.
     b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth']]);
     b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate', 'notify'], ['alerts-in']]);
     b.func('device-view', 'device list view', code.DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
@@ -239,6 +245,14 @@ const ROUTER = {
     b.sqliteLog('history-query', 'device history', 580, 220, [['hour-kbs']]);
     b.func('hour-kbs', 'B/s → KB/s', code.HOUR_KBS_FUNC, 1, 800, 220, [['chart-hour']]);
     ui.chart('chart-hour', { label: 'KB/s per device, last hour', input: 'series', group: 'g-bw', order: 2, width: 12, height: 4, type: 'line', nodata: 'no history yet' }, 1010, 220);
+
+    // Threat lists: new flows checked against the lists (IPS_REP_LISTS) and enriched with GeoIP, then stored
+    b.add('reputation', 'ip-reputation', { name: 'threat lists', ...settingsOf('ip-reputation', { sources: '${REP_LISTS}' }) }, 340, 260,
+      [['flows-only', 'rep-view'], ['alerts-in', 'rep-view'], ['rep-view']]);
+    b.add('flows-only', 'switch', { name: 'flow records', property: 'topic', propertyType: 'msg', rules: [{ t: 'eq', v: 'flows', vt: 'str' }], checkall: 'true', repair: false, outputs: 1 },
+      560, 300, [['history']]);
+    b.func('rep-view', 'threat lists view', code.REPUTATION_VIEW_FUNC, 1, 560, 260, [['rep-table']]);
+    ui.template('rep-table', { name: 'threat lists', view: 'reputation', group: 'g-rep', order: 1, width: 24, height: 8 }, 760, 260);
 
     // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
     b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', ...settingsOf('nfqueue-in', { queue: '${NFQUEUE_NUM}', batchSize: '64' }) }, 140, 320, [['flood']]);
@@ -261,6 +275,25 @@ const ROUTER = {
 if (!a || a.severity !== 'high') return null;
 return { topic: a.signature, payload: a.reason };`, 1, 1210, 560, [['toast']]);
     ui.notification('toast', { name: 'high-severity alert', displayTimeS: 5, highlight: '#c62828' }, 1420, 560);
+
+    // LAN watch: ARP/neighbour spoofing and new devices, from the LAN interface's ARP, neighbour discovery and DHCP
+    // (captured once LAN_IFACE is set) and the kernel's neighbour table (polled every 10 s); its alerts join the others
+    // and have a log of their own. Their offender is a MAC: iptables-block is not fed them.
+    b.func('lan-start', 'capture the LAN if LAN_IFACE is set', `const iface = env.get('LAN_IFACE');
+if (!iface) {
+    node.status({ fill: 'grey', shape: 'ring', text: 'LAN_IFACE not set: kernel neighbour table only' });
+    return null;
+}
+node.status({ text: iface });
+return [[{ topic: 'config', payload: { iface } }, { topic: 'start' }]];`, 1, 360, 760, [['lan-capture']]);
+    b.add('lan-start-tick', 'inject', { name: 'on deploy', props: [{ p: 'topic', vt: 'str' }], repeat: '', crontab: '', once: true, onceDelay: '1', topic: 'start' },
+      140, 760, [['lan-start']]);
+    // 'any' until started: a blank LAN_IFACE would be a bad setting at deploy
+    b.add('lan-capture', 'pcap-in', { name: 'LAN (ARP, ND, DHCP)', ...settingsOf('pcap-in', { source: 'live', iface: 'any',
+      filter: 'arp or (icmp6 and (ip6[40] == 135 or ip6[40] == 136)) or (udp and (port 67 or port 68))' }) }, 580, 760, [['lan'], []]);
+    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch', { iface: '${LAN_IFACE}', pollS: 10 }) }, 800, 760, [[], ['alerts-in', 'lan-model']]);
+    b.func('lan-model', 'LAN log model', code.ALERT_MODEL_FUNC, 5, 1010, 760, [['lan-log'], [], [], [], []]);
+    ui.template('lan-log', { name: 'LAN log', view: 'threat-log', group: 'g-lan', order: 1, width: 24, height: 6 }, 1210, 760, [[]]);
 
     // Phone notifications of new devices, blocks and high-severity alerts, repeats collapsed (off unless the tab's NOTIFY names a service).
     b.add('notify', 'push-notify', { name: 'phone notifications', ...settingsOf('push-notify', { service: '${NOTIFY}', url: '${NOTIFY_URL}', token: '${NOTIFY_TOKEN}',

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { packageRoot } from './support/red-runtime';
 
 /** lib/ layers, bottom first: a file may import its own layer or those before it. */
-const LAYERS = ['base', 'packet', 'capture', 'detect', 'net', 'store'];
+const LAYERS = ['base', 'packet', 'capture', 'detect', 'net', 'store', 'fleet'];
 
 /** Node files are wrappers: what they do beyond mapping messages belongs in lib/. */
 const MAX_NODE_LINES = 100;

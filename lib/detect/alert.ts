@@ -56,4 +56,21 @@ export interface Alert {
   evidence?: string;
   /** Name of the node that raised it. */
   detector: string;
+  /** Reputation alerts: the list, its category, the entry that matched, which way the connection went. */
+  list?: string;
+  listCategory?: string;
+  listEntry?: string;
+  /** 'outbound': a LAN device reached the listed address (likely compromised); 'inbound': the listed address reached in. */
+  direction?: 'outbound' | 'inbound';
+  /** The LAN side of the connection, its MAC and manufacturer when known. */
+  device?: string;
+  deviceMac?: string;
+  deviceVendor?: string;
+  /** GeoIP of the remote (listed) address: country code, AS number and organisation. */
+  country?: string;
+  asn?: number;
+  asOrg?: string;
+  /** flow-classify: the class the model gave the flow, and its probability (0..1). */
+  mlClass?: string;
+  probability?: number;
 }

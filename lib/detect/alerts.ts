@@ -12,11 +12,17 @@ import type { Packet } from '../packet/types';
  * - 'pair': one source→target pair (vertical scan, brute force, a device and
  *   a destination outside its allowlist); the source is the actor;
  * - 'dst': one target, from any number of sources (a flood at a target);
- * - 'network': nothing narrower than the network.
- * Alerts of 'src' and 'pair' rules name their `src` as `offender`; the
- * others name none (their `src` is only the last of possibly spoofed sources).
+ * - 'network': nothing narrower than the network;
+ * - 'mac': one link-layer sender, whatever addresses it claims (a LAN
+ *   device answering ARP for the gateway's address);
+ * - 'listed': an address the engine found on a list (a threat list, a
+ *   watched country), on either side of the connection.
+ * Alerts of 'src' and 'pair' rules name their `src` as `offender`, those of
+ * 'mac' rules their `srcMac`, those of 'listed' rules the listed address the
+ * engine gives (`listed`); the others name none (their `src` is only the
+ * last of possibly spoofed sources).
  */
-export type Tracks = 'src' | 'dst' | 'pair' | 'network';
+export type Tracks = 'src' | 'dst' | 'pair' | 'network' | 'mac' | 'listed';
 
 /** What a rule is: stable id, numeric sid, human signature, category, severity, what it tracks. */
 export interface RuleInfo {
@@ -32,7 +38,11 @@ export interface RuleInfo {
 }
 
 /** The per-detection part of an alert: everything but the catalog entry and the offender (both from the rule); `action` defaults to 'alert'. */
-export type AlertFields = Omit<Alert, keyof RuleInfo | 'action' | 'offender'> & { action?: AlertAction };
+export type AlertFields = Omit<Alert, keyof RuleInfo | 'action' | 'offender'> & {
+  action?: AlertAction;
+  /** The address found on a list, for rules that track 'listed' (it becomes the `offender`). */
+  listed?: string;
+};
 
 /** Whether alerts of `info` name an offender (their `src`): rules that track a source or a source→target pair, unless they report an all-clear. */
 function namesOffender(info: RuleInfo): boolean {
@@ -59,10 +69,16 @@ export function makeAlert(info: RuleInfo, f: AlertFields): Alert {
     detector: f.detector,
   };
   if (namesOffender(info)) alert.offender = f.src;
+  else if (info.tracks === 'mac' && info.offence !== false && f.srcMac !== undefined) alert.offender = f.srcMac;
+  else if (info.tracks === 'listed' && f.listed !== undefined) alert.offender = f.listed;
   if (f.sport !== undefined) alert.sport = f.sport;
   if (f.dport !== undefined) alert.dport = f.dport;
   if (f.srcMac !== undefined) alert.srcMac = f.srcMac;
   if (f.evidence !== undefined) alert.evidence = f.evidence;
+  if (f.gid !== undefined) alert.gid = f.gid;
+  if (f.rev !== undefined) alert.rev = f.rev;
+  if (f.classtype !== undefined) alert.classtype = f.classtype;
+  if (f.references !== undefined) alert.references = f.references;
   return alert;
 }
 

@@ -4,6 +4,12 @@
  * order, each with its node's settings. scripts/make-flows.js wires the
  * flows' detector nodes from this list, and the `ips` command line runs it
  * on capture files, so a capture gives the same alerts in both.
+ *
+ * The analyst chain adds lan-watch's packet analysis (ARP and neighbour
+ * spoofing, new devices) after them: it needs the link layer (ARP, MACs),
+ * which captures carry and NFQUEUE's packets (the router flow's inline
+ * chain) do not, so it is not in DETECTOR_CHAIN. Its polls of the kernel's
+ * neighbour table (lib/net/lan-watch.ts) are for a live router, not here.
  */
 import type { BatchLimits } from '../capture/batcher';
 import { batchLimits, pcapInSchema } from '../capture/pcap-input';
@@ -13,6 +19,7 @@ import type { Alert } from './alert';
 import { FloodDetector, floodSchema } from './flood';
 import { ScanDetector, scanSchema } from './scan';
 import { PayloadDetector, payloadSchema } from './payload/detector';
+import { LanDetector, lanSchema } from './lan';
 
 /** One detector of the chain, as the flows and the command line build it. */
 interface ChainStage {
@@ -26,6 +33,8 @@ interface ChainStage {
 export interface ChainEngine {
   process(packets: readonly Packet[]): Alert[];
   reset(): void;
+  /** payload-match: "loaded N of M rules" and the reasons rules were skipped. */
+  readonly loadSummary?: string;
 }
 
 const asConfig = (settings: object): Record<string, unknown> => settings as Record<string, unknown>;
@@ -34,6 +43,12 @@ export const DETECTOR_CHAIN: readonly ChainStage[] = [
   { type: 'flood-detect', schema: floodSchema as Schema<object>, create: (s) => new FloodDetector('flood-detect', asConfig(s)) },
   { type: 'scan-detect', schema: scanSchema as Schema<object>, create: (s) => new ScanDetector('scan-detect', asConfig(s)) },
   { type: 'payload-match', schema: payloadSchema as Schema<object>, create: (s, baseDir) => new PayloadDetector('payload-match', asConfig(s), baseDir) },
+];
+
+/** What the command line runs on captures, and the analyst flow's chain: the detectors, then lan-watch on the same packets. */
+export const ANALYST_CHAIN: readonly ChainStage[] = [
+  ...DETECTOR_CHAIN,
+  { type: 'lan-watch', schema: lanSchema as Schema<object>, create: (s) => new LanDetector('lan-watch', asConfig(s)) },
 ];
 
 /**
@@ -54,15 +69,15 @@ export type ChainSettings = Readonly<Record<string, object>>;
  */
 export function chainSettings(config: unknown = {}): ChainSettings {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new SettingsError([`settings must be an object keyed by node type (${DETECTOR_CHAIN.map((s) => s.type).join(', ')})`]);
+    throw new SettingsError([`settings must be an object keyed by node type (${ANALYST_CHAIN.map((s) => s.type).join(', ')})`]);
   }
   const given = config as Record<string, unknown>;
   const reasons: string[] = [];
   for (const type of Object.keys(given)) {
-    if (!DETECTOR_CHAIN.some((s) => s.type === type)) reasons.push(`unknown node type '${type}' (known: ${DETECTOR_CHAIN.map((s) => s.type).join(', ')})`);
+    if (!ANALYST_CHAIN.some((s) => s.type === type)) reasons.push(`unknown node type '${type}' (known: ${ANALYST_CHAIN.map((s) => s.type).join(', ')})`);
   }
   const out: Record<string, object> = {};
-  for (const stage of DETECTOR_CHAIN) {
+  for (const stage of ANALYST_CHAIN) {
     try {
       out[stage.type] = applySettings(stage.schema, defaultsOf(stage.schema), given[stage.type] ?? {});
     } catch (err) {
@@ -79,7 +94,7 @@ export class DetectorChain {
 
   /** Throws (SettingsError, payload-match's RuleError) when the settings cannot be used. */
   constructor(settings: ChainSettings = chainSettings(), baseDir = process.cwd()) {
-    this.engines = DETECTOR_CHAIN.map((stage) => {
+    this.engines = ANALYST_CHAIN.map((stage) => {
       try {
         return stage.create(settings[stage.type] ?? defaultsOf(stage.schema), baseDir);
       } catch (err) {
@@ -87,6 +102,11 @@ export class DetectorChain {
         throw err;
       }
     });
+  }
+
+  /** The rule load reports of the stages that load rules, each prefixed with the node type. */
+  get loadSummaries(): string[] {
+    return this.engines.flatMap((e, i) => (e.loadSummary === undefined ? [] : [`${DETECTOR_CHAIN[i].type}: ${e.loadSummary}`]));
   }
 
   /** A batch through every detector in order; the alerts of all, in that order. */

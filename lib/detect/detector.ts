@@ -159,6 +159,20 @@ export abstract class Detector<S extends BaseSettings> {
     return out;
   }
 
+  /**
+   * Run `work` outside the packet path (a detector that also reads a table,
+   * such as the kernel's neighbours): its `report`s are collected and
+   * returned like those of `process`, cooldowns ended by `ts` flushed.
+   */
+  protected collect(ts: number, work: () => void): Alert[] {
+    const out: Alert[] = [];
+    this.out = out;
+    work();
+    for (const a of this.suppressor.flush(ts)) out.push(a);
+    this.counters.alerts += out.length;
+    return out;
+  }
+
   private visit(p: Packet, dropMode: boolean, allowing: boolean): void {
     if (allowing && this.allow.has(p.src)) {
       this.inspectAllowed(p);

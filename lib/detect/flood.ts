@@ -1,7 +1,23 @@
 /**
  * Flood detection: ICMP/ICMPv6 echo floods, SYN floods counted as half-open
  * connections, UDP floods; each per source and per target, so a flood from
- * many (spoofed) sources is still caught at its target.
+ * many (spoofed) sources is still caught at its target, and over the whole
+ * network, so a flood from random sources at random targets (where no one
+ * address crosses a threshold) is still caught.
+ *
+ * Half-open connections are counted per (source, destination port) and per
+ * (target, destination port): a SYN flood concentrates on a port or a few
+ * (`hping3 --flood -S -p 80`: every SYN to port 80), while a fast port scan
+ * spreads one half-open connection over each of hundreds of ports (`nmap -sS
+ * -T5`: 1,000 ports in about a second, i.e. one per port), which is the scan
+ * detector's business. A flood spread over k ports still counts 1/k of its
+ * rate on each: at flood rates (tens of thousands a second) far over any
+ * threshold for small k.
+ *
+ * The network-wide counters are three WindowCounters (a few numbers, no
+ * table): their thresholds are rates a home network never reaches (a busy
+ * NAT gateway opens tens of connections a second; `hping3 --flood` sends
+ * 80,000-110,000 packets a second on the test machine).
  */
 import type { Packet } from '../packet/types';
 import { defineRules, packetFields, type RuleInfo } from './alerts';
@@ -9,7 +25,7 @@ import { baseSchema, Detector, type BaseSettings } from './detector';
 import type { Schema } from '../base/settings';
 import { admit, RepeatFilter } from './admission';
 import { BoundedTable } from './table';
-import { KeyedCounter, type WindowCounter } from './window';
+import { KeyedCounter, WindowCounter } from './window';
 import { connHigh, dstKey, pairLow, srcKey, type AddrKey } from './keys';
 import { flagBitsOf, isOpeningSyn, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
 
@@ -20,6 +36,9 @@ export const FLOOD_RULES = defineRules({
   synDst: { rule: 'flood.syn.dst', sid: 1000004, signature: 'SYN flood (half-open connections) against one target', category: 'flood', severity: 'high', tracks: 'dst' },
   udpSrc: { rule: 'flood.udp.src', sid: 1000005, signature: 'UDP flood from one source', category: 'flood', severity: 'high', tracks: 'src' },
   udpDst: { rule: 'flood.udp.dst', sid: 1000006, signature: 'UDP flood against one target', category: 'flood', severity: 'high', tracks: 'dst' },
+  synNet: { rule: 'flood.syn.net', sid: 1000007, signature: 'SYN flood over the network (half-open connections from any source to any target)', category: 'flood', severity: 'high', tracks: 'network' },
+  icmpNet: { rule: 'flood.icmp.net', sid: 1000008, signature: 'ICMP echo flood over the network (from any source to any target)', category: 'flood', severity: 'high', tracks: 'network' },
+  udpNet: { rule: 'flood.udp.net', sid: 1000009, signature: 'UDP flood over the network (from any source to any target)', category: 'flood', severity: 'high', tracks: 'network' },
 });
 
 export interface FloodSettings extends BaseSettings {
@@ -28,12 +47,17 @@ export interface FloodSettings extends BaseSettings {
   /** ICMP/ICMPv6 echo requests per window from one source; 0 turns the rule off. */
   icmpSrc: number;
   icmpDst: number;
-  /** SYNs without a completed handshake per window from one source. */
+  /** SYNs without a completed handshake per window from one source to one destination port. */
   synSrc: number;
+  /** The same to one target's port, from any source. */
   synDst: number;
   /** UDP packets per window from one source. */
   udpSrc: number;
   udpDst: number;
+  /** Half-open connections, echo requests and UDP packets per window over everything the node sees; 0 turns a rule off. */
+  synNet: number;
+  icmpNet: number;
+  udpNet: number;
 }
 
 const threshold = { type: 'int', min: 0, max: 100_000_000, unit: 'per window' } as const;
@@ -44,10 +68,13 @@ export const floodSchema: Schema<FloodSettings> = {
   windowMs: { type: 'int', min: 100, max: 600_000, default: 1000, unit: 'ms', label: 'Window', help: 'rate window in packet time; every threshold is a count within it' },
   icmpSrc: { ...threshold, default: 50, label: 'ICMP echo per source', help: 'ICMP/ICMPv6 echo requests from one source; 0 turns the rule off' },
   icmpDst: { ...threshold, default: 100, label: 'ICMP echo per target', help: 'echo requests to one target from any source; 0 turns the rule off' },
-  synSrc: { ...threshold, default: 100, label: 'SYN per source', help: 'half-open connections (SYN without completed handshake) from one source; 0 turns the rule off' },
-  synDst: { ...threshold, default: 200, label: 'SYN per target', help: 'half-open connections to one target from any source; 0 turns the rule off' },
+  synSrc: { ...threshold, default: 100, label: 'SYN per source', help: 'half-open connections (SYN without completed handshake) from one source to one port (a scan spreads over many ports: scan-detect); 0 turns the rule off' },
+  synDst: { ...threshold, default: 200, label: 'SYN per target', help: "half-open connections to one target's port from any source; 0 turns the rule off" },
   udpSrc: { ...threshold, default: 5000, label: 'UDP per source', help: 'UDP packets from one source; 0 turns the rule off' },
   udpDst: { ...threshold, default: 10_000, label: 'UDP per target', help: 'UDP packets to one target from any source; 0 turns the rule off' },
+  synNet: { ...threshold, default: 5000, label: 'SYN over the network', help: 'half-open connections from any source to any target (random sources and targets); 0 turns the rule off' },
+  icmpNet: { ...threshold, default: 2000, label: 'ICMP echo over the network', help: 'echo requests from any source to any target; 0 turns the rule off' },
+  udpNet: { ...threshold, default: 30_000, label: 'UDP over the network', help: 'UDP packets from any source to any target; 0 turns the rule off' },
 };
 
 /** A connection seen as a SYN and not yet completed. */
@@ -59,6 +86,7 @@ interface HalfOpen {
 export class FloodDetector extends Detector<FloodSettings> {
   private readonly icmpBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
   private readonly icmpByDst = this.track(new KeyedCounter<AddrKey>(1).table);
+  /** Half-open connections by (source, destination port) and by (target, destination port): key, key2 = port. */
   private readonly synBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
   private readonly synByDst = this.track(new KeyedCounter<AddrKey>(1).table);
   private readonly udpBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
@@ -77,6 +105,10 @@ export class FloodDetector extends Detector<FloodSettings> {
   private readonly udpSeen = new RepeatFilter();
   /** The one SYN (by connection key, with its time) of each source not yet admitted to synBySrc. */
   private readonly synPending = new RepeatFilter();
+  /** Half-open connections, echo requests and UDP packets over the whole network. */
+  private readonly synAll = new WindowCounter();
+  private readonly echoAll = new WindowCounter();
+  private readonly udpAll = new WindowCounter();
 
   constructor(name: string, config: Record<string, unknown> = {}) {
     super(name, floodSchema, config);
@@ -87,6 +119,9 @@ export class FloodDetector extends Detector<FloodSettings> {
     this.synSeen.clear();
     this.udpSeen.clear();
     this.synPending.clear();
+    this.synAll.reset();
+    this.echoAll.reset();
+    this.udpAll.reset();
   }
 
   /** Count one event from `src` in its per-source window (admitted as admission.ts `admit` says; a refused first sighting counts 1). */
@@ -127,6 +162,10 @@ export class FloodDetector extends Detector<FloodSettings> {
       const n = this.icmpByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
       if (n > s.icmpDst) this.hit(FLOOD_RULES.icmpDst, dst, p, n, s.icmpDst, 'ICMP echo requests');
     }
+    if (s.icmpNet > 0) {
+      const n = this.echoAll.add(p.ts, s.windowMs);
+      if (n > s.icmpNet) this.hit(FLOOD_RULES.icmpNet, 0, p, n, s.icmpNet, 'ICMP echo requests');
+    }
   }
 
   private udp(p: Packet): void {
@@ -141,65 +180,64 @@ export class FloodDetector extends Detector<FloodSettings> {
       const n = this.udpByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
       if (n > s.udpDst) this.hit(FLOOD_RULES.udpDst, dst, p, n, s.udpDst, 'UDP packets');
     }
+    if (s.udpNet > 0) {
+      const n = this.udpAll.add(p.ts, s.windowMs);
+      if (n > s.udpNet) this.hit(FLOOD_RULES.udpNet, 0, p, n, s.udpNet, 'UDP packets');
+    }
   }
 
   /** `bits`: the packet's TCP flag bits (tcp-flags.ts). */
   private tcp(p: Packet, bits: number): void {
     const s = this.settings;
-    if (s.synSrc === 0 && s.synDst === 0) return;
+    if (s.synSrc === 0 && s.synDst === 0 && s.synNet === 0) return;
     const syn = isOpeningSyn(bits);
     const src = srcKey(p);
     const dst = dstKey(p);
+    // The per-source and per-target counters are keyed with the destination port (key2): see the header.
+    const port = p.dport ?? 0;
     if (syn) {
       // The connection's key, in two parts.
       const c1 = connHigh(src, dst, p.sport ?? 0);
-      const c2 = pairLow(src, dst, p.dport ?? 0);
+      const c2 = pairLow(src, dst, port);
       // A retransmitted SYN is the same half-open connection: counted once.
       if (this.halfOpen.get(c1, c2) !== undefined) return;
       let nSrc: number;
       const full = this.synBySrc.size >= this.synBySrc.cap;
-      const cell = full ? this.synBySrc.cellOf(src) : -1;
+      const cell = full ? this.synBySrc.cellOf(src, port) : -1;
       if (!full || cell >= 0) {
         // Its first SYN, sent before admission (pending ones exist only once the table has filled; it stays full).
         if (full && this.synPending.recent(c1, p.ts, s.windowMs, c2)) return;
         this.halfOpen.insert(c1, p.ts, c2).ts = p.ts;
         // One lookup of src, not has() then touch(): halfOpen and synPending are other tables, so the cell still holds src.
-        nSrc = (cell >= 0 ? this.synBySrc.touchCell(cell, p.ts) : this.synBySrc.touch(src, p.ts)).add(p.ts, s.windowMs);
+        nSrc = (cell >= 0 ? this.synBySrc.touchCell(cell, p.ts) : this.synBySrc.touch(src, p.ts, port)).add(p.ts, s.windowMs);
       } else if (this.synPending.recent(c1, p.ts, s.windowMs, c2)) {
         return;
-      } else if (this.synSeen.repeat(src, p.ts, s.windowMs)) {
-        // Second SYN from this source: admitted, its first (still in synPending) counted too.
+      } else if (this.synSeen.repeat(src, p.ts, s.windowMs, 0, port)) {
+        // Second SYN from this source to this port: admitted, its first (still in synPending) counted too.
         this.halfOpen.insert(c1, p.ts, c2).ts = p.ts;
-        nSrc = this.synBySrc.insert(src, p.ts).add(p.ts, s.windowMs, 2);
+        nSrc = this.synBySrc.insert(src, p.ts, port).add(p.ts, s.windowMs, 2);
       } else {
         this.synPending.repeat(c1, p.ts, s.windowMs, 0, c2);
         this.synBySrc.evictions++; // no room for it: its state is dropped as an evicted entry's would be
         nSrc = 1;
       }
-      const nDst = this.synByDst.touch(dst, p.ts).add(p.ts, s.windowMs);
-      if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, src, p, nSrc, s.synSrc, 'half-open connections (SYN without completed handshake)');
-      if (s.synDst > 0 && nDst > s.synDst) this.hit(FLOOD_RULES.synDst, dst, p, nDst, s.synDst, 'half-open connections (SYN without completed handshake)');
+      const nDst = this.synByDst.touch(dst, p.ts, port).add(p.ts, s.windowMs);
+      const nNet = this.synAll.add(p.ts, s.windowMs);
+      const what = 'half-open connections (SYN without completed handshake)';
+      if (s.synSrc > 0 && nSrc > s.synSrc) this.hit(FLOOD_RULES.synSrc, src, p, nSrc, s.synSrc, what, port);
+      if (s.synDst > 0 && nDst > s.synDst) this.hit(FLOOD_RULES.synDst, dst, p, nDst, s.synDst, what, port);
+      if (s.synNet > 0 && nNet > s.synNet) this.hit(FLOOD_RULES.synNet, 0, p, nNet, s.synNet, what);
       return;
     }
     // The client's ACK completes the handshake: the connection is no longer half-open.
-    // Looked up only while the source has half-open connections counted (or one pending), so data packets stay cheap.
+    // Looked up only while the source has half-open connections counted to this port (or one pending), so data packets stay cheap.
     if ((bits & (TCP_ACK | TCP_SYN | TCP_RST)) === TCP_ACK) {
-      const bySrc = this.synBySrc.get(src);
-      if (bySrc === undefined) {
-        if (!this.synSeen.recent(src, p.ts, s.windowMs)) return;
-        const c1 = connHigh(src, dst, p.sport ?? 0);
-        const c2 = pairLow(src, dst, p.dport ?? 0);
-        if (!this.synPending.recent(c1, p.ts, s.windowMs, c2)) return;
-        const synTs = this.synPending.lastTs;
-        this.synPending.forget(c1, c2);
-        this.synSeen.forget(src);
-        this.synByDst.get(dst)?.remove(synTs, p.ts, s.windowMs);
-        return;
-      }
-      if (bySrc.value(p.ts, s.windowMs) <= 0) return;
+      const bySrc = this.synBySrc.get(src, port);
+      // Only then is the connection's key built (for IPv6 it is a string).
+      if (bySrc === undefined ? !this.synSeen.recent(src, p.ts, s.windowMs, port) : bySrc.value(p.ts, s.windowMs) <= 0) return;
       const c1 = connHigh(src, dst, p.sport ?? 0);
-      const c2 = pairLow(src, dst, p.dport ?? 0);
-      const conn = this.halfOpen.get(c1, c2);
+      const c2 = pairLow(src, dst, port);
+      const conn = bySrc === undefined ? undefined : this.halfOpen.get(c1, c2);
       let synTs: number;
       if (conn !== undefined) {
         synTs = conn.ts;
@@ -208,26 +246,30 @@ export class FloodDetector extends Detector<FloodSettings> {
         // The source's first SYN, sent before it was admitted.
         synTs = this.synPending.lastTs;
         this.synPending.forget(c1, c2);
+        if (bySrc === undefined) this.synSeen.forget(src, port);
       } else {
         return;
       }
-      bySrc.remove(synTs, p.ts, s.windowMs);
-      this.synByDst.get(dst)?.remove(synTs, p.ts, s.windowMs);
+      bySrc?.remove(synTs, p.ts, s.windowMs);
+      this.synByDst.get(dst, port)?.remove(synTs, p.ts, s.windowMs);
+      this.synAll.remove(synTs, p.ts, s.windowMs);
     }
   }
 
-  /** `key`: the state key of the source (perSource) or the target. */
-  private hit(info: RuleInfo, key: AddrKey, p: Packet, n: number, limit: number, what: string): void {
+  /** `key`: the state key of the source (perSource), the target, or 0 (the network); `port`: the destination port the rule counts on, if it does. */
+  private hit(info: RuleInfo, key: AddrKey, p: Packet, n: number, limit: number, what: string, port?: number): void {
     const perSource = info.tracks === 'src';
     const s = this.settings;
-    const count = Math.round(n);
-    this.report(info, key, p, s.windowMs, () => ({
-      ...packetFields(p),
-      windowMs: s.windowMs,
-      threshold: limit,
-      reason: perSource
-        ? `${count} ${what} from ${p.src} in ${s.windowMs} ms (threshold ${limit})`
-        : `${count} ${what} to ${p.dst} in ${s.windowMs} ms from any source (threshold ${limit}); last source ${p.src}`,
-    }), perSource);
+    // Described only when an alert is emitted: during a flood every packet over the threshold is a hit.
+    this.report(info, key, p, s.windowMs, () => {
+      const count = Math.round(n);
+      const within = `in ${s.windowMs} ms`;
+      const reason = perSource
+        ? `${count} ${what} from ${p.src}${port === undefined ? '' : ` to port ${port}`} ${within} (threshold ${limit})`
+        : info.tracks === 'network'
+          ? `${count} ${what} over the network ${within}, from any source to any target (threshold ${limit}); last ${p.src} to ${p.dst}`
+          : `${count} ${what} to ${p.dst}${port === undefined ? '' : ` port ${port}`} ${within} from any source (threshold ${limit}); last source ${p.src}`;
+      return { ...packetFields(p), windowMs: s.windowMs, threshold: limit, reason };
+    }, perSource);
   }
 }

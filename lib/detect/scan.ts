@@ -3,6 +3,29 @@
  * scans (one port on many targets), impossible TCP flag combinations,
  * repeated attempts on one service port (brute force), and failed
  * connections (RST / ICMP unreachable answers) as evidence.
+ *
+ * ACK, Window and Maimon scans (`nmap -sA`, `-sW`, `-sM`) send ACK or
+ * FIN+ACK packets that look like the middle of a connection. The detector
+ * tracks TCP connections (`conns`) in a bounded table on packet time, with
+ * the eviction and admission rules of the other tables, so a packet with
+ * ACK that belongs to no known connection is a probe of its destination
+ * port, and the RSTs it draws are failures. A connection enters the table
+ * with its first packet with ACK, not with its SYN: the SYN already counted
+ * its port, so its handshake's ACK counting the same port again changes no
+ * count, and a SYN flood from spoofed sources (no ACKs) costs the table
+ * nothing (recording every SYN cost that flood a third of the scan
+ * detector's time). Only the client's side is looked up: a packet to a port above
+ * its source port (the server answering a client's ephemeral port) is never
+ * a probe, which halves the lookups and keeps the server side of
+ * connections already open when the capture started from counting as a
+ * scan of the client's ports. A connection already open when the capture
+ * starts is one probe of one port (its service port), so it cannot add up
+ * to a scan; strays count for vertical scans only, not sweeps (a client
+ * with connections to 30 servers on port 443 is no sweep).
+ *
+ * Failures count distinct (target, port) answers: a SYN flood on a closed
+ * port draws thousands of RSTs from one port, which is the flood detector's
+ * business, not a scan.
  */
 import type { Packet } from '../packet/types';
 import { admit, RepeatFilter } from './admission';
@@ -10,7 +33,8 @@ import { defineRules, packetFields, type PacketFields, type RuleInfo } from './a
 import { baseSchema, Detector, type BaseSettings } from './detector';
 import { withDefault, type Schema } from '../base/settings';
 import { KeyedCounter, KeyedDistinct } from './window';
-import { dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
+import { connHigh, dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
+import { BoundedTable } from './table';
 import { flagBitsOf, isOpeningSyn, TCP_ACK, TCP_FIN, TCP_FLAG_TEXT, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
 
 export const SCAN_RULES = defineRules({
@@ -46,6 +70,8 @@ export interface ScanSettings extends BaseSettings {
   protocols: number;
   /** Malformed packets (whole on the wire, not cut by the capture) from one source in the window; 0 = off. */
   malformed: number;
+  /** Track TCP connections so ACK / FIN+ACK packets of no known connection count as probes (ACK, Window, Maimon scans). */
+  trackConnections: boolean;
 }
 
 const threshold = { type: 'int', min: 0, max: 65_536 } as const;
@@ -60,9 +86,10 @@ export const scanSchema: Schema<ScanSettings> = {
   oddFlags: { type: 'bool', default: true, label: 'Odd TCP flags', help: 'alert on impossible TCP flag combinations (NULL, FIN, XMAS, SYN+FIN); one packet is enough' },
   bruteForcePorts: { type: 'ports', default: [21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900], label: 'Brute-force ports', help: 'service ports watched for repeated connection attempts' },
   bruteForceAttempts: { ...threshold, default: 10, unit: 'attempts', label: 'Attempts', help: 'new connections from one source to one watched service; 0 turns the rule off' },
-  failures: { ...threshold, default: 20, unit: 'answers', label: 'Failed connections', help: 'RST / ICMP unreachable answers to one source; 0 turns the rule off' },
+  failures: { ...threshold, default: 20, unit: 'answers', label: 'Failed connections', help: 'RST / ICMP unreachable answers to one source, from distinct ports or hosts (a flood at one closed port is not a scan); 0 turns the rule off' },
   protocols: { ...threshold, default: 8, unit: 'protocols', label: 'IP protocols on one host', help: 'distinct IP protocols other than TCP, UDP and ICMP from one source to one target (protocol scan, nmap -sO); a host uses a few (GRE, ESP, IGMP); 0 turns the rule off' },
   malformed: { ...threshold, default: 20, unit: 'packets', label: 'Malformed packets', help: 'packets from one source the decoder could not read (captured whole, so the bytes on the wire were bad); 0 turns the rule off' },
+  trackConnections: { type: 'bool', default: true, label: 'Track connections', help: 'track TCP connections, so ACK and FIN+ACK packets of no known connection count as probes (nmap -sA, -sW, -sM); their RST answers count as failures' },
 };
 
 /**
@@ -95,14 +122,25 @@ function isTcpProbe(bits: number): boolean {
 }
 
 /**
- * A UDP packet that looks like a request rather than a reply: to a
- * well-known port, or to a port not above its source port (replies go back
- * to the client's high ephemeral port).
+ * A packet from a client's side rather than a reply: to a well-known port,
+ * or to a port not above its source port (replies go back to the client's
+ * high ephemeral port). A UDP packet like that is a probe; so is a TCP
+ * packet with ACK like that when it belongs to no known connection, while
+ * the server's side of a connection is never looked up.
  */
-function isUdpProbe(p: Packet): boolean {
-  const sport = p.sport ?? 0;
+function toServicePort(p: Packet): boolean {
   const dport = p.dport ?? 0;
-  return dport < 1024 || dport <= sport;
+  return dport < 1024 || dport <= (p.sport ?? 0);
+}
+
+/**
+ * The destination port of the datagram an ICMP / ICMPv6 error quotes (its
+ * payload starts at the quoted IP header), or 0 when it is not there.
+ */
+function quotedPort(p: Packet): number {
+  const q = p.payload;
+  const ihl = p.proto === 'icmp' ? (q.length > 0 ? (q[0] & 0x0f) * 4 : 0) : 40;
+  return ihl >= 20 && q.length >= ihl + 4 ? (q[ihl + 2] << 8) | q[ihl + 3] : 0;
 }
 
 /** RST to the prober, or ICMP/ICMPv6 destination unreachable; `tcpBits`: the flag bits of a TCP packet. */
@@ -128,8 +166,15 @@ export class ScanDetector extends Detector<ScanSettings> {
   private readonly hostsByPort = this.track(new KeyedDistinct<AddrKey, AddrKey>(1).table);
   /** New connections per (src, dst, port) on brute-force ports: pairHigh(src, dst), pairLow(src, dst, port). */
   private readonly attempts = this.track(new KeyedCounter<AddrKey>(1).table);
-  /** Failure answers per prober. */
-  private readonly failed = this.track(new KeyedCounter<AddrKey>(1).table);
+  /** Distinct failure answers per prober: target key × 65536 + port for IPv4, 'target|port' otherwise. */
+  private readonly failed = this.track(new KeyedDistinct<AddrKey, number | string>(1).table);
+  /**
+   * Known TCP connections (seen with ACK), by the client's side: connHigh(client, server, client port),
+   * pairLow(client, server, server port). Twice the cap, as one host opens many (as the flood detector's half-open table).
+   */
+  private readonly conns = this.track(new BoundedTable<AddrKey, true>(1, () => true, 100), 2);
+  /** Connections seen once while `conns` was full (admission.ts). */
+  private readonly connSeen = new RepeatFilter();
   /** Distinct other IP protocols per (src, dst): pairHigh(src, dst), pairLow(src, dst). */
   private readonly protocolsByPair = this.track(new KeyedDistinct<AddrKey, number>(1).table);
   /** Malformed packets per source. */
@@ -146,6 +191,7 @@ export class ScanDetector extends Detector<ScanSettings> {
   protected override stateCleared(): void {
     this.pairSeen.clear();
     this.sweepSeen.clear();
+    this.connSeen.clear();
   }
 
   protected override settingsChanged(): void {
@@ -169,11 +215,13 @@ export class ScanDetector extends Detector<ScanSettings> {
       if (isTcpProbe(bits)) {
         this.probe(p, p.dport ?? 0);
         if (isOpeningSyn(bits)) this.attempt(p);
+      } else if ((bits & (TCP_SYN | TCP_RST)) === 0) {
+        if (this.settings.trackConnections && toServicePort(p)) this.midway(p);
       } else {
         this.answer(p, bits);
       }
     } else if (proto === 'udp') {
-      if (isUdpProbe(p)) this.probe(p, p.dport ?? 0);
+      if (toServicePort(p)) this.probe(p, p.dport ?? 0);
       else this.answer(p);
     } else if (proto === 'icmp' || proto === 'icmp6') {
       const echo = proto === 'icmp' ? 8 : 128;
@@ -182,6 +230,21 @@ export class ScanDetector extends Detector<ScanSettings> {
     } else if (proto.startsWith('ip-')) {
       this.protocolProbe(p, Number(proto.slice(3)));
     }
+  }
+
+  /**
+   * A client-side packet with ACK and without SYN or RST (tcp-flags.ts): a
+   * packet of a known connection, or, of none, a probe of its destination
+   * port (ACK, Window, Maimon scans); the connection is known from then on.
+   */
+  private midway(p: Packet): void {
+    const src = srcKey(p);
+    const dst = dstKey(p);
+    const c1 = connHigh(src, dst, p.sport ?? 0);
+    const c2 = pairLow(src, dst, p.dport ?? 0);
+    if (this.conns.touchExisting(c1, p.ts, c2) !== undefined) return;
+    admit(this.conns, this.connSeen, c1, p.ts, this.windowMs, 0, c2);
+    this.vertical(p, p.dport ?? 0, src);
   }
 
   /** A packet of IP protocol `protocol` (not TCP, UDP or ICMP) from p.src to p.dst. */
@@ -241,9 +304,15 @@ export class ScanDetector extends Detector<ScanSettings> {
 
   /** A probe of `port` (TCP or UDP) from p.src to p.dst. */
   private probe(p: Packet, port: number): void {
+    const src = srcKey(p);
+    this.vertical(p, port, src);
+    this.sweep(p, port, src);
+  }
+
+  /** One more port for (p.src, p.dst); `src` is p.src's key. */
+  private vertical(p: Packet, port: number, src: AddrKey): void {
     const s = this.settings;
     const windowMs = this.windowMs;
-    const src = srcKey(p);
     if (s.verticalPorts > 0) {
       const dst = dstKey(p);
       const k1 = pairHigh(src, dst);
@@ -261,7 +330,6 @@ export class ScanDetector extends Detector<ScanSettings> {
         }));
       }
     }
-    this.sweep(p, port, src);
   }
 
   /** One more target for (p.src, port, proto); `src` is p.src's key. */
@@ -318,7 +386,9 @@ export class ScanDetector extends Detector<ScanSettings> {
       const windowMs = this.windowMs;
       const prober = dstKey(p);
       if (p.proto === 'tcp' && !this.probed(prober, srcKey(p), sweepLow(p.sport ?? 0, p.proto), p.ts, windowMs)) return;
-      const n = this.failed.touch(prober, p.ts).add(p.ts, windowMs);
+      const target = srcKey(p);
+      const port = p.proto === 'tcp' ? p.sport ?? 0 : quotedPort(p);
+      const n = this.failed.touch(prober, p.ts).add(typeof target === 'number' ? target * 65536 + port : `${target}|${port}`, p.ts, windowMs, s.failures + 1);
       if (n > s.failures) {
         this.report(SCAN_RULES.failures, prober, p, windowMs, () => ({
           ts: p.ts,
@@ -329,7 +399,7 @@ export class ScanDetector extends Detector<ScanSettings> {
           dport: p.sport,
           windowMs,
           threshold: s.failures,
-          reason: `${Math.round(n)} failed connection attempts by ${p.dst} (answered with ${p.proto === 'tcp' ? 'RST' : 'ICMP unreachable'}) in ${s.windowS} s (threshold ${s.failures})`,
+          reason: `more than ${s.failures} failed connection attempts by ${p.dst} to distinct ports or hosts (answered with ${p.proto === 'tcp' ? 'RST' : 'ICMP unreachable'}) in ${s.windowS} s (threshold ${s.failures})`,
         }), true, 'dst');
       }
       return;
@@ -374,7 +444,7 @@ export class ScanDetector extends Detector<ScanSettings> {
   }
 
   private failureNote(prober: AddrKey, ts: number): string {
-    const f = this.failed.get(prober)?.value(ts, this.windowMs) ?? 0;
-    return f >= 1 ? `; ${Math.round(f)} answered with RST/ICMP unreachable` : '';
+    const f = this.failed.get(prober)?.count(ts, this.windowMs) ?? 0;
+    return f >= 1 ? `; ${f} answered with RST/ICMP unreachable` : '';
   }
 }

@@ -35,7 +35,7 @@ const LAST_TS = 2;
 const MOVED_TS = 3;
 
 /** Murmur3's 32-bit finalizer: every input bit reaches the low bits the index uses. */
-function fmix(h: number): number {
+export function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -159,10 +159,19 @@ interface IpAddrJson {
   addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[];
 }
 
+async function addressRows(dev: string): Promise<IpAddrJson[]> {
+  assertInterfaceName(dev);
+  return JSON.parse(await runIp(['-j', 'addr', 'show', 'dev', dev]) || '[]') as IpAddrJson[];
+}
+
+/** Every address of an interface, link-local IPv6 included (a LAN's IPv6 gateway is its router's link-local address). */
+export async function interfaceAddresses(dev: string): Promise<string[]> {
+  return (await addressRows(dev)).flatMap((r) => (r.addr_info ?? []).flatMap((a) => (a.local && isValidIp(a.local) ? [normalizeIp(a.local)] : [])));
+}
+
 /** An interface's own addresses and the networks they are on (link-local IPv6 left out). */
 export async function interfaceNetworks(dev: string): Promise<{ networks: Cidr[]; addresses: string[] }> {
-  assertInterfaceName(dev);
-  const rows = JSON.parse(await runIp(['-j', 'addr', 'show', 'dev', dev]) || '[]') as IpAddrJson[];
+  const rows = await addressRows(dev);
   const networks: Cidr[] = [];
   const addresses: string[] = [];
   for (const r of rows) {
@@ -174,4 +183,27 @@ export async function interfaceNetworks(dev: string): Promise<{ networks: Cidr[]
   }
   if (!networks.length) throw new Error(`interface ${dev} has no IPv4 or global IPv6 address`);
   return { networks, addresses };
+}
+
+interface IpRouteJson {
+  gateway?: string;
+  dev?: string;
+}
+
+/** The gateways of the default routes (IPv4 and IPv6), with the interface each is reached through. */
+export async function readDefaultGateways(): Promise<{ ip: string; dev?: string }[]> {
+  const out: { ip: string; dev?: string }[] = [];
+  for (const family of ['-4', '-6']) {
+    const rows = JSON.parse(await runIp([family, '-j', 'route', 'show', 'default']) || '[]') as IpRouteJson[];
+    for (const r of rows) if (r.gateway && isValidIp(r.gateway)) out.push({ ip: normalizeIp(r.gateway), ...(r.dev ? { dev: r.dev } : {}) });
+  }
+  return out;
+}
+
+/** An interface's own MAC, or null when it has none (e.g. a tunnel). */
+export async function interfaceMac(dev: string): Promise<string | null> {
+  assertInterfaceName(dev);
+  const rows = JSON.parse(await runIp(['-j', 'link', 'show', 'dev', dev]) || '[]') as { address?: string }[];
+  const mac = rows[0]?.address;
+  return mac ? normalizeMac(mac) : null;
 }

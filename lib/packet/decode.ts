@@ -88,12 +88,12 @@ const macKeysLo = new Int32Array(MAC_SLOTS);
 const macText: string[] = new Array<string>(MAC_SLOTS).fill('00:00:00:00:00:00');
 
 /** The 4 bytes at `off` as a signed 32-bit integer, big-endian (Packet `src4`/`dst4`). */
-function ipv4IntAt(d: Buffer, off: number): number {
+export function ipv4IntAt(d: Buffer, off: number): number {
   return (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
 }
 
 /** Dotted quad of an address given as `ipv4IntAt` returns it. */
-function ipv4Text(key: number): string {
+export function ipv4Text(key: number): string {
   const slot = (key ^ (key >>> 10) ^ (key >>> 20)) & (IP4_SLOTS - 1);
   if (ip4Keys[slot] === key) return ip4Text[slot];
   const text = DEC[key >>> 24] + DOT_DEC[(key >>> 16) & 0xff] + DOT_DEC[(key >>> 8) & 0xff] + DOT_DEC[key & 0xff];
@@ -103,7 +103,7 @@ function ipv4Text(key: number): string {
 }
 
 /** Lowercase 'aa:bb:cc:dd:ee:ff' of 6 bytes at `off`. */
-function macAt(d: Buffer, off: number): string {
+export function macAt(d: Buffer, off: number): string {
   const a = d[off], b = d[off + 1], c = d[off + 2], e = d[off + 3], f = d[off + 4], g = d[off + 5];
   const hi = (a << 8) | b;
   const lo = (c << 24) | (e << 16) | (f << 8) | g;
@@ -179,6 +179,8 @@ function newPacket(caplen: number, ts: number, len: number, iface: string | unde
     icmpType: undefined,
     icmpCode: undefined,
     ttl: undefined,
+    l4HeaderLen: undefined,
+    window: undefined,
     frag: undefined,
     payload: NO_PAYLOAD,
     malformed: undefined,
@@ -379,6 +381,8 @@ function decodeArp(p: Packet, data: Buffer, off: number, lim: number): Packet {
     p.src = ipv4Text(p.src4);
     p.dst = ipv4Text(p.dst4);
   }
+  // The ARP message itself: opcode and hardware addresses are read from it (lib/packet/lan.ts).
+  p.payload = view(data, off, off + need);
   return p;
 }
 
@@ -518,6 +522,8 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
       const hlen = (data[off + 12] >> 4) << 2;
       if (hlen < 20) return stop(p, `TCP data offset ${hlen >> 2} < 5 (header length ${hlen} < 20)`);
       if (avail < hlen) return stop(p, `TCP header length ${hlen} runs past the captured bytes (${avail} left)`);
+      p.l4HeaderLen = hlen;
+      p.window = (data[off + 14] << 8) | data[off + 15];
       p.payload = view(data, off + hlen, end);
       return p;
     }
@@ -530,6 +536,7 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
       const udpLen = (data[off + 4] << 8) | data[off + 5];
       // Trust the UDP length only when it is sane; 0 is used by jumbograms.
       const udpEnd = udpLen >= 8 && udpLen < avail ? off + udpLen : end;
+      p.l4HeaderLen = 8;
       p.payload = view(data, off + 8, udpEnd);
       return p;
     }
@@ -541,6 +548,7 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
       }
       // type(1) code(1) checksum(2) and 4 bytes of type-specific header (echo id/seq, ...)
       if (avail < 8) return truncated(p, protoNum === IPPROTO_ICMP ? 'ICMP' : 'ICMPv6', avail, 8);
+      p.l4HeaderLen = 8;
       p.payload = view(data, off + 8, end);
       return p;
     }

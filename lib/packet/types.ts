@@ -50,6 +50,10 @@ export interface Packet {
   icmpType?: number;
   icmpCode?: number;
   ttl?: number;
+  /** Transport header bytes: TCP data offset × 4, 8 for UDP, ICMP and ICMPv6 (what flow-meter's header-length features sum). */
+  l4HeaderLen?: number;
+  /** TCP window field as sent (unscaled), for flow-meter's initial window features. */
+  window?: number;
   /**
    * IP fragment note: 'first' (offset 0, more fragments follow: the L4 header
    * is decoded), 'middle' or 'last' (offset > 0: no L4 header, so no ports;

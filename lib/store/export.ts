@@ -1,5 +1,6 @@
 /**
- * Export one table for a time range to CSV or JSON Lines, streamed: rows are
+ * Export one table for a time range to CSV, JSON Lines or EVE JSON (alerts
+ * and flows, one Suricata EVE record per line: eve.ts), streamed: rows are
  * stepped one at a time from a read cursor and written with backpressure, so
  * memory stays flat however large the range. The file is written under a
  * temporary name and renamed when complete.
@@ -9,9 +10,16 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { csvLine } from '../base/csv';
 import { TABLES, TABLE_NAMES, type TableName } from './records';
+import { eveAlert, eveFlow } from './eve';
+import type { Alert } from '../detect/alert';
+import type { FlowRecord } from '../net/types';
 import { finalize, prepare, stmtNext, type Db, type SqlValue } from './sqlite';
 
-export type ExportFormat = 'csv' | 'jsonl';
+export type ExportFormat = 'csv' | 'jsonl' | 'eve';
+const FORMATS: readonly ExportFormat[] = ['csv', 'jsonl', 'eve'];
+/** The tables with an EVE form (eve.ts): device samples and block events have none. */
+const EVE_TABLES: readonly TableName[] = ['alerts', 'flows'];
+const EXTENSION: Record<ExportFormat, string> = { csv: 'csv', jsonl: 'jsonl', eve: 'eve.json' };
 
 export interface ExportRequest {
   table: TableName;
@@ -45,7 +53,7 @@ function timeArg(v: unknown, key: string, fallback: number): number {
 /**
  * Validate `{ table, format, from?, to?, file? }`. `file` is a plain file
  * name (no directories) written inside `exportDir`; by default
- * `<table>-<from>-<to>.<csv|jsonl>`.
+ * `<table>-<from>-<to>.<csv|jsonl|eve.json>`.
  */
 export function parseExport(request: unknown, exportDir: string, now = Date.now()): ExportRequest {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
@@ -58,15 +66,42 @@ export function parseExport(request: unknown, exportDir: string, now = Date.now(
     throw new Error(`export table must be one of ${TABLE_NAMES.join(', ')}, got ${JSON.stringify(table)}`);
   }
   const format = r.format ?? 'csv';
-  if (format !== 'csv' && format !== 'jsonl') throw new Error(`export format must be 'csv' or 'jsonl', got ${JSON.stringify(format)}`);
+  if (!(FORMATS as readonly unknown[]).includes(format)) throw new Error(`export format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+  if (format === 'eve' && !EVE_TABLES.includes(table as TableName)) {
+    throw new Error(`export format 'eve' is for ${EVE_TABLES.join(' and ')} (EVE has no record for ${table}); use csv or jsonl`);
+  }
   const from = timeArg(r.from, 'from', 0);
   const to = timeArg(r.to, 'to', now);
   if (from > to) throw new Error(`export from (${from}) is after to (${to})`);
-  const name = r.file ?? `${table}-${Math.floor(from)}-${Math.floor(to)}.${format}`;
+  const name = r.file ?? `${table}-${Math.floor(from)}-${Math.floor(to)}.${EXTENSION[format as ExportFormat]}`;
   if (typeof name !== 'string' || !FILE_NAME.test(name)) {
     throw new Error(`export file must be a plain file name (letters, digits, . _ -; no directories), got ${JSON.stringify(name)}`);
   }
-  return { table: table as TableName, format, from, to, file: path.join(exportDir, name) };
+  return { table: table as TableName, format: format as ExportFormat, from, to, file: path.join(exportDir, name) };
+}
+
+type Row = Record<string, SqlValue>;
+const opt = <T extends SqlValue>(v: SqlValue): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+
+/** A stored alert or flow row as its EVE record; `host` is the sensor it came from. */
+function eveOfRow(table: TableName, r: Row): object {
+  const ctx = { host: opt<string>(r.sensor) };
+  if (table === 'flows') {
+    const flow: FlowRecord = {
+      proto: String(r.proto), src: String(r.src), dst: String(r.dst), sport: opt(r.sport), dport: opt(r.dport),
+      origBytes: Number(r.orig_bytes ?? 0), origPackets: Number(r.orig_packets ?? 0), replyBytes: Number(r.reply_bytes ?? 0),
+      replyPackets: Number(r.reply_packets ?? 0), state: opt(r.state), start: Number(r.start_ts ?? r.ts), end: opt(r.end_ts),
+    };
+    return eveFlow(flow, ctx, Number(r.ts));
+  }
+  const alert: Alert = {
+    ts: Number(r.ts), rule: String(r.rule), sid: Number(r.sid ?? 0), signature: String(r.signature ?? r.rule),
+    category: String(r.category) as Alert['category'], severity: String(r.severity) as Alert['severity'], action: r.action === 'drop' ? 'drop' : 'alert',
+    src: String(r.src ?? ''), dst: String(r.dst ?? ''), offender: opt(r.offender), proto: String(r.proto ?? ''), sport: opt(r.sport), dport: opt(r.dport),
+    srcMac: opt(r.src_mac), count: Number(r.count ?? 1), windowMs: Number(r.window_ms ?? 0), threshold: Number(r.threshold ?? 0),
+    reason: String(r.reason ?? ''), evidence: opt(r.evidence), detector: String(r.detector ?? ''),
+  };
+  return eveAlert(alert, ctx, opt<string>(r.uid));
 }
 
 export async function exportTable(db: Db, req: ExportRequest, signal?: AbortSignal): Promise<ExportResult> {
@@ -91,7 +126,7 @@ export async function exportTable(db: Db, req: ExportRequest, signal?: AbortSign
       if (signal?.aborted) throw new Error('export aborted (node closed)');
       const row = await stmtNext<Record<string, SqlValue>>(stmt);
       if (!row) break;
-      await write(req.format === 'csv' ? csvLine(columns.map((c) => row[c])) : `${JSON.stringify(row)}\n`);
+      await write(req.format === 'csv' ? csvLine(columns.map((c) => row[c])) : `${JSON.stringify(req.format === 'eve' ? eveOfRow(req.table, row) : row)}\n`);
       rows++;
     }
     out.end();

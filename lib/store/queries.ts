@@ -6,6 +6,7 @@
  *  - charts (ui_chart line): [{ series: [names], data: [[{ x, y }...] per series], labels: [''] }].
  */
 import { isValidIp } from '../base/cidr';
+import { checkSensorName } from './records';
 import { all, type Db, type SqlValue } from './sqlite';
 
 export interface ChartData {
@@ -77,6 +78,12 @@ function ipParam(p: Params, key: string, required: boolean): string | undefined 
   return v;
 }
 
+/** The `sensor` filter: a sensor's name; absent = every sensor and this box. */
+function sensorParam(p: Params): string | undefined {
+  const v = text(p, 'sensor');
+  return v === undefined ? undefined : checkSensorName(v, 'sensor');
+}
+
 function iso(ts: unknown): string | null {
   return typeof ts === 'number' && Number.isFinite(ts) ? new Date(ts).toISOString() : null;
 }
@@ -104,18 +111,18 @@ function where(eq: [string, SqlValue | undefined][], col: string, from?: number,
 /** deviceHistory without `ip`: how many of the busiest devices get a series. */
 export const HISTORY_DEVICES = 10;
 
-export type QueryName = 'recentAlerts' | 'alertsPerMinute' | 'topTalkers' | 'deviceHistory' | 'blockHistory' | 'recentFlows';
+export type QueryName = 'recentAlerts' | 'alertsPerMinute' | 'topTalkers' | 'deviceHistory' | 'blockHistory' | 'recentFlows' | 'sensors' | 'sensorDevices' | 'fleetBlocklist';
 
 export const QUERIES: Record<QueryName, QueryDef> = {
   /** Newest alerts first, optionally filtered. Table rows. */
   recentAlerts: {
-    params: ['rule', 'severity', 'category', 'src', 'from', 'to', 'last', 'limit'],
+    params: ['rule', 'severity', 'category', 'src', 'sensor', 'from', 'to', 'last', 'limit'],
     async run(db, p, limit, now) {
       const { from, to } = range(p, now, null);
-      const w = where([['rule', text(p, 'rule')], ['severity', text(p, 'severity')], ['category', text(p, 'category')], ['src', text(p, 'src')]], 'ts', from, to);
+      const w = where([['rule', text(p, 'rule')], ['severity', text(p, 'severity')], ['category', text(p, 'category')], ['src', text(p, 'src')], ['sensor', sensorParam(p)]], 'ts', from, to);
       const rows = await all<Record<string, SqlValue>>(db,
         `SELECT id, ts, rule, sid, signature, category, severity, action, src, dst, proto, sport, dport, src_mac AS srcMac,
-                count, window_ms AS windowMs, threshold, reason, evidence, detector, offender
+                count, window_ms AS windowMs, threshold, reason, evidence, detector, offender, sensor, uid
          FROM alerts ${w.sql} ORDER BY ts DESC LIMIT ?`, [...w.params, limit]);
       const payload = rows.map((r) => ({ time: iso(r.ts), ...r }));
       return { name: 'recentAlerts', payload, count: payload.length };
@@ -206,35 +213,82 @@ export const QUERIES: Record<QueryName, QueryDef> = {
   },
   /** Block, update, unblock and expire events, newest first. Table rows. */
   blockHistory: {
-    params: ['ip', 'event', 'from', 'to', 'last', 'limit'],
+    params: ['ip', 'event', 'sensor', 'from', 'to', 'last', 'limit'],
     async run(db, p, limit, now) {
       const { from, to } = range(p, now, null);
-      const w = where([['ip', ipParam(p, 'ip', false)], ['event', text(p, 'event')]], 'ts', from, to);
+      const w = where([['ip', ipParam(p, 'ip', false)], ['event', text(p, 'event')], ['sensor', sensorParam(p)]], 'ts', from, to);
       const rows = await all<Record<string, SqlValue>>(db,
-        `SELECT id, ts, event, ip, since, expires, reason, rule FROM blocks ${w.sql} ORDER BY ts DESC, id DESC LIMIT ?`, [...w.params, limit]);
+        `SELECT id, ts, event, ip, since, expires, reason, rule, sensor FROM blocks ${w.sql} ORDER BY ts DESC, id DESC LIMIT ?`, [...w.params, limit]);
       const payload = rows.map((r) => ({ time: iso(r.ts), ...r, expiresAt: r.expires ? iso(r.expires) : null }));
       return { name: 'blockHistory', payload, count: payload.length };
     },
   },
   /** Newest flow records first, optionally for one source. Table rows. */
   recentFlows: {
-    params: ['src', 'from', 'to', 'last', 'limit'],
+    params: ['src', 'sensor', 'from', 'to', 'last', 'limit'],
     async run(db, p, limit, now) {
       const { from, to } = range(p, now, null);
-      const w = where([['src', ipParam(p, 'src', false)]], 'ts', from, to);
+      const w = where([['src', ipParam(p, 'src', false)], ['sensor', sensorParam(p)]], 'ts', from, to);
       const rows = await all<Record<string, SqlValue>>(db,
         `SELECT id, ts, proto, src, dst, sport, dport, orig_bytes AS origBytes, orig_packets AS origPackets,
-                reply_bytes AS replyBytes, reply_packets AS replyPackets, state, start_ts AS start, end_ts AS end
+                reply_bytes AS replyBytes, reply_packets AS replyPackets, state, start_ts AS start, end_ts AS end, sensor
          FROM flows ${w.sql} ORDER BY ts DESC LIMIT ?`, [...w.params, limit]);
       const payload = rows.map((r) => ({ time: iso(r.ts), ...r }));
       return { name: 'recentFlows', payload, count: payload.length };
+    },
+  },
+  /** The fleet: every sensor with its last health report, when it was last heard from, and its alerts in the last hour. Table rows. */
+  sensors: {
+    params: ['limit'],
+    async run(db, _p, limit, now) {
+      const rows = await all<{ name: string; last_seen: number; health: string | null; alerts: number }>(db,
+        `SELECT name, last_seen, health, (SELECT count(*) FROM alerts WHERE alerts.sensor = sensors.name AND ts >= ?) AS alerts
+         FROM sensors ORDER BY name LIMIT ?`, [now - HOUR, limit]);
+      const payload = rows.map((r) => {
+        let health: Record<string, unknown> = {};
+        try {
+          health = r.health ? (JSON.parse(r.health) as Record<string, unknown>) : {};
+        } catch {
+          // a report that was not JSON is shown as none
+        }
+        return { sensor: r.name, lastSeen: r.last_seen, lastSeenTime: iso(r.last_seen), ageS: Math.round((now - r.last_seen) / 1000), alertsLastHour: r.alerts, ...health };
+      });
+      return { name: 'sensors', payload, count: payload.length };
+    },
+  },
+  /** Each sensor's devices as last reported (default: within the last 10 minutes), optionally of one sensor. Table rows. */
+  sensorDevices: {
+    params: ['sensor', 'from', 'to', 'last', 'limit'],
+    async run(db, p, limit, now) {
+      const { from, to } = range(p, now, 10 * 60_000) as { from: number; to: number };
+      const w = where([['sensor', sensorParam(p)]], 'ts', from, to);
+      const rows = await all<Record<string, SqlValue>>(db,
+        `SELECT sensor, ip, mac, vendor, hostname, rx_bps AS rxBps, tx_bps AS txBps, flows, last_seen AS lastSeen, max(ts) AS ts
+         FROM devices ${w.sql} GROUP BY sensor, ip ORDER BY sensor, ip LIMIT ?`, [...w.params, limit]);
+      return { name: 'sensorDevices', payload: rows, count: rows.length };
+    },
+  },
+  /** Addresses blocked now on any sensor, as each sensor's block lists last reported them. Table rows. */
+  fleetBlocklist: {
+    params: ['sensor', 'limit'],
+    async run(db, p, limit, now) {
+      const sensor = sensorParam(p);
+      const rows = await all<Record<string, SqlValue>>(db,
+        `SELECT sensor, ip, since, expires, reason, rule FROM blocks
+         WHERE id IN (SELECT max(id) FROM blocks GROUP BY sensor, ip) AND event IN ('block', 'update')
+           AND (expires = 0 OR expires > ?) ${sensor === undefined ? '' : 'AND sensor = ?'}
+         ORDER BY ip, sensor LIMIT ?`, sensor === undefined ? [now, limit] : [now, sensor, limit]);
+      const payload = rows.map((r) => ({ ...r, expiresAt: r.expires ? iso(r.expires) : null }));
+      return { name: 'fleetBlocklist', payload, count: payload.length };
     },
   },
 };
 export const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
 
 /** Default rows/points when the request gives no `limit`. */
-const DEFAULT_LIMIT: Record<QueryName, number> = { recentAlerts: 100, alertsPerMinute: 240, topTalkers: 10, deviceHistory: 500, blockHistory: 100, recentFlows: 100 };
+const DEFAULT_LIMIT: Record<QueryName, number> = {
+  recentAlerts: 100, alertsPerMinute: 240, topTalkers: 10, deviceHistory: 500, blockHistory: 100, recentFlows: 100, sensors: 500, sensorDevices: 1000, fleetBlocklist: 1000,
+};
 
 export interface QueryRequest {
   name: QueryName;

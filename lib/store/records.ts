@@ -7,9 +7,15 @@
  *  3. `msg.topic === 'devices'` → `payload` is an array of DeviceStats
  *  4. `msg.topic === 'flows'`   → `payload` is a FlowRecord or an array of them
  *  5. `payload.blocked` is an array (iptables-block's BlockList) → block history
+ *     (kept per sensor: one sensor's list never unblocks another's entries)
+ *  5b. `msg.topic === 'health'` with `msg.sensor` → the sensor's latest health
  *  6. otherwise `payload` (one object or an array) is read element by element
  *     by shape: `rule` + `severity` → Alert; `ip` + `rxBps` → DeviceStats;
  *     `src` + `dst` + `origBytes` → FlowRecord. Anything else is refused.
+ *
+ * `msg.sensor` (a sensor name) marks every record of the message as that
+ * sensor's; without it they are this box's (sensor null). An alert with an
+ * `id` (a string the sensor gave it) is stored once per id.
  */
 import type { Alert } from '../detect/alert';
 import type { BlockEntry, DeviceStats, FlowRecord } from '../net/types';
@@ -28,30 +34,50 @@ export interface BlockSnapshotItem {
   kind: 'blocklist';
   ts: number;
   entries: BlockEntry[];
+  /** Whose list it is; null: this box's. */
+  sensor: string | null;
 }
 
-export type LogItem = RowItem | BlockSnapshotItem;
+/** A sensor's health report: the sensors table keeps the latest per sensor. */
+export interface HealthItem {
+  kind: 'health';
+  ts: number;
+  sensor: string;
+  health: Record<string, unknown>;
+}
+
+export type LogItem = RowItem | BlockSnapshotItem | HealthItem;
+
+/** A sensor's name: also an MQTT topic level, so no '/', '+', '#' and nothing that needs quoting. */
+export const SENSOR_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function checkSensorName(v: unknown, where: string): string {
+  if (typeof v !== 'string' || !SENSOR_NAME.test(v)) {
+    throw new Error(`${where} must be a sensor name (1-64 letters, digits, '.', '_', '-'; starting with a letter or digit), got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
 
 /** Each table's columns in value order, and which of them hold numbers (the others hold text). */
 export const TABLES = {
   alert: {
     table: 'alerts',
-    columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector', 'offender'],
+    columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector', 'offender', 'sensor', 'uid'],
     numeric: ['ts', 'logged', 'sid', 'sport', 'dport', 'count', 'window_ms', 'threshold'],
   },
   device: {
     table: 'devices',
-    columns: ['ts', 'ip', 'mac', 'vendor', 'hostname', 'rx_bytes', 'tx_bytes', 'rx_bps', 'tx_bps', 'flows', 'last_seen'],
+    columns: ['ts', 'ip', 'mac', 'vendor', 'hostname', 'rx_bytes', 'tx_bytes', 'rx_bps', 'tx_bps', 'flows', 'last_seen', 'sensor'],
     numeric: ['ts', 'rx_bytes', 'tx_bytes', 'rx_bps', 'tx_bps', 'flows', 'last_seen'],
   },
   flow: {
     table: 'flows',
-    columns: ['ts', 'proto', 'src', 'dst', 'sport', 'dport', 'orig_bytes', 'orig_packets', 'reply_bytes', 'reply_packets', 'state', 'start_ts', 'end_ts'],
+    columns: ['ts', 'proto', 'src', 'dst', 'sport', 'dport', 'orig_bytes', 'orig_packets', 'reply_bytes', 'reply_packets', 'state', 'start_ts', 'end_ts', 'sensor'],
     numeric: ['ts', 'sport', 'dport', 'orig_bytes', 'orig_packets', 'reply_bytes', 'reply_packets', 'start_ts', 'end_ts'],
   },
   block: {
     table: 'blocks',
-    columns: ['ts', 'event', 'ip', 'since', 'expires', 'reason', 'rule'],
+    columns: ['ts', 'event', 'ip', 'since', 'expires', 'reason', 'rule', 'sensor'],
     numeric: ['ts', 'since', 'expires'],
   },
 } as const;
@@ -71,6 +97,8 @@ export interface IncomingMessage {
   payload?: unknown;
   query?: unknown;
   export?: unknown;
+  /** The sensor the records come from (set by the central's MQTT input from the topic). */
+  sensor?: unknown;
 }
 
 type Obj = Record<string, unknown>;
@@ -101,36 +129,36 @@ function num(o: Obj, key: string, where: string, required = false): number | nul
   return v;
 }
 
-export function alertRow(a: Obj, where: string, now: number): RowItem {
+export function alertRow(a: Obj, where: string, now: number, sensor: string | null = null): RowItem {
   const values: SqlValue[] = [
     num(a, 'ts', where, true), now, str(a, 'rule', where, true), num(a, 'sid', where), str(a, 'signature', where),
     str(a, 'category', where, true), str(a, 'severity', where, true), str(a, 'action', where), str(a, 'src', where, true),
     str(a, 'dst', where), str(a, 'proto', where), num(a, 'sport', where), num(a, 'dport', where), str(a, 'srcMac', where),
     num(a, 'count', where), num(a, 'windowMs', where), num(a, 'threshold', where), str(a, 'reason', where),
-    str(a, 'evidence', where), str(a, 'detector', where), str(a, 'offender', where),
+    str(a, 'evidence', where), str(a, 'detector', where), str(a, 'offender', where), sensor, str(a, 'id', where),
   ];
   return { kind: 'alert', values };
 }
 
-export function deviceRow(d: Obj, where: string, now: number): RowItem {
+export function deviceRow(d: Obj, where: string, now: number, sensor: string | null = null): RowItem {
   const values: SqlValue[] = [
     now, str(d, 'ip', where, true), str(d, 'mac', where), str(d, 'vendor', where), str(d, 'hostname', where),
     num(d, 'rxBytes', where), num(d, 'txBytes', where), num(d, 'rxBps', where, true), num(d, 'txBps', where, true),
-    num(d, 'flows', where), num(d, 'lastSeen', where),
+    num(d, 'flows', where), num(d, 'lastSeen', where), sensor,
   ];
   return { kind: 'device', values };
 }
 
-export function flowRow(f: Obj, where: string, now: number): RowItem {
+export function flowRow(f: Obj, where: string, now: number, sensor: string | null = null): RowItem {
   const values: SqlValue[] = [
     now, str(f, 'proto', where, true), str(f, 'src', where, true), str(f, 'dst', where, true), num(f, 'sport', where),
     num(f, 'dport', where), num(f, 'origBytes', where, true), num(f, 'origPackets', where), num(f, 'replyBytes', where, true),
-    num(f, 'replyPackets', where), str(f, 'state', where), num(f, 'start', where), num(f, 'end', where),
+    num(f, 'replyPackets', where), str(f, 'state', where), num(f, 'start', where), num(f, 'end', where), sensor,
   ];
   return { kind: 'flow', values };
 }
 
-export function blockSnapshot(list: Obj, where: string, now: number): BlockSnapshotItem {
+export function blockSnapshot(list: Obj, where: string, now: number, sensor: string | null = null): BlockSnapshotItem {
   const blocked = list.blocked;
   if (!Array.isArray(blocked)) throw new Error(`${where}.blocked must be an array`);
   const entries: BlockEntry[] = blocked.map((e: unknown, i) => {
@@ -144,7 +172,7 @@ export function blockSnapshot(list: Obj, where: string, now: number): BlockSnaps
       rule: str(e, 'rule', at) ?? '',
     };
   });
-  return { kind: 'blocklist', ts: now, entries };
+  return { kind: 'blocklist', ts: now, entries, sensor };
 }
 
 const UNKNOWN_SHAPE =
@@ -152,11 +180,11 @@ const UNKNOWN_SHAPE =
   'flow records (msg.topic "flows", { proto, src, dst, origBytes, replyBytes, ... }), a block list ({ blocked: [...] }), ' +
   'or a request (msg.topic "query"/"export" or msg.query/msg.export)';
 
-function byShape(v: unknown, where: string, now: number): RowItem {
+function byShape(v: unknown, where: string, now: number, sensor: string | null): RowItem {
   if (!isObj(v)) throw new Error(`${where} is ${v === null ? 'null' : Array.isArray(v) ? 'a nested array' : typeof v}: ${UNKNOWN_SHAPE}`);
-  if ('rule' in v && 'severity' in v) return alertRow(v, where, now);
-  if ('ip' in v && 'rxBps' in v) return deviceRow(v, where, now);
-  if ('src' in v && 'dst' in v && 'origBytes' in v) return flowRow(v, where, now);
+  if ('rule' in v && 'severity' in v) return alertRow(v, where, now, sensor);
+  if ('ip' in v && 'rxBps' in v) return deviceRow(v, where, now, sensor);
+  if ('src' in v && 'dst' in v && 'origBytes' in v) return flowRow(v, where, now, sensor);
   throw new Error(`${where} has an unknown shape (keys: ${Object.keys(v).slice(0, 8).join(', ') || 'none'}): ${UNKNOWN_SHAPE}`);
 }
 
@@ -179,24 +207,30 @@ export function recognise(msg: IncomingMessage, now: number): Recognised {
   if (msg.topic === 'query' || isObj(msg.query)) return { type: 'query', request: isObj(msg.query) ? msg.query : msg.payload };
   if (msg.topic === 'export' || isObj(msg.export)) return { type: 'export', request: isObj(msg.export) ? msg.export : msg.payload };
   const p = msg.payload;
+  const sensor = msg.sensor === undefined || msg.sensor === null || msg.sensor === '' ? null : checkSensorName(msg.sensor, 'msg.sensor');
+  if (msg.topic === 'health') {
+    if (sensor === null) throw new Error('msg.topic "health" needs msg.sensor, the sensor the health report is of');
+    if (!isObj(p)) throw new Error('msg.topic "health" needs msg.payload to be an object (the sensor\'s health report)');
+    return { type: 'records', items: [{ kind: 'health', ts: now, sensor, health: p }], refused: [] };
+  }
   if (msg.topic === 'devices') {
     if (!Array.isArray(p)) throw new Error('msg.topic "devices" needs msg.payload to be an array of device stats');
     return { type: 'records', ...collect(p, 'payload', (v, at) => {
       if (!isObj(v)) throw new Error(`${at} must be an object { ip, rxBps, txBps, ... }`);
-      return deviceRow(v, at, now);
+      return deviceRow(v, at, now, sensor);
     }) };
   }
   if (msg.topic === 'flows') {
     const list = Array.isArray(p) ? p : [p];
     return { type: 'records', ...collect(list, 'payload', (v, at) => {
       if (!isObj(v)) throw new Error(`${at} must be a flow record object { proto, src, dst, origBytes, replyBytes, ... }`);
-      return flowRow(v, at, now);
+      return flowRow(v, at, now, sensor);
     }) };
   }
-  if (isObj(p) && 'blocked' in p) return { type: 'records', items: [blockSnapshot(p, 'payload', now)], refused: [] };
-  if (Array.isArray(p)) return { type: 'records', ...collect(p, 'payload', (v, at) => byShape(v, at, now)) };
+  if (isObj(p) && 'blocked' in p) return { type: 'records', items: [blockSnapshot(p, 'payload', now, sensor)], refused: [] };
+  if (Array.isArray(p)) return { type: 'records', ...collect(p, 'payload', (v, at) => byShape(v, at, now, sensor)) };
   if (p === undefined) throw new Error(`msg.payload is missing: ${UNKNOWN_SHAPE}`);
-  return { type: 'records', items: [byShape(p, 'payload', now)], refused: [] };
+  return { type: 'records', items: [byShape(p, 'payload', now, sensor)], refused: [] };
 }
 
 /** Typed constructors for callers inside lib/ (benchmarks, tests) that already hold contract objects. */

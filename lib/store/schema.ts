@@ -58,6 +58,20 @@ export const MIGRATIONS: readonly string[] = [
      FROM devices GROUP BY 1, 2;`,
   // 5: the address an alert names as safe to block (Alert.offender); older rows have none.
   `ALTER TABLE alerts ADD COLUMN offender TEXT;`,
+  // 6: many sensors, one store. Each row names the sensor it came from (null: this box); an alert
+  // with an id (given by the sensor) is stored once per id, however often MQTT redelivers it.
+  // sensors: each sensor's last health report. outbox: what a sensor has not yet delivered to its broker. Its ids never go back
+  // (AUTOINCREMENT): the sender resumes after the last id it handed over, even once the table was empty.
+  `ALTER TABLE alerts ADD COLUMN sensor TEXT;
+   ALTER TABLE alerts ADD COLUMN uid TEXT;
+   CREATE UNIQUE INDEX alerts_uid ON alerts(uid) WHERE uid IS NOT NULL;
+   CREATE INDEX alerts_sensor_ts ON alerts(sensor, ts);
+   ALTER TABLE devices ADD COLUMN sensor TEXT;
+   CREATE INDEX devices_sensor_ts ON devices(sensor, ts);
+   ALTER TABLE flows ADD COLUMN sensor TEXT;
+   ALTER TABLE blocks ADD COLUMN sensor TEXT;
+   CREATE TABLE sensors (name TEXT PRIMARY KEY, last_seen REAL NOT NULL, health TEXT) WITHOUT ROWID;
+   CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload TEXT NOT NULL, queued REAL NOT NULL);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

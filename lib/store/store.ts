@@ -32,6 +32,8 @@ export interface StoreStats {
   written: Record<TableName, number>;
   pending: number;
   dropped: number;
+  /** Alerts not stored because an alert with their id already was (a sensor's redelivery). */
+  duplicates: number;
   flushes: number;
   /** Set while writes are failing. */
   fault: string | null;
@@ -47,6 +49,7 @@ export interface CloseResult {
 const MAX_TX = 20_000;
 const ALERT_TS = TABLES.alert.columns.indexOf('ts');
 const ALERT_CATEGORY = TABLES.alert.columns.indexOf('category');
+const ALERT_UID = TABLES.alert.columns.indexOf('uid');
 const DEVICE_TS = TABLES.device.columns.indexOf('ts');
 const DEVICE_IP = TABLES.device.columns.indexOf('ip');
 const DEVICE_RX = TABLES.device.columns.indexOf('rx_bps');
@@ -80,8 +83,9 @@ export class LogStore extends EventEmitter {
   private retentionTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private closed = false;
-  private blockState = new Map<string, BlockEntry>();
-  private readonly stats: StoreStats = { written: { alerts: 0, devices: 0, flows: 0, blocks: 0 }, pending: 0, dropped: 0, flushes: 0, fault: null };
+  /** Each sensor's block list as last stored ('' = this box). */
+  private blockState = new Map<string, Map<string, BlockEntry>>();
+  private readonly stats: StoreStats = { written: { alerts: 0, devices: 0, flows: 0, blocks: 0 }, pending: 0, dropped: 0, duplicates: 0, flushes: 0, fault: null };
 
   constructor(file: string, options: Partial<StoreOptions> = {}, private readonly after: Promise<unknown> = Promise.resolve()) {
     super();
@@ -223,10 +227,16 @@ export class LogStore extends EventEmitter {
         throw new Error(`the SQLite library of npm sqlite3 lacks JSONB or math functions (${err.message}): ` +
           'sqlite-log needs SQLite 3.45 or newer with math functions, as bundled with sqlite3 6 (reinstall it without --sqlite)');
       });
-      const rows = await all<{ ip: string; event: string; since: number; expires: number; reason: string | null; rule: string | null }>(
-        db, 'SELECT ip, event, since, expires, reason, rule FROM blocks WHERE id IN (SELECT max(id) FROM blocks GROUP BY ip)');
-      this.blockState = new Map(rows.filter((r) => r.event === 'block' || r.event === 'update')
-        .map((r) => [r.ip, { ip: r.ip, since: r.since, expires: r.expires, reason: r.reason ?? '', rule: r.rule ?? '' }]));
+      const rows = await all<{ ip: string; event: string; since: number; expires: number; reason: string | null; rule: string | null; sensor: string | null }>(
+        db, 'SELECT ip, event, since, expires, reason, rule, sensor FROM blocks WHERE id IN (SELECT max(id) FROM blocks GROUP BY sensor, ip)');
+      this.blockState = new Map();
+      for (const r of rows) {
+        if (r.event !== 'block' && r.event !== 'update') continue;
+        const key = r.sensor ?? '';
+        let list = this.blockState.get(key);
+        if (!list) this.blockState.set(key, (list = new Map()));
+        list.set(r.ip, { ip: r.ip, since: r.since, expires: r.expires, reason: r.reason ?? '', rule: r.rule ?? '' });
+      }
     } catch (err) {
       await closeDb(db).catch(() => undefined);
       throw err;
@@ -289,7 +299,8 @@ export class LogStore extends EventEmitter {
     const batch = this.pending.slice(0, n);
     const counts: Record<TableName, number> = { alerts: 0, devices: 0, flows: 0, blocks: 0 };
     const lastIds: Partial<Record<TableName, number>> = {};
-    let blockState = this.blockState;
+    const blockState = new Map(this.blockState);
+    let duplicates = 0;
     const perMinute = new Map<string, { minute: number; category: SqlValue; n: number }>();
     const perHour = new Map<string, { hour: number; ip: string; rx: number; tx: number; n: number; peak: number }>();
     try {
@@ -298,9 +309,16 @@ export class LogStore extends EventEmitter {
         let i = 0;
         while (i < batch.length) {
           const item = batch[i];
+          if (item.kind === 'health') {
+            await run(db, 'INSERT INTO sensors (name, last_seen, health) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, health = excluded.health',
+              [item.sensor, item.ts, JSON.stringify(item.health)]);
+            i++;
+            continue;
+          }
           if (item.kind === 'blocklist') {
-            const { events, state } = diffBlocks(blockState, item);
-            blockState = state;
+            const key = item.sensor ?? '';
+            const { events, state } = diffBlocks(blockState.get(key) ?? new Map(), item);
+            blockState.set(key, state);
             for (const ev of events) await stmtRun(await this.blockStatement(db), ev);
             counts.blocks += events.length;
             i++;
@@ -310,7 +328,12 @@ export class LogStore extends EventEmitter {
           const kind = item.kind;
           let j = i;
           while (j < batch.length && batch[j].kind === kind) j++;
-          const rows = (batch.slice(i, j) as RowItem[]).map((r) => r.values);
+          let rows = (batch.slice(i, j) as RowItem[]).map((r) => r.values);
+          if (kind === 'alert') {
+            const kept = await this.withoutStoredIds(db, rows);
+            duplicates += rows.length - kept.length;
+            rows = kept;
+          }
           for (const values of rows) {
             if (kind === 'alert') {
               const minute = Math.floor((values[ALERT_TS] as number) / 60_000);
@@ -334,8 +357,8 @@ export class LogStore extends EventEmitter {
               } else perHour.set(key, { hour, ip, rx, tx, n: 1, peak: rx + tx });
             }
           }
-          await this.bulkInsert(db, ROWS[kind], rows);
-          counts[TABLES[kind].table] += j - i;
+          if (rows.length) await this.bulkInsert(db, ROWS[kind], rows);
+          counts[TABLES[kind].table] += rows.length;
           i = j;
         }
         if (perMinute.size) {
@@ -357,9 +380,25 @@ export class LogStore extends EventEmitter {
     }
     this.pending.splice(0, n);
     this.blockState = blockState;
+    this.stats.duplicates += duplicates;
     for (const name of TABLE_NAMES) this.stats.written[name] += counts[name];
     this.stats.flushes++;
     this.emit('flushed', { rows: n, counts, lastIds });
+  }
+
+  /** Alert rows minus those whose id is stored already or repeats one earlier in `rows` (MQTT's at-least-once redeliveries). */
+  private async withoutStoredIds(db: Db, rows: readonly SqlValue[][]): Promise<SqlValue[][]> {
+    const ids = rows.flatMap((r) => (typeof r[ALERT_UID] === 'string' ? [r[ALERT_UID] as string] : []));
+    if (ids.length === 0) return rows as SqlValue[][];
+    const stored = await all<{ uid: string }>(db, 'SELECT uid FROM alerts WHERE uid IN (SELECT value FROM json_each(?))', [JSON.stringify(ids)]);
+    const seen = new Set(stored.map((r) => r.uid));
+    return rows.filter((r) => {
+      const id = r[ALERT_UID];
+      if (typeof id !== 'string') return true;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
   }
 
   /** One retention pass: small DELETE batches per table, each its own job on the write path. */
@@ -459,12 +498,12 @@ export function diffBlocks(prev: Map<string, BlockEntry>, snap: BlockSnapshotIte
     let event: string | null = null;
     if (!before || before.since !== e.since) event = 'block';
     else if (before.expires !== e.expires || before.reason !== e.reason || before.rule !== e.rule) event = 'update';
-    if (event) events.push([snap.ts, event, e.ip, e.since, e.expires, e.reason, e.rule]);
+    if (event) events.push([snap.ts, event, e.ip, e.since, e.expires, e.reason, e.rule, snap.sensor]);
   }
   for (const [ip, before] of prev) {
     if (state.has(ip)) continue;
     const event = before.expires > 0 && before.expires <= snap.ts ? 'expire' : 'unblock';
-    events.push([snap.ts, event, ip, before.since, before.expires, before.reason, before.rule]);
+    events.push([snap.ts, event, ip, before.since, before.expires, before.reason, before.rule, snap.sensor]);
   }
   return { events, state };
 }

@@ -59,6 +59,8 @@ export interface Controller<S> {
 /** How a node of the pack is built: its type (whose schema and bad-config policy node-types.ts declares) and its controller. */
 export interface NodeSpec<T extends NodeTypeName, C extends NodeDef = NodeDef> {
   type: T;
+  /** Secrets kept in Node-RED's credentials file, not the flow (e.g. a broker password); read as kit.node.credentials. */
+  credentials?: Record<string, { type: 'text' | 'password' }>;
   /** Build the controller; throws with the reason when it cannot start (then the type's bad-config policy applies). */
   create(settings: SettingsOf<T>, kit: NodeKit, config: C): Controller<SettingsOf<T>> | Promise<Controller<SettingsOf<T>>>;
 }
@@ -66,6 +68,7 @@ export interface NodeSpec<T extends NodeTypeName, C extends NodeDef = NodeDef> {
 /** A node type with its schema and policy given here rather than in node-types.ts (the scaffold's own tests). */
 export interface NodeTypeSpec<S, C extends NodeDef = NodeDef> extends NodeType<S> {
   type: string;
+  credentials?: Record<string, { type: 'text' | 'password' }>;
   create(settings: S, kit: NodeKit, config: C): Controller<S> | Promise<Controller<S>>;
 }
 
@@ -75,7 +78,7 @@ export const STATUS_INTERVAL_MS = 1000;
 /** Register a node type built on the scaffold. */
 export function registerIpsNode<T extends NodeTypeName, C extends NodeDef = NodeDef>(RED: NodeAPI, spec: NodeSpec<T, C>): void {
   const declared = NODE_TYPES[spec.type] as NodeType<SettingsOf<T>>;
-  registerNodeType<SettingsOf<T>, C>(RED, { ...declared, type: spec.type, create: spec.create });
+  registerNodeType<SettingsOf<T>, C>(RED, { ...declared, type: spec.type, create: spec.create, credentials: spec.credentials });
 }
 
 /** Register a node type on the scaffold with its schema and policy given in `spec`. */
@@ -87,7 +90,8 @@ export function registerNodeType<S extends object, C extends NodeDef = NodeDef>(
     if (current !== saved) this.log(`settings saved by an older release, read as this one's: ${pendingChanges(spec.type, versionOf(saved)).join('; ')}`);
     setUp(RED, this, spec, current as unknown as C);
   }
-  RED.nodes.registerType(spec.type, IpsNode);
+  if (spec.credentials) RED.nodes.registerType(spec.type, IpsNode, { credentials: spec.credentials });
+  else RED.nodes.registerType(spec.type, IpsNode);
 }
 
 function setUp<S extends object, C extends NodeDef>(RED: NodeAPI, node: Node, spec: NodeTypeSpec<S, C>, config: C): void {

@@ -15,9 +15,14 @@ import { blockSchema } from '../../lib/net/firewall/blocker';
 import { bandwidthSchema } from '../../lib/net/bandwidth';
 import { conntrackPollSchema } from '../../lib/net/conntrack-poll';
 import { vendorLookupSchema } from '../../lib/net/vendor-lookup';
+import { lanWatchSchema } from '../../lib/net/lan-watch';
+import { reputationSchema } from '../../lib/net/reputation/settings';
 import { sqliteLogSchema } from '../../lib/store/settings';
 import { pcapInSchema } from '../../lib/capture/pcap-input';
 import { nfqueueInSchema } from '../../lib/capture/nfqueue-inline';
+import { flowMeterSchema } from '../../lib/detect/flow/meter';
+import { flowClassifySchema } from '../../lib/detect/ml/classifier';
+import { fleetCentralSchema, fleetSensorSchema } from '../../lib/fleet/settings';
 import { notifySchema } from '../../lib/net/notify';
 
 /**
@@ -45,10 +50,16 @@ export const NODE_TYPES = {
   'flood-detect': nodeType(floodSchema, 'pass-through'),
   'scan-detect': nodeType(scanSchema, 'pass-through'),
   'payload-match': nodeType(payloadSchema, 'pass-through'),
+  'lan-watch': nodeType(lanWatchSchema, 'pass-through'),
+  'flow-meter': nodeType(flowMeterSchema, 'pass-through'),
+  'flow-classify': nodeType(flowClassifySchema, 'pass-through'),
   'bandwidth-threshold': nodeType(bandwidthSchema, 'pass-through'),
   'vendor-lookup': nodeType(vendorLookupSchema, 'pass-through'),
+  'ip-reputation': nodeType(reputationSchema, 'pass-through'),
   'iptables-block': nodeType(blockSchema, 'refuse'),
   'sqlite-log': nodeType(sqliteLogSchema, 'refuse'),
+  'fleet-sensor': nodeType(fleetSensorSchema, 'refuse'),
+  'fleet-central': nodeType(fleetCentralSchema, 'refuse'),
   'push-notify': nodeType(notifySchema, 'refuse'),
 };
 

@@ -21,7 +21,8 @@ for (const a of alerts) {
     state.seq += 1;
     state.rows.unshift({ key: state.seq, ts: a.ts, src: a.src, sport: a.sport, dst: a.dst, dport: a.dport, srcMac: a.srcMac, proto: a.proto,
         rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
-        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector });
+        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector,
+        list: a.list, listEntry: a.listEntry, device: a.device, deviceMac: a.deviceMac, deviceVendor: a.deviceVendor, country: a.country, asn: a.asn, asOrg: a.asOrg });
     if (state.rows.length > 500) state.rows.length = 500;
     state.byCategory[a.category] = (state.byCategory[a.category] || 0) + 1;
     if (a.category === 'flood') {
@@ -96,4 +97,41 @@ msg.payload = [{ series: chart.series.map((s) => s.replace(/ B\\/s$/, '')), labe
     data: chart.data.map((points) => points.map((p) => ({ x: p.x, y: Math.round(p.y / 102.4) / 10 }))) }];
 return msg;`;
 
-module.exports = { ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };
+/** ip-reputation's three outputs → the threat-lists view: each list's size, age, last refresh and hits; the devices that reached listed addresses; each device's top destination countries. */
+const REPUTATION_VIEW_FUNC = `// Keeps the threat-lists view: lists (ip-reputation's list report), devices
+// that reached listed addresses (its alerts), destination countries per
+// device (the flow records it enriched with GeoIP).
+const state = context.get('state') || { lists: [], devices: {}, countries: {} };
+if (msg.topic === 'lists') {
+    state.lists = (msg.payload || []).map((l) => ({ name: l.name, category: l.category, entries: l.entries, ageS: l.ageS, hits: l.hits,
+        result: l.last ? l.last.result : '', reason: l.last ? l.last.reason : '', at: l.last ? l.last.at : 0 }));
+} else if (msg.payload && msg.payload.category === 'reputation') {
+    const a = msg.payload;
+    const d = state.devices[a.device] = state.devices[a.device] || { device: a.device, lists: [], hits: 0 };
+    d.mac = a.deviceMac || d.mac;
+    d.vendor = a.deviceVendor || d.vendor;
+    d.hits += a.count || 1;
+    d.last = a.ts;
+    d.listed = a.offender;
+    if (d.lists.indexOf(a.list) < 0) d.lists.push(a.list);
+    const l = state.lists.find((x) => x.name === a.list);
+    if (l) l.hits = (l.hits || 0) + (a.count || 1);
+} else if (msg.topic === 'flows' && Array.isArray(msg.payload)) {
+    for (const f of msg.payload) {
+        if (!f.country) continue;
+        const device = f.device || f.src;
+        const per = state.countries[device] = state.countries[device] || {};
+        per[f.country] = (per[f.country] || 0) + 1;
+    }
+} else {
+    return null;
+}
+context.set('state', state);
+const top = (per) => Object.keys(per).sort((x, y) => per[y] - per[x]).slice(0, 5).map((c) => c + ' ' + per[c]).join(', ');
+return { payload: {
+    lists: state.lists,
+    devices: Object.values(state.devices).sort((x, y) => y.last - x.last),
+    countries: Object.keys(state.countries).sort().map((device) => ({ device, top: top(state.countries[device]) })),
+} };`;
+
+module.exports = { REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };

@@ -49,6 +49,8 @@ const THREAT_LOG_TEMPLATE = `${SEVERITY_STYLE}
           <th>destination</th><td>{{a.dst}}<span ng-if="a.dport">:{{a.dport}}</span></td></tr>
       <tr><th>protocol</th><td>{{a.proto}}</td><th>count / threshold</th><td>{{a.count}} / {{a.threshold}} in {{a.windowMs}} ms</td></tr>
       <tr><th>detector</th><td>{{a.detector}}</td><th>action</th><td>{{a.action}}</td></tr>
+      <tr ng-if="a.list" class="ips-reputation"><th>list</th><td>{{a.list}} ({{a.listEntry}})</td><th>device</th><td>{{a.device}} <span ng-if="a.deviceMac">({{a.deviceMac}}<span ng-if="a.deviceVendor">, {{a.deviceVendor}}</span>)</span></td></tr>
+      <tr ng-if="a.country || a.asn" class="ips-geo"><th>country</th><td>{{a.country}}</td><th>network</th><td><span ng-if="a.asn">AS{{a.asn}} {{a.asOrg}}</span></td></tr>
     </table>
     <div>{{a.reason}}</div>
     <div class="ips-hex">{{a.evidence || '(no payload evidence for this alert)'}}</div>
@@ -105,8 +107,30 @@ const EXPORT_LINKS_TEMPLATE = `<div class="ips-export">Alerts:
   <a class="ips-export-csv" href="../ips/export/alerts.csv" target="_blank" download>CSV</a> ·
   <a class="ips-export-jsonl" href="../ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>`;
 
+/** Threat lists: each list's size, age and last refresh; devices that reached listed addresses; top destination countries per device. */
+const REPUTATION_TEMPLATE = `${SEVERITY_STYLE}
+<div class="ips-reputation-view">
+  <table class="ips-table ips-lists">
+    <thead><tr><th>list</th><th>category</th><th>entries</th><th>age</th><th>hits</th><th>last refresh</th></tr></thead>
+    <tbody><tr ng-repeat="l in (msg.payload.lists || []) track by l.name" class="ips-list" data-list="{{l.name}}">
+      <td>{{l.name}}</td><td>{{l.category}}</td><td>{{l.entries}}</td><td>{{l.ageS === null ? 'never' : (l.ageS / 3600 | number:1) + ' h'}}</td><td>{{l.hits}}</td><td title="{{l.reason}}">{{l.result}}: {{l.reason}}</td>
+    </tr></tbody>
+  </table>
+  <table class="ips-table ips-listed-devices">
+    <thead><tr><th>device</th><th>MAC</th><th>vendor</th><th>lists</th><th>hits</th><th>last listed address</th></tr></thead>
+    <tbody><tr ng-repeat="d in (msg.payload.devices || []) track by d.device" class="ips-listed-device" data-ip="{{d.device}}">
+      <td>{{d.device}}</td><td>{{d.mac}}</td><td>{{d.vendor}}</td><td>{{d.lists.join(', ')}}</td><td>{{d.hits}}</td><td>{{d.listed}}</td>
+    </tr></tbody>
+  </table>
+  <table class="ips-table ips-countries">
+    <thead><tr><th>device</th><th>top destination countries</th></tr></thead>
+    <tbody><tr ng-repeat="c in (msg.payload.countries || []) track by c.device" class="ips-country" data-ip="{{c.device}}"><td>{{c.device}}</td><td>{{c.top}}</td></tr></tbody>
+  </table>
+</div>`;
+
 /** The views by name (the `view` of a template widget). */
 const VIEWS = {
+  reputation: REPUTATION_TEMPLATE,
   'threat-log': THREAT_LOG_TEMPLATE,
   blocklist: BLOCKLIST_TEMPLATE,
   summary: SUMMARY_TEMPLATE,

@@ -83,6 +83,8 @@ const THREAT_LOG = view(`<div class="ips-threat-log">
           <th>destination</th><td>{{ selected.dst }}<span v-if="selected.dport">:{{ selected.dport }}</span></td></tr>
       <tr><th>protocol</th><td>{{ selected.proto }}</td><th>count / threshold</th><td>{{ selected.count }} / {{ selected.threshold }} in {{ selected.windowMs }} ms</td></tr>
       <tr><th>detector</th><td>{{ selected.detector }}</td><th>action</th><td>{{ selected.action }}</td></tr>
+      <tr v-if="selected.list" class="ips-reputation"><th>list</th><td>{{ selected.list }} ({{ selected.listEntry }})</td><th>device</th><td>{{ selected.device }} <span v-if="selected.deviceMac">({{ selected.deviceMac }}<span v-if="selected.deviceVendor">, {{ selected.deviceVendor }}</span>)</span></td></tr>
+      <tr v-if="selected.country || selected.asn" class="ips-geo"><th>country</th><td>{{ selected.country }}</td><th>network</th><td><span v-if="selected.asn">AS{{ selected.asn }} {{ selected.asOrg }}</span></td></tr>
     </table>
     <div>{{ selected.reason }}</div>
     <div class="ips-hex">{{ selected.evidence || '(no payload evidence for this alert)' }}</div>
@@ -150,8 +152,39 @@ const EXPORT_LINKS = `<template>
   <a class="ips-export-jsonl" href="../ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>
 </template>`;
 
+/** Threat lists: each list's size, age and last refresh; devices that reached listed addresses; top destination countries per device. */
+const REPUTATION = `<template>
+<div class="ips-reputation-view ips-scroll">
+  <table class="ips-table ips-lists">
+    <thead><tr><th>list</th><th>category</th><th>entries</th><th>age</th><th>hits</th><th>last refresh</th></tr></thead>
+    <tbody><tr v-for="l in view.lists || []" :key="l.name" class="ips-list" :data-list="l.name">
+      <td>{{ l.name }}</td><td>{{ l.category }}</td><td>{{ l.entries }}</td><td>{{ l.ageS === null ? 'never' : (l.ageS / 3600).toFixed(1) + ' h' }}</td><td>{{ l.hits }}</td><td :title="l.reason">{{ l.result }}: {{ l.reason }}</td>
+    </tr></tbody>
+  </table>
+  <table class="ips-table ips-listed-devices">
+    <thead><tr><th>device</th><th>MAC</th><th>vendor</th><th>lists</th><th>hits</th><th>last listed address</th></tr></thead>
+    <tbody><tr v-for="d in view.devices || []" :key="d.device" class="ips-listed-device" :data-ip="d.device">
+      <td>{{ d.device }}</td><td>{{ d.mac }}</td><td>{{ d.vendor }}</td><td>{{ d.lists.join(', ') }}</td><td>{{ d.hits }}</td><td>{{ d.listed }}</td>
+    </tr></tbody>
+  </table>
+  <table class="ips-table ips-countries">
+    <thead><tr><th>device</th><th>top destination countries</th></tr></thead>
+    <tbody><tr v-for="c in view.countries || []" :key="c.device" class="ips-country" :data-ip="c.device"><td>{{ c.device }}</td><td>{{ c.top }}</td></tr></tbody>
+  </table>
+</div>
+</template>
+<script>
+export default {
+  computed: {
+    view() { return (this.msg && this.msg.payload) || {}; },
+  },
+};
+</script>
+${STYLE}`;
+
 /** The views by name (the `view` of a template widget). */
 const VIEWS = {
+  reputation: REPUTATION,
   'threat-log': THREAT_LOG,
   blocklist: BLOCKLIST,
   summary: SUMMARY,

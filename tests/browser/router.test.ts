@@ -31,6 +31,7 @@ const creds = { username: 'admin', password: 'a router password' };
 const ROUTER = '10.97.0.1';
 const DEVICE = '10.97.0.2';
 const QUEUE = 0; // the flow's NFQUEUE_NUM default; queues are per namespace
+const listFile = path.join(testOutput, 'router-threat-list.txt');
 
 /** Packets the kernel has handed to `queue` so far (id_sequence in /proc/net/netfilter/nfnetlink_queue). */
 function queued(rt: ChildRuntime, queue: number): number {
@@ -95,12 +96,16 @@ for (const v of VARIANTS) {
       if (skip) return;
       lab = new Lab();
       ({ router, device } = await routerWithDevice(lab, '10.97.0', { track: true }));
+      // A threat list holding the router's address: the device's pings to it are a LAN device reaching a listed address.
+      fs.mkdirSync(testOutput, { recursive: true });
+      fs.writeFileSync(listFile, `# test list\n${ROUTER}\n`);
       rt = await startChildRuntime(v.flow(), [], {
         ns: router,
         modules: [v.module],
         unixSocket: true,
         login: creds,
-        env: { ...process.env, IPS_LAN_CIDR: '10.97.0.0/24', IPS_BLOCK_DRYRUN: 'false', IPS_NFQUEUE: String(QUEUE) },
+        env: { ...process.env, IPS_LAN_CIDR: '10.97.0.0/24', IPS_BLOCK_DRYRUN: 'false', IPS_NFQUEUE: String(QUEUE),
+          IPS_REP_LISTS: JSON.stringify([{ name: 'testlist', url: listFile, category: 'c2', refreshS: 0 }]) },
         timeoutMs: 60_000,
       });
       await router.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
@@ -170,6 +175,20 @@ for (const v of VARIANTS) {
         }, row, { timeout: 60_000 });
         await page.waitForTimeout(1000); // let the live chart draw a few points
         await dashboardScreenshot(page, path.join(testOutput, `router-dashboard${v.shot}.png`));
+      } finally {
+        ping.kill();
+      }
+    });
+
+    it('the threat lists view shows the list and the device that reached a listed address, with its vendor', { skip: skip ?? false }, async () => {
+      const ping = device.spawn('ping', ['-n', '-q', '-i', '0.5', ROUTER]);
+      try {
+        await page.goto(`${proxy.url}${v.page}`, { timeout: 120_000 });
+        await page.waitForFunction(() => {
+          const list = document.querySelector('.ips-reputation-view tr.ips-list[data-list="testlist"]');
+          const dev = document.querySelector('.ips-reputation-view tr.ips-listed-device[data-ip="10.97.0.2"]');
+          return !!list && /\b1\b/.test(list.textContent ?? '') && !!dev && /Raspberry/i.test(dev.textContent ?? '') && /testlist/.test(dev.textContent ?? '');
+        }, undefined, { timeout: 90_000 });
       } finally {
         ping.kill();
       }

@@ -23,7 +23,7 @@ const DEMO = path.join(packageRoot, 'examples', 'captures', 'demo.pcap');
 const LAB_ETH = path.join(packageRoot, 'tests', 'fixtures', 'lab-eth.pcap');
 const LAB_MULTI = path.join(packageRoot, 'tests', 'fixtures', 'lab-multi.pcapng');
 const CSV_COLUMNS = ['file', 'ts', 'rule', 'sid', 'gid', 'rev', 'signature', 'classtype', 'references', 'category', 'severity', 'action', 'src', 'dst', 'offender', 'proto', 'sport', 'dport', 'srcMac', 'count', 'windowMs',
-  'threshold', 'reason', 'evidence', 'detector'];
+  'threshold', 'reason', 'evidence', 'detector', 'list', 'listCategory', 'listEntry', 'direction', 'device', 'deviceMac', 'deviceVendor', 'country', 'asn', 'asOrg', 'mlClass', 'probability'];
 
 let dir = '';
 let demo: AlertLine[] = [];
@@ -179,6 +179,35 @@ describe('ips analyze: settings, rules and per-file state', () => {
     fs.writeFileSync(cfg, JSON.stringify({ 'payload-match': { includeDefaults: false } }));
     const only = jsonlAlerts((await runIps(['analyze', DEMO, '--rules', rules, '--config', cfg, '--format', 'jsonl'])).stdout);
     assert.deepEqual(only.filter((a) => a.category === 'payload').map((a) => a.rule), greeting.map((a) => a.rule));
+  });
+
+  it('--rules takes a Snort/Suricata rules file: its alerts carry gid, sid, rev, msg, classtype and references; stderr reports the load', async () => {
+    const rules = path.join(dir, 'local.rules');
+    fs.writeFileSync(rules, [
+      '# curl with a UNION in the URI, and any request curl sends',
+      'alert http $EXTERNAL_NET any -> $HOME_NET $HTTP_PORTS (msg:"LOCAL SQLi UNION in URI"; flow:established,to_server; \\',
+      '  http.uri; content:"UNION"; nocase; content:"SELECT"; nocase; distance:1; classtype:web-application-attack; reference:url,example.org/sqli; sid:9200001; rev:3;)',
+      'alert tcp any any -> any 80 (msg:"LOCAL curl user agent"; content:"curl/"; http_user_agent; classtype:misc-activity; sid:9200002;)',
+      'alert tcp any any -> any 80 (msg:"LOCAL byte_test"; content:"GET"; byte_test:1,=,1,0; sid:9200003;)',
+    ].join('\n'));
+    const cfg = path.join(dir, 'sig-rules-only.json');
+    // The demo's addresses are in 10.77.0.0/24: the attacker is outside this $HOME_NET only when it names the server alone.
+    fs.writeFileSync(cfg, JSON.stringify({ 'payload-match': { includeDefaults: false, homeNet: '10.77.0.1/32', cooldownS: 0 } }));
+    const r = await runIps(['analyze', DEMO, '--rules', rules, '--config', cfg, '--format', 'jsonl']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^payload-match: loaded 2 of 3 rules; skipped 1: 1 × unsupported option 'byte_test' \(sid 9200003\)$/m);
+    const alerts = jsonlAlerts(r.stdout).filter((a) => a.category !== 'flood' && a.category !== 'scan');
+    const union = alerts.filter((a) => a.sid === 9200001);
+    assert.equal(union.length, 1, JSON.stringify(alerts.map((a) => a.rule)));
+    assert.deepEqual(
+      [union[0].rule, union[0].gid, union[0].rev, union[0].signature, union[0].classtype, union[0].references, union[0].severity, union[0].src, union[0].offender, union[0].dport],
+      ['sig:1:9200001', 1, 3, 'LOCAL SQLi UNION in URI', 'web-application-attack', ['url,example.org/sqli'], 'high', '10.77.0.66', '10.77.0.66', 80],
+    );
+    assert.match(union[0].evidence ?? '', /^matched "UNION SELECT" in http\.uri at bytes 13-25 /);
+    const agents = alerts.filter((a) => a.sid === 9200002);
+    // One per curl request (7 in the demo), low severity from misc-activity.
+    assert.equal(agents.length, 7);
+    assert.ok(agents.every((a) => a.severity === 'low' && a.src === '10.77.0.66'));
   });
 
   it('each file starts with fresh windows and cooldowns: the same capture twice gives the same alerts twice', async () => {

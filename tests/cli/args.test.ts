@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FieldSpec } from '../../lib/base/settings';
-import { DETECTOR_CHAIN } from '../../lib/detect/chain';
+import { ANALYST_CHAIN } from '../../lib/detect/chain';
 import { packageRoot } from '../support/red-runtime';
 import { runIps, type Ran } from '../support/ips-cli';
 
@@ -54,7 +54,7 @@ describe('ips --help', () => {
   });
 
   it('lists every setting of every detector with its label, default and help line, from the schemas', () => {
-    for (const stage of DETECTOR_CHAIN) {
+    for (const stage of ANALYST_CHAIN) {
       const section = help.slice(help.indexOf(`\n  ${stage.type}\n`));
       assert.ok(section.length < help.length, `no section for ${stage.type}`);
       for (const [key, spec] of Object.entries(stage.schema) as [string, FieldSpec][]) {
@@ -79,7 +79,7 @@ describe('ips --help', () => {
 describe('ips: bad arguments are exit status 2, nothing read', () => {
   it('no command, an unknown command, an unknown option', async () => {
     refused(await runIps([]), /no command given/);
-    refused(await runIps(['analyse', DEMO]), /unknown command 'analyse' \(commands: analyze, replay\)/);
+    refused(await runIps(['analyse', DEMO]), /unknown command 'analyse' \(commands: analyze, replay, flows\)/);
     refused(await runIps(['analyze', DEMO, '--verbose']), /--verbose/);
   });
 
@@ -89,8 +89,8 @@ describe('ips: bad arguments are exit status 2, nothing read', () => {
     refused(await runIps(['analyze', '']), /file name is empty/);
   });
 
-  it('--format other than table, jsonl, csv; --speed on analyze or out of range', async () => {
-    refused(await runIps(['analyze', DEMO, '--format', 'xml']), /--format must be one of table, jsonl, csv, got 'xml'/);
+  it('--format other than table, jsonl, csv, eve; --speed on analyze or out of range', async () => {
+    refused(await runIps(['analyze', DEMO, '--format', 'xml']), /--format must be one of table, jsonl, csv, eve, got 'xml'/);
     refused(await runIps(['analyze', DEMO, '--speed', '2']), /--speed is for replay only/);
     for (const speed of ['0', '-1', 'fast', '1e9', '']) refused(await runIps(['replay', DEMO, `--speed=${speed}`]), /--speed must be a number above 0/);
   });
@@ -104,7 +104,7 @@ describe('ips: bad arguments are exit status 2, nothing read', () => {
   it('--config names every unknown node type, unknown key and bad value, with its file and node type', async () => {
     const cfg = file('bad.json', JSON.stringify({ flood: { synSrc: 1 }, 'flood-detect': { synsrc: 50, icmpSrc: -1 }, 'scan-detect': { allowlist: '10.0.0.300/8' } }));
     refused(await runIps(['analyze', DEMO, '--config', cfg]),
-      /ips: --config .*bad\.json: unknown node type 'flood' \(known: flood-detect, scan-detect, payload-match\)/,
+      /ips: --config .*bad\.json: unknown node type 'flood' \(known: flood-detect, scan-detect, payload-match, lan-watch\)/,
       /ips: --config .*bad\.json: flood-detect: unknown setting 'synsrc'/,
       /ips: --config .*bad\.json: flood-detect: icmpSrc must be >= 0, got -1/,
       /ips: --config .*bad\.json: scan-detect: allowlist: .*10\.0\.0\.300/);

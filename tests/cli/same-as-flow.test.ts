@@ -26,7 +26,7 @@ const CAPTURES = [
   path.join(packageRoot, 'examples', 'captures', 'demo.pcap'),
   ...fs.readdirSync(FIXTURES).filter((f) => /\.pcap(ng)?$/.test(f)).sort().map((f) => path.join(FIXTURES, f)),
 ];
-const DETECTORS = new Set(['analyst.flood', 'analyst.scan', 'analyst.payload']);
+const DETECTORS = new Set(['analyst.flood', 'analyst.scan', 'analyst.payload', 'analyst.lan']);
 
 interface SendEvent {
   msg: { payload?: unknown };
@@ -111,11 +111,11 @@ async function flowAnalysis(file: string): Promise<{ alerts: Alert[]; packets: n
   const report = completed[0];
   assert.equal(report.error, undefined, `${file}: ${report.error}`);
   // Every batch was handed to flood-detect before the report went out; an empty batch behind them
-  // reaching payload-match means all three detectors have processed (and sent the alerts of) every batch.
-  const passed = runtime.inbox('analyst.payload');
+  // reaching lan-watch, the last, means every detector has processed (and sent the alerts of) every batch.
+  const passed = runtime.inbox('analyst.lan');
   const from = passed.length;
   node('analyst.flood').receive({ payload: [] });
-  await runtime.waitFor('analyst.payload', (m) => m.slice(from).some((x) => Array.isArray(x.msg.payload) && x.msg.payload.length === 0), 60_000);
+  await runtime.waitFor('analyst.lan', (m) => m.slice(from).some((x) => Array.isArray(x.msg.payload) && x.msg.payload.length === 0), 60_000);
   return { alerts: sent.splice(0), packets: report.packets };
 }
 

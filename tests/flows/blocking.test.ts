@@ -150,7 +150,7 @@ describe('shipped flows: who their alerts block', async () => {
     const got = await run(router, 'router.detections', detected.map((c) => c.alert));
     assert.deepEqual(got.blocked, detected.flatMap((c) => (c.blame === null ? [] : [c.blame])));
     assert.deepEqual(got.refused, detected.filter((c) => c.blame === null).map((c) => c.rule));
-    assert.ok(got.refused.length > 0 && got.refused.every((r) => r.endsWith('.dst')), 'the per-target floods are the detector rules without an offender');
+    assert.ok(got.refused.length > 0 && got.refused.every((r) => r.endsWith('.dst') || r.endsWith('.net')), 'the per-target and network-wide floods are the detector rules without an offender');
   });
 
   it('analyst: nothing blocks while the switch is off; once on, high-severity alerts block their offender', { skip: skip ?? false }, async () => {

@@ -1,5 +1,5 @@
 /**
- * The shipped example flows of flood-detect and scan-detect, imported as a
+ * The shipped example flows of flood-detect, scan-detect and lan-watch, imported as a
  * user would into a real Node-RED runtime: pressing their inject buttons
  * raises the alerts their comments promise.
  */
@@ -52,6 +52,22 @@ describe('example flows', () => {
     await press(rt, flow, 'ping flood');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(rt.inbox(debugId(flow, 'alerts')).length, before);
+  });
+
+  it("lan-watch example: the arpspoof button raises lan.spoof.gateway naming the spoofer's MAC; once it is known, no new-device event for it", async () => {
+    const flow = example('lan-watch');
+    await rt.deploy(flow);
+    await press(rt, flow, 'arpspoof');
+    const alerts = () => rt.inbox(debugId(flow, 'alerts')).map((m) => m.msg.payload as { rule: string; offender?: string; srcMac?: string });
+    await rt.waitFor(debugId(flow, 'alerts'), () => alerts().some((a) => a.rule === 'lan.spoof.gateway'));
+    assert.equal(alerts().find((a) => a.rule === 'lan.spoof.gateway')?.offender, '02:00:00:00:00:66');
+    assert.ok(alerts().some((a) => a.rule === 'lan.device.new' && a.srcMac === '02:00:00:00:00:66'));
+    await press(rt, flow, 'config');
+    await press(rt, flow, 'reset');
+    const before = alerts().length;
+    await press(rt, flow, 'arpspoof');
+    await rt.waitFor(debugId(flow, 'alerts'), (m) => m.slice(before).some((x) => (x.msg.payload as { rule: string }).rule === 'lan.spoof.gateway'));
+    assert.ok(!alerts().slice(before).some((a) => a.rule === 'lan.device.new' && a.srcMac === '02:00:00:00:00:66'));
   });
 
   it('scan-detect example: the port scan button raises scan.vertical, scan.failures and scan.xmas', async () => {

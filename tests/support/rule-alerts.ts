@@ -2,10 +2,12 @@
  * One alert of every rule of every catalog (flood, scan, the shipped payload
  * rules and user rules, bandwidth, destination policy), each raised by the
  * real engine: the detectors from packets built as bytes and decoded, the
- * bandwidth monitor from device stats, the policy from flows. With each,
+ * bandwidth monitor from device stats, the policy from flows, flow-classify
+ * from flow records of flow-meter. With each,
  * who the scenario says is to blame, known from the traffic and not read
  * from the alert: the address iptables-block must block, or null when no
  * single address is (a flood at one target from many sources, an all-clear).
+ * The LAN rules blame a MAC: the device that claims addresses not its own.
  */
 import type { Alert } from '../../lib/detect/alert';
 import type { Packet } from '../../lib/packet/types';
@@ -16,8 +18,17 @@ import { ScanDetector, SCAN_RULES } from '../../lib/detect/scan';
 import { defaultRules, PayloadDetector } from '../../lib/detect/payload/detector';
 import { BandwidthMonitor, BANDWIDTH_RULES } from '../../lib/net/bandwidth';
 import { DestinationPolicy, POLICY_RULES } from '../../lib/net/destination-policy';
+import { LanDetector, LAN_RULES } from '../../lib/detect/lan';
+import { arpPacket, gratuitousArp } from './lan-frames';
+import { ReputationEngine, REPUTATION_RULES, reputationSchema } from '../../lib/net/reputation/engine';
+import { GeoIp } from '../../lib/net/geo';
+import { defaultsOf } from '../../lib/base/settings';
 import { icmp, ipv4, tcp, udp } from '../../bench/support/make-capture';
 import { PAYLOAD_CASES } from './payload-samples';
+import { FlowMeter } from '../../lib/detect/flow/meter';
+import type { FlowRecord } from '../../lib/detect/flow/features';
+import { FlowClassifier, ML_RULES } from '../../lib/detect/ml/classifier';
+import { Forest } from '../../lib/detect/ml/forest';
 
 export interface RuleCase {
   rule: string;
@@ -69,6 +80,11 @@ function floods(c: Cases): void {
   c.add(FLOOD_RULES.synDst.rule, flood().process(times(25, (i) => syn(T0 + i, crowd(i + 1), VIC, 40_000, 80))), null);
   c.add(FLOOD_RULES.udpSrc.rule, flood().process(times(15, (i) => datagram(T0 + i, attacker(3), VIC))), attacker(3));
   c.add(FLOOD_RULES.udpDst.rule, flood().process(times(25, (i) => datagram(T0 + i, crowd(i + 1), VIC))), null);
+  // Random sources at random targets: only the network as a whole crosses a threshold.
+  const network = () => new FloodDetector('flood-detect', { synNet: 20, icmpNet: 20, udpNet: 20 });
+  c.add(FLOOD_RULES.synNet.rule, network().process(times(25, (i) => syn(T0 + i, crowd(i + 1), host(100 + i), 40_000, 80))), null);
+  c.add(FLOOD_RULES.icmpNet.rule, network().process(times(25, (i) => echo(T0 + i, crowd(i + 1), host(100 + i)))), null);
+  c.add(FLOOD_RULES.udpNet.rule, network().process(times(25, (i) => datagram(T0 + i, crowd(i + 1), host(100 + i)))), null);
 }
 
 function scans(c: Cases): void {
@@ -125,6 +141,59 @@ function devices(c: Cases): void {
   c.add(POLICY_RULES.destination.rule, policy.check([flow], T0), camera);
 }
 
+function lan(c: Cases): void {
+  const gw = host(1);
+  const gwMac = '02:00:00:00:00:01';
+  const vicMac = '02:00:00:00:00:10';
+  const liar = (n: number): string => `02:00:00:00:00:${60 + n}`;
+  const watch = (config: Record<string, unknown> = {}) => new LanDetector('lan-watch', { learnS: 0, ...config });
+  const asked = [arpPacket(T0, 1, vicMac, VIC, '', gw), arpPacket(T0 + 1, 2, gwMac, gw, vicMac, VIC)];
+  // arpspoof: the victim is told the gateway is at the liar's MAC
+  c.add(LAN_RULES.gateway.rule, watch({ gateways: gw }).process([...asked, arpPacket(T0 + 100, 2, liar(1), gw, vicMac, VIC)]), liar(1));
+  // the same without the gateway known: two MACs claim one address, and either may be the liar
+  c.add(LAN_RULES.conflict.rule, watch().process([...asked, arpPacket(T0 + 100, 2, liar(2), gw, vicMac, VIC)]), null);
+  const burst = Array.from({ length: 12 }, (_, i) => arpPacket(T0 + i, 2, liar(3), host(63), vicMac, VIC));
+  c.add(LAN_RULES.unsolicited.rule, watch().process(burst), liar(3));
+  c.add(LAN_RULES.many.rule, watch().process(Array.from({ length: 8 }, (_, i) => gratuitousArp(T0 + i, liar(4), host(200 + i)))), liar(4));
+  // a device joining, and an address whose holder left taken by another device: events, nobody to block
+  c.add(LAN_RULES.newDevice.rule, watch().process([gratuitousArp(T0, liar(5), host(65))]), null);
+  const moved = watch();
+  moved.process([gratuitousArp(T0, vicMac, VIC)]);
+  c.add(LAN_RULES.moved.rule, moved.process([gratuitousArp(T0 + 3_600_000, liar(6), VIC)]), null);
+}
+
+/**
+ * Threat lists: a LAN device reaching a listed address (the listed address is
+ * to blame, not the device), a listed address reaching in, and a connection
+ * to a watched country (8.8.8.8 is in the US in the shipped DB-IP data).
+ */
+function reputation(c: Cases): void {
+  const settings = { ...defaultsOf(reputationSchema), sources: '[{"name":"c2","url":"/nonexistent/c2.txt","category":"c2"}]', watchCountries: 'US', asn: false };
+  const engine = new ReputationEngine('ip-reputation', settings, { userDir: '/nonexistent', refreshed: () => undefined, warn: () => undefined, kernel: () => undefined, geo: GeoIp.openSync() });
+  engine.list('c2')?.useText(`${attacker(60)}\n${attacker(61)}\n`);
+  const device = host(40);
+  c.add(REPUTATION_RULES.outbound.rule, engine.process([syn(T0, device, attacker(60), 40_000, 443)]), attacker(60));
+  c.add(REPUTATION_RULES.inbound.rule, engine.process([syn(T0, attacker(61), device, 40_000, 22)]), attacker(61));
+  c.add(REPUTATION_RULES.country.rule, engine.process([syn(T0, device, '8.8.8.8', 40_000, 443)]), '8.8.8.8');
+}
+
+function flowModels(c: Cases): void {
+  // A one-split model: a flow answered by its target is a 'scan' (an attacker class: offender named), one never answered a 'flood' (spoofable: none).
+  const forest = new Forest({ format: 'ips-forest', version: 1, features: ['Total Bwd packets'], classes: ['benign', 'scan', 'flood'], voting: 'hard', malicious: ['scan', 'flood'], offender: ['scan'], trees: [{ nodes: [{ feature: 0, threshold: 0.5, left: 1, right: 2 }, { value: [0, 0, 1] }, { value: [0, 1, 0] }] }] });
+  const model = { kind: 'rule test model', forest, features: forest.features, classes: forest.classes, malicious: forest.malicious, offender: forest.offender, predictBatch: () => Promise.resolve([]) };
+  const judge = (packets: Packet[]): Alert[] => {
+    const meter = new FlowMeter();
+    const records: FlowRecord[] = [];
+    meter.process(packets, records);
+    meter.flush(records);
+    const alerts: Alert[] = [];
+    FlowClassifier.withModel('flow-classify', model).judgeSync(records, alerts);
+    return alerts;
+  };
+  c.add(ML_RULES.source.rule, judge([syn(T0, attacker(40), VIC, 50_000, 23), syn(T0 + 1, VIC, attacker(40), 23, 50_000, 'RA')]), attacker(40));
+  c.add(ML_RULES.flow.rule, judge([syn(T0, crowd(7), VIC, 50_001, 80)]), null);
+}
+
 /** Every rule's alert, from the engines, with who is to blame. */
 export function everyRuleAlert(): RuleCase[] {
   const c = new Cases();
@@ -132,11 +201,14 @@ export function everyRuleAlert(): RuleCase[] {
   scans(c);
   payloads(c);
   devices(c);
+  lan(c);
+  reputation(c);
+  flowModels(c);
   return c.list;
 }
 
 /** The ids of every rule of every catalog (the user rules included). */
 export function everyRuleId(): string[] {
-  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
+  const catalogs = [FLOOD_RULES, SCAN_RULES, BANDWIDTH_RULES, POLICY_RULES, LAN_RULES, REPUTATION_RULES, ML_RULES].flatMap((r) => Object.values(r).map((i) => i.rule));
   return [...catalogs, ...defaultRules().map((r) => r.id), ...USER_RULES.map((r) => r.id)];
 }

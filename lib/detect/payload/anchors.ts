@@ -136,8 +136,13 @@ export class AnchorAutomaton {
     this.leap = starters.length === 1 ? starters[0] : -1;
   }
 
-  /** Set `found[rule] = 1` for every rule with an anchor in `buf`; returns how many entries it changed from 0 to 1. */
-  scan(buf: Uint8Array, found: Uint8Array): number {
+  /**
+   * Set `found[rule] = 1` for every rule with an anchor in `buf`; returns how
+   * many entries it changed from 0 to 1. With `list`, those rules are also
+   * appended to it, so a caller with thousands of rules visits only the
+   * candidates instead of every flag.
+   */
+  scan(buf: Uint8Array, found: Uint8Array, list?: number[]): number {
     const table = this.table;
     const classOf = this.classOf;
     const idle = this.idle;
@@ -160,6 +165,7 @@ export class AnchorAutomaton {
           if (found[rules[k]] === 0) {
             found[rules[k]] = 1;
             set++;
+            if (list !== undefined) list.push(rules[k]);
           }
         }
       }

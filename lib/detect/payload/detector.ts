@@ -1,6 +1,10 @@
 /**
- * payload-match engine: the rule matcher behind the shared detector skeleton
- * (allowlist, suppression per rule and source, inline verdicts, stats).
+ * payload-match engine: the rule matchers behind the shared detector
+ * skeleton (allowlist, suppression per rule and source, inline verdicts,
+ * stats). JSON rules go through PayloadMatcher per packet; rule-language
+ * (Snort/Suricata) rules through SignatureEngine per Inspection, made by
+ * PacketInspector (one per packet until stream reassembly replaces it).
+ * Rules are loaded by rule-sources.ts.
  *
  * Each rule has its own action. The skeleton applies one action per
  * detector, so the engine runs two skeletons over the same hits: one whose
@@ -8,26 +12,21 @@
  * configured action ('drop' = inline mode) for the rules whose action is
  * 'drop'. The payload of each packet is matched once.
  */
-import path from 'node:path';
 import type { Packet } from '../../packet/types';
 import type { Alert } from '../alert';
 import { packetFields, type RuleInfo } from '../alerts';
 import { baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
 import { SettingsError, withDefault, type Schema } from '../../base/settings';
 import { srcKey } from '../keys';
-import { DEFAULT_RULES } from './default-rules';
+import { endpoint } from './evidence';
 import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
-import { compileRules, loadRulesFile, mergeRules, parseRulesJson, type PayloadRule } from './rules';
+import type { PayloadRule } from './rules';
+import { defaultSources, loadRuleSet, reportText, RULE_FIELDS, ruleSourceSchema, sourcesFrom, type LoadReport, type RuleSet, type RuleSources } from './rule-sources';
+import { SignatureEngine, type SignatureHit } from './signature/engine';
+import { PacketInspector } from './signature/packet-inspection';
+import { describeSignatureHit, signatureInfo } from './signature/alerting';
 
-/** Where the rules come from. */
-export interface RuleSources {
-  /** Include the shipped rule set (default true). */
-  includeDefaults: boolean;
-  /** Rules as JSON text (editor field), an array of rule objects, or { rules: [...] }. */
-  rules: unknown;
-  /** Path of a JSON rules file ('' for none). */
-  rulesFile: string;
-}
+export { defaultRules } from './rule-sources';
 
 export type PayloadSettings = BaseSettings & RuleSources;
 
@@ -39,58 +38,18 @@ const skeletonSchema: Schema<BaseSettings> = {
 
 export const payloadSchema: Schema<PayloadSettings> = {
   ...skeletonSchema,
-  includeDefaults: { type: 'bool', default: true, label: 'Shipped rules', help: 'include the shipped rule set (SQL injection, XSS, traversal, command injection, Log4Shell)' },
-  rules: { type: 'json', default: '', label: 'Rules', help: 'your rules as JSON: an array of rule objects (a rule with a shipped id replaces it)' },
-  rulesFile: { type: 'string', default: '', label: 'Rules file', help: 'path of a JSON rules file, relative to the Node-RED user directory' },
+  ...ruleSourceSchema,
 };
 
-export const defaultSources: RuleSources = { includeDefaults: true, rules: '', rulesFile: '' };
-
-let compiledDefaults: PayloadRule[] | null = null;
-
-/** The shipped rules, validated once. */
-export function defaultRules(): PayloadRule[] {
-  compiledDefaults ??= compileRules(DEFAULT_RULES, 'default rules');
-  return compiledDefaults;
+/** The rules of a rule set, ready to match: the JSON matcher and, when there are rule-language rules, their engine. */
+interface Engines {
+  matcher: PayloadMatcher;
+  signatures: SignatureEngine | null;
+  report: LoadReport;
 }
 
-/**
- * The rule list from its sources: defaults, then the file, then the editor
- * rules (a later rule with the same id replaces an earlier one). A relative
- * file path is taken from `baseDir`. Throws
- * RuleError naming the source, rule and problem.
- */
-export function buildRules(src: RuleSources, baseDir = process.cwd()): PayloadRule[] {
-  const lists: PayloadRule[][] = [];
-  if (src.includeDefaults) lists.push(defaultRules());
-  if (src.rulesFile.trim() !== '') lists.push(loadRulesFile(path.resolve(baseDir, src.rulesFile.trim())));
-  if (typeof src.rules === 'string') lists.push(parseRulesJson(src.rules, 'editor rules'));
-  else lists.push(compileRules(src.rules, 'rules'));
-  return mergeRules(...lists);
-}
-
-const RULE_FIELDS = ['includeDefaults', 'rules', 'rulesFile'] as const;
-
-/** Rule sources from a config object (editor config or a control message), over `base`. */
-function sourcesFrom(base: RuleSources, cfg: Record<string, unknown>): RuleSources {
-  const next = { ...base };
-  const v = cfg.includeDefaults;
-  if (v !== undefined) {
-    if (typeof v === 'boolean') next.includeDefaults = v;
-    else if (v === 'true' || v === 'false') next.includeDefaults = v === 'true';
-    else throw new SettingsError([`includeDefaults must be true or false, got ${JSON.stringify(v)}`]);
-  }
-  if (cfg.rules !== undefined) {
-    if (typeof cfg.rules !== 'string' && (cfg.rules === null || typeof cfg.rules !== 'object')) {
-      throw new SettingsError(['rules must be JSON text, an array of rule objects or { "rules": [...] }']);
-    }
-    next.rules = cfg.rules;
-  }
-  if (cfg.rulesFile !== undefined) {
-    if (typeof cfg.rulesFile !== 'string') throw new SettingsError([`rulesFile must be a file path, got ${JSON.stringify(cfg.rulesFile)}`]);
-    next.rulesFile = cfg.rulesFile;
-  }
-  return next;
+function enginesOf(set: RuleSet, maxTracked: number): Engines {
+  return { matcher: new PayloadMatcher(set.json), signatures: set.signatures.length > 0 ? new SignatureEngine(set.signatures, maxTracked) : null, report: set.report };
 }
 
 /** Catalog entries of the compiled rules, made once per rule rather than per hit. */
@@ -106,25 +65,34 @@ function ruleInfo(r: PayloadRule): RuleInfo {
   return info;
 }
 
+/** The hits of the current batch by packet: JSON rules', rule-language rules'. */
+interface HitMaps {
+  json: Map<Packet, readonly PayloadHit[]>;
+  signatures: Map<Packet, readonly SignatureHit[]>;
+}
+
 /** One skeleton: reports the hits of rules with the given action. */
 class RuleActionDetector extends Detector<BaseSettings> {
-  constructor(name: string, config: Record<string, unknown>, private readonly hitsOf: (p: Packet) => readonly PayloadHit[] | undefined, private readonly dropRules: boolean) {
+  constructor(name: string, config: Record<string, unknown>, private readonly hits: HitMaps, private readonly dropRules: boolean) {
     super(name, skeletonSchema, config);
   }
 
   protected inspect(p: Packet): void {
-    const hits = this.hitsOf(p);
-    if (hits === undefined) return;
-    for (const hit of hits) {
-      if ((hit.rule.action === 'drop') !== this.dropRules) continue;
-      this.report(ruleInfo(hit.rule), srcKey(p), p, 0, () => describeHit(hit, p), false);
+    const hits = this.hits.json.get(p);
+    if (hits !== undefined) {
+      for (const hit of hits) {
+        if ((hit.rule.action === 'drop') !== this.dropRules) continue;
+        this.report(ruleInfo(hit.rule), srcKey(p), p, 0, () => describeHit(hit, p), false);
+      }
+    }
+    const sigHits = this.hits.signatures.get(p);
+    if (sigHits !== undefined) {
+      for (const hit of sigHits) {
+        if ((hit.sig.action === 'drop') !== this.dropRules) continue;
+        this.report(signatureInfo(hit.sig), srcKey(p), p, 0, () => describeSignatureHit(hit, p), false);
+      }
     }
   }
-}
-
-function endpoint(addr: string, port: number | undefined): string {
-  if (port === undefined) return addr;
-  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
 function describeHit(hit: PayloadHit, p: Packet): HitFields {
@@ -140,11 +108,13 @@ function describeHit(hit: PayloadHit, p: Packet): HitFields {
 }
 
 export class PayloadDetector {
-  private matcher: PayloadMatcher;
+  private engines: Engines;
   private sources: RuleSources;
   private readonly alerting: RuleActionDetector;
   private readonly dropping: RuleActionDetector;
-  private readonly hitMap = new Map<Packet, readonly PayloadHit[]>();
+  private readonly hitMaps: HitMaps = { json: new Map(), signatures: new Map() };
+  /** Units for the rule-language engine (the stand-in until stream reassembly: one per packet). */
+  private readonly inspector: PacketInspector;
   /** Indices of the batch's packets that matched a rule (only those need the skeletons' per-packet work). */
   private readonly hitIndices: number[] = [];
 
@@ -155,15 +125,31 @@ export class PayloadDetector {
    * Throws SettingsError or RuleError with the reason.
    */
   constructor(readonly name: string, config: Record<string, unknown> = {}, private readonly baseDir = process.cwd()) {
-    this.sources = sourcesFrom(defaultSources, config);
-    this.matcher = new PayloadMatcher(buildRules(this.sources, baseDir));
-    const lookup = (p: Packet): readonly PayloadHit[] | undefined => this.hitMap.get(p);
-    this.dropping = new RuleActionDetector(name, config, lookup, true);
-    this.alerting = new RuleActionDetector(name, { ...config, action: 'alert' }, lookup, false);
+    this.sources = sourcesFrom(defaultSources, config, true);
+    this.dropping = new RuleActionDetector(name, config, this.hitMaps, true);
+    this.alerting = new RuleActionDetector(name, { ...config, action: 'alert' }, this.hitMaps, false);
+    this.engines = enginesOf(loadRuleSet(this.sources, baseDir), this.dropping.settings.maxTracked);
+    this.inspector = new PacketInspector(this.dropping.settings.maxTracked);
   }
 
+  /** The JSON rules in use. */
   get rules(): readonly PayloadRule[] {
-    return this.matcher.rules;
+    return this.engines.matcher.rules;
+  }
+
+  /** The rule-language engine, when rule-language rules are loaded. */
+  get signatureEngine(): SignatureEngine | null {
+    return this.engines.signatures;
+  }
+
+  /** What the last load gave: rules loaded of rules found, skipped rules with reasons. */
+  get loadReport(): LoadReport {
+    return this.engines.report;
+  }
+
+  /** The load report in words: "loaded N of M rules", reasons by count. */
+  get loadSummary(): string {
+    return reportText(this.engines.report);
   }
 
   get settings(): Readonly<PayloadSettings> {
@@ -193,10 +179,10 @@ export class PayloadDetector {
       else base[k] = v;
     }
     let nextSources = this.sources;
-    let nextMatcher = this.matcher;
+    let nextEngines = this.engines;
     if (rulesTouched) {
       nextSources = sourcesFrom(this.sources, all);
-      nextMatcher = new PayloadMatcher(buildRules(nextSources, this.baseDir));
+      nextEngines = enginesOf(loadRuleSet(nextSources, this.baseDir), this.dropping.settings.maxTracked);
     }
     if (Object.keys(base).length > 0) {
       // The dropping skeleton validates first; the alerting one takes the same values (never throws after that).
@@ -205,32 +191,39 @@ export class PayloadDetector {
       this.alerting.configure(base);
     }
     this.sources = nextSources;
-    this.matcher = nextMatcher;
+    this.engines = nextEngines;
+    const cap = this.dropping.settings.maxTracked;
+    this.inspector.cap = cap;
+    if (nextEngines.signatures) nextEngines.signatures.maxTracked = cap;
   }
 
   reset(): void {
     this.alerting.reset();
     this.dropping.reset();
+    this.inspector.clear();
+    this.engines.signatures?.reset();
   }
 
   /** Match a batch (or one packet as a one-element array); returns the alerts, sets verdicts in inline mode. */
   process(packets: readonly Packet[]): Alert[] {
-    const matcher = this.matcher;
+    const { matcher, signatures } = this.engines;
     const only = this.hitIndices;
     only.length = 0;
     for (let i = 0; i < packets.length; i++) {
-      const hits = matcher.match(packets[i]);
-      if (hits.length > 0) {
-        this.hitMap.set(packets[i], hits);
-        only.push(i);
-      }
+      const p = packets[i];
+      const hits = matcher.match(p);
+      if (hits.length > 0) this.hitMaps.json.set(p, hits);
+      const sigHits = signatures === null ? null : signatures.match(this.inspector.inspect(p));
+      if (sigHits !== null && sigHits.length > 0) this.hitMaps.signatures.set(p, sigHits);
+      if (hits.length > 0 || (sigHits !== null && sigHits.length > 0)) only.push(i);
     }
     try {
       const alerts = this.alerting.process(packets, only);
       const drops = this.dropping.process(packets, only);
       return drops.length ? alerts.concat(drops) : alerts;
     } finally {
-      this.hitMap.clear();
+      this.hitMaps.json.clear();
+      this.hitMaps.signatures.clear();
     }
   }
 }

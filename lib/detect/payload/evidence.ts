@@ -48,3 +48,9 @@ export function hexExcerpt(payload: Uint8Array, start: number, end: number, cont
   }
   return lines.join('\n');
 }
+
+/** An address and port as text: 10.0.0.1:80, [fd00::1]:80. */
+export function endpoint(addr: string, port: number | undefined): string {
+  if (port === undefined) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}

@@ -77,7 +77,7 @@ export class PayloadMatcher {
 
   constructor(rules: readonly PayloadRule[]) {
     this.rules = rules;
-    this.confirm = rules.map((r) => new RegExp(r.source, r.nocase ? 'gi' : 'g'));
+    this.confirm = rules.map((r) => r.confirm);
     const anchors: Anchor[] = [];
     this.unanchored = [];
     rules.forEach((r, i) => {

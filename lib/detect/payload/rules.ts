@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import type { AlertAction, AlertCategory, Severity } from '../alert';
+import { compileUserRegex } from './user-regex';
 
 export type RuleProto = 'tcp' | 'udp' | 'any';
 /** 'to-server': towards the service port; 'to-client': from it; 'any': both. */
@@ -70,6 +71,8 @@ export interface PayloadRule {
   decode: boolean;
   /** Literals every match contains one of (empty: scan every payload). */
   anchors: string[];
+  /** The regex that confirms a match (global): RE2 for users' rules, V8's for the shipped ones (user-regex.ts). */
+  confirm: RegExp;
 }
 
 export class RuleError extends Error {
@@ -151,9 +154,11 @@ function flag(raw: Record<string, unknown>, key: string, fallback: boolean, wher
 
 /**
  * Validate one rule object. `index` is its position (for messages). Disabled
- * rules (`enabled: false`) are validated too and returned as null.
+ * rules (`enabled: false`) are validated too and returned as null. `trusted`
+ * (the shipped rules only) runs the regex in V8's engine; every other regex
+ * runs in RE2, which refuses backreferences and lookaround with the reason.
  */
-export function compileRule(value: unknown, index: number): PayloadRule | null {
+export function compileRule(value: unknown, index: number, trusted = false): PayloadRule | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new RuleError(`rule #${index + 1}: must be an object with id, sid, name and pattern`);
   }
@@ -176,13 +181,14 @@ export function compileRule(value: unknown, index: number): PayloadRule | null {
   // Payloads are matched as bytes (latin1 text): a literal means its UTF-8 bytes.
   const literalBytes = regex ? '' : Buffer.from(raw.pattern, 'utf8').toString('latin1');
   const source = regex ? raw.pattern : escapeRegex(literalBytes);
-  let probe: RegExp;
+  let confirm: RegExp;
   try {
-    probe = new RegExp(source, nocase ? 'i' : '');
+    confirm = trusted ? new RegExp(source, nocase ? 'gi' : 'g') : compileUserRegex(source, nocase ? 'gi' : 'g');
   } catch (err) {
     throw new RuleError(`${where}: pattern is not a valid regular expression: ${(err as Error).message}`);
   }
-  if (probe.test('')) throw new RuleError(`${where}: pattern matches empty text, so it would match every payload`);
+  confirm.lastIndex = 0;
+  if (confirm.test('')) throw new RuleError(`${where}: pattern matches empty text, so it would match every payload`);
   if (regex && /[\u0100-\uffff]/.test(raw.pattern)) {
     throw new RuleError(`${where}: regex pattern has characters beyond latin1; payloads are bytes, so write them as \\xNN byte escapes (or use a literal pattern, matched as UTF-8)`);
   }
@@ -213,6 +219,7 @@ export function compileRule(value: unknown, index: number): PayloadRule | null {
     action: pick(raw, 'action', ACTIONS, 'alert', where),
     decode: flag(raw, 'decode', true, where),
     anchors,
+    confirm,
   };
   return flag(raw, 'enabled', true, where) ? rule : null;
 }
@@ -221,7 +228,7 @@ export function compileRule(value: unknown, index: number): PayloadRule | null {
  * Validate a list of rules (an array, or `{ "rules": [...] }`). Ids and sids
  * must be unique. Throws RuleError on the first problem.
  */
-export function compileRules(value: unknown, origin = 'rules'): PayloadRule[] {
+export function compileRules(value: unknown, origin = 'rules', trusted = false): PayloadRule[] {
   const list = Array.isArray(value) ? value : value !== null && typeof value === 'object' && Array.isArray((value as { rules?: unknown }).rules) ? (value as { rules: unknown[] }).rules : null;
   if (!list) throw new RuleError(`${origin}: expected a JSON array of rules or { "rules": [...] }`);
   const out: PayloadRule[] = [];
@@ -230,7 +237,7 @@ export function compileRules(value: unknown, origin = 'rules'): PayloadRule[] {
   list.forEach((item, i) => {
     let rule: PayloadRule | null;
     try {
-      rule = compileRule(item, i);
+      rule = compileRule(item, i, trusted);
     } catch (err) {
       throw new RuleError(`${origin}: ${(err as Error).message}`);
     }
@@ -256,15 +263,18 @@ export function parseRulesJson(text: string, origin = 'rules'): PayloadRule[] {
   return compileRules(value, origin);
 }
 
-/** Read and validate a JSON rules file. */
-export function loadRulesFile(path: string): PayloadRule[] {
-  let text: string;
+/** A rules file's text; a RuleError naming the file when it cannot be read. */
+export function readRulesText(path: string): string {
   try {
-    text = fs.readFileSync(path, 'utf8');
+    return fs.readFileSync(path, 'utf8');
   } catch (err) {
     throw new RuleError(`rules file ${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseRulesJson(text, `rules file ${path}`);
+}
+
+/** Read and validate a JSON rules file. */
+export function loadRulesFile(path: string): PayloadRule[] {
+  return parseRulesJson(readRulesText(path), `rules file ${path}`);
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chainSettings, DetectorChain, DETECTOR_CHAIN } from '../../../lib/detect/chain';
+import { ANALYST_CHAIN, chainSettings, DetectorChain, DETECTOR_CHAIN } from '../../../lib/detect/chain';
+import { arpPacket } from '../../support/lan-frames';
 import { SettingsError } from '../../../lib/base/settings';
 import { floodSchema } from '../../../lib/detect/flood';
 import { echoPkt, tcpPkt } from '../../support/packets';
@@ -13,13 +14,23 @@ import { echoPkt, tcpPkt } from '../../support/packets';
 const ATK = '10.9.0.66';
 const VIC = '10.9.0.1';
 
-test('the chain is flood-detect, scan-detect, payload-match, in that order', () => {
+test('the chain is flood-detect, scan-detect, payload-match, in that order; the analyst chain adds lan-watch', () => {
   assert.deepEqual(DETECTOR_CHAIN.map((s) => s.type), ['flood-detect', 'scan-detect', 'payload-match']);
+  assert.deepEqual(ANALYST_CHAIN.map((s) => s.type), ['flood-detect', 'scan-detect', 'payload-match', 'lan-watch']);
+});
+
+test('the chain reports ARP spoofing in a capture: two MACs claiming the gateway address', () => {
+  const chain = new DetectorChain(chainSettings({ 'lan-watch': { gateways: '10.9.0.1' } }));
+  const gw = '02:00:00:00:00:01';
+  const liar = '02:00:00:00:00:66';
+  const alerts = chain.process([arpPacket(1000, 1, '02:00:00:00:00:20', '10.9.0.20', '', VIC), arpPacket(1001, 2, gw, VIC, '02:00:00:00:00:20', '10.9.0.20'),
+    arpPacket(2000, 2, liar, VIC, '02:00:00:00:00:20', '10.9.0.20')]);
+  assert.deepEqual(alerts.map((a) => [a.rule, a.detector, a.offender]), [['lan.spoof.gateway', 'lan-watch', liar]]);
 });
 
 test('chainSettings: every node type gets its schema defaults, with the given keys over them', () => {
   const s = chainSettings({ 'flood-detect': { icmpSrc: '7', allowlist: '10.0.0.0/8' } });
-  assert.deepEqual(Object.keys(s), ['flood-detect', 'scan-detect', 'payload-match']);
+  assert.deepEqual(Object.keys(s), ['flood-detect', 'scan-detect', 'payload-match', 'lan-watch']);
   assert.equal((s['flood-detect'] as { icmpSrc: number }).icmpSrc, 7);
   assert.deepEqual((s['flood-detect'] as { allowlist: string[] }).allowlist, ['10.0.0.0/8']);
   assert.equal((s['flood-detect'] as { synSrc: number }).synSrc, floodSchema.synSrc.default);

@@ -158,3 +158,46 @@ test('replaying the same packets gives the same alerts (packet time, not wall ti
   const strip = (as: Alert[]) => as.map((a) => `${a.rule} ${a.src} ${a.count} ${a.ts}`);
   assert.deepEqual(strip(new FloodDetector('a', { udpDst: 500 }).process(make())), strip(new FloodDetector('a', { udpDst: 500 }).process(make())));
 });
+
+test('a fast port scan (one SYN to each of 1,000 ports in 1 s) is no SYN flood; a flood on one port is', () => {
+  const d = new FloodDetector('fd');
+  // nmap -sS -T5: one half-open connection per port, answered RST (closed) or SYN-ACK then the scanner's RST (open)
+  const scan = Array.from({ length: 1000 }, (_, i) => [tcpPkt(1000 + i, ATK, VIC, 45678, i + 1, 'S'), tcpPkt(1000.5 + i, VIC, ATK, i + 1, 45678, 'RA')]).flat();
+  assert.deepEqual(run(d, scan), []);
+  const flood = Array.from({ length: 1000 }, (_, i) => tcpPkt(5000 + i, ATK, VIC, 20000 + i, 80, 'S'));
+  const alerts = run(d, flood);
+  assert.deepEqual(rules(alerts), ['flood.syn.dst', 'flood.syn.src']);
+  assert.match(alerts.find((a) => a.rule === 'flood.syn.src')!.reason, /^101 half-open connections \(SYN without completed handshake\) from 10\.9\.0\.66 to port 80 in 1000 ms \(threshold 100\)$/);
+  assert.match(alerts.find((a) => a.rule === 'flood.syn.dst')!.reason, /to 10\.9\.0\.1 port 80 in 1000 ms from any source/);
+});
+
+test('floods from random sources at random targets raise the network-wide rules, with no offender', () => {
+  const spoofed = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const target = (i: number) => `172.16.${(i * 7) & 255}.${(i * 13) & 255}`;
+  const cases: Array<[string, (i: number, t: number) => Packet, number]> = [
+    ['flood.syn.net', (i, t) => tcpPkt(t, spoofed(i), target(i), 1024 + (i % 60000), 80, 'S'), 5000],
+    ['flood.icmp.net', (i, t) => echoPkt(t, spoofed(i), target(i)), 2000],
+    ['flood.udp.net', (i, t) => udpPkt(t, spoofed(i), target(i), 1024 + (i % 60000), 53), 30_000],
+  ];
+  for (const [rule, make, limit] of cases) {
+    const d = new FloodDetector('fd');
+    // at the threshold within the window: nothing
+    assert.deepEqual(run(d, Array.from({ length: limit }, (_, i) => make(i, 1000 + (i * 999) / limit))), [], rule);
+    d.reset();
+    const alerts = run(d, Array.from({ length: 2 * limit }, (_, i) => make(i, 1000 + (i * 999) / (2 * limit))));
+    assert.deepEqual(rules(alerts), [rule]);
+    assert.equal(alerts[0].offender, undefined, 'random sources: nobody to block');
+    assert.equal(alerts[0].threshold, limit);
+    assert.match(alerts[0].reason, new RegExp(`^${limit + 1} .* over the network in 1000 ms, from any source to any target \\(threshold ${limit}\\); last `));
+  }
+});
+
+test('the network-wide SYN count takes back connections that complete their handshake', () => {
+  const d = new FloodDetector('fd', { synSrc: 0, synDst: 0, synNet: 100 });
+  const packets: Packet[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const client = `10.9.${(i >> 8) & 255}.${i & 255}`;
+    packets.push(tcpPkt(1000 + i * 0.5, client, VIC, 30000 + i, 443, 'S'), tcpPkt(1000 + i * 0.5 + 0.2, client, VIC, 30000 + i, 443, 'A'));
+  }
+  assert.deepEqual(run(d, packets), []);
+});

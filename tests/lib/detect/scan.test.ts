@@ -167,7 +167,7 @@ test('eviction: a sweep from many sources keeps tables at the cap and counts evi
   const packets: Packet[] = [];
   for (let i = 0; i < 5000; i++) packets.push(tcpPkt(1000 + i, `10.8.${i >> 8}.${i & 255}`, VIC, 40000, 80, 'S'));
   d.process(packets);
-  // two tables (ports per pair, hosts per port) each keep 100 of 5000 sources
+  // two tables (ports per pair, hosts per port) each keep 100 of 5000 sources; SYNs do not enter the connection table
   assert.equal(d.stats.evictions, 2 * 4900);
 });
 
@@ -231,4 +231,49 @@ test('many IP protocols probed on one host are a protocol scan; the few a host u
   assert.deepEqual(alerts.map((a) => [a.rule, a.severity, a.offender]), [['scan.protocol', 'medium', ATK]]);
   assert.match(alerts[0].reason, /sent more than 8 distinct IP protocols to 10\.9\.0\.1 in 60 s/);
   assert.match(alerts[0].evidence ?? '', /^protocols 2,4,41,47,50,51,89,103,112/);
+});
+
+/** nmap -sA/-sW (flags 'A') or -sM ('FA'): packets of no connection to each port, every one answered with a bare RST. */
+function ackScan(ports: number[], t0: number, gapMs: number, flags: string): Packet[] {
+  return ports.flatMap((port, i) => [tcpPkt(t0 + i * gapMs, ATK, VIC, 51234, port, flags), tcpPkt(t0 + i * gapMs + 0.1, VIC, ATK, port, 51234, 'R')]);
+}
+
+for (const [label, flags] of [['ACK / Window (nmap -sA, -sW)', 'A'], ['Maimon (nmap -sM)', 'FA']]) {
+  test(`${label} scan: packets of no known connection are probes, their RSTs failures; the scanner is named`, () => {
+    const d = new ScanDetector('sd');
+    const alerts = d.process(ackScan(range(1, 100), 1000, 1, flags));
+    assert.deepEqual(rules(alerts), ['scan.failures', 'scan.vertical']);
+    assert.ok(alerts.every((a) => a.offender === ATK && a.src === ATK));
+    assert.match(alerts.find((a) => a.rule === 'scan.vertical')!.reason, /probed more than 20 distinct tcp ports on 10\.9\.0\.1/);
+    // at -T2 (one probe every 0.4 s) as well
+    d.reset();
+    assert.deepEqual(rules(d.process(ackScan(range(1, 40), 1000, 400, flags))), ['scan.failures', 'scan.vertical']);
+    // without connection tracking they are not probes
+    d.reset();
+    d.configure({ trackConnections: false });
+    assert.deepEqual(d.process(ackScan(range(1, 100), 1000, 1, flags)), []);
+  });
+}
+
+test('connection tracking: packets of connections whose handshake was seen, or that were open when the capture started, are no scan', () => {
+  const d = new ScanDetector('sd');
+  const packets: Packet[] = [];
+  // 15 connections to 15 services of one server (20 ports is the scan threshold), handshake seen, data both ways, then closed
+  range(1, 15).forEach((port, i) => {
+    const t = 1000 + i * 10;
+    const cport = 40000 + i;
+    packets.push(tcpPkt(t, ATK, VIC, cport, port, 'S'), tcpPkt(t + 1, VIC, ATK, port, cport, 'SA'), tcpPkt(t + 2, ATK, VIC, cport, port, 'A'),
+      tcpPkt(t + 3, ATK, VIC, cport, port, 'PA'), tcpPkt(t + 4, VIC, ATK, port, cport, 'PA'), tcpPkt(t + 5, ATK, VIC, cport, port, 'FA'), tcpPkt(t + 6, VIC, ATK, port, cport, 'FA'));
+  });
+  // open when the capture started: a client with 40 connections to one server's port 443, and 30 servers' answers to it
+  range(1, 40).forEach((i) => packets.push(tcpPkt(2000 + i, '10.9.0.5', VIC, 50000 + i, 443, 'PA'), tcpPkt(2000.5 + i, VIC, '10.9.0.5', 443, 50000 + i, 'A')));
+  range(1, 30).forEach((i) => packets.push(tcpPkt(3000 + i, `10.9.1.${i}`, '10.9.0.5', 443, 40000 + i, 'PA')));
+  assert.deepEqual(d.process(packets), []);
+  assert.equal(d.stats.evictions, 0);
+});
+
+test('a SYN flood at a closed port draws thousands of RSTs from one port: not scan.failures', () => {
+  const d = new ScanDetector('sd');
+  const packets = range(1, 3000).flatMap((i) => [tcpPkt(1000 + i * 0.1, ATK, VIC, 1024 + i, 80, 'S'), tcpPkt(1000 + i * 0.1 + 0.05, VIC, ATK, 80, 1024 + i, 'RA')]);
+  assert.deepEqual(d.process(packets), []);
 });

@@ -205,7 +205,7 @@ describe('export', () => {
     assert.throws(() => parseExport({ table: 'alerts', file: '../etc/passwd' }, dir), /plain file name/);
     assert.throws(() => parseExport({ table: 'alerts', file: '/tmp/x.csv' }, dir), /plain file name/);
     assert.throws(() => parseExport({ table: 'users' }, dir), /table must be one of alerts, devices, flows, blocks/);
-    assert.throws(() => parseExport({ table: 'alerts', format: 'xlsx' }, dir), /format must be 'csv' or 'jsonl'/);
+    assert.throws(() => parseExport({ table: 'alerts', format: 'xlsx' }, dir), /format must be one of csv, jsonl, eve/);
     assert.throws(() => parseExport({ table: 'alerts', where: '1=1' }, dir), /unknown export parameter 'where'/);
   });
 });

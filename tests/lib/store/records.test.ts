@@ -33,7 +33,7 @@ describe('recognise', () => {
     const flows = recognise({ topic: 'flows', payload: flow }, now);
     assert.deepEqual(flows.type === 'records' && kinds(flows.items), ['flow']);
     const blocks = recognise({ payload: { blocked: [{ ip: '10.0.0.9', since: 1, expires: 0, reason: 'r', rule: 'x' }] } }, now);
-    assert.deepEqual(blocks.type === 'records' && blocks.items, [{ kind: 'blocklist', ts: now, entries: [{ ip: '10.0.0.9', since: 1, expires: 0, reason: 'r', rule: 'x' }] }]);
+    assert.deepEqual(blocks.type === 'records' && blocks.items, [{ kind: 'blocklist', ts: now, entries: [{ ip: '10.0.0.9', since: 1, expires: 0, reason: 'r', rule: 'x' }], sensor: null }]);
     // Without a topic, array elements are read by shape, mixed kinds included.
     const mixed = recognise({ payload: [makeAlert(2), makeDevice('10.0.0.3', 1, 1), flow] }, now);
     assert.deepEqual(mixed.type === 'records' && kinds(mixed.items), ['alert', 'device', 'flow']);

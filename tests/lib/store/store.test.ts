@@ -90,7 +90,7 @@ describe('LogStore', () => {
     assert.deepEqual(block, { event: 'block', ip: '10.0.0.66', reason: NASTY_TEXT[0] });
     // The SQL fragments did nothing: every table is still there.
     const tables = (await readRows(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
-    assert.deepEqual(tables, ['alert_minutes', 'alerts', 'blocks', 'device_hours', 'devices', 'flows']);
+    assert.deepEqual(tables, ['alert_minutes', 'alerts', 'blocks', 'device_hours', 'devices', 'flows', 'outbox', 'sensors', 'sqlite_sequence']);
     await store.close();
   });
 

@@ -111,12 +111,12 @@ describe('PayloadMatcher', () => {
     assert.deepEqual(m.match(pkt('xxABCDEFxx')).map((h) => h.rule.id).sort(), ['t.a', 't.b', 't.d']);
   });
 
-  it('keeps backreferences and named groups of each rule working', () => {
+  it('keeps backreferences and named groups of each shipped rule working (shipped rules run in V8)', () => {
     const rules = compileRules([
       { id: 't.pair', sid: 1, name: 'pair', pattern: '(\\w)(\\w)\\2\\1', regex: true },
       { id: 't.named', sid: 2, name: 'named', pattern: '(?<q>[\'"])x\\k<q>', regex: true },
       { id: 't.also', sid: 3, name: 'also named', pattern: '(?<q>[<])y\\k<q>', regex: true },
-    ]);
+    ], 'shipped', true);
     const m = new PayloadMatcher(rules);
     assert.deepEqual(m.match(pkt('..abba..')).map((h) => h.rule.id), ['t.pair']);
     assert.deepEqual(m.match(pkt('..abcd..')).map((h) => h.rule.id), []);

@@ -1,0 +1,125 @@
+/**
+ * flow-meter throughput and memory:
+ *  1. reader + decoder + the FlowMeter engine on the bench capture
+ *     (IPS_BENCH_PACKETS packets, default 1,000,000; no Node-RED);
+ *  2. pcap-in → flow-meter → count in a real Node-RED runtime, batched
+ *     (target: at least 500,000 pkts/s);
+ *  3. memory of 1,000,000 concurrent flows (IPS_BENCH_FLOWS): one UDP packet
+ *     each from distinct ports and addresses, none ended; the heap and
+ *     typed-array bytes the meter holds, per flow (target: under 400 MB).
+ * Run: npm run bench flow-meter   (IPS_BENCH_ONLY=memory for step 3 alone)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { makeCapture } from './support/make-capture';
+import { measure, mib, report } from './support/measure';
+import { countPackets, countSink } from './support/count';
+import { CaptureFileReader } from '../lib/capture/pcap-file';
+import { decodeRecord } from '../lib/packet/decode';
+import { FlowMeter } from '../lib/detect/flow/meter';
+import type { FlowRecord } from '../lib/detect/flow/features';
+import type { Packet } from '../lib/packet/types';
+import { startRuntime, type FlowNode } from '../tests/support/red-runtime';
+
+const PACKETS = Number(process.env.IPS_BENCH_PACKETS ?? 1_000_000);
+const FLOWS = Number(process.env.IPS_BENCH_FLOWS ?? 1_000_000);
+const BATCH = Number(process.env.IPS_BENCH_BATCH ?? 256);
+/** IPS_BENCH_ONLY=memory measures only the 1,000,000 flows, in a fresh process (RSS not inflated by the runs before). */
+const ONLY = process.env.IPS_BENCH_ONLY ?? '';
+
+async function engine(file: string): Promise<void> {
+  const meter = new FlowMeter();
+  const records: FlowRecord[] = [];
+  const run = await measure(async () => {
+    let n = 0;
+    for await (const chunk of new CaptureFileReader(file)) {
+      const batch: Packet[] = chunk.map((r) => decodeRecord(r));
+      meter.process(batch, records);
+      records.length = 0;
+      n += batch.length;
+    }
+    return n;
+  });
+  report('reader + decoder + flow meter (no Node-RED)', run);
+  console.log(`  flows open at the end: ${meter.stats.active.toLocaleString('en')}, records sent: ${meter.stats.records.toLocaleString('en')}`);
+}
+
+async function throughNodeRed(file: string): Promise<void> {
+  const flows: FlowNode[] = [
+    { id: 'tab', type: 'tab', label: 'bench' },
+    { id: 'cap', z: 'tab', type: 'pcap-in', source: 'file', filename: '', mode: 'analyze', batchSize: String(BATCH), batchDelayMs: '50', wires: [['meter'], ['done']] },
+    { id: 'meter', z: 'tab', type: 'flow-meter', name: 'flow meter', wires: [['count'], ['records']] },
+    countSink('count', 'tab'),
+    { id: 'records', z: 'tab', type: 'debug', active: false, wires: [] },
+    { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },
+  ];
+  const rt = await startRuntime(flows);
+  const counter = countPackets(rt, 'count');
+  const records = countPackets(rt, 'records');
+  try {
+    for (let i = 0; i < 500 && !rt.RED.nodes.getNode('count'); i++) await new Promise((r) => setTimeout(r, 20));
+    const cap = rt.RED.nodes.getNode('cap') as { receive(msg: Record<string, unknown>): void } | null;
+    if (!cap) throw new Error('pcap-in did not start in the runtime (is it built?)');
+    const run = await measure(async () => {
+      cap.receive({ filename: file });
+      const done = await rt.waitFor('done', (msgs) => msgs.length > 0, 900_000);
+      const summary = done[0].msg.payload as { packets: number; error?: string };
+      if (summary.error) throw new Error(summary.error);
+      while (counter.packets < summary.packets) await new Promise((r) => setTimeout(r, 5));
+      return summary.packets;
+    });
+    report(`pcap-in → flow-meter → count (batch ${BATCH})`, run);
+    console.log(`  flow records sent during the run: ${records.packets.toLocaleString('en')}`);
+  } finally {
+    counter.stop();
+    records.stop();
+    await rt.stop();
+  }
+}
+
+function memory(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const used = (): number => {
+    gc?.();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const before = used();
+  const meter = new FlowMeter({ maxFlows: FLOWS, idleTimeoutS: 3600, activeTimeoutS: 3600 });
+  const out: FlowRecord[] = [];
+  const p: Packet = { ts: 1_700_000_000_000, len: 60, caplen: 60, ip: 4, src: '', dst: '10.0.0.1', src4: 0, dst4: 0x0a000001, proto: 'udp', sport: 0, dport: 53, payload: Buffer.alloc(18), l4HeaderLen: 8 };
+  const t0 = Date.now();
+  for (let i = 0; i < FLOWS; i++) {
+    p.src4 = (0xac100000 + (i >>> 14)) | 0;
+    p.sport = 1024 + (i & 0x3fff);
+    p.ts += 0.001;
+    meter.process([p], out);
+  }
+  const after = used();
+  const bytes = after - before;
+  const cols = meter.columnBytes;
+  console.log(`${FLOWS.toLocaleString('en')} concurrent flows: ${meter.stats.active.toLocaleString('en')} open, ${out.length} sent, filled in ${Date.now() - t0} ms`);
+  console.log(`  the meter's columns and index: ${(cols / 1e6).toFixed(0)} MB (${Math.round(cols / FLOWS)} bytes a flow); heap + array buffers grew ${(bytes / 1e6).toFixed(0)} MB (freed growth steps not yet returned included); process RSS ${(process.memoryUsage.rss() / 1e6).toFixed(0)} MB`);
+}
+
+async function main(): Promise<void> {
+  if (ONLY === 'memory') return memory();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-bench-flow-'));
+  try {
+    const file = path.join(dir, 'bench.pcap');
+    const size = makeCapture(file, PACKETS);
+    console.log(`capture: ${PACKETS.toLocaleString('en')} packets of mixed benign traffic, ${mib(size)}`);
+    await engine(file);
+    await engine(file);
+    await throughNodeRed(file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  memory();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
