@@ -61,6 +61,7 @@ const ANALYST = {
       envVar('CAPTURE_IFACE', 'IPS_CAPTURE_IFACE', 'eth0'),
       envVar('DB_FILE', 'IPS_DB', 'ips-analyst.db'),
       dryRunVar,
+      envVar('REP_LISTS', 'IPS_REP_LISTS', ''),
     ],
   }),
   // rows: Capture, Summary, Thresholds (5 units high each; sliders need 8 wide beside their labels), Export; Charts; Threat log; Blocklist
@@ -77,8 +78,8 @@ const ANALYST = {
     ],
   },
   build(b, ui, v) {
-    b.comment('about', 'Analyst IDS: capture → flood → scan → payload; alerts → history, dashboard, optional blocking',
-      `Configure on this tab's Environment: CAPTURE_FILE (IPS_CAPTURE), CAPTURE_IFACE (IPS_CAPTURE_IFACE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real; needs root). Dashboard at ${v.url}.`, 330, 40);
+    b.comment('about', 'Analyst IDS: capture → flood → scan → payload → lan → flow model; alerts → country/network → history, dashboard, optional blocking',
+      `Configure on this tab's Environment: CAPTURE_FILE (IPS_CAPTURE), CAPTURE_IFACE (IPS_CAPTURE_IFACE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real; needs root), REP_LISTS (IPS_REP_LISTS: threat lists as JSON, as in the router flow; blank: country and network only). The capture's flows are judged by the shipped flow model (flow-classify) and downloadable as CSV beside the alert exports. Dashboard at ${v.url}.`, 330, 40);
 
     // Capture controls
     ui.textInput('file-input', { name: 'capture file', label: 'Capture file on this machine', tooltip: 'empty = CAPTURE_FILE', group: 'g-capture', order: 1, topic: 'file' },
@@ -103,7 +104,7 @@ if (!file) {
 }
 node.status({ text: file });
 // Each read is an analysis of its own: the detectors forget the last file's windows and cooldowns (their settings stay).
-return [{ topic: 'reset' }, { topic: 'start', filename: file }];`, 2, 370, 220, [['flood', 'scan', 'payload', 'lan'], ['pcap-file']]);
+return [{ topic: 'reset' }, { topic: 'start', filename: file }];`, 2, 370, 220, [['flood', 'scan', 'payload', 'lan', 'meter', 'classify', 'flows-csv'], ['pcap-file']]);
     ui.button('btn-live', { name: 'start live', group: 'g-capture', order: 4, width: 2, height: 1, label: 'Start live', tooltip: 'needs root or CAP_NET_RAW', className: 'ips-live',
       icon: 'play', topic: 'start' }, 120, 280, [['live-msg']]);
     b.func('live-msg', 'interface to capture', `const chosen = flow.get('capture_iface');
@@ -112,8 +113,11 @@ return [[{ topic: 'config', payload: { iface } }, { topic: 'start' }]];`, 1, 370
     ui.button('btn-stop', { name: 'stop', group: 'g-capture', order: 5, width: 2, height: 1, label: 'Stop', className: 'ips-stop', icon: 'stop', topic: 'stop' },
       120, 320, [['pcap-file', 'pcap-live']]);
 
-    b.add('pcap-file', 'pcap-in', { name: 'capture file', ...settingsOf('pcap-in', { source: 'file', filename: '${CAPTURE_FILE}' }) }, 600, 220, [['flood'], ['capture-status']]);
-    b.add('pcap-live', 'pcap-in', { name: 'live interface', ...settingsOf('pcap-in', { source: 'live', iface: '${CAPTURE_IFACE}' }) }, 600, 300, [['flood'], ['capture-status']]);
+    b.add('pcap-file', 'pcap-in', { name: 'capture file', ...settingsOf('pcap-in', { source: 'file', filename: '${CAPTURE_FILE}' }) }, 600, 220, [['flood'], ['capture-status', 'capture-end']]);
+    b.add('pcap-live', 'pcap-in', { name: 'live interface', ...settingsOf('pcap-in', { source: 'live', iface: '${CAPTURE_IFACE}' }) }, 600, 300, [['flood'], ['capture-status', 'capture-end']]);
+    // The end of a capture follows its packets down the chain as an empty batch, so flow-meter ends the open flows
+    // after the last packets (a wire straight from pcap-in would overtake them: Node-RED delivers each hop on a turn of its own).
+    b.func('capture-end', 'capture ended → flush flows', "return { topic: 'flush', payload: [] };", 1, 830, 380, [['flood']]);
     b.func('capture-status', 'capture report', `const p = msg.payload || {};
 const what = p.file ? p.file.split('/').pop() : (p.iface || 'capture');
 msg.payload = p.error ? what + ': ' + p.error + ' after ' + p.packets + ' packets'
@@ -122,9 +126,17 @@ return msg;`, 1, 830, 340, [['capture-text']]);
     ui.text('capture-text', { name: 'last capture', group: 'g-capture', order: 6, width: 6, height: 2, label: 'Last capture', className: 'ips-capture-report' }, 1050, 340);
 
     // Detectors in series on the packet output, then lan-watch (ARP spoofing, new devices: the analyst chain of lib/detect/chain.ts); alerts fan in.
-    b.detectors('alert', [830, 1020, 1210], 220, ['lan'], ['history', 'model', 'block-gate']);
+    b.detectors('alert', [830, 1020, 1210], 220, ['lan'], ['geo']);
     // its offenders are MACs, which iptables-block cannot block yet: its alerts inform only
-    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch') }, 1210, 280, [[], ['history', 'model']]);
+    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch') }, 1210, 280, [['meter'], ['history', 'model']]);
+
+    // Flows of the capture (CICFlowMeter's features) judged by the shipped model: ML alerts join the detectors', judged flows go to the CSV export.
+    b.add('meter', 'flow-meter', { name: 'flow-meter', ...settingsOf('flow-meter') }, 1020, 140, [[], ['classify']]);
+    b.add('classify', 'flow-classify', { name: 'flow-classify', ...settingsOf('flow-classify') }, 1210, 140, [[], ['geo'], ['flows-csv']]);
+
+    // Country and network (AS) of the alerts' addresses for the threat log; with REP_LISTS (IPS_REP_LISTS) the threat lists too.
+    b.add('geo', 'ip-reputation', { name: 'country, network', ...settingsOf('ip-reputation', { sources: '${REP_LISTS}' }) }, 1430, 220,
+      [['history', 'model', 'block-gate'], ['history', 'model', 'block-gate'], []]);
 
     b.sqliteLog('history', 'history', 1430, 160, [[]]);
 
@@ -168,7 +180,7 @@ return msg;`, 1, 1450, 420, [['block']]);
     b.func('scan-config', 'slider → scan config', code.SLIDER_TO_CONFIG_FUNC, 1, 600, 660, [['scan']]);
 
     // Export (served behind httpNodeAuth)
-    ui.template('export-links', { name: 'export links', view: 'export-links', group: 'g-export', order: 1, width: 4, height: 1 }, 140, 760, [[]]);
+    ui.template('export-links', { name: 'export links', view: 'export-links', group: 'g-export', order: 1, width: 4, height: 2 }, 140, 760, [[]]);
     b.add('http-csv', 'http in', { name: 'alerts.csv', url: '/ips/export/alerts.csv', method: 'get', upload: false, swaggerDoc: '' }, 140, 820, [['export-req']]);
     b.add('http-jsonl', 'http in', { name: 'alerts.jsonl', url: '/ips/export/alerts.jsonl', method: 'get', upload: false, swaggerDoc: '' }, 140, 860, [['export-req']]);
     b.func('export-req', 'export request', `const format = msg.req.path.endsWith('.csv') ? 'csv' : 'jsonl';
@@ -185,6 +197,8 @@ return msg;`, 1, 750, 840, [['export-read']]);
     b.add('export-read', 'file in', { name: 'read export', filename: 'filename', filenameType: 'msg', format: 'utf8', chunk: false, sendError: false, encoding: 'none', allProps: true },
       940, 840, [['export-response']]);
     b.add('export-response', 'http response', { name: 'download', statusCode: '', headers: {} }, 1130, 840);
+    b.add('http-flows', 'http in', { name: 'flows.csv', url: '/ips/export/flows.csv', method: 'get', upload: false, swaggerDoc: '' }, 140, 920, [['flows-csv']]);
+    b.func('flows-csv', 'last capture\'s flows as CSV', code.FLOWS_CSV_FUNC, 1, 1430, 920, [['export-response']]);
   },
 };
 
@@ -205,6 +219,8 @@ const ROUTER = {
       // phone notifications (push-notify): off unless IPS_NOTIFY names a service
       envVar('NOTIFY', 'IPS_NOTIFY', NOTIFY.service),
       envVar('REP_LISTS', 'IPS_REP_LISTS', ''),
+      // flow-meter → flow-classify on the inline path: off unless IPS_FLOW_ML=on
+      envVar('FLOW_ML', 'IPS_FLOW_ML', 'off'),
       envVar('NOTIFY_URL', 'IPS_NOTIFY_URL', ''),
       envVar('NOTIFY_TOKEN', 'IPS_NOTIFY_TOKEN', ''),
       envVar('NOTIFY_CHAT', 'IPS_NOTIFY_CHAT', ''),
@@ -226,7 +242,7 @@ const ROUTER = {
   },
   build(b, ui) {
     b.comment('about', 'Router IPS: devices (conntrack) and inline detection (NFQUEUE); alerts → block + history',
-      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), REP_LISTS (IPS_REP_LISTS: the threat lists as JSON, e.g. [{"name":"feodo","url":"…","format":"feodo","category":"c2"}]), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
+      'Configure on this tab\'s Environment: LAN_CIDR (IPS_LAN_CIDR), LAN_IFACE (IPS_LAN_IFACE), NFQUEUE_NUM (IPS_NFQUEUE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real), REP_LISTS (IPS_REP_LISTS: the threat lists as JSON, e.g. [{"name":"feodo","url":"…","format":"feodo","category":"c2"}]), FLOW_ML (IPS_FLOW_ML=on judges the inline flows with the shipped model and drops the sources of malicious ones), phone notifications NOTIFY (IPS_NOTIFY=ntfy or telegram), NOTIFY_URL, NOTIFY_TOKEN, NOTIFY_CHAT, NOTIFY_INTERVAL_S (IPS_NOTIFY_URL, _TOKEN, _CHAT, _INTERVAL). Needs root (CAP_NET_ADMIN) for conntrack, NFQUEUE and the firewall; scripts/nfqueue-enable.sh sends forwarded traffic to the queue.', 330, 40);
 
     // Devices
     b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}', flowOutput: 'new' }) }, 140, 120, [['vendor', 'reputation'], ['reputation'], ['alerts-in']]);
@@ -256,7 +272,18 @@ const ROUTER = {
 
     // Inline detection: packets held by NFQUEUE through the detectors and back for their verdicts.
     b.add('nfq', 'nfqueue-in', { name: 'inline (NFQUEUE)', ...settingsOf('nfqueue-in', { queue: '${NFQUEUE_NUM}', batchSize: '64' }) }, 140, 320, [['flood']]);
-    b.detectors('drop', [340, 530, 720], 320, ['nfq'], ['detections']);
+    b.detectors('drop', [340, 530, 720], 320, ['ml-gate'], ['detections']);
+    // Flow model (FLOW_ML=on): flow-meter's packets and records to flow-classify, which drops the later packets of the
+    // sources of flows it judges malicious (a scan's, a brute force's) and sends the packets back; off, they go straight back.
+    b.func('ml-gate', 'flow model on? (FLOW_ML)', `const on = /^(on|true|yes|1)$/i.test(String(env.get('FLOW_ML') || '').trim());
+if (context.get('on') !== on) {
+    context.set('on', on);
+    node.status({ fill: on ? 'green' : 'grey', shape: 'dot', text: on ? 'flow model on' : 'flow model off (FLOW_ML)' });
+}
+return on ? [msg, null] : [null, msg];`, 2, 900, 320, [['meter'], ['nfq']]);
+    b.add('meter', 'flow-meter', { name: 'flow-meter', ...settingsOf('flow-meter') }, 1080, 300, [['classify'], ['classify']]);
+    b.add('classify', 'flow-classify', { name: 'flow-classify', ...settingsOf('flow-classify', { action: 'drop', dropScope: 'source' }) }, 1260, 300,
+      [['nfq'], ['detections'], []]);
 
     // Detector alerts block their offender (iptables-block refuses, with the reason, alerts that name none);
     // bandwidth and policy alerts, about the LAN's own devices, only inform. All go to history, the log and a toast.

@@ -22,7 +22,8 @@ for (const a of alerts) {
     state.rows.unshift({ key: state.seq, ts: a.ts, src: a.src, sport: a.sport, dst: a.dst, dport: a.dport, srcMac: a.srcMac, proto: a.proto,
         rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
         count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector,
-        list: a.list, listEntry: a.listEntry, device: a.device, deviceMac: a.deviceMac, deviceVendor: a.deviceVendor, country: a.country, asn: a.asn, asOrg: a.asOrg });
+        list: a.list, listEntry: a.listEntry, device: a.device, deviceMac: a.deviceMac, deviceVendor: a.deviceVendor, country: a.country, asn: a.asn, asOrg: a.asOrg,
+        mlClass: a.mlClass, probability: a.probability });
     if (state.rows.length > 500) state.rows.length = 500;
     state.byCategory[a.category] = (state.byCategory[a.category] || 0) + 1;
     if (a.category === 'flood') {
@@ -134,4 +135,46 @@ return { payload: {
     countries: Object.keys(state.countries).sort().map((device) => ({ device, top: top(state.countries[device]) })),
 } };`;
 
-module.exports = { REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };
+/**
+ * flow-classify's judged flows → the last capture's flows as CSV rows (the
+ * columns of `ips flows`, from lib/detect/flow/features.ts, then the model's
+ * class and probability), served to the flows.csv download.
+ */
+const FLOWS_CSV_FUNC = (() => {
+  const { flowCsvHeader, FLOW_FEATURES } = require('../../dist/lib/detect/flow/features.js');
+  const header = [...flowCsvHeader(false), 'ML Class', 'ML Probability'];
+  return `// Keeps the judged flows of the last capture (a reset starts the next) as CSV lines; an HTTP request gets them all.
+const MAX_ROWS = 100000; // about 60 MB of text at most
+const HEADER = ${JSON.stringify(header)};
+const FEATURES = ${JSON.stringify(FLOW_FEATURES)};
+const field = (v) => {
+    if (v === null || v === undefined) return '';
+    const s = String(v);
+    return /[",\\r\\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+};
+if (msg.topic === 'reset') {
+    context.set('rows', []);
+    context.set('skipped', 0);
+    node.status({});
+    return null;
+}
+const rows = context.get('rows') || [];
+if (msg.req) {
+    msg.payload = [HEADER.map(field).join(',')].concat(rows).join('\\r\\n') + '\\r\\n';
+    msg.headers = { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="flows.csv"' };
+    return msg;
+}
+for (const f of Array.isArray(msg.payload) ? msg.payload : []) {
+    if (rows.length >= MAX_ROWS) { context.set('skipped', (context.get('skipped') || 0) + 1); continue; }
+    const row = [f.flowId, f.src, f.sport, f.dst, f.dport, new Date(f.start).toISOString(), f.reason];
+    for (const name of FEATURES) row.push(f.features[name]);
+    row.push(f.mlClass, f.probability);
+    rows.push(row.map(field).join(','));
+}
+context.set('rows', rows);
+const skipped = context.get('skipped') || 0;
+node.status({ text: rows.length + ' flows' + (skipped ? ' (' + skipped + ' over the cap not kept)' : '') });
+return null;`;
+})();
+
+module.exports = { FLOWS_CSV_FUNC, REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };

@@ -34,7 +34,7 @@ const THREAT_LOG_TEMPLATE = `${SEVERITY_STYLE}
           ng-click="$parent.selectedKey = a.key" ng-class="{'ips-selected': a.key === selectedKey}" data-rule="{{a.rule}}">
         <td>{{a.ts | date:'yyyy-MM-dd HH:mm:ss'}}</td>
         <td>{{a.src}}<span ng-if="a.sport">:{{a.sport}}</span></td>
-        <td>{{a.category}} / {{a.rule}}</td>
+        <td>{{a.category}} / {{a.rule}}<span ng-if="a.mlClass" class="ips-ml-class"> ({{a.mlClass}}, p={{a.probability | number:2}})</span></td>
         <td><span class="ips-sev ips-sev-{{a.severity}}">{{a.severity}}</span></td>
         <td>{{a.action}}</td>
         <td>{{a.reason}}</td>
@@ -50,6 +50,7 @@ const THREAT_LOG_TEMPLATE = `${SEVERITY_STYLE}
       <tr><th>protocol</th><td>{{a.proto}}</td><th>count / threshold</th><td>{{a.count}} / {{a.threshold}} in {{a.windowMs}} ms</td></tr>
       <tr><th>detector</th><td>{{a.detector}}</td><th>action</th><td>{{a.action}}</td></tr>
       <tr ng-if="a.list" class="ips-reputation"><th>list</th><td>{{a.list}} ({{a.listEntry}})</td><th>device</th><td>{{a.device}} <span ng-if="a.deviceMac">({{a.deviceMac}}<span ng-if="a.deviceVendor">, {{a.deviceVendor}}</span>)</span></td></tr>
+      <tr ng-if="a.mlClass" class="ips-ml"><th>model class</th><td>{{a.mlClass}}</td><th>probability</th><td>{{a.probability | number:2}}</td></tr>
       <tr ng-if="a.country || a.asn" class="ips-geo"><th>country</th><td>{{a.country}}</td><th>network</th><td><span ng-if="a.asn">AS{{a.asn}} {{a.asOrg}}</span></td></tr>
     </table>
     <div>{{a.reason}}</div>
@@ -80,7 +81,7 @@ const BLOCKLIST_TEMPLATE = `${SEVERITY_STYLE}
 /** Alert counts: total and per category (data-count attributes for tests). */
 const SUMMARY_TEMPLATE = `<div class="ips-summary">
   <div class="ips-summary-total">Total alerts: <b data-count="total">{{msg.payload.total || 0}}</b></div>
-  <div ng-repeat="c in ['flood', 'scan', 'payload', 'bandwidth', 'policy']" class="ips-summary-{{c}}" data-category="{{c}}">
+  <div ng-repeat="c in ['flood', 'scan', 'payload', 'anomaly', 'bandwidth', 'policy']" class="ips-summary-{{c}}" data-category="{{c}}">
     {{c}}: <b data-count="{{c}}">{{(msg.payload.byCategory || {})[c] || 0}}</b>
   </div>
 </div>`;
@@ -105,7 +106,8 @@ const DEVICE_LIST_TEMPLATE = `${SEVERITY_STYLE}
 /** Links to the exports, relative to the dashboard (…/ui/): the HTTP-in endpoints sit beside /ui. */
 const EXPORT_LINKS_TEMPLATE = `<div class="ips-export">Alerts:
   <a class="ips-export-csv" href="../ips/export/alerts.csv" target="_blank" download>CSV</a> ·
-  <a class="ips-export-jsonl" href="../ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>`;
+  <a class="ips-export-jsonl" href="../ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a><br>Flows of the last capture:
+  <a class="ips-export-flows" href="../ips/export/flows.csv" target="_blank" download>CSV</a></div>`;
 
 /** Threat lists: each list's size, age and last refresh; devices that reached listed addresses; top destination countries per device. */
 const REPUTATION_TEMPLATE = `${SEVERITY_STYLE}

@@ -67,7 +67,7 @@ const THREAT_LOG = view(`<div class="ips-threat-log">
       <tr v-for="a in shown" :key="a.key" class="ips-row" :class="{ 'ips-selected': a.key === selectedKey }" :data-rule="a.rule" @click="selectedKey = a.key">
         <td>{{ time(a.ts) }}</td>
         <td>{{ a.src }}<span v-if="a.sport">:{{ a.sport }}</span></td>
-        <td>{{ a.category }} / {{ a.rule }}</td>
+        <td>{{ a.category }} / {{ a.rule }}<span v-if="a.mlClass" class="ips-ml-class"> ({{ a.mlClass }}, p={{ Number(a.probability).toFixed(2) }})</span></td>
         <td><span :class="'ips-sev ips-sev-' + a.severity">{{ a.severity }}</span></td>
         <td>{{ a.action }}</td>
         <td>{{ a.reason }}</td>
@@ -84,6 +84,7 @@ const THREAT_LOG = view(`<div class="ips-threat-log">
       <tr><th>protocol</th><td>{{ selected.proto }}</td><th>count / threshold</th><td>{{ selected.count }} / {{ selected.threshold }} in {{ selected.windowMs }} ms</td></tr>
       <tr><th>detector</th><td>{{ selected.detector }}</td><th>action</th><td>{{ selected.action }}</td></tr>
       <tr v-if="selected.list" class="ips-reputation"><th>list</th><td>{{ selected.list }} ({{ selected.listEntry }})</td><th>device</th><td>{{ selected.device }} <span v-if="selected.deviceMac">({{ selected.deviceMac }}<span v-if="selected.deviceVendor">, {{ selected.deviceVendor }}</span>)</span></td></tr>
+      <tr v-if="selected.mlClass" class="ips-ml"><th>model class</th><td>{{ selected.mlClass }}</td><th>probability</th><td>{{ Number(selected.probability).toFixed(2) }}</td></tr>
       <tr v-if="selected.country || selected.asn" class="ips-geo"><th>country</th><td>{{ selected.country }}</td><th>network</th><td><span v-if="selected.asn">AS{{ selected.asn }} {{ selected.asOrg }}</span></td></tr>
     </table>
     <div>{{ selected.reason }}</div>
@@ -121,7 +122,7 @@ const BLOCKLIST = view(`<div class="ips-blocklist">
 const SUMMARY = `<template>
 <div class="ips-summary">
   <div class="ips-summary-total">Total alerts: <b data-count="total">{{ (msg && msg.payload && msg.payload.total) || 0 }}</b></div>
-  <div v-for="c in ['flood', 'scan', 'payload', 'bandwidth', 'policy']" :key="c" :class="'ips-summary-' + c" :data-category="c">
+  <div v-for="c in ['flood', 'scan', 'payload', 'anomaly', 'bandwidth', 'policy']" :key="c" :class="'ips-summary-' + c" :data-category="c">
     {{ c }}: <b :data-count="c">{{ ((msg && msg.payload && msg.payload.byCategory) || {})[c] || 0 }}</b>
   </div>
 </div>
@@ -149,7 +150,8 @@ const DEVICE_LIST = view(`<div class="ips-devices">
 const EXPORT_LINKS = `<template>
 <div class="ips-export">Alerts:
   <a class="ips-export-csv" href="../ips/export/alerts.csv" target="_blank" download>CSV</a> ·
-  <a class="ips-export-jsonl" href="../ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a></div>
+  <a class="ips-export-jsonl" href="../ips/export/alerts.jsonl" target="_blank" download>JSON Lines</a><br>Flows of the last capture:
+  <a class="ips-export-flows" href="../ips/export/flows.csv" target="_blank" download>CSV</a></div>
 </template>`;
 
 /** Threat lists: each list's size, age and last refresh; devices that reached listed addresses; top destination countries per device. */

@@ -18,6 +18,7 @@ import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { packageRoot } from '../support/red-runtime';
 import type { Locator, Page } from 'playwright-core';
+import { flowCsvHeader } from '../../lib/detect/flow/features';
 import { chromiumMissing, dashboardScreenshot, demoCapture, expectedAlerts, get, launchChromium, socketIoConnect, testOutput, type LaunchedBrowser } from '../support/browser';
 
 const creds = { username: 'admin', password: 'a newcomer password' };
@@ -154,6 +155,14 @@ for (const v of VARIANTS) {
         const href = await page.$eval(`a.${cls}`, (a) => (a as HTMLAnchorElement).href);
         assert.equal(href, `${url}/ips/export/alerts.${cls === 'ips-export-csv' ? 'csv' : 'jsonl'}`);
       }
+      // the flows link downloads the capture's judged flows as CSV: the header row, then a row per flow
+      const flowsHref = await page.$eval('a.ips-export-flows', (a) => (a as HTMLAnchorElement).href);
+      assert.equal(flowsHref, `${url}/ips/export/flows.csv`);
+      const flowsCsv = await get(flowsHref, creds);
+      assert.equal(flowsCsv.status, 200);
+      const flowLines = flowsCsv.body.split('\r\n').filter((l) => l !== '');
+      assert.deepEqual(flowLines[0].split(','), [...flowCsvHeader(false), 'ML Class', 'ML Probability']);
+      assert.equal(flowLines.length - 1, expected.flows.length);
       await page.waitForTimeout(1500); // let the charts draw before the picture
       await dashboardScreenshot(page, path.join(testOutput, `analyst-dashboard${v.shot}.png`));
       // click an alert with payload evidence: its packet view shows the hex/ASCII dump

@@ -15,6 +15,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { FileSource } from '../../lib/capture/file-source';
 import { CHAIN_BATCH, chainSettings, DetectorChain } from '../../lib/detect/chain';
 import type { Alert } from '../../lib/detect/alert';
+import { FlowMeter } from '../../lib/detect/flow/meter';
+import type { FlowRecord } from '../../lib/detect/flow/features';
+import { FlowClassifier } from '../../lib/detect/ml/classifier';
 import { packageRoot, type FlowNode } from './red-runtime';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -72,16 +75,35 @@ export async function dashboardScreenshot(page: Page, file: string): Promise<voi
   await page.setViewportSize(size);
 }
 
-/** Alerts per category the shipped detector chain (lib/detect/chain.ts, default settings) raises on `file`. */
-export async function expectedAlerts(file: string, floodConfig: Record<string, unknown> = {}): Promise<{ byCategory: Record<string, number>; alerts: Alert[]; packets: number; bytes: number }> {
+/**
+ * Alerts per category the analyst flow raises on `file` with default settings:
+ * the detector chain (lib/detect/chain.ts), and flow-meter's flows (ended
+ * at the end of the capture) judged by flow-classify's shipped model; the
+ * flow records too.
+ */
+export async function expectedAlerts(file: string, floodConfig: Record<string, unknown> = {}): Promise<{ byCategory: Record<string, number>; alerts: Alert[]; flows: FlowRecord[]; packets: number; bytes: number }> {
   const chain = new DetectorChain(chainSettings({ 'flood-detect': floodConfig }));
+  const meter = new FlowMeter({});
+  const classifier = await FlowClassifier.create('flow-classify', {}, packageRoot);
   const alerts: Alert[] = [];
+  const flows: FlowRecord[] = [];
+  const judge = (records: FlowRecord[]): void => {
+    if (records.length) classifier.judgeSync(records, alerts);
+    flows.push(...records);
+  };
   const summary = await new FileSource({ path: file, mode: 'analyze', speed: 1, batch: CHAIN_BATCH }).run((batch) => {
     alerts.push(...chain.process(batch));
+    const records: FlowRecord[] = [];
+    meter.process(batch, records);
+    judge(records);
   });
+  const rest: FlowRecord[] = [];
+  meter.flush(rest);
+  judge(rest);
+  await classifier.close();
   const byCategory: Record<string, number> = {};
   for (const a of alerts) byCategory[a.category] = (byCategory[a.category] ?? 0) + 1;
-  return { byCategory, alerts, packets: summary.packets, bytes: summary.bytes };
+  return { byCategory, alerts, flows, packets: summary.packets, bytes: summary.bytes };
 }
 
 /** A shipped flow from flows/: Dashboard 1, or with the suffix '-dashboard2' Dashboard 2. */

@@ -239,7 +239,7 @@ export class FlowClassifier {
   private verdict(r: FlowRecord, classIndex: number, probability: number, alerts: Alert[], forest?: Forest): JudgedFlow {
     this.stats.flows++;
     const mlClass = this.model.classes[classIndex] ?? String(classIndex);
-    const malicious = this.maliciousSet.has(classIndex) && probability >= this.settings.minProbability;
+    const malicious = this.maliciousSet.has(classIndex) && probability >= this.settings.minProbability && !linkScoped(r.src, r.dst);
     if (malicious) {
       this.stats.malicious++;
       const alert = this.alertFor(r, classIndex, mlClass, probability, forest);
@@ -328,4 +328,25 @@ export class FlowClassifier {
 
 function round(v: number): number {
   return Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 1000) / 1000;
+}
+
+/**
+ * Flows the model cannot judge: link-local, multicast, broadcast or
+ * unspecified addresses on either end (neighbour discovery, DHCP, mDNS,
+ * router advertisements). Models are trained on routed unicast flows, and
+ * these one- or two-packet exchanges look like probes to them (on the demo
+ * capture IPv6 link-local flows were judged scans and brute force, with `::`
+ * as the offender). They are never malicious here; lan-watch watches them.
+ */
+export function linkScoped(src: string, dst: string): boolean {
+  return scoped(src) || scoped(dst);
+}
+
+function scoped(a: string): boolean {
+  if (a.includes(':')) {
+    const lower = a.toLowerCase();
+    return lower === '::' || lower.startsWith('ff') || /^fe[89ab]/.test(lower);
+  }
+  const first = Number(a.slice(0, a.indexOf('.')));
+  return (first >= 224 && first <= 239) || a === '255.255.255.255' || a === '0.0.0.0' || a.startsWith('169.254.');
 }

@@ -7,7 +7,7 @@ import { RandomForestClassifier } from 'ml-random-forest';
 import { FlowMeter } from '../../../lib/detect/flow/meter';
 import { FLOW_FEATURES, type FlowRecord } from '../../../lib/detect/flow/features';
 import { Forest, ModelError, type ForestJson } from '../../../lib/detect/ml/forest';
-import { FlowClassifier, loadFlowModel, SHIPPED_MODEL } from '../../../lib/detect/ml/classifier';
+import { FlowClassifier, linkScoped, loadFlowModel, SHIPPED_MODEL } from '../../../lib/detect/ml/classifier';
 import { FileSource } from '../../../lib/capture/file-source';
 import { exportForest, type TrainedForest } from '../../../bench/train/forest-export';
 import { forestToOnnx } from '../../support/onnx';
@@ -74,8 +74,13 @@ test('alerts: anomaly category, class and probability, the features that decided
     const judged = fc.judgeSync(flows, alerts) ?? [];
     assert.equal(judged.length, flows.length);
     const forest = new Forest(json);
-    const malicious = judged.filter((j) => j.mlClass !== 'a');
+    const malicious = judged.filter((j) => j.malicious);
     assert.equal(alerts.length, malicious.length, 'one alert per malicious flow (no cooldown)');
+    // Link-local, multicast and unspecified flows (neighbour discovery here) are never judged malicious, whatever class the model gives.
+    const scoped = judged.filter((j) => linkScoped(j.src, j.dst));
+    assert.ok(scoped.some((j) => j.mlClass !== 'a'), 'the capture has link-scoped flows the model puts in an attack class');
+    assert.ok(scoped.every((j) => !j.malicious));
+    assert.deepEqual(judged.filter((j) => !linkScoped(j.src, j.dst)).map((j) => j.malicious), judged.filter((j) => !linkScoped(j.src, j.dst)).map((j) => j.mlClass !== 'a'));
     for (const a of alerts) {
       assert.equal(a.category, 'anomaly');
       assert.ok(a.mlClass === 'b' || a.mlClass === 'c');
@@ -134,4 +139,13 @@ test('the shipped model loads and uses only flow-record features', async () => {
   const fc = await FlowClassifier.create('fc', {}, '/');
   assert.ok(fs.existsSync(SHIPPED_MODEL));
   assert.ok(fc.model.classes.includes('benign') && fc.model.malicious.length > 0);
+});
+
+test('link-scoped addresses: link-local, multicast, broadcast and unspecified, IPv4 and IPv6', () => {
+  for (const [src, dst] of [['fe80::1', 'fd00::2'], ['::', 'ff02::1:ff00:2'], ['10.0.0.2', '224.0.0.251'], ['0.0.0.0', '255.255.255.255'], ['169.254.3.4', '10.0.0.1'], ['FE80::1', '2001:db8::1']]) {
+    assert.ok(linkScoped(src, dst), `${src} → ${dst}`);
+  }
+  for (const [src, dst] of [['10.0.0.2', '10.0.0.1'], ['fd00::1', '2001:db8::1'], ['8.8.8.8', '192.168.1.2'], ['fec0::1', 'fd00::1']]) {
+    assert.ok(!linkScoped(src, dst), `${src} → ${dst}`);
+  }
 });
