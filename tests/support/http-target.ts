@@ -2,7 +2,8 @@
  * A small HTTP server for traffic tests, run inside a network namespace:
  * `startHttpTarget(ns, host, port)` spawns this file's main there. It answers
  * every request with a short page (the item page varies with `id`, so tools
- * like sqlmap see a dynamic parameter) and reads request bodies fully.
+ * like sqlmap see a dynamic parameter; /files/ gives a 2 MB download) and
+ * reads request bodies fully.
  * It is a target only: it echoes nothing back and executes nothing.
  */
 import http from 'node:http';
@@ -39,6 +40,18 @@ function serve(host: string, port: number): void {
         const id = url.searchParams.get('id') ?? '';
         const item = lookup(id);
         body = item ? `<html><body><h1>Item ${id}</h1><p>${item}</p></body></html>` : '<html><body><p>no such item</p></body></html>';
+      } else if (url.pathname.startsWith('/files/')) {
+        // A download: bytes that look like a compressed file (deterministic, 2 MB unless ?size= says otherwise).
+        const size = Math.min(Number(url.searchParams.get('size') ?? 2_000_000) || 0, 50_000_000);
+        const data = Buffer.alloc(size);
+        let x = 12345;
+        for (let i = 0; i < size; i++) {
+          x = (x * 1103515245 + 12345) & 0x7fffffff;
+          data[i] = x >>> 16;
+        }
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.end(data);
+        return;
       } else if (url.pathname.startsWith('/api/')) {
         res.setHeader('Content-Type', 'application/json');
         body = JSON.stringify({ ok: true, items: ITEMS.length });

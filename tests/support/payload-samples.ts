@@ -34,7 +34,8 @@ export const PAYLOAD_CASES: Record<string, { hit: string[]; miss: string[] }> = 
   },
   'payload.sqli.stacked': {
     hit: [httpGet("/i?id=1; SELECT * FROM users"), httpGet('/i?id=1;insert into log values(1)'), httpGet('/i?id=1; update users set admin=1'), httpGet('/i?id=1;DELETE FROM users'), httpGet('/i?id=1; drop table users')],
-    miss: [httpPost('msg=hello; select your seat please'), httpGet('/a;jsessionid=1234?update=now')],
+    miss: [httpPost('msg=hello; select your seat please'), httpGet('/a;jsessionid=1234?update=now'),
+      httpPost('message=Thanks; select whichever time suits you, or 1 or 2 pm. The meeting ran late, so from now on I sleep in')],
   },
   'payload.xss.script': {
     hit: [httpGet('/s?q=<script>alert(1)</script>'), httpGet('/s?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E'), httpGet('/s?q=%253CScRiPt%253E')],

@@ -41,88 +41,95 @@ const EVENT_ATTR = String.raw`on(?:${EVENTS.join('|')})[a-z]*\s*=`;
 const jndiPart = (letter: string): string => String.raw`(?:${letter}|\$\{[^}]{0,40}\})`;
 
 const web = { category: 'payload', regex: true, nocase: true, proto: 'tcp', direction: 'to-server' } as const;
+/**
+ * Where each attack is looked for in a request: parameters travel in the
+ * URI and the body, so injection rules read those (not every header, where
+ * cookies, tokens and user agents trip them); Log4Shell lookups are aimed
+ * at whatever gets logged, headers first, so that rule reads the raw stream.
+ */
+const params = { field: ['uri', 'body'] } as const;
 
 export const DEFAULT_RULES: readonly RuleSpec[] = [
   {
-    ...web, id: 'payload.sqli.union', sid: 3000001, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.sqli.union', sid: 3000001, severity: 'high', action: 'drop',
     name: 'SQL injection: UNION SELECT',
     pattern: String.raw`(?<![a-z_])union${SQL_SEP}+(?:(?:all|distinct)${SQL_SEP}+)?select\b`,
     anchors: ['union'],
   },
   {
-    ...web, id: 'payload.sqli.tautology', sid: 3000002, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.sqli.tautology', sid: 3000002, severity: 'high', action: 'drop',
     name: "SQL injection: tautology (' or 1=1, or 'a'='a)",
     pattern: String.raw`(?:\b(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:(\d+)\s*(?:=|like)\s*\(?\s*\1\b|'([^']{0,32})'\s*(?:=|like)\s*'\2(?:'|\b|$)|"([^"]{0,32})"\s*(?:=|like)\s*"\3(?:"|\b|$))`,
     anchors: TAUTOLOGY_ANCHORS,
   },
   {
-    ...web, id: 'payload.sqli.drop_table', sid: 3000003, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.sqli.drop_table', sid: 3000003, severity: 'high', action: 'drop',
     name: 'SQL injection: DROP TABLE',
     pattern: String.raw`\bdrop${SQL_SEP}+(?:table|database)\b`,
     anchors: ['drop'],
   },
   {
-    ...web, id: 'payload.sqli.sleep', sid: 3000004, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.sqli.sleep', sid: 3000004, severity: 'high', action: 'drop',
     name: 'SQL injection: time delay (SLEEP, PG_SLEEP, WAITFOR DELAY)',
     pattern: String.raw`\b(?:pg_)?sleep\s*\(\s*\d|\bwaitfor\s+delay\s+'`,
     anchors: ['sleep', 'waitfor'],
   },
   {
-    ...web, id: 'payload.sqli.benchmark', sid: 3000005, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.sqli.benchmark', sid: 3000005, severity: 'high', action: 'drop',
     name: 'SQL injection: BENCHMARK() delay',
     pattern: String.raw`\bbenchmark\s*\(\s*\d`,
     anchors: ['benchmark'],
   },
   {
-    ...web, id: 'payload.sqli.information_schema', sid: 3000006, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.sqli.information_schema', sid: 3000006, severity: 'high', action: 'drop',
     name: 'SQL injection: information_schema probe',
     pattern: String.raw`\binformation_schema\b`,
     anchors: ['information_schema'],
   },
   {
-    ...web, id: 'payload.sqli.stacked', sid: 3000007, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.sqli.stacked', sid: 3000007, severity: 'high', action: 'drop',
     name: 'SQL injection: stacked query',
-    pattern: String.raw`;\s*(?:select\s+(?:\d|null\b|@@|\*|\w+\s*\(|[\w\s,.*]{1,100}?\bfrom\b)|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b|drop${SQL_SEP}+(?:table|database)\b|exec(?:ute)?\s+\w|shutdown\b)`,
+    pattern: String.raw`;\s*(?:select\s+(?:\d|null\b|@@|\*|\w+\s*\(|(?:(?:distinct|all)\s+)?[\w.]{1,64}(?:\s*,\s*[\w.*]{1,64}){0,20}\s+from\b)|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b|drop${SQL_SEP}+(?:table|database)\b|exec(?:ute)?\s+\w|shutdown\b)`,
     anchors: ['select', 'insert', 'update', 'delete', 'drop', 'exec', 'shutdown'],
   },
   {
-    ...web, id: 'payload.xss.script', sid: 3000101, severity: 'medium', action: 'alert',
+    ...web, ...params, id: 'payload.xss.script', sid: 3000101, severity: 'medium', action: 'alert',
     name: 'XSS: <script> tag',
     pattern: String.raw`<\s*script\b`,
     anchors: ['script'],
   },
   {
-    ...web, id: 'payload.xss.event_handler', sid: 3000102, severity: 'medium', action: 'alert',
+    ...web, ...params, id: 'payload.xss.event_handler', sid: 3000102, severity: 'medium', action: 'alert',
     name: 'XSS: event handler attribute (onerror=, onload=)',
     pattern: String.raw`<[a-z][^>]{0,200}?[\s/"']${EVENT_ATTR}|['"]\s*${EVENT_ATTR}`,
     anchors: EVENTS.map((e) => `on${e}`),
   },
   {
-    ...web, id: 'payload.xss.javascript_uri', sid: 3000103, severity: 'medium', action: 'alert',
+    ...web, ...params, id: 'payload.xss.javascript_uri', sid: 3000103, severity: 'medium', action: 'alert',
     name: 'XSS: javascript: URI',
     pattern: String.raw`\b(?:java|vb)script\s*:`,
     anchors: ['javascript', 'vbscript'],
   },
   {
-    ...web, id: 'payload.traversal.dotdot', sid: 3000201, severity: 'medium', action: 'alert',
+    ...web, field: ['uri_raw', 'body'], id: 'payload.traversal.dotdot', sid: 3000201, severity: 'medium', action: 'alert',
     name: 'Path traversal: ../ or ..\\ sequence',
     pattern: String.raw`(?:^|[/\\=\s'"])\.\.(?:/|\\|\xc0\xaf|\xc1\x9c)`,
     anchors: ['../', '..\\', '..\xc0\xaf', '..\xc1\x9c'],
   },
   {
-    ...web, id: 'payload.traversal.sensitive_file', sid: 3000202, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.traversal.sensitive_file', sid: 3000202, severity: 'high', action: 'drop',
     name: 'Path traversal: system file (/etc/passwd, win.ini)',
     pattern: String.raw`/etc/(?:passwd|shadow)\b|\bwin(?:dows)?[/\\]win\.ini\b|\bboot\.ini\b|/proc/self/(?:environ|cmdline)\b`,
     anchors: ['/etc/passwd', '/etc/shadow', 'win.ini', 'boot.ini', '/proc/self/'],
   },
   {
-    ...web, id: 'payload.cmdi.chained', sid: 3000301, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.cmdi.chained', sid: 3000301, severity: 'high', action: 'drop',
     name: 'Command injection: chained shell command (; cat, | id)',
     pattern: String.raw`[;&|]\s*${SHELL_CMDS}(?:\s|$|[;&|<>])`,
     anchors: CHAINED_ANCHORS,
   },
   {
-    ...web, id: 'payload.cmdi.substitution', sid: 3000302, severity: 'high', action: 'drop',
+    ...web, ...params, id: 'payload.cmdi.substitution', sid: 3000302, severity: 'high', action: 'drop',
     name: 'Command injection: command substitution ($( ) or backticks)',
     pattern: String.raw`(?:\$\(|\x60)\s*${SHELL_CMDS}\b`,
     anchors: SUBST_ANCHORS,

@@ -1,10 +1,16 @@
 /**
  * payload-match engine: the rule matchers behind the shared detector
  * skeleton (allowlist, suppression per rule and source, inline verdicts,
- * stats). JSON rules go through PayloadMatcher per packet; rule-language
- * (Snort/Suricata) rules through SignatureEngine per Inspection, made by
- * PacketInspector (one per packet until stream reassembly replaces it).
- * Rules are loaded by rule-sources.ts.
+ * stats). Rules are loaded by rule-sources.ts.
+ *
+ * Input path: packet → StreamInspector (TCP reassembly, HTTP fields) →
+ * inspection units → both matchers: PayloadMatcher for the JSON rules,
+ * SignatureEngine for the rule-language (Snort/Suricata) rules. A hit
+ * belongs to the packet that completed it; in inline mode a hit of a drop
+ * rule also marks its TCP connection, whose later packets (retransmissions
+ * included) are dropped. A packet that gives no unit (a bare SYN, a pure
+ * ACK, an empty ICMP) is still shown to the rule-language rules without a
+ * content (flags, itype …) as a unit of its own.
  *
  * Each rule has its own action. The skeleton applies one action per
  * detector, so the engine runs two skeletons over the same hits: one whose
@@ -16,19 +22,24 @@ import type { Packet } from '../../packet/types';
 import type { Alert } from '../alert';
 import { packetFields, type RuleInfo } from '../alerts';
 import { baseSchema, Detector, type BaseSettings, type DetectorStats, type HitFields } from '../detector';
-import { SettingsError, withDefault, type Schema } from '../../base/settings';
+import { applySettings, settingsFromConfig, SettingsError, withDefault, type Schema } from '../../base/settings';
 import { srcKey } from '../keys';
 import { endpoint } from './evidence';
 import { hitEvidence, PayloadMatcher, type PayloadHit } from './matcher';
 import type { PayloadRule } from './rules';
 import { defaultSources, loadRuleSet, reportText, RULE_FIELDS, ruleSourceSchema, sourcesFrom, type LoadReport, type RuleSet, type RuleSources } from './rule-sources';
 import { SignatureEngine, type SignatureHit } from './signature/engine';
-import { PacketInspector } from './signature/packet-inspection';
 import { describeSignatureHit, signatureInfo } from './signature/alerting';
+import type { Inspection } from './inspection';
+import { StreamInspector, streamSchema, streamSettings, type StreamConfig } from '../stream/inspector';
+import type { ReassemblyStats } from '../stream/reassembly';
 
 export { defaultRules } from './rule-sources';
 
-export type PayloadSettings = BaseSettings & RuleSources;
+const STREAM_FIELDS = Object.keys(streamSchema);
+const NO_UNITS: readonly Inspection[] = Object.freeze([]);
+
+export type PayloadSettings = BaseSettings & StreamConfig & RuleSources;
 
 /** The skeletons' settings: payload-match tracks more sources than the rate detectors (one entry per matching source and rule). */
 const skeletonSchema: Schema<BaseSettings> = {
@@ -38,6 +49,7 @@ const skeletonSchema: Schema<BaseSettings> = {
 
 export const payloadSchema: Schema<PayloadSettings> = {
   ...skeletonSchema,
+  ...streamSchema,
   ...ruleSourceSchema,
 };
 
@@ -95,26 +107,37 @@ class RuleActionDetector extends Detector<BaseSettings> {
   }
 }
 
+/** What was matched, for the reason: 'tcp payload', 'tcp stream', 'HTTP http.uri'. */
+function bufferText(hit: PayloadHit, p: Packet): string {
+  if (hit.buffer === 'pkt_data') return `${p.proto} payload`;
+  if (hit.buffer === 'stream') return `${p.proto} stream`;
+  return `HTTP ${hit.buffer.slice(5)}`;
+}
+
 function describeHit(hit: PayloadHit, p: Packet): HitFields {
   const how = hit.decoded === 0 ? '' : hit.decoded === 1 ? ' after URL-decoding' : ' after URL-decoding twice';
-  const reason = `${p.proto} payload from ${endpoint(p.src, p.sport)} to ${endpoint(p.dst, p.dport)} matched rule ${hit.rule.id} (sid ${hit.rule.sid})${how}: "${hit.text.length > 60 ? `${hit.text.slice(0, 59)}…` : hit.text}"`;
+  const reason = `${bufferText(hit, p)} from ${endpoint(p.src, p.sport)} to ${endpoint(p.dst, p.dport)} matched rule ${hit.rule.id} (sid ${hit.rule.sid})${how}: "${hit.text.length > 60 ? `${hit.text.slice(0, 59)}…` : hit.text}"`;
   return {
     ...packetFields(p),
     windowMs: 0,
     threshold: 1,
     reason,
-    evidence: hitEvidence(hit, p.payload),
+    evidence: hitEvidence(hit),
   };
 }
 
 export class PayloadDetector {
   private engines: Engines;
   private sources: RuleSources;
+  private streamConfig: StreamConfig;
+  private readonly streams: StreamInspector;
   private readonly alerting: RuleActionDetector;
   private readonly dropping: RuleActionDetector;
   private readonly hitMaps: HitMaps = { json: new Map(), signatures: new Map() };
-  /** Units for the rule-language engine (the stand-in until stream reassembly: one per packet). */
-  private readonly inspector: PacketInspector;
+  /** The unit of a packet that gave none, as a list (reused). */
+  private readonly aloneUnit: Inspection[] = [];
+  /** Packets dropped because their connection was marked (counted with the skeleton's drops). */
+  private flowDrops = 0;
   /** Indices of the batch's packets that matched a rule (only those need the skeletons' per-packet work). */
   private readonly hitIndices: number[] = [];
 
@@ -126,10 +149,11 @@ export class PayloadDetector {
    */
   constructor(readonly name: string, config: Record<string, unknown> = {}, private readonly baseDir = process.cwd()) {
     this.sources = sourcesFrom(defaultSources, config, true);
+    this.streamConfig = settingsFromConfig(streamSchema, config);
+    this.streams = new StreamInspector(streamSettings(this.streamConfig));
     this.dropping = new RuleActionDetector(name, config, this.hitMaps, true);
     this.alerting = new RuleActionDetector(name, { ...config, action: 'alert' }, this.hitMaps, false);
     this.engines = enginesOf(loadRuleSet(this.sources, baseDir), this.dropping.settings.maxTracked);
-    this.inspector = new PacketInspector(this.dropping.settings.maxTracked);
   }
 
   /** The JSON rules in use. */
@@ -153,13 +177,20 @@ export class PayloadDetector {
   }
 
   get settings(): Readonly<PayloadSettings> {
-    return { ...this.dropping.settings, ...this.sources };
+    return { ...this.dropping.settings, ...this.streamConfig, ...this.sources };
   }
 
+  /** Evictions include TCP connections evicted from reassembly. */
   get stats(): DetectorStats {
     const a = this.alerting.stats;
     const d = this.dropping.stats;
-    return { packets: d.packets, alerts: a.alerts + d.alerts, suppressed: a.suppressed + d.suppressed, evictions: a.evictions + d.evictions, dropped: d.dropped };
+    const evictions = a.evictions + d.evictions + this.streams.stats.evictions;
+    return { packets: d.packets, alerts: a.alerts + d.alerts, suppressed: a.suppressed + d.suppressed, evictions, dropped: d.dropped + this.flowDrops };
+  }
+
+  /** Reassembly: connections, evictions, gaps, bytes held. */
+  get streamStats(): ReassemblyStats {
+    return this.streams.stats;
   }
 
   /**
@@ -173,11 +204,14 @@ export class PayloadDetector {
     }
     const all = patch as Record<string, unknown>;
     const base: Record<string, unknown> = {};
+    const stream: Record<string, unknown> = {};
     let rulesTouched = false;
     for (const [k, v] of Object.entries(all)) {
       if ((RULE_FIELDS as readonly string[]).includes(k)) rulesTouched = true;
+      else if (STREAM_FIELDS.includes(k)) stream[k] = v;
       else base[k] = v;
     }
+    const nextStream = Object.keys(stream).length > 0 ? applySettings(streamSchema, this.streamConfig, stream) : this.streamConfig;
     let nextSources = this.sources;
     let nextEngines = this.engines;
     if (rulesTouched) {
@@ -192,30 +226,63 @@ export class PayloadDetector {
     }
     this.sources = nextSources;
     this.engines = nextEngines;
-    const cap = this.dropping.settings.maxTracked;
-    this.inspector.cap = cap;
-    if (nextEngines.signatures) nextEngines.signatures.maxTracked = cap;
+    if (nextEngines.signatures) nextEngines.signatures.maxTracked = this.dropping.settings.maxTracked;
+    if (nextStream !== this.streamConfig) {
+      this.streamConfig = nextStream;
+      this.streams.configure(streamSettings(nextStream));
+    }
   }
 
   reset(): void {
     this.alerting.reset();
     this.dropping.reset();
-    this.inspector.clear();
+    this.streams.clear();
     this.engines.signatures?.reset();
+    this.flowDrops = 0;
   }
 
-  /** Match a batch (or one packet as a one-element array); returns the alerts, sets verdicts in inline mode. */
+  /**
+   * Match a batch (or one packet as a one-element array); returns the
+   * alerts, sets verdicts in inline mode (a packet completing a drop rule's
+   * match, and every later packet of its TCP connection).
+   */
   process(packets: readonly Packet[]): Alert[] {
     const { matcher, signatures } = this.engines;
+    const streams = this.streams;
     const only = this.hitIndices;
+    const dropMode = this.dropping.settings.action === 'drop';
     only.length = 0;
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
-      const hits = matcher.match(p);
-      if (hits.length > 0) this.hitMaps.json.set(p, hits);
-      const sigHits = signatures === null ? null : signatures.match(this.inspector.inspect(p));
-      if (sigHits !== null && sigHits.length > 0) this.hitMaps.signatures.set(p, sigHits);
-      if (hits.length > 0 || (sigHits !== null && sigHits.length > 0)) only.push(i);
+      const units = streams.inspect(p);
+      const flow = streams.lastFlow;
+      if (flow !== null && flow.drop && dropMode && p.verdict !== 'drop' && !this.allowed(p)) {
+        p.verdict = 'drop';
+        this.flowDrops++;
+      }
+      let hits: PayloadHit[] | null = null;
+      let sigHits: SignatureHit[] | null = null;
+      let dropHit = false;
+      for (let u = 0; u < units.length; u++) {
+        const found = matcher.matchUnit(units[u]);
+        if (found.length === 0) continue;
+        hits = hits === null ? (found as PayloadHit[]) : hits.concat(found);
+        dropHit ||= found.some((h) => h.rule.action === 'drop');
+      }
+      // Rules without a content also see a packet that gave no unit (a SYN, an empty ICMP message), alone.
+      const sigUnits = signatures === null ? NO_UNITS : units.length > 0 ? units : signatures.matchesWithoutContent ? this.one(streams.alone(p)) : NO_UNITS;
+      for (let u = 0; u < sigUnits.length; u++) {
+        const found = (signatures as SignatureEngine).match(sigUnits[u]);
+        if (found.length === 0) continue;
+        // The unit's buffers are reused by the next packet: the evidence keeps its own copy.
+        for (const h of found) if (h.bytes !== null) h.bytes = Buffer.from(h.bytes);
+        sigHits = sigHits === null ? (found as SignatureHit[]) : sigHits.concat(found);
+        dropHit ||= found.some((h) => h.sig.action === 'drop');
+      }
+      if (flow !== null && dropMode && dropHit && !this.allowed(p)) flow.drop = true;
+      if (hits !== null) this.hitMaps.json.set(p, hits);
+      if (sigHits !== null) this.hitMaps.signatures.set(p, sigHits);
+      if (hits !== null || sigHits !== null) only.push(i);
     }
     try {
       const alerts = this.alerting.process(packets, only);
@@ -226,5 +293,13 @@ export class PayloadDetector {
       this.hitMaps.signatures.clear();
     }
   }
-}
 
+  private one(unit: Inspection): readonly Inspection[] {
+    this.aloneUnit[0] = unit;
+    return this.aloneUnit;
+  }
+
+  private allowed(p: Packet): boolean {
+    return this.dropping.isAllowed(p.src);
+  }
+}

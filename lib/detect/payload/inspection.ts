@@ -51,4 +51,11 @@ export interface Inspection {
   flow: FlowContext | null;
   /** The buffers this unit has; a rule whose buffer is absent does not match. */
   buffers: Partial<Record<BufferName, Uint8Array>>;
+  /**
+   * Bytes at the start of `buffers.stream` that precede this packet's own
+   * (the reassembled context, already inspected with earlier packets): a
+   * match ending within them was found before and is not reported again.
+   * 0 or absent when the stream holds only new bytes.
+   */
+  streamContext?: number;
 }

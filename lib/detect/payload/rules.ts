@@ -9,6 +9,14 @@ import type { AlertAction, AlertCategory, Severity } from '../alert';
 import { compileUserRegex } from './user-regex';
 
 export type RuleProto = 'tcp' | 'udp' | 'any';
+/**
+ * What a rule is matched against: 'raw' the packet's payload (for TCP the
+ * reassembled stream), or a field of an HTTP/1.x request or response:
+ * 'uri' (normalised), 'uri_raw' (as sent), 'method', 'header' (the header
+ * block), 'cookie', 'user_agent', 'host', 'body' (decoded, de-chunked).
+ */
+export type RuleField = 'raw' | 'uri' | 'uri_raw' | 'method' | 'header' | 'cookie' | 'user_agent' | 'host' | 'body';
+export const RULE_FIELDS: readonly RuleField[] = ['raw', 'uri', 'uri_raw', 'method', 'header', 'cookie', 'user_agent', 'host', 'body'];
 /** 'to-server': towards the service port; 'to-client': from it; 'any': both. */
 export type RuleDirection = 'to-server' | 'to-client' | 'any';
 
@@ -35,6 +43,8 @@ export interface RuleSpec {
   action?: AlertAction;
   /** Also match the URL-decoded payload (default true). */
   decode?: boolean;
+  /** Where to match: one field or a list (default 'raw'). */
+  field?: RuleField | readonly RuleField[];
   enabled?: boolean;
   /**
    * Regex rules: literal strings of which every match contains at least one
@@ -69,6 +79,8 @@ export interface PayloadRule {
   direction: RuleDirection;
   action: AlertAction;
   decode: boolean;
+  /** Fields matched (at least one). */
+  fields: RuleField[];
   /** Literals every match contains one of (empty: scan every payload). */
   anchors: string[];
   /** The regex that confirms a match (global): RE2 for users' rules, V8's for the shipped ones (user-regex.ts). */
@@ -82,7 +94,7 @@ export class RuleError extends Error {
   }
 }
 
-const RULE_KEYS = new Set(['id', 'sid', 'name', 'severity', 'category', 'pattern', 'regex', 'nocase', 'proto', 'ports', 'dport', 'sport', 'direction', 'action', 'decode', 'enabled', 'anchors', 'comment']);
+const RULE_KEYS = new Set(['id', 'sid', 'name', 'severity', 'category', 'pattern', 'regex', 'nocase', 'proto', 'ports', 'dport', 'sport', 'direction', 'action', 'decode', 'field', 'enabled', 'anchors', 'comment']);
 const SEVERITIES: readonly Severity[] = ['high', 'medium', 'low'];
 const CATEGORIES: readonly AlertCategory[] = ['payload', 'policy'];
 const PROTOS: readonly RuleProto[] = ['tcp', 'udp', 'any'];
@@ -99,6 +111,15 @@ function anchorList(value: unknown, where: string): string[] {
     throw new RuleError(`${where}: anchors must be a list of up to ${MAX_ANCHORS} non-empty strings of at most ${MAX_ANCHOR} characters`);
   }
   return [...new Set(value as string[])];
+}
+
+function fieldList(value: unknown, where: string): RuleField[] {
+  if (value === undefined) return ['raw'];
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0 || list.some((f) => typeof f !== 'string' || !(RULE_FIELDS as readonly string[]).includes(f))) {
+    throw new RuleError(`${where}: field must be one of ${RULE_FIELDS.join(', ')}, or a list of them (got ${JSON.stringify(value)})`);
+  }
+  return [...new Set(list as RuleField[])];
 }
 
 /** Escape a literal for use inside a regular expression. */
@@ -218,6 +239,7 @@ export function compileRule(value: unknown, index: number, trusted = false): Pay
     direction: pick(raw, 'direction', DIRECTIONS, 'any', where),
     action: pick(raw, 'action', ACTIONS, 'alert', where),
     decode: flag(raw, 'decode', true, where),
+    fields: fieldList(raw.field, where),
     anchors,
     confirm,
   };

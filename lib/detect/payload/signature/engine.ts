@@ -19,6 +19,10 @@
  * - After a match: flowbits set/unset/toggle on the unit's connection, then
  *   threshold / detection_filter on packet time per source or destination
  *   (a bounded table), then `noalert`.
+ * - Found once: the default buffer is the reassembled `stream` (else
+ *   `pkt_data`); its first `streamContext` bytes were inspected with earlier
+ *   packets, so a chain over it must end in this packet's new bytes (later
+ *   occurrences are retried for that, within the same step budget).
  */
 import { flagBitsOf } from '../../../packet/tcp-flags';
 import { addrKey, type AddrKey } from '../../keys';
@@ -112,6 +116,8 @@ export class SignatureEngine {
   private readonly lowered = new Map<BufferKey, Buffer>();
   private readonly texts = new Map<BufferKey, string>();
   private steps = 0;
+  /** A chain over the stream must end past this (its context, already inspected): a match is found once. */
+  private minEnd = 0;
   private span: { buffer: BufferKey; bytes: Uint8Array; start: number; end: number } | null = null;
 
   /** `signatures` in evaluation order; rules that set flowbits go first so a checker in the same unit sees the bit. */
@@ -146,6 +152,11 @@ export class SignatureEngine {
     for (const [buffer, anchors] of anchorsBy) this.prefilters.push({ buffer, automaton: new AnchorAutomaton(anchors) });
     this.found = new Uint8Array(sigs.length);
     this.thresholds = new BoundedTable<AddrKey, ThresholdState>(maxTracked, () => ({ start: Number.NaN, count: 0 }), 100, (t) => (t.start = Number.NaN));
+  }
+
+  /** Some rules have no content (flags, itype, dsize …): they can match a packet without payload. */
+  get matchesWithoutContent(): boolean {
+    return this.unanchored.length > 0;
   }
 
   get evictions(): number {
@@ -227,6 +238,7 @@ export class SignatureEngine {
       const buf = this.bufferOf(chain.buffer);
       if (buf === undefined) return null;
       this.steps = MAX_STEPS;
+      this.minEnd = chain.buffer === 'payload' && ins.buffers.stream !== undefined ? (ins.streamContext ?? 0) : 0;
       if (!this.chainAt(chain, 0, buf, 0)) return null;
     }
     this.counters.matched++;
@@ -245,7 +257,7 @@ export class SignatureEngine {
 
   /** Items k.. of a chain from `prevEnd` (the end of the previous match in this buffer). */
   private chainAt(chain: Chain, k: number, buf: Uint8Array, prevEnd: number): boolean {
-    if (k === chain.items.length) return true;
+    if (k === chain.items.length) return prevEnd > this.minEnd || this.minEnd === 0;
     const item = chain.items[k];
     if (item.kind === 'pcre') return this.pcreAt(chain, k, item, buf, prevEnd);
     const len = item.bytes.length;
@@ -267,7 +279,7 @@ export class SignatureEngine {
         this.cover(chain.buffer, buf, pos, pos + len);
         return true;
       }
-      if (chain.retry[k] === 0) return false;
+      if (chain.retry[k] === 0 && this.minEnd === 0) return false;
       from = pos + 1;
     }
   }
@@ -289,7 +301,7 @@ export class SignatureEngine {
         this.cover(chain.buffer, buf, s, e);
         return true;
       }
-      if (chain.retry[k] === 0 || m.index >= text.length) return false;
+      if ((chain.retry[k] === 0 && this.minEnd === 0) || m.index >= text.length) return false;
       re.lastIndex = m.index + 1;
     }
   }
@@ -297,8 +309,8 @@ export class SignatureEngine {
   /** The evidence span: from the first to the last positive match in the first buffer that has one. */
   private cover(buffer: BufferKey, bytes: Uint8Array, start: number, end: number): void {
     const span = this.span;
-    if (span === null) this.span = { buffer, bytes, start, end };
-    else if (span.buffer === buffer) {
+    if (span === null) this.span = { buffer: buffer === 'payload' ? ((this.ins as Inspection).buffers.stream !== undefined ? 'stream' : 'pkt_data') : buffer, bytes, start, end };
+    else if (span.bytes === bytes) {
       span.start = Math.min(span.start, start);
       span.end = Math.max(span.end, end);
     }

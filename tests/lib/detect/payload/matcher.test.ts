@@ -151,31 +151,43 @@ describe('PayloadMatcher', () => {
     assert.equal(matcher.match(pkt(get('/?q=<script>'), { proto: 'icmp', sport: undefined, dport: undefined })).length, 0);
   });
 
-  it('reports where the match is in the raw payload, also for decoded matches', () => {
+  it('reports where the match is in the buffer it read: the normalised URI for the shipped rules', () => {
     const text = get('/s?q=%3Cscript%3E');
     const [hit] = matcher.match(pkt(text));
     assert.equal(hit.rule.id, 'payload.xss.script');
+    assert.equal(hit.buffer, 'http.uri');
+    assert.equal(hit.decoded, 0);
+    assert.equal(Buffer.from(hit.bytes).toString('latin1'), '/s?q=<script>');
+    assert.match(hitEvidence(hit), /^matched "<script" in http\.uri at bytes 5-12 of 13\n0000 {2}2f 73 3f 71/);
+  });
+
+  it('maps matches in URL-decoded forms of the raw payload back to its bytes', () => {
+    const raw = new PayloadMatcher(compileRules([{ id: 't.raw', sid: 9100010, name: 'raw script', pattern: '<script' }], 'test'));
+    const text = get('/s?q=%3Cscript%3E');
+    const [hit] = raw.match(pkt(text));
+    assert.equal(hit.buffer, 'stream');
     assert.equal(hit.decoded, 1);
-    assert.equal(hit.text, '<script');
     assert.equal(text.slice(hit.start, hit.end), '%3Cscript');
-    const ev = hitEvidence(hit, Buffer.from(text, 'latin1'));
-    assert.match(ev, /^matched "<script" \(after URL-decoding\) at bytes 9-18 of \d+\n/);
+    const ev = hitEvidence(hit);
+    assert.match(ev, /^matched "<script" \(after URL-decoding\) in stream at bytes 9-18 of \d+\n/);
     assert.match(ev, /^0000 {2}47 45 54 20 2f 73 3f 71 {2}3d 25 33 43 73 63 72 69 {2}\|GET \/s\?q=%3Cscri\|$/m);
   });
 
-  it('maps double-decoded matches back to the raw bytes', () => {
+  it('maps double-decoded matches back to the raw bytes of the URI as sent', () => {
     const text = get('/f?p=%252e%252e%252fx');
     const hit = matcher.match(pkt(text)).find((h) => h.rule.id === 'payload.traversal.dotdot');
     assert.ok(hit);
+    assert.equal(hit.buffer, 'http.uri.raw');
     assert.equal(hit.decoded, 2);
-    assert.equal(text.slice(hit.start, hit.end), '=%252e%252e%252f');
+    assert.equal(Buffer.from(hit.bytes).toString('latin1', hit.start, hit.end), '=%252e%252e%252f');
   });
 
-  it('matches binary payloads byte for byte', () => {
+  it('matches binary payloads byte for byte, and reads HTTP fields only from HTTP', () => {
     const b = Buffer.concat([Buffer.from([0x00, 0xff, 0xc0, 0x01]), Buffer.from('GET /f?p=/etc/passwd', 'latin1'), Buffer.from([0x80, 0x00])]);
-    const hits = matcher.match(pkt(b));
-    assert.deepEqual(hits.map((h) => h.rule.id), ['payload.traversal.sensitive_file']);
-    assert.deepEqual(b.subarray(hits[0].start, hits[0].end).toString('latin1'), '/etc/passwd');
+    assert.deepEqual(matcher.match(pkt(b)), [], 'not an HTTP message: no URI to read');
+    const raw = new PayloadMatcher(compileRules([{ id: 't.bin', sid: 9100011, name: 'bytes', pattern: '\\xc0\\x01GET', regex: true, nocase: false }], 'test'));
+    const hits = raw.match(pkt(b));
+    assert.deepEqual(hits.map((h) => [h.rule.id, h.start, h.end]), [['t.bin', 2, 7]]);
   });
 
   it('still finds every rule on a payload with thousands of match positions', () => {

@@ -4,14 +4,19 @@
  * Suricata rule documentation (content modifiers, relative matches,
  * negation, buffers, flow direction, header lists and variables, thresholds,
  * flowbits across packets). Each row runs its packets in order through the
- * engine (with the per-packet Inspection producer) and lists, per packet,
- * the sids that matched.
+ * payload-match input path (StreamInspector: TCP reassembly, HTTP fields;
+ * a packet that gives no unit shown alone to content-less rules, as the
+ * detector does) and the engine, and lists, per packet, the sids that
+ * matched. Each packet of a row is its own TCP connection (another client
+ * port) unless the row is about one connection.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Packet } from '../../../../../lib/packet/types';
 import { SignatureEngine } from '../../../../../lib/detect/payload/signature/engine';
-import { PacketInspector } from '../../../../../lib/detect/payload/signature/packet-inspection';
+import { StreamInspector, streamSchema, streamSettings } from '../../../../../lib/detect/stream/inspector';
+import { defaultsOf } from '../../../../../lib/base/settings';
+import { tcpFlagBits } from '../../../../../lib/packet/tcp-flags';
 import { parseSignatures } from '../../../../../lib/detect/payload/signature/parse';
 import { ruleVars } from '../../../../../lib/detect/payload/signature/vars';
 
@@ -36,28 +41,50 @@ interface P {
   at?: number;
 }
 
-function packet(p: P, i: number): Packet {
+/** Next sequence number per TCP direction (`src sport dst dport`), so packets of one connection form a stream. */
+type SeqState = Map<string, number>;
+
+function packet(p: P, i: number, seqs: SeqState, oneConnection: boolean): Packet {
   const payload = Buffer.from(p.data ?? '', 'latin1');
   const proto = p.proto ?? 'tcp';
   const ports = proto === 'tcp' || proto === 'udp';
-  let [src, dst, sport, dport] = [p.src ?? CLIENT, p.dst ?? SERVER, p.sport ?? 43512, p.dport ?? 80];
+  let [src, dst, sport, dport] = [p.src ?? CLIENT, p.dst ?? SERVER, p.sport ?? (oneConnection ? 43512 : 43512 + i), p.dport ?? 80];
   if (p.reply) [src, dst, sport, dport] = [dst, src, dport, sport];
-  return {
+  const out: Packet = {
     ts: T0 + (p.at ?? i * 0.01) * 1000, len: payload.length + 54, caplen: payload.length + 54, ip: 4, src, dst, proto,
     sport: ports ? sport : undefined, dport: ports ? dport : undefined, flags: proto === 'tcp' ? (p.flags ?? 'PA') : undefined,
     icmpType: p.icmpType, icmpCode: p.icmpCode, payload,
   };
+  if (proto === 'tcp') {
+    const flags = out.flags as string;
+    const here = `${src} ${sport} ${dst} ${dport}`;
+    const back = `${dst} ${dport} ${src} ${sport}`;
+    const seq = seqs.get(here) ?? 1000;
+    seqs.set(here, (seq + payload.length + (flags.includes('S') ? 1 : 0) + (flags.includes('F') ? 1 : 0)) >>> 0);
+    out.flagBits = tcpFlagBits(flags);
+    out.seq = seq;
+    out.ack = seqs.get(back) ?? 0;
+  }
+  return out;
 }
 
 const VARS = ruleVars({ homeNet: ['10.0.0.0/8'], externalNet: '!$HOME_NET', httpPorts: [80, 8080] });
 
 /** The sids matched per packet. */
-function run(rules: string, packets: P[]): number[][] {
+function run(rules: string, packets: P[], oneConnection = false): number[][] {
   const parsed = parseSignatures(rules, VARS);
   assert.deepEqual(parsed.skipped, [], 'every rule of the row loads');
   const engine = new SignatureEngine(parsed.signatures);
-  const inspector = new PacketInspector(1000);
-  return packets.map((p, i) => engine.match(inspector.inspect(packet(p, i))).map((h) => h.sig.sid).sort((a, b) => a - b));
+  const streams = new StreamInspector(streamSettings(defaultsOf(streamSchema)));
+  const seqs: SeqState = new Map();
+  return packets.map((p, i) => {
+    const pkt = packet(p, i, seqs, oneConnection);
+    const units = streams.inspect(pkt);
+    const sids: number[] = [];
+    for (const u of units) for (const h of engine.match(u)) sids.push(h.sig.sid);
+    if (units.length === 0 && engine.matchesWithoutContent) for (const h of engine.match(streams.alone(pkt))) sids.push(h.sig.sid);
+    return sids.sort((a, b) => a - b);
+  });
 }
 
 interface Row {
@@ -66,6 +93,8 @@ interface Row {
   packets: P[];
   /** Per packet: the sids expected to match. */
   expect: number[][];
+  /** The packets (without their own ports) are one TCP connection. */
+  oneConnection?: boolean;
 }
 
 const R = (opts: string, head = 'alert tcp any any -> any any'): string => `${head} (msg:"t"; ${opts} sid:1;)`;
@@ -103,9 +132,15 @@ const ROWS: Row[] = [
   { what: 'pcre buffer flags U and P', rules: `${R('pcre:"/\\/admin\\b/U";')}\n${R('pcre:"/passwd=/P";').replace('sid:1', 'sid:2')}`, packets: [{ data: GET('/admin') }, { data: GET('/x', 'Host: /admin\r\n', 'passwd=1') }], expect: [[1], [2]] },
   { what: 'a rule on an HTTP buffer does not match a packet without it', rules: R('http.uri; content:"/";'), packets: [{ data: 'HTTP/1.1 200 OK\r\n\r\n/', reply: true }, { data: 'random / bytes' }], expect: [[], []] },
   // flow
-  { what: 'flow:to_server and to_client', rules: `${R('flow:to_server; content:"x";')}\n${R('flow:to_client; content:"x";').replace('sid:1', 'sid:2')}`, packets: [{ data: 'x', flags: 'S' }, { data: 'x', reply: true, flags: 'SA' }, { data: 'x' }], expect: [[1], [2], [1]] },
-  { what: 'flow:established', rules: R('flow:established,to_server; content:"x";'), packets: [{ data: 'x', flags: 'S' }, { data: 'x', flags: 'PA' }], expect: [[], [1]] },
+  { what: 'flow:to_server and to_client', oneConnection: true, rules: `${R('flow:to_server; content:"x";')}\n${R('flow:to_client; content:"x";').replace('sid:1', 'sid:2')}`, packets: [{ flags: 'S' }, { reply: true, flags: 'SA' }, { flags: 'A' }, { data: 'x' }, { data: 'x', reply: true }, { data: 'yx' }], expect: [[], [], [], [1], [2], [1]] },
+  { what: 'flow:established: after the handshake, or data both ways when picked up midstream', oneConnection: true, rules: R('flow:established,to_server; content:"x";'), packets: [{ data: 'x' }, { data: 'y', reply: true }, { data: 'x' }, { flags: 'S', sport: 43600 }, { reply: true, flags: 'SA', sport: 43600 }, { data: 'x', sport: 43600 }], expect: [[], [], [1], [], [], [1]] },
+  { what: 'flow:to_server on a SYN (no connection yet: the flags tell)', rules: `${R('flow:to_server; flags:S;')}\n${R('flow:to_client; flags:SA;').replace('sid:1', 'sid:2')}`, packets: [{ flags: 'S' }, { reply: true, flags: 'SA' }], expect: [[1], [2]] },
   { what: 'flow direction picked up midstream: the higher port is the client', rules: R('flow:to_server; content:"x";'), packets: [{ data: 'x', sport: 50000, dport: 443 }, { data: 'x', sport: 443, dport: 50000, src: SERVER, dst: CLIENT }], expect: [[1], []] },
+  // streams: a match across segment boundaries is found once, by the packet that completes it
+  { what: 'content across two segments (stream, the default buffer)', oneConnection: true, rules: R('content:"UNION SELECT"; nocase;'), packets: [{ data: 'id=1 UNI' }, { data: 'ON SELECT 1' }, { data: ' and more' }], expect: [[], [1], []] },
+  { what: 'pkt_data sees one packet only', oneConnection: true, rules: R('pkt_data; content:"UNION SELECT";'), packets: [{ data: 'id=1 UNI' }, { data: 'ON SELECT 1' }, { data: 'UNION SELECT' }], expect: [[], [], [1]] },
+  { what: 'a second occurrence in new bytes is found again', oneConnection: true, rules: R('content:"abc";'), packets: [{ data: 'abc' }, { data: 'xx' }, { data: 'abc' }], expect: [[1], [], [1]] },
+  { what: 'http.uri across two segments of the request', oneConnection: true, rules: R('http.uri; content:"UNION SELECT"; nocase;', 'alert http any any -> any any'), packets: [{ data: 'GET /item?id=1%20UNI' }, { data: 'ON%20SELECT%20pw HTTP/1.1\r\nHost: shop.lan\r\n\r\n' }], expect: [[], [1]] },
   // header
   { what: 'port lists, ranges and negation', rules: [R('content:"x";', 'alert tcp any any -> any [80,8080]'), R('content:"x";', 'alert tcp any 1024: -> any !80').replace('sid:1', 'sid:2'), R('content:"x";', 'alert tcp any any -> any [1:1023,!22]').replace('sid:1', 'sid:3')].join('\n'), packets: [{ data: 'x', dport: 8080 }, { data: 'x', dport: 22 }, { data: 'x', dport: 443 }], expect: [[1, 2], [2], [2, 3]] },
   { what: 'address negation and variables', rules: [R('content:"x";', 'alert tcp $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS'), R('content:"x";', 'alert tcp !10.0.0.0/8 any -> any any').replace('sid:1', 'sid:2'), R('content:"x";', 'alert tcp [10.0.0.0/8,!10.0.0.2] any -> any any').replace('sid:1', 'sid:3')].join('\n'), packets: [{ data: 'x' }, { data: 'x', src: '10.0.0.3', dport: 8080 }, { data: 'x', src: '198.51.100.1' }], expect: [[1], [1, 3], [2]] },
@@ -123,12 +158,14 @@ const ROWS: Row[] = [
   // flowbits across two packets of one connection
   {
     what: 'flowbits set/noalert then isset on the same connection only',
+    oneConnection: true,
     rules: `alert tcp any any -> any any (msg:"login"; content:"USER admin"; flowbits:set,admin; flowbits:noalert; sid:10;)\nalert tcp any any -> any any (msg:"pass"; content:"PASS"; flowbits:isset,admin; sid:11;)`,
     packets: [{ data: 'USER admin' }, { data: 'PASS x' }, { data: 'PASS x', sport: 43999 }],
     expect: [[], [11], []],
   },
   {
     what: 'flowbits isnotset and unset',
+    oneConnection: true,
     rules: `alert tcp any any -> any any (msg:"a"; content:"A"; flowbits:set,seen; sid:20;)\nalert tcp any any -> any any (msg:"b"; content:"B"; flowbits:isnotset,seen; sid:21;)\nalert tcp any any -> any any (msg:"c"; content:"C"; flowbits:unset,seen; sid:22;)`,
     packets: [{ data: 'B' }, { data: 'A' }, { data: 'B' }, { data: 'C' }, { data: 'B' }],
     expect: [[21], [20], [], [22], [21]],
@@ -142,7 +179,7 @@ const ROWS: Row[] = [
 describe('rule-language conformance', () => {
   for (const row of ROWS) {
     it(row.what, () => {
-      assert.deepEqual(run(row.rules, row.packets), row.expect);
+      assert.deepEqual(run(row.rules, row.packets, row.oneConnection), row.expect);
     });
   }
 });

@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Packet } from '../../../../../lib/packet/types';
 import { SignatureEngine } from '../../../../../lib/detect/payload/signature/engine';
-import { PacketInspector } from '../../../../../lib/detect/payload/signature/packet-inspection';
+import { StreamInspector, streamSchema, streamSettings } from '../../../../../lib/detect/stream/inspector';
+import { defaultsOf } from '../../../../../lib/base/settings';
 import { parseSignatures } from '../../../../../lib/detect/payload/signature/parse';
 import { ruleVars } from '../../../../../lib/detect/payload/signature/vars';
 import { generatedRules } from '../../../../support/generated-rules';
@@ -34,9 +35,9 @@ function run(count: number): { work: number; hits: string[] } {
   const parsed = parseSignatures(generatedRules(count), VARS);
   assert.equal(parsed.signatures.length, count, JSON.stringify(parsed.skipped.slice(0, 3)));
   const engine = new SignatureEngine(parsed.signatures);
-  const inspector = new PacketInspector(10_000);
+  const streams = new StreamInspector(streamSettings(defaultsOf(streamSchema)));
   const hits: string[] = [];
-  for (const p of traffic()) for (const h of engine.match(inspector.inspect(p))) hits.push(`${h.sig.sid}`);
+  for (const p of traffic()) for (const u of streams.inspect(p)) for (const h of engine.match(u)) hits.push(`${h.sig.sid}`);
   return { work: engine.counters.candidates + engine.counters.verified, hits: hits.sort() };
 }
 

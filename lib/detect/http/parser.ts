@@ -1,0 +1,363 @@
+/**
+ * HTTP/1.x requests and responses parsed from one reassembled direction of
+ * a TCP connection, incrementally, into the buffers of `inspection.ts`.
+ *
+ * A direction is taken for HTTP when its first bytes are a request line
+ * (`METHOD SP`) or a status line (`HTTP/1.`); otherwise it is left alone for
+ * good (no cost after the first packet). Per message, two units at most:
+ * the header fields when the header block ends (method, URI raw and
+ * normalised, the header block, Cookie, User-Agent, Host, status code), and
+ * the body when it ends (Content-Length or chunked; a response without
+ * either ends with the connection). A unit holds the fields that became
+ * complete with the packet, so each field is inspected exactly once.
+ *
+ * Bounded: a header block is kept up to 16 KiB (beyond, the fields of the
+ * first 16 KiB are given and the direction is no longer parsed), a body up
+ * to `bodyBytes` (the rest is skipped, not kept), a gzip or deflate body is
+ * decoded to at most `inflateBytes` (a compression bomb stops there). Every
+ * kept byte is reported through `charge` so the reassembler's memory cap
+ * covers it.
+ */
+import zlib from 'node:zlib';
+import type { BufferName } from '../payload/inspection';
+import { normaliseUri } from './uri';
+import { ownCopy } from '../stream/reassembly';
+
+export interface HttpSettings {
+  /** Body bytes kept per message (the rest is skipped). */
+  bodyBytes: number;
+  /** Most bytes a gzip/deflate body decodes to. */
+  inflateBytes: number;
+}
+
+/** Longest header block parsed. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+export type HttpBuffers = Partial<Record<BufferName, Uint8Array>>;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HEADER_END = Buffer.from('\r\n\r\n');
+const BARE_HEADER_END = Buffer.from('\n\n');
+const HTTP1 = Buffer.from('HTTP/1.');
+
+type State = 'start' | 'headers' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'until-close' | 'off';
+
+/** Request line start: 1-16 upper-case letters and a space. */
+function isRequestStart(b: Buffer): boolean | null {
+  let i = 0;
+  while (i < b.length && i < 17 && b[i] >= 0x41 && b[i] <= 0x5a) i++;
+  if (i === b.length) return null; // too short to tell yet
+  return i >= 1 && i <= 16 && b[i] === SP;
+}
+
+function isResponseStart(b: Buffer): boolean | null {
+  const n = Math.min(b.length, HTTP1.length);
+  if (b.subarray(0, n).compare(HTTP1, 0, n) !== 0) return false;
+  return n === HTTP1.length ? true : null;
+}
+
+/** A gzip or deflate body decoded to at most `cap` bytes; null when it is not valid compressed data. */
+export function inflateBounded(body: Buffer, encoding: 'gzip' | 'deflate', cap: number): Buffer | null {
+  const opts = { maxOutputLength: cap, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const run = (input: Buffer, raw: boolean): Buffer => (encoding === 'gzip' ? zlib.gunzipSync(input, opts) : raw ? zlib.inflateRawSync(input, opts) : zlib.inflateSync(input, opts));
+  const fits = (input: Buffer, raw: boolean): Buffer | null => {
+    try {
+      return run(input, raw);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return null;
+      throw err;
+    }
+  };
+  // "deflate" is zlib-wrapped by the standard, raw by some servers: try both.
+  for (const raw of encoding === 'gzip' ? [false] : [false, true]) {
+    try {
+      const whole = fits(body, raw);
+      if (whole !== null) return whole;
+      // Over the cap: the longest prefix of the input whose output fits (binary search, ~17 steps for 64 KiB).
+      let lo = 0;
+      let hi = body.length;
+      let best: Buffer = Buffer.alloc(0);
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        const out = fits(body.subarray(0, mid), raw);
+        if (out === null) hi = mid;
+        else {
+          lo = mid;
+          best = out;
+        }
+      }
+      return best;
+    } catch {
+      // Not valid data of this kind.
+    }
+  }
+  return null;
+}
+
+/** Value of header `name` (lower case) in a header block, or null. */
+function headerValue(block: string, name: string): string | null {
+  let from = 0;
+  while (from < block.length) {
+    let eol = block.indexOf('\n', from);
+    if (eol < 0) eol = block.length;
+    const colon = block.indexOf(':', from);
+    if (colon > from && colon < eol && block.slice(from, colon).trim().toLowerCase() === name) {
+      return block.slice(colon + 1, eol).trim();
+    }
+    from = eol + 1;
+  }
+  return null;
+}
+
+/** One direction of an HTTP connection. */
+export class HttpDirection {
+  private state: State = 'start';
+  /** Header bytes gathered so far, or body bytes kept. */
+  private buf: Buffer[] = [];
+  private bufLen = 0;
+  /** Body bytes still to come (Content-Length or the current chunk). */
+  private remaining = 0;
+  private encoding: 'gzip' | 'deflate' | null = null;
+  /** The chunk-size or trailer line being read. */
+  private line = '';
+  private out: HttpBuffers | null = null;
+
+  /**
+   * @param request true for the client's direction
+   * @param heads shared by both directions: per request in flight, whether it was a HEAD (its response has no body)
+   */
+  constructor(
+    private readonly request: boolean,
+    private readonly settings: HttpSettings,
+    private readonly charge: (bytes: number) => void,
+    readonly heads: boolean[],
+  ) {}
+
+  /** Whether this direction is still parsed. */
+  get active(): boolean {
+    return this.state !== 'off';
+  }
+
+  /**
+   * New in-order bytes of this direction. Returns the fields completed by
+   * them (a fresh object), or null.
+   */
+  push(data: Buffer): HttpBuffers | null {
+    this.out = null;
+    let at = 0;
+    while (at < data.length && this.state !== 'off') at = this.step(data, at);
+    const out = this.out;
+    this.out = null;
+    return out;
+  }
+
+  /** Bytes were lost before the next delivery: resynchronise on the next message start. */
+  gap(): void {
+    this.dropBuffer();
+    this.state = this.state === 'off' ? 'off' : 'start';
+  }
+
+  /** The connection ended: a body read until close is complete. */
+  end(): HttpBuffers | null {
+    this.out = null;
+    if (this.state === 'until-close' || ((this.state === 'length' || this.state.startsWith('chunk')) && this.bufLen > 0)) this.finishBody();
+    this.dropBuffer();
+    this.state = 'off';
+    return this.out;
+  }
+
+  private emit(name: BufferName, value: Uint8Array): void {
+    (this.out ??= {})[name] = value;
+  }
+
+  private keep(bytes: Buffer): void {
+    this.buf.push(ownCopy(bytes));
+    this.bufLen += bytes.length;
+    this.charge(bytes.length);
+  }
+
+  private dropBuffer(): void {
+    if (this.bufLen > 0) this.charge(-this.bufLen);
+    this.buf = [];
+    this.bufLen = 0;
+  }
+
+  private joined(): Buffer {
+    return this.buf.length === 1 ? this.buf[0] : Buffer.concat(this.buf);
+  }
+
+  /** Consume from `at`; returns the next offset. */
+  private step(data: Buffer, at: number): number {
+    switch (this.state) {
+      case 'start': {
+        // Blank lines between messages are allowed.
+        while (at < data.length && (data[at] === CR || data[at] === LF)) at++;
+        if (at === data.length) return at;
+        // Too short to tell (null) counts as a start: the header block then decides.
+        const head = data.subarray(at, at + 17);
+        const ok = this.request ? isRequestStart(head) : isResponseStart(head);
+        if (ok === false) {
+          this.state = 'off';
+          return data.length;
+        }
+        this.state = 'headers';
+        return at;
+      }
+      case 'headers':
+        return this.readHeaders(data, at);
+      case 'length': {
+        const take = Math.min(this.remaining, data.length - at);
+        this.keepBody(data.subarray(at, at + take));
+        this.remaining -= take;
+        if (this.remaining === 0) this.endMessage(true);
+        return at + take;
+      }
+      case 'until-close':
+        this.keepBody(data.subarray(at));
+        return data.length;
+      case 'chunk-size':
+      case 'trailers': {
+        const eol = data.indexOf(LF, at);
+        const end = eol < 0 ? data.length : eol;
+        if (this.line.length < 256) this.line += data.toString('latin1', at, Math.min(end, at + 256));
+        if (eol < 0) return data.length;
+        const line = this.line.trim();
+        this.line = '';
+        if (this.state === 'trailers') {
+          if (line === '') this.endMessage(true);
+          return eol + 1;
+        }
+        const size = parseInt(line.split(';')[0], 16);
+        if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]/.test(line)) {
+          // Not chunked after all: inspect what was gathered and stop parsing.
+          this.finishBody();
+          this.dropBuffer();
+          this.state = 'off';
+          return data.length;
+        }
+        if (size === 0) this.state = 'trailers';
+        else {
+          this.remaining = size;
+          this.state = 'chunk-data';
+        }
+        return eol + 1;
+      }
+      case 'chunk-data': {
+        const take = Math.min(this.remaining, data.length - at);
+        this.keepBody(data.subarray(at, at + take));
+        this.remaining -= take;
+        if (this.remaining === 0) this.state = 'chunk-crlf';
+        return at + take;
+      }
+      case 'chunk-crlf': {
+        // The CRLF after a chunk's data.
+        const eol = data.indexOf(LF, at);
+        if (eol < 0) return data.length;
+        this.state = 'chunk-size';
+        return eol + 1;
+      }
+      default:
+        return data.length;
+    }
+  }
+
+  private readHeaders(data: Buffer, at: number): number {
+    // Search the gathered bytes and the new ones together, from a little before the join.
+    const prev = this.bufLen;
+    const room = MAX_HEADER_BYTES - prev;
+    const part = data.subarray(at, at + Math.max(0, room));
+    const all = prev > 0 ? Buffer.concat([this.joined(), part]) : part;
+    const from = Math.max(0, prev - 3);
+    let end = all.indexOf(HEADER_END, from);
+    let endLen = 4;
+    if (end < 0) {
+      end = all.indexOf(BARE_HEADER_END, from);
+      endLen = 2;
+    }
+    if (end < 0) {
+      if (all.length >= MAX_HEADER_BYTES) {
+        // Too long: give the fields of what we have, and parse this direction no further.
+        this.dropBuffer();
+        this.headerFields(all);
+        this.state = 'off';
+        return data.length;
+      }
+      this.keep(part);
+      return at + part.length;
+    }
+    const used = end + endLen - prev;
+    this.dropBuffer();
+    this.headerFields(all.subarray(0, end));
+    return at + used;
+  }
+
+  private headerFields(block: Buffer): void {
+    let eol = block.indexOf(LF);
+    if (eol < 0) eol = block.length;
+    const first = block.toString('latin1', 0, eol).replace(/\r$/, '');
+    const headers = block.subarray(Math.min(block.length, eol + 1));
+    const text = headers.toString('latin1');
+    this.emit('http.header.raw', headers);
+    this.emit('http.header', headers);
+    const get = (name: string): string | null => headerValue(text, name);
+    let bodyless = false;
+    if (this.request) {
+      const sp1 = first.indexOf(' ');
+      const sp2 = first.lastIndexOf(' ');
+      const method = first.slice(0, sp1);
+      const uri = sp2 > sp1 ? first.slice(sp1 + 1, sp2) : first.slice(sp1 + 1);
+      const uriRaw = Buffer.from(uri, 'latin1');
+      this.emit('http.method', Buffer.from(method, 'latin1'));
+      this.emit('http.uri.raw', uriRaw);
+      this.emit('http.uri', normaliseUri(uriRaw));
+      const cookie = get('cookie');
+      if (cookie !== null) this.emit('http.cookie', Buffer.from(cookie, 'latin1'));
+      const ua = get('user-agent');
+      if (ua !== null) this.emit('http.user_agent', Buffer.from(ua, 'latin1'));
+      const host = get('host');
+      if (host !== null) this.emit('http.host', Buffer.from(host, 'latin1'));
+      if (this.heads.length < 64) this.heads.push(method === 'HEAD');
+    } else {
+      const code = first.split(' ')[1] ?? '';
+      this.emit('http.stat_code', Buffer.from(code, 'latin1'));
+      const status = Number(code);
+      const head = this.heads.shift() === true;
+      bodyless = head || (status >= 100 && status < 200) || status === 204 || status === 304;
+      const cookie = get('set-cookie');
+      if (cookie !== null) this.emit('http.cookie', Buffer.from(cookie, 'latin1'));
+    }
+    const enc = (get('content-encoding') ?? '').toLowerCase();
+    this.encoding = enc === 'gzip' || enc === 'x-gzip' ? 'gzip' : enc === 'deflate' ? 'deflate' : null;
+    const te = (get('transfer-encoding') ?? '').toLowerCase();
+    const cl = get('content-length');
+    if (bodyless) this.state = 'start';
+    else if (te.includes('chunked')) {
+      this.state = 'chunk-size';
+      this.line = '';
+    } else if (cl !== null && /^\d{1,15}$/.test(cl)) {
+      this.remaining = Number(cl);
+      this.state = this.remaining > 0 ? 'length' : 'start';
+    } else this.state = this.request ? 'start' : 'until-close';
+  }
+
+  /** Keep body bytes up to the cap; the rest only advances the parser. */
+  private keepBody(bytes: Buffer): void {
+    const room = this.settings.bodyBytes - this.bufLen;
+    if (room > 0 && bytes.length > 0) this.keep(bytes.length > room ? bytes.subarray(0, room) : bytes);
+  }
+
+  private endMessage(withBody: boolean): void {
+    if (withBody) this.finishBody();
+    this.dropBuffer();
+    this.state = 'start';
+  }
+
+  private finishBody(): void {
+    if (this.bufLen === 0) return;
+    let body = this.joined();
+    if (this.encoding !== null) body = inflateBounded(body, this.encoding, this.settings.inflateBytes) ?? body;
+    this.emit(this.request ? 'http.request_body' : 'http.response_body', body);
+  }
+}
