@@ -127,8 +127,9 @@ return msg;`, 1, 830, 340, [['capture-text']]);
 
     // Detectors in series on the packet output, then lan-watch (ARP spoofing, new devices: the analyst chain of lib/detect/chain.ts); alerts fan in.
     b.detectors('alert', [830, 1020, 1210], 220, ['lan'], ['geo']);
-    // its offenders are MACs, which iptables-block cannot block yet: its alerts inform only
-    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch') }, 1210, 280, [['meter'], ['history', 'model']]);
+    // its offenders are MACs (a spoofing device), which iptables-block blocks by MAC: its alerts take the same gate
+    // (past no country lookup: both ends are on the LAN)
+    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch') }, 1210, 280, [['meter'], ['history', 'model', 'block-gate']]);
 
     // Flows of the capture (CICFlowMeter's features) judged by the shipped model: ML alerts join the detectors', judged flows go to the CSV export.
     b.add('meter', 'flow-meter', { name: 'flow-meter', ...settingsOf('flow-meter') }, 1020, 140, [[], ['classify']]);
@@ -305,7 +306,8 @@ return { topic: a.signature, payload: a.reason };`, 1, 1210, 560, [['toast']]);
 
     // LAN watch: ARP/neighbour spoofing and new devices, from the LAN interface's ARP, neighbour discovery and DHCP
     // (captured once LAN_IFACE is set) and the kernel's neighbour table (polled every 10 s); its alerts join the others
-    // and have a log of their own. Their offender is a MAC: iptables-block is not fed them.
+    // and have a log of their own. Their offender is a MAC (the spoofing device): they go to iptables-block like the
+    // detectors' alerts, which blocks the MAC (and refuses, with the reason, those that name none, as a new device).
     b.func('lan-start', 'capture the LAN if LAN_IFACE is set', `const iface = env.get('LAN_IFACE');
 if (!iface) {
     node.status({ fill: 'grey', shape: 'ring', text: 'LAN_IFACE not set: kernel neighbour table only' });
@@ -318,7 +320,7 @@ return [[{ topic: 'config', payload: { iface } }, { topic: 'start' }]];`, 1, 360
     // 'any' until started: a blank LAN_IFACE would be a bad setting at deploy
     b.add('lan-capture', 'pcap-in', { name: 'LAN (ARP, ND, DHCP)', ...settingsOf('pcap-in', { source: 'live', iface: 'any',
       filter: 'arp or (icmp6 and (ip6[40] == 135 or ip6[40] == 136)) or (udp and (port 67 or port 68))' }) }, 580, 760, [['lan'], []]);
-    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch', { iface: '${LAN_IFACE}', pollS: 10 }) }, 800, 760, [[], ['alerts-in', 'lan-model']]);
+    b.add('lan', 'lan-watch', { name: 'lan-watch', ...settingsOf('lan-watch', { iface: '${LAN_IFACE}', pollS: 10 }) }, 800, 760, [[], ['detections', 'lan-model']]);
     b.func('lan-model', 'LAN log model', code.ALERT_MODEL_FUNC, 5, 1010, 760, [['lan-log'], [], [], [], []]);
     ui.template('lan-log', { name: 'LAN log', view: 'threat-log', group: 'g-lan', order: 1, width: 24, height: 6 }, 1210, 760, [[]]);
 

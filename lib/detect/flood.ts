@@ -18,6 +18,22 @@
  * table): their thresholds are rates a home network never reaches (a busy
  * NAT gateway opens tens of connections a second; `hping3 --flood` sends
  * 80,000-110,000 packets a second on the test machine).
+ *
+ * Per source MAC (packets that carry one: Ethernet, SLL): a device flooding
+ * from forged source addresses (`hping3 --rand-source`) spreads its packets
+ * over thousands of source IPs, so no per-source counter fills, but every
+ * frame carries its MAC. The MAC rules count opening SYNs, echo requests and
+ * UDP packets per MAC in a fixed window, and alert only when that MAC also
+ * used more than `macSources` distinct source IPs in the window: that is the
+ * spoofing evidence, and the choice that keeps a router's upstream gateway
+ * from being named: on the WAN side all internet traffic arrives from its
+ * MAC, but a home's download does not bring more than 64 distinct senders'
+ * SYNs, echo requests or 5,000 UDP packets within one second. A device
+ * sending from its own one or two addresses is the per-source rules'
+ * business. Memory: at
+ * most MAC_TABLE_CAP MACs (oldest dropped first), each holding at most
+ * `macSources` + 1 addresses: 1,024 x 65 strings at the defaults. The
+ * gateway's MAC is protected again in iptables-block, which refuses it.
  */
 import type { Packet } from '../packet/types';
 import { defineRules, packetFields, type RuleInfo } from './alerts';
@@ -39,6 +55,9 @@ export const FLOOD_RULES = defineRules({
   synNet: { rule: 'flood.syn.net', sid: 1000007, signature: 'SYN flood over the network (half-open connections from any source to any target)', category: 'flood', severity: 'high', tracks: 'network' },
   icmpNet: { rule: 'flood.icmp.net', sid: 1000008, signature: 'ICMP echo flood over the network (from any source to any target)', category: 'flood', severity: 'high', tracks: 'network' },
   udpNet: { rule: 'flood.udp.net', sid: 1000009, signature: 'UDP flood over the network (from any source to any target)', category: 'flood', severity: 'high', tracks: 'network' },
+  synMac: { rule: 'flood.syn.mac', sid: 1000010, signature: 'SYN flood from one device (source MAC) using many forged source addresses', category: 'flood', severity: 'high', tracks: 'mac' },
+  icmpMac: { rule: 'flood.icmp.mac', sid: 1000011, signature: 'ICMP echo flood from one device (source MAC) using many forged source addresses', category: 'flood', severity: 'high', tracks: 'mac' },
+  udpMac: { rule: 'flood.udp.mac', sid: 1000012, signature: 'UDP flood from one device (source MAC) using many forged source addresses', category: 'flood', severity: 'high', tracks: 'mac' },
 });
 
 export interface FloodSettings extends BaseSettings {
@@ -58,6 +77,12 @@ export interface FloodSettings extends BaseSettings {
   synNet: number;
   icmpNet: number;
   udpNet: number;
+  /** Opening SYNs, echo requests and UDP packets per window from one source MAC; 0 turns a rule off. */
+  synMac: number;
+  icmpMac: number;
+  udpMac: number;
+  /** The MAC rules alert only when the MAC used more distinct source IPs than this in the window. */
+  macSources: number;
 }
 
 const threshold = { type: 'int', min: 0, max: 100_000_000, unit: 'per window' } as const;
@@ -75,7 +100,25 @@ export const floodSchema: Schema<FloodSettings> = {
   synNet: { ...threshold, default: 5000, label: 'SYN over the network', help: 'half-open connections from any source to any target (random sources and targets); 0 turns the rule off' },
   icmpNet: { ...threshold, default: 2000, label: 'ICMP echo over the network', help: 'echo requests from any source to any target; 0 turns the rule off' },
   udpNet: { ...threshold, default: 30_000, label: 'UDP over the network', help: 'UDP packets from any source to any target; 0 turns the rule off' },
+  synMac: { ...threshold, default: 100, label: 'SYN per MAC', help: 'opening SYNs from one source MAC (needs the spoofing evidence below); 0 turns the rule off' },
+  icmpMac: { ...threshold, default: 50, label: 'ICMP echo per MAC', help: 'echo requests from one source MAC (needs the spoofing evidence below); 0 turns the rule off' },
+  udpMac: { ...threshold, default: 5000, label: 'UDP per MAC', help: 'UDP packets from one source MAC (needs the spoofing evidence below); 0 turns the rule off' },
+  macSources: { type: 'int', min: 1, max: 100_000, default: 64, unit: 'addresses', label: 'Sources per MAC', help: 'the MAC rules alert only when one MAC sent from more distinct source IPs than this in the window (forged sources), so a gateway forwarding busy traffic is not named' },
 };
+
+/** Source MACs followed by the MAC rules; the oldest is dropped first when full. */
+export const MAC_TABLE_CAP = 1024;
+
+/** One source MAC's window: what it sent and from how many addresses (kept up to macSources + 1). */
+interface MacWindow {
+  start: number;
+  syn: number;
+  echo: number;
+  udp: number;
+  sources: Set<string>;
+}
+
+type MacKind = 'syn' | 'echo' | 'udp';
 
 /** A connection seen as a SYN and not yet completed. */
 interface HalfOpen {
@@ -109,6 +152,8 @@ export class FloodDetector extends Detector<FloodSettings> {
   private readonly synAll = new WindowCounter();
   private readonly echoAll = new WindowCounter();
   private readonly udpAll = new WindowCounter();
+  /** Per source MAC (see the header). */
+  private readonly byMac = new Map<string, MacWindow>();
 
   constructor(name: string, config: Record<string, unknown> = {}) {
     super(name, floodSchema, config);
@@ -122,6 +167,32 @@ export class FloodDetector extends Detector<FloodSettings> {
     this.synAll.reset();
     this.echoAll.reset();
     this.udpAll.reset();
+    this.byMac.clear();
+  }
+
+  /** Count one `kind` packet from `p.srcMac` in its window; alert when over `limit` with more than macSources addresses. */
+  private countMac(p: Packet, kind: MacKind, limit: number, info: RuleInfo, what: string): void {
+    const mac = p.srcMac;
+    if (limit === 0 || mac === undefined) return;
+    const s = this.settings;
+    let w = this.byMac.get(mac);
+    if (w === undefined || p.ts - w.start >= s.windowMs || p.ts < w.start) {
+      if (w === undefined && this.byMac.size >= MAC_TABLE_CAP) this.byMac.delete(this.byMac.keys().next().value as string);
+      w = { start: p.ts, syn: 0, echo: 0, udp: 0, sources: new Set() };
+      // Re-inserted: the map's order is the order of last new window, oldest first.
+      this.byMac.delete(mac);
+      this.byMac.set(mac, w);
+    }
+    if (w.sources.size <= s.macSources) w.sources.add(p.src);
+    const n = ++w[kind];
+    if (n <= limit || w.sources.size <= s.macSources) return;
+    // Not dropSource: the packet's source address is forged; the MAC is the offender.
+    this.report(info, mac, p, s.windowMs, () => ({
+      ...packetFields(p),
+      windowMs: s.windowMs,
+      threshold: limit,
+      reason: `${n} ${what} from MAC ${mac} in ${s.windowMs} ms, sent from more than ${s.macSources} source addresses (forged; threshold ${limit}); last ${p.src} to ${p.dst}`,
+    }), false);
   }
 
   /** Count one event from `src` in its per-source window (admitted as admission.ts `admit` says; a refused first sighting counts 1). */
@@ -152,6 +223,7 @@ export class FloodDetector extends Detector<FloodSettings> {
 
   private echo(p: Packet): void {
     const s = this.settings;
+    this.countMac(p, 'echo', s.icmpMac, FLOOD_RULES.icmpMac, 'ICMP echo requests');
     if (s.icmpSrc > 0) {
       const src = srcKey(p);
       const n = this.countSource(this.icmpBySrc, this.icmpSeen, src, p.ts, s.windowMs);
@@ -170,6 +242,7 @@ export class FloodDetector extends Detector<FloodSettings> {
 
   private udp(p: Packet): void {
     const s = this.settings;
+    this.countMac(p, 'udp', s.udpMac, FLOOD_RULES.udpMac, 'UDP packets');
     if (s.udpSrc > 0) {
       const src = srcKey(p);
       const n = this.countSource(this.udpBySrc, this.udpSeen, src, p.ts, s.windowMs);
@@ -189,8 +262,9 @@ export class FloodDetector extends Detector<FloodSettings> {
   /** `bits`: the packet's TCP flag bits (tcp-flags.ts). */
   private tcp(p: Packet, bits: number): void {
     const s = this.settings;
-    if (s.synSrc === 0 && s.synDst === 0 && s.synNet === 0) return;
     const syn = isOpeningSyn(bits);
+    if (syn) this.countMac(p, 'syn', s.synMac, FLOOD_RULES.synMac, 'opening SYNs');
+    if (s.synSrc === 0 && s.synDst === 0 && s.synNet === 0) return;
     const src = srcKey(p);
     const dst = dstKey(p);
     // The per-source and per-target counters are keyed with the destination port (key2): see the header.

@@ -10,10 +10,9 @@
  * 'central').
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { isValidIp, normalizeIp } from '../base/cidr';
 import { SENSOR_NAME } from '../store/records';
 import type { FleetCentralSettings } from './settings';
-import { decisionOptions, publishBlock, publishUnblock, type DecisionPublish } from './decisions';
+import { decisionAddress, decisionOptions, publishBlock, publishUnblock, type DecisionPublish } from './decisions';
 import { clientOptions, SENSOR_TOPICS, TOPICS, type SensorTopic } from './link';
 
 /** A message for sqlite-log. */
@@ -82,9 +81,9 @@ export class FleetCentral {
       durationS = msg.payload.durationS ?? durationS;
       reason = msg.payload.reason ?? reason;
     }
-    if (typeof ip !== 'string' || !isValidIp(ip)) throw new Error(`a decision needs an IP address, got ${JSON.stringify(ip)}`);
+    const addr = typeof ip === 'string' ? decisionAddress(ip) : null;
+    if (addr === null) throw new Error(`a decision needs an IP or MAC address, got ${JSON.stringify(ip)}`);
     if (action !== 'block' && action !== 'unblock') throw new Error("a decision is msg.topic 'block'/'unblock' with the address, or { ip, action: 'block'|'unblock', durationS?, reason? }");
-    const addr = normalizeIp(ip);
     let pub: DecisionPublish | null;
     if (action === 'unblock') pub = publishUnblock(addr);
     else {

@@ -14,14 +14,24 @@
  * decision that matches what it remembers is neither published nor applied
  * again. The receiving iptables-block still decides: its allowlist and its
  * protection of the box's own addresses and gateways refuse a decision like
- * any other block.
+ * any other block. A decision names an IP address or a MAC (a device
+ * blocked by its MAC on one router is blocked by it on the others).
  */
-import { isValidIp, normalizeIp } from '../base/cidr';
 import type { BlockCommand, BlockEntry } from '../net/types';
+import { validateBlockTarget } from '../net/firewall/names';
 import { TOPICS } from './link';
 
+/** A decision's address in canonical text (an IP, or a lowercase unicast MAC), or null when it is neither. */
+export function decisionAddress(text: string): string | null {
+  try {
+    return validateBlockTarget(text).ip;
+  } catch {
+    return null;
+  }
+}
+
 export interface Decision {
-  /** The address blocked. */
+  /** The address blocked: an IP, or a MAC. */
   ip: string;
   action: 'block';
   /** ms since epoch; 0 = permanent. */
@@ -62,8 +72,8 @@ export function publishUnblock(ip: string): DecisionPublish {
 /** A received decision message: a block, an unblock (empty payload), or null with a reason for anything else. */
 export function parseDecision(topic: string, payload: Buffer): { block?: Decision; unblock?: string; refused?: string } {
   const key = topic.slice(TOPICS.decision('').length);
-  if (!isValidIp(key)) return { refused: `decision topic ${topic} does not end in an IP address` };
-  const ip = normalizeIp(key);
+  const ip = decisionAddress(key);
+  if (ip === null) return { refused: `decision topic ${topic} does not end in an IP or MAC address` };
   if (payload.length === 0) return { unblock: ip };
   let d: Partial<Decision>;
   try {
@@ -71,7 +81,7 @@ export function parseDecision(topic: string, payload: Buffer): { block?: Decisio
   } catch {
     return { refused: `decision on ${topic} is not JSON` };
   }
-  if (typeof d !== 'object' || d === null || d.action !== 'block' || typeof d.ip !== 'string' || !isValidIp(d.ip) || normalizeIp(d.ip) !== ip) {
+  if (typeof d !== 'object' || d === null || d.action !== 'block' || typeof d.ip !== 'string' || decisionAddress(d.ip) !== ip) {
     return { refused: `decision on ${topic} is not { ip: '${ip}', action: 'block', expires, ... }` };
   }
   if (typeof d.expires !== 'number' || !Number.isFinite(d.expires) || d.expires < 0) return { refused: `decision on ${topic}: expires must be ms since epoch or 0` };
@@ -98,8 +108,8 @@ export class DecisionBook {
     const out: DecisionPublish[] = [];
     const present = new Set<string>();
     for (const e of entries) {
-      if (!isValidIp(e.ip)) continue;
-      const ip = normalizeIp(e.ip);
+      const ip = decisionAddress(e.ip);
+      if (ip === null) continue;
       present.add(ip);
       const before = this.known.get(ip);
       if (before !== undefined && (before === e.expires || (before !== 0 && e.expires !== 0 && Math.abs(before - e.expires) < SAME_MS))) continue;

@@ -19,7 +19,7 @@ import { toolMissing } from '../support/netns';
 import type { Alert } from '../../lib/detect/alert';
 
 /** The output of each node type that carries its alerts. */
-const ALERT_OUTPUT: Record<string, number> = { 'flood-detect': 1, 'scan-detect': 1, 'payload-match': 1, 'flow-classify': 1, 'bandwidth-threshold': 1, 'conntrack-poll': 2 };
+const ALERT_OUTPUT: Record<string, number> = { 'flood-detect': 1, 'scan-detect': 1, 'payload-match': 1, 'lan-watch': 1, 'flow-classify': 1, 'bandwidth-threshold': 1, 'conntrack-poll': 2 };
 
 type Wires = string[][];
 
@@ -143,6 +143,7 @@ describe('shipped flows: who their alerts block', async () => {
     assert.deepEqual(Object.fromEntries(router.entries), {
       'conntrack-poll': [], 'bandwidth-threshold': [], 'flood-detect': ['router.detections'], 'scan-detect': ['router.detections'], 'payload-match': ['router.detections'],
       'flow-classify': ['router.detections'],
+      'lan-watch': ['router.detections'],
     });
     assert.deepEqual(router.nodes.filter((n) => n.z && !n.id.includes('.test-')).map((n) => n.type).sort(), ['iptables-block', 'junction']);
   });
@@ -152,8 +153,9 @@ describe('shipped flows: who their alerts block', async () => {
     const got = await run(router, 'router.detections', detected.map((c) => c.alert));
     assert.deepEqual(got.blocked, detected.flatMap((c) => (c.blame === null ? [] : [c.blame])));
     assert.deepEqual(got.refused, detected.filter((c) => c.blame === null).map((c) => c.rule));
-    assert.ok(got.refused.length > 0 && got.refused.every((r) => r.endsWith('.dst') || r.endsWith('.net') || r === 'ml.flow'),
-      "the per-target and network-wide floods, and the flow model's classes whose source may be spoofed, are the rules without an offender");
+    assert.ok(got.refused.length > 0 && got.refused.every((r) => r.endsWith('.dst') || r.endsWith('.net') || r === 'ml.flow' || r.startsWith('lan.')),
+      "the per-target and network-wide floods, the flow model's classes whose source may be spoofed, and the LAN events that name no single device are the rules without an offender");
+    assert.ok(got.blocked.includes('02:00:00:00:01:01') && got.blocked.includes('02:00:00:00:00:61'), 'flood and LAN spoofing alerts block a device by its MAC');
   });
 
   it('analyst: nothing blocks while the switch is off; once on, high-severity alerts block their offender', { skip: skip ?? false }, async () => {
@@ -161,6 +163,7 @@ describe('shipped flows: who their alerts block', async () => {
     const entry = analyst.entries.get('flood-detect')!;
     assert.deepEqual(entry, ['analyst.geo']);
     assert.deepEqual(analyst.entries.get('flow-classify'), entry);
+    assert.deepEqual(analyst.entries.get('lan-watch'), ['analyst.block-gate'], 'LAN spoofing alerts take the gate directly (both ends are on the LAN)');
     const onPath = new Set(analyst.nodes.map((n) => n.id));
     const toggle = shipped('analyst-ids').find((n) => n.type === 'ui_switch' && ((n.wires as Wires)[0] ?? []).some((t) => onPath.has(t)))!;
     const gate = (toggle.wires as Wires)[0];

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import type { Alert } from '../../lib/detect/alert';
 import { floodSchema } from '../../lib/detect/flood';
 import { defaultsOf } from '../../lib/base/settings';
-import { ATK, ATK6, VIC, VIC6, DetectorRuntime, capture, cliAlerts, labUnavailable, makeLab, runFor, summarize, type DetectLab } from '../support/detect-lab';
+import { ATK, ATK6, ATK_MAC, VIC, VIC6, DetectorRuntime, capture, cliAlerts, labUnavailable, makeLab, runFor, summarize, type DetectLab } from '../support/detect-lab';
 
 /** A small HTTP server for the benign traffic (Node's http module, in the victim namespace). */
 const HTTP_SERVER = `require('http').createServer((q, r) => { r.setHeader('content-type', 'text/html'); r.end('<html><body>' + 'x'.repeat(2000) + '</body></html>'); }).listen(8080, '0.0.0.0', () => console.log('ready'));`;
@@ -58,7 +58,7 @@ describe('flood-detect on real floods', () => {
     assert.deepEqual(noScan(alerts), [], 'a flood of one port is no scan (its RSTs all come from that port)');
   });
 
-  it('hping3 --flood -S --rand-source (spoofed sources) raises flood.syn.dst at the victim', async (t) => {
+  it('hping3 --flood -S --rand-source (spoofed sources) raises flood.syn.dst at the victim, and flood.syn.mac naming the device by its MAC', async (t) => {
     if (skip) return t.skip(skip);
     const file = await capture(l!, 'synspoof', () => runFor(l!.atk, 1, 'hping3', ['--flood', '-S', '--rand-source', '-p', '80', VIC]));
     const alerts = await analyzeBoth(file);
@@ -67,6 +67,11 @@ describe('flood-detect on real floods', () => {
     assert.ok(dst.length >= 1, summarize(alerts).join('\n'));
     assert.equal(dst[0].dst, VIC);
     assert.ok(!alerts.some((a) => a.rule === 'flood.syn.src'), 'no single spoofed source sent enough to be a flood');
+    // Every frame came from the attacker's MAC, from thousands of source addresses: the device is named.
+    const mac = alerts.filter((a) => a.rule === 'flood.syn.mac');
+    assert.ok(mac.length >= 1, summarize(alerts).join('\n'));
+    assert.ok(mac.every((a) => a.offender === ATK_MAC && a.srcMac === ATK_MAC), JSON.stringify(mac[0]));
+    assert.match(mac[0].reason, new RegExp(`from MAC ${ATK_MAC} in 1000 ms, sent from more than 64 source addresses`));
   });
 
   it('hping3 --icmp --flood raises flood.icmp.src for the attacker', async (t) => {
@@ -119,7 +124,10 @@ describe('flood-detect on floods from random sources at random targets (hping3 -
       const net = alerts.filter((a) => a.rule === rule);
       assert.ok(net.length >= 1, summarize(alerts).join('\n'));
       assert.ok(net.every((a) => a.offender === undefined && a.dst.startsWith(`${RANDOM_TARGETS}.`)), 'random sources: nobody to block');
-      assert.deepEqual(alerts.filter((a) => a.rule !== rule).map((a) => a.rule), [], 'no one source or target crossed a threshold');
+      // The forged sources all came from one device: at most its MAC is named (flood.*.mac, at the same rate), and no address.
+      const macRule = rule.replace(/\.net$/, '.mac');
+      const others = [...new Set(alerts.filter((a) => a.rule !== rule).map((a) => `${a.rule} ${a.offender ?? ''}`))];
+      assert.deepEqual(others.filter((o) => o !== `${macRule} ${ATK_MAC}`), [], 'no one source address or target crossed a threshold');
     });
   }
 });

@@ -23,9 +23,8 @@ describe("every rule's alert through iptables-block (dry-run, real Node-RED)", a
   // own addresses and gateways are read with `ip`, even in dry-run
   const skip = await toolMissing('ip');
   const all = everyRuleAlert();
-  // MAC offenders (the LAN spoofing rules) need iptables-block's MAC match: checked by the todo test below until it has one
-  const isMac = (blame: string | null): boolean => blame !== null && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(blame);
-  const cases = all.filter((c) => !isMac(c.blame));
+  // MAC offenders (the LAN spoofing and per-MAC flood rules) go to the MAC set, IPs to their family's
+  const cases = all;
   let rt: Runtime;
   before(async () => {
     if (skip) return;
@@ -73,7 +72,7 @@ describe("every rule's alert through iptables-block (dry-run, real Node-RED)", a
         assert.equal(s.refusal, '', c.rule);
         // the one command run names the offender only
         assert.equal(s.commands.length, 1, `${c.rule}: ${s.commands.join(' | ')}`);
-        assert.match(s.commands[0], new RegExp(`^ipset add ips-block-v[46] ${c.blame.replace(/\./g, '\\.')} timeout 600 `), c.rule);
+        assert.match(s.commands[0], new RegExp(`^ipset add ips-block-(?:v[46]|hw) ${c.blame.replace(/\./g, '\\.')} timeout 600 `), c.rule);
       }
     }
     const before = out.length;
@@ -81,18 +80,5 @@ describe("every rule's alert through iptables-block (dry-run, real Node-RED)", a
     await rt.waitFor('out', (m) => m.length > before);
     const listed = (out.at(-1)!.msg.payload as BlockList).blocked.map((b) => b.ip).sort();
     assert.deepEqual(listed, [...new Set(cases.flatMap((c) => (c.blame === null ? [] : [c.blame])))].sort());
-  });
-
-  it('blocks the MAC offender of a LAN spoofing alert', { skip: skip ?? false, todo: 'iptables-block matching MACs comes with the flood part of issue 14' }, async () => {
-    const out = rt.inbox('out');
-    const caught = rt.inbox('caught');
-    const blk = rt.RED.nodes.getNode('blk') as { receive(msg: object): void };
-    for (const c of all.filter((x) => isMac(x.blame))) {
-      const [o, e] = [out.length, caught.length];
-      blk.receive({ topic: c.alert.rule, payload: c.alert });
-      await rt.waitFor('blk', () => out.length > o || caught.length > e);
-      const sent = out[o]?.msg as unknown as BlockOut | undefined;
-      assert.deepEqual((sent?.results ?? []).filter((r) => r.action === 'block').map((r) => r.ip), [c.blame], `${c.rule}: ${JSON.stringify((caught[e] as ReceivedMessage | undefined)?.msg.error)}`);
-    }
   });
 });

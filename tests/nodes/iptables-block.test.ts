@@ -115,7 +115,7 @@ describe('iptables-block node (dry-run)', () => {
 
     await h.send({ topic: 'clear' });
     assert.deepEqual(h.out.at(-1)!.payload.blocked, []);
-    assert.deepEqual(h.out.at(-1)!.commands, ['ipset flush ips-block-v4', 'ipset flush ips-block-v6']);
+    assert.deepEqual(h.out.at(-1)!.commands, ['ipset flush ips-block-v4', 'ipset flush ips-block-v6', 'ipset flush ips-block-hw']);
   });
 
   it('refuses the allowlist, its own addresses and bad input with the reason, and keeps the list', async (t) => {

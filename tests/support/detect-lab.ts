@@ -16,6 +16,8 @@ export const ATK = '10.77.0.66';
 export const VIC = '10.77.0.1';
 export const ATK6 = 'fd77::66';
 export const VIC6 = 'fd77::1';
+/** The attacker's MAC, fixed so a test can expect the per-MAC flood rules to name it. */
+export const ATK_MAC = '02:77:00:00:00:66';
 
 export interface DetectLab {
   lab: Lab;
@@ -40,7 +42,7 @@ export async function makeLab(): Promise<DetectLab> {
   try {
     const atk = await lab.host('atk');
     const vic = await lab.host('vic');
-    const { aIf, bIf } = await lab.link(atk, `${ATK}/24`, vic, `${VIC}/24`);
+    const { aIf, bIf } = await lab.link(atk, `${ATK}/24`, vic, `${VIC}/24`, { aMac: ATK_MAC });
     await atk.exec('ip', ['-6', 'addr', 'add', `${ATK6}/64`, 'dev', aIf, 'nodad']);
     await vic.exec('ip', ['-6', 'addr', 'add', `${VIC6}/64`, 'dev', bIf, 'nodad']);
     // Closed UDP ports answer at once instead of one ICMP error a second (keeps nmap -sU short).

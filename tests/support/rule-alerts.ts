@@ -85,6 +85,13 @@ function floods(c: Cases): void {
   c.add(FLOOD_RULES.synNet.rule, network().process(times(25, (i) => syn(T0 + i, crowd(i + 1), host(100 + i), 40_000, 80))), null);
   c.add(FLOOD_RULES.icmpNet.rule, network().process(times(25, (i) => echo(T0 + i, crowd(i + 1), host(100 + i)))), null);
   c.add(FLOOD_RULES.udpNet.rule, network().process(times(25, (i) => datagram(T0 + i, crowd(i + 1), host(100 + i)))), null);
+  // One device (one source MAC) flooding from forged source addresses: its MAC is to blame.
+  const perMac = () => new FloodDetector('flood-detect', { synMac: 20, icmpMac: 20, udpMac: 20, macSources: 10 });
+  const device = (n: number): string => `02:00:00:00:01:0${n}`;
+  const from = (mac: string, p: Packet): Packet => Object.assign(p, { srcMac: mac });
+  c.add(FLOOD_RULES.synMac.rule, perMac().process(times(25, (i) => from(device(1), syn(T0 + i, crowd(i + 1), VIC, 40_000, 80)))), device(1));
+  c.add(FLOOD_RULES.icmpMac.rule, perMac().process(times(25, (i) => from(device(2), echo(T0 + i, crowd(i + 1), VIC)))), device(2));
+  c.add(FLOOD_RULES.udpMac.rule, perMac().process(times(25, (i) => from(device(3), datagram(T0 + i, crowd(i + 1), VIC)))), device(3));
 }
 
 function scans(c: Cases): void {

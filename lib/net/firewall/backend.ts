@@ -3,14 +3,15 @@
  * handling shared by the ipset and plain-rules backends.
  */
 import type { IpFamily } from '../../base/cidr';
+import type { BlockFamily } from './names';
 import { FirewallCommandError, type CommandRunner, type FirewallCommand } from './runner';
 
 export type BackendKind = 'ipset' | 'nftables' | 'iptables';
 
-/** An address found in the kernel on start. */
+/** An address found in the kernel on start: an IP, or a MAC (family 'mac', lowercase). */
 export interface KernelEntry {
   ip: string;
-  family: IpFamily;
+  family: BlockFamily;
   /** Seconds left; 0 = permanent; -1 = overdue (a plain rule whose time ran out while Node-RED was down). */
   remainingS: number;
   /** The comment stored with it (see names.ts encodeNote). */
@@ -25,10 +26,10 @@ export interface FirewallBackend {
   readonly maxTimeoutS: number;
   /** Create what is missing (sets, chain, table, hooks); never duplicates what exists. */
   setup(): Promise<void>;
-  /** Block, or re-block with a new timeout (0 = permanent) and comment. */
-  add(ip: string, family: IpFamily, timeoutS: number, comment: string): Promise<void>;
+  /** Block, or re-block with a new timeout (0 = permanent) and comment. A MAC drops its frames whatever IP (v4 or v6) they carry. */
+  add(ip: string, family: BlockFamily, timeoutS: number, comment: string): Promise<void>;
   /** Unblock; no error when the address is not there. */
-  remove(ip: string, family: IpFamily): Promise<void>;
+  remove(ip: string, family: BlockFamily): Promise<void>;
   /** Everything currently blocked by this backend's own set/chain. */
   list(): Promise<KernelEntry[]>;
   /** Remove every entry, keep the set/chain and hooks. */

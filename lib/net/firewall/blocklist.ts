@@ -7,7 +7,7 @@
 import type { BlockEntry, BlockList } from '../types';
 import { CidrSet, cidrContains } from '../../base/cidr';
 import type { FirewallBackend } from './backend';
-import { decodeNote, encodeNote, validateHostIp, validateInt } from './names';
+import { decodeNote, encodeNote, looksLikeMac, validateBlockTarget, validateInt, type BlockFamily } from './names';
 import { readProtectedAddresses, type ProtectedAddresses } from './protected';
 import type { CommandRunner } from './runner';
 
@@ -82,7 +82,7 @@ export function validateEscalation(e: EscalationOptions, maxS: number): Escalati
 
 export class Blocklist {
   readonly backend: FirewallBackend;
-  private readonly entries = new Map<string, BlockEntry & { family: 4 | 6 }>();
+  private readonly entries = new Map<string, BlockEntry & { family: BlockFamily }>();
   private readonly offenders = new Map<string, { count: number; last: number }>();
   private readonly allow: CidrSet;
   private readonly defaultDurationS: number;
@@ -119,7 +119,8 @@ export class Blocklist {
 
   /** Why `ip` must not be blocked, or null. */
   private protectedReason(ip: string): string | null {
-    if (this.allow.has(ip)) {
+    // The allowlist holds networks; a MAC is protected only as the box's own or the gateway's (protected.ts).
+    if (!looksLikeMac(ip) && this.allow.has(ip)) {
       const c = this.allow.cidrs.find((x) => cidrContains(x, ip));
       return `it is in the allowlist (${c ? c.text : ip})`;
     }
@@ -156,9 +157,9 @@ export class Blocklist {
 
   block(req: BlockRequest): Promise<BlockOutcome> {
     return this.serial(async () => {
-      let host: { ip: string; family: 4 | 6 };
+      let host: { ip: string; family: BlockFamily };
       try {
-        host = validateHostIp(req.ip);
+        host = validateBlockTarget(req.ip);
       } catch (err) {
         throw new BlockRefused((err as Error).message);
       }
@@ -217,9 +218,9 @@ export class Blocklist {
   /** Unblock an address (and forget its offences). True when it was on the list. */
   unblock(ipText: string): Promise<boolean> {
     return this.serial(async () => {
-      let host: { ip: string; family: 4 | 6 };
+      let host: { ip: string; family: BlockFamily };
       try {
-        host = validateHostIp(ipText);
+        host = validateBlockTarget(ipText);
       } catch (err) {
         throw new BlockRefused((err as Error).message);
       }
@@ -259,7 +260,7 @@ export class Blocklist {
       const taken: string[] = [];
       for (const e of entries) {
         if (e.expires !== 0 && e.expires <= now) continue;
-        const { ip, family } = validateHostIp(e.ip);
+        const { ip, family } = validateBlockTarget(e.ip);
         if (this.protectedReason(ip) !== null) continue;
         const current = this.entries.get(ip);
         if (current && (current.expires === 0 || (e.expires !== 0 && current.expires >= e.expires))) continue;

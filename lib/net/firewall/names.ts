@@ -3,7 +3,7 @@
  * comment stored with each kernel entry so a restart can read back why and
  * since when an address is blocked.
  */
-import { parseIp, formatIp, type IpFamily } from '../../base/cidr';
+import { parseIp, formatIp, normalizeIp, type IpFamily } from '../../base/cidr';
 
 /** iptables chain names: at most 28 characters; the built-in names are refused. (Sources for the settings schema, blocker.ts.) */
 export const CHAIN_NAME = '[A-Za-z][A-Za-z0-9_-]{0,27}';
@@ -77,6 +77,50 @@ export function validateHostIp(input: unknown): { ip: string; family: IpFamily }
   // An IPv4-mapped address is the IPv4 host; the kernel sees it as IPv4.
   if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return validateHostIp(formatIp(b.slice(12)));
   return { ip: formatIp(b), family: 6 };
+}
+
+/** What a block names: an IPv4 or IPv6 host, or a link-layer sender (MAC). */
+export type BlockFamily = IpFamily | 'mac';
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+
+/** True when `text` is written as a MAC (six colon-separated hex pairs), which no IP address is. */
+export function looksLikeMac(text: string): boolean {
+  return MAC.test(text.trim());
+}
+
+/**
+ * One unicast MAC in canonical text (lowercase aa:bb:cc:dd:ee:ff), or throws
+ * with the reason. Broadcast, multicast (group bit set) and the zero address
+ * name no single device, so they are refused; other spellings (dashes, dots,
+ * no separators) are refused rather than guessed.
+ */
+export function validateMac(input: unknown): string {
+  const text = typeof input === 'string' ? input.trim() : '';
+  if (!MAC.test(text)) throw new Error(`invalid MAC address '${String(input)}': expected six colon-separated hex pairs, like aa:bb:cc:dd:ee:ff`);
+  const mac = text.toLowerCase();
+  if (mac === '00:00:00:00:00:00') throw new Error(`invalid MAC address '${text}': the zero address cannot be blocked`);
+  if (mac === 'ff:ff:ff:ff:ff:ff') throw new Error(`invalid MAC address '${text}': the broadcast address cannot be blocked`);
+  if (parseInt(mac.slice(0, 2), 16) & 1) throw new Error(`invalid MAC address '${text}': multicast addresses cannot be blocked`);
+  return mac;
+}
+
+/** What a block or unblock names, validated: a host IP (validateHostIp) or a MAC (validateMac). */
+export function validateBlockTarget(input: unknown): { ip: string; family: BlockFamily } {
+  if (typeof input === 'string' && looksLikeMac(input)) return { ip: validateMac(input), family: 'mac' };
+  try {
+    return validateHostIp(input);
+  } catch (err) {
+    const m = (err as Error).message;
+    throw new Error(m.endsWith('expected an IPv4 or IPv6 address') ? `${m} or a MAC address (aa:bb:cc:dd:ee:ff)` : m);
+  }
+}
+
+/** An address as a tool printed it, in canonical text for its family (MACs lowercase); throws when it is not one. */
+export function canonicalAddress(text: string, family: BlockFamily): string {
+  if (family !== 'mac') return normalizeIp(text);
+  if (!looksLikeMac(text)) throw new Error(`not a MAC address: '${text}'`);
+  return text.trim().toLowerCase();
 }
 
 /** Rule ids as stored in the kernel comment: short, no spaces. */

@@ -1,12 +1,12 @@
 /**
  * nftables backend: the node's own table (`inet ips` by default) with two
- * sets (`flags timeout`) and input/forward chains that drop their sources.
+ * address sets and one `ether_addr` set (`flags timeout`), and input/forward
+ * chains that drop their sources (`ether saddr` for the MAC set: a blocked
+ * device loses IPv4 and IPv6 alike).
  * Changes go to `nft -f -` as one batch, so each one is a single transaction.
  */
-import type { IpFamily } from '../../base/cidr';
-import { normalizeIp } from '../../base/cidr';
 import { isAbsent, type FirewallBackend, type KernelEntry } from './backend';
-import { validateInt, validateNftName } from './names';
+import { canonicalAddress, validateInt, validateNftName, type BlockFamily } from './names';
 import type { CommandRunner } from './runner';
 
 export interface NftOptions {
@@ -15,7 +15,8 @@ export interface NftOptions {
   maxElem: number;
 }
 
-const SETS: Record<IpFamily, string> = { 4: 'block4', 6: 'block6' };
+const SETS: Record<BlockFamily, string> = { 4: 'block4', 6: 'block6', mac: 'blockmac' };
+const FAMILIES: readonly BlockFamily[] = [4, 6, 'mac'];
 /** nft takes much longer timeouts than ipset; this keeps them within 32-bit seconds. */
 const NFT_MAX_TIMEOUT_S = 2 ** 31 - 1;
 
@@ -43,6 +44,7 @@ export class NftBackend implements FirewallBackend {
       `add table ${t}`,
       `add set ${t} ${SETS[4]} { type ipv4_addr; flags timeout; size ${this.maxElem}; }`,
       `add set ${t} ${SETS[6]} { type ipv6_addr; flags timeout; size ${this.maxElem}; }`,
+      `add set ${t} ${SETS.mac} { type ether_addr; flags timeout; size ${this.maxElem}; }`,
     ];
     for (const hook of ['input', 'forward']) {
       lines.push(
@@ -50,12 +52,13 @@ export class NftBackend implements FirewallBackend {
         `flush chain ${t} ${hook}`,
         `add rule ${t} ${hook} ip saddr @${SETS[4]} drop`,
         `add rule ${t} ${hook} ip6 saddr @${SETS[6]} drop`,
+        `add rule ${t} ${hook} ether saddr @${SETS.mac} drop`,
       );
     }
     await this.batch(lines);
   }
 
-  async add(ip: string, family: IpFamily, timeoutS: number, comment: string): Promise<void> {
+  async add(ip: string, family: BlockFamily, timeoutS: number, comment: string): Promise<void> {
     const set = `inet ${this.table} ${SETS[family]}`;
     const timeout = timeoutS > 0 ? ` timeout ${timeoutS}s` : '';
     // 'add' does not change the timeout of an element that exists: make sure it
@@ -67,7 +70,7 @@ export class NftBackend implements FirewallBackend {
     ]);
   }
 
-  async remove(ip: string, family: IpFamily): Promise<void> {
+  async remove(ip: string, family: BlockFamily): Promise<void> {
     const set = `inet ${this.table} ${SETS[family]}`;
     await this.batch([`add element ${set} { ${ip} }`, `delete element ${set} { ${ip} }`]);
   }
@@ -75,7 +78,7 @@ export class NftBackend implements FirewallBackend {
   async list(): Promise<KernelEntry[]> {
     const out: KernelEntry[] = [];
     if (this.runner.dryRun) return out;
-    for (const family of [4, 6] as const) {
+    for (const family of FAMILIES) {
       try {
         const { stdout } = await this.runner.run({ cmd: 'nft', args: ['-j', 'list', 'set', 'inet', this.table, SETS[family]] });
         out.push(...parseNftSetJson(stdout, family));
@@ -87,7 +90,7 @@ export class NftBackend implements FirewallBackend {
   }
 
   async flush(): Promise<void> {
-    await this.batch([`flush set inet ${this.table} ${SETS[4]}`, `flush set inet ${this.table} ${SETS[6]}`]);
+    await this.batch(FAMILIES.map((f) => `flush set inet ${this.table} ${SETS[f]}`));
   }
 
   async teardown(): Promise<void> {
@@ -101,7 +104,7 @@ interface NftElem {
 }
 
 /** Elements of `nft -j list set ...`: plain strings, or { elem: { val, timeout, expires, comment } }. */
-export function parseNftSetJson(text: string, family: IpFamily): KernelEntry[] {
+export function parseNftSetJson(text: string, family: BlockFamily): KernelEntry[] {
   const out: KernelEntry[] = [];
   const doc = JSON.parse(text) as { nftables?: { set?: { elem?: (string | NftElem)[] } }[] };
   for (const item of doc.nftables ?? []) {
@@ -110,7 +113,7 @@ export function parseNftSetJson(text: string, family: IpFamily): KernelEntry[] {
       if (typeof val !== 'string') continue;
       let ip: string;
       try {
-        ip = normalizeIp(val);
+        ip = canonicalAddress(val, family);
       } catch {
         continue;
       }

@@ -201,3 +201,38 @@ test('the network-wide SYN count takes back connections that complete their hand
   }
   assert.deepEqual(run(d, packets), []);
 });
+
+test('one device flooding from forged sources is named by its MAC; a MAC forwarding for few sources, or a device using its own address, is not', () => {
+  const DEV = '02:00:00:00:0a:01';
+  const GW = '02:00:00:00:0a:fe';
+  const forged = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const fromMac = (mac: string, p: Packet): Packet => ({ ...p, srcMac: mac });
+  const cases: Array<[string, (i: number, t: number) => Packet, number, number]> = [
+    ['flood.syn.mac', (i, t) => tcpPkt(t, forged(i), VIC, 1024 + i, 80, 'S'), 100, 1000010],
+    ['flood.icmp.mac', (i, t) => echoPkt(t, forged(i), VIC), 50, 1000011],
+    ['flood.udp.mac', (i, t) => udpPkt(t, forged(i), VIC, 1024 + i, 53), 5000, 1000012],
+  ];
+  for (const [rule, make, limit, sid] of cases) {
+    const d = new FloodDetector('fd');
+    const alerts = run(d, Array.from({ length: 2 * limit }, (_, i) => fromMac(DEV, make(i, 1000 + (i * 999) / (2 * limit)))));
+    const a = alerts.find((x) => x.rule === rule);
+    assert.ok(a, `${rule}: ${rules(alerts).join(', ')}`);
+    assert.equal(a.offender, DEV, 'the device is the one to block, not its forged sources');
+    assert.equal(a.srcMac, DEV);
+    assert.equal(a.sid, sid);
+    assert.equal(a.threshold, limit);
+    assert.match(a.reason, new RegExp(`^\\d+ .* from MAC ${DEV} in 1000 ms, sent from more than 64 source addresses \\(forged; threshold ${limit}\\); last `));
+    assert.ok(!alerts.some((x) => x.rule.endsWith('.src')), `${rule}: no forged source is named`);
+    // The same rule off: nothing named by MAC.
+    const off = new FloodDetector('fd', { synMac: 0, icmpMac: 0, udpMac: 0 });
+    assert.ok(!run(off, Array.from({ length: 2 * limit }, (_, i) => fromMac(DEV, make(i, 1000 + (i * 999) / (2 * limit))))).some((x) => x.rule.endsWith('.mac')), `${rule} off`);
+  }
+  // A gateway's MAC forwarding 300 SYNs a second from 60 internet hosts to 300 LAN ports: no spoofing evidence, no MAC alert.
+  const gw = new FloodDetector('fd');
+  const forwarded = run(gw, Array.from({ length: 300 }, (_, i) => fromMac(GW, tcpPkt(1000 + i * 3, `198.51.100.${i % 60}`, `192.168.1.${1 + (i % 200)}`, 40_000 + i, 1 + i, 'S'))));
+  assert.deepEqual(forwarded.filter((x) => x.rule.endsWith('.mac')), []);
+  // A device flooding from its own address: the per-source rule names the address; its MAC used one source.
+  const own = new FloodDetector('fd');
+  const plain = run(own, Array.from({ length: 200 }, (_, i) => fromMac(DEV, echoPkt(1000 + i, ATK, VIC))));
+  assert.deepEqual(rules(plain), ['flood.icmp.dst', 'flood.icmp.src']);
+});

@@ -19,6 +19,8 @@ import { fleetCentralSchema, fleetSensorSchema, type FleetSensorSettings } from 
 import { LogStore } from '../../../lib/store/store';
 import { recognise, type IncomingMessage } from '../../../lib/store/records';
 import type { BlockCommand } from '../../../lib/net/types';
+import { DecisionBook, parseDecision } from '../../../lib/fleet/decisions';
+import { Blocker, blockSchema } from '../../../lib/net/firewall/blocker';
 import { Mosquitto } from '../../support/mosquitto';
 import { makeAlert, makeDevice, readRows, tempDir } from '../../support/store';
 import { until } from '../../support/wait';
@@ -258,6 +260,33 @@ describe('fleet over a real Mosquitto', () => {
       await central.close();
       await store.close();
       await broker.dispose();
+    }
+  });
+});
+
+describe('decisions by MAC', () => {
+  it("a device blocked by its MAC on one sensor becomes a decision another sensor's iptables-block applies by MAC; malformed MACs are refused", async () => {
+    const now = Date.now();
+    const MAC = '02:00:00:00:00:88';
+    const attic = new DecisionBook('attic');
+    const cellar = new DecisionBook('cellar');
+    const [pub] = attic.fromBlockList([{ ip: MAC.toUpperCase(), since: now, expires: now + 600_000, reason: 'spoofing', rule: 'flood.syn.mac' }], now);
+    assert.equal(pub.topic, `ips/decisions/${MAC}`);
+    const cmd = cellar.apply(parseDecision(pub.topic, Buffer.from(pub.payload)), now);
+    assert.equal(cmd?.ip, MAC);
+    // The command goes to the receiving sensor's iptables-block (dry-run here): the MAC is blocked.
+    const logged: string[] = [];
+    const blocker = new Blocker({ ...defaultsOf(blockSchema), dryRun: true }, { send: () => undefined, log: (l) => logged.push(l), warn: () => undefined, error: () => undefined }, { addressReader: null });
+    const { report, refusals } = await blocker.handle({ payload: cmd });
+    assert.deepEqual(refusals, []);
+    assert.deepEqual(report?.payload.blocked.map((b) => b.ip), [MAC]);
+    assert.match(report?.commands?.[0] ?? '', /^ipset add ips-block-hw 02:00:00:00:00:88 timeout (59\d|600) /);
+    await blocker.close();
+    // The unblock follows the same way.
+    const [unpub] = attic.fromBlockList([], now + 1000);
+    assert.deepEqual(cellar.apply(parseDecision(unpub.topic, Buffer.from(unpub.payload)), now + 1000), { ip: MAC, action: 'unblock' });
+    for (const bad of ['ff:ff:ff:ff:ff:ff', '02-00-00-00-00-88', '01:00:5e:00:00:01']) {
+      assert.match(parseDecision(`ips/decisions/${bad}`, Buffer.alloc(0)).refused ?? '', /does not end in an IP or MAC address/, bad);
     }
   });
 });

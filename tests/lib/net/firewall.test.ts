@@ -17,11 +17,11 @@ import {
   formatCommand,
   type BackendSettings,
 } from '../../../lib/net/firewall';
-import { decodeNote, encodeNote, validateChainName, validateHostIp, validateNftName, validateSetName } from '../../../lib/net/firewall/names';
+import { decodeNote, encodeNote, validateBlockTarget, validateChainName, validateHostIp, validateMac, validateNftName, validateSetName } from '../../../lib/net/firewall/names';
 import { parseIpsetSave } from '../../../lib/net/firewall/ipset';
 import { parseNftSetJson } from '../../../lib/net/firewall/nftables';
 import { parseChainRules } from '../../../lib/net/firewall/iptables-rules';
-import { parseGateways, parseOwnAddresses } from '../../../lib/net/firewall/protected';
+import { parseGatewayMacs, parseGateways, parseOwnAddresses, parseOwnMacs } from '../../../lib/net/firewall/protected';
 import { blockActionsOf } from '../../../lib/net/firewall/messages';
 import { Blocker, blockSchema, type BlockerHost, type BlocklistReport } from '../../../lib/net/firewall/blocker';
 import { defaultsOf } from '../../../lib/base/settings';
@@ -73,6 +73,22 @@ describe('firewall names and addresses', () => {
     for (const [input, why] of refusals) assert.throws(() => validateHostIp(input), why, String(input));
   });
 
+  it('takes unicast MACs in lowercase and refuses broadcast, multicast, zero and other spellings', () => {
+    assert.deepEqual(validateBlockTarget(' 02:AB:cd:00:00:07 '), { ip: '02:ab:cd:00:00:07', family: 'mac' });
+    assert.deepEqual(validateBlockTarget('10.0.0.5'), { ip: '10.0.0.5', family: 4 });
+    const refusals: [unknown, RegExp][] = [
+      ['ff:ff:ff:ff:ff:ff', /broadcast/],
+      ['01:00:5e:00:00:01', /multicast/],
+      ['33:33:00:00:00:01', /multicast/],
+      ['00:00:00:00:00:00', /zero address/],
+      ['02-ab-cd-00-00-07', /expected an IPv4 or IPv6 address or a MAC address \(aa:bb:cc:dd:ee:ff\)/],
+      ['02ab.cd00.0007', /or a MAC address/],
+      ['02:ab:cd:00:00', /or a MAC address/],
+    ];
+    for (const [input, why] of refusals) assert.throws(() => validateBlockTarget(input), why, String(input));
+    assert.throws(() => validateMac('02:ab:cd:00:00:07; x'), /six colon-separated hex pairs/);
+  });
+
   it('stores why and since when in a kernel comment that survives the tools', () => {
     const note = { since: 1_700_000_123_456, rule: 'flood.syn', reason: 'SYN flood: 900 "half-open" in 1 s\n\\ `x`' };
     const text = encodeNote(note);
@@ -86,38 +102,46 @@ describe('firewall names and addresses', () => {
 });
 
 describe('dry-run command lines', () => {
-  it('ipset backend: two sets with timeouts, one DROP rule, hooks first in INPUT and FORWARD for both families', async () => {
+  it('ipset backend: address sets and a MAC set with timeouts, DROP rules, hooks first in INPUT and FORWARD for both families', async () => {
     const { runner, backend } = dry('ipset');
     await backend.setup();
     const lines = runner.take();
     assert.deepEqual(lines, [
       'ipset create ips-block-v4 hash:ip family inet timeout 0 maxelem 200000 comment',
+      'ipset create ips-block-v6 hash:ip family inet6 timeout 0 maxelem 200000 comment',
+      'ipset create ips-block-hw hash:mac timeout 0 maxelem 200000 comment',
       'iptables -w 10 -N IPS-BLOCK',
       'iptables -w 10 -A IPS-BLOCK -m set --match-set ips-block-v4 src -j DROP',
+      'iptables -w 10 -A IPS-BLOCK -m set --match-set ips-block-hw src -j DROP',
       'iptables -w 10 -I INPUT 1 -j IPS-BLOCK',
       'iptables -w 10 -I FORWARD 1 -j IPS-BLOCK',
-      'ipset create ips-block-v6 hash:ip family inet6 timeout 0 maxelem 200000 comment',
       'ip6tables -w 10 -N IPS-BLOCK',
       'ip6tables -w 10 -A IPS-BLOCK -m set --match-set ips-block-v6 src -j DROP',
+      'ip6tables -w 10 -A IPS-BLOCK -m set --match-set ips-block-hw src -j DROP',
       'ip6tables -w 10 -I INPUT 1 -j IPS-BLOCK',
       'ip6tables -w 10 -I FORWARD 1 -j IPS-BLOCK',
     ]);
     await backend.add('fd00::7', 6, 90, 'ips s=1 r=manual x');
+    await backend.add('02:00:00:00:00:07', 'mac', 60, 'ips s=1 r=lan.spoof.many x');
     await backend.remove('10.0.0.9', 4);
+    await backend.remove('02:00:00:00:00:07', 'mac');
     await backend.teardown();
     assert.deepEqual(runner.take(), [
       "ipset add ips-block-v6 fd00::7 timeout 90 comment 'ips s=1 r=manual x' -exist",
+      "ipset add ips-block-hw 02:00:00:00:00:07 timeout 60 comment 'ips s=1 r=lan.spoof.many x' -exist",
       'ipset del ips-block-v4 10.0.0.9 -exist',
+      'ipset del ips-block-hw 02:00:00:00:00:07 -exist',
       'iptables -w 10 -D INPUT -j IPS-BLOCK',
       'iptables -w 10 -D FORWARD -j IPS-BLOCK',
       'iptables -w 10 -F IPS-BLOCK',
       'iptables -w 10 -X IPS-BLOCK',
-      'ipset destroy ips-block-v4',
       'ip6tables -w 10 -D INPUT -j IPS-BLOCK',
       'ip6tables -w 10 -D FORWARD -j IPS-BLOCK',
       'ip6tables -w 10 -F IPS-BLOCK',
       'ip6tables -w 10 -X IPS-BLOCK',
+      'ipset destroy ips-block-v4',
       'ipset destroy ips-block-v6',
+      'ipset destroy ips-block-hw',
     ]);
   });
 
@@ -131,6 +155,8 @@ describe('dry-run command lines', () => {
     assert.match(setup.input ?? '', /^add set inet guard block4 \{ type ipv4_addr; flags timeout; size 200000; \}$/m);
     assert.match(setup.input ?? '', /^add chain inet guard forward \{ type filter hook forward priority filter - 10; policy accept; \}$/m);
     assert.match(setup.input ?? '', /^add rule inet guard input ip6 saddr @block6 drop$/m);
+    assert.match(setup.input ?? '', /^add set inet guard blockmac \{ type ether_addr; flags timeout; size 200000; \}$/m);
+    assert.match(setup.input ?? '', /^add rule inet guard forward ether saddr @blockmac drop$/m);
     assert.deepEqual(add.input?.trim().split('\n'), [
       'add element inet guard block4 { 10.0.0.9 }',
       'delete element inet guard block4 { 10.0.0.9 }',
@@ -144,6 +170,15 @@ describe('dry-run command lines', () => {
     runner.take();
     await backend.add('10.0.0.9', 4, 30, 'ips s=1 e=31 r=manual x');
     assert.deepEqual(runner.take(), ["iptables -w 10 -A IPS-BLOCK -s 10.0.0.9/32 -m comment --comment 'ips s=1 e=31 r=manual x' -j DROP"]);
+    // A MAC: one rule in each family's chain, so the device loses IPv4 and IPv6.
+    await backend.add('02:00:00:00:00:07', 'mac', 30, 'ips s=1 e=31 r=lan.spoof.many x');
+    await backend.remove('02:00:00:00:00:07', 'mac');
+    assert.deepEqual(runner.take(), [
+      "iptables -w 10 -A IPS-BLOCK -m mac --mac-source 02:00:00:00:00:07 -m comment --comment 'ips s=1 e=31 r=lan.spoof.many x' -j DROP",
+      "ip6tables -w 10 -A IPS-BLOCK -m mac --mac-source 02:00:00:00:00:07 -m comment --comment 'ips s=1 e=31 r=lan.spoof.many x' -j DROP",
+      'iptables -w 10 -D IPS-BLOCK -m mac --mac-source 02:00:00:00:00:07 -j DROP',
+      'ip6tables -w 10 -D IPS-BLOCK -m mac --mac-source 02:00:00:00:00:07 -j DROP',
+    ]);
   });
 
   it('runs inside a named namespace only when the name is safe', async () => {
@@ -195,10 +230,12 @@ describe('parsers of the tools output', () => {
       '-A IPS-BLOCK -m set --match-set ips-block-v6 src -j DROP',
       '-A IPS-BLOCK -s fd00::5/128 -m comment --comment "ips s=1 e=0 r=manual by hand" -j DROP',
       '-A IPS-BLOCK -s 10.0.0.1/32 -m comment --comment ips -j DROP',
+      '-A IPS-BLOCK -m mac --mac-source 02:AB:00:00:00:07 -m comment --comment "ips s=1 r=lan.spoof.many x" -j DROP',
     ];
     assert.deepEqual(parseChainRules(lines, 'IPS-BLOCK'), [
-      { ip: 'fd00::5', num: 2, comment: 'ips s=1 e=0 r=manual by hand' },
-      { ip: '10.0.0.1', num: 3, comment: 'ips' },
+      { ip: 'fd00::5', family: 6, num: 2, comment: 'ips s=1 e=0 r=manual by hand' },
+      { ip: '10.0.0.1', family: 4, num: 3, comment: 'ips' },
+      { ip: '02:ab:00:00:00:07', family: 'mac', num: 4, comment: 'ips s=1 r=lan.spoof.many x' },
     ]);
   });
 
@@ -213,6 +250,10 @@ describe('parsers of the tools output', () => {
       ['192.168.1.1', 'it is the default gateway (via eth0)'],
       ['fe80::1', 'it is the default gateway (via eth0)'],
     ]);
+    const links = JSON.stringify([{ ifname: 'lo', address: '00:00:00:00:00:00' }, { ifname: 'eth0', address: '02:AB:00:00:00:02' }, { ifname: 'wg0', link_type: 'none' }]);
+    assert.deepEqual([...parseOwnMacs(links).keys()], ['02:ab:00:00:00:02']);
+    const neigh = JSON.stringify([{ dst: '192.168.1.1', dev: 'eth0', lladdr: '02:AB:00:00:00:01', state: ['REACHABLE'] }, { dst: '192.168.1.7', dev: 'eth0', lladdr: '02:ab:00:00:00:07' }, { dst: '192.168.1.9', dev: 'eth0', state: ['FAILED'] }]);
+    assert.deepEqual([...parseGatewayMacs(neigh, parseGateways(routes)).entries()], [['02:ab:00:00:00:01', 'it is the MAC of the default gateway 192.168.1.1 (on eth0)']]);
   });
 });
 

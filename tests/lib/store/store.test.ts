@@ -313,7 +313,8 @@ describe('LogStore', () => {
 
   it('records block history as block/update/unblock/expire events, and remembers the state across reopen', async () => {
     const file = path.join(dir('blocks'), 'log.db');
-    const A = { ip: '10.0.0.66', since: 1000, expires: 0, reason: 'scan', rule: 'scan.vertical' };
+    // A is a device blocked by its MAC (iptables-block's MAC offenders), B an address.
+    const A = { ip: '02:00:00:00:00:66', since: 1000, expires: 0, reason: 'spoofing', rule: 'lan.spoof.many' };
     const B = { ip: '10.0.0.77', since: 2000, expires: 9000, reason: 'flood', rule: 'flood.syn' };
     const snap = (ts: number, blocked: object[]) => records({ payload: { blocked } }, ts);
     let { store } = startStore(file);
