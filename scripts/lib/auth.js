@@ -7,6 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 const bcrypt = require('bcryptjs');
+const { URLSearchParams } = require('url');
 
 const USER_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 
