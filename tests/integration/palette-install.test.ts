@@ -24,7 +24,7 @@ const DASHBOARDS = ['node-red-dashboard', '@flowfuse/node-red-dashboard'];
 function npm(args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('npm', [...args, '--no-audit', '--no-fund', '--no-update-notifier'], { cwd, timeout: 15 * 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`npm ${args.join(' ')}: ${err.message}\n${stderr}`));
+      if (err) reject(new Error(`npm ${args.join(' ')}: ${err.message}\n${stdout}\n${stderr}`));
       else resolve(stdout);
     });
   });
@@ -50,6 +50,12 @@ function installedVersion(dir: string, name: string): string | null {
   }
 }
 
+/** Whether this npm has `npm install-scripts` (11.18 and later). */
+function npmHasInstallScripts(version: string): boolean {
+  const [major, minor] = version.trim().split('.').map(Number);
+  return major > 11 || (major === 11 && minor >= 18);
+}
+
 interface NodeSet { module: string; types: string[]; enabled: boolean; err?: string }
 
 describe('palette install of the packed module', () => {
@@ -71,8 +77,14 @@ describe('palette install of the packed module', () => {
       fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', description: 'A Node-RED Project', version: '0.0.1', private: true }, null, 2));
       await npm(['install', '--prefer-offline', '--save', '--save-prefix=~', '--omit=dev', '--engine-strict', tgz], userDir);
       assert.equal(installedVersion(userDir, 'node-red-contrib-ips'), pkg.version);
-      // The README's next step: approve and build the native parts.
-      await npm(['install-scripts', 'approve', ...NATIVE], userDir);
+      // The README's next step: approve and build the native parts. npm has
+      // the approval command from 11.18 (npm 12 blocks unapproved scripts);
+      // an older npm ran the scripts at install, so there is nothing to approve.
+      if (npmHasInstallScripts(await npm(['--version'], userDir))) {
+        await npm(['install-scripts', 'approve', ...NATIVE], userDir);
+        const approved = (JSON.parse(fs.readFileSync(path.join(userDir, 'package.json'), 'utf8')) as { allowScripts?: Record<string, unknown> }).allowScripts ?? {};
+        for (const m of NATIVE) assert.ok(Object.keys(approved).some((k) => k === m || k.startsWith(`${m}@`)), `${m} approved in allowScripts`);
+      }
       await npm(['rebuild', ...NATIVE], userDir);
       for (const m of NATIVE) {
         const built = await new Promise<string>((resolve) => {
