@@ -255,7 +255,9 @@ const ROUTER = {
     // Devices
     b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}', flowOutput: 'new' }) }, 140, 120, [['vendor', 'reputation'], ['reputation'], ['alerts-in']]);
     // Device stats reach ip-reputation for the devices' MACs; only the flow records go on from it to the history.
-    b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth']]);
+    // With their vendor names they reach the threat-lists view too: a device's first alert can come before the
+    // neighbour table has its MAC, and the view then shows the MAC and vendor once the device stats have them.
+    b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth', 'rep-view']]);
     b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate', 'notify', 'fleet'], ['alerts-in']]);
     b.func('device-view', 'device list view', code.DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
     ui.template('device-list', { name: 'device list', view: 'device-list', group: 'g-devices', order: 1, width: 12, height: 8 }, 1010, 100, [['block']]);
