@@ -313,6 +313,12 @@ return on ? [msg, null] : [null, msg];`, 2, 900, 320, [['meter'], ['nfq']]);
     ui.template('blocklist', { name: 'blocklist', view: 'blocklist', group: 'g-block', order: 1, width: 12, height: 6 }, 1610, 380, [['block']]);
     b.func('model', 'dashboard model', code.ALERT_MODEL_FUNC, 5, 1210, 500, [['alert-log'], [], [], [], []]);
     ui.template('alert-log', { name: 'alert log', view: 'threat-log', group: 'g-log', order: 1, width: 24, height: 10 }, 1420, 500, [[]]);
+    // After a restart the alert log and the threat-lists view start from the history: the last 200 alerts, with their
+    // lists, devices and countries (sqlite-log keeps them), then the live ones on top.
+    b.add('reload-tick', 'inject', { name: 'on deploy: the last alerts', props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }], repeat: '', crontab: '', once: true,
+      onceDelay: '1', topic: 'query', payload: '{"name":"recentAlerts","limit":200}', payloadType: 'json' }, 580, 560, [['reload-query']]);
+    b.sqliteLog('reload-query', 'alert history', 800, 560, [['reload-alerts']]);
+    b.func('reload-alerts', 'stored alerts → log, threat lists', code.RELOAD_ALERTS_FUNC, 2, 1010, 580, [['model'], ['rep-view']]);
     b.func('toast-filter', 'high severity → toast', `const a = msg.payload;
 if (!a || a.severity !== 'high') return null;
 return { topic: a.signature, payload: a.reason };`, 1, 1210, 560, [['toast']]);

@@ -165,6 +165,18 @@ return { payload: {
     countries: Object.keys(state.countries).sort().map((device) => ({ device, top: top(state.countries[device]) })),
 } };`;
 
+/** sqlite-log's recentAlerts (newest first) → the alerts as they were raised (oldest first): one batch for the alert log, each reputation alert for the threat-lists view. */
+const RELOAD_ALERTS_FUNC = `// The stored rows have every Alert field (null where the alert had none) plus the row's id, time and uid.
+if (msg.topic !== 'recentAlerts' || !Array.isArray(msg.payload)) return null;
+const alerts = msg.payload.slice().reverse().map((r) => {
+    const a = {};
+    for (const k of Object.keys(r)) if (r[k] !== null && k !== 'id' && k !== 'time' && k !== 'uid') a[k] = r[k];
+    return a;
+});
+node.status({ text: alerts.length + ' alerts from the history' });
+if (alerts.length === 0) return null;
+return [{ payload: alerts }, alerts.filter((a) => a.category === 'reputation').map((a) => ({ topic: a.rule, payload: a }))];`;
+
 /**
  * flow-classify's judged flows → the last capture's flows as CSV rows (the
  * columns of `ips flows`, from lib/detect/flow/features.ts, then the model's
@@ -235,7 +247,8 @@ case 'sensors':
 case 'recentAlerts':
     return [null, { sensorColumn: true, payload: rows.map((a) => ({ key: a.id, ts: a.ts, sensor: a.sensor, src: a.src, sport: a.sport, dst: a.dst, dport: a.dport,
         srcMac: a.srcMac, proto: a.proto, rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
-        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector })) }, null, null];
+        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector,
+        list: a.list, listEntry: a.listEntry, device: a.device, deviceMac: a.deviceMac, deviceVendor: a.deviceVendor, country: a.country, asn: a.asn, asOrg: a.asOrg })) }, null, null];
 case 'sensorDevices': {
     const blocked = context.get('blocked') || [];
     return [null, null, { sensorColumn: true, payload: { devices: rows.map((d) => Object.assign({}, d, { blocked: blocked.includes(d.ip) })) } }, null];
@@ -265,4 +278,4 @@ if (!ip) {
 // fleet-central checks the address and says why it refuses one
 return { topic: 'block', payload: ip };`;
 
-module.exports = { FLOWS_CSV_FUNC, FLEET_QUERIES_FUNC, FLEET_VIEW_FUNC, BLOCK_EVERYWHERE_FUNC, REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };
+module.exports = { RELOAD_ALERTS_FUNC, FLOWS_CSV_FUNC, FLEET_QUERIES_FUNC, FLEET_VIEW_FUNC, BLOCK_EVERYWHERE_FUNC, REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };
