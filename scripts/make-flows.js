@@ -255,7 +255,9 @@ const ROUTER = {
     // Devices
     b.add('conntrack', 'conntrack-poll', { name: 'devices', ...settingsOf('conntrack-poll', { lan: '${LAN_CIDR}', flowOutput: 'new' }) }, 140, 120, [['vendor', 'reputation'], ['reputation'], ['alerts-in']]);
     // Device stats reach ip-reputation for the devices' MACs; only the flow records go on from it to the history.
-    b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth']]);
+    // With their vendor names they reach the threat-lists view too: a device's first alert can come before the
+    // neighbour table has its MAC, and the view then shows the MAC and vendor once the device stats have them.
+    b.add('vendor', 'vendor-lookup', { name: 'vendor names', ...settingsOf('vendor-lookup') }, 340, 120, [['bandwidth', 'rep-view']]);
     b.add('bandwidth', 'bandwidth-threshold', { name: 'bandwidth limits', ...BANDWIDTH }, 560, 120, [['history', 'device-view', 'device-rate', 'notify', 'fleet'], ['alerts-in']]);
     b.func('device-view', 'device list view', code.DEVICE_VIEW_FUNC, 1, 800, 100, [['device-list']]);
     ui.template('device-list', { name: 'device list', view: 'device-list', group: 'g-devices', order: 1, width: 12, height: 8 }, 1010, 100, [['block']]);
@@ -311,6 +313,12 @@ return on ? [msg, null] : [null, msg];`, 2, 900, 320, [['meter'], ['nfq']]);
     ui.template('blocklist', { name: 'blocklist', view: 'blocklist', group: 'g-block', order: 1, width: 12, height: 6 }, 1610, 380, [['block']]);
     b.func('model', 'dashboard model', code.ALERT_MODEL_FUNC, 5, 1210, 500, [['alert-log'], [], [], [], []]);
     ui.template('alert-log', { name: 'alert log', view: 'threat-log', group: 'g-log', order: 1, width: 24, height: 10 }, 1420, 500, [[]]);
+    // After a restart the alert log and the threat-lists view start from the history: the last 200 alerts, with their
+    // lists, devices and countries (sqlite-log keeps them), then the live ones on top.
+    b.add('reload-tick', 'inject', { name: 'on deploy: the last alerts', props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }], repeat: '', crontab: '', once: true,
+      onceDelay: '1', topic: 'query', payload: '{"name":"recentAlerts","limit":200}', payloadType: 'json' }, 580, 560, [['reload-query']]);
+    b.sqliteLog('reload-query', 'alert history', 800, 560, [['reload-alerts']]);
+    b.func('reload-alerts', 'stored alerts → log, threat lists', code.RELOAD_ALERTS_FUNC, 2, 1010, 580, [['model'], ['rep-view']]);
     b.func('toast-filter', 'high severity → toast', `const a = msg.payload;
 if (!a || a.severity !== 'high') return null;
 return { topic: a.signature, payload: a.reason };`, 1, 1210, 560, [['toast']]);

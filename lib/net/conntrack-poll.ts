@@ -93,6 +93,8 @@ export class ConntrackPoller {
   private started = false;
   private closed = false;
   private lastNeighbourRefresh = 0;
+  /** Devices the neighbour table was read again for (once each) because it had no MAC for them. */
+  private readonly askedMac = new Set<string>();
   readonly state: PollerState = { accountingOff: null, fault: null, last: null };
 
   /** Throws with the reason when the settings cannot be used (bad policy, no LAN). */
@@ -133,11 +135,8 @@ export class ConntrackPoller {
       const book = this.book ?? await this.buildBook();
       const entries = await this.reader.read();
       const now = Date.now();
-      if (this.neighbours && now - this.lastNeighbourRefresh > 5000) {
-        this.lastNeighbourRefresh = now;
-        await this.neighbours.refresh().catch((err: Error) => this.events.warn(`neighbour table: ${err.message}`));
-      }
       const result = book.poll(entries, now);
+      await this.refreshNeighbours(result, now);
       if (this.closed) return;
       const report = this.reportOf(result);
       this.state.fault = null;
@@ -224,6 +223,31 @@ export class ConntrackPoller {
       exclude = new Set(addresses);
     }
     return new DeviceBook({ lan, exclude, idleMs: s.idleS * 1000, collectActive: s.flowOutput === 'all' });
+  }
+
+  /**
+   * The neighbour table is read every 5 s, and at once (at most every second)
+   * when a device it has no MAC for shows up: a device's first flows then
+   * carry its MAC, so an alert on them (ip-reputation's) names it. Each device
+   * triggers that early read once; one the table never lists (beyond a router,
+   * no ARP) waits for the 5 s reads like the others.
+   */
+  private async refreshNeighbours(result: PollResult, now: number): Promise<void> {
+    const table = this.neighbours;
+    if (!table) return;
+    const since = now - this.lastNeighbourRefresh;
+    let early = false;
+    if (since > 1000) {
+      for (const d of result.devices) {
+        if (table.byIp(d.ip)?.mac || this.askedMac.has(d.ip)) continue;
+        if (this.askedMac.size >= 4096) this.askedMac.clear();
+        this.askedMac.add(d.ip);
+        early = true;
+      }
+    }
+    if (since <= 5000 && !early) return;
+    this.lastNeighbourRefresh = now;
+    await table.refresh().catch((err: Error) => this.events.warn(`neighbour table: ${err.message}`));
   }
 
   private reportOf(result: PollResult): PollReport {

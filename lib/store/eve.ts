@@ -64,7 +64,7 @@ export interface EveRecord {
   ip_v?: number;
   host?: string;
   pcap_filename?: string;
-  ether?: { src_mac: string };
+  ether?: { src_mac?: string; dest_mac?: string };
   alert?: EveAlertBody;
   payload?: string;
   payload_printable?: string;
@@ -185,6 +185,7 @@ export function eveAlert(a: Alert, ctx: EveContext = {}, id?: string): EveRecord
   };
   if (id !== undefined) metadata.ips_id = [id];
   if (a.offender) metadata.ips_offender = [a.offender];
+  reputationMetadata(a, metadata, rec);
   const body: EveAlertBody = {
     action: a.action === 'drop' ? 'blocked' : 'allowed',
     gid: a.gid ?? 1,
@@ -209,6 +210,36 @@ export function eveAlert(a: Alert, ctx: EveContext = {}, id?: string): EveRecord
     } else metadata.ips_evidence = [a.evidence];
   }
   return rec;
+}
+
+/**
+ * What ip-reputation and GeoIP add to an alert. EVE has no place of its own
+ * for them (Suricata writes no GeoIP; log shippers add their own `geoip` or
+ * `source.geo` objects, which the schema does not allow in the record), so
+ * they travel as `alert.metadata` entries, which Suricata's rules fill the
+ * same way and EveBox and Filebeat show: `ips_list`, `ips_list_category`,
+ * `ips_list_entry`, `ips_direction`, `ips_device`, `ips_device_mac`,
+ * `ips_device_vendor`, `ips_country`, `ips_asn`, `ips_as_org`. The device's
+ * MAC is also `ether.src_mac` (outbound: the device is the source) or
+ * `ether.dest_mac` (inbound) when the packet's own MAC is not there.
+ */
+function reputationMetadata(a: Alert, metadata: Record<string, string[]>, rec: EveRecord): void {
+  const put = (key: string, v: string | number | undefined) => {
+    if (v !== undefined && v !== null && v !== '') metadata[key] = [String(v)];
+  };
+  put('ips_list', a.list);
+  put('ips_list_category', a.listCategory);
+  put('ips_list_entry', a.listEntry);
+  put('ips_direction', a.direction);
+  put('ips_device', a.device);
+  put('ips_device_mac', a.deviceMac);
+  put('ips_device_vendor', a.deviceVendor);
+  put('ips_country', a.country);
+  put('ips_asn', a.asn);
+  put('ips_as_org', a.asOrg);
+  if (!a.deviceMac || !a.device) return;
+  if (a.device === a.src && !rec.ether) rec.ether = { src_mac: a.deviceMac };
+  else if (a.device === a.dst && !rec.ether?.dest_mac) rec.ether = { ...rec.ether, dest_mac: a.deviceMac };
 }
 
 function spell(name: string): string {

@@ -100,6 +100,8 @@ function eveOfRow(table: TableName, r: Row): object {
     src: String(r.src ?? ''), dst: String(r.dst ?? ''), offender: opt(r.offender), proto: String(r.proto ?? ''), sport: opt(r.sport), dport: opt(r.dport),
     srcMac: opt(r.src_mac), count: Number(r.count ?? 1), windowMs: Number(r.window_ms ?? 0), threshold: Number(r.threshold ?? 0),
     reason: String(r.reason ?? ''), evidence: opt(r.evidence), detector: String(r.detector ?? ''),
+    list: opt(r.list), listCategory: opt(r.list_category), listEntry: opt(r.list_entry), direction: opt<string>(r.direction) as Alert['direction'],
+    device: opt(r.device), deviceMac: opt(r.device_mac), deviceVendor: opt(r.device_vendor), country: opt(r.country), asn: opt(r.asn), asOrg: opt(r.as_org),
   };
   return eveAlert(alert, ctx, opt<string>(r.uid));
 }

@@ -108,6 +108,10 @@ function where(eq: [string, SqlValue | undefined][], col: string, from?: number,
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+/** The alert columns ip-reputation and GeoIP fill (schema 7), named as the Alert's fields. */
+export const REPUTATION_COLUMNS = `list, list_category AS listCategory, list_entry AS listEntry, direction, device, device_mac AS deviceMac,
+                device_vendor AS deviceVendor, country, asn, as_org AS asOrg`;
+
 /** deviceHistory without `ip`: how many of the busiest devices get a series. */
 export const HISTORY_DEVICES = 10;
 
@@ -122,7 +126,8 @@ export const QUERIES: Record<QueryName, QueryDef> = {
       const w = where([['rule', text(p, 'rule')], ['severity', text(p, 'severity')], ['category', text(p, 'category')], ['src', text(p, 'src')], ['sensor', sensorParam(p)]], 'ts', from, to);
       const rows = await all<Record<string, SqlValue>>(db,
         `SELECT id, ts, rule, sid, signature, category, severity, action, src, dst, proto, sport, dport, src_mac AS srcMac,
-                count, window_ms AS windowMs, threshold, reason, evidence, detector, offender, sensor, uid
+                count, window_ms AS windowMs, threshold, reason, evidence, detector, offender, sensor, uid,
+                ${REPUTATION_COLUMNS}
          FROM alerts ${w.sql} ORDER BY ts DESC LIMIT ?`, [...w.params, limit]);
       const payload = rows.map((r) => ({ time: iso(r.ts), ...r }));
       return { name: 'recentAlerts', payload, count: payload.length };

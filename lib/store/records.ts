@@ -62,8 +62,9 @@ export function checkSensorName(v: unknown, where: string): string {
 export const TABLES = {
   alert: {
     table: 'alerts',
-    columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector', 'offender', 'sensor', 'uid'],
-    numeric: ['ts', 'logged', 'sid', 'sport', 'dport', 'count', 'window_ms', 'threshold'],
+    columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector', 'offender', 'sensor', 'uid',
+      'list', 'list_category', 'list_entry', 'direction', 'device', 'device_mac', 'device_vendor', 'country', 'asn', 'as_org'],
+    numeric: ['ts', 'logged', 'sid', 'sport', 'dport', 'count', 'window_ms', 'threshold', 'asn'],
   },
   device: {
     table: 'devices',
@@ -136,6 +137,9 @@ export function alertRow(a: Obj, where: string, now: number, sensor: string | nu
     str(a, 'dst', where), str(a, 'proto', where), num(a, 'sport', where), num(a, 'dport', where), str(a, 'srcMac', where),
     num(a, 'count', where), num(a, 'windowMs', where), num(a, 'threshold', where), str(a, 'reason', where),
     str(a, 'evidence', where), str(a, 'detector', where), str(a, 'offender', where), sensor, str(a, 'id', where),
+    // ip-reputation and GeoIP (schema 7)
+    str(a, 'list', where), str(a, 'listCategory', where), str(a, 'listEntry', where), str(a, 'direction', where), str(a, 'device', where),
+    str(a, 'deviceMac', where), str(a, 'deviceVendor', where), str(a, 'country', where), num(a, 'asn', where), str(a, 'asOrg', where),
   ];
   return { kind: 'alert', values };
 }

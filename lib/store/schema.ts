@@ -72,6 +72,19 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE blocks ADD COLUMN sensor TEXT;
    CREATE TABLE sensors (name TEXT PRIMARY KEY, last_seen REAL NOT NULL, health TEXT) WITHOUT ROWID;
    CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload TEXT NOT NULL, queued REAL NOT NULL);`,
+  // 7: what ip-reputation and GeoIP add to an alert (Alert.list … asOrg): the list, its category, the entry that matched,
+  // the direction, the LAN device with its MAC and vendor, and the country, AS number and AS organisation of the address.
+  // Older rows have none (null).
+  `ALTER TABLE alerts ADD COLUMN list TEXT;
+   ALTER TABLE alerts ADD COLUMN list_category TEXT;
+   ALTER TABLE alerts ADD COLUMN list_entry TEXT;
+   ALTER TABLE alerts ADD COLUMN direction TEXT;
+   ALTER TABLE alerts ADD COLUMN device TEXT;
+   ALTER TABLE alerts ADD COLUMN device_mac TEXT;
+   ALTER TABLE alerts ADD COLUMN device_vendor TEXT;
+   ALTER TABLE alerts ADD COLUMN country TEXT;
+   ALTER TABLE alerts ADD COLUMN asn INTEGER;
+   ALTER TABLE alerts ADD COLUMN as_org TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

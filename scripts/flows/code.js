@@ -98,19 +98,46 @@ msg.payload = [{ series: chart.series.map((s) => s.replace(/ B\\/s$/, '')), labe
     data: chart.data.map((points) => points.map((p) => ({ x: p.x, y: Math.round(p.y / 102.4) / 10 }))) }];
 return msg;`;
 
-/** ip-reputation's three outputs → the threat-lists view: each list's size, age, last refresh and hits; the devices that reached listed addresses; each device's top destination countries. */
+/**
+ * ip-reputation's three outputs and vendor-lookup's device stats → the threat-lists view: each list's size, age, last
+ * refresh and hits; the devices that reached listed addresses, with MAC and vendor; each device's top destination countries.
+ */
 const REPUTATION_VIEW_FUNC = `// Keeps the threat-lists view: lists (ip-reputation's list report), devices
 // that reached listed addresses (its alerts), destination countries per
-// device (the flow records it enriched with GeoIP).
-const state = context.get('state') || { lists: [], devices: {}, countries: {} };
+// device (the flow records it enriched with GeoIP). A device's MAC and vendor
+// come from its alert or, when the alert was raised before the router's
+// neighbour table had the MAC, from the device stats that follow.
+const state = context.get('state') || { lists: [], devices: {}, countries: {}, known: {} };
+state.known = state.known || {};
+const fill = (d) => {
+    const k = state.known[d.device];
+    if (!k) return false;
+    const before = d.mac + ' ' + d.vendor;
+    d.mac = d.mac || k.mac;
+    d.vendor = d.vendor || k.vendor;
+    return d.mac + ' ' + d.vendor !== before;
+};
 if (msg.topic === 'lists') {
     state.lists = (msg.payload || []).map((l) => ({ name: l.name, category: l.category, entries: l.entries, ageS: l.ageS, hits: l.hits,
         result: l.last ? l.last.result : '', reason: l.last ? l.last.reason : '', at: l.last ? l.last.at : 0 }));
+} else if (msg.topic === 'devices' && Array.isArray(msg.payload)) {
+    let changed = false;
+    for (const s of msg.payload) {
+        if (!s || !s.ip || !(s.mac || s.vendor)) continue;
+        const k = state.known[s.ip] = state.known[s.ip] || {};
+        k.mac = s.mac || k.mac;
+        k.vendor = s.vendor || k.vendor;
+        if (state.devices[s.ip] && fill(state.devices[s.ip])) changed = true;
+    }
+    context.set('state', state);
+    // device stats come every poll: the view is sent again only when a listed device's MAC or vendor became known
+    if (!changed) return null;
 } else if (msg.payload && msg.payload.category === 'reputation') {
     const a = msg.payload;
     const d = state.devices[a.device] = state.devices[a.device] || { device: a.device, lists: [], hits: 0 };
     d.mac = a.deviceMac || d.mac;
     d.vendor = a.deviceVendor || d.vendor;
+    fill(d);
     d.hits += a.count || 1;
     d.last = a.ts;
     d.listed = a.offender;
@@ -118,12 +145,15 @@ if (msg.topic === 'lists') {
     const l = state.lists.find((x) => x.name === a.list);
     if (l) l.hits = (l.hits || 0) + (a.count || 1);
 } else if (msg.topic === 'flows' && Array.isArray(msg.payload)) {
+    let counted = false;
     for (const f of msg.payload) {
         if (!f.country) continue;
         const device = f.device || f.src;
         const per = state.countries[device] = state.countries[device] || {};
         per[f.country] = (per[f.country] || 0) + 1;
+        counted = true;
     }
+    if (!counted) return null;
 } else {
     return null;
 }
@@ -134,6 +164,18 @@ return { payload: {
     devices: Object.values(state.devices).sort((x, y) => y.last - x.last),
     countries: Object.keys(state.countries).sort().map((device) => ({ device, top: top(state.countries[device]) })),
 } };`;
+
+/** sqlite-log's recentAlerts (newest first) → the alerts as they were raised (oldest first): one batch for the alert log, each reputation alert for the threat-lists view. */
+const RELOAD_ALERTS_FUNC = `// The stored rows have every Alert field (null where the alert had none) plus the row's id, time and uid.
+if (msg.topic !== 'recentAlerts' || !Array.isArray(msg.payload)) return null;
+const alerts = msg.payload.slice().reverse().map((r) => {
+    const a = {};
+    for (const k of Object.keys(r)) if (r[k] !== null && k !== 'id' && k !== 'time' && k !== 'uid') a[k] = r[k];
+    return a;
+});
+node.status({ text: alerts.length + ' alerts from the history' });
+if (alerts.length === 0) return null;
+return [{ payload: alerts }, alerts.filter((a) => a.category === 'reputation').map((a) => ({ topic: a.rule, payload: a }))];`;
 
 /**
  * flow-classify's judged flows → the last capture's flows as CSV rows (the
@@ -205,7 +247,8 @@ case 'sensors':
 case 'recentAlerts':
     return [null, { sensorColumn: true, payload: rows.map((a) => ({ key: a.id, ts: a.ts, sensor: a.sensor, src: a.src, sport: a.sport, dst: a.dst, dport: a.dport,
         srcMac: a.srcMac, proto: a.proto, rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
-        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector })) }, null, null];
+        count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector,
+        list: a.list, listEntry: a.listEntry, device: a.device, deviceMac: a.deviceMac, deviceVendor: a.deviceVendor, country: a.country, asn: a.asn, asOrg: a.asOrg })) }, null, null];
 case 'sensorDevices': {
     const blocked = context.get('blocked') || [];
     return [null, null, { sensorColumn: true, payload: { devices: rows.map((d) => Object.assign({}, d, { blocked: blocked.includes(d.ip) })) } }, null];
@@ -235,4 +278,4 @@ if (!ip) {
 // fleet-central checks the address and says why it refuses one
 return { topic: 'block', payload: ip };`;
 
-module.exports = { FLOWS_CSV_FUNC, FLEET_QUERIES_FUNC, FLEET_VIEW_FUNC, BLOCK_EVERYWHERE_FUNC, REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };
+module.exports = { RELOAD_ALERTS_FUNC, FLOWS_CSV_FUNC, FLEET_QUERIES_FUNC, FLEET_VIEW_FUNC, BLOCK_EVERYWHERE_FUNC, REPUTATION_VIEW_FUNC, ALERT_MODEL_FUNC, SLIDER_TO_CONFIG_FUNC, BLOCKLIST_STAMP_FUNC, DEVICE_VIEW_FUNC, DEVICE_RATE_FUNC, HOUR_KBS_FUNC };

@@ -117,18 +117,18 @@ const REPUTATION_TEMPLATE = `${SEVERITY_STYLE}
   <table class="ips-table ips-lists">
     <thead><tr><th>list</th><th>category</th><th>entries</th><th>age</th><th>hits</th><th>last refresh</th></tr></thead>
     <tbody><tr ng-repeat="l in (msg.payload.lists || []) track by l.name" class="ips-list" data-list="{{l.name}}">
-      <td>{{l.name}}</td><td>{{l.category}}</td><td>{{l.entries}}</td><td>{{l.ageS === null ? 'never' : (l.ageS / 3600 | number:1) + ' h'}}</td><td>{{l.hits}}</td><td title="{{l.reason}}">{{l.result}}: {{l.reason}}</td>
+      <td>{{l.name}}</td><td>{{l.category}}</td><td class="ips-list-entries">{{l.entries}}</td><td class="ips-list-age">{{l.ageS === null ? 'never' : (l.ageS / 3600 | number:1) + ' h'}}</td><td class="ips-list-hits">{{l.hits}}</td><td class="ips-list-refresh" title="{{l.reason}}">{{l.result}}: {{l.reason}}</td>
     </tr></tbody>
   </table>
   <table class="ips-table ips-listed-devices">
     <thead><tr><th>device</th><th>MAC</th><th>vendor</th><th>lists</th><th>hits</th><th>last listed address</th></tr></thead>
     <tbody><tr ng-repeat="d in (msg.payload.devices || []) track by d.device" class="ips-listed-device" data-ip="{{d.device}}">
-      <td>{{d.device}}</td><td>{{d.mac}}</td><td>{{d.vendor}}</td><td>{{d.lists.join(', ')}}</td><td>{{d.hits}}</td><td>{{d.listed}}</td>
+      <td>{{d.device}}</td><td class="ips-listed-mac">{{d.mac}}</td><td class="ips-listed-vendor">{{d.vendor}}</td><td class="ips-listed-lists">{{d.lists.join(', ')}}</td><td class="ips-listed-hits">{{d.hits}}</td><td class="ips-listed-address">{{d.listed}}</td>
     </tr></tbody>
   </table>
   <table class="ips-table ips-countries">
     <thead><tr><th>device</th><th>top destination countries</th></tr></thead>
-    <tbody><tr ng-repeat="c in (msg.payload.countries || []) track by c.device" class="ips-country" data-ip="{{c.device}}"><td>{{c.device}}</td><td>{{c.top}}</td></tr></tbody>
+    <tbody><tr ng-repeat="c in (msg.payload.countries || []) track by c.device" class="ips-country" data-ip="{{c.device}}"><td>{{c.device}}</td><td class="ips-country-top">{{c.top}}</td></tr></tbody>
   </table>
 </div>`;
 

@@ -12,7 +12,11 @@
  * slider changes what bandwidth-threshold flags, and an ICMP flood
  * through the queue shows in the alert log and puts the device on the
  * blocklist, and its Unblock button lets it through again; a high-severity
- * alert pops up a notification. Without
+ * alert pops up a notification. With a threat list holding the router's
+ * address, the Threat lists view shows the list's size, age, last refresh and
+ * hits, the device that reached it with its MAC and vendor, and the device's
+ * top destination countries (public addresses on the router's loopback).
+ * Without
  * credentials the dashboard refuses.
  */
 import { describe, it, before, after } from 'node:test';
@@ -20,7 +24,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { Lab, netnsUnavailable, routerWithDevice, toolMissing, type Netns } from '../support/netns';
+import { Lab, netnsUnavailable, RASPBERRY_PI_MAC, routerWithDevice, toolMissing, type Netns } from '../support/netns';
 import { startChildRuntime, type ChildRuntime } from '../support/red-process';
 import { disableScript, enableScript, pings } from '../support/inline';
 import { eventually } from '../support/wait';
@@ -180,20 +184,52 @@ for (const v of VARIANTS) {
       }
     });
 
-    // Passed on issue 16's branch; since the merge with the fleet sensor, the flow model and MAC blocking it times out
-    // on both dashboards (issue 16 stays open until it is found).
-    it('the threat lists view shows the list and the device that reached a listed address, with its vendor', { skip: skip ?? 'the Threat lists view times out since the merge of this round (issue 16 open)' }, async () => {
-      const ping = device.spawn('ping', ['-n', '-q', '-i', '0.5', ROUTER]);
-      try {
-        await page.goto(`${proxy.url}${v.page}`, { timeout: 120_000 });
-        await page.waitForFunction(() => {
-          const list = document.querySelector('.ips-reputation-view tr.ips-list[data-list="testlist"]');
-          const dev = document.querySelector('.ips-reputation-view tr.ips-listed-device[data-ip="10.97.0.2"]');
-          return !!list && /\b1\b/.test(list.textContent ?? '') && !!dev && /Raspberry/i.test(dev.textContent ?? '') && /testlist/.test(dev.textContent ?? '');
-        }, undefined, { timeout: 90_000 });
-      } finally {
-        ping.kill();
+    it('the threat lists view shows each list\'s size, age, last refresh and hits, the device that reached a listed address with its MAC and vendor, and its top destination countries', { skip: skip ?? false }, async () => {
+      // Two public addresses on the router, so the device's flows have destination countries (DB-IP: 8.8.8.8 US, 1.1.1.1 AU).
+      for (const [ip, n] of [['8.8.8.8', 2], ['1.1.1.1', 1]] as const) {
+        await router.exec('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo']);
+        await device.exec('ip', ['route', 'add', `${ip}/32`, 'via', ROUTER]);
+        // one conntrack flow per ping process (its own ICMP id)
+        for (let i = 0; i < n; i++) assert.equal(await pings(device, ip, 1), true, `the device reaches ${ip}`);
       }
+      // and a connection to the listed address (the router's) after the earlier tests' pings
+      assert.equal(await pings(device, ROUTER, 1), true);
+      await page.goto(`${proxy.url}${v.page}`, { timeout: 120_000 });
+      const list = page.locator('.ips-reputation-view tr.ips-list[data-list="testlist"]');
+      const dev = page.locator(`.ips-reputation-view tr.ips-listed-device[data-ip="${DEVICE}"]`);
+      const countries = page.locator(`.ips-reputation-view tr.ips-country[data-ip="${DEVICE}"] .ips-country-top`);
+      try {
+        await page.waitForFunction((ip) => {
+          const text = (sel: string) => document.querySelector(sel)?.textContent?.trim() ?? '';
+          return /Raspberry/i.test(text(`.ips-reputation-view tr.ips-listed-device[data-ip="${ip}"] .ips-listed-vendor`))
+            && text(`.ips-reputation-view tr.ips-country[data-ip="${ip}"] .ips-country-top`) === 'US 2, AU 1';
+        }, DEVICE, { timeout: 60_000 });
+      } catch (err) {
+        console.log(`threat lists view: ${await page.locator('.ips-reputation-view').first().innerText().catch(() => '(none)')}\n${rt.diagnostics()}`);
+        throw err;
+      }
+      // the list: one entry, fetched moments ago (0.0 h), the last refresh's result, and the device's hit
+      assert.equal((await list.locator('.ips-list-entries').textContent())?.trim(), '1');
+      assert.equal((await list.locator('.ips-list-age').textContent())?.trim(), '0.0 h');
+      assert.equal((await list.locator('.ips-list-refresh').textContent())?.trim(), 'updated: 1 entries');
+      assert.ok(Number((await list.locator('.ips-list-hits').textContent())?.trim()) >= 1, 'the list counts the device\'s hit');
+      // the device: its MAC and vendor, the list it reached, how often, and the listed address
+      assert.equal((await dev.locator('.ips-listed-mac').textContent())?.trim(), RASPBERRY_PI_MAC);
+      assert.equal((await dev.locator('.ips-listed-lists').textContent())?.trim(), 'testlist');
+      assert.ok(Number((await dev.locator('.ips-listed-hits').textContent())?.trim()) >= 1);
+      assert.equal((await dev.locator('.ips-listed-address').textContent())?.trim(), ROUTER);
+      assert.equal((await countries.textContent())?.trim(), 'US 2, AU 1');
+      // The alert itself names the device's MAC and vendor (conntrack-poll reads the neighbour table at once for a new
+      // device): in the threat log's packet view with the list and the entry that matched.
+      const alertRow = page.locator('.ips-threat-log tr.ips-row[data-rule="reputation.outbound"]').first();
+      await alertRow.waitFor({ timeout: 30_000 });
+      await alertRow.click();
+      const rep = page.locator('.ips-threat-log .ips-packet-view tr.ips-reputation');
+      await rep.waitFor({ timeout: 10_000 });
+      const repText = (await rep.textContent()) ?? '';
+      assert.match(repText, /testlist \(10\.97\.0\.1\/32\)|testlist \(10\.97\.0\.1\)/);
+      assert.match(repText, new RegExp(`${DEVICE.replace(/\./g, '\\.')}\\s*\\(${RASPBERRY_PI_MAC}, Raspberry`, 'i'));
+      await dashboardScreenshot(page, path.join(testOutput, `router-threat-lists${v.shot}.png`));
     });
 
     it('the block switch stops the device\'s traffic in the router\'s kernel; switching it back restores it', { skip: skip ?? false }, async () => {
