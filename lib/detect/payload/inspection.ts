@@ -38,8 +38,6 @@ export interface FlowContext {
   readonly established: boolean;
   /** Rule-language flowbits set on this connection. */
   readonly bits: Set<string>;
-  /** Inline: a match on this connection drops its later packets. */
-  drop: boolean;
 }
 
 export interface Inspection {
