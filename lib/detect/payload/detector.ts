@@ -297,7 +297,8 @@ export class PayloadDetector {
         sigHits = sigHits === null ? (found as SignatureHit[]) : sigHits.concat(found);
         dropHit ||= found.some((h) => h.sig.action === 'drop');
       }
-      if (dropMode && dropHit && !this.allowed(p)) condemned.add(p);
+      // A TCP segment (with a sequence number: a connection's, not a packet made by hand) condemns its connection.
+      if (dropMode && dropHit && p.seq !== undefined && !this.allowed(p)) condemned.add(p);
       if (hits !== null) this.hitMaps.json.set(p, hits);
       if (sigHits !== null) this.hitMaps.signatures.set(p, sigHits);
       if (hits !== null || sigHits !== null) only.push(i);

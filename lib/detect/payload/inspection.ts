@@ -56,4 +56,13 @@ export interface Inspection {
    * 0 or absent when the stream holds only new bytes.
    */
   streamContext?: number;
+  /**
+   * HTTP fields of the unit's message completed with earlier units (its
+   * request line and headers when only its body completes with this one),
+   * null or absent when none. A rule needing them together with a field new
+   * in `buffers` matches now, once per message; a rule all of whose HTTP
+   * buffers are here was evaluated with those earlier units and is not
+   * evaluated again.
+   */
+  httpContext?: Partial<Record<BufferName, Uint8Array>> | null;
 }
