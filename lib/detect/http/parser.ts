@@ -4,16 +4,23 @@
  *
  * A direction is taken for HTTP when its first bytes are a request line
  * (`METHOD SP`) or a status line (`HTTP/1.`); otherwise it is left alone for
- * good (no cost after the first packet). Per message, two units at most:
- * the header fields when the header block ends (method, URI raw and
- * normalised, the header block, Cookie, User-Agent, Host, status code), and
- * the body when it ends (Content-Length or chunked; a response without
- * either ends with the connection). A unit holds the fields that became
- * complete with the packet, so each field is inspected exactly once.
+ * good (no cost after the first packet). Per message (one HTTP
+ * transaction's request, or its response), two units at most: the header
+ * fields when the header block ends (method, URI raw and normalised, the
+ * header block, Cookie, User-Agent, Host, status code), and the body when it
+ * ends (Content-Length or chunked; a response without either ends with the
+ * connection) or reaches the `bodyBytes` cap. A unit holds the fields of one
+ * message that became complete with the bytes pushed, so each field is
+ * inspected exactly once; when only the body completes, the unit also
+ * carries the message's header fields as `context`, so a rule needing the
+ * URI and the body matches once, when the later of them is complete,
+ * however the message was segmented. Messages completed by the same push
+ * (pipelined requests) are separate units.
  *
  * Bounded: a header block is kept up to 16 KiB (beyond, the fields of the
  * first 16 KiB are given and the direction is no longer parsed), a body up
- * to `bodyBytes` (the rest is skipped, not kept), a gzip or deflate body is
+ * to `bodyBytes` (the rest is skipped, not kept), the header fields of a
+ * message until its body ends, a gzip or deflate body is
  * decoded to at most `inflateBytes` (a compression bomb stops there). Every
  * kept byte is reported through `charge` so the reassembler's memory cap
  * covers it.
@@ -34,6 +41,14 @@ export interface HttpSettings {
 export const MAX_HEADER_BYTES = 16 * 1024;
 
 export type HttpBuffers = Partial<Record<BufferName, Uint8Array>>;
+
+/** What a push completed of one message: its new fields, and its fields completed by earlier pushes (null when none). */
+export interface HttpUnit {
+  fields: HttpBuffers;
+  context: HttpBuffers | null;
+}
+
+const NO_UNITS: readonly HttpUnit[] = Object.freeze([]);
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -122,7 +137,14 @@ export class HttpDirection {
   private encoding: 'gzip' | 'deflate' | null = null;
   /** The chunk-size or trailer line being read. */
   private line = '';
-  private out: HttpBuffers | null = null;
+  /** The units of the current push (reused), and the one of the current message in it. */
+  private readonly units: HttpUnit[] = [];
+  private cur: HttpUnit | null = null;
+  /** The header fields of the current message while its body is still to come (owned copies, charged). */
+  private context: HttpBuffers | null = null;
+  private contextBytes = 0;
+  /** The body of the current message was given (its cap was reached): the rest is skipped. */
+  private bodyGiven = false;
 
   /**
    * @param request true for the client's direction
@@ -141,35 +163,55 @@ export class HttpDirection {
   }
 
   /**
-   * New in-order bytes of this direction. Returns the fields completed by
-   * them (a fresh object), or null.
+   * New in-order bytes of this direction. Returns a unit per message whose
+   * fields they completed, in order (an array reused by the next call;
+   * each unit's objects are fresh), or an empty array.
    */
-  push(data: Buffer): HttpBuffers | null {
-    this.out = null;
+  push(data: Buffer): readonly HttpUnit[] {
+    this.units.length = 0;
+    this.cur = null;
     let at = 0;
     while (at < data.length && this.state !== 'off') at = this.step(data, at);
-    const out = this.out;
-    this.out = null;
-    return out;
+    this.cur = null;
+    return this.units.length === 0 ? NO_UNITS : this.units;
   }
 
   /** Bytes were lost before the next delivery: resynchronise on the next message start. */
   gap(): void {
     this.dropBuffer();
+    this.dropContext();
     this.state = this.state === 'off' ? 'off' : 'start';
   }
 
-  /** The connection ended: a body read until close is complete. */
-  end(): HttpBuffers | null {
-    this.out = null;
+  /** The connection ended: a body read until close is complete. Returns its unit as `push` does. */
+  end(): readonly HttpUnit[] {
+    this.units.length = 0;
+    this.cur = null;
     if (this.state === 'until-close' || ((this.state === 'length' || this.state.startsWith('chunk')) && this.bufLen > 0)) this.finishBody();
     this.dropBuffer();
+    this.dropContext();
     this.state = 'off';
-    return this.out;
+    this.cur = null;
+    return this.units.length === 0 ? NO_UNITS : this.units;
   }
 
+  /** A field of the current message: into its unit of this push, made on the first field (with the message's earlier fields as context). */
   private emit(name: BufferName, value: Uint8Array): void {
-    (this.out ??= {})[name] = value;
+    let unit = this.cur;
+    if (unit === null) {
+      unit = { fields: {}, context: this.context };
+      this.cur = unit;
+      this.units.push(unit);
+    }
+    unit.fields[name] = value;
+  }
+
+  /** The message ended (or was lost): its header fields are no longer needed. */
+  private dropContext(): void {
+    if (this.contextBytes > 0) this.charge(-this.contextBytes);
+    this.context = null;
+    this.contextBytes = 0;
+    this.bodyGiven = false;
   }
 
   private keep(bytes: Buffer): void {
@@ -234,6 +276,7 @@ export class HttpDirection {
           // Not chunked after all: inspect what was gathered and stop parsing.
           this.finishBody();
           this.dropBuffer();
+          this.dropContext();
           this.state = 'off';
           return data.length;
         }
@@ -281,6 +324,7 @@ export class HttpDirection {
         // Too long: give the fields of what we have, and parse this direction no further.
         this.dropBuffer();
         this.headerFields(all);
+        this.dropContext();
         this.state = 'off';
         return data.length;
       }
@@ -294,6 +338,9 @@ export class HttpDirection {
   }
 
   private headerFields(block: Buffer): void {
+    // A new message: its own unit.
+    this.cur = null;
+    this.dropContext();
     let eol = block.indexOf(LF);
     if (eol < 0) eol = block.length;
     const first = block.toString('latin1', 0, eol).replace(/\r$/, '');
@@ -340,22 +387,53 @@ export class HttpDirection {
       this.remaining = Number(cl);
       this.state = this.remaining > 0 ? 'length' : 'start';
     } else this.state = this.request ? 'start' : 'until-close';
+    // The fields just emitted (emit set `cur`), kept while the body is to come.
+    const unit = this.cur as HttpUnit | null;
+    if (this.state !== 'start' && unit !== null) this.keepContext(unit.fields);
   }
 
-  /** Keep body bytes up to the cap; the rest only advances the parser. */
+  /**
+   * Keep a message's header fields for the unit of its body, which may come
+   * with later bytes: copies owning their memory (the block may be a view of
+   * a packet's buffer), charged to the memory cap.
+   */
+  private keepContext(fields: HttpBuffers): void {
+    const context: HttpBuffers = {};
+    let bytes = 0;
+    let header: Buffer | null = null;
+    for (const [name, value] of Object.entries(fields) as [BufferName, Uint8Array][]) {
+      // http.header and http.header.raw are the same bytes: one copy.
+      const copy = name === 'http.header' || name === 'http.header.raw' ? (header ??= ownCopy(value)) : ownCopy(value);
+      if (copy !== header || name === 'http.header') bytes += copy.length;
+      context[name] = copy;
+    }
+    this.context = context;
+    this.contextBytes = bytes + 64;
+    this.charge(this.contextBytes);
+  }
+
+  /** Keep body bytes up to the cap (then the body is given at once); the rest only advances the parser. */
   private keepBody(bytes: Buffer): void {
+    if (this.bodyGiven) return;
     const room = this.settings.bodyBytes - this.bufLen;
     if (room > 0 && bytes.length > 0) this.keep(bytes.length > room ? bytes.subarray(0, room) : bytes);
+    if (this.bufLen >= this.settings.bodyBytes && this.bufLen > 0) {
+      this.finishBody();
+      this.dropBuffer();
+      this.bodyGiven = true;
+    }
   }
 
   private endMessage(withBody: boolean): void {
     if (withBody) this.finishBody();
     this.dropBuffer();
+    this.dropContext();
+    this.cur = null;
     this.state = 'start';
   }
 
   private finishBody(): void {
-    if (this.bufLen === 0) return;
+    if (this.bufLen === 0 || this.bodyGiven) return;
     let body = this.joined();
     if (this.encoding !== null) body = inflateBounded(body, this.encoding, this.settings.inflateBytes) ?? body;
     this.emit(this.request ? 'http.request_body' : 'http.response_body', body);

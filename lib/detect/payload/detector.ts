@@ -7,8 +7,9 @@
  * inspection units → both matchers: PayloadMatcher for the JSON rules,
  * SignatureEngine for the rule-language (Snort/Suricata) rules. A hit
  * belongs to the packet that completed it; in inline mode a hit of a drop
- * rule also marks its TCP connection, whose later packets (retransmissions
- * included) are dropped. A packet that gives no unit (a bare SYN, a pure
+ * rule also condemns its TCP connection (stream/condemned.ts): every later
+ * packet of it, both directions, pure ACKs, FIN and RST included, is dropped
+ * without being inspected, until the connection is idle. A packet that gives no unit (a bare SYN, a pure
  * ACK, an empty ICMP) is still shown to the rule-language rules without a
  * content (flags, itype …) as a unit of its own.
  *
@@ -33,6 +34,7 @@ import { describeSignatureHit, signatureInfo } from './signature/alerting';
 import type { Inspection } from './inspection';
 import { StreamInspector, streamSchema, streamSettings, type StreamConfig } from '../stream/inspector';
 import type { ReassemblyStats } from '../stream/reassembly';
+import { CondemnedConnections } from '../stream/condemned';
 
 export { defaultRules } from './rule-sources';
 
@@ -136,7 +138,9 @@ export class PayloadDetector {
   private readonly hitMaps: HitMaps = { json: new Map(), signatures: new Map() };
   /** The unit of a packet that gave none, as a list (reused). */
   private readonly aloneUnit: Inspection[] = [];
-  /** Packets dropped because their connection was marked (counted with the skeleton's drops). */
+  /** Inline: connections whose later packets are dropped. */
+  private readonly condemned: CondemnedConnections;
+  /** Packets dropped because their connection was condemned (counted with the skeleton's drops). */
   private flowDrops = 0;
   /** Indices of the batch's packets that matched a rule (only those need the skeletons' per-packet work). */
   private readonly hitIndices: number[] = [];
@@ -154,6 +158,7 @@ export class PayloadDetector {
     this.dropping = new RuleActionDetector(name, config, this.hitMaps, true);
     this.alerting = new RuleActionDetector(name, { ...config, action: 'alert' }, this.hitMaps, false);
     this.engines = enginesOf(loadRuleSet(this.sources, baseDir), this.dropping.settings.maxTracked);
+    this.condemned = new CondemnedConnections(this.dropping.settings.maxTracked, this.streamConfig.streamIdleS * 1000);
   }
 
   /** The JSON rules in use. */
@@ -180,12 +185,17 @@ export class PayloadDetector {
     return { ...this.dropping.settings, ...this.streamConfig, ...this.sources };
   }
 
-  /** Evictions include TCP connections evicted from reassembly. */
+  /** Evictions include TCP connections evicted from reassembly and condemned connections forgotten when their table was full. */
   get stats(): DetectorStats {
     const a = this.alerting.stats;
     const d = this.dropping.stats;
-    const evictions = a.evictions + d.evictions + this.streams.stats.evictions;
+    const evictions = a.evictions + d.evictions + this.streams.stats.evictions + this.condemned.evictions;
     return { packets: d.packets, alerts: a.alerts + d.alerts, suppressed: a.suppressed + d.suppressed, evictions, dropped: d.dropped + this.flowDrops };
+  }
+
+  /** Inline: TCP connections condemned now (their packets are dropped). */
+  get condemnedConnections(): number {
+    return this.condemned.size;
   }
 
   /** Reassembly: connections, evictions, gaps, bytes held. */
@@ -227,9 +237,11 @@ export class PayloadDetector {
     this.sources = nextSources;
     this.engines = nextEngines;
     if (nextEngines.signatures) nextEngines.signatures.maxTracked = this.dropping.settings.maxTracked;
+    this.condemned.cap = this.dropping.settings.maxTracked;
     if (nextStream !== this.streamConfig) {
       this.streamConfig = nextStream;
       this.streams.configure(streamSettings(nextStream));
+      this.condemned.idleMs = nextStream.streamIdleS * 1000;
     }
   }
 
@@ -238,28 +250,34 @@ export class PayloadDetector {
     this.dropping.reset();
     this.streams.clear();
     this.engines.signatures?.reset();
+    this.condemned.clear();
     this.flowDrops = 0;
   }
 
   /**
    * Match a batch (or one packet as a one-element array); returns the
    * alerts, sets verdicts in inline mode (a packet completing a drop rule's
-   * match, and every later packet of its TCP connection).
+   * match, and every later packet of its TCP connection, which is not
+   * inspected).
    */
   process(packets: readonly Packet[]): Alert[] {
     const { matcher, signatures } = this.engines;
     const streams = this.streams;
     const only = this.hitIndices;
     const dropMode = this.dropping.settings.action === 'drop';
+    const condemned = this.condemned;
     only.length = 0;
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
-      const units = streams.inspect(p);
-      const flow = streams.lastFlow;
-      if (flow !== null && flow.drop && dropMode && p.verdict !== 'drop' && !this.allowed(p)) {
-        p.verdict = 'drop';
-        this.flowDrops++;
+      // A packet of a condemned connection is dropped as it is: nothing it carries reaches the other side.
+      if (dropMode && condemned.size > 0 && condemned.has(p) && !this.allowed(p)) {
+        if (p.verdict !== 'drop') {
+          p.verdict = 'drop';
+          this.flowDrops++;
+        }
+        continue;
       }
+      const units = streams.inspect(p);
       let hits: PayloadHit[] | null = null;
       let sigHits: SignatureHit[] | null = null;
       let dropHit = false;
@@ -279,7 +297,8 @@ export class PayloadDetector {
         sigHits = sigHits === null ? (found as SignatureHit[]) : sigHits.concat(found);
         dropHit ||= found.some((h) => h.sig.action === 'drop');
       }
-      if (flow !== null && dropMode && dropHit && !this.allowed(p)) flow.drop = true;
+      // A TCP segment (with a sequence number: a connection's, not a packet made by hand) condemns its connection.
+      if (dropMode && dropHit && p.seq !== undefined && !this.allowed(p)) condemned.add(p);
       if (hits !== null) this.hitMaps.json.set(p, hits);
       if (sigHits !== null) this.hitMaps.signatures.set(p, sigHits);
       if (hits !== null || sigHits !== null) only.push(i);

@@ -38,8 +38,6 @@ export interface FlowContext {
   readonly established: boolean;
   /** Rule-language flowbits set on this connection. */
   readonly bits: Set<string>;
-  /** Inline: a match on this connection drops its later packets. */
-  drop: boolean;
 }
 
 export interface Inspection {
@@ -58,4 +56,13 @@ export interface Inspection {
    * 0 or absent when the stream holds only new bytes.
    */
   streamContext?: number;
+  /**
+   * HTTP fields of the unit's message completed with earlier units (its
+   * request line and headers when only its body completes with this one),
+   * null or absent when none. A rule needing them together with a field new
+   * in `buffers` matches now, once per message; a rule all of whose HTTP
+   * buffers are here was evaluated with those earlier units and is not
+   * evaluated again.
+   */
+  httpContext?: Partial<Record<BufferName, Uint8Array>> | null;
 }

@@ -6,7 +6,10 @@
  * (`pkt_data`). TCP: the packet goes through the reassembler; when it adds
  * bytes to its direction, one unit with `stream` (context + new bytes,
  * `streamContext` saying how many are context) and `pkt_data`, plus the
- * HTTP fields those bytes completed when the direction speaks HTTP/1.x. A
+ * HTTP fields those bytes completed when the direction speaks HTTP/1.x:
+ * one unit per HTTP message they completed fields of (the first one also
+ * carries the stream), with the message's earlier fields as `httpContext`
+ * when only its body completed. A
  * TCP packet the reassembler cannot track (no sequence number: a packet
  * made by hand) is one unit of its own, parsed as HTTP when it starts like
  * a message, so a single packet gives the same fields as a stream would.
@@ -18,7 +21,7 @@ import type { Packet } from '../../packet/types';
 import { flagBitsOf, TCP_ACK, TCP_SYN } from '../../packet/tcp-flags';
 import { defaultsOf, type Schema } from '../../base/settings';
 import type { Inspection } from '../payload/inspection';
-import { HttpDirection, type HttpBuffers, type HttpSettings } from '../http/parser';
+import { HttpDirection, type HttpSettings, type HttpUnit } from '../http/parser';
 import { Reassembler, type Connection, type Direction, type ReassemblySettings, type ReassemblyStats } from './reassembly';
 
 export type StreamSettings = ReassemblySettings & HttpSettings;
@@ -83,12 +86,12 @@ export class StreamInspector {
     if (d.stream !== null) {
       const dir = d.toServer ? conn.toServer : conn.toClient;
       const http = this.httpOf(conn, dir, d.toServer);
-      let fields: HttpBuffers | null = null;
+      let messages: readonly HttpUnit[] | null = null;
       if (http !== null) {
         if (d.gap) http.gap();
-        fields = http.push(d.stream.subarray(d.fresh));
+        messages = http.push(d.stream.subarray(d.fresh));
       }
-      if (fields === null) {
+      if (messages === null || messages.length === 0) {
         const unit = this.streamUnit;
         unit.packet = p;
         unit.toServer = d.toServer;
@@ -98,14 +101,16 @@ export class StreamInspector {
         unit.streamContext = d.fresh;
         units.push(unit);
       } else {
-        units.push({ packet: p, toServer: d.toServer, flow: conn, buffers: { pkt_data: payload, stream: d.stream, ...fields }, streamContext: d.fresh });
+        // The stream goes with the first message's unit only: its bytes are inspected once.
+        const m = messages[0];
+        units.push({ packet: p, toServer: d.toServer, flow: conn, buffers: { pkt_data: payload, stream: d.stream, ...m.fields }, streamContext: d.fresh, httpContext: m.context });
+        for (let k = 1; k < messages.length; k++) units.push(httpUnit(p, d.toServer, conn, messages[k]));
       }
     }
     if (d.closed) {
       for (const [dir, toServer] of [[conn.toServer, true], [conn.toClient, false]] as const) {
         const http = dir.app as HttpDirection | null;
-        const fields = http?.end() ?? null;
-        if (fields !== null) units.push({ packet: p, toServer, flow: conn, buffers: fields });
+        if (http) for (const m of http.end()) units.push(httpUnit(p, toServer, conn, m));
         dir.app = null;
       }
     }
@@ -155,6 +160,11 @@ export class StreamInspector {
   }
 }
 
+/** The unit of an HTTP message's fields without stream bytes (a second pipelined message, a body ended by the close). */
+function httpUnit(p: Packet, toServer: boolean, conn: Connection, m: HttpUnit): Inspection {
+  return { packet: p, toServer, flow: conn, buffers: m.fields, httpContext: m.context };
+}
+
 /**
  * The direction of a packet without a tracked connection (UDP, a TCP packet
  * without sequence number): the client is the side on the higher port, as
@@ -175,7 +185,9 @@ export function packetInspection(p: Packet, settings: HttpSettings = streamSetti
   const unit: Inspection = { packet: p, toServer: portDirection(p), flow: null, buffers: { pkt_data: payload, stream: payload } };
   const request = payload.toString('latin1', 0, 7) !== 'HTTP/1.';
   const http = new HttpDirection(request, settings, NOTHING, []);
-  Object.assign(unit.buffers, http.push(payload), http.end());
+  // A packet inspected alone holds its messages whole: their fields together (the last message's win).
+  for (const m of http.push(payload)) Object.assign(unit.buffers, m.context, m.fields);
+  for (const m of http.end()) Object.assign(unit.buffers, m.context, m.fields);
   return unit;
 }
 

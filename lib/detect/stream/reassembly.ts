@@ -133,7 +133,6 @@ export function ownCopy(bytes: Uint8Array): Buffer {
 export class Connection implements FlowContext {
   private serial = 0;
   established = false;
-  drop = false;
   private flowbits: Set<string> | null = null;
   /** Whether the connection's low endpoint (see `isLow`) is the client. */
   clientIsLow = true;
@@ -160,7 +159,6 @@ export class Connection implements FlowContext {
   init(key: AddrKey, key2: number, clientIsLow: boolean): void {
     this.serial = nextId++;
     this.established = false;
-    this.drop = false;
     this.flowbits = null;
     this.clientIsLow = clientIsLow;
     this.toServer.reset();
@@ -191,7 +189,7 @@ export interface Delivery {
 }
 
 /** Compare two endpoints: addresses (numbers, or text), then ports. */
-function lowFirst(a: AddrKey, aPort: number, b: AddrKey, bPort: number): boolean {
+export function lowFirst(a: AddrKey, aPort: number, b: AddrKey, bPort: number): boolean {
   if (a !== b) {
     if (typeof a === 'number' && typeof b === 'number') return a < b;
     return String(a) < String(b);

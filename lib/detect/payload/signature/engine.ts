@@ -23,6 +23,14 @@
  *   `pkt_data`); its first `streamContext` bytes were inspected with earlier
  *   packets, so a chain over it must end in this packet's new bytes (later
  *   occurrences are retried for that, within the same step budget).
+ * - HTTP rules per transaction: a rule's HTTP buffers are read from the
+ *   unit's new fields, else from its `httpContext` (the message's fields
+ *   completed earlier: the URI and headers when the body completes later),
+ *   so a rule on the URI and the body matches when the later of them
+ *   completes, whatever the segmentation. A unit with a context evaluates
+ *   only rules with at least one HTTP buffer new in it, or a content on the
+ *   stream (its new bytes, found once as above); the others were evaluated
+ *   when their buffers were new: once per message.
  */
 import { flagBitsOf } from '../../../packet/tcp-flags';
 import { addrKey, type AddrKey } from '../../keys';
@@ -76,7 +84,8 @@ function protoApplies(sig: Signature, ins: Inspection): boolean {
     case 'tcp': return proto === 'tcp';
     case 'udp': return proto === 'udp';
     case 'icmp': return proto === 'icmp' || proto === 'icmp6';
-    case 'http': return proto === 'tcp' && (ins.buffers['http.method'] !== undefined || ins.buffers['http.stat_code'] !== undefined);
+    // An HTTP message's unit: its header fields, or its body with them as context.
+    case 'http': return proto === 'tcp' && (ins.buffers['http.method'] !== undefined || ins.buffers['http.stat_code'] !== undefined || (ins.httpContext !== undefined && ins.httpContext !== null));
     default: return ins.packet.ip !== 0;
   }
 }
@@ -101,6 +110,10 @@ function lowerAscii(b: Uint8Array): Buffer {
 export class SignatureEngine {
   readonly signatures: readonly Signature[];
   private readonly chains: Chain[][];
+  /** Per rule: the HTTP buffers its chains read (empty for a rule on the stream or packet only). */
+  private readonly httpKeys: BufferKey[][];
+  /** Per rule: 1 when a chain reads the stream or packet (new bytes in every unit that has them). */
+  private readonly readsPayload: Uint8Array;
   private readonly groups: HeaderGroup[];
   private readonly groupOf: Int32Array;
   /** Per unit: 0 unknown, 1 applies, 2 does not. */
@@ -126,6 +139,9 @@ export class SignatureEngine {
     this.signatures = [...signatures].sort((a, b) => setsBits(a) - setsBits(b));
     const sigs = this.signatures;
     this.chains = sigs.map((s) => s.chains.map((c) => ({ buffer: c.buffer, items: c.items, retry: Uint8Array.from(c.items, (_, k) => (c.items.slice(k + 1).some((x) => x.relative) ? 1 : 0)) })));
+    const payloadKey = (b: BufferKey): boolean => b === 'payload' || b === 'pkt_data' || b === 'stream';
+    this.httpKeys = sigs.map((s) => [...new Set(s.chains.map((c) => c.buffer).filter((b) => !payloadKey(b)))]);
+    this.readsPayload = Uint8Array.from(sigs, (s) => (s.chains.some((c) => payloadKey(c.buffer)) ? 1 : 0));
     const byHeader = new Map<string, number>();
     this.groups = [];
     this.groupOf = new Int32Array(sigs.length);
@@ -211,15 +227,33 @@ export class SignatureEngine {
     return state === 1;
   }
 
+  /** A buffer of the current unit: new in it, else (HTTP fields) from its message's context. */
   private bufferOf(key: BufferKey): Uint8Array | undefined {
-    const b = (this.ins as Inspection).buffers;
-    return key === 'payload' ? (b.stream ?? b.pkt_data) : b[key];
+    const ins = this.ins as Inspection;
+    const b = ins.buffers;
+    if (key === 'payload') return b.stream ?? b.pkt_data;
+    const v = b[key];
+    return v !== undefined || ins.httpContext === undefined || ins.httpContext === null ? v : ins.httpContext[key];
+  }
+
+  /**
+   * In a unit with an HTTP context: whether rule i has something new here —
+   * an HTTP buffer new in the unit, or the stream's new bytes — else it was
+   * evaluated with the earlier units of the message.
+   */
+  private newInUnit(i: number, ins: Inspection): boolean {
+    if (this.readsPayload[i] === 1) return true;
+    const keys = this.httpKeys[i];
+    if (keys.length === 0) return this.signatures[i].proto !== 'http';
+    for (let k = 0; k < keys.length; k++) if (ins.buffers[keys[k] as keyof Inspection['buffers']] !== undefined) return true;
+    return false;
   }
 
   private verify(i: number, ins: Inspection): SignatureHit | null {
     const sig = this.signatures[i];
     const p = ins.packet;
     this.counters.verified++;
+    if (ins.httpContext !== undefined && ins.httpContext !== null && !this.newInUnit(i, ins)) return null;
     if (sig.toServer !== null && ins.toServer !== sig.toServer) return null;
     if (sig.established !== null && (ins.flow === null ? sig.established : ins.flow.established !== sig.established)) return null;
     if (sig.dsize !== null && !numMatches(sig.dsize, p.payload.length)) return null;

@@ -656,6 +656,8 @@ export function parseSignature(text: string, vars: RuleVars, line = 1): Signatur
     }
   }
   if (sig.sid === 0) throw new SignatureError('no sid');
+  // A legacy modifier (content:"x"; http_uri;) moves its content out of the chain it was put in: leave no empty chain behind.
+  sig.chains = sig.chains.filter((c) => c.items.length > 0);
   if (sig.msg === '') sig.msg = `sid ${sig.gid}:${sig.sid}`;
   for (const chain of sig.chains) {
     for (const item of chain.items) {

@@ -121,6 +121,29 @@ describe('payload-match on TCP streams', () => {
     assert.throws(() => new PayloadDetector('pm', { rules: [{ id: 'x.y', sid: 9300005, name: 'n', pattern: 'p', field: 'url' }] }), /field must be one of raw, uri, uri_raw/);
   });
 
+  it('matches a rule on the URI and the body once per request, when its body completes in a later segment or reaches the body cap', () => {
+    const signatures = 'drop http any any -> any any (msg:"LOCAL login with passwd"; flow:to_server; content:"login"; http_uri; content:"passwd="; http_client_body; sid:9200010; rev:1;)';
+    const json = [{ id: 'local.login-uri', sid: 9300010, name: 'login URI', pattern: '/login', field: 'uri' }];
+    const det = new PayloadDetector('pm', { includeDefaults: false, cooldownS: 0, action: 'drop', signatures, rules: json, httpBodyKB: 1 });
+    const t = new TcpPair();
+    const body = 'user=ann&passwd=x';
+    const head = `POST /login HTTP/1.1\r\nHost: shop.lan\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const [h, b1, b2] = [t.c(0, head), t.c(head.length, body.slice(0, 10)), t.c(head.length + 10, body.slice(10))];
+    const alerts = det.process([...t.handshake(), h, b1, b2]);
+    // The JSON rule on the URI with the headers; the rule on both with the body's last segment, the client as offender; neither twice.
+    assert.deepEqual(rules(alerts), ['local.login-uri', 'sig:1:9200010']);
+    assert.equal(alerts[1].offender, CLIENT);
+    assert.deepEqual([h.verdict, b1.verdict, b2.verdict], [undefined, undefined, 'drop']);
+    // An upload longer than the body cap (1 KB) whose end never comes: matched when the cap is reached.
+    const u = new TcpPair(40002);
+    const big = `user=ann&passwd=x&file=${'A'.repeat(1100)}`;
+    const uhead = `POST /login HTTP/1.1\r\nHost: shop.lan\r\nContent-Length: 10000000\r\n\r\n`;
+    const segs = u.segments(big, 300, uhead.length);
+    const a2 = det.process([...u.handshake(), u.c(0, uhead), ...segs]);
+    assert.deepEqual(rules(a2), ['local.login-uri', 'sig:1:9200010']);
+    assert.deepEqual(segs.map((p) => p.verdict), [undefined, undefined, undefined, 'drop']);
+  });
+
   it('takes stream settings from the config and at runtime, refusing bad values', () => {
     const det = new PayloadDetector('pm', { streamConnections: 500 });
     assert.equal(det.settings.streamConnections, 500);

@@ -100,6 +100,10 @@ interface Row {
 const R = (opts: string, head = 'alert tcp any any -> any any'): string => `${head} (msg:"t"; ${opts} sid:1;)`;
 const GET = (uri: string, headers = 'Host: shop.lan\r\n', body = ''): string => `${body ? 'POST' : 'GET'} ${uri} HTTP/1.1\r\n${headers}${body ? `Content-Length: ${body.length}\r\n` : ''}\r\n${body}`;
 
+/** A rule on the URI and the body (the brief's example), and a login request matching it. */
+const UB = R('content:"login"; http_uri; content:"passwd="; http_client_body;', 'alert http any any -> any any');
+const LOGIN = GET('/login', 'Host: a\r\n', 'user=a&passwd=x');
+
 const ROWS: Row[] = [
   // content and its modifiers (Snort 3 "content", Suricata "Payload Keywords")
   { what: 'content is case-sensitive', rules: R('content:"abc";'), packets: [{ data: 'xxabcxx' }, { data: 'xxABCxx' }], expect: [[1], []] },
@@ -140,7 +144,26 @@ const ROWS: Row[] = [
   { what: 'content across two segments (stream, the default buffer)', oneConnection: true, rules: R('content:"UNION SELECT"; nocase;'), packets: [{ data: 'id=1 UNI' }, { data: 'ON SELECT 1' }, { data: ' and more' }], expect: [[], [1], []] },
   { what: 'pkt_data sees one packet only', oneConnection: true, rules: R('pkt_data; content:"UNION SELECT";'), packets: [{ data: 'id=1 UNI' }, { data: 'ON SELECT 1' }, { data: 'UNION SELECT' }], expect: [[], [], [1]] },
   { what: 'a second occurrence in new bytes is found again', oneConnection: true, rules: R('content:"abc";'), packets: [{ data: 'abc' }, { data: 'xx' }, { data: 'abc' }], expect: [[1], [], [1]] },
+  { what: 'a legacy http_uri modifier across two segments of the request', oneConnection: true, rules: R('content:"UNION SELECT"; nocase; http_uri;', 'alert http any any -> any any'), packets: [{ data: 'GET /item?id=1%20UNI' }, { data: 'ON%20SELECT%20pw HTTP/1.1\r\nHost: shop.lan\r\n\r\n' }], expect: [[], [1]] },
   { what: 'http.uri across two segments of the request', oneConnection: true, rules: R('http.uri; content:"UNION SELECT"; nocase;', 'alert http any any -> any any'), packets: [{ data: 'GET /item?id=1%20UNI' }, { data: 'ON%20SELECT%20pw HTTP/1.1\r\nHost: shop.lan\r\n\r\n' }], expect: [[], [1]] },
+  // HTTP per transaction: a rule on several fields matches once, when the last of them is complete, whatever the segmentation
+  { what: 'http_uri + http_client_body, one segment', rules: UB, packets: [{ data: LOGIN }, { data: GET('/login', 'Host: a\r\n', 'user=a&pass=x') }, { data: GET('/home', 'Host: a\r\n', 'user=a&passwd=x') }], expect: [[1], [], []] },
+  { what: 'http_uri + http_client_body, headers and body in separate segments', oneConnection: true, rules: UB, packets: [{ data: LOGIN.slice(0, LOGIN.indexOf('user=')) }, { data: 'user=a&passwd=x' }], expect: [[], [1]] },
+  { what: 'http_uri + http_client_body, the body across many segments', oneConnection: true, rules: UB, packets: [{ data: LOGIN.slice(0, LOGIN.indexOf('user=')) }, { data: 'user=a&pa' }, { data: 'ssw' }, { data: 'd=x' }], expect: [[], [], [], [1]] },
+  { what: 'http_uri + http_client_body, the header block split and the body starting with its end', oneConnection: true, rules: UB, packets: [{ data: 'POST /login HTTP/1.1\r\nContent-Len' }, { data: 'gth: 15\r\n\r\nuser=a' }, { data: '&passwd=x' }], expect: [[], [], [1]] },
+  { what: 'http_uri + http_client_body, a chunked body', oneConnection: true, rules: UB, packets: [{ data: 'POST /login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n' }, { data: '7\r\nuser=a&' }, { data: '\r\n8\r\npasswd=x\r\n' }, { data: '0\r\n\r\n' }], expect: [[], [], [], [1]] },
+  { what: 'http_uri + http_client_body: the URI of one request and the body of the next on a keep-alive connection do not combine', oneConnection: true, rules: UB, packets: [{ data: GET('/login', 'Host: a\r\n', 'user=a') }, { data: GET('/home', 'Host: a\r\n', 'passwd=x') }], expect: [[], []] },
+  { what: 'http_uri + http_client_body: pipelined requests in one segment are separate transactions', rules: UB, packets: [{ data: GET('/login', 'Host: a\r\n', 'user=a') + GET('/home', 'Host: a\r\n', 'passwd=x') }, { data: GET('/home', 'Host: a\r\n', 'user=a') + LOGIN }], expect: [[], [1]] },
+  {
+    what: 'a URI rule, a body rule and the rule on both each match once when the body comes later',
+    oneConnection: true,
+    rules: [UB, R('content:"login"; http_uri;').replace('sid:1', 'sid:2'), R('http.request_body; content:"passwd=";').replace('sid:1', 'sid:3')].join('\n'),
+    packets: [{ data: LOGIN.slice(0, LOGIN.indexOf('user=')) }, { data: 'user=a&passwd=x' }],
+    expect: [[2], [1, 3]],
+  },
+  { what: 'an http rule without content matches a request once, not again with its body', oneConnection: true, rules: R('flow:to_server;', 'alert http any any -> any any'), packets: [{ data: LOGIN.slice(0, LOGIN.indexOf('user=')) }, { data: 'user=a&passwd=x' }], expect: [[1], []] },
+  { what: 'http_method + a stream content in the body segment', oneConnection: true, rules: R('content:"POST"; http_method; content:"passwd";'), packets: [{ data: LOGIN.slice(0, LOGIN.indexOf('user=')) }, { data: 'user=a&passwd=x' }], expect: [[], [1]] },
+  { what: 'http_stat_code + http_server_body of a response in separate segments', oneConnection: true, rules: R('content:"500"; http_stat_code; content:"SQL syntax"; http_server_body;', 'alert http any any -> any any'), packets: [{ data: 'HTTP/1.1 500 Internal Server Error\r\nContent-Length: 25\r\n\r\n', reply: true }, { data: 'You have an error in SQL ', reply: true }, { data: 'HTTP/1.1 500 x\r\nContent-Length: 10\r\n\r\nSQL syntax', reply: true }], expect: [[], [], [1]] },
   // header
   { what: 'port lists, ranges and negation', rules: [R('content:"x";', 'alert tcp any any -> any [80,8080]'), R('content:"x";', 'alert tcp any 1024: -> any !80').replace('sid:1', 'sid:2'), R('content:"x";', 'alert tcp any any -> any [1:1023,!22]').replace('sid:1', 'sid:3')].join('\n'), packets: [{ data: 'x', dport: 8080 }, { data: 'x', dport: 22 }, { data: 'x', dport: 443 }], expect: [[1, 2], [2], [2, 3]] },
   { what: 'address negation and variables', rules: [R('content:"x";', 'alert tcp $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS'), R('content:"x";', 'alert tcp !10.0.0.0/8 any -> any any').replace('sid:1', 'sid:2'), R('content:"x";', 'alert tcp [10.0.0.0/8,!10.0.0.2] any -> any any').replace('sid:1', 'sid:3')].join('\n'), packets: [{ data: 'x' }, { data: 'x', src: '10.0.0.3', dport: 8080 }, { data: 'x', src: '198.51.100.1' }], expect: [[1], [1, 3], [2]] },
