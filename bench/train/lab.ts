@@ -41,6 +41,8 @@ interface RunPlan {
   telnet: number;
   user: string;
   password: string;
+  /** sshd's MaxAuthTries: password guesses per connection before it disconnects. */
+  maxAuthTries: number;
   steps: Record<ClassName, (c: Client) => Promise<void>>;
 }
 
@@ -69,6 +71,7 @@ const PLANS: Record<Run, RunPlan> = {
     telnet: 23,
     user: 'lab',
     password: 'letmein',
+    maxAuthTries: 6,
     steps: {
       benign: async (c) => {
         await c.repeat(30, 'curl', (i) => ['-s', '-o', '/dev/null', `http://${c.server}:${WEB}/news/${i}`, `http://${c.server}:${WEB}/static/site.css`, `http://${c.server}:${WEB}/api/items`]);
@@ -103,8 +106,11 @@ const PLANS: Record<Run, RunPlan> = {
         await c.repeat(200, 'curl', (i) => ['-s', '-o', '/dev/null', '-d', `user=admin&password=guess${i}`, `http://${c.server}:${WEB}/login`]);
         await hydra(c, 'ssh', c.words('ssh40', 40, 35), ['-t', '4']);
         await hydra(c, 'ssh', c.words('ssh10', 10), ['-t', '1']);
+        await hydra(c, 'ssh', c.words('ssh96', 96), ['-t', '16']);
+        await hydra(c, 'ssh', c.words('ssh48', 48, 40), ['-t', '8', '-W', '1']);
         await hydra(c, 'telnet', c.words('tel30', 30, 25), ['-t', '4']);
         await hydra(c, 'telnet', c.words('tel8', 8), ['-t', '1']);
+        await hydra(c, 'telnet', c.words('tel48', 48), ['-t', '8']);
       },
       webattack: async (c) => {
         await c.exec('sqlmap', ['-u', `http://${c.server}:${WEB}/item?id=1`, '--batch', '--flush-session', '--technique=BEU', '--level', '2', '--disable-coloring', '--output-dir', '/tmp/ips-sqlmap-train'], 300);
@@ -118,6 +124,7 @@ const PLANS: Record<Run, RunPlan> = {
     telnet: 2323,
     user: 'pi',
     password: 'raspberry9',
+    maxAuthTries: 3,
     steps: {
       benign: async (c) => {
         await c.repeat(20, 'curl', (i) => ['-s', '-o', '/dev/null', `http://${c.server}:${WEB}/shop/catalogue/${i * 7}`, `http://${c.server}:${WEB}/static/site.css`]);
@@ -151,8 +158,10 @@ const PLANS: Record<Run, RunPlan> = {
         await c.repeat(120, 'curl', (i) => ['-s', '-o', '/dev/null', '-d', `user=root&password=${'pw'.repeat(1 + (i % 5))}${i}`, `http://${c.server}:${WEB}/login`]);
         await hydra(c, 'ssh', c.words('ssh30', 30, 28), ['-t', '6']);
         await hydra(c, 'ssh', c.words('ssh8', 8), ['-t', '2', '-W', '1']);
+        await hydra(c, 'ssh', c.words('ssh60', 60), ['-t', '12']);
         await hydra(c, 'telnet', c.words('tel20', 20, 18), ['-t', '3']);
         await hydra(c, 'telnet', c.words('tel6', 6), ['-t', '1', '-W', '2']);
+        await hydra(c, 'telnet', c.words('tel30', 30), ['-t', '6']);
       },
       webattack: async (c) => {
         await c.exec('sqlmap', ['-u', `http://${c.server}:${WEB}/item?id=2`, '--batch', '--flush-session', '--technique=BU', '--level', '3', '--random-agent', '--disable-coloring', '--output-dir', '/tmp/ips-sqlmap-test'], 300);
@@ -193,6 +202,11 @@ function hydra(c: Client, service: 'ssh' | 'telnet', wordlist: string, extra: st
   const port = service === 'ssh' ? c.sshd.port : c.telnet;
   const args = ['-l', c.sshd.user, '-P', wordlist, '-I', '-f', ...extra, '-s', String(port), c.server, service];
   return c.exec('sh', ['-c', `cd '${c.dir}' && exec hydra "$@"`, 'sh', ...args], 300);
+}
+
+/** The login services of a run by name and port (for scoring their flows apart). */
+export function loginServices(run: Run): Record<string, number> {
+  return { ssh: PLANS[run].ssh, telnet: PLANS[run].telnet };
 }
 
 function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', text: string, what: string, timeoutMs = 15_000): Promise<void> {
@@ -266,7 +280,7 @@ export async function captureRun(run: Run, dir: string, log: (line: string) => v
     srv.spawn('dnsmasq', ['-k', '--no-resolv', '--no-hosts', `--listen-address=${server}`, '--bind-interfaces', '--address=/lab.test/10.9.9.9', '--pid-file=']);
     const telnet = srv.spawn(process.execPath, [path.join(__dirname, 'lab-telnet.js'), server, String(plan.telnet), plan.user, plan.password]);
     await waitFor(telnet, 'stdout', 'listening', 'the lab telnet prompt');
-    sshd = await startSshd(srv, server, plan.ssh, plan.user, plan.password);
+    sshd = await startSshd(srv, server, plan.ssh, { user: plan.user, password: plan.password, maxAuthTries: plan.maxAuthTries });
     await new Promise((r) => setTimeout(r, 500));
     const c = client(cli, server, sshd, plan.telnet, scratch);
     for (const cls of CLASSES) {

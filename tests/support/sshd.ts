@@ -32,8 +32,16 @@ export interface Sshd {
 
 const UID = 4242;
 
-/** Start sshd in `ns` on `host:port` for `user` (password `password`, or the returned client key). Needs root and openssh-server. */
-export async function startSshd(ns: Netns, host: string, port: number, user = 'lab', password = 'letmein'): Promise<Sshd> {
+export interface SshdOptions {
+  user?: string;
+  password?: string;
+  /** Password guesses per connection before sshd disconnects (its default 6). */
+  maxAuthTries?: number;
+}
+
+/** Start sshd in `ns` on `host:port` for a lab user (by default `lab`, password `letmein`, or the returned client key). Needs root and openssh-server. */
+export async function startSshd(ns: Netns, host: string, port: number, opts: SshdOptions = {}): Promise<Sshd> {
+  const { user = 'lab', password = 'letmein', maxAuthTries = 6 } = opts;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-sshd-'));
   let sshd: ChildProcess | undefined;
   const stop = async (): Promise<void> => {
@@ -78,6 +86,7 @@ export async function startSshd(ns: Netns, host: string, port: number, user = 'l
       'Subsystem sftp internal-sftp',
       // A brute force of a few parallel tasks is not cut short by the unauthenticated-connection limit.
       'MaxStartups 100:30:200',
+      `MaxAuthTries ${maxAuthTries}`,
       'LogLevel ERROR',
       '',
     ].join('\n'));
