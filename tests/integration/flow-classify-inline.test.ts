@@ -4,8 +4,8 @@
  * flow-meter → flow-classify (both flow-meter outputs wired to it) and back.
  * A client loads pages, runs iperf3 and works over SSH (a real sshd in the
  * victim namespace: commands and an scp copy): its flows are judged and raise
- * nothing. An nmap scan and an hping3 SYN flood from two attackers raise
- * ML alerts naming them.
+ * nothing. An nmap scan, an hping3 SYN flood and hydra guessing SSH
+ * passwords (a second sshd) from three attackers raise ML alerts naming them.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +25,8 @@ const VIC_S = '10.236.2.1';
 const SCN = '10.236.2.2';
 const VIC_F = '10.236.3.1';
 const FLD = '10.236.3.2';
+const VIC_B = '10.236.4.1';
+const BRT = '10.236.4.2';
 
 let skip: string | null = null;
 let lab: Lab | null = null;
@@ -32,9 +34,12 @@ let vic: Netns;
 let cli: Netns;
 let scn: Netns;
 let fld: Netns;
+let brt: Netns;
+let sshdB: Sshd | null = null;
 let rt: ChildRuntime | null = null;
 let sshd: Sshd | null = null;
 let sshSkip: string | null = null;
+let hydraSkip: string | null = null;
 
 interface Judged {
   src: string;
@@ -74,14 +79,19 @@ before(async () => {
   cli = await lab.host('cli');
   scn = await lab.host('scn');
   fld = await lab.host('fld');
+  brt = await lab.host('brt');
   await lab.link(vic, `${VIC_C}/24`, cli, `${CLI}/24`);
   await lab.link(vic, `${VIC_S}/24`, scn, `${SCN}/24`);
   await lab.link(vic, `${VIC_F}/24`, fld, `${FLD}/24`);
+  await lab.link(vic, `${VIC_B}/24`, brt, `${BRT}/24`);
   const server = vic.spawn(process.execPath, ['-e', "require('http').createServer((q, s) => s.end('<html><body>' + '<p>a page of the victim</p>'.repeat(40) + '</body></html>')).listen(80, '0.0.0.0', () => console.log('up'))"]);
   await new Promise<void>((resolve) => server.stdout?.once('data', () => resolve()));
   vic.spawn('iperf3', ['-s']);
   sshSkip = await toolMissing('sshd', 'ssh', 'scp', 'ssh-keygen', 'ssh-keyscan', 'openssl', 'unshare');
   if (!sshSkip) sshd = await startSshd(vic, VIC_C, 22);
+  hydraSkip = sshSkip ?? (await toolMissing('hydra'));
+  // A second sshd for the brute forcer: the client's sessions and the guesses reach different addresses.
+  if (!hydraSkip) sshdB = await startSshd(vic, VIC_B, 22, { user: 'admin', password: 'correct-horse' });
   // Both directions: a flow's features need its replies too (on a router, FORWARD carries both).
   await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT,OUTPUT', '--family', '4']);
   rt = await startChildRuntime(chain(), ['alerts', 'judged', 'errors', 'status'], { ns: vic });
@@ -91,6 +101,7 @@ before(async () => {
 after(async () => {
   await rt?.kill();
   await sshd?.stop();
+  await sshdB?.stop();
   if (lab) {
     await vic.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
     await lab.cleanup();
@@ -143,5 +154,19 @@ describe('flow-classify inline with the shipped model', () => {
     t.diagnostic(`flood: ${alert.rule} ${alert.mlClass} p=${alert.probability}`);
     assert.notEqual(alert.mlClass, 'benign');
     assert.deepEqual(mlAlerts(rt!.inbox('alerts')).filter((a) => a.src === CLI), [], 'still nothing about the client');
+  });
+
+  test('hydra guessing SSH passwords raises ML alerts naming it as brute force', async (t) => {
+    if (skip) return t.skip(skip);
+    if (hydraSkip || !sshdB) return t.skip(hydraSkip ?? 'no sshd');
+    const words = path.join(sshdB.dir, 'words.txt');
+    fs.writeFileSync(words, `${Array.from({ length: 12 }, (_, i) => `guess${i}`).join('\n')}\ncorrect-horse\n`);
+    // From the sshd's temp dir: hydra leaves its restore file in the working directory.
+    await brt.exec('sh', ['-c', `cd '${sshdB.dir}' && exec hydra -l admin -P '${words}' -I -f -t 4 ${VIC_B} ssh`], { timeoutMs: 120_000 }).catch(() => undefined);
+    const msgs = await rt!.waitFor('alerts', (m) => mlAlerts(m).some((a) => a.src === BRT), 30_000);
+    const alert = mlAlerts(msgs).find((a) => a.src === BRT)!;
+    t.diagnostic(`ssh brute force: ${alert.rule} ${alert.mlClass} p=${alert.probability}; flows judged ${judgedFlows().filter((j) => j.src === BRT).map((j) => j.mlClass).join(' ')}`);
+    assert.equal(alert.mlClass, 'bruteforce');
+    assert.deepEqual(mlAlerts(rt!.inbox('alerts')).filter((a) => a.src === CLI), [], 'still nothing about the SSH client');
   });
 });
