@@ -20,7 +20,8 @@ import { FLOW_FEATURES, type FlowRecord } from '../lib/detect/flow/features';
 import { FlowClassifier, SHIPPED_MODEL } from '../lib/detect/ml/classifier';
 import { Forest } from '../lib/detect/ml/forest';
 import type { Alert } from '../lib/detect/alert';
-import { readFlowCsv, score, scoreText, type Score } from './train/evaluate';
+import { byServiceText, readFlowCsv, score, scoreText, type Score } from './train/evaluate';
+import { loginServices } from './train/lab';
 
 const TEST_CSV = path.join(__dirname, '..', '..', '.train');
 const SECONDS = 3;
@@ -29,14 +30,17 @@ function evaluation(forest: Forest): void {
   const csvs = fs.existsSync(TEST_CSV) ? fs.readdirSync(TEST_CSV).filter((f) => /^test-.*\.csv$/.test(f)).map((f) => path.join(TEST_CSV, f)) : [];
   if (csvs.length) {
     console.log(`scored now on ${csvs.length} test-run CSVs in .train/ (captured separately from the training run):`);
-    console.log(scoreText(score(forest, readFlowCsv(csvs, forest.features))));
+    const test = readFlowCsv(csvs, forest.features);
+    console.log(scoreText(score(forest, test)));
+    console.log(`\nSSH and telnet flows of the test run:\n${byServiceText(forest, test, loginServices('test'))}`);
     return;
   }
-  const meta = (JSON.parse(fs.readFileSync(SHIPPED_MODEL, 'utf8')) as { meta?: { test?: { classes: string[]; precision: number[]; recall: number[]; confusion: number[][]; accuracy: number; flows: number } } }).meta?.test;
+  const meta = (JSON.parse(fs.readFileSync(SHIPPED_MODEL, 'utf8')) as { meta?: { test?: { classes: string[]; precision: number[]; recall: number[]; confusion: number[][]; accuracy: number; flows: number; services?: string[] } } }).meta?.test;
   if (!meta) return console.log('no evaluation recorded in the model; run npm run train');
   const s: Score = { classes: meta.classes, matrix: meta.confusion, precision: meta.precision, recall: meta.recall, accuracy: meta.accuracy, rows: meta.flows };
   console.log('as recorded by npm run train on its separate test run (no .train/ captures here to re-score):');
   console.log(scoreText(s));
+  if (meta.services) console.log(`\nSSH and telnet flows of the test run:\n${meta.services.join('\n')}`);
 }
 
 async function benchRecords(): Promise<FlowRecord[]> {

@@ -11,12 +11,15 @@ export interface LabelledRows {
   features: string[];
   rows: number[][];
   labels: string[];
+  /** Each row's destination port (the Dst Port column). */
+  ports: number[];
 }
 
 /** The rows of `ips flows --label` CSV files, with the named feature columns. */
 export function readFlowCsv(files: string[], features: readonly string[]): LabelledRows {
   const rows: number[][] = [];
   const labels: string[] = [];
+  const ports: number[] = [];
   for (const file of files) {
     const [header, ...data] = parseCsv(fs.readFileSync(file, 'utf8'));
     const cols = features.map((f) => header.indexOf(f));
@@ -24,13 +27,15 @@ export function readFlowCsv(files: string[], features: readonly string[]): Label
     if (missing.length) throw new Error(`${file} lacks columns ${missing.join(', ')}`);
     const label = header.indexOf('Label');
     if (label < 0) throw new Error(`${file} has no Label column (ips flows --label NAME)`);
+    const port = header.indexOf('Dst Port');
     for (const r of data) {
       if (r.length < header.length) continue;
       rows.push(cols.map((c) => Number(r[c])));
       labels.push(r[label]);
+      ports.push(port < 0 ? 0 : Number(r[port]));
     }
   }
-  return { features: [...features], rows, labels };
+  return { features: [...features], rows, labels, ports };
 }
 
 export interface Score {
@@ -73,5 +78,28 @@ export function scoreText(s: Score): string {
   lines.push(`accuracy ${s.accuracy.toFixed(3)} on ${s.rows} flows`, '', `confusion (rows: true class, columns: predicted)`);
   lines.push(`${''.padEnd(w)}${s.classes.map((c) => c.slice(0, 9).padStart(10)).join('')}`);
   s.classes.forEach((c, i) => lines.push(`${c.padEnd(w)}${s.matrix[i].map((v) => String(v).padStart(10)).join('')}`));
+  return lines.join('\n');
+}
+
+/**
+ * How the flows to given services (name → destination port) were judged, per
+ * true class: e.g. "ssh benign: 16 flows, 16 judged benign".
+ */
+export function byServiceText(forest: Forest, data: LabelledRows, services: Record<string, number>): string {
+  const lines: string[] = [];
+  for (const [name, port] of Object.entries(services)) {
+    const counts = new Map<string, Map<string, number>>();
+    data.rows.forEach((row, i) => {
+      if (data.ports[i] !== port) return;
+      const judged = forest.classes[forest.predict(row).classIndex];
+      const m = counts.get(data.labels[i]) ?? new Map<string, number>();
+      m.set(judged, (m.get(judged) ?? 0) + 1);
+      counts.set(data.labels[i], m);
+    });
+    for (const [label, m] of counts) {
+      const n = [...m.values()].reduce((a, b) => a + b, 0);
+      lines.push(`${name} (port ${port}) ${label}: ${n} flows, judged ${[...m].map(([c, k]) => `${c} ${k}`).join(', ')}`);
+    }
+  }
   return lines.join('\n');
 }

@@ -13,17 +13,19 @@
  *      writes models/flows.forest.json with the score in its meta.
  *
  * Needs root (namespaces) and nmap, hping3, iperf3, curl, sqlmap, dnsmasq,
- * tcpdump, busybox. `--reuse` skips step 1 when the captures are in the
- * work directory (.train/, not committed). Takes a few minutes.
+ * tcpdump, busybox, sshd and ssh/scp/sftp (openssh-server), sshpass, hydra,
+ * openssl. `--reuse` skips step 1 when the captures are in the work
+ * directory (.train/, not committed). Takes 8 to 12 minutes, about
+ * one CPU-minute: the tools' own pace.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { RandomForestClassifier } from 'ml-random-forest';
-import { captureRun, CLASSES, type Run } from './lab';
+import { captureRun, CLASSES, loginServices, type Run } from './lab';
 import { exportForest, type TrainedForest } from './forest-export';
-import { readFlowCsv, score, scoreText } from './evaluate';
+import { byServiceText, readFlowCsv, score, scoreText } from './evaluate';
 import { FLOW_FEATURES } from '../../lib/detect/flow/features';
 import { Forest } from '../../lib/detect/ml/forest';
 
@@ -90,12 +92,13 @@ async function main(): Promise<void> {
   const test = readFlowCsv(testCsv, features);
   const s = score(forest, test);
   const trainScore = score(forest, train);
+  const services = byServiceText(forest, test, loginServices('test'));
   json.meta = {
     trainedBy: 'npm run train (bench/train/train.ts)',
     library: 'ml-random-forest',
     settings: { ...TREE_SETTINGS, seed: SEED, perClass: PER_CLASS },
     trainingFlows: X.length,
-    test: { flows: s.rows, accuracy: round(s.accuracy), classes: s.classes, precision: s.precision.map(round), recall: s.recall.map(round), confusion: s.matrix },
+    test: { flows: s.rows, accuracy: round(s.accuracy), classes: s.classes, precision: s.precision.map(round), recall: s.recall.map(round), confusion: s.matrix, services: services.split('\n') },
     note: 'lab traffic of a few tools in network namespaces: retrain on your own network',
   };
   fs.mkdirSync(path.dirname(MODEL), { recursive: true });
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
   console.log(`model: ${path.relative(ROOT, MODEL)} (${fs.statSync(MODEL).size} bytes, ${forest.trees} trees)`);
   console.log(`\nall training-run flows (${trainScore.rows}), accuracy ${trainScore.accuracy.toFixed(3)}`);
   console.log(`\nseparate test run (other addresses, MTU, ports, timings):\n${scoreText(s)}`);
+  console.log(`\nthe test run's SSH and telnet flows:\n${services}`);
 }
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;

@@ -2,16 +2,21 @@
  * The shipped flow model live and inline, all real: a victim namespace whose
  * INPUT and OUTPUT go to NFQUEUE (flows need both directions), read by nfqueue-in in a Node-RED process with
  * flow-meter → flow-classify (both flow-meter outputs wired to it) and back.
- * A client loads pages and runs iperf3: its flows are judged and raise
- * nothing. An nmap scan and an hping3 SYN flood from two attackers raise
- * ML alerts naming them.
+ * A client loads pages, runs iperf3 and works over SSH (a real sshd in the
+ * victim namespace: commands and an scp copy): its flows are judged and raise
+ * nothing. An nmap scan, an hping3 SYN flood and hydra guessing SSH
+ * passwords (a second sshd) from three attackers raise ML alerts naming them.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
 import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
 import { disableScript, enableScript, nfqueueNode, observers, waitQueueBound } from '../support/inline';
 import type { FlowNode } from '../support/red-runtime';
+import { startSshd, type Sshd } from '../support/sshd';
 
 const QUEUE = 23;
 const VIC_C = '10.236.1.1';
@@ -20,6 +25,8 @@ const VIC_S = '10.236.2.1';
 const SCN = '10.236.2.2';
 const VIC_F = '10.236.3.1';
 const FLD = '10.236.3.2';
+const VIC_B = '10.236.4.1';
+const BRT = '10.236.4.2';
 
 let skip: string | null = null;
 let lab: Lab | null = null;
@@ -27,7 +34,12 @@ let vic: Netns;
 let cli: Netns;
 let scn: Netns;
 let fld: Netns;
+let brt: Netns;
+let sshdB: Sshd | null = null;
 let rt: ChildRuntime | null = null;
+let sshd: Sshd | null = null;
+let sshSkip: string | null = null;
+let hydraSkip: string | null = null;
 
 interface Judged {
   src: string;
@@ -67,12 +79,19 @@ before(async () => {
   cli = await lab.host('cli');
   scn = await lab.host('scn');
   fld = await lab.host('fld');
+  brt = await lab.host('brt');
   await lab.link(vic, `${VIC_C}/24`, cli, `${CLI}/24`);
   await lab.link(vic, `${VIC_S}/24`, scn, `${SCN}/24`);
   await lab.link(vic, `${VIC_F}/24`, fld, `${FLD}/24`);
+  await lab.link(vic, `${VIC_B}/24`, brt, `${BRT}/24`);
   const server = vic.spawn(process.execPath, ['-e', "require('http').createServer((q, s) => s.end('<html><body>' + '<p>a page of the victim</p>'.repeat(40) + '</body></html>')).listen(80, '0.0.0.0', () => console.log('up'))"]);
   await new Promise<void>((resolve) => server.stdout?.once('data', () => resolve()));
   vic.spawn('iperf3', ['-s']);
+  sshSkip = await toolMissing('sshd', 'ssh', 'scp', 'ssh-keygen', 'ssh-keyscan', 'openssl', 'unshare');
+  if (!sshSkip) sshd = await startSshd(vic, VIC_C, 22);
+  hydraSkip = sshSkip ?? (await toolMissing('hydra'));
+  // A second sshd for the brute forcer: the client's sessions and the guesses reach different addresses.
+  if (!hydraSkip) sshdB = await startSshd(vic, VIC_B, 22, { user: 'admin', password: 'correct-horse' });
   // Both directions: a flow's features need its replies too (on a router, FORWARD carries both).
   await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT,OUTPUT', '--family', '4']);
   rt = await startChildRuntime(chain(), ['alerts', 'judged', 'errors', 'status'], { ns: vic });
@@ -81,6 +100,8 @@ before(async () => {
 
 after(async () => {
   await rt?.kill();
+  await sshd?.stop();
+  await sshdB?.stop();
   if (lab) {
     await vic.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
     await lab.cleanup();
@@ -98,6 +119,21 @@ describe('flow-classify inline with the shipped model', () => {
     t.diagnostic(`client flows judged: ${mine.map((j) => `${j.dport}:${j.mlClass}`).join(' ')}`);
     assert.deepEqual(mlAlerts(rt!.inbox('alerts')).filter((a) => a.src === CLI), [], 'no ML alert about the client');
     assert.deepEqual(rt!.inbox('errors'), []);
+  });
+
+  test('SSH sessions (commands, an scp copy) are judged benign: no ML alert', async (t) => {
+    if (skip) return t.skip(skip);
+    if (sshSkip || !sshd) return t.skip(sshSkip ?? 'no sshd');
+    const to = `${sshd.user}@${VIC_C}`;
+    for (const command of ['uname -a; uptime', 'ls -la /etc | head -40', 'ps aux | head -20']) {
+      await cli.exec('ssh', [...sshd.clientOptions(), '-p', '22', to, command], { timeoutMs: 30_000 });
+    }
+    const file = path.join(sshd.dir, 'upload.bin');
+    fs.writeFileSync(file, randomBytes(2_000_000));
+    await cli.exec('scp', ['-q', ...sshd.clientOptions(), '-P', '22', file, `${to}:upload.bin`], { timeoutMs: 60_000 });
+    await rt!.waitFor('judged', () => judgedFlows().filter((j) => j.src === CLI && j.dport === 22).length >= 4, 30_000);
+    t.diagnostic(`ssh flows judged: ${judgedFlows().filter((j) => j.dport === 22).map((j) => j.mlClass).join(' ')}`);
+    assert.deepEqual(mlAlerts(rt!.inbox('alerts')).filter((a) => a.src === CLI), [], 'no ML alert about the SSH client');
   });
 
   test('an nmap SYN scan raises ML alerts naming the scanner', async (t) => {
@@ -118,5 +154,19 @@ describe('flow-classify inline with the shipped model', () => {
     t.diagnostic(`flood: ${alert.rule} ${alert.mlClass} p=${alert.probability}`);
     assert.notEqual(alert.mlClass, 'benign');
     assert.deepEqual(mlAlerts(rt!.inbox('alerts')).filter((a) => a.src === CLI), [], 'still nothing about the client');
+  });
+
+  test('hydra guessing SSH passwords raises ML alerts naming it as brute force', async (t) => {
+    if (skip) return t.skip(skip);
+    if (hydraSkip || !sshdB) return t.skip(hydraSkip ?? 'no sshd');
+    const words = path.join(sshdB.dir, 'words.txt');
+    fs.writeFileSync(words, `${Array.from({ length: 12 }, (_, i) => `guess${i}`).join('\n')}\ncorrect-horse\n`);
+    // From the sshd's temp dir: hydra leaves its restore file in the working directory.
+    await brt.exec('sh', ['-c', `cd '${sshdB.dir}' && exec hydra -l admin -P '${words}' -I -f -t 4 ${VIC_B} ssh`], { timeoutMs: 120_000 }).catch(() => undefined);
+    const msgs = await rt!.waitFor('alerts', (m) => mlAlerts(m).some((a) => a.src === BRT), 30_000);
+    const alert = mlAlerts(msgs).find((a) => a.src === BRT)!;
+    t.diagnostic(`ssh brute force: ${alert.rule} ${alert.mlClass} p=${alert.probability}; flows judged ${judgedFlows().filter((j) => j.src === BRT).map((j) => j.mlClass).join(' ')}`);
+    assert.equal(alert.mlClass, 'bruteforce');
+    assert.deepEqual(mlAlerts(rt!.inbox('alerts')).filter((a) => a.src === CLI), [], 'still nothing about the SSH client');
   });
 });
