@@ -25,7 +25,7 @@
  * by doubling up to the cap and never shrink.
  */
 import type { Packet } from '../../packet/types';
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, tcpFlagBits } from '../../packet/tcp-flags';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, tcpFlagBits } from '../../packet/tcp-flags';
 import { defaultsOf, applySettings, type Schema } from '../../base/settings';
 import { fmix } from '../table';
 import { FEATURE_VALUES, FLOW_FEATURES, type FlowEndReason, type FlowFeatureName, type FlowRecord } from './features';
@@ -88,15 +88,154 @@ function endHash(addr4: number, text: string | undefined, port: number): number 
 }
 
 type Col = Float64Array | Float32Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
+type ColType = Float64ArrayConstructor | Float32ArrayConstructor | Uint32ArrayConstructor | Int32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
 
-function grown<T extends Col>(a: T, size: number): T {
-  const b = new (a.constructor as new (n: number) => T)(size);
-  b.set(a);
-  return b;
+/** No value in a Uint32 time column. Offsets stay below it: a flow lasts less than the active timeout, at most 3600 s = 3.6e9 µs. */
+const NONE = 0xffffffff;
+
+/**
+ * Columns of every flow, by slot: what a flow of one packet needs (a scan
+ * probe, a flood packet: most flows when a million are open), about 60 bytes.
+ */
+const FLOW_COLUMNS = {
+  start: Float64Array, // absolute µs of the first packet
+  prev: Int32Array,
+  next: Int32Array,
+  src4: Int32Array,
+  dst4: Int32Array,
+  lastRel: Uint32Array, // µs from the first packet to the last
+  reported: Uint32Array, // µs offset of the last interim report
+  fwdPkts: Uint32Array,
+  bwdPkts: Uint32Array,
+  firstSize: Uint32Array, // the first packet's payload bytes
+  ext: Int32Array, // the flow's row of FULL_COLUMNS (NIL until its second packet)
+  sport: Uint16Array,
+  dport: Uint16Array,
+  fwdWin: Uint16Array,
+  firstHdr: Uint16Array,
+  state: Uint8Array,
+  protoNum: Uint8Array,
+  protoIdx: Uint8Array,
+  firstFlags: Uint8Array,
+} as const;
+
+/**
+ * The rest of the running figures, in a pool of rows a flow takes at its
+ * second packet (about 265 bytes). Row 0 is scratch: a one-packet flow's
+ * figures are spelled out there to build its record. Times are whole µs
+ * offsets from the flow's first packet.
+ */
+const FULL_COLUMNS = {
+  fwdSum: Float64Array,
+  bwdSum: Float64Array,
+  fwdSq: Float64Array,
+  bwdSq: Float64Array,
+  iatM2: Float64Array,
+  fiatM2: Float64Array,
+  biatM2: Float64Array,
+  bulkBytes0: Float64Array,
+  bulkBytes1: Float64Array,
+  fwdHdr: Uint32Array,
+  bwdHdr: Uint32Array,
+  fwdData: Uint32Array,
+  fin: Uint32Array,
+  syn: Uint32Array,
+  rst: Uint32Array,
+  ack: Uint32Array,
+  ece: Uint32Array,
+  cwr: Uint32Array,
+  fwdPsh: Uint32Array,
+  bwdPsh: Uint32Array,
+  fwdUrg: Uint32Array,
+  bwdUrg: Uint32Array,
+  subflows: Uint32Array,
+  fwdLast: Uint32Array,
+  bwdFirst: Uint32Array,
+  bwdLast: Uint32Array,
+  actStart: Uint32Array, // also the free list's link of a free row
+  iatMin: Uint32Array,
+  iatMax: Uint32Array,
+  fiatMin: Uint32Array,
+  fiatMax: Uint32Array,
+  biatMin: Uint32Array,
+  biatMax: Uint32Array,
+  actN: Uint32Array,
+  actMin: Uint32Array,
+  actMax: Uint32Array,
+  idlN: Uint32Array,
+  idlSum: Uint32Array,
+  idlMin: Uint32Array,
+  idlMax: Uint32Array,
+  actM2: Float32Array,
+  idlM2: Float32Array,
+  bulkStart0: Uint32Array,
+  bulkStart1: Uint32Array,
+  bulkLast0: Uint32Array,
+  bulkLast1: Uint32Array,
+  bulkCandBytes0: Uint32Array,
+  bulkCandBytes1: Uint32Array,
+  bulkCount0: Uint32Array,
+  bulkCount1: Uint32Array,
+  bulkPkts0: Uint32Array,
+  bulkPkts1: Uint32Array,
+  bulkDur0: Uint32Array,
+  bulkDur1: Uint32Array,
+  fwdMin: Uint16Array,
+  fwdMax: Uint16Array,
+  bwdMin: Uint16Array,
+  bwdMax: Uint16Array,
+  fwdHdrMin: Uint16Array,
+  bwdWin: Uint16Array,
+  bulkCand0: Uint8Array, // packets of the candidate bulk, saturating at 255
+  bulkCand1: Uint8Array,
+} as const;
+
+type Columns<S> = { -readonly [K in keyof S]: S[K] extends Float64ArrayConstructor ? Float64Array : S[K] extends Float32ArrayConstructor ? Float32Array : S[K] extends Uint32ArrayConstructor ? Uint32Array : S[K] extends Int32ArrayConstructor ? Int32Array : S[K] extends Uint16ArrayConstructor ? Uint16Array : Uint8Array };
+
+/**
+ * `spec`'s columns of `size` rows as views of ONE ArrayBuffer (the widest
+ * first, so every view is aligned), the first `rows` rows copied from `old`.
+ * One large allocation is mapped and unmapped whole by the allocator, so the
+ * buffer a growth step replaces goes back to the system instead of leaving
+ * holes in the heap, as fifty separate columns regrown would.
+ */
+function layout<S extends Record<string, ColType>>(spec: S, size: number, old?: Columns<S>, rows = 0): Columns<S> {
+  const names = Object.keys(spec).sort((a, b) => spec[b].BYTES_PER_ELEMENT - spec[a].BYTES_PER_ELEMENT);
+  let bytes = 0;
+  for (const n of names) bytes += spec[n].BYTES_PER_ELEMENT * size;
+  const buffer = new ArrayBuffer(bytes);
+  const out: Record<string, Col> = {};
+  let at = 0;
+  for (const n of names) {
+    const col = new (spec[n] as unknown as new (b: ArrayBuffer, at: number, n: number) => Col)(buffer, at, size);
+    if (old !== undefined && rows > 0) col.set((old as Record<string, Col>)[n].subarray(0, rows));
+    out[n] = col;
+    at += spec[n].BYTES_PER_ELEMENT * size;
+  }
+  return out as Columns<S>;
+}
+
+/** Bytes of a set of columns (they share one buffer). */
+const bytesOf = (cols: Record<string, Col>): number => (Object.values(cols)[0]?.buffer.byteLength ?? 0);
+
+/** The next size of a table growing towards `cap`: a quarter more (at least 1024 rows), not doubling, so a full table is not twice its flows. */
+function nextSize(room: number, cap: number): number {
+  return Math.max(room + 1, Math.min(cap, room + Math.max(1024, room >> 2)));
 }
 
 /** Sample standard deviation from Welford's M2 (CICFlowMeter's commons-math SummaryStatistics is bias-corrected too). */
 const stdOf = (m2: number, n: number): number => (n > 1 ? Math.sqrt(Math.max(0, m2) / (n - 1)) : 0);
+
+/**
+ * Welford's update of M2 with the means known exactly: `sum` of the `n − 1`
+ * values before `v`. The running sums of inter-arrival times are times
+ * already kept (a flow's gaps add up to its last packet's offset), so only
+ * M2 needs a column.
+ */
+const m2Step = (sum: number, n: number, v: number): number => {
+  const d = v - (n > 1 ? sum / (n - 1) : 0);
+  return d * (v - (sum + v) / n);
+};
 
 export class FlowMeter {
   private settings: FlowMeterSettings;
@@ -115,86 +254,24 @@ export class FlowMeter {
   private closedTail = NIL;
   private index = new Int32Array(0);
   private mask = 0;
-  private hash = new Int32Array(0);
-  private prev = new Int32Array(0);
-  private next = new Int32Array(0);
-  private state = new Uint8Array(0);
-  // Identity: forward source and destination; text only for non-IPv4 (IPv4 as numbers).
-  private src4 = new Int32Array(0);
-  private dst4 = new Int32Array(0);
+  /** Rows of FULL_COLUMNS: allocated, free list (linked through actStart), high-water mark (row 0 is scratch). */
+  private xRoom = 0;
+  private xHigh = 1;
+  private xFree = NIL;
   /** Addresses as text of the flows that are not IPv4 (few), by slot: a Map, so IPv4 flows pay nothing for them. */
   private texts = new Map<number, [string, string]>();
-  private sport = new Uint16Array(0);
-  private dport = new Uint16Array(0);
-  private protoNum = new Uint8Array(0);
   /** The proto text of each flow, as an index into `protoNames` (a handful of distinct values). */
-  private protoIdx = new Uint8Array(0);
   private protoNames: string[] = [];
-  // Times: absolute µs for the first and last packet, float32 µs offsets from the first for the rest.
-  private start = new Float64Array(0);
-  private last = new Float64Array(0);
-  private fwdLast = new Float32Array(0);
-  private bwdLast = new Float32Array(0);
-  private actStart = new Float32Array(0);
-  private actEnd = new Float32Array(0);
-  private reported = new Float32Array(0);
-  // Counts and payload-length sums per direction (exact integers).
-  private fwdPkts = new Uint32Array(0);
-  private bwdPkts = new Uint32Array(0);
-  private fwdSum = new Float64Array(0);
-  private bwdSum = new Float64Array(0);
-  private fwdSq = new Float64Array(0);
-  private bwdSq = new Float64Array(0);
-  private fwdMin = new Uint16Array(0);
-  private fwdMax = new Uint16Array(0);
-  private bwdMin = new Uint16Array(0);
-  private bwdMax = new Uint16Array(0);
-  private fwdHdr = new Uint32Array(0);
-  private bwdHdr = new Uint32Array(0);
-  private fwdHdrMin = new Uint16Array(0);
-  private fwdData = new Uint32Array(0);
-  private fwdWin = new Int32Array(0);
-  private bwdWin = new Int32Array(0);
-  // Inter-arrival times (µs): Welford mean and M2, min and max; flow, forward, backward.
-  private iatMean = new Float64Array(0);
-  private iatM2 = new Float64Array(0);
-  private iatMin = new Float32Array(0);
-  private iatMax = new Float32Array(0);
-  private fiatMean = new Float64Array(0);
-  private fiatM2 = new Float64Array(0);
-  private fiatMin = new Float32Array(0);
-  private fiatMax = new Float32Array(0);
-  private biatMean = new Float64Array(0);
-  private biatM2 = new Float64Array(0);
-  private biatMin = new Float32Array(0);
-  private biatMax = new Float32Array(0);
-  // Active and idle periods (µs): count, Welford mean and M2, min, max.
-  private actN = new Uint32Array(0);
-  private actMean = new Float32Array(0);
-  private actM2 = new Float32Array(0);
-  private actMin = new Float32Array(0);
-  private actMax = new Float32Array(0);
-  private idlN = new Uint32Array(0);
-  private idlMean = new Float32Array(0);
-  private idlM2 = new Float32Array(0);
-  private idlMin = new Float32Array(0);
-  private idlMax = new Float32Array(0);
-  // TCP flags: per flag bit 0..7 one column; PSH and URG per direction too.
-  private flagCols: Uint32Array[] = [];
-  private fwdPsh = new Uint32Array(0);
-  private bwdPsh = new Uint32Array(0);
-  private fwdUrg = new Uint32Array(0);
-  private bwdUrg = new Uint32Array(0);
-  private subflows = new Uint32Array(0);
-  // Bulk state per direction (0 forward, 1 backward): start and last packet of the candidate bulk (NaN: none), its packets and bytes, and the totals.
-  private bulkStart = [new Float32Array(0), new Float32Array(0)];
-  private bulkLast = [new Float32Array(0), new Float32Array(0)];
-  private bulkCandPkts = [new Uint32Array(0), new Uint32Array(0)];
-  private bulkCandBytes = [new Uint32Array(0), new Uint32Array(0)];
-  private bulkCount = [new Uint32Array(0), new Uint32Array(0)];
-  private bulkPkts = [new Uint32Array(0), new Uint32Array(0)];
-  private bulkBytes = [new Float64Array(0), new Float64Array(0)];
-  private bulkDur = [new Float32Array(0), new Float32Array(0)];
+  private f: Columns<typeof FLOW_COLUMNS>;
+  private x: Columns<typeof FULL_COLUMNS>;
+  private bulkStart: Uint32Array[] = [];
+  private bulkLast: Uint32Array[] = [];
+  private bulkCand: Uint8Array[] = [];
+  private bulkCandBytes: Uint32Array[] = [];
+  private bulkCount: Uint32Array[] = [];
+  private bulkPkts: Uint32Array[] = [];
+  private bulkBytes: Float64Array[] = [];
+  private bulkDur: Uint32Array[] = [];
 
   readonly stats: FlowMeterStats = { packets: 0, skipped: 0, records: 0, interim: 0, evictions: 0, absorbed: 0, active: 0 };
   /** Latest packet time seen (ms), for expiry between packets. */
@@ -203,7 +280,10 @@ export class FlowMeter {
   constructor(settings: Partial<FlowMeterSettings> = {}) {
     this.settings = applySettings(flowMeterSchema, defaultsOf(flowMeterSchema), settings);
     this.applyTimes();
-    for (let b = 0; b < 8; b++) this.flagCols.push(new Uint32Array(0));
+    this.f = layout(FLOW_COLUMNS, 0);
+    this.x = layout(FULL_COLUMNS, 1);
+    this.xRoom = 1;
+    this.bindBulk();
   }
 
   get config(): Readonly<FlowMeterSettings> {
@@ -225,14 +305,28 @@ export class FlowMeter {
     this.reportUs = s.reportIntervalS * 1e6;
   }
 
+  private bindBulk(): void {
+    const x = this.x;
+    this.bulkStart = [x.bulkStart0, x.bulkStart1];
+    this.bulkLast = [x.bulkLast0, x.bulkLast1];
+    this.bulkCand = [x.bulkCand0, x.bulkCand1];
+    this.bulkCandBytes = [x.bulkCandBytes0, x.bulkCandBytes1];
+    this.bulkCount = [x.bulkCount0, x.bulkCount1];
+    this.bulkPkts = [x.bulkPkts0, x.bulkPkts1];
+    this.bulkBytes = [x.bulkBytes0, x.bulkBytes1];
+    this.bulkDur = [x.bulkDur0, x.bulkDur1];
+  }
+
   /** Forget every flow (nothing is sent) and zero the counters. */
   reset(): void {
     this.index.fill(0);
-    this.state.fill(FREE);
+    this.f.state.fill(FREE);
     this.texts.clear();
     this.highWater = 0;
     this.count = 0;
     this.freeHead = this.head = this.tail = this.closedHead = this.closedTail = NIL;
+    this.xHigh = 1;
+    this.xFree = NIL;
     for (const k of Object.keys(this.stats) as (keyof FlowMeterStats)[]) this.stats[k] = 0;
     this.lastPacketTs = 0;
   }
@@ -255,8 +349,9 @@ export class FlowMeter {
   /** End flows idle past the idle timeout and drop old tombstones, as of packet time `nowMs`. */
   expire(nowMs: number, out: FlowRecord[]): void {
     const now = nowMs * 1000;
-    while (this.closedHead !== NIL && this.last[this.closedHead] + this.activityUs <= now) this.release(this.closedHead);
-    while (this.head !== NIL && this.last[this.head] + this.idleUs <= now) {
+    const { start, lastRel } = this.f;
+    while (this.closedHead !== NIL && start[this.closedHead] + lastRel[this.closedHead] + this.activityUs <= now) this.release(this.closedHead);
+    while (this.head !== NIL && start[this.head] + lastRel[this.head] + this.idleUs <= now) {
       const e = this.head;
       out.push(this.record(e, 'idle'));
       this.release(e);
@@ -287,7 +382,8 @@ export class FlowMeter {
     // Packets built by hand (a function node) may carry only the flag letters.
     const bits = p.flagBits ?? (p.flags !== undefined ? tcpFlagBits(p.flags) : 0);
     let e = this.find(h, s4, d4, sText, dText, sp, dp, pn);
-    if (e !== NIL && this.state[e] === CLOSED) {
+    let f = this.f;
+    if (e !== NIL && f.state[e] === CLOSED) {
       // A new connection on the same ports starts a new flow; anything else is the old one's tail.
       if ((bits & (TCP_SYN | TCP_ACK)) !== TCP_SYN) {
         this.stats.absorbed++;
@@ -296,43 +392,57 @@ export class FlowMeter {
       this.release(e);
       e = NIL;
     }
-    if (e !== NIL && t - this.start[e] >= this.activeUs) {
+    if (e !== NIL && t - f.start[e] >= this.activeUs) {
       out.push(this.record(e, 'active'));
       this.release(e);
       e = NIL;
     }
     if (e === NIL) {
       e = this.open(h, out);
+      f = this.f; // open() may have grown the columns
       this.init(e, t, s4, d4, sText, dText, sp, dp, pn, p.proto);
     }
-    const forward = this.sport[e] === sp && this.dport[e] === dp && (v4 ? this.src4[e] === s4 && this.dst4[e] === d4 : this.texts.get(e)?.[0] === sText && this.texts.get(e)?.[1] === dText);
-    this.add(e, p, t, forward, bits);
+    const forward = f.sport[e] === sp && f.dport[e] === dp && (v4 ? f.src4[e] === s4 && f.dst4[e] === d4 : this.texts.get(e)?.[0] === sText && this.texts.get(e)?.[1] === dText);
+    // Whole µs from the flow's first packet (a capture's resolution); a packet stamped before the flow's last one counts at that one's time.
+    let rel = Math.round(t - f.start[e]);
+    if (rel < f.lastRel[e]) rel = f.lastRel[e];
+    this.add(e, p, rel, forward, bits);
     if (bits & TCP_RST) return this.close(e, 'rst', out);
     if (bits & TCP_FIN) {
-      this.state[e] |= forward ? 4 : 8;
-      if ((this.state[e] & 12) === 12) return this.close(e, 'fin', out);
+      f.state[e] |= forward ? 4 : 8;
+      if ((f.state[e] & 12) === 12) return this.close(e, 'fin', out);
     }
-    if (this.reportUs > 0 && t - this.start[e] - this.reported[e] >= this.reportUs) {
-      this.reported[e] = t - this.start[e];
+    if (this.reportUs > 0 && rel - f.reported[e] >= this.reportUs) {
+      f.reported[e] = rel;
       out.push(this.record(e, 'interim'));
       this.stats.interim++;
     }
     this.moveToTail(e);
   }
 
+  /** The index hash of flow `e`, as `meter` computes it from a packet. */
+  private hashOf(e: number): number {
+    const f = this.f;
+    const t = f.src4[e] === 0 ? this.texts.get(e) : undefined;
+    return (endHash(f.src4[e], t?.[0], f.sport[e]) + endHash(f.dst4[e], t?.[1], f.dport[e]) + f.protoNum[e]) | 0;
+  }
+
   private find(h: number, s4: number, d4: number, sText: string | undefined, dText: string | undefined, sp: number, dp: number, pn: number): number {
     if (this.room === 0) return NIL;
+    const { src4, dst4, sport, dport, protoNum } = this.f;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const slot = this.index[i];
       if (slot === 0) return NIL;
       const e = slot - 1;
-      if (this.hash[e] !== h || this.protoNum[e] !== pn) continue;
+      if (protoNum[e] !== pn) continue;
       if (sText === undefined) {
-        if (this.src4[e] === 0 && this.texts.has(e)) continue;
-        if ((this.src4[e] === s4 && this.sport[e] === sp && this.dst4[e] === d4 && this.dport[e] === dp) || (this.src4[e] === d4 && this.sport[e] === dp && this.dst4[e] === s4 && this.dport[e] === sp)) return e;
-      } else {
+        if ((src4[e] === s4 && sport[e] === sp && dst4[e] === d4 && dport[e] === dp) || (src4[e] === d4 && sport[e] === dp && dst4[e] === s4 && dport[e] === sp)) {
+          if (src4[e] === 0 && this.texts.has(e)) continue;
+          return e;
+        }
+      } else if (src4[e] === 0) {
         const t = this.texts.get(e);
-        if (t !== undefined && ((t[0] === sText && this.sport[e] === sp && t[1] === dText && this.dport[e] === dp) || (t[0] === dText && this.sport[e] === dp && t[1] === sText && this.dport[e] === sp))) return e;
+        if (t !== undefined && ((t[0] === sText && sport[e] === sp && t[1] === dText && dport[e] === dp) || (t[0] === dText && sport[e] === dp && t[1] === sText && dport[e] === sp))) return e;
       }
     }
   }
@@ -343,20 +453,20 @@ export class FlowMeter {
     let e: number;
     if (this.freeHead !== NIL) {
       e = this.freeHead;
-      this.freeHead = this.next[e];
+      this.freeHead = this.f.next[e];
     } else {
       if (this.highWater === this.room) this.grow();
       e = this.highWater++;
     }
     this.count++;
     this.stats.active = this.count;
-    this.hash[e] = h;
     let i = h & this.mask;
     while (this.index[i] !== 0) i = (i + 1) & this.mask;
     this.index[i] = e + 1;
-    this.prev[e] = this.tail;
-    this.next[e] = NIL;
-    if (this.tail !== NIL) this.next[this.tail] = e;
+    const f = this.f;
+    f.prev[e] = this.tail;
+    f.next[e] = NIL;
+    if (this.tail !== NIL) f.next[this.tail] = e;
     else this.head = e;
     this.tail = e;
     return e;
@@ -374,65 +484,93 @@ export class FlowMeter {
 
   /** Bytes of the typed-array columns and index (what the flows cost; the few non-IPv4 address texts aside). */
   get columnBytes(): number {
-    let total = this.index.byteLength;
-    for (const col of Object.values(this) as unknown[]) {
-      if (ArrayBuffer.isView(col) && col !== this.index) total += col.byteLength;
-      else if (Array.isArray(col) && col.length > 0 && ArrayBuffer.isView(col[0])) for (const c of col as Col[]) total += c.byteLength;
-    }
-    return total;
+    return this.index.byteLength + bytesOf(this.f) + bytesOf(this.x);
+  }
+
+  /** Flows holding a row of the full figures (those past their first packet). */
+  get fullRows(): number {
+    let free = 0;
+    for (let r = this.xFree; r !== NIL; r = this.x.actStart[r] | 0) free++;
+    return this.xHigh - 1 - free;
   }
 
   private grow(): void {
-    const size = Math.min(Math.max(1024, this.room * 2), Math.max(this.settings.maxFlows, this.room + 1));
-    for (const key of Object.keys(this) as (keyof this)[]) {
-      const col = this[key] as unknown;
-      if (ArrayBuffer.isView(col) && key !== 'index') (this as Record<string, unknown>)[key as string] = grown(col as Col, size);
-      else if (Array.isArray(col) && col.length > 0 && ArrayBuffer.isView(col[0])) (this as Record<string, unknown>)[key as string] = (col as Col[]).map((c) => grown(c, size));
-    }
+    const size = nextSize(this.room, this.settings.maxFlows);
+    this.f = layout(FLOW_COLUMNS, size, this.f, this.highWater);
     this.room = size;
-    // The index: a power of two at least twice the room, rebuilt from the live slots.
+    // The index: a power of two at least twice the room, rebuilt from the live slots when it changes.
     let isize = 1;
     while (isize < size * 2) isize *= 2;
+    if (isize === this.index.length) return;
     this.index = new Int32Array(isize);
     this.mask = isize - 1;
+    const state = this.f.state;
     for (let e = 0; e < this.highWater; e++) {
-      if (this.state[e] === FREE) continue;
-      let i = this.hash[e] & this.mask;
+      if (state[e] === FREE) continue;
+      let i = this.hashOf(e) & this.mask;
       while (this.index[i] !== 0) i = (i + 1) & this.mask;
       this.index[i] = e + 1;
     }
   }
 
+  /** A row of the full figures for a flow at its second packet. */
+  private allocRow(): number {
+    const r = this.xFree;
+    if (r !== NIL) {
+      this.xFree = this.x.actStart[r] | 0;
+      return r;
+    }
+    if (this.xHigh === this.xRoom) {
+      const size = nextSize(this.xRoom, this.settings.maxFlows + 1);
+      this.x = layout(FULL_COLUMNS, size, this.x, this.xHigh);
+      this.xRoom = size;
+      this.bindBulk();
+    }
+    return this.xHigh++;
+  }
+
+  private freeRow(e: number): void {
+    const r = this.f.ext[e];
+    if (r === NIL) return;
+    this.x.actStart[r] = this.xFree;
+    this.xFree = r;
+    this.f.ext[e] = NIL;
+  }
+
   private unlink(e: number): void {
-    const closed = (this.state[e] & 3) === CLOSED;
-    const p = this.prev[e];
-    const n = this.next[e];
-    if (p !== NIL) this.next[p] = n;
+    const f = this.f;
+    const closed = (f.state[e] & 3) === CLOSED;
+    const p = f.prev[e];
+    const n = f.next[e];
+    if (p !== NIL) f.next[p] = n;
     else if (closed) this.closedHead = n;
     else this.head = n;
-    if (n !== NIL) this.prev[n] = p;
+    if (n !== NIL) f.prev[n] = p;
     else if (closed) this.closedTail = p;
     else this.tail = p;
   }
 
   private moveToTail(e: number): void {
     if (this.tail === e) return;
+    const f = this.f;
     this.unlink(e);
-    this.prev[e] = this.tail;
-    this.next[e] = NIL;
-    if (this.tail !== NIL) this.next[this.tail] = e;
+    f.prev[e] = this.tail;
+    f.next[e] = NIL;
+    if (this.tail !== NIL) f.next[this.tail] = e;
     else this.head = e;
     this.tail = e;
   }
 
-  /** Send the flow's record, then keep it as a tombstone until the activity timeout. */
+  /** Send the flow's record, then keep it as a tombstone (its identity and last time only) until the activity timeout. */
   private close(e: number, reason: 'fin' | 'rst', out: FlowRecord[]): void {
     out.push(this.record(e, reason));
+    this.freeRow(e);
     this.unlink(e);
-    this.state[e] = CLOSED;
-    this.prev[e] = this.closedTail;
-    this.next[e] = NIL;
-    if (this.closedTail !== NIL) this.next[this.closedTail] = e;
+    const f = this.f;
+    f.state[e] = CLOSED;
+    f.prev[e] = this.closedTail;
+    f.next[e] = NIL;
+    if (this.closedTail !== NIL) f.next[this.closedTail] = e;
     else this.closedHead = e;
     this.closedTail = e;
   }
@@ -440,223 +578,277 @@ export class FlowMeter {
   /** Remove slot `e` from the index and its order list and put it on the free list. */
   private release(e: number): void {
     this.unlink(e);
+    this.freeRow(e);
     // Backward-shift deletion keeps every probe sequence unbroken.
-    let i = this.hash[e] & this.mask;
+    let i = this.hashOf(e) & this.mask;
     while (this.index[i] !== e + 1) i = (i + 1) & this.mask;
     let j = i;
     for (;;) {
       j = (j + 1) & this.mask;
       const slot = this.index[j];
       if (slot === 0) break;
-      const home = this.hash[slot - 1] & this.mask;
+      const home = this.hashOf(slot - 1) & this.mask;
       if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
         this.index[i] = slot;
         i = j;
       }
     }
     this.index[i] = 0;
-    this.state[e] = FREE;
-    if (this.src4[e] === 0) this.texts.delete(e);
-    this.next[e] = this.freeHead;
+    const f = this.f;
+    f.state[e] = FREE;
+    if (f.src4[e] === 0) this.texts.delete(e);
+    f.next[e] = this.freeHead;
     this.freeHead = e;
     this.count--;
     this.stats.active = this.count;
   }
 
   private init(e: number, t: number, s4: number, d4: number, sText: string | undefined, dText: string | undefined, sp: number, dp: number, pn: number, proto: string): void {
-    this.state[e] = OPEN;
-    this.src4[e] = s4;
-    this.dst4[e] = d4;
+    const f = this.f;
+    f.state[e] = OPEN;
+    f.src4[e] = s4;
+    f.dst4[e] = d4;
     if (sText !== undefined) this.texts.set(e, [sText, dText ?? '']);
-    this.sport[e] = sp;
-    this.dport[e] = dp;
-    this.protoNum[e] = pn;
+    f.sport[e] = sp;
+    f.dport[e] = dp;
+    f.protoNum[e] = pn;
     let pi = this.protoNames.indexOf(proto);
     if (pi < 0) pi = this.protoNames.push(proto) - 1;
     // More than 255 distinct protocol texts cannot happen (IP has 256 protocol numbers); the last slot is shared if it did.
-    this.protoIdx[e] = Math.min(pi, 255);
-    this.start[e] = t;
-    this.last[e] = t;
-    this.actStart[e] = this.actEnd[e] = this.reported[e] = 0;
-    this.fwdLast[e] = this.bwdLast[e] = 0;
-    this.fwdPkts[e] = this.bwdPkts[e] = 0;
-    this.fwdSum[e] = this.bwdSum[e] = this.fwdSq[e] = this.bwdSq[e] = 0;
-    this.fwdMin[e] = this.bwdMin[e] = 0xffff;
-    this.fwdMax[e] = this.bwdMax[e] = 0;
-    this.fwdHdr[e] = this.bwdHdr[e] = this.fwdData[e] = 0;
-    this.fwdHdrMin[e] = 0xffff;
-    this.fwdWin[e] = this.bwdWin[e] = 0;
-    this.iatMean[e] = this.iatM2[e] = this.fiatMean[e] = this.fiatM2[e] = this.biatMean[e] = this.biatM2[e] = 0;
-    this.iatMin[e] = this.fiatMin[e] = this.biatMin[e] = Infinity;
-    this.iatMax[e] = this.fiatMax[e] = this.biatMax[e] = 0;
-    this.actN[e] = this.idlN[e] = 0;
-    this.actMean[e] = this.actM2[e] = this.idlMean[e] = this.idlM2[e] = 0;
-    this.actMin[e] = this.idlMin[e] = Infinity;
-    this.actMax[e] = this.idlMax[e] = 0;
-    for (let b = 0; b < 8; b++) this.flagCols[b][e] = 0;
-    this.fwdPsh[e] = this.bwdPsh[e] = this.fwdUrg[e] = this.bwdUrg[e] = 0;
-    this.subflows[e] = 1;
+    f.protoIdx[e] = Math.min(pi, 255);
+    f.start[e] = t;
+    f.lastRel[e] = f.reported[e] = 0;
+    f.fwdPkts[e] = f.bwdPkts[e] = 0;
+    f.firstSize[e] = f.firstHdr[e] = f.firstFlags[e] = f.fwdWin[e] = 0;
+    f.ext[e] = NIL;
+  }
+
+  /** Row `r` of the full figures as they stand after flow `e`'s first packet (always forward, at offset 0). */
+  private initRow(r: number, e: number): void {
+    const f = this.f;
+    const x = this.x;
+    const size = f.firstSize[e];
+    const hdr = f.firstHdr[e];
+    const bits = f.firstFlags[e];
+    x.fwdSum[r] = size;
+    x.fwdSq[r] = size * size;
+    x.bwdSum[r] = x.bwdSq[r] = 0;
+    x.fwdMin[r] = Math.min(size, 0xffff);
+    x.fwdMax[r] = size;
+    x.bwdMin[r] = 0xffff;
+    x.bwdMax[r] = 0;
+    x.fwdHdr[r] = hdr;
+    x.fwdHdrMin[r] = hdr;
+    x.bwdHdr[r] = 0;
+    x.fwdData[r] = size > 0 ? 1 : 0;
+    x.bwdWin[r] = 0;
+    x.fin[r] = bits & TCP_FIN ? 1 : 0;
+    x.syn[r] = bits & TCP_SYN ? 1 : 0;
+    x.rst[r] = bits & TCP_RST ? 1 : 0;
+    x.ack[r] = bits & TCP_ACK ? 1 : 0;
+    x.ece[r] = bits & TCP_ECE ? 1 : 0;
+    x.cwr[r] = bits & TCP_CWR ? 1 : 0;
+    x.fwdPsh[r] = bits & TCP_PSH ? 1 : 0;
+    x.fwdUrg[r] = bits & TCP_URG ? 1 : 0;
+    x.bwdPsh[r] = x.bwdUrg[r] = 0;
+    x.subflows[r] = 1;
+    x.fwdLast[r] = x.bwdFirst[r] = x.bwdLast[r] = x.actStart[r] = 0;
+    x.iatM2[r] = x.fiatM2[r] = x.biatM2[r] = 0;
+    x.iatMin[r] = x.fiatMin[r] = x.biatMin[r] = NONE;
+    x.iatMax[r] = x.fiatMax[r] = x.biatMax[r] = 0;
+    x.actN[r] = x.idlN[r] = x.idlSum[r] = 0;
+    x.actM2[r] = x.idlM2[r] = 0;
+    x.actMin[r] = x.idlMin[r] = NONE;
+    x.actMax[r] = x.idlMax[r] = 0;
     for (let d = 0; d < 2; d++) {
-      this.bulkStart[d][e] = this.bulkLast[d][e] = NaN;
-      this.bulkCandPkts[d][e] = this.bulkCandBytes[d][e] = this.bulkCount[d][e] = this.bulkPkts[d][e] = 0;
-      this.bulkBytes[d][e] = this.bulkDur[d][e] = 0;
+      // The first packet, if it carried data, is the forward direction's candidate bulk.
+      const data = d === 0 && size > 0;
+      this.bulkStart[d][r] = this.bulkLast[d][r] = data ? 0 : NONE;
+      this.bulkCand[d][r] = data ? 1 : 0;
+      this.bulkCandBytes[d][r] = data ? size : 0;
+      this.bulkCount[d][r] = this.bulkPkts[d][r] = this.bulkDur[d][r] = 0;
+      this.bulkBytes[d][r] = 0;
     }
   }
 
-  /** Add packet `p` at time `t` (µs) to flow `e`. */
-  private add(e: number, p: Packet, t: number, forward: boolean, bits: number): void {
-    const rel = t - this.start[e];
-    const first = this.fwdPkts[e] + this.bwdPkts[e] === 0;
+  /** Add packet `p` at offset `rel` (µs, not before the flow's last packet) to flow `e`. */
+  private add(e: number, p: Packet, rel: number, forward: boolean, bits: number): void {
+    const f = this.f;
     // Payload bytes on the wire: a capture cut by its snaplen lost them from the payload's end.
     const size = p.payload.length + (p.len > p.caplen ? p.len - p.caplen : 0);
     const hdr = p.l4HeaderLen ?? 0;
-    if (!first) {
-      const gap = t - this.last[e];
-      const n = this.fwdPkts[e] + this.bwdPkts[e]; // gaps so far + 1
-      const d = gap - this.iatMean[e];
-      this.iatMean[e] += d / n;
-      this.iatM2[e] += d * (gap - this.iatMean[e]);
-      if (gap < this.iatMin[e]) this.iatMin[e] = gap;
-      if (gap > this.iatMax[e]) this.iatMax[e] = gap;
-      if (gap > GAP_US) this.subflows[e]++;
-      // Active and idle periods, split at gaps longer than the activity timeout.
-      if (gap > this.activityUs) {
-        const active = this.actEnd[e] - this.actStart[e];
-        if (active > 0) this.period(e, active, true);
-        this.period(e, gap, false);
-        this.actStart[e] = rel;
-      }
-      this.actEnd[e] = rel;
+    const n = f.fwdPkts[e] + f.bwdPkts[e];
+    if (n === 0) {
+      // The first packet (forward by definition): a few columns of the flow's own; the full figures wait for a second one.
+      f.fwdPkts[e] = 1;
+      f.firstSize[e] = size;
+      f.firstHdr[e] = hdr;
+      f.firstFlags[e] = bits;
+      if (p.window !== undefined) f.fwdWin[e] = p.window;
+      return;
     }
-    this.last[e] = t;
-    for (let b = 0; b < 8; b++) if (bits & (1 << b)) this.flagCols[b][e]++;
-    const dir = forward ? 0 : 1;
-    this.bulk(e, dir, rel, size);
+    let r = f.ext[e];
+    if (r === NIL) {
+      r = f.ext[e] = this.allocRow();
+      this.initRow(r, e);
+    }
+    const x = this.x;
+    // Inter-arrival time: this is gap number n, and the n gaps add up to rel.
+    const last = f.lastRel[e];
+    const gap = rel - last;
+    x.iatM2[r] += m2Step(last, n, gap);
+    if (gap < x.iatMin[r]) x.iatMin[r] = gap;
+    if (gap > x.iatMax[r]) x.iatMax[r] = gap;
+    if (gap > GAP_US) x.subflows[r]++;
+    // Active and idle periods, split at gaps longer than the activity timeout.
+    if (gap > this.activityUs) {
+      const active = last - x.actStart[r];
+      if (active > 0) this.activePeriod(r, active);
+      this.idlePeriod(r, gap);
+      x.actStart[r] = rel;
+    }
+    f.lastRel[e] = rel;
+    if (bits !== 0) {
+      if (bits & TCP_FIN) x.fin[r]++;
+      if (bits & TCP_SYN) x.syn[r]++;
+      if (bits & TCP_RST) x.rst[r]++;
+      if (bits & TCP_ACK) x.ack[r]++;
+      if (bits & TCP_ECE) x.ece[r]++;
+      if (bits & TCP_CWR) x.cwr[r]++;
+    }
+    this.bulk(r, forward ? 0 : 1, rel, size);
     if (forward) {
-      const n = ++this.fwdPkts[e];
-      if (n > 1) {
-        const gap = rel - this.fwdLast[e];
-        const d = gap - this.fiatMean[e];
-        this.fiatMean[e] += d / (n - 1);
-        this.fiatM2[e] += d * (gap - this.fiatMean[e]);
-        if (gap < this.fiatMin[e]) this.fiatMin[e] = gap;
-        if (gap > this.fiatMax[e]) this.fiatMax[e] = gap;
-      } else if (p.window !== undefined) {
-        this.fwdWin[e] = p.window;
-      }
-      this.fwdLast[e] = rel;
-      this.fwdSum[e] += size;
-      this.fwdSq[e] += size * size;
-      if (size < this.fwdMin[e]) this.fwdMin[e] = size;
-      if (size > this.fwdMax[e]) this.fwdMax[e] = size;
-      this.fwdHdr[e] += hdr;
-      if (hdr < this.fwdHdrMin[e]) this.fwdHdrMin[e] = hdr;
-      if (size > 0) this.fwdData[e]++;
-      if (bits & TCP_PSH) this.fwdPsh[e]++;
-      if (bits & TCP_URG) this.fwdUrg[e]++;
+      // The forward gaps add up to the last forward packet's offset (the first packet is forward, at 0).
+      const k = f.fwdPkts[e]++;
+      const fl = x.fwdLast[r];
+      const g = rel - fl;
+      x.fiatM2[r] += m2Step(fl, k, g);
+      if (g < x.fiatMin[r]) x.fiatMin[r] = g;
+      if (g > x.fiatMax[r]) x.fiatMax[r] = g;
+      x.fwdLast[r] = rel;
+      x.fwdSum[r] += size;
+      x.fwdSq[r] += size * size;
+      if (size < x.fwdMin[r]) x.fwdMin[r] = size;
+      if (size > x.fwdMax[r]) x.fwdMax[r] = size;
+      x.fwdHdr[r] += hdr;
+      if (hdr < x.fwdHdrMin[r]) x.fwdHdrMin[r] = hdr;
+      if (size > 0) x.fwdData[r]++;
+      if (bits & TCP_PSH) x.fwdPsh[r]++;
+      if (bits & TCP_URG) x.fwdUrg[r]++;
     } else {
-      const n = ++this.bwdPkts[e];
-      if (n > 1) {
-        const gap = rel - this.bwdLast[e];
-        const d = gap - this.biatMean[e];
-        this.biatMean[e] += d / (n - 1);
-        this.biatM2[e] += d * (gap - this.biatMean[e]);
-        if (gap < this.biatMin[e]) this.biatMin[e] = gap;
-        if (gap > this.biatMax[e]) this.biatMax[e] = gap;
-      } else if (p.window !== undefined) {
-        this.bwdWin[e] = p.window;
+      const k = f.bwdPkts[e]++;
+      if (k > 0) {
+        const g = rel - x.bwdLast[r];
+        x.biatM2[r] += m2Step(x.bwdLast[r] - x.bwdFirst[r], k, g);
+        if (g < x.biatMin[r]) x.biatMin[r] = g;
+        if (g > x.biatMax[r]) x.biatMax[r] = g;
+      } else {
+        x.bwdFirst[r] = rel;
+        if (p.window !== undefined) x.bwdWin[r] = p.window;
       }
-      this.bwdLast[e] = rel;
-      this.bwdSum[e] += size;
-      this.bwdSq[e] += size * size;
-      if (size < this.bwdMin[e]) this.bwdMin[e] = size;
-      if (size > this.bwdMax[e]) this.bwdMax[e] = size;
-      this.bwdHdr[e] += hdr;
-      if (bits & TCP_PSH) this.bwdPsh[e]++;
-      if (bits & TCP_URG) this.bwdUrg[e]++;
+      x.bwdLast[r] = rel;
+      x.bwdSum[r] += size;
+      x.bwdSq[r] += size * size;
+      if (size < x.bwdMin[r]) x.bwdMin[r] = size;
+      if (size > x.bwdMax[r]) x.bwdMax[r] = size;
+      x.bwdHdr[r] += hdr;
+      if (bits & TCP_PSH) x.bwdPsh[r]++;
+      if (bits & TCP_URG) x.bwdUrg[r]++;
     }
   }
 
-  /** One active (or idle) period of `us` microseconds. */
-  private period(e: number, us: number, active: boolean): void {
-    const N = active ? this.actN : this.idlN;
-    const mean = active ? this.actMean : this.idlMean;
-    const m2 = active ? this.actM2 : this.idlM2;
-    const min = active ? this.actMin : this.idlMin;
-    const max = active ? this.actMax : this.idlMax;
-    const n = ++N[e];
-    const d = us - mean[e];
-    mean[e] += d / n;
-    m2[e] += d * (us - mean[e]);
-    if (us < min[e]) min[e] = us;
-    if (us > max[e]) max[e] = us;
+  /** One active period of `us` microseconds; the active periods so far add up to actStart − the idle sum. */
+  private activePeriod(r: number, us: number): void {
+    const x = this.x;
+    const n = ++x.actN[r];
+    x.actM2[r] += m2Step(x.actStart[r] - x.idlSum[r], n, us);
+    if (us < x.actMin[r]) x.actMin[r] = us;
+    if (us > x.actMax[r]) x.actMax[r] = us;
+  }
+
+  /** One idle period of `us` microseconds. */
+  private idlePeriod(r: number, us: number): void {
+    const x = this.x;
+    const n = ++x.idlN[r];
+    x.idlM2[r] += m2Step(x.idlSum[r], n, us);
+    x.idlSum[r] += us;
+    if (us < x.idlMin[r]) x.idlMin[r] = us;
+    if (us > x.idlMax[r]) x.idlMax[r] = us;
   }
 
   /** CICFlowMeter's bulk: 4+ data packets one way with gaps up to 1 s and no bulk of the other direction started in between. */
-  private bulk(e: number, dir: number, rel: number, size: number): void {
-    const other = 1 - dir;
+  private bulk(r: number, dir: number, rel: number, size: number): void {
     const start = this.bulkStart[dir];
     const lastTs = this.bulkLast[dir];
-    if (this.bulkLast[other][e] > start[e]) start[e] = NaN;
+    const otherLast = this.bulkLast[1 - dir][r];
+    if (otherLast !== NONE && start[r] !== NONE && otherLast > start[r]) start[r] = NONE;
     if (size <= 0) return;
-    const candPkts = this.bulkCandPkts[dir];
+    const cand = this.bulkCand[dir];
     const candBytes = this.bulkCandBytes[dir];
-    if (start[e] !== start[e] || rel - lastTs[e] > GAP_US) {
-      start[e] = rel;
-      lastTs[e] = rel;
-      candPkts[e] = 1;
-      candBytes[e] = size;
+    if (start[r] === NONE || rel - lastTs[r] > GAP_US) {
+      start[r] = rel;
+      lastTs[r] = rel;
+      cand[r] = 1;
+      candBytes[r] = size;
       return;
     }
-    const n = ++candPkts[e];
-    candBytes[e] += size;
+    const n = cand[r] + 1;
+    if (n < 256) cand[r] = n;
+    if (n <= BULK_PACKETS) candBytes[r] += size;
     if (n === BULK_PACKETS) {
-      this.bulkCount[dir][e]++;
-      this.bulkPkts[dir][e] += n;
-      this.bulkBytes[dir][e] += candBytes[e];
-      this.bulkDur[dir][e] += rel - start[e];
+      this.bulkCount[dir][r]++;
+      this.bulkPkts[dir][r] += n;
+      this.bulkBytes[dir][r] += candBytes[r];
+      this.bulkDur[dir][r] += rel - start[r];
     } else if (n > BULK_PACKETS) {
-      this.bulkPkts[dir][e]++;
-      this.bulkBytes[dir][e] += size;
-      this.bulkDur[dir][e] += rel - lastTs[e];
+      this.bulkPkts[dir][r]++;
+      this.bulkBytes[dir][r] += size;
+      this.bulkDur[dir][r] += rel - lastTs[r];
     }
-    lastTs[e] = rel;
+    lastTs[r] = rel;
   }
 
   /** The record of flow `e` as it stands. */
   private record(e: number, reason: FlowEndReason): FlowRecord {
     this.stats.records++;
-    const nf = this.fwdPkts[e];
-    const nb = this.bwdPkts[e];
+    const f = this.f;
+    const x = this.x;
+    let r = f.ext[e];
+    if (r === NIL) {
+      // One packet so far: its figures spelled out in the scratch row.
+      r = 0;
+      this.initRow(0, e);
+    }
+    const nf = f.fwdPkts[e];
+    const nb = f.bwdPkts[e];
     const n = nf + nb;
-    const dur = this.last[e] - this.start[e];
+    const dur = f.lastRel[e];
     const perS = dur > 0 ? 1e6 / dur : 0;
-    const fs = this.fwdSum[e];
-    const bs = this.bwdSum[e];
+    const fs = x.fwdSum[r];
+    const bs = x.bwdSum[r];
     const lenVar = (s: number, q: number, k: number): number => (k > 1 ? Math.max(0, (q - (s * s) / k) / (k - 1)) : 0);
-    const allVar = lenVar(fs + bs, this.fwdSq[e] + this.bwdSq[e], n);
+    const allVar = lenVar(fs + bs, x.fwdSq[r] + x.bwdSq[r], n);
     // Active/idle as of now: the period under way counts as active (CICFlowMeter's endActiveIdleTime).
-    let actN = this.actN[e];
-    let actMean = this.actMean[e];
-    let actM2 = this.actM2[e];
-    let actMin = this.actMin[e];
-    let actMax = this.actMax[e];
-    const current = this.actEnd[e] - this.actStart[e];
+    let actN = x.actN[r];
+    let actSum = x.actStart[r] - x.idlSum[r];
+    let actM2 = x.actM2[r];
+    let actMin = x.actMin[r];
+    let actMax = x.actMax[r];
+    const current = dur - x.actStart[r];
     if (current > 0) {
       actN++;
-      const d = current - actMean;
-      actMean += d / actN;
-      actM2 += d * (current - actMean);
+      actM2 += m2Step(actSum, actN, current);
+      actSum += current;
       actMin = Math.min(actMin, current);
       actMax = Math.max(actMax, current);
     }
-    const idlN = this.idlN[e];
-    const f = this.flagCols;
-    const sub = this.subflows[e];
+    const idlN = x.idlN[r];
+    const sub = x.subflows[r];
     const bulkAvg = (d: number): [number, number, number] => {
-      const c = this.bulkCount[d][e];
-      const dus = this.bulkDur[d][e];
-      return c > 0 ? [this.bulkBytes[d][e] / c, this.bulkPkts[d][e] / c, dus > 0 ? (this.bulkBytes[d][e] * 1e6) / dus : 0] : [0, 0, 0];
+      const c = this.bulkCount[d][r];
+      const dus = this.bulkDur[d][r];
+      const bytes = this.bulkBytes[d][r];
+      return c > 0 ? [bytes / c, this.bulkPkts[d][r] / c, dus > 0 ? (bytes * 1e6) / dus : 0] : [0, 0, 0];
     };
     const [fbB, fbP, fbR] = bulkAvg(0);
     const [bbB, bbP, bbR] = bulkAvg(1);
@@ -664,58 +856,60 @@ export class FlowMeter {
     const bMean = nb > 0 ? bs / nb : 0;
     const fiat = nf > 1;
     const biat = nb > 1;
+    const fTotal = x.fwdLast[r];
+    const bTotal = x.bwdLast[r] - x.bwdFirst[r];
     const values: number[] = [
-      this.protoNum[e],
+      f.protoNum[e],
       dur,
       nf,
       nb,
       fs,
       bs,
-      nf > 0 ? this.fwdMax[e] : 0,
-      nf > 0 ? this.fwdMin[e] : 0,
+      nf > 0 ? x.fwdMax[r] : 0,
+      nf > 0 ? x.fwdMin[r] : 0,
       fMean,
-      Math.sqrt(lenVar(fs, this.fwdSq[e], nf)),
-      nb > 0 ? this.bwdMax[e] : 0,
-      nb > 0 ? this.bwdMin[e] : 0,
+      Math.sqrt(lenVar(fs, x.fwdSq[r], nf)),
+      nb > 0 ? x.bwdMax[r] : 0,
+      nb > 0 ? x.bwdMin[r] : 0,
       bMean,
-      Math.sqrt(lenVar(bs, this.bwdSq[e], nb)),
+      Math.sqrt(lenVar(bs, x.bwdSq[r], nb)),
       (fs + bs) * perS,
       n * perS,
-      n > 1 ? this.iatMean[e] : 0,
-      stdOf(this.iatM2[e], n - 1),
-      n > 1 ? this.iatMax[e] : 0,
-      n > 1 ? this.iatMin[e] : 0,
-      fiat ? this.fiatMean[e] * (nf - 1) : 0,
-      fiat ? this.fiatMean[e] : 0,
-      stdOf(this.fiatM2[e], nf - 1),
-      fiat ? this.fiatMax[e] : 0,
-      fiat ? this.fiatMin[e] : 0,
-      biat ? this.biatMean[e] * (nb - 1) : 0,
-      biat ? this.biatMean[e] : 0,
-      stdOf(this.biatM2[e], nb - 1),
-      biat ? this.biatMax[e] : 0,
-      biat ? this.biatMin[e] : 0,
-      this.fwdPsh[e],
-      this.bwdPsh[e],
-      this.fwdUrg[e],
-      this.bwdUrg[e],
-      this.fwdHdr[e],
-      this.bwdHdr[e],
+      n > 1 ? dur / (n - 1) : 0,
+      stdOf(x.iatM2[r], n - 1),
+      n > 1 ? x.iatMax[r] : 0,
+      n > 1 ? x.iatMin[r] : 0,
+      fiat ? fTotal : 0,
+      fiat ? fTotal / (nf - 1) : 0,
+      stdOf(x.fiatM2[r], nf - 1),
+      fiat ? x.fiatMax[r] : 0,
+      fiat ? x.fiatMin[r] : 0,
+      biat ? bTotal : 0,
+      biat ? bTotal / (nb - 1) : 0,
+      stdOf(x.biatM2[r], nb - 1),
+      biat ? x.biatMax[r] : 0,
+      biat ? x.biatMin[r] : 0,
+      x.fwdPsh[r],
+      x.bwdPsh[r],
+      x.fwdUrg[r],
+      x.bwdUrg[r],
+      x.fwdHdr[r],
+      x.bwdHdr[r],
       nf * perS,
       nb * perS,
-      n > 0 ? Math.min(nf > 0 ? this.fwdMin[e] : Infinity, nb > 0 ? this.bwdMin[e] : Infinity) : 0,
-      Math.max(nf > 0 ? this.fwdMax[e] : 0, nb > 0 ? this.bwdMax[e] : 0),
+      n > 0 ? Math.min(nf > 0 ? x.fwdMin[r] : Infinity, nb > 0 ? x.bwdMin[r] : Infinity) : 0,
+      Math.max(nf > 0 ? x.fwdMax[r] : 0, nb > 0 ? x.bwdMax[r] : 0),
       n > 0 ? (fs + bs) / n : 0,
       Math.sqrt(allVar),
       allVar,
-      f[0][e],
-      f[1][e],
-      f[2][e],
-      f[3][e],
-      f[4][e],
-      f[5][e],
-      f[7][e],
-      f[6][e],
+      x.fin[r],
+      x.syn[r],
+      x.rst[r],
+      x.fwdPsh[r] + x.bwdPsh[r],
+      x.ack[r],
+      x.fwdUrg[r] + x.bwdUrg[r],
+      x.cwr[r],
+      x.ece[r],
       nf > 0 ? nb / nf : 0,
       n > 0 ? (fs + bs) / n : 0,
       fMean,
@@ -730,38 +924,38 @@ export class FlowMeter {
       fs / sub,
       nb / sub,
       bs / sub,
-      this.fwdWin[e],
-      this.bwdWin[e],
-      this.fwdData[e],
-      nf > 0 ? this.fwdHdrMin[e] : 0,
-      actN > 0 ? actMean : 0,
+      f.fwdWin[e],
+      x.bwdWin[r],
+      x.fwdData[r],
+      nf > 0 ? x.fwdHdrMin[r] : 0,
+      actN > 0 ? actSum / actN : 0,
       actN > 1 ? Math.sqrt(Math.max(0, actM2) / (actN - 1)) : 0,
       actN > 0 ? actMax : 0,
       actN > 0 ? actMin : 0,
-      idlN > 0 ? this.idlMean[e] : 0,
-      idlN > 1 ? Math.sqrt(Math.max(0, this.idlM2[e]) / (idlN - 1)) : 0,
-      idlN > 0 ? this.idlMax[e] : 0,
-      idlN > 0 ? this.idlMin[e] : 0,
+      idlN > 0 ? x.idlSum[r] / idlN : 0,
+      idlN > 1 ? Math.sqrt(Math.max(0, x.idlM2[r]) / (idlN - 1)) : 0,
+      idlN > 0 ? x.idlMax[r] : 0,
+      idlN > 0 ? x.idlMin[r] : 0,
     ];
     const features = {} as Record<FlowFeatureName, number>;
     for (let i = 0; i < FLOW_FEATURES.length; i++) features[FLOW_FEATURES[i]] = values[i];
     // The same values in FLOW_FEATURES order, hidden from JSON and debug: flow-classify reads them by index
     // instead of 77 lookups by name in an object that size (in dictionary mode). A cloned message loses it; names still work.
     Object.defineProperty(features, FEATURE_VALUES, { value: values, enumerable: false });
-    const t = this.src4[e] === 0 ? this.texts.get(e) : undefined;
-    const src = t ? t[0] : ipv4Text(this.src4[e]);
-    const dst = t ? t[1] : ipv4Text(this.dst4[e]);
-    const sport = this.sport[e];
-    const dport = this.dport[e];
+    const t = f.src4[e] === 0 ? this.texts.get(e) : undefined;
+    const src = t ? t[0] : ipv4Text(f.src4[e]);
+    const dst = t ? t[1] : ipv4Text(f.dst4[e]);
+    const sport = f.sport[e];
+    const dport = f.dport[e];
     return {
-      flowId: `${src}-${dst}-${sport}-${dport}-${this.protoNum[e]}`,
+      flowId: `${src}-${dst}-${sport}-${dport}-${f.protoNum[e]}`,
       src,
       sport,
       dst,
       dport,
-      proto: this.protoNames[this.protoIdx[e]],
-      start: this.start[e] / 1000,
-      end: this.last[e] / 1000,
+      proto: this.protoNames[f.protoIdx[e]],
+      start: f.start[e] / 1000,
+      end: (f.start[e] + dur) / 1000,
       reason,
       features,
     };
