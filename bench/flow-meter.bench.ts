@@ -6,9 +6,10 @@
  *     (target: at least 500,000 pkts/s);
  *  3. memory of 1,000,000 concurrent flows (IPS_BENCH_FLOWS), none ended,
  *     each case in a fresh process: one UDP packet each from distinct ports
- *     and addresses (a scan or a flood), then three packets each both ways
- *     (every flow holding the full figures); the meter's bytes per flow and
- *     the process RSS, as a user sees it (target: under 400 MB).
+ *     and addresses (a scan or a flood), three packets each both ways
+ *     (every flow holding the full figures), a TCP handshake with ECN (every
+ *     flow in all three pools: the most a flow can take); the meter's bytes
+ *     per flow and the process RSS, as a user sees it (target: under 400 MB).
  * Run: npm run bench flow-meter   (IPS_BENCH_ONLY=memory for step 3 alone)
  */
 import fs from 'node:fs';
@@ -23,12 +24,13 @@ import { decodeRecord } from '../lib/packet/decode';
 import { FlowMeter } from '../lib/detect/flow/meter';
 import type { FlowRecord } from '../lib/detect/flow/features';
 import type { Packet } from '../lib/packet/types';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_SYN } from '../lib/packet/tcp-flags';
 import { startRuntime, type FlowNode } from '../tests/support/red-runtime';
 
 const PACKETS = Number(process.env.IPS_BENCH_PACKETS ?? 1_000_000);
 const FLOWS = Number(process.env.IPS_BENCH_FLOWS ?? 1_000_000);
 const BATCH = Number(process.env.IPS_BENCH_BATCH ?? 256);
-/** IPS_BENCH_ONLY=memory measures only the 1,000,000 flows (memory-1 or memory-3: one case, in this process). */
+/** IPS_BENCH_ONLY=memory measures only the 1,000,000 flows (memory-one, memory-three, memory-ecn: one case, in this process). */
 const ONLY = process.env.IPS_BENCH_ONLY ?? '';
 
 async function engine(file: string): Promise<void> {
@@ -82,11 +84,14 @@ async function throughNodeRed(file: string): Promise<void> {
 }
 
 /**
- * 1,000,000 concurrent flows, none ended, in this (fresh) process: `perFlow` packets each
- * (1: a UDP packet from distinct ports and addresses, as a scan or flood makes them;
- * 3: a request, its answer and one more request, so every flow holds the full figures).
+ * 1,000,000 concurrent flows, none ended, in this (fresh) process, from distinct ports and addresses:
+ * 'one': a UDP packet each, as a scan or a flood makes them (the flow's own columns only);
+ * 'three': a UDP request, its answer and one more request (every flow holds the full figures);
+ * 'ecn': a TCP handshake negotiating ECN (SYN+ECE+CWR, SYN+ACK+ECE, ACK: the flags seldom set put every flow in all three pools).
  */
-function memory(perFlow: number): void {
+function memory(kind: string): void {
+  const perFlow = kind === 'one' ? 1 : 3;
+  const ecn = [TCP_SYN | TCP_ECE | TCP_CWR, TCP_SYN | TCP_ACK | TCP_ECE, TCP_ACK];
   const gc = (globalThis as { gc?: () => void }).gc;
   const used = (): number => {
     gc?.();
@@ -98,7 +103,7 @@ function memory(perFlow: number): void {
   let peak = rssBefore;
   const meter = new FlowMeter({ maxFlows: FLOWS, idleTimeoutS: 3600, activeTimeoutS: 3600 });
   const out: FlowRecord[] = [];
-  const p: Packet = { ts: 1_700_000_000_000, len: 60, caplen: 60, ip: 4, src: '', dst: '', src4: 0, dst4: 0x0a000001, proto: 'udp', sport: 0, dport: 53, payload: Buffer.alloc(18), l4HeaderLen: 8 };
+  const p: Packet = { ts: 1_700_000_000_000, len: 60, caplen: 60, ip: 4, src: '', dst: '', src4: 0, dst4: 0x0a000001, proto: kind === 'ecn' ? 'tcp' : 'udp', sport: 0, dport: 53, payload: Buffer.alloc(kind === 'ecn' ? 0 : 18), l4HeaderLen: 8 };
   const batch = [p];
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
@@ -111,6 +116,7 @@ function memory(perFlow: number): void {
       p.dst4 = back ? client : 0x0a000001;
       p.sport = back ? 53 : port;
       p.dport = back ? port : 53;
+      if (kind === 'ecn') p.flagBits = ecn[k];
       p.ts += 0.001;
       meter.process(batch, out);
     }
@@ -121,20 +127,21 @@ function memory(perFlow: number): void {
   const after = used();
   const rss = process.memoryUsage.rss();
   const cols = meter.columnBytes;
-  console.log(`${FLOWS.toLocaleString('en')} concurrent flows of ${perFlow} packet${perFlow > 1 ? 's' : ''}: ${meter.stats.active.toLocaleString('en')} open (${meter.fullRows.toLocaleString('en')} with the full figures), ${out.length} sent, filled in ${Date.now() - t0} ms (CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms)`);
+  const what = { one: 'one UDP packet', three: 'three UDP packets both ways', ecn: 'a TCP handshake with ECN' }[kind];
+  console.log(`${FLOWS.toLocaleString('en')} concurrent flows of ${what}: ${meter.stats.active.toLocaleString('en')} open (${meter.fullRows.toLocaleString('en')} with the full figures, ${meter.rareRows.toLocaleString('en')} with the rare ones), ${out.length} sent, filled in ${Date.now() - t0} ms (CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms)`);
   console.log(`  the meter's columns and index: ${(cols / 1e6).toFixed(0)} MB (${Math.round(cols / FLOWS)} bytes a flow); heap + array buffers grew ${((after - before) / 1e6).toFixed(0)} MB; process RSS ${(rss / 1e6).toFixed(0)} MB (${(rssBefore / 1e6).toFixed(0)} MB before the flows, peak while filling ${(peak / 1e6).toFixed(0)} MB)`);
 }
 
 /** Each memory figure in a fresh process, so RSS is not inflated by the runs before. */
 function memoryInChildren(): void {
-  for (const perFlow of [1, 3]) {
-    spawnSync(process.execPath, ['--expose-gc', __filename], { stdio: 'inherit', env: { ...process.env, IPS_BENCH_ONLY: `memory-${perFlow}` } });
+  for (const kind of ['one', 'three', 'ecn']) {
+    spawnSync(process.execPath, ['--expose-gc', __filename], { stdio: 'inherit', env: { ...process.env, IPS_BENCH_ONLY: `memory-${kind}` } });
   }
 }
 
 async function main(): Promise<void> {
   if (ONLY === 'memory') return memoryInChildren();
-  if (ONLY.startsWith('memory-')) return memory(Number(ONLY.slice(7)));
+  if (ONLY.startsWith('memory-')) return memory(ONLY.slice(7));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-bench-flow-'));
   try {
     const file = path.join(dir, 'bench.pcap');

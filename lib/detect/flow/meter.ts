@@ -92,6 +92,7 @@ type ColType = Float64ArrayConstructor | Float32ArrayConstructor | Uint32ArrayCo
 
 /** No value in a Uint32 time column. Offsets stay below it: a flow lasts less than the active timeout, at most 3600 s = 3.6e9 µs. */
 const NONE = 0xffffffff;
+const RARE_FLAGS = TCP_URG | TCP_ECE | TCP_CWR;
 
 /**
  * Columns of every flow, by slot: what a flow of one packet needs (a scan
@@ -133,8 +134,6 @@ const FULL_COLUMNS = {
   iatM2: Float64Array,
   fiatM2: Float64Array,
   biatM2: Float64Array,
-  bulkBytes0: Float64Array,
-  bulkBytes1: Float64Array,
   fwdHdr: Uint32Array,
   bwdHdr: Uint32Array,
   fwdData: Uint32Array,
@@ -142,44 +141,26 @@ const FULL_COLUMNS = {
   syn: Uint32Array,
   rst: Uint32Array,
   ack: Uint32Array,
-  ece: Uint32Array,
-  cwr: Uint32Array,
   fwdPsh: Uint32Array,
   bwdPsh: Uint32Array,
-  fwdUrg: Uint32Array,
-  bwdUrg: Uint32Array,
   subflows: Uint32Array,
   fwdLast: Uint32Array,
   bwdFirst: Uint32Array,
   bwdLast: Uint32Array,
   actStart: Uint32Array, // also the free list's link of a free row
+  rare: Int32Array, // the flow's row of RARE_COLUMNS (NIL until its first idle period or bulk)
   iatMin: Uint32Array,
   iatMax: Uint32Array,
   fiatMin: Uint32Array,
   fiatMax: Uint32Array,
   biatMin: Uint32Array,
   biatMax: Uint32Array,
-  actN: Uint32Array,
-  actMin: Uint32Array,
-  actMax: Uint32Array,
-  idlN: Uint32Array,
-  idlSum: Uint32Array,
-  idlMin: Uint32Array,
-  idlMax: Uint32Array,
-  actM2: Float32Array,
-  idlM2: Float32Array,
   bulkStart0: Uint32Array,
   bulkStart1: Uint32Array,
   bulkLast0: Uint32Array,
   bulkLast1: Uint32Array,
   bulkCandBytes0: Uint32Array,
   bulkCandBytes1: Uint32Array,
-  bulkCount0: Uint32Array,
-  bulkCount1: Uint32Array,
-  bulkPkts0: Uint32Array,
-  bulkPkts1: Uint32Array,
-  bulkDur0: Uint32Array,
-  bulkDur1: Uint32Array,
   fwdMin: Uint16Array,
   fwdMax: Uint16Array,
   bwdMin: Uint16Array,
@@ -188,6 +169,37 @@ const FULL_COLUMNS = {
   bwdWin: Uint16Array,
   bulkCand0: Uint8Array, // packets of the candidate bulk, saturating at 255
   bulkCand1: Uint8Array,
+} as const;
+
+/**
+ * Figures few flows need, in a third pool of rows: active and idle periods
+ * (a flow with a pause over the activity timeout, 5 s), bulk totals (a flow
+ * that sent 4 data packets one way within 1 s) and the counts of the flags
+ * seldom set (URG, ECE, CWR). About 90 bytes. Row 0 stays empty: it stands
+ * for a flow without such a row.
+ */
+const RARE_COLUMNS = {
+  bulkBytes0: Float64Array,
+  bulkBytes1: Float64Array,
+  actN: Uint32Array, // also the free list's link of a free row
+  actMin: Uint32Array,
+  actMax: Uint32Array,
+  idlN: Uint32Array,
+  idlSum: Uint32Array,
+  idlMin: Uint32Array,
+  idlMax: Uint32Array,
+  bulkCount0: Uint32Array,
+  bulkCount1: Uint32Array,
+  bulkPkts0: Uint32Array,
+  bulkPkts1: Uint32Array,
+  bulkDur0: Uint32Array,
+  bulkDur1: Uint32Array,
+  ece: Uint32Array,
+  cwr: Uint32Array,
+  fwdUrg: Uint32Array,
+  bwdUrg: Uint32Array,
+  actM2: Float32Array,
+  idlM2: Float32Array,
 } as const;
 
 type Columns<S> = { -readonly [K in keyof S]: S[K] extends Float64ArrayConstructor ? Float64Array : S[K] extends Float32ArrayConstructor ? Float32Array : S[K] extends Uint32ArrayConstructor ? Uint32Array : S[K] extends Int32ArrayConstructor ? Int32Array : S[K] extends Uint16ArrayConstructor ? Uint16Array : Uint8Array };
@@ -218,10 +230,28 @@ function layout<S extends Record<string, ColType>>(spec: S, size: number, old?: 
 /** Bytes of a set of columns (they share one buffer). */
 const bytesOf = (cols: Record<string, Col>): number => (Object.values(cols)[0]?.buffer.byteLength ?? 0);
 
-/** The next size of a table growing towards `cap`: a quarter more (at least 1024 rows), not doubling, so a full table is not twice its flows. */
-function nextSize(room: number, cap: number): number {
-  return Math.max(room + 1, Math.min(cap, room + Math.max(1024, room >> 2)));
+/**
+ * Above 32 MiB (its largest mmap threshold) glibc's malloc gives every
+ * allocation its own mapping, returned to the system when freed; smaller
+ * ones may come from the heap, where a replaced buffer stays resident as a
+ * hole. A fresh mapping's pages are not resident until written, so rows
+ * allocated but not yet used cost address space, not memory. So a table
+ * starts at 1024 rows (a meter of a few flows stays small), then takes a
+ * buffer just over that size (or its cap) and doubles: its RSS follows the
+ * rows in use, and a replaced buffer goes back to the system.
+ */
+const MAPPED_BYTES = 33 * 2 ** 20;
+
+/** Rows of the next buffer of a table of `rowBytes`-byte rows growing from `room` towards `cap`. */
+function nextRows(room: number, rowBytes: number, cap: number): number {
+  const want = room === 0 ? 1024 : Math.max(room * 2, Math.ceil(MAPPED_BYTES / rowBytes));
+  return Math.max(room + 1, Math.min(cap, want));
 }
+
+const rowBytes = (spec: Readonly<Record<string, ColType>>): number => Object.values(spec).reduce((n, c) => n + c.BYTES_PER_ELEMENT, 0);
+const FLOW_ROW = rowBytes(FLOW_COLUMNS);
+const FULL_ROW = rowBytes(FULL_COLUMNS);
+const RARE_ROW = rowBytes(RARE_COLUMNS);
 
 /** Sample standard deviation from Welford's M2 (CICFlowMeter's commons-math SummaryStatistics is bias-corrected too). */
 const stdOf = (m2: number, n: number): number => (n > 1 ? Math.sqrt(Math.max(0, m2) / (n - 1)) : 0);
@@ -258,12 +288,17 @@ export class FlowMeter {
   private xRoom = 0;
   private xHigh = 1;
   private xFree = NIL;
+  /** Rows of RARE_COLUMNS, likewise (linked through actN; row 0 stays empty). */
+  private qRoom = 0;
+  private qHigh = 1;
+  private qFree = NIL;
   /** Addresses as text of the flows that are not IPv4 (few), by slot: a Map, so IPv4 flows pay nothing for them. */
   private texts = new Map<number, [string, string]>();
   /** The proto text of each flow, as an index into `protoNames` (a handful of distinct values). */
   private protoNames: string[] = [];
   private f: Columns<typeof FLOW_COLUMNS>;
   private x: Columns<typeof FULL_COLUMNS>;
+  private q: Columns<typeof RARE_COLUMNS>;
   private bulkStart: Uint32Array[] = [];
   private bulkLast: Uint32Array[] = [];
   private bulkCand: Uint8Array[] = [];
@@ -283,6 +318,9 @@ export class FlowMeter {
     this.f = layout(FLOW_COLUMNS, 0);
     this.x = layout(FULL_COLUMNS, 1);
     this.xRoom = 1;
+    this.q = layout(RARE_COLUMNS, 1);
+    this.qRoom = 1;
+    this.emptyRare(0);
     this.bindBulk();
   }
 
@@ -306,15 +344,15 @@ export class FlowMeter {
   }
 
   private bindBulk(): void {
-    const x = this.x;
+    const { x, q } = this;
     this.bulkStart = [x.bulkStart0, x.bulkStart1];
     this.bulkLast = [x.bulkLast0, x.bulkLast1];
     this.bulkCand = [x.bulkCand0, x.bulkCand1];
     this.bulkCandBytes = [x.bulkCandBytes0, x.bulkCandBytes1];
-    this.bulkCount = [x.bulkCount0, x.bulkCount1];
-    this.bulkPkts = [x.bulkPkts0, x.bulkPkts1];
-    this.bulkBytes = [x.bulkBytes0, x.bulkBytes1];
-    this.bulkDur = [x.bulkDur0, x.bulkDur1];
+    this.bulkCount = [q.bulkCount0, q.bulkCount1];
+    this.bulkPkts = [q.bulkPkts0, q.bulkPkts1];
+    this.bulkBytes = [q.bulkBytes0, q.bulkBytes1];
+    this.bulkDur = [q.bulkDur0, q.bulkDur1];
   }
 
   /** Forget every flow (nothing is sent) and zero the counters. */
@@ -325,8 +363,8 @@ export class FlowMeter {
     this.highWater = 0;
     this.count = 0;
     this.freeHead = this.head = this.tail = this.closedHead = this.closedTail = NIL;
-    this.xHigh = 1;
-    this.xFree = NIL;
+    this.xHigh = this.qHigh = 1;
+    this.xFree = this.qFree = NIL;
     for (const k of Object.keys(this.stats) as (keyof FlowMeterStats)[]) this.stats[k] = 0;
     this.lastPacketTs = 0;
   }
@@ -428,7 +466,7 @@ export class FlowMeter {
   }
 
   private find(h: number, s4: number, d4: number, sText: string | undefined, dText: string | undefined, sp: number, dp: number, pn: number): number {
-    if (this.room === 0) return NIL;
+    if (this.index.length === 0) return NIL;
     const { src4, dst4, sport, dport, protoNum } = this.f;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const slot = this.index[i];
@@ -460,6 +498,7 @@ export class FlowMeter {
     }
     this.count++;
     this.stats.active = this.count;
+    if (this.count * 2 > this.index.length) this.reindex(Math.max(2048, this.index.length * 2));
     let i = h & this.mask;
     while (this.index[i] !== 0) i = (i + 1) & this.mask;
     this.index[i] = e + 1;
@@ -484,7 +523,12 @@ export class FlowMeter {
 
   /** Bytes of the typed-array columns and index (what the flows cost; the few non-IPv4 address texts aside). */
   get columnBytes(): number {
-    return this.index.byteLength + bytesOf(this.f) + bytesOf(this.x);
+    return this.index.byteLength + bytesOf(this.f) + bytesOf(this.x) + bytesOf(this.q);
+  }
+
+  /** Bytes of the rows in use (what is resident: a buffer's rows beyond them are address space only). */
+  get usedBytes(): number {
+    return this.index.byteLength + this.highWater * FLOW_ROW + this.xHigh * FULL_ROW + this.qHigh * RARE_ROW;
   }
 
   /** Flows holding a row of the full figures (those past their first packet). */
@@ -494,14 +538,21 @@ export class FlowMeter {
     return this.xHigh - 1 - free;
   }
 
+  /** Flows holding a row of the rare figures (idle periods, bulks, URG/ECE/CWR). */
+  get rareRows(): number {
+    let free = 0;
+    for (let k = this.qFree; k !== NIL; k = this.q.actN[k] | 0) free++;
+    return this.qHigh - 1 - free;
+  }
+
   private grow(): void {
-    const size = nextSize(this.room, this.settings.maxFlows);
+    const size = nextRows(this.room, FLOW_ROW, this.settings.maxFlows);
     this.f = layout(FLOW_COLUMNS, size, this.f, this.highWater);
     this.room = size;
-    // The index: a power of two at least twice the room, rebuilt from the live slots when it changes.
-    let isize = 1;
-    while (isize < size * 2) isize *= 2;
-    if (isize === this.index.length) return;
+  }
+
+  /** The index at `isize` entries (a power of two, at least twice the flows: every entry is touched, so it grows with them), rebuilt from the live slots. */
+  private reindex(isize: number): void {
     this.index = new Int32Array(isize);
     this.mask = isize - 1;
     const state = this.f.state;
@@ -521,7 +572,7 @@ export class FlowMeter {
       return r;
     }
     if (this.xHigh === this.xRoom) {
-      const size = nextSize(this.xRoom, this.settings.maxFlows + 1);
+      const size = nextRows(this.xRoom === 1 ? 0 : this.xRoom, FULL_ROW, this.settings.maxFlows + 1);
       this.x = layout(FULL_COLUMNS, size, this.x, this.xHigh);
       this.xRoom = size;
       this.bindBulk();
@@ -529,9 +580,44 @@ export class FlowMeter {
     return this.xHigh++;
   }
 
+  /** A row of the rare figures for full row `r` (its first idle period or bulk), empty. */
+  private rareRow(r: number): number {
+    let k = this.qFree;
+    if (k !== NIL) {
+      this.qFree = this.q.actN[k] | 0;
+    } else {
+      if (this.qHigh === this.qRoom) {
+        const size = nextRows(this.qRoom === 1 ? 0 : this.qRoom, RARE_ROW, this.settings.maxFlows + 1);
+        this.q = layout(RARE_COLUMNS, size, this.q, this.qHigh);
+        this.qRoom = size;
+        this.bindBulk();
+      }
+      k = this.qHigh++;
+    }
+    this.emptyRare(k);
+    this.x.rare[r] = k;
+    return k;
+  }
+
+  private emptyRare(k: number): void {
+    const q = this.q;
+    q.actN[k] = q.actMax[k] = q.idlN[k] = q.idlSum[k] = q.idlMax[k] = 0;
+    q.actMin[k] = q.idlMin[k] = NONE;
+    q.actM2[k] = q.idlM2[k] = 0;
+    q.bulkBytes0[k] = q.bulkBytes1[k] = 0;
+    q.bulkCount0[k] = q.bulkCount1[k] = q.bulkPkts0[k] = q.bulkPkts1[k] = q.bulkDur0[k] = q.bulkDur1[k] = 0;
+    q.ece[k] = q.cwr[k] = q.fwdUrg[k] = q.bwdUrg[k] = 0;
+  }
+
+  /** Give flow `e`'s rows back (it ended or closed). */
   private freeRow(e: number): void {
     const r = this.f.ext[e];
     if (r === NIL) return;
+    const k = this.x.rare[r];
+    if (k !== NIL) {
+      this.q.actN[k] = this.qFree;
+      this.qFree = k;
+    }
     this.x.actStart[r] = this.xFree;
     this.xFree = r;
     this.f.ext[e] = NIL;
@@ -646,29 +732,30 @@ export class FlowMeter {
     x.syn[r] = bits & TCP_SYN ? 1 : 0;
     x.rst[r] = bits & TCP_RST ? 1 : 0;
     x.ack[r] = bits & TCP_ACK ? 1 : 0;
-    x.ece[r] = bits & TCP_ECE ? 1 : 0;
-    x.cwr[r] = bits & TCP_CWR ? 1 : 0;
     x.fwdPsh[r] = bits & TCP_PSH ? 1 : 0;
-    x.fwdUrg[r] = bits & TCP_URG ? 1 : 0;
-    x.bwdPsh[r] = x.bwdUrg[r] = 0;
+    x.bwdPsh[r] = 0;
     x.subflows[r] = 1;
     x.fwdLast[r] = x.bwdFirst[r] = x.bwdLast[r] = x.actStart[r] = 0;
     x.iatM2[r] = x.fiatM2[r] = x.biatM2[r] = 0;
     x.iatMin[r] = x.fiatMin[r] = x.biatMin[r] = NONE;
     x.iatMax[r] = x.fiatMax[r] = x.biatMax[r] = 0;
-    x.actN[r] = x.idlN[r] = x.idlSum[r] = 0;
-    x.actM2[r] = x.idlM2[r] = 0;
-    x.actMin[r] = x.idlMin[r] = NONE;
-    x.actMax[r] = x.idlMax[r] = 0;
+    x.rare[r] = NIL;
     for (let d = 0; d < 2; d++) {
       // The first packet, if it carried data, is the forward direction's candidate bulk.
       const data = d === 0 && size > 0;
       this.bulkStart[d][r] = this.bulkLast[d][r] = data ? 0 : NONE;
       this.bulkCand[d][r] = data ? 1 : 0;
       this.bulkCandBytes[d][r] = data ? size : 0;
-      this.bulkCount[d][r] = this.bulkPkts[d][r] = this.bulkDur[d][r] = 0;
-      this.bulkBytes[d][r] = 0;
     }
+    // Row 0 is the scratch row of a one-packet flow's record, which counts these flags itself.
+    if (r !== 0 && bits & RARE_FLAGS) this.rareFlags(this.rareRow(r), bits, true);
+  }
+
+  private rareFlags(k: number, bits: number, forward: boolean): void {
+    const q = this.q;
+    if (bits & TCP_ECE) q.ece[k]++;
+    if (bits & TCP_CWR) q.cwr[k]++;
+    if (bits & TCP_URG) (forward ? q.fwdUrg : q.bwdUrg)[k]++;
   }
 
   /** Add packet `p` at offset `rel` (µs, not before the flow's last packet) to flow `e`. */
@@ -702,9 +789,7 @@ export class FlowMeter {
     if (gap > GAP_US) x.subflows[r]++;
     // Active and idle periods, split at gaps longer than the activity timeout.
     if (gap > this.activityUs) {
-      const active = last - x.actStart[r];
-      if (active > 0) this.activePeriod(r, active);
-      this.idlePeriod(r, gap);
+      this.pause(r, last - x.actStart[r], gap);
       x.actStart[r] = rel;
     }
     f.lastRel[e] = rel;
@@ -713,8 +798,7 @@ export class FlowMeter {
       if (bits & TCP_SYN) x.syn[r]++;
       if (bits & TCP_RST) x.rst[r]++;
       if (bits & TCP_ACK) x.ack[r]++;
-      if (bits & TCP_ECE) x.ece[r]++;
-      if (bits & TCP_CWR) x.cwr[r]++;
+      if (bits & RARE_FLAGS) this.rareFlags(x.rare[r] === NIL ? this.rareRow(r) : x.rare[r], bits, forward);
     }
     this.bulk(r, forward ? 0 : 1, rel, size);
     if (forward) {
@@ -734,7 +818,6 @@ export class FlowMeter {
       if (hdr < x.fwdHdrMin[r]) x.fwdHdrMin[r] = hdr;
       if (size > 0) x.fwdData[r]++;
       if (bits & TCP_PSH) x.fwdPsh[r]++;
-      if (bits & TCP_URG) x.fwdUrg[r]++;
     } else {
       const k = f.bwdPkts[e]++;
       if (k > 0) {
@@ -753,27 +836,25 @@ export class FlowMeter {
       if (size > x.bwdMax[r]) x.bwdMax[r] = size;
       x.bwdHdr[r] += hdr;
       if (bits & TCP_PSH) x.bwdPsh[r]++;
-      if (bits & TCP_URG) x.bwdUrg[r]++;
     }
   }
 
-  /** One active period of `us` microseconds; the active periods so far add up to actStart − the idle sum. */
-  private activePeriod(r: number, us: number): void {
-    const x = this.x;
-    const n = ++x.actN[r];
-    x.actM2[r] += m2Step(x.actStart[r] - x.idlSum[r], n, us);
-    if (us < x.actMin[r]) x.actMin[r] = us;
-    if (us > x.actMax[r]) x.actMax[r] = us;
-  }
-
-  /** One idle period of `us` microseconds. */
-  private idlePeriod(r: number, us: number): void {
-    const x = this.x;
-    const n = ++x.idlN[r];
-    x.idlM2[r] += m2Step(x.idlSum[r], n, us);
-    x.idlSum[r] += us;
-    if (us < x.idlMin[r]) x.idlMin[r] = us;
-    if (us > x.idlMax[r]) x.idlMax[r] = us;
+  /** The pause of `gap` µs after the active period of `active` µs (0: a lone packet) that ended at full row `r`'s actStart. */
+  private pause(r: number, active: number, gap: number): void {
+    const k = this.x.rare[r] === NIL ? this.rareRow(r) : this.x.rare[r];
+    const q = this.q;
+    if (active > 0) {
+      // The active periods so far add up to actStart − the idle sum.
+      const n = ++q.actN[k];
+      q.actM2[k] += m2Step(this.x.actStart[r] - q.idlSum[k], n, active);
+      if (active < q.actMin[k]) q.actMin[k] = active;
+      if (active > q.actMax[k]) q.actMax[k] = active;
+    }
+    const n = ++q.idlN[k];
+    q.idlM2[k] += m2Step(q.idlSum[k], n, gap);
+    q.idlSum[k] += gap;
+    if (gap < q.idlMin[k]) q.idlMin[k] = gap;
+    if (gap > q.idlMax[k]) q.idlMax[k] = gap;
   }
 
   /** CICFlowMeter's bulk: 4+ data packets one way with gaps up to 1 s and no bulk of the other direction started in between. */
@@ -795,15 +876,18 @@ export class FlowMeter {
     const n = cand[r] + 1;
     if (n < 256) cand[r] = n;
     if (n <= BULK_PACKETS) candBytes[r] += size;
-    if (n === BULK_PACKETS) {
-      this.bulkCount[dir][r]++;
-      this.bulkPkts[dir][r] += n;
-      this.bulkBytes[dir][r] += candBytes[r];
-      this.bulkDur[dir][r] += rel - start[r];
-    } else if (n > BULK_PACKETS) {
-      this.bulkPkts[dir][r]++;
-      this.bulkBytes[dir][r] += size;
-      this.bulkDur[dir][r] += rel - lastTs[r];
+    if (n >= BULK_PACKETS) {
+      const k = this.x.rare[r] === NIL ? this.rareRow(r) : this.x.rare[r];
+      if (n === BULK_PACKETS) {
+        this.bulkCount[dir][k]++;
+        this.bulkPkts[dir][k] += n;
+        this.bulkBytes[dir][k] += candBytes[r];
+        this.bulkDur[dir][k] += rel - start[r];
+      } else {
+        this.bulkPkts[dir][k]++;
+        this.bulkBytes[dir][k] += size;
+        this.bulkDur[dir][k] += rel - lastTs[r];
+      }
     }
     lastTs[r] = rel;
   }
@@ -814,8 +898,9 @@ export class FlowMeter {
     const f = this.f;
     const x = this.x;
     let r = f.ext[e];
+    // One packet so far: its figures spelled out in the scratch row (but the seldom-set flags, counted here).
+    const one = r === NIL ? f.firstFlags[e] : 0;
     if (r === NIL) {
-      // One packet so far: its figures spelled out in the scratch row.
       r = 0;
       this.initRow(0, e);
     }
@@ -829,11 +914,13 @@ export class FlowMeter {
     const lenVar = (s: number, q: number, k: number): number => (k > 1 ? Math.max(0, (q - (s * s) / k) / (k - 1)) : 0);
     const allVar = lenVar(fs + bs, x.fwdSq[r] + x.bwdSq[r], n);
     // Active/idle as of now: the period under way counts as active (CICFlowMeter's endActiveIdleTime).
-    let actN = x.actN[r];
-    let actSum = x.actStart[r] - x.idlSum[r];
-    let actM2 = x.actM2[r];
-    let actMin = x.actMin[r];
-    let actMax = x.actMax[r];
+    const k = x.rare[r] === NIL ? 0 : x.rare[r];
+    const q = this.q;
+    let actN = q.actN[k];
+    let actSum = x.actStart[r] - q.idlSum[k];
+    let actM2 = q.actM2[k];
+    let actMin = q.actMin[k];
+    let actMax = q.actMax[k];
     const current = dur - x.actStart[r];
     if (current > 0) {
       actN++;
@@ -842,13 +929,13 @@ export class FlowMeter {
       actMin = Math.min(actMin, current);
       actMax = Math.max(actMax, current);
     }
-    const idlN = x.idlN[r];
+    const idlN = q.idlN[k];
     const sub = x.subflows[r];
     const bulkAvg = (d: number): [number, number, number] => {
-      const c = this.bulkCount[d][r];
-      const dus = this.bulkDur[d][r];
-      const bytes = this.bulkBytes[d][r];
-      return c > 0 ? [bytes / c, this.bulkPkts[d][r] / c, dus > 0 ? (bytes * 1e6) / dus : 0] : [0, 0, 0];
+      const c = this.bulkCount[d][k];
+      const dus = this.bulkDur[d][k];
+      const bytes = this.bulkBytes[d][k];
+      return c > 0 ? [bytes / c, this.bulkPkts[d][k] / c, dus > 0 ? (bytes * 1e6) / dus : 0] : [0, 0, 0];
     };
     const [fbB, fbP, fbR] = bulkAvg(0);
     const [bbB, bbP, bbR] = bulkAvg(1);
@@ -891,8 +978,8 @@ export class FlowMeter {
       biat ? x.biatMin[r] : 0,
       x.fwdPsh[r],
       x.bwdPsh[r],
-      x.fwdUrg[r],
-      x.bwdUrg[r],
+      q.fwdUrg[k] + (one & TCP_URG ? 1 : 0),
+      q.bwdUrg[k],
       x.fwdHdr[r],
       x.bwdHdr[r],
       nf * perS,
@@ -907,9 +994,9 @@ export class FlowMeter {
       x.rst[r],
       x.fwdPsh[r] + x.bwdPsh[r],
       x.ack[r],
-      x.fwdUrg[r] + x.bwdUrg[r],
-      x.cwr[r],
-      x.ece[r],
+      q.fwdUrg[k] + q.bwdUrg[k] + (one & TCP_URG ? 1 : 0),
+      q.cwr[k] + (one & TCP_CWR ? 1 : 0),
+      q.ece[k] + (one & TCP_ECE ? 1 : 0),
       nf > 0 ? nb / nf : 0,
       n > 0 ? (fs + bs) / n : 0,
       fMean,
@@ -932,10 +1019,10 @@ export class FlowMeter {
       actN > 1 ? Math.sqrt(Math.max(0, actM2) / (actN - 1)) : 0,
       actN > 0 ? actMax : 0,
       actN > 0 ? actMin : 0,
-      idlN > 0 ? x.idlSum[r] / idlN : 0,
-      idlN > 1 ? Math.sqrt(Math.max(0, x.idlM2[r]) / (idlN - 1)) : 0,
-      idlN > 0 ? x.idlMax[r] : 0,
-      idlN > 0 ? x.idlMin[r] : 0,
+      idlN > 0 ? q.idlSum[k] / idlN : 0,
+      idlN > 1 ? Math.sqrt(Math.max(0, q.idlM2[k]) / (idlN - 1)) : 0,
+      idlN > 0 ? q.idlMax[k] : 0,
+      idlN > 0 ? q.idlMin[k] : 0,
     ];
     const features = {} as Record<FlowFeatureName, number>;
     for (let i = 0; i < FLOW_FEATURES.length; i++) features[FLOW_FEATURES[i]] = values[i];
