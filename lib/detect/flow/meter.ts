@@ -1026,15 +1026,12 @@ export class FlowMeter {
     ];
     const features = {} as Record<FlowFeatureName, number>;
     for (let i = 0; i < FLOW_FEATURES.length; i++) features[FLOW_FEATURES[i]] = values[i];
-    // The same values in FLOW_FEATURES order, hidden from JSON and debug: flow-classify reads them by index
-    // instead of 77 lookups by name in an object that size (in dictionary mode). A cloned message loses it; names still work.
-    Object.defineProperty(features, FEATURE_VALUES, { value: values, enumerable: false });
     const t = f.src4[e] === 0 ? this.texts.get(e) : undefined;
     const src = t ? t[0] : ipv4Text(f.src4[e]);
     const dst = t ? t[1] : ipv4Text(f.dst4[e]);
     const sport = f.sport[e];
     const dport = f.dport[e];
-    return {
+    const record: FlowRecord = {
       flowId: `${src}-${dst}-${sport}-${dport}-${f.protoNum[e]}`,
       src,
       sport,
@@ -1046,6 +1043,11 @@ export class FlowMeter {
       reason,
       features,
     };
+    // The same values in FLOW_FEATURES order, hidden from JSON and debug, on the record (a small object, quick to
+    // look up; `features` is in dictionary mode): flow-classify reads them by index instead of 77 lookups by name.
+    // A cloned message loses them; names still work.
+    Object.defineProperty(record, FEATURE_VALUES, { value: values, enumerable: false });
+    return record;
   }
 }
 
