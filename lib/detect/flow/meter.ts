@@ -12,17 +12,31 @@
  * retransmitted FINs, so they do not open one-packet flows (CICFlowMeter
  * makes those); a SYN on it starts a new flow. Every time is packet time.
  *
- * Storage is a struct of arrays, not an object per flow: one typed-array
- * column per running figure, indexed by slot, found through an open-addressing
- * index (linear probing, backward-shift deletion) and kept in a doubly linked
- * order, stalest first, so expiry and eviction are O(1). Sums and sums of
- * squares of payload lengths are exact integers in doubles (up to 2^53), so
- * mean, std and variance are exact and the figures of all packets derive from
- * the two directions; inter-arrival times use Welford's update. Times after a
- * flow's first packet are float32 microsecond offsets from it (exact to 1 µs
- * for 16 s, 8 µs at the 120 s timeout). About 375 bytes a flow: 1,000,000
- * concurrent flows in about 375 MB (npm run bench flow-meter). Columns grow
- * by doubling up to the cap and never shrink.
+ * Storage is a struct of arrays, not an object per flow, in three tiers of
+ * typed-array columns, each tier one ArrayBuffer: FLOW_COLUMNS by slot (what
+ * a one-packet flow needs: identity, order, times, counts, the first
+ * packet's size, header and flags; 60 bytes), a pool of rows of the full
+ * figures a flow takes at its second packet (FULL_COLUMNS, 178 bytes) and a
+ * pool of rows of figures few flows need (RARE_COLUMNS, 92 bytes: active and
+ * idle periods, bulk totals, URG/ECE/CWR counts). Slots are found through an
+ * open-addressing index (linear probing, backward-shift deletion, hashes
+ * recomputed from the key; 8 bytes a flow at load ≤ 1/2) and kept in a doubly
+ * linked order, stalest first, so expiry and eviction are O(1). 1,000,000
+ * concurrent one-packet flows (a scan, a flood) take 68 MB, flows of a few
+ * packets both ways 246 MB, flows using every tier 338 MB (npm run bench
+ * flow-meter). Buffers grow past glibc's mmap threshold and double (see
+ * MAPPED_BYTES), never shrink; rows not yet used are not resident.
+ *
+ * Precision: times after a flow's first packet are whole microseconds
+ * (Uint32 offsets from it: exact to its end, since the active timeout is at
+ * most 3600 s < 2^32 µs; pcap's and CICFlowMeter's resolution); a packet
+ * stamped before the flow's last one counts at that one's time. Sums and
+ * sums of squares of payload lengths are exact integers in doubles (up to
+ * 2^53), so mean, std and variance are exact and the figures of all packets
+ * derive from the two directions. Inter-arrival means are exact (the gaps'
+ * sums are times already kept); their std is Welford's M2 in a double with
+ * those exact means. Active/idle std keeps Welford's M2 in a float32 (7
+ * significant digits).
  */
 import type { Packet } from '../../packet/types';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, tcpFlagBits } from '../../packet/tcp-flags';
@@ -43,7 +57,7 @@ export const flowMeterSchema: Schema<FlowMeterSettings> = {
   idleTimeoutS: { type: 'number', min: 1, max: 3600, default: 120, unit: 's', label: 'Idle timeout', help: 'a flow without packets this long is ended (lower it to judge quiet UDP flows sooner)' },
   activityTimeoutS: { type: 'number', min: 0.001, max: 600, default: 5, unit: 's', label: 'Activity timeout', help: "a gap this long splits a flow's active and idle periods (CICFlowMeter's activity timeout); a flow closed by FIN or RST absorbs its last packets this long" },
   reportIntervalS: { type: 'number', min: 0, max: 3600, default: 0, unit: 's', label: 'Interim reports', help: 'send a record of a flow still open every this many seconds of its packets (0: only when it ends)' },
-  maxFlows: { type: 'int', min: 1, max: 10_000_000, default: 200_000, unit: 'flows', label: 'Max flows', help: 'flows tracked at once; when full the stalest is ended and sent (about 375 bytes a flow)' },
+  maxFlows: { type: 'int', min: 1, max: 10_000_000, default: 200_000, unit: 'flows', label: 'Max flows', help: 'flows tracked at once; when full the stalest is ended and sent (70 bytes a one-packet flow, up to 340 bytes a flow with every figure in use)' },
 };
 
 export interface FlowMeterStats {
@@ -205,30 +219,126 @@ const RARE_COLUMNS = {
 type Columns<S> = { -readonly [K in keyof S]: S[K] extends Float64ArrayConstructor ? Float64Array : S[K] extends Float32ArrayConstructor ? Float32Array : S[K] extends Uint32ArrayConstructor ? Uint32Array : S[K] extends Int32ArrayConstructor ? Int32Array : S[K] extends Uint16ArrayConstructor ? Uint16Array : Uint8Array };
 
 /**
+ * The columns as an object of a class with every field declared, so it has a
+ * fast shape: the same object built by adding fifty properties one by one
+ * would fall into dictionary mode, a hash lookup per column access.
+ */
+class FlowCols implements Columns<typeof FLOW_COLUMNS> {
+  start!: Float64Array;
+  prev!: Int32Array;
+  next!: Int32Array;
+  src4!: Int32Array;
+  dst4!: Int32Array;
+  lastRel!: Uint32Array;
+  reported!: Uint32Array;
+  fwdPkts!: Uint32Array;
+  bwdPkts!: Uint32Array;
+  firstSize!: Uint32Array;
+  ext!: Int32Array;
+  sport!: Uint16Array;
+  dport!: Uint16Array;
+  fwdWin!: Uint16Array;
+  firstHdr!: Uint16Array;
+  state!: Uint8Array;
+  protoNum!: Uint8Array;
+  protoIdx!: Uint8Array;
+  firstFlags!: Uint8Array;
+}
+
+class FullCols implements Columns<typeof FULL_COLUMNS> {
+  fwdSum!: Float64Array;
+  bwdSum!: Float64Array;
+  fwdSq!: Float64Array;
+  bwdSq!: Float64Array;
+  iatM2!: Float64Array;
+  fiatM2!: Float64Array;
+  biatM2!: Float64Array;
+  fwdHdr!: Uint32Array;
+  bwdHdr!: Uint32Array;
+  fwdData!: Uint32Array;
+  fin!: Uint32Array;
+  syn!: Uint32Array;
+  rst!: Uint32Array;
+  ack!: Uint32Array;
+  fwdPsh!: Uint32Array;
+  bwdPsh!: Uint32Array;
+  subflows!: Uint32Array;
+  fwdLast!: Uint32Array;
+  bwdFirst!: Uint32Array;
+  bwdLast!: Uint32Array;
+  actStart!: Uint32Array;
+  rare!: Int32Array;
+  iatMin!: Uint32Array;
+  iatMax!: Uint32Array;
+  fiatMin!: Uint32Array;
+  fiatMax!: Uint32Array;
+  biatMin!: Uint32Array;
+  biatMax!: Uint32Array;
+  bulkStart0!: Uint32Array;
+  bulkStart1!: Uint32Array;
+  bulkLast0!: Uint32Array;
+  bulkLast1!: Uint32Array;
+  bulkCandBytes0!: Uint32Array;
+  bulkCandBytes1!: Uint32Array;
+  fwdMin!: Uint16Array;
+  fwdMax!: Uint16Array;
+  bwdMin!: Uint16Array;
+  bwdMax!: Uint16Array;
+  fwdHdrMin!: Uint16Array;
+  bwdWin!: Uint16Array;
+  bulkCand0!: Uint8Array;
+  bulkCand1!: Uint8Array;
+}
+
+class RareCols implements Columns<typeof RARE_COLUMNS> {
+  bulkBytes0!: Float64Array;
+  bulkBytes1!: Float64Array;
+  actN!: Uint32Array;
+  actMin!: Uint32Array;
+  actMax!: Uint32Array;
+  idlN!: Uint32Array;
+  idlSum!: Uint32Array;
+  idlMin!: Uint32Array;
+  idlMax!: Uint32Array;
+  bulkCount0!: Uint32Array;
+  bulkCount1!: Uint32Array;
+  bulkPkts0!: Uint32Array;
+  bulkPkts1!: Uint32Array;
+  bulkDur0!: Uint32Array;
+  bulkDur1!: Uint32Array;
+  ece!: Uint32Array;
+  cwr!: Uint32Array;
+  fwdUrg!: Uint32Array;
+  bwdUrg!: Uint32Array;
+  actM2!: Float32Array;
+  idlM2!: Float32Array;
+}
+
+/**
  * `spec`'s columns of `size` rows as views of ONE ArrayBuffer (the widest
  * first, so every view is aligned), the first `rows` rows copied from `old`.
  * One large allocation is mapped and unmapped whole by the allocator, so the
  * buffer a growth step replaces goes back to the system instead of leaving
  * holes in the heap, as fifty separate columns regrown would.
  */
-function layout<S extends Record<string, ColType>>(spec: S, size: number, old?: Columns<S>, rows = 0): Columns<S> {
+function layout<S extends Record<string, ColType>, C extends Columns<S>>(spec: S, Cls: new () => C, size: number, old?: C, rows = 0): C {
   const names = Object.keys(spec).sort((a, b) => spec[b].BYTES_PER_ELEMENT - spec[a].BYTES_PER_ELEMENT);
   let bytes = 0;
   for (const n of names) bytes += spec[n].BYTES_PER_ELEMENT * size;
   const buffer = new ArrayBuffer(bytes);
-  const out: Record<string, Col> = {};
+  const out = new Cls() as unknown as Record<string, Col>;
   let at = 0;
   for (const n of names) {
     const col = new (spec[n] as unknown as new (b: ArrayBuffer, at: number, n: number) => Col)(buffer, at, size);
-    if (old !== undefined && rows > 0) col.set((old as Record<string, Col>)[n].subarray(0, rows));
+    if (old !== undefined && rows > 0) col.set((old as unknown as Record<string, Col>)[n].subarray(0, rows));
     out[n] = col;
     at += spec[n].BYTES_PER_ELEMENT * size;
   }
-  return out as Columns<S>;
+  return out as unknown as C;
 }
 
 /** Bytes of a set of columns (they share one buffer). */
-const bytesOf = (cols: Record<string, Col>): number => (Object.values(cols)[0]?.buffer.byteLength ?? 0);
+const bytesOf = (cols: object): number => ((Object.values(cols)[0] as Col | undefined)?.buffer.byteLength ?? 0);
 
 /**
  * Above 32 MiB (its largest mmap threshold) glibc's malloc gives every
@@ -296,9 +406,9 @@ export class FlowMeter {
   private texts = new Map<number, [string, string]>();
   /** The proto text of each flow, as an index into `protoNames` (a handful of distinct values). */
   private protoNames: string[] = [];
-  private f: Columns<typeof FLOW_COLUMNS>;
-  private x: Columns<typeof FULL_COLUMNS>;
-  private q: Columns<typeof RARE_COLUMNS>;
+  private f: FlowCols;
+  private x: FullCols;
+  private q: RareCols;
   private bulkStart: Uint32Array[] = [];
   private bulkLast: Uint32Array[] = [];
   private bulkCand: Uint8Array[] = [];
@@ -315,10 +425,10 @@ export class FlowMeter {
   constructor(settings: Partial<FlowMeterSettings> = {}) {
     this.settings = applySettings(flowMeterSchema, defaultsOf(flowMeterSchema), settings);
     this.applyTimes();
-    this.f = layout(FLOW_COLUMNS, 0);
-    this.x = layout(FULL_COLUMNS, 1);
+    this.f = layout(FLOW_COLUMNS, FlowCols, 0);
+    this.x = layout(FULL_COLUMNS, FullCols, 1);
     this.xRoom = 1;
-    this.q = layout(RARE_COLUMNS, 1);
+    this.q = layout(RARE_COLUMNS, RareCols, 1);
     this.qRoom = 1;
     this.emptyRare(0);
     this.bindBulk();
@@ -547,7 +657,7 @@ export class FlowMeter {
 
   private grow(): void {
     const size = nextRows(this.room, FLOW_ROW, this.settings.maxFlows);
-    this.f = layout(FLOW_COLUMNS, size, this.f, this.highWater);
+    this.f = layout(FLOW_COLUMNS, FlowCols, size, this.f, this.highWater);
     this.room = size;
   }
 
@@ -573,7 +683,7 @@ export class FlowMeter {
     }
     if (this.xHigh === this.xRoom) {
       const size = nextRows(this.xRoom === 1 ? 0 : this.xRoom, FULL_ROW, this.settings.maxFlows + 1);
-      this.x = layout(FULL_COLUMNS, size, this.x, this.xHigh);
+      this.x = layout(FULL_COLUMNS, FullCols, size, this.x, this.xHigh);
       this.xRoom = size;
       this.bindBulk();
     }
@@ -588,7 +698,7 @@ export class FlowMeter {
     } else {
       if (this.qHigh === this.qRoom) {
         const size = nextRows(this.qRoom === 1 ? 0 : this.qRoom, RARE_ROW, this.settings.maxFlows + 1);
-        this.q = layout(RARE_COLUMNS, size, this.q, this.qHigh);
+        this.q = layout(RARE_COLUMNS, RareCols, size, this.q, this.qHigh);
         this.qRoom = size;
         this.bindBulk();
       }
