@@ -127,7 +127,7 @@ const FLOW_COLUMNS = {
   sport: Uint16Array,
   dport: Uint16Array,
   fwdWin: Uint16Array,
-  firstHdr: Uint16Array,
+  fwdHdrMin: Uint16Array, // the first packet's header length, then the smallest forward one
   state: Uint8Array,
   protoNum: Uint8Array,
   protoIdx: Uint8Array,
@@ -157,7 +157,6 @@ const FULL_COLUMNS = {
   ack: Uint32Array,
   fwdPsh: Uint32Array,
   bwdPsh: Uint32Array,
-  subflows: Uint32Array,
   fwdLast: Uint32Array,
   bwdFirst: Uint32Array,
   bwdLast: Uint32Array,
@@ -179,7 +178,7 @@ const FULL_COLUMNS = {
   fwdMax: Uint16Array,
   bwdMin: Uint16Array,
   bwdMax: Uint16Array,
-  fwdHdrMin: Uint16Array,
+  subflows: Uint16Array, // at most 3601: gaps over 1 s in a flow shorter than the active timeout (≤ 3600 s)
   bwdWin: Uint16Array,
   bulkCand0: Uint8Array, // packets of the candidate bulk, saturating at 255
   bulkCand1: Uint8Array,
@@ -238,7 +237,7 @@ class FlowCols implements Columns<typeof FLOW_COLUMNS> {
   sport!: Uint16Array;
   dport!: Uint16Array;
   fwdWin!: Uint16Array;
-  firstHdr!: Uint16Array;
+  fwdHdrMin!: Uint16Array;
   state!: Uint8Array;
   protoNum!: Uint8Array;
   protoIdx!: Uint8Array;
@@ -262,7 +261,6 @@ class FullCols implements Columns<typeof FULL_COLUMNS> {
   ack!: Uint32Array;
   fwdPsh!: Uint32Array;
   bwdPsh!: Uint32Array;
-  subflows!: Uint32Array;
   fwdLast!: Uint32Array;
   bwdFirst!: Uint32Array;
   bwdLast!: Uint32Array;
@@ -284,7 +282,7 @@ class FullCols implements Columns<typeof FULL_COLUMNS> {
   fwdMax!: Uint16Array;
   bwdMin!: Uint16Array;
   bwdMax!: Uint16Array;
-  fwdHdrMin!: Uint16Array;
+  subflows!: Uint16Array;
   bwdWin!: Uint16Array;
   bulkCand0!: Uint8Array;
   bulkCand1!: Uint8Array;
@@ -346,15 +344,17 @@ const bytesOf = (cols: object): number => ((Object.values(cols)[0] as Col | unde
  * ones may come from the heap, where a replaced buffer stays resident as a
  * hole. A fresh mapping's pages are not resident until written, so rows
  * allocated but not yet used cost address space, not memory. So a table
- * starts at 1024 rows (a meter of a few flows stays small), then takes a
- * buffer just over that size (or its cap) and doubles: its RSS follows the
- * rows in use, and a replaced buffer goes back to the system.
+ * starts at 1024 rows and doubles while small (a meter of a few thousand
+ * flows stays small); past JUMP_BYTES it takes a buffer just over
+ * MAPPED_BYTES (or its cap) and doubles on: its RSS follows the rows in use,
+ * and a replaced buffer goes back to the system.
  */
 const MAPPED_BYTES = 33 * 2 ** 20;
+const JUMP_BYTES = 4 * 2 ** 20;
 
 /** Rows of the next buffer of a table of `rowBytes`-byte rows growing from `room` towards `cap`. */
 function nextRows(room: number, rowBytes: number, cap: number): number {
-  const want = room === 0 ? 1024 : Math.max(room * 2, Math.ceil(MAPPED_BYTES / rowBytes));
+  const want = room === 0 ? 1024 : room * 2 * rowBytes < JUMP_BYTES ? room * 2 : Math.max(room * 2, Math.ceil(MAPPED_BYTES / rowBytes));
   return Math.max(room + 1, Math.min(cap, want));
 }
 
@@ -815,7 +815,7 @@ export class FlowMeter {
     f.start[e] = t;
     f.lastRel[e] = f.reported[e] = 0;
     f.fwdPkts[e] = f.bwdPkts[e] = 0;
-    f.firstSize[e] = f.firstHdr[e] = f.firstFlags[e] = f.fwdWin[e] = 0;
+    f.firstSize[e] = f.fwdHdrMin[e] = f.firstFlags[e] = f.fwdWin[e] = 0;
     f.ext[e] = NIL;
   }
 
@@ -824,7 +824,7 @@ export class FlowMeter {
     const f = this.f;
     const x = this.x;
     const size = f.firstSize[e];
-    const hdr = f.firstHdr[e];
+    const hdr = f.fwdHdrMin[e];
     const bits = f.firstFlags[e];
     x.fwdSum[r] = size;
     x.fwdSq[r] = size * size;
@@ -834,7 +834,6 @@ export class FlowMeter {
     x.bwdMin[r] = 0xffff;
     x.bwdMax[r] = 0;
     x.fwdHdr[r] = hdr;
-    x.fwdHdrMin[r] = hdr;
     x.bwdHdr[r] = 0;
     x.fwdData[r] = size > 0 ? 1 : 0;
     x.bwdWin[r] = 0;
@@ -879,7 +878,7 @@ export class FlowMeter {
       // The first packet (forward by definition): a few columns of the flow's own; the full figures wait for a second one.
       f.fwdPkts[e] = 1;
       f.firstSize[e] = size;
-      f.firstHdr[e] = hdr;
+      f.fwdHdrMin[e] = hdr;
       f.firstFlags[e] = bits;
       if (p.window !== undefined) f.fwdWin[e] = p.window;
       return;
@@ -925,7 +924,7 @@ export class FlowMeter {
       if (size < x.fwdMin[r]) x.fwdMin[r] = size;
       if (size > x.fwdMax[r]) x.fwdMax[r] = size;
       x.fwdHdr[r] += hdr;
-      if (hdr < x.fwdHdrMin[r]) x.fwdHdrMin[r] = hdr;
+      if (hdr < f.fwdHdrMin[e]) f.fwdHdrMin[e] = hdr;
       if (size > 0) x.fwdData[r]++;
       if (bits & TCP_PSH) x.fwdPsh[r]++;
     } else {
@@ -1124,7 +1123,7 @@ export class FlowMeter {
       f.fwdWin[e],
       x.bwdWin[r],
       x.fwdData[r],
-      nf > 0 ? x.fwdHdrMin[r] : 0,
+      nf > 0 ? f.fwdHdrMin[e] : 0,
       actN > 0 ? actSum / actN : 0,
       actN > 1 ? Math.sqrt(Math.max(0, actM2) / (actN - 1)) : 0,
       actN > 0 ? actMax : 0,
