@@ -16,16 +16,17 @@
  * typed-array columns, each tier one ArrayBuffer: FLOW_COLUMNS by slot (what
  * a one-packet flow needs: identity, order, times, counts, the first
  * packet's size, header and flags; 60 bytes), a pool of rows of the full
- * figures a flow takes at its second packet (FULL_COLUMNS, 178 bytes) and a
+ * figures a flow takes at its second packet (FULL_COLUMNS, 174 bytes) and a
  * pool of rows of figures few flows need (RARE_COLUMNS, 92 bytes: active and
  * idle periods, bulk totals, URG/ECE/CWR counts). Slots are found through an
  * open-addressing index (linear probing, backward-shift deletion, hashes
  * recomputed from the key; 8 bytes a flow at load ≤ 1/2) and kept in a doubly
  * linked order, stalest first, so expiry and eviction are O(1). 1,000,000
  * concurrent one-packet flows (a scan, a flood) take 68 MB, flows of a few
- * packets both ways 246 MB, flows using every tier 338 MB (npm run bench
- * flow-meter). Buffers grow past glibc's mmap threshold and double (see
- * MAPPED_BYTES), never shrink; rows not yet used are not resident.
+ * packets both ways 242 MB, flows using every tier 334 MB (npm run bench
+ * flow-meter). Buffers double, and past a few MiB jump over glibc's mmap
+ * threshold (see MAPPED_BYTES); they never shrink; rows not yet used are not
+ * resident.
  *
  * Precision: times after a flow's first packet are whole microseconds
  * (Uint32 offsets from it: exact to its end, since the active timeout is at
@@ -57,7 +58,7 @@ export const flowMeterSchema: Schema<FlowMeterSettings> = {
   idleTimeoutS: { type: 'number', min: 1, max: 3600, default: 120, unit: 's', label: 'Idle timeout', help: 'a flow without packets this long is ended (lower it to judge quiet UDP flows sooner)' },
   activityTimeoutS: { type: 'number', min: 0.001, max: 600, default: 5, unit: 's', label: 'Activity timeout', help: "a gap this long splits a flow's active and idle periods (CICFlowMeter's activity timeout); a flow closed by FIN or RST absorbs its last packets this long" },
   reportIntervalS: { type: 'number', min: 0, max: 3600, default: 0, unit: 's', label: 'Interim reports', help: 'send a record of a flow still open every this many seconds of its packets (0: only when it ends)' },
-  maxFlows: { type: 'int', min: 1, max: 10_000_000, default: 200_000, unit: 'flows', label: 'Max flows', help: 'flows tracked at once; when full the stalest is ended and sent (70 bytes a one-packet flow, up to 340 bytes a flow with every figure in use)' },
+  maxFlows: { type: 'int', min: 1, max: 10_000_000, default: 200_000, unit: 'flows', label: 'Max flows', help: 'flows tracked at once; when full the stalest is ended and sent (about 70 bytes a one-packet flow, at most about 335 bytes a flow with every figure in use)' },
 };
 
 export interface FlowMeterStats {
@@ -136,7 +137,7 @@ const FLOW_COLUMNS = {
 
 /**
  * The rest of the running figures, in a pool of rows a flow takes at its
- * second packet (about 265 bytes). Row 0 is scratch: a one-packet flow's
+ * second packet (174 bytes). Row 0 is scratch: a one-packet flow's
  * figures are spelled out there to build its record. Times are whole µs
  * offsets from the flow's first packet.
  */
@@ -188,7 +189,7 @@ const FULL_COLUMNS = {
  * Figures few flows need, in a third pool of rows: active and idle periods
  * (a flow with a pause over the activity timeout, 5 s), bulk totals (a flow
  * that sent 4 data packets one way within 1 s) and the counts of the flags
- * seldom set (URG, ECE, CWR). About 90 bytes. Row 0 stays empty: it stands
+ * seldom set (URG, ECE, CWR). 92 bytes. Row 0 stays empty: it stands
  * for a flow without such a row.
  */
 const RARE_COLUMNS = {
