@@ -93,9 +93,9 @@ export type FlowFeatureName = (typeof FLOW_FEATURES)[number];
 /** Key of the hidden array of a record's feature values in FLOW_FEATURES order (set by flow-meter, absent after a message clone). */
 export const FEATURE_VALUES = Symbol('flow feature values');
 
-/** The feature values of `r` in FLOW_FEATURES order, when flow-meter attached them. */
+/** The feature values of `r` in FLOW_FEATURES order, when flow-meter attached them (to the record, not enumerable). */
 export function featureValues(r: FlowRecord): readonly number[] | undefined {
-  return (r.features as unknown as { [FEATURE_VALUES]?: number[] })[FEATURE_VALUES];
+  return (r as unknown as { [FEATURE_VALUES]?: number[] })[FEATURE_VALUES];
 }
 
 /** Why a record was sent: the flow ended (FIN both ways, RST, idle or active timeout, evicted from a full table, flushed at the end of a capture or on request), or an interim report of a flow still open. */

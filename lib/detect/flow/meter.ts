@@ -12,20 +12,35 @@
  * retransmitted FINs, so they do not open one-packet flows (CICFlowMeter
  * makes those); a SYN on it starts a new flow. Every time is packet time.
  *
- * Storage is a struct of arrays, not an object per flow: one typed-array
- * column per running figure, indexed by slot, found through an open-addressing
- * index (linear probing, backward-shift deletion) and kept in a doubly linked
- * order, stalest first, so expiry and eviction are O(1). Sums and sums of
- * squares of payload lengths are exact integers in doubles (up to 2^53), so
- * mean, std and variance are exact and the figures of all packets derive from
- * the two directions; inter-arrival times use Welford's update. Times after a
- * flow's first packet are float32 microsecond offsets from it (exact to 1 µs
- * for 16 s, 8 µs at the 120 s timeout). About 375 bytes a flow: 1,000,000
- * concurrent flows in about 375 MB (npm run bench flow-meter). Columns grow
- * by doubling up to the cap and never shrink.
+ * Storage is a struct of arrays, not an object per flow, in three tiers of
+ * typed-array columns, each tier one ArrayBuffer: FLOW_COLUMNS by slot (what
+ * a one-packet flow needs: identity, order, times, counts, the first
+ * packet's size, header and flags; 60 bytes), a pool of rows of the full
+ * figures a flow takes at its second packet (FULL_COLUMNS, 174 bytes) and a
+ * pool of rows of figures few flows need (RARE_COLUMNS, 92 bytes: active and
+ * idle periods, bulk totals, URG/ECE/CWR counts). Slots are found through an
+ * open-addressing index (linear probing, backward-shift deletion, hashes
+ * recomputed from the key; 8 bytes a flow at load ≤ 1/2) and kept in a doubly
+ * linked order, stalest first, so expiry and eviction are O(1). 1,000,000
+ * concurrent one-packet flows (a scan, a flood) take 68 MB, flows of a few
+ * packets both ways 242 MB, flows using every tier 334 MB (npm run bench
+ * flow-meter). Buffers double, and past a few MiB jump over glibc's mmap
+ * threshold (see MAPPED_BYTES); they never shrink; rows not yet used are not
+ * resident.
+ *
+ * Precision: times after a flow's first packet are whole microseconds
+ * (Uint32 offsets from it: exact to its end, since the active timeout is at
+ * most 3600 s < 2^32 µs; pcap's and CICFlowMeter's resolution); a packet
+ * stamped before the flow's last one counts at that one's time. Sums and
+ * sums of squares of payload lengths are exact integers in doubles (up to
+ * 2^53), so mean, std and variance are exact and the figures of all packets
+ * derive from the two directions. Inter-arrival means are exact (the gaps'
+ * sums are times already kept); their std is Welford's M2 in a double with
+ * those exact means. Active/idle std keeps Welford's M2 in a float32 (7
+ * significant digits).
  */
 import type { Packet } from '../../packet/types';
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, tcpFlagBits } from '../../packet/tcp-flags';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, tcpFlagBits } from '../../packet/tcp-flags';
 import { defaultsOf, applySettings, type Schema } from '../../base/settings';
 import { fmix } from '../table';
 import { FEATURE_VALUES, FLOW_FEATURES, type FlowEndReason, type FlowFeatureName, type FlowRecord } from './features';
@@ -43,7 +58,7 @@ export const flowMeterSchema: Schema<FlowMeterSettings> = {
   idleTimeoutS: { type: 'number', min: 1, max: 3600, default: 120, unit: 's', label: 'Idle timeout', help: 'a flow without packets this long is ended (lower it to judge quiet UDP flows sooner)' },
   activityTimeoutS: { type: 'number', min: 0.001, max: 600, default: 5, unit: 's', label: 'Activity timeout', help: "a gap this long splits a flow's active and idle periods (CICFlowMeter's activity timeout); a flow closed by FIN or RST absorbs its last packets this long" },
   reportIntervalS: { type: 'number', min: 0, max: 3600, default: 0, unit: 's', label: 'Interim reports', help: 'send a record of a flow still open every this many seconds of its packets (0: only when it ends)' },
-  maxFlows: { type: 'int', min: 1, max: 10_000_000, default: 200_000, unit: 'flows', label: 'Max flows', help: 'flows tracked at once; when full the stalest is ended and sent (about 375 bytes a flow)' },
+  maxFlows: { type: 'int', min: 1, max: 10_000_000, default: 200_000, unit: 'flows', label: 'Max flows', help: 'flows tracked at once; when full the stalest is ended and sent (about 70 bytes a one-packet flow, at most about 335 bytes a flow with every figure in use)' },
 };
 
 export interface FlowMeterStats {
@@ -88,15 +103,280 @@ function endHash(addr4: number, text: string | undefined, port: number): number 
 }
 
 type Col = Float64Array | Float32Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
+type ColType = Float64ArrayConstructor | Float32ArrayConstructor | Uint32ArrayConstructor | Int32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
 
-function grown<T extends Col>(a: T, size: number): T {
-  const b = new (a.constructor as new (n: number) => T)(size);
-  b.set(a);
-  return b;
+/** No value in a Uint32 time column. Offsets stay below it: a flow lasts less than the active timeout, at most 3600 s = 3.6e9 µs. */
+const NONE = 0xffffffff;
+const RARE_FLAGS = TCP_URG | TCP_ECE | TCP_CWR;
+
+/**
+ * Columns of every flow, by slot: what a flow of one packet needs (a scan
+ * probe, a flood packet: most flows when a million are open), about 60 bytes.
+ */
+const FLOW_COLUMNS = {
+  start: Float64Array, // absolute µs of the first packet
+  prev: Int32Array,
+  next: Int32Array,
+  src4: Int32Array,
+  dst4: Int32Array,
+  lastRel: Uint32Array, // µs from the first packet to the last
+  reported: Uint32Array, // µs offset of the last interim report
+  fwdPkts: Uint32Array,
+  bwdPkts: Uint32Array,
+  firstSize: Uint32Array, // the first packet's payload bytes
+  ext: Int32Array, // the flow's row of FULL_COLUMNS (NIL until its second packet)
+  sport: Uint16Array,
+  dport: Uint16Array,
+  fwdWin: Uint16Array,
+  fwdHdrMin: Uint16Array, // the first packet's header length, then the smallest forward one
+  state: Uint8Array,
+  protoNum: Uint8Array,
+  protoIdx: Uint8Array,
+  firstFlags: Uint8Array,
+} as const;
+
+/**
+ * The rest of the running figures, in a pool of rows a flow takes at its
+ * second packet (174 bytes). Row 0 is scratch: a one-packet flow's
+ * figures are spelled out there to build its record. Times are whole µs
+ * offsets from the flow's first packet.
+ */
+const FULL_COLUMNS = {
+  fwdSum: Float64Array,
+  bwdSum: Float64Array,
+  fwdSq: Float64Array,
+  bwdSq: Float64Array,
+  iatM2: Float64Array,
+  fiatM2: Float64Array,
+  biatM2: Float64Array,
+  fwdHdr: Uint32Array,
+  bwdHdr: Uint32Array,
+  fwdData: Uint32Array,
+  fin: Uint32Array,
+  syn: Uint32Array,
+  rst: Uint32Array,
+  ack: Uint32Array,
+  fwdPsh: Uint32Array,
+  bwdPsh: Uint32Array,
+  fwdLast: Uint32Array,
+  bwdFirst: Uint32Array,
+  bwdLast: Uint32Array,
+  actStart: Uint32Array, // also the free list's link of a free row
+  rare: Int32Array, // the flow's row of RARE_COLUMNS (NIL until its first idle period or bulk)
+  iatMin: Uint32Array,
+  iatMax: Uint32Array,
+  fiatMin: Uint32Array,
+  fiatMax: Uint32Array,
+  biatMin: Uint32Array,
+  biatMax: Uint32Array,
+  bulkStart0: Uint32Array,
+  bulkStart1: Uint32Array,
+  bulkLast0: Uint32Array,
+  bulkLast1: Uint32Array,
+  bulkCandBytes0: Uint32Array,
+  bulkCandBytes1: Uint32Array,
+  fwdMin: Uint16Array,
+  fwdMax: Uint16Array,
+  bwdMin: Uint16Array,
+  bwdMax: Uint16Array,
+  subflows: Uint16Array, // at most 3601: gaps over 1 s in a flow shorter than the active timeout (≤ 3600 s)
+  bwdWin: Uint16Array,
+  bulkCand0: Uint8Array, // packets of the candidate bulk, saturating at 255
+  bulkCand1: Uint8Array,
+} as const;
+
+/**
+ * Figures few flows need, in a third pool of rows: active and idle periods
+ * (a flow with a pause over the activity timeout, 5 s), bulk totals (a flow
+ * that sent 4 data packets one way within 1 s) and the counts of the flags
+ * seldom set (URG, ECE, CWR). 92 bytes. Row 0 stays empty: it stands
+ * for a flow without such a row.
+ */
+const RARE_COLUMNS = {
+  bulkBytes0: Float64Array,
+  bulkBytes1: Float64Array,
+  actN: Uint32Array, // also the free list's link of a free row
+  actMin: Uint32Array,
+  actMax: Uint32Array,
+  idlN: Uint32Array,
+  idlSum: Uint32Array,
+  idlMin: Uint32Array,
+  idlMax: Uint32Array,
+  bulkCount0: Uint32Array,
+  bulkCount1: Uint32Array,
+  bulkPkts0: Uint32Array,
+  bulkPkts1: Uint32Array,
+  bulkDur0: Uint32Array,
+  bulkDur1: Uint32Array,
+  ece: Uint32Array,
+  cwr: Uint32Array,
+  fwdUrg: Uint32Array,
+  bwdUrg: Uint32Array,
+  actM2: Float32Array,
+  idlM2: Float32Array,
+} as const;
+
+type Columns<S> = { -readonly [K in keyof S]: S[K] extends Float64ArrayConstructor ? Float64Array : S[K] extends Float32ArrayConstructor ? Float32Array : S[K] extends Uint32ArrayConstructor ? Uint32Array : S[K] extends Int32ArrayConstructor ? Int32Array : S[K] extends Uint16ArrayConstructor ? Uint16Array : Uint8Array };
+
+/**
+ * The columns as an object of a class with every field declared, so it has a
+ * fast shape: the same object built by adding fifty properties one by one
+ * would fall into dictionary mode, a hash lookup per column access.
+ */
+class FlowCols implements Columns<typeof FLOW_COLUMNS> {
+  start!: Float64Array;
+  prev!: Int32Array;
+  next!: Int32Array;
+  src4!: Int32Array;
+  dst4!: Int32Array;
+  lastRel!: Uint32Array;
+  reported!: Uint32Array;
+  fwdPkts!: Uint32Array;
+  bwdPkts!: Uint32Array;
+  firstSize!: Uint32Array;
+  ext!: Int32Array;
+  sport!: Uint16Array;
+  dport!: Uint16Array;
+  fwdWin!: Uint16Array;
+  fwdHdrMin!: Uint16Array;
+  state!: Uint8Array;
+  protoNum!: Uint8Array;
+  protoIdx!: Uint8Array;
+  firstFlags!: Uint8Array;
 }
+
+class FullCols implements Columns<typeof FULL_COLUMNS> {
+  fwdSum!: Float64Array;
+  bwdSum!: Float64Array;
+  fwdSq!: Float64Array;
+  bwdSq!: Float64Array;
+  iatM2!: Float64Array;
+  fiatM2!: Float64Array;
+  biatM2!: Float64Array;
+  fwdHdr!: Uint32Array;
+  bwdHdr!: Uint32Array;
+  fwdData!: Uint32Array;
+  fin!: Uint32Array;
+  syn!: Uint32Array;
+  rst!: Uint32Array;
+  ack!: Uint32Array;
+  fwdPsh!: Uint32Array;
+  bwdPsh!: Uint32Array;
+  fwdLast!: Uint32Array;
+  bwdFirst!: Uint32Array;
+  bwdLast!: Uint32Array;
+  actStart!: Uint32Array;
+  rare!: Int32Array;
+  iatMin!: Uint32Array;
+  iatMax!: Uint32Array;
+  fiatMin!: Uint32Array;
+  fiatMax!: Uint32Array;
+  biatMin!: Uint32Array;
+  biatMax!: Uint32Array;
+  bulkStart0!: Uint32Array;
+  bulkStart1!: Uint32Array;
+  bulkLast0!: Uint32Array;
+  bulkLast1!: Uint32Array;
+  bulkCandBytes0!: Uint32Array;
+  bulkCandBytes1!: Uint32Array;
+  fwdMin!: Uint16Array;
+  fwdMax!: Uint16Array;
+  bwdMin!: Uint16Array;
+  bwdMax!: Uint16Array;
+  subflows!: Uint16Array;
+  bwdWin!: Uint16Array;
+  bulkCand0!: Uint8Array;
+  bulkCand1!: Uint8Array;
+}
+
+class RareCols implements Columns<typeof RARE_COLUMNS> {
+  bulkBytes0!: Float64Array;
+  bulkBytes1!: Float64Array;
+  actN!: Uint32Array;
+  actMin!: Uint32Array;
+  actMax!: Uint32Array;
+  idlN!: Uint32Array;
+  idlSum!: Uint32Array;
+  idlMin!: Uint32Array;
+  idlMax!: Uint32Array;
+  bulkCount0!: Uint32Array;
+  bulkCount1!: Uint32Array;
+  bulkPkts0!: Uint32Array;
+  bulkPkts1!: Uint32Array;
+  bulkDur0!: Uint32Array;
+  bulkDur1!: Uint32Array;
+  ece!: Uint32Array;
+  cwr!: Uint32Array;
+  fwdUrg!: Uint32Array;
+  bwdUrg!: Uint32Array;
+  actM2!: Float32Array;
+  idlM2!: Float32Array;
+}
+
+/**
+ * `spec`'s columns of `size` rows as views of ONE ArrayBuffer (the widest
+ * first, so every view is aligned), the first `rows` rows copied from `old`.
+ * One large allocation is mapped and unmapped whole by the allocator, so the
+ * buffer a growth step replaces goes back to the system instead of leaving
+ * holes in the heap, as fifty separate columns regrown would.
+ */
+function layout<S extends Record<string, ColType>, C extends Columns<S>>(spec: S, Cls: new () => C, size: number, old?: C, rows = 0): C {
+  const names = Object.keys(spec).sort((a, b) => spec[b].BYTES_PER_ELEMENT - spec[a].BYTES_PER_ELEMENT);
+  let bytes = 0;
+  for (const n of names) bytes += spec[n].BYTES_PER_ELEMENT * size;
+  const buffer = new ArrayBuffer(bytes);
+  const out = new Cls() as unknown as Record<string, Col>;
+  let at = 0;
+  for (const n of names) {
+    const col = new (spec[n] as unknown as new (b: ArrayBuffer, at: number, n: number) => Col)(buffer, at, size);
+    if (old !== undefined && rows > 0) col.set((old as unknown as Record<string, Col>)[n].subarray(0, rows));
+    out[n] = col;
+    at += spec[n].BYTES_PER_ELEMENT * size;
+  }
+  return out as unknown as C;
+}
+
+/** Bytes of a set of columns (they share one buffer). */
+const bytesOf = (cols: object): number => ((Object.values(cols)[0] as Col | undefined)?.buffer.byteLength ?? 0);
+
+/**
+ * Above 32 MiB (its largest mmap threshold) glibc's malloc gives every
+ * allocation its own mapping, returned to the system when freed; smaller
+ * ones may come from the heap, where a replaced buffer stays resident as a
+ * hole. A fresh mapping's pages are not resident until written, so rows
+ * allocated but not yet used cost address space, not memory. So a table
+ * starts at 1024 rows and doubles while small (a meter of a few thousand
+ * flows stays small); past JUMP_BYTES it takes a buffer just over
+ * MAPPED_BYTES (or its cap) and doubles on: its RSS follows the rows in use,
+ * and a replaced buffer goes back to the system.
+ */
+const MAPPED_BYTES = 33 * 2 ** 20;
+const JUMP_BYTES = 4 * 2 ** 20;
+
+/** Rows of the next buffer of a table of `rowBytes`-byte rows growing from `room` towards `cap`. */
+function nextRows(room: number, rowBytes: number, cap: number): number {
+  const want = room === 0 ? 1024 : room * 2 * rowBytes < JUMP_BYTES ? room * 2 : Math.max(room * 2, Math.ceil(MAPPED_BYTES / rowBytes));
+  return Math.max(room + 1, Math.min(cap, want));
+}
+
+const rowBytes = (spec: Readonly<Record<string, ColType>>): number => Object.values(spec).reduce((n, c) => n + c.BYTES_PER_ELEMENT, 0);
+const FLOW_ROW = rowBytes(FLOW_COLUMNS);
+const FULL_ROW = rowBytes(FULL_COLUMNS);
+const RARE_ROW = rowBytes(RARE_COLUMNS);
 
 /** Sample standard deviation from Welford's M2 (CICFlowMeter's commons-math SummaryStatistics is bias-corrected too). */
 const stdOf = (m2: number, n: number): number => (n > 1 ? Math.sqrt(Math.max(0, m2) / (n - 1)) : 0);
+
+/**
+ * Welford's update of M2 with the means known exactly: `sum` of the `n − 1`
+ * values before `v`. The running sums of inter-arrival times are times
+ * already kept (a flow's gaps add up to its last packet's offset), so only
+ * M2 needs a column.
+ */
+const m2Step = (sum: number, n: number, v: number): number => {
+  const d = v - (n > 1 ? sum / (n - 1) : 0);
+  return d * (v - (sum + v) / n);
+};
 
 export class FlowMeter {
   private settings: FlowMeterSettings;
@@ -115,86 +395,29 @@ export class FlowMeter {
   private closedTail = NIL;
   private index = new Int32Array(0);
   private mask = 0;
-  private hash = new Int32Array(0);
-  private prev = new Int32Array(0);
-  private next = new Int32Array(0);
-  private state = new Uint8Array(0);
-  // Identity: forward source and destination; text only for non-IPv4 (IPv4 as numbers).
-  private src4 = new Int32Array(0);
-  private dst4 = new Int32Array(0);
+  /** Rows of FULL_COLUMNS: allocated, free list (linked through actStart), high-water mark (row 0 is scratch). */
+  private xRoom = 0;
+  private xHigh = 1;
+  private xFree = NIL;
+  /** Rows of RARE_COLUMNS, likewise (linked through actN; row 0 stays empty). */
+  private qRoom = 0;
+  private qHigh = 1;
+  private qFree = NIL;
   /** Addresses as text of the flows that are not IPv4 (few), by slot: a Map, so IPv4 flows pay nothing for them. */
   private texts = new Map<number, [string, string]>();
-  private sport = new Uint16Array(0);
-  private dport = new Uint16Array(0);
-  private protoNum = new Uint8Array(0);
   /** The proto text of each flow, as an index into `protoNames` (a handful of distinct values). */
-  private protoIdx = new Uint8Array(0);
   private protoNames: string[] = [];
-  // Times: absolute µs for the first and last packet, float32 µs offsets from the first for the rest.
-  private start = new Float64Array(0);
-  private last = new Float64Array(0);
-  private fwdLast = new Float32Array(0);
-  private bwdLast = new Float32Array(0);
-  private actStart = new Float32Array(0);
-  private actEnd = new Float32Array(0);
-  private reported = new Float32Array(0);
-  // Counts and payload-length sums per direction (exact integers).
-  private fwdPkts = new Uint32Array(0);
-  private bwdPkts = new Uint32Array(0);
-  private fwdSum = new Float64Array(0);
-  private bwdSum = new Float64Array(0);
-  private fwdSq = new Float64Array(0);
-  private bwdSq = new Float64Array(0);
-  private fwdMin = new Uint16Array(0);
-  private fwdMax = new Uint16Array(0);
-  private bwdMin = new Uint16Array(0);
-  private bwdMax = new Uint16Array(0);
-  private fwdHdr = new Uint32Array(0);
-  private bwdHdr = new Uint32Array(0);
-  private fwdHdrMin = new Uint16Array(0);
-  private fwdData = new Uint32Array(0);
-  private fwdWin = new Int32Array(0);
-  private bwdWin = new Int32Array(0);
-  // Inter-arrival times (µs): Welford mean and M2, min and max; flow, forward, backward.
-  private iatMean = new Float64Array(0);
-  private iatM2 = new Float64Array(0);
-  private iatMin = new Float32Array(0);
-  private iatMax = new Float32Array(0);
-  private fiatMean = new Float64Array(0);
-  private fiatM2 = new Float64Array(0);
-  private fiatMin = new Float32Array(0);
-  private fiatMax = new Float32Array(0);
-  private biatMean = new Float64Array(0);
-  private biatM2 = new Float64Array(0);
-  private biatMin = new Float32Array(0);
-  private biatMax = new Float32Array(0);
-  // Active and idle periods (µs): count, Welford mean and M2, min, max.
-  private actN = new Uint32Array(0);
-  private actMean = new Float32Array(0);
-  private actM2 = new Float32Array(0);
-  private actMin = new Float32Array(0);
-  private actMax = new Float32Array(0);
-  private idlN = new Uint32Array(0);
-  private idlMean = new Float32Array(0);
-  private idlM2 = new Float32Array(0);
-  private idlMin = new Float32Array(0);
-  private idlMax = new Float32Array(0);
-  // TCP flags: per flag bit 0..7 one column; PSH and URG per direction too.
-  private flagCols: Uint32Array[] = [];
-  private fwdPsh = new Uint32Array(0);
-  private bwdPsh = new Uint32Array(0);
-  private fwdUrg = new Uint32Array(0);
-  private bwdUrg = new Uint32Array(0);
-  private subflows = new Uint32Array(0);
-  // Bulk state per direction (0 forward, 1 backward): start and last packet of the candidate bulk (NaN: none), its packets and bytes, and the totals.
-  private bulkStart = [new Float32Array(0), new Float32Array(0)];
-  private bulkLast = [new Float32Array(0), new Float32Array(0)];
-  private bulkCandPkts = [new Uint32Array(0), new Uint32Array(0)];
-  private bulkCandBytes = [new Uint32Array(0), new Uint32Array(0)];
-  private bulkCount = [new Uint32Array(0), new Uint32Array(0)];
-  private bulkPkts = [new Uint32Array(0), new Uint32Array(0)];
-  private bulkBytes = [new Float64Array(0), new Float64Array(0)];
-  private bulkDur = [new Float32Array(0), new Float32Array(0)];
+  private f: FlowCols;
+  private x: FullCols;
+  private q: RareCols;
+  private bulkStart: Uint32Array[] = [];
+  private bulkLast: Uint32Array[] = [];
+  private bulkCand: Uint8Array[] = [];
+  private bulkCandBytes: Uint32Array[] = [];
+  private bulkCount: Uint32Array[] = [];
+  private bulkPkts: Uint32Array[] = [];
+  private bulkBytes: Float64Array[] = [];
+  private bulkDur: Uint32Array[] = [];
 
   readonly stats: FlowMeterStats = { packets: 0, skipped: 0, records: 0, interim: 0, evictions: 0, absorbed: 0, active: 0 };
   /** Latest packet time seen (ms), for expiry between packets. */
@@ -203,7 +426,13 @@ export class FlowMeter {
   constructor(settings: Partial<FlowMeterSettings> = {}) {
     this.settings = applySettings(flowMeterSchema, defaultsOf(flowMeterSchema), settings);
     this.applyTimes();
-    for (let b = 0; b < 8; b++) this.flagCols.push(new Uint32Array(0));
+    this.f = layout(FLOW_COLUMNS, FlowCols, 0);
+    this.x = layout(FULL_COLUMNS, FullCols, 1);
+    this.xRoom = 1;
+    this.q = layout(RARE_COLUMNS, RareCols, 1);
+    this.qRoom = 1;
+    this.emptyRare(0);
+    this.bindBulk();
   }
 
   get config(): Readonly<FlowMeterSettings> {
@@ -225,14 +454,28 @@ export class FlowMeter {
     this.reportUs = s.reportIntervalS * 1e6;
   }
 
+  private bindBulk(): void {
+    const { x, q } = this;
+    this.bulkStart = [x.bulkStart0, x.bulkStart1];
+    this.bulkLast = [x.bulkLast0, x.bulkLast1];
+    this.bulkCand = [x.bulkCand0, x.bulkCand1];
+    this.bulkCandBytes = [x.bulkCandBytes0, x.bulkCandBytes1];
+    this.bulkCount = [q.bulkCount0, q.bulkCount1];
+    this.bulkPkts = [q.bulkPkts0, q.bulkPkts1];
+    this.bulkBytes = [q.bulkBytes0, q.bulkBytes1];
+    this.bulkDur = [q.bulkDur0, q.bulkDur1];
+  }
+
   /** Forget every flow (nothing is sent) and zero the counters. */
   reset(): void {
     this.index.fill(0);
-    this.state.fill(FREE);
+    this.f.state.fill(FREE);
     this.texts.clear();
     this.highWater = 0;
     this.count = 0;
     this.freeHead = this.head = this.tail = this.closedHead = this.closedTail = NIL;
+    this.xHigh = this.qHigh = 1;
+    this.xFree = this.qFree = NIL;
     for (const k of Object.keys(this.stats) as (keyof FlowMeterStats)[]) this.stats[k] = 0;
     this.lastPacketTs = 0;
   }
@@ -255,8 +498,9 @@ export class FlowMeter {
   /** End flows idle past the idle timeout and drop old tombstones, as of packet time `nowMs`. */
   expire(nowMs: number, out: FlowRecord[]): void {
     const now = nowMs * 1000;
-    while (this.closedHead !== NIL && this.last[this.closedHead] + this.activityUs <= now) this.release(this.closedHead);
-    while (this.head !== NIL && this.last[this.head] + this.idleUs <= now) {
+    const { start, lastRel } = this.f;
+    while (this.closedHead !== NIL && start[this.closedHead] + lastRel[this.closedHead] + this.activityUs <= now) this.release(this.closedHead);
+    while (this.head !== NIL && start[this.head] + lastRel[this.head] + this.idleUs <= now) {
       const e = this.head;
       out.push(this.record(e, 'idle'));
       this.release(e);
@@ -287,7 +531,8 @@ export class FlowMeter {
     // Packets built by hand (a function node) may carry only the flag letters.
     const bits = p.flagBits ?? (p.flags !== undefined ? tcpFlagBits(p.flags) : 0);
     let e = this.find(h, s4, d4, sText, dText, sp, dp, pn);
-    if (e !== NIL && this.state[e] === CLOSED) {
+    let f = this.f;
+    if (e !== NIL && f.state[e] === CLOSED) {
       // A new connection on the same ports starts a new flow; anything else is the old one's tail.
       if ((bits & (TCP_SYN | TCP_ACK)) !== TCP_SYN) {
         this.stats.absorbed++;
@@ -296,43 +541,57 @@ export class FlowMeter {
       this.release(e);
       e = NIL;
     }
-    if (e !== NIL && t - this.start[e] >= this.activeUs) {
+    if (e !== NIL && t - f.start[e] >= this.activeUs) {
       out.push(this.record(e, 'active'));
       this.release(e);
       e = NIL;
     }
     if (e === NIL) {
       e = this.open(h, out);
+      f = this.f; // open() may have grown the columns
       this.init(e, t, s4, d4, sText, dText, sp, dp, pn, p.proto);
     }
-    const forward = this.sport[e] === sp && this.dport[e] === dp && (v4 ? this.src4[e] === s4 && this.dst4[e] === d4 : this.texts.get(e)?.[0] === sText && this.texts.get(e)?.[1] === dText);
-    this.add(e, p, t, forward, bits);
+    const forward = f.sport[e] === sp && f.dport[e] === dp && (v4 ? f.src4[e] === s4 && f.dst4[e] === d4 : this.texts.get(e)?.[0] === sText && this.texts.get(e)?.[1] === dText);
+    // Whole µs from the flow's first packet (a capture's resolution); a packet stamped before the flow's last one counts at that one's time.
+    let rel = Math.round(t - f.start[e]);
+    if (rel < f.lastRel[e]) rel = f.lastRel[e];
+    this.add(e, p, rel, forward, bits);
     if (bits & TCP_RST) return this.close(e, 'rst', out);
     if (bits & TCP_FIN) {
-      this.state[e] |= forward ? 4 : 8;
-      if ((this.state[e] & 12) === 12) return this.close(e, 'fin', out);
+      f.state[e] |= forward ? 4 : 8;
+      if ((f.state[e] & 12) === 12) return this.close(e, 'fin', out);
     }
-    if (this.reportUs > 0 && t - this.start[e] - this.reported[e] >= this.reportUs) {
-      this.reported[e] = t - this.start[e];
+    if (this.reportUs > 0 && rel - f.reported[e] >= this.reportUs) {
+      f.reported[e] = rel;
       out.push(this.record(e, 'interim'));
       this.stats.interim++;
     }
     this.moveToTail(e);
   }
 
+  /** The index hash of flow `e`, as `meter` computes it from a packet. */
+  private hashOf(e: number): number {
+    const f = this.f;
+    const t = f.src4[e] === 0 ? this.texts.get(e) : undefined;
+    return (endHash(f.src4[e], t?.[0], f.sport[e]) + endHash(f.dst4[e], t?.[1], f.dport[e]) + f.protoNum[e]) | 0;
+  }
+
   private find(h: number, s4: number, d4: number, sText: string | undefined, dText: string | undefined, sp: number, dp: number, pn: number): number {
-    if (this.room === 0) return NIL;
+    if (this.index.length === 0) return NIL;
+    const { src4, dst4, sport, dport, protoNum } = this.f;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const slot = this.index[i];
       if (slot === 0) return NIL;
       const e = slot - 1;
-      if (this.hash[e] !== h || this.protoNum[e] !== pn) continue;
+      if (protoNum[e] !== pn) continue;
       if (sText === undefined) {
-        if (this.src4[e] === 0 && this.texts.has(e)) continue;
-        if ((this.src4[e] === s4 && this.sport[e] === sp && this.dst4[e] === d4 && this.dport[e] === dp) || (this.src4[e] === d4 && this.sport[e] === dp && this.dst4[e] === s4 && this.dport[e] === sp)) return e;
-      } else {
+        if ((src4[e] === s4 && sport[e] === sp && dst4[e] === d4 && dport[e] === dp) || (src4[e] === d4 && sport[e] === dp && dst4[e] === s4 && dport[e] === sp)) {
+          if (src4[e] === 0 && this.texts.has(e)) continue;
+          return e;
+        }
+      } else if (src4[e] === 0) {
         const t = this.texts.get(e);
-        if (t !== undefined && ((t[0] === sText && this.sport[e] === sp && t[1] === dText && this.dport[e] === dp) || (t[0] === dText && this.sport[e] === dp && t[1] === sText && this.dport[e] === sp))) return e;
+        if (t !== undefined && ((t[0] === sText && sport[e] === sp && t[1] === dText && dport[e] === dp) || (t[0] === dText && sport[e] === dp && t[1] === sText && dport[e] === sp))) return e;
       }
     }
   }
@@ -343,20 +602,21 @@ export class FlowMeter {
     let e: number;
     if (this.freeHead !== NIL) {
       e = this.freeHead;
-      this.freeHead = this.next[e];
+      this.freeHead = this.f.next[e];
     } else {
       if (this.highWater === this.room) this.grow();
       e = this.highWater++;
     }
     this.count++;
     this.stats.active = this.count;
-    this.hash[e] = h;
+    if (this.count * 2 > this.index.length) this.reindex(Math.max(2048, this.index.length * 2));
     let i = h & this.mask;
     while (this.index[i] !== 0) i = (i + 1) & this.mask;
     this.index[i] = e + 1;
-    this.prev[e] = this.tail;
-    this.next[e] = NIL;
-    if (this.tail !== NIL) this.next[this.tail] = e;
+    const f = this.f;
+    f.prev[e] = this.tail;
+    f.next[e] = NIL;
+    if (this.tail !== NIL) f.next[this.tail] = e;
     else this.head = e;
     this.tail = e;
     return e;
@@ -374,65 +634,140 @@ export class FlowMeter {
 
   /** Bytes of the typed-array columns and index (what the flows cost; the few non-IPv4 address texts aside). */
   get columnBytes(): number {
-    let total = this.index.byteLength;
-    for (const col of Object.values(this) as unknown[]) {
-      if (ArrayBuffer.isView(col) && col !== this.index) total += col.byteLength;
-      else if (Array.isArray(col) && col.length > 0 && ArrayBuffer.isView(col[0])) for (const c of col as Col[]) total += c.byteLength;
-    }
-    return total;
+    return this.index.byteLength + bytesOf(this.f) + bytesOf(this.x) + bytesOf(this.q);
+  }
+
+  /** Bytes of the rows in use (what is resident: a buffer's rows beyond them are address space only). */
+  get usedBytes(): number {
+    return this.index.byteLength + this.highWater * FLOW_ROW + this.xHigh * FULL_ROW + this.qHigh * RARE_ROW;
+  }
+
+  /** Flows holding a row of the full figures (those past their first packet). */
+  get fullRows(): number {
+    let free = 0;
+    for (let r = this.xFree; r !== NIL; r = this.x.actStart[r] | 0) free++;
+    return this.xHigh - 1 - free;
+  }
+
+  /** Flows holding a row of the rare figures (idle periods, bulks, URG/ECE/CWR). */
+  get rareRows(): number {
+    let free = 0;
+    for (let k = this.qFree; k !== NIL; k = this.q.actN[k] | 0) free++;
+    return this.qHigh - 1 - free;
   }
 
   private grow(): void {
-    const size = Math.min(Math.max(1024, this.room * 2), Math.max(this.settings.maxFlows, this.room + 1));
-    for (const key of Object.keys(this) as (keyof this)[]) {
-      const col = this[key] as unknown;
-      if (ArrayBuffer.isView(col) && key !== 'index') (this as Record<string, unknown>)[key as string] = grown(col as Col, size);
-      else if (Array.isArray(col) && col.length > 0 && ArrayBuffer.isView(col[0])) (this as Record<string, unknown>)[key as string] = (col as Col[]).map((c) => grown(c, size));
-    }
+    const size = nextRows(this.room, FLOW_ROW, this.settings.maxFlows);
+    this.f = layout(FLOW_COLUMNS, FlowCols, size, this.f, this.highWater);
     this.room = size;
-    // The index: a power of two at least twice the room, rebuilt from the live slots.
-    let isize = 1;
-    while (isize < size * 2) isize *= 2;
+  }
+
+  /** The index at `isize` entries (a power of two, at least twice the flows: every entry is touched, so it grows with them), rebuilt from the live slots. */
+  private reindex(isize: number): void {
     this.index = new Int32Array(isize);
     this.mask = isize - 1;
+    const state = this.f.state;
     for (let e = 0; e < this.highWater; e++) {
-      if (this.state[e] === FREE) continue;
-      let i = this.hash[e] & this.mask;
+      if (state[e] === FREE) continue;
+      let i = this.hashOf(e) & this.mask;
       while (this.index[i] !== 0) i = (i + 1) & this.mask;
       this.index[i] = e + 1;
     }
   }
 
+  /** A row of the full figures for a flow at its second packet. */
+  private allocRow(): number {
+    const r = this.xFree;
+    if (r !== NIL) {
+      this.xFree = this.x.actStart[r] | 0;
+      return r;
+    }
+    if (this.xHigh === this.xRoom) {
+      const size = nextRows(this.xRoom === 1 ? 0 : this.xRoom, FULL_ROW, this.settings.maxFlows + 1);
+      this.x = layout(FULL_COLUMNS, FullCols, size, this.x, this.xHigh);
+      this.xRoom = size;
+      this.bindBulk();
+    }
+    return this.xHigh++;
+  }
+
+  /** A row of the rare figures for full row `r` (its first idle period or bulk), empty. */
+  private rareRow(r: number): number {
+    let k = this.qFree;
+    if (k !== NIL) {
+      this.qFree = this.q.actN[k] | 0;
+    } else {
+      if (this.qHigh === this.qRoom) {
+        const size = nextRows(this.qRoom === 1 ? 0 : this.qRoom, RARE_ROW, this.settings.maxFlows + 1);
+        this.q = layout(RARE_COLUMNS, RareCols, size, this.q, this.qHigh);
+        this.qRoom = size;
+        this.bindBulk();
+      }
+      k = this.qHigh++;
+    }
+    this.emptyRare(k);
+    this.x.rare[r] = k;
+    return k;
+  }
+
+  private emptyRare(k: number): void {
+    const q = this.q;
+    q.actN[k] = q.actMax[k] = q.idlN[k] = q.idlSum[k] = q.idlMax[k] = 0;
+    q.actMin[k] = q.idlMin[k] = NONE;
+    q.actM2[k] = q.idlM2[k] = 0;
+    q.bulkBytes0[k] = q.bulkBytes1[k] = 0;
+    q.bulkCount0[k] = q.bulkCount1[k] = q.bulkPkts0[k] = q.bulkPkts1[k] = q.bulkDur0[k] = q.bulkDur1[k] = 0;
+    q.ece[k] = q.cwr[k] = q.fwdUrg[k] = q.bwdUrg[k] = 0;
+  }
+
+  /** Give flow `e`'s rows back (it ended or closed). */
+  private freeRow(e: number): void {
+    const r = this.f.ext[e];
+    if (r === NIL) return;
+    const k = this.x.rare[r];
+    if (k !== NIL) {
+      this.q.actN[k] = this.qFree;
+      this.qFree = k;
+    }
+    this.x.actStart[r] = this.xFree;
+    this.xFree = r;
+    this.f.ext[e] = NIL;
+  }
+
   private unlink(e: number): void {
-    const closed = (this.state[e] & 3) === CLOSED;
-    const p = this.prev[e];
-    const n = this.next[e];
-    if (p !== NIL) this.next[p] = n;
+    const f = this.f;
+    const closed = (f.state[e] & 3) === CLOSED;
+    const p = f.prev[e];
+    const n = f.next[e];
+    if (p !== NIL) f.next[p] = n;
     else if (closed) this.closedHead = n;
     else this.head = n;
-    if (n !== NIL) this.prev[n] = p;
+    if (n !== NIL) f.prev[n] = p;
     else if (closed) this.closedTail = p;
     else this.tail = p;
   }
 
   private moveToTail(e: number): void {
     if (this.tail === e) return;
+    const f = this.f;
     this.unlink(e);
-    this.prev[e] = this.tail;
-    this.next[e] = NIL;
-    if (this.tail !== NIL) this.next[this.tail] = e;
+    f.prev[e] = this.tail;
+    f.next[e] = NIL;
+    if (this.tail !== NIL) f.next[this.tail] = e;
     else this.head = e;
     this.tail = e;
   }
 
-  /** Send the flow's record, then keep it as a tombstone until the activity timeout. */
+  /** Send the flow's record, then keep it as a tombstone (its identity and last time only) until the activity timeout. */
   private close(e: number, reason: 'fin' | 'rst', out: FlowRecord[]): void {
     out.push(this.record(e, reason));
+    this.freeRow(e);
     this.unlink(e);
-    this.state[e] = CLOSED;
-    this.prev[e] = this.closedTail;
-    this.next[e] = NIL;
-    if (this.closedTail !== NIL) this.next[this.closedTail] = e;
+    const f = this.f;
+    f.state[e] = CLOSED;
+    f.prev[e] = this.closedTail;
+    f.next[e] = NIL;
+    if (this.closedTail !== NIL) f.next[this.closedTail] = e;
     else this.closedHead = e;
     this.closedTail = e;
   }
@@ -440,223 +775,277 @@ export class FlowMeter {
   /** Remove slot `e` from the index and its order list and put it on the free list. */
   private release(e: number): void {
     this.unlink(e);
+    this.freeRow(e);
     // Backward-shift deletion keeps every probe sequence unbroken.
-    let i = this.hash[e] & this.mask;
+    let i = this.hashOf(e) & this.mask;
     while (this.index[i] !== e + 1) i = (i + 1) & this.mask;
     let j = i;
     for (;;) {
       j = (j + 1) & this.mask;
       const slot = this.index[j];
       if (slot === 0) break;
-      const home = this.hash[slot - 1] & this.mask;
+      const home = this.hashOf(slot - 1) & this.mask;
       if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
         this.index[i] = slot;
         i = j;
       }
     }
     this.index[i] = 0;
-    this.state[e] = FREE;
-    if (this.src4[e] === 0) this.texts.delete(e);
-    this.next[e] = this.freeHead;
+    const f = this.f;
+    f.state[e] = FREE;
+    if (f.src4[e] === 0) this.texts.delete(e);
+    f.next[e] = this.freeHead;
     this.freeHead = e;
     this.count--;
     this.stats.active = this.count;
   }
 
   private init(e: number, t: number, s4: number, d4: number, sText: string | undefined, dText: string | undefined, sp: number, dp: number, pn: number, proto: string): void {
-    this.state[e] = OPEN;
-    this.src4[e] = s4;
-    this.dst4[e] = d4;
+    const f = this.f;
+    f.state[e] = OPEN;
+    f.src4[e] = s4;
+    f.dst4[e] = d4;
     if (sText !== undefined) this.texts.set(e, [sText, dText ?? '']);
-    this.sport[e] = sp;
-    this.dport[e] = dp;
-    this.protoNum[e] = pn;
+    f.sport[e] = sp;
+    f.dport[e] = dp;
+    f.protoNum[e] = pn;
     let pi = this.protoNames.indexOf(proto);
     if (pi < 0) pi = this.protoNames.push(proto) - 1;
     // More than 255 distinct protocol texts cannot happen (IP has 256 protocol numbers); the last slot is shared if it did.
-    this.protoIdx[e] = Math.min(pi, 255);
-    this.start[e] = t;
-    this.last[e] = t;
-    this.actStart[e] = this.actEnd[e] = this.reported[e] = 0;
-    this.fwdLast[e] = this.bwdLast[e] = 0;
-    this.fwdPkts[e] = this.bwdPkts[e] = 0;
-    this.fwdSum[e] = this.bwdSum[e] = this.fwdSq[e] = this.bwdSq[e] = 0;
-    this.fwdMin[e] = this.bwdMin[e] = 0xffff;
-    this.fwdMax[e] = this.bwdMax[e] = 0;
-    this.fwdHdr[e] = this.bwdHdr[e] = this.fwdData[e] = 0;
-    this.fwdHdrMin[e] = 0xffff;
-    this.fwdWin[e] = this.bwdWin[e] = 0;
-    this.iatMean[e] = this.iatM2[e] = this.fiatMean[e] = this.fiatM2[e] = this.biatMean[e] = this.biatM2[e] = 0;
-    this.iatMin[e] = this.fiatMin[e] = this.biatMin[e] = Infinity;
-    this.iatMax[e] = this.fiatMax[e] = this.biatMax[e] = 0;
-    this.actN[e] = this.idlN[e] = 0;
-    this.actMean[e] = this.actM2[e] = this.idlMean[e] = this.idlM2[e] = 0;
-    this.actMin[e] = this.idlMin[e] = Infinity;
-    this.actMax[e] = this.idlMax[e] = 0;
-    for (let b = 0; b < 8; b++) this.flagCols[b][e] = 0;
-    this.fwdPsh[e] = this.bwdPsh[e] = this.fwdUrg[e] = this.bwdUrg[e] = 0;
-    this.subflows[e] = 1;
-    for (let d = 0; d < 2; d++) {
-      this.bulkStart[d][e] = this.bulkLast[d][e] = NaN;
-      this.bulkCandPkts[d][e] = this.bulkCandBytes[d][e] = this.bulkCount[d][e] = this.bulkPkts[d][e] = 0;
-      this.bulkBytes[d][e] = this.bulkDur[d][e] = 0;
-    }
+    f.protoIdx[e] = Math.min(pi, 255);
+    f.start[e] = t;
+    f.lastRel[e] = f.reported[e] = 0;
+    f.fwdPkts[e] = f.bwdPkts[e] = 0;
+    f.firstSize[e] = f.fwdHdrMin[e] = f.firstFlags[e] = f.fwdWin[e] = 0;
+    f.ext[e] = NIL;
   }
 
-  /** Add packet `p` at time `t` (µs) to flow `e`. */
-  private add(e: number, p: Packet, t: number, forward: boolean, bits: number): void {
-    const rel = t - this.start[e];
-    const first = this.fwdPkts[e] + this.bwdPkts[e] === 0;
+  /** Row `r` of the full figures as they stand after flow `e`'s first packet (always forward, at offset 0). */
+  private initRow(r: number, e: number): void {
+    const f = this.f;
+    const x = this.x;
+    const size = f.firstSize[e];
+    const hdr = f.fwdHdrMin[e];
+    const bits = f.firstFlags[e];
+    x.fwdSum[r] = size;
+    x.fwdSq[r] = size * size;
+    x.bwdSum[r] = x.bwdSq[r] = 0;
+    x.fwdMin[r] = Math.min(size, 0xffff);
+    x.fwdMax[r] = size;
+    x.bwdMin[r] = 0xffff;
+    x.bwdMax[r] = 0;
+    x.fwdHdr[r] = hdr;
+    x.bwdHdr[r] = 0;
+    x.fwdData[r] = size > 0 ? 1 : 0;
+    x.bwdWin[r] = 0;
+    x.fin[r] = bits & TCP_FIN ? 1 : 0;
+    x.syn[r] = bits & TCP_SYN ? 1 : 0;
+    x.rst[r] = bits & TCP_RST ? 1 : 0;
+    x.ack[r] = bits & TCP_ACK ? 1 : 0;
+    x.fwdPsh[r] = bits & TCP_PSH ? 1 : 0;
+    x.bwdPsh[r] = 0;
+    x.subflows[r] = 1;
+    x.fwdLast[r] = x.bwdFirst[r] = x.bwdLast[r] = x.actStart[r] = 0;
+    x.iatM2[r] = x.fiatM2[r] = x.biatM2[r] = 0;
+    x.iatMin[r] = x.fiatMin[r] = x.biatMin[r] = NONE;
+    x.iatMax[r] = x.fiatMax[r] = x.biatMax[r] = 0;
+    x.rare[r] = NIL;
+    for (let d = 0; d < 2; d++) {
+      // The first packet, if it carried data, is the forward direction's candidate bulk.
+      const data = d === 0 && size > 0;
+      this.bulkStart[d][r] = this.bulkLast[d][r] = data ? 0 : NONE;
+      this.bulkCand[d][r] = data ? 1 : 0;
+      this.bulkCandBytes[d][r] = data ? size : 0;
+    }
+    // Row 0 is the scratch row of a one-packet flow's record, which counts these flags itself.
+    if (r !== 0 && bits & RARE_FLAGS) this.rareFlags(this.rareRow(r), bits, true);
+  }
+
+  private rareFlags(k: number, bits: number, forward: boolean): void {
+    const q = this.q;
+    if (bits & TCP_ECE) q.ece[k]++;
+    if (bits & TCP_CWR) q.cwr[k]++;
+    if (bits & TCP_URG) (forward ? q.fwdUrg : q.bwdUrg)[k]++;
+  }
+
+  /** Add packet `p` at offset `rel` (µs, not before the flow's last packet) to flow `e`. */
+  private add(e: number, p: Packet, rel: number, forward: boolean, bits: number): void {
+    const f = this.f;
     // Payload bytes on the wire: a capture cut by its snaplen lost them from the payload's end.
     const size = p.payload.length + (p.len > p.caplen ? p.len - p.caplen : 0);
     const hdr = p.l4HeaderLen ?? 0;
-    if (!first) {
-      const gap = t - this.last[e];
-      const n = this.fwdPkts[e] + this.bwdPkts[e]; // gaps so far + 1
-      const d = gap - this.iatMean[e];
-      this.iatMean[e] += d / n;
-      this.iatM2[e] += d * (gap - this.iatMean[e]);
-      if (gap < this.iatMin[e]) this.iatMin[e] = gap;
-      if (gap > this.iatMax[e]) this.iatMax[e] = gap;
-      if (gap > GAP_US) this.subflows[e]++;
-      // Active and idle periods, split at gaps longer than the activity timeout.
-      if (gap > this.activityUs) {
-        const active = this.actEnd[e] - this.actStart[e];
-        if (active > 0) this.period(e, active, true);
-        this.period(e, gap, false);
-        this.actStart[e] = rel;
-      }
-      this.actEnd[e] = rel;
+    const n = f.fwdPkts[e] + f.bwdPkts[e];
+    if (n === 0) {
+      // The first packet (forward by definition): a few columns of the flow's own; the full figures wait for a second one.
+      f.fwdPkts[e] = 1;
+      f.firstSize[e] = size;
+      f.fwdHdrMin[e] = hdr;
+      f.firstFlags[e] = bits;
+      if (p.window !== undefined) f.fwdWin[e] = p.window;
+      return;
     }
-    this.last[e] = t;
-    for (let b = 0; b < 8; b++) if (bits & (1 << b)) this.flagCols[b][e]++;
-    const dir = forward ? 0 : 1;
-    this.bulk(e, dir, rel, size);
+    let r = f.ext[e];
+    if (r === NIL) {
+      r = f.ext[e] = this.allocRow();
+      this.initRow(r, e);
+    }
+    const x = this.x;
+    // Inter-arrival time: this is gap number n, and the n gaps add up to rel.
+    const last = f.lastRel[e];
+    const gap = rel - last;
+    x.iatM2[r] += m2Step(last, n, gap);
+    if (gap < x.iatMin[r]) x.iatMin[r] = gap;
+    if (gap > x.iatMax[r]) x.iatMax[r] = gap;
+    if (gap > GAP_US) x.subflows[r]++;
+    // Active and idle periods, split at gaps longer than the activity timeout.
+    if (gap > this.activityUs) {
+      this.pause(r, last - x.actStart[r], gap);
+      x.actStart[r] = rel;
+    }
+    f.lastRel[e] = rel;
+    if (bits !== 0) {
+      if (bits & TCP_FIN) x.fin[r]++;
+      if (bits & TCP_SYN) x.syn[r]++;
+      if (bits & TCP_RST) x.rst[r]++;
+      if (bits & TCP_ACK) x.ack[r]++;
+      if (bits & RARE_FLAGS) this.rareFlags(x.rare[r] === NIL ? this.rareRow(r) : x.rare[r], bits, forward);
+    }
+    this.bulk(r, forward ? 0 : 1, rel, size);
     if (forward) {
-      const n = ++this.fwdPkts[e];
-      if (n > 1) {
-        const gap = rel - this.fwdLast[e];
-        const d = gap - this.fiatMean[e];
-        this.fiatMean[e] += d / (n - 1);
-        this.fiatM2[e] += d * (gap - this.fiatMean[e]);
-        if (gap < this.fiatMin[e]) this.fiatMin[e] = gap;
-        if (gap > this.fiatMax[e]) this.fiatMax[e] = gap;
-      } else if (p.window !== undefined) {
-        this.fwdWin[e] = p.window;
-      }
-      this.fwdLast[e] = rel;
-      this.fwdSum[e] += size;
-      this.fwdSq[e] += size * size;
-      if (size < this.fwdMin[e]) this.fwdMin[e] = size;
-      if (size > this.fwdMax[e]) this.fwdMax[e] = size;
-      this.fwdHdr[e] += hdr;
-      if (hdr < this.fwdHdrMin[e]) this.fwdHdrMin[e] = hdr;
-      if (size > 0) this.fwdData[e]++;
-      if (bits & TCP_PSH) this.fwdPsh[e]++;
-      if (bits & TCP_URG) this.fwdUrg[e]++;
+      // The forward gaps add up to the last forward packet's offset (the first packet is forward, at 0).
+      const k = f.fwdPkts[e]++;
+      const fl = x.fwdLast[r];
+      const g = rel - fl;
+      x.fiatM2[r] += m2Step(fl, k, g);
+      if (g < x.fiatMin[r]) x.fiatMin[r] = g;
+      if (g > x.fiatMax[r]) x.fiatMax[r] = g;
+      x.fwdLast[r] = rel;
+      x.fwdSum[r] += size;
+      x.fwdSq[r] += size * size;
+      if (size < x.fwdMin[r]) x.fwdMin[r] = size;
+      if (size > x.fwdMax[r]) x.fwdMax[r] = size;
+      x.fwdHdr[r] += hdr;
+      if (hdr < f.fwdHdrMin[e]) f.fwdHdrMin[e] = hdr;
+      if (size > 0) x.fwdData[r]++;
+      if (bits & TCP_PSH) x.fwdPsh[r]++;
     } else {
-      const n = ++this.bwdPkts[e];
-      if (n > 1) {
-        const gap = rel - this.bwdLast[e];
-        const d = gap - this.biatMean[e];
-        this.biatMean[e] += d / (n - 1);
-        this.biatM2[e] += d * (gap - this.biatMean[e]);
-        if (gap < this.biatMin[e]) this.biatMin[e] = gap;
-        if (gap > this.biatMax[e]) this.biatMax[e] = gap;
-      } else if (p.window !== undefined) {
-        this.bwdWin[e] = p.window;
+      const k = f.bwdPkts[e]++;
+      if (k > 0) {
+        const g = rel - x.bwdLast[r];
+        x.biatM2[r] += m2Step(x.bwdLast[r] - x.bwdFirst[r], k, g);
+        if (g < x.biatMin[r]) x.biatMin[r] = g;
+        if (g > x.biatMax[r]) x.biatMax[r] = g;
+      } else {
+        x.bwdFirst[r] = rel;
+        if (p.window !== undefined) x.bwdWin[r] = p.window;
       }
-      this.bwdLast[e] = rel;
-      this.bwdSum[e] += size;
-      this.bwdSq[e] += size * size;
-      if (size < this.bwdMin[e]) this.bwdMin[e] = size;
-      if (size > this.bwdMax[e]) this.bwdMax[e] = size;
-      this.bwdHdr[e] += hdr;
-      if (bits & TCP_PSH) this.bwdPsh[e]++;
-      if (bits & TCP_URG) this.bwdUrg[e]++;
+      x.bwdLast[r] = rel;
+      x.bwdSum[r] += size;
+      x.bwdSq[r] += size * size;
+      if (size < x.bwdMin[r]) x.bwdMin[r] = size;
+      if (size > x.bwdMax[r]) x.bwdMax[r] = size;
+      x.bwdHdr[r] += hdr;
+      if (bits & TCP_PSH) x.bwdPsh[r]++;
     }
   }
 
-  /** One active (or idle) period of `us` microseconds. */
-  private period(e: number, us: number, active: boolean): void {
-    const N = active ? this.actN : this.idlN;
-    const mean = active ? this.actMean : this.idlMean;
-    const m2 = active ? this.actM2 : this.idlM2;
-    const min = active ? this.actMin : this.idlMin;
-    const max = active ? this.actMax : this.idlMax;
-    const n = ++N[e];
-    const d = us - mean[e];
-    mean[e] += d / n;
-    m2[e] += d * (us - mean[e]);
-    if (us < min[e]) min[e] = us;
-    if (us > max[e]) max[e] = us;
+  /** The pause of `gap` µs after the active period of `active` µs (0: a lone packet) that ended at full row `r`'s actStart. */
+  private pause(r: number, active: number, gap: number): void {
+    const k = this.x.rare[r] === NIL ? this.rareRow(r) : this.x.rare[r];
+    const q = this.q;
+    if (active > 0) {
+      // The active periods so far add up to actStart − the idle sum.
+      const n = ++q.actN[k];
+      q.actM2[k] += m2Step(this.x.actStart[r] - q.idlSum[k], n, active);
+      if (active < q.actMin[k]) q.actMin[k] = active;
+      if (active > q.actMax[k]) q.actMax[k] = active;
+    }
+    const n = ++q.idlN[k];
+    q.idlM2[k] += m2Step(q.idlSum[k], n, gap);
+    q.idlSum[k] += gap;
+    if (gap < q.idlMin[k]) q.idlMin[k] = gap;
+    if (gap > q.idlMax[k]) q.idlMax[k] = gap;
   }
 
   /** CICFlowMeter's bulk: 4+ data packets one way with gaps up to 1 s and no bulk of the other direction started in between. */
-  private bulk(e: number, dir: number, rel: number, size: number): void {
-    const other = 1 - dir;
+  private bulk(r: number, dir: number, rel: number, size: number): void {
     const start = this.bulkStart[dir];
     const lastTs = this.bulkLast[dir];
-    if (this.bulkLast[other][e] > start[e]) start[e] = NaN;
+    const otherLast = this.bulkLast[1 - dir][r];
+    if (otherLast !== NONE && start[r] !== NONE && otherLast > start[r]) start[r] = NONE;
     if (size <= 0) return;
-    const candPkts = this.bulkCandPkts[dir];
+    const cand = this.bulkCand[dir];
     const candBytes = this.bulkCandBytes[dir];
-    if (start[e] !== start[e] || rel - lastTs[e] > GAP_US) {
-      start[e] = rel;
-      lastTs[e] = rel;
-      candPkts[e] = 1;
-      candBytes[e] = size;
+    if (start[r] === NONE || rel - lastTs[r] > GAP_US) {
+      start[r] = rel;
+      lastTs[r] = rel;
+      cand[r] = 1;
+      candBytes[r] = size;
       return;
     }
-    const n = ++candPkts[e];
-    candBytes[e] += size;
-    if (n === BULK_PACKETS) {
-      this.bulkCount[dir][e]++;
-      this.bulkPkts[dir][e] += n;
-      this.bulkBytes[dir][e] += candBytes[e];
-      this.bulkDur[dir][e] += rel - start[e];
-    } else if (n > BULK_PACKETS) {
-      this.bulkPkts[dir][e]++;
-      this.bulkBytes[dir][e] += size;
-      this.bulkDur[dir][e] += rel - lastTs[e];
+    const n = cand[r] + 1;
+    if (n < 256) cand[r] = n;
+    if (n <= BULK_PACKETS) candBytes[r] += size;
+    if (n >= BULK_PACKETS) {
+      const k = this.x.rare[r] === NIL ? this.rareRow(r) : this.x.rare[r];
+      if (n === BULK_PACKETS) {
+        this.bulkCount[dir][k]++;
+        this.bulkPkts[dir][k] += n;
+        this.bulkBytes[dir][k] += candBytes[r];
+        this.bulkDur[dir][k] += rel - start[r];
+      } else {
+        this.bulkPkts[dir][k]++;
+        this.bulkBytes[dir][k] += size;
+        this.bulkDur[dir][k] += rel - lastTs[r];
+      }
     }
-    lastTs[e] = rel;
+    lastTs[r] = rel;
   }
 
   /** The record of flow `e` as it stands. */
   private record(e: number, reason: FlowEndReason): FlowRecord {
     this.stats.records++;
-    const nf = this.fwdPkts[e];
-    const nb = this.bwdPkts[e];
+    const f = this.f;
+    const x = this.x;
+    let r = f.ext[e];
+    // One packet so far: its figures spelled out in the scratch row (but the seldom-set flags, counted here).
+    const one = r === NIL ? f.firstFlags[e] : 0;
+    if (r === NIL) {
+      r = 0;
+      this.initRow(0, e);
+    }
+    const nf = f.fwdPkts[e];
+    const nb = f.bwdPkts[e];
     const n = nf + nb;
-    const dur = this.last[e] - this.start[e];
+    const dur = f.lastRel[e];
     const perS = dur > 0 ? 1e6 / dur : 0;
-    const fs = this.fwdSum[e];
-    const bs = this.bwdSum[e];
+    const fs = x.fwdSum[r];
+    const bs = x.bwdSum[r];
     const lenVar = (s: number, q: number, k: number): number => (k > 1 ? Math.max(0, (q - (s * s) / k) / (k - 1)) : 0);
-    const allVar = lenVar(fs + bs, this.fwdSq[e] + this.bwdSq[e], n);
+    const allVar = lenVar(fs + bs, x.fwdSq[r] + x.bwdSq[r], n);
     // Active/idle as of now: the period under way counts as active (CICFlowMeter's endActiveIdleTime).
-    let actN = this.actN[e];
-    let actMean = this.actMean[e];
-    let actM2 = this.actM2[e];
-    let actMin = this.actMin[e];
-    let actMax = this.actMax[e];
-    const current = this.actEnd[e] - this.actStart[e];
+    const k = x.rare[r] === NIL ? 0 : x.rare[r];
+    const q = this.q;
+    let actN = q.actN[k];
+    let actSum = x.actStart[r] - q.idlSum[k];
+    let actM2 = q.actM2[k];
+    let actMin = q.actMin[k];
+    let actMax = q.actMax[k];
+    const current = dur - x.actStart[r];
     if (current > 0) {
       actN++;
-      const d = current - actMean;
-      actMean += d / actN;
-      actM2 += d * (current - actMean);
+      actM2 += m2Step(actSum, actN, current);
+      actSum += current;
       actMin = Math.min(actMin, current);
       actMax = Math.max(actMax, current);
     }
-    const idlN = this.idlN[e];
-    const f = this.flagCols;
-    const sub = this.subflows[e];
+    const idlN = q.idlN[k];
+    const sub = x.subflows[r];
     const bulkAvg = (d: number): [number, number, number] => {
-      const c = this.bulkCount[d][e];
-      const dus = this.bulkDur[d][e];
-      return c > 0 ? [this.bulkBytes[d][e] / c, this.bulkPkts[d][e] / c, dus > 0 ? (this.bulkBytes[d][e] * 1e6) / dus : 0] : [0, 0, 0];
+      const c = this.bulkCount[d][k];
+      const dus = this.bulkDur[d][k];
+      const bytes = this.bulkBytes[d][k];
+      return c > 0 ? [bytes / c, this.bulkPkts[d][k] / c, dus > 0 ? (bytes * 1e6) / dus : 0] : [0, 0, 0];
     };
     const [fbB, fbP, fbR] = bulkAvg(0);
     const [bbB, bbP, bbR] = bulkAvg(1);
@@ -664,58 +1053,60 @@ export class FlowMeter {
     const bMean = nb > 0 ? bs / nb : 0;
     const fiat = nf > 1;
     const biat = nb > 1;
+    const fTotal = x.fwdLast[r];
+    const bTotal = x.bwdLast[r] - x.bwdFirst[r];
     const values: number[] = [
-      this.protoNum[e],
+      f.protoNum[e],
       dur,
       nf,
       nb,
       fs,
       bs,
-      nf > 0 ? this.fwdMax[e] : 0,
-      nf > 0 ? this.fwdMin[e] : 0,
+      nf > 0 ? x.fwdMax[r] : 0,
+      nf > 0 ? x.fwdMin[r] : 0,
       fMean,
-      Math.sqrt(lenVar(fs, this.fwdSq[e], nf)),
-      nb > 0 ? this.bwdMax[e] : 0,
-      nb > 0 ? this.bwdMin[e] : 0,
+      Math.sqrt(lenVar(fs, x.fwdSq[r], nf)),
+      nb > 0 ? x.bwdMax[r] : 0,
+      nb > 0 ? x.bwdMin[r] : 0,
       bMean,
-      Math.sqrt(lenVar(bs, this.bwdSq[e], nb)),
+      Math.sqrt(lenVar(bs, x.bwdSq[r], nb)),
       (fs + bs) * perS,
       n * perS,
-      n > 1 ? this.iatMean[e] : 0,
-      stdOf(this.iatM2[e], n - 1),
-      n > 1 ? this.iatMax[e] : 0,
-      n > 1 ? this.iatMin[e] : 0,
-      fiat ? this.fiatMean[e] * (nf - 1) : 0,
-      fiat ? this.fiatMean[e] : 0,
-      stdOf(this.fiatM2[e], nf - 1),
-      fiat ? this.fiatMax[e] : 0,
-      fiat ? this.fiatMin[e] : 0,
-      biat ? this.biatMean[e] * (nb - 1) : 0,
-      biat ? this.biatMean[e] : 0,
-      stdOf(this.biatM2[e], nb - 1),
-      biat ? this.biatMax[e] : 0,
-      biat ? this.biatMin[e] : 0,
-      this.fwdPsh[e],
-      this.bwdPsh[e],
-      this.fwdUrg[e],
-      this.bwdUrg[e],
-      this.fwdHdr[e],
-      this.bwdHdr[e],
+      n > 1 ? dur / (n - 1) : 0,
+      stdOf(x.iatM2[r], n - 1),
+      n > 1 ? x.iatMax[r] : 0,
+      n > 1 ? x.iatMin[r] : 0,
+      fiat ? fTotal : 0,
+      fiat ? fTotal / (nf - 1) : 0,
+      stdOf(x.fiatM2[r], nf - 1),
+      fiat ? x.fiatMax[r] : 0,
+      fiat ? x.fiatMin[r] : 0,
+      biat ? bTotal : 0,
+      biat ? bTotal / (nb - 1) : 0,
+      stdOf(x.biatM2[r], nb - 1),
+      biat ? x.biatMax[r] : 0,
+      biat ? x.biatMin[r] : 0,
+      x.fwdPsh[r],
+      x.bwdPsh[r],
+      q.fwdUrg[k] + (one & TCP_URG ? 1 : 0),
+      q.bwdUrg[k],
+      x.fwdHdr[r],
+      x.bwdHdr[r],
       nf * perS,
       nb * perS,
-      n > 0 ? Math.min(nf > 0 ? this.fwdMin[e] : Infinity, nb > 0 ? this.bwdMin[e] : Infinity) : 0,
-      Math.max(nf > 0 ? this.fwdMax[e] : 0, nb > 0 ? this.bwdMax[e] : 0),
+      n > 0 ? Math.min(nf > 0 ? x.fwdMin[r] : Infinity, nb > 0 ? x.bwdMin[r] : Infinity) : 0,
+      Math.max(nf > 0 ? x.fwdMax[r] : 0, nb > 0 ? x.bwdMax[r] : 0),
       n > 0 ? (fs + bs) / n : 0,
       Math.sqrt(allVar),
       allVar,
-      f[0][e],
-      f[1][e],
-      f[2][e],
-      f[3][e],
-      f[4][e],
-      f[5][e],
-      f[7][e],
-      f[6][e],
+      x.fin[r],
+      x.syn[r],
+      x.rst[r],
+      x.fwdPsh[r] + x.bwdPsh[r],
+      x.ack[r],
+      q.fwdUrg[k] + q.bwdUrg[k] + (one & TCP_URG ? 1 : 0),
+      q.cwr[k] + (one & TCP_CWR ? 1 : 0),
+      q.ece[k] + (one & TCP_ECE ? 1 : 0),
       nf > 0 ? nb / nf : 0,
       n > 0 ? (fs + bs) / n : 0,
       fMean,
@@ -730,41 +1121,43 @@ export class FlowMeter {
       fs / sub,
       nb / sub,
       bs / sub,
-      this.fwdWin[e],
-      this.bwdWin[e],
-      this.fwdData[e],
-      nf > 0 ? this.fwdHdrMin[e] : 0,
-      actN > 0 ? actMean : 0,
+      f.fwdWin[e],
+      x.bwdWin[r],
+      x.fwdData[r],
+      nf > 0 ? f.fwdHdrMin[e] : 0,
+      actN > 0 ? actSum / actN : 0,
       actN > 1 ? Math.sqrt(Math.max(0, actM2) / (actN - 1)) : 0,
       actN > 0 ? actMax : 0,
       actN > 0 ? actMin : 0,
-      idlN > 0 ? this.idlMean[e] : 0,
-      idlN > 1 ? Math.sqrt(Math.max(0, this.idlM2[e]) / (idlN - 1)) : 0,
-      idlN > 0 ? this.idlMax[e] : 0,
-      idlN > 0 ? this.idlMin[e] : 0,
+      idlN > 0 ? q.idlSum[k] / idlN : 0,
+      idlN > 1 ? Math.sqrt(Math.max(0, q.idlM2[k]) / (idlN - 1)) : 0,
+      idlN > 0 ? q.idlMax[k] : 0,
+      idlN > 0 ? q.idlMin[k] : 0,
     ];
     const features = {} as Record<FlowFeatureName, number>;
     for (let i = 0; i < FLOW_FEATURES.length; i++) features[FLOW_FEATURES[i]] = values[i];
-    // The same values in FLOW_FEATURES order, hidden from JSON and debug: flow-classify reads them by index
-    // instead of 77 lookups by name in an object that size (in dictionary mode). A cloned message loses it; names still work.
-    Object.defineProperty(features, FEATURE_VALUES, { value: values, enumerable: false });
-    const t = this.src4[e] === 0 ? this.texts.get(e) : undefined;
-    const src = t ? t[0] : ipv4Text(this.src4[e]);
-    const dst = t ? t[1] : ipv4Text(this.dst4[e]);
-    const sport = this.sport[e];
-    const dport = this.dport[e];
-    return {
-      flowId: `${src}-${dst}-${sport}-${dport}-${this.protoNum[e]}`,
+    const t = f.src4[e] === 0 ? this.texts.get(e) : undefined;
+    const src = t ? t[0] : ipv4Text(f.src4[e]);
+    const dst = t ? t[1] : ipv4Text(f.dst4[e]);
+    const sport = f.sport[e];
+    const dport = f.dport[e];
+    const record: FlowRecord = {
+      flowId: `${src}-${dst}-${sport}-${dport}-${f.protoNum[e]}`,
       src,
       sport,
       dst,
       dport,
-      proto: this.protoNames[this.protoIdx[e]],
-      start: this.start[e] / 1000,
-      end: this.last[e] / 1000,
+      proto: this.protoNames[f.protoIdx[e]],
+      start: f.start[e] / 1000,
+      end: (f.start[e] + dur) / 1000,
       reason,
       features,
     };
+    // The same values in FLOW_FEATURES order, hidden from JSON and debug, on the record (a small object, quick to
+    // look up; `features` is in dictionary mode): flow-classify reads them by index instead of 77 lookups by name.
+    // A cloned message loses them; names still work.
+    Object.defineProperty(record, FEATURE_VALUES, { value: values, enumerable: false });
+    return record;
   }
 }
 

@@ -129,6 +129,8 @@ export class FlowClassifier {
   /** Per model feature, its index in FLOW_FEATURES (-1: an identity field such as 'Dst Port'). */
   private featureIndex: Int32Array;
   private row: Float64Array;
+  /** The forest reading flow-meter's values in FLOW_FEATURES order (no row copied), when every model feature is a flow feature. */
+  private direct: Forest | undefined;
   private prediction: Prediction = { classIndex: 0, probability: 0 };
   private readonly suppress: Suppressor;
   private flows: BoundedTable<number | string, { until: number }>;
@@ -152,6 +154,8 @@ export class FlowClassifier {
     if (missing.length) throw new ModelError(`the model needs features a flow record does not have: ${missing.join(', ')} (flow-meter gives CICFlowMeter's names, see docs/flow-features.md)`);
     this.featureIndex = Int32Array.from(model.features, (name) => FLOW_FEATURES.indexOf(name as (typeof FLOW_FEATURES)[number]));
     this.readers = model.features.map((name) => IDENTITY_FEATURES[name] ?? ((r: FlowRecord) => r.features[name as (typeof FLOW_FEATURES)[number]]));
+    const forest = (model as { forest?: Forest }).forest;
+    this.direct = forest !== undefined && this.featureIndex.every((i) => i >= 0) ? forest.withFeatureMap(this.featureIndex) : undefined;
     this.applyClasses();
   }
 
@@ -206,21 +210,25 @@ export class FlowClassifier {
   }
 
   /** The model's input row for `r` (reused buffer): by index from flow-meter's hidden values when present, else by name. */
-  private rowOf(r: FlowRecord, into: Float64Array, at: number): void {
+  private rowOf(r: FlowRecord, into: Float64Array, at: number): Float64Array {
     const values = featureValues(r);
     const idx = this.featureIndex;
     for (let f = 0; f < idx.length; f++) into[at + f] = values !== undefined && idx[f] >= 0 ? values[idx[f]] : this.readers[f](r);
+    return into;
   }
 
   /** Judge records with a forest, synchronously; null when the model is not a forest (use judge). */
   judgeSync(records: readonly FlowRecord[], alerts: Alert[]): JudgedFlow[] | null {
     const forest = (this.model as { forest?: Forest }).forest;
     if (forest === undefined) return null;
-    const judged: JudgedFlow[] = [];
-    for (const r of records) {
-      this.rowOf(r, this.row, 0);
-      const p = forest.predict(this.row, this.prediction);
-      judged.push(this.verdict(r, p.classIndex, p.probability, alerts, forest));
+    const judged: JudgedFlow[] = new Array<JudgedFlow>(records.length);
+    const direct = this.direct;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      // flow-meter's values as they are when the model only needs flow features, else the model's row.
+      const values = direct !== undefined ? featureValues(r) : undefined;
+      const p = values !== undefined ? (direct as Forest).predict(values, this.prediction) : forest.predict(this.rowOf(r, this.row, 0), this.prediction);
+      judged[i] = this.verdict(r, p.classIndex, p.probability, alerts, forest);
     }
     return judged;
   }
@@ -261,6 +269,7 @@ export class FlowClassifier {
       const f = r.features;
       let evidence: string | undefined;
       if (forest) {
+        this.rowOf(r, this.row, 0);
         const top = forest.pathFeatures(this.row).slice(0, 3);
         evidence = top.map(({ index, trees }) => `${forest.features[index]}=${round(this.row[index])} (tested by ${trees} of ${forest.trees} trees)`).join('; ');
       }

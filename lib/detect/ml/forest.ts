@@ -4,11 +4,13 @@
  * library: what `npm run train` writes (models/flows.forest.json) and what a
  * model trained elsewhere can be converted to.
  *
- * Trees are flattened at load into typed arrays (feature, threshold, left,
- * right per node; leaves keep their class distribution in one Float32Array),
- * so judging a flow is a walk of a few array cells per tree with no object
- * touched: a 30-tree forest of depth ≤ 12 judges well over 200,000 flows/s
- * (npm run bench flow-classify). A split sends a row left when
+ * Trees are flattened at load into typed arrays, renumbered in preorder so
+ * a split's left child is the next node: per node the feature tested (for a
+ * leaf, its class under hard voting, its distribution's number under soft),
+ * the threshold and the right child. Judging a flow is a walk of two or
+ * three array cells per level with no object touched; flow-classify reads
+ * the features straight from flow-meter's values (withFeatureMap), so no
+ * row is copied (npm run bench flow-classify). A split sends a row left when
  * `value < threshold` (ml-cart's rule); NaN goes right.
  */
 
@@ -63,18 +65,24 @@ export class Forest {
   readonly offender: readonly string[];
   readonly trees: number;
   private readonly roots: Int32Array;
-  private readonly feature: Int32Array;
-  private readonly threshold: Float64Array;
-  private readonly left: Int32Array;
+  /**
+   * Per node, trees renumbered in preorder so a split's left child is the
+   * next node: `feat` the feature index tested (≥ 0), or for a leaf the
+   * complement (~) of its class (hard voting) or of its leaf number (soft);
+   * `thr` the threshold; `right` the right child.
+   */
+  private readonly feat: Int32Array;
+  private readonly thr: Float64Array;
   private readonly right: Int32Array;
-  /** Leaf → offset of its distribution in `dist`; leaf → its top class. */
-  private readonly distAt: Int32Array;
-  private readonly top: Int32Array;
+  /** Soft voting: leaf number × classes → the leaf's class distribution. */
   private readonly dist: Float32Array;
   private readonly votes: Float64Array;
+  private readonly source: ForestJson;
 
-  constructor(json: unknown) {
+  /** `featureMap`: read feature i of the model from index featureMap[i] of the rows given to predict (default: the model's order). */
+  constructor(json: unknown, featureMap?: ArrayLike<number>) {
     const m = Forest.check(json);
+    this.source = m;
     this.features = m.features;
     this.classes = m.classes;
     this.voting = m.voting;
@@ -84,41 +92,48 @@ export class Forest {
     const k = m.classes.length;
     const total = m.trees.reduce((n, t) => n + t.nodes.length, 0);
     this.roots = new Int32Array(this.trees);
-    this.feature = new Int32Array(total);
-    this.threshold = new Float64Array(total);
-    this.left = new Int32Array(total);
+    this.feat = new Int32Array(total);
+    this.thr = new Float64Array(total);
     this.right = new Int32Array(total);
-    this.distAt = new Int32Array(total);
-    this.top = new Int32Array(total);
     const leaves = m.trees.reduce((n, t) => n + t.nodes.filter((x) => 'value' in x).length, 0);
-    this.dist = new Float32Array(leaves * k);
+    this.dist = new Float32Array(this.voting === 'soft' ? leaves * k : 0);
     this.votes = new Float64Array(k);
-    let base = 0;
+    let at = 0;
     let leaf = 0;
     m.trees.forEach((tree, ti) => {
-      this.roots[ti] = base;
-      tree.nodes.forEach((node, i) => {
-        const at = base + i;
+      this.roots[ti] = at;
+      // Preorder, left first: the left child of the node placed at `at` is placed at `at + 1`.
+      const stack = [0];
+      const placed = new Int32Array(tree.nodes.length);
+      const splits: number[] = [];
+      while (stack.length) {
+        const i = stack.pop() as number;
+        const node = tree.nodes[i];
+        const here = at++;
+        placed[i] = here;
         if ('value' in node) {
-          this.feature[at] = -1;
           const sum = node.value.reduce((a, b) => a + b, 0);
           let best = 0;
           for (let c = 0; c < k; c++) {
-            this.dist[leaf * k + c] = sum > 0 ? node.value[c] / sum : 0;
+            if (this.voting === 'soft') this.dist[leaf * k + c] = sum > 0 ? node.value[c] / sum : 0;
             if (node.value[c] > node.value[best]) best = c;
           }
-          this.distAt[at] = leaf * k;
-          this.top[at] = best;
+          this.feat[here] = ~(this.voting === 'soft' ? leaf : best);
           leaf++;
         } else {
-          this.feature[at] = node.feature;
-          this.threshold[at] = node.threshold;
-          this.left[at] = base + node.left;
-          this.right[at] = base + node.right;
+          this.feat[here] = featureMap ? featureMap[node.feature] : node.feature;
+          this.thr[here] = node.threshold;
+          splits.push(i);
+          stack.push(node.right, node.left);
         }
-      });
-      base += tree.nodes.length;
+      }
+      for (const i of splits) this.right[placed[i]] = placed[(tree.nodes[i] as { right: number }).right];
     });
+  }
+
+  /** The same forest reading its features from rows in another order: model feature i at index featureMap[i]. */
+  withFeatureMap(featureMap: ArrayLike<number>): Forest {
+    return new Forest(this.source, featureMap);
   }
 
   /** The format checked: every reason it cannot be used, in one ModelError. */
@@ -143,6 +158,7 @@ export class Forest {
     (m.trees as ForestJson['trees']).forEach((tree, ti) => {
       const nodes = tree?.nodes;
       if (!Array.isArray(nodes) || nodes.length === 0) return problems.push(`tree ${ti}: nodes must be a non-empty array`);
+      const parents = new Uint32Array(nodes.length);
       nodes.forEach((node, i) => {
         const where = `tree ${ti} node ${i}`;
         if (node !== null && typeof node === 'object' && 'value' in node) {
@@ -154,6 +170,8 @@ export class Forest {
         if (typeof s?.threshold !== 'number' || Number.isNaN(s.threshold)) problems.push(`${where}: threshold must be a number`);
         // Children after their parent: no cycles, every walk ends at a leaf.
         if (!isInt(s?.left, nodes.length) || (s.left as number) <= i || !isInt(s?.right, nodes.length) || (s.right as number) <= i) problems.push(`${where}: left and right must be indices of later nodes of the tree`);
+        // A tree, not a graph: a node is the child of one split only.
+        else if ((parents[s.left as number] += 1) > 1 || (parents[s.right as number] += 1) > 1) problems.push(`${where}: a child of two splits (each node has one parent)`);
       });
       return undefined;
     });
@@ -161,34 +179,41 @@ export class Forest {
     return m as ForestJson;
   }
 
-  /** Judge one row of feature values (in `features` order); writes into and returns `out`. */
+  /** Judge one row of feature values (in `features` order, or the feature map's); writes into and returns `out`. */
   predict(row: ArrayLike<number>, out: Prediction = { classIndex: 0, probability: 0 }): Prediction {
     const votes = this.votes;
     votes.fill(0);
-    const { feature, threshold, left, right } = this;
+    const { feat, thr, right, roots } = this;
     let best = 0;
     let bestCount = 0;
-    for (let t = 0; t < this.trees; t++) {
-      let n = this.roots[t];
-      let f = feature[n];
-      while (f >= 0) {
-        n = row[f] < threshold[n] ? left[n] : right[n];
-        f = feature[n];
-      }
-      if (this.voting === 'hard') {
+    if (this.voting === 'hard') {
+      for (let t = 0; t < roots.length; t++) {
+        let n = roots[t];
+        let f = feat[n];
+        while (f >= 0) {
+          n = row[f] < thr[n] ? n + 1 : right[n];
+          f = feat[n];
+        }
         // ml-random-forest's mode: the first class to reach the highest count wins.
-        const c = this.top[n];
+        const c = ~f;
         if (++votes[c] > bestCount) {
           bestCount = votes[c];
           best = c;
         }
-      } else {
-        const at = this.distAt[n];
-        for (let c = 0; c < votes.length; c++) votes[c] += this.dist[at + c];
       }
-    }
-    if (this.voting === 'soft') {
-      for (let c = 1; c < votes.length; c++) if (votes[c] > votes[best]) best = c;
+    } else {
+      const k = votes.length;
+      for (let t = 0; t < roots.length; t++) {
+        let n = roots[t];
+        let f = feat[n];
+        while (f >= 0) {
+          n = row[f] < thr[n] ? n + 1 : right[n];
+          f = feat[n];
+        }
+        const at = ~f * k;
+        for (let c = 0; c < k; c++) votes[c] += this.dist[at + c];
+      }
+      for (let c = 1; c < k; c++) if (votes[c] > votes[best]) best = c;
       bestCount = votes[best];
     }
     out.classIndex = best;
@@ -201,7 +226,7 @@ export class Forest {
     const seen = new Map<number, number>();
     for (let t = 0; t < this.trees; t++) {
       const mine = new Set<number>();
-      for (let n = this.roots[t]; this.feature[n] >= 0; n = row[this.feature[n]] < this.threshold[n] ? this.left[n] : this.right[n]) mine.add(this.feature[n]);
+      for (let n = this.roots[t]; this.feat[n] >= 0; n = row[this.feat[n]] < this.thr[n] ? n + 1 : this.right[n]) mine.add(this.feat[n]);
       for (const f of mine) seen.set(f, (seen.get(f) ?? 0) + 1);
     }
     return [...seen].map(([index, trees]) => ({ index, trees })).sort((a, b) => b.trees - a.trees || a.index - b.index);

@@ -49,6 +49,10 @@ test('the JSON forest evaluator predicts what ml-random-forest predicts, row for
     const theirs = rf.predict(rows);
     const ours = rows.map((r) => forest.predict(r).classIndex);
     assert.deepEqual(ours, theirs, `${trees} trees: same class for every row`);
+    // The same forest reading rows whose columns are in another order (as flow-classify reads flow-meter's values).
+    const order = rows[0].map((_, i) => (i * 31) % rows[0].length);
+    const mapped = forest.withFeatureMap(Array.from(FLOW_FEATURES, (_, i) => order.indexOf(i)));
+    assert.deepEqual(rows.map((r) => mapped.predict(order.map((i) => r[i])).classIndex), theirs, `${trees} trees: same class with the feature map`);
   }
 });
 

@@ -199,3 +199,44 @@ test('the table keeps working through growth and many deletions (index probing s
   assert.equal(out.length, 20_000, 'every flow ended by its RST, none lost');
   assert.ok(out.every((r) => r.reason === 'rst' && r.features['Total Fwd Packet'] === 1 && r.features['Total Bwd packets'] === 1));
 });
+
+test('every figure survives the table: interleaved flows (growth, rows given back and reused) get the records each would get alone', () => {
+  // A seeded generator: flows with pauses over the activity timeout, bulks both ways, URG/ECE/CWR, ended by RST, FIN or the flush.
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const flags = ['S', 'SEC', 'A', 'PA', 'UA', 'EA', 'CA', 'A', 'PA', 'A'];
+  const flows: Packet[][] = [];
+  for (let i = 0; i < 3000; i++) {
+    const port = 1024 + i;
+    let ms = i * 3;
+    const ps: Packet[] = [];
+    const n = 1 + rnd(12);
+    for (let k = 0; k < n; k++) {
+      ms += rnd(10) === 0 ? 6000 + rnd(3000) : rnd(300);
+      const back = k > 0 && rnd(2) === 1;
+      const fl = k === 0 ? flags[rnd(2)] : flags[2 + rnd(8)];
+      ps.push(back ? seg(ms, S, C, 443, port, fl, rnd(3) * 500) : seg(ms, C, S, port, 443, fl, rnd(3) * 400));
+    }
+    const end = rnd(4);
+    if (end === 0) ps.push(seg(ms + 1, S, C, 443, port, 'R'));
+    if (end === 1) ps.push(seg(ms + 1, C, S, port, 443, 'FA'), seg(ms + 2, S, C, 443, port, 'FA'));
+    flows.push(ps);
+  }
+  const settings = { idleTimeoutS: 3600, activeTimeoutS: 3600 };
+  const alone = new Map<string, FlowRecord>();
+  for (const ps of flows) {
+    const { records, m } = meter(ps, settings);
+    m.flush(records);
+    assert.equal(records.length, 1);
+    alone.set(`${records[0].sport}`, records[0]);
+  }
+  const all = flows.flat().sort((a, b) => a.ts - b.ts);
+  const { records, m } = meter(all, settings);
+  m.flush(records);
+  assert.equal(records.length, flows.length, 'one record a flow');
+  assert.ok(records.some((r) => r.features['Idle Max'] > 0) && records.some((r) => r.features['Fwd Packet/Bulk Avg'] > 0) && records.some((r) => r.features['ECE Flag Count'] > 0), 'the flows use the rare figures');
+  for (const r of records) assert.deepEqual(r.features, alone.get(`${r.sport}`)!.features, `flow from port ${r.sport}`);
+});
