@@ -139,10 +139,16 @@ export type QueryName = 'recentAlerts' | 'alertsPerMinute' | 'topTalkers' | 'dev
 export const QUERIES: Record<QueryName, QueryDef> = {
   /** Newest alerts first, optionally filtered. Table rows. */
   recentAlerts: {
-    params: ['rule', 'severity', 'category', 'src', 'sensor', 'from', 'to', 'last', 'limit'],
+    params: ['rule', 'severity', 'category', 'src', 'sensor', 'from', 'to', 'last', 'loggedTo', 'limit'],
     async run(db, p, limit, now) {
       const { from, to } = range(p, now, null);
       const w = where([['rule', text(p, 'rule')], ['severity', text(p, 'severity')], ['category', text(p, 'category')], ['src', text(p, 'src')], ['sensor', sensorParam(p)]], 'ts', from, to);
+      // loggedTo: only rows written by then (a flow's reload on deploy takes the history before it, never the alerts raised since)
+      const loggedTo = time(p, 'loggedTo');
+      if (loggedTo !== undefined) {
+        w.sql = `${w.sql ? `${w.sql} AND` : 'WHERE'} logged <= ?`;
+        w.params.push(loggedTo);
+      }
       const rows = await all<Record<string, SqlValue>>(db,
         `SELECT id, ts, rule, sid, signature, category, severity, action, src, dst, proto, sport, dport, src_mac AS srcMac,
                 count, window_ms AS windowMs, threshold, reason, evidence, detector, offender, sensor, uid,

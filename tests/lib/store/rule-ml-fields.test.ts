@@ -143,6 +143,9 @@ describe('sqlite-log keeps what rule-language rules and flow-classify add to ale
     assert.ok(models.every((m) => bySid(m.sid, m.src).probability === m.probability), 'the probability exactly as the model gave it');
     assert.deepEqual(fieldsOf(bySid(9_006_001)), Object.fromEntries(FIELDS.map((k) => [k, null])));
     assert.equal(bySid(9_006_001).list, 'tor', 'the reputation fields of schema 7 still there');
+    // loggedTo (a flow's reload on deploy): only the rows written by then, here the old one
+    const before = (await runQuery(db, parseQuery({ name: 'recentAlerts', loggedTo: T0 + 4999 }, 1000))).payload as Record<string, unknown>[];
+    assert.deepEqual(before.map((r) => r.reason), ['an old row']);
     await store.close();
   });
 
