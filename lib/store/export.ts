@@ -3,7 +3,9 @@
  * and flows, one Suricata EVE record per line: eve.ts), streamed: rows are
  * stepped one at a time from a read cursor and written with backpressure, so
  * memory stays flat however large the range. The file is written under a
- * temporary name and renamed when complete.
+ * temporary name and renamed when complete. Columns are the table's; an
+ * alert's references (`refs`, JSON text) stay text in CSV and are the array
+ * they are in JSON Lines.
  */
 import fs from 'node:fs';
 import path from 'node:path';
