@@ -81,7 +81,7 @@ const ANALYST = {
   },
   build(b, ui, v) {
     b.comment('about', 'Analyst IDS: capture → flood → scan → payload → lan → flow model; alerts → country/network → history, dashboard, optional blocking',
-      `Configure on this tab's Environment: CAPTURE_FILE (IPS_CAPTURE), CAPTURE_IFACE (IPS_CAPTURE_IFACE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real; needs root), REP_LISTS (IPS_REP_LISTS: threat lists as JSON, as in the router flow; blank: country and network only). The capture's flows are judged by the shipped flow model (flow-classify) and downloadable as CSV beside the alert exports. Dashboard at ${v.url}.`, 330, 40);
+      `Configure on this tab's Environment: CAPTURE_FILE (IPS_CAPTURE), CAPTURE_IFACE (IPS_CAPTURE_IFACE), DB_FILE (IPS_DB), BLOCK_DRYRUN (IPS_BLOCK_DRYRUN=false blocks for real; needs root), REP_LISTS (IPS_REP_LISTS: threat lists as JSON, as in the router flow; blank: country and network only). The capture's flows are judged by the shipped flow model (flow-classify) and downloadable as CSV beside the alert exports. On deploy the threat log starts from the last 200 alerts in DB_FILE. Dashboard at ${v.url}.`, 330, 40);
 
     // Capture controls
     ui.textInput('file-input', { name: 'capture file', label: 'Capture file on this machine', tooltip: 'empty = CAPTURE_FILE', group: 'g-capture', order: 1, topic: 'file' },
@@ -142,6 +142,14 @@ return msg;`, 1, 830, 340, [['capture-text']]);
       [['history', 'model', 'block-gate'], ['history', 'model', 'block-gate'], []]);
 
     b.sqliteLog('history', 'history', 1430, 160, [[]]);
+    // After a restart (or a redeploy) the threat log starts from the history: the last 200 alerts with every field
+    // sqlite-log keeps (country and network, lists, the rule's gid/rev/classtype/references, the model's class and
+    // probability), then the live ones on top.
+    // (loggedTo, the deploy time: a capture read at once on deploy, as npm start does, is not shown twice)
+    b.add('reload-tick', 'inject', { name: 'on deploy: the last alerts', props: [{ p: 'payload' }, { p: 'payload.loggedTo', v: '', vt: 'date' }, { p: 'topic', vt: 'str' }],
+      repeat: '', crontab: '', once: true, onceDelay: '0.1', topic: 'query', payload: '{"name":"recentAlerts","limit":200}', payloadType: 'json' }, 1000, 500, [['reload-query']]);
+    b.sqliteLog('reload-query', 'alert history', 1210, 500, [['reload-alerts']]);
+    b.func('reload-alerts', 'stored alerts → threat log', code.RELOAD_ALERTS_FUNC, 2, 1430, 500, [['model'], []]);
 
     // Dashboard model
     b.func('model', 'dashboard model', code.ALERT_MODEL_FUNC, 5, 1430, 260, [['threat-log'], ['summary'], ['chart-line'], ['chart-pie'], ['chart-bar']]);
@@ -315,8 +323,9 @@ return on ? [msg, null] : [null, msg];`, 2, 900, 320, [['meter'], ['nfq']]);
     ui.template('alert-log', { name: 'alert log', view: 'threat-log', group: 'g-log', order: 1, width: 24, height: 10 }, 1420, 500, [[]]);
     // After a restart the alert log and the threat-lists view start from the history: the last 200 alerts, with their
     // lists, devices and countries (sqlite-log keeps them), then the live ones on top.
-    b.add('reload-tick', 'inject', { name: 'on deploy: the last alerts', props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }], repeat: '', crontab: '', once: true,
-      onceDelay: '1', topic: 'query', payload: '{"name":"recentAlerts","limit":200}', payloadType: 'json' }, 580, 560, [['reload-query']]);
+    // (loggedTo, the deploy time: an alert raised in the moment after the deploy is shown once, live, not also from the history)
+    b.add('reload-tick', 'inject', { name: 'on deploy: the last alerts', props: [{ p: 'payload' }, { p: 'payload.loggedTo', v: '', vt: 'date' }, { p: 'topic', vt: 'str' }],
+      repeat: '', crontab: '', once: true, onceDelay: '1', topic: 'query', payload: '{"name":"recentAlerts","limit":200}', payloadType: 'json' }, 580, 560, [['reload-query']]);
     b.sqliteLog('reload-query', 'alert history', 800, 560, [['reload-alerts']]);
     b.func('reload-alerts', 'stored alerts → log, threat lists', code.RELOAD_ALERTS_FUNC, 2, 1010, 580, [['model'], ['rep-view']]);
     b.func('toast-filter', 'high severity → toast', `const a = msg.payload;

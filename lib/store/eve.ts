@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert, Severity } from '../detect/alert';
 import type { FlowRecord } from '../net/types';
+import { CLASSIFICATIONS } from '../detect/payload/signature/classification';
 
 /** Where a record comes from: `host` is the sensor name, `in_iface` the interface it watches, `pcap_filename` the capture file read. */
 export interface EveContext {
@@ -84,24 +85,6 @@ const CATEGORY_TEXT: Record<string, string> = {
   reputation: 'Misc Attack',
   anomaly: 'Misc activity',
   lan: 'Potentially Bad Traffic',
-};
-
-/** classtype → description for the classtypes rules most often carry; others are spelt out from the name. */
-const CLASSTYPE_TEXT: Record<string, string> = {
-  'web-application-attack': 'Web Application Attack',
-  'attempted-admin': 'Attempted Administrator Privilege Gain',
-  'attempted-user': 'Attempted User Privilege Gain',
-  'attempted-recon': 'Attempted Information Leak',
-  'attempted-dos': 'Attempted Denial of Service',
-  'trojan-activity': 'A Network Trojan was detected',
-  'policy-violation': 'Potential Corporate Privacy Violation',
-  'bad-unknown': 'Potentially Bad Traffic',
-  'misc-attack': 'Misc Attack',
-  'misc-activity': 'Misc activity',
-  'network-scan': 'Detection of a Network Scan',
-  'shellcode-detect': 'Executable code was detected',
-  'command-and-control': 'Malware Command and Control Activity Detected',
-  'exploit-kit': 'Exploit Kit Activity Detected',
 };
 
 /** Suricata's protocol names (getprotobynumber): TCP, UDP, ICMP, IPv6-ICMP; other IP protocols by number. */
@@ -186,13 +169,14 @@ export function eveAlert(a: Alert, ctx: EveContext = {}, id?: string): EveRecord
   if (id !== undefined) metadata.ips_id = [id];
   if (a.offender) metadata.ips_offender = [a.offender];
   reputationMetadata(a, metadata, rec);
+  ruleAndModelMetadata(a, metadata);
   const body: EveAlertBody = {
     action: a.action === 'drop' ? 'blocked' : 'allowed',
     gid: a.gid ?? 1,
     signature_id: a.sid,
     rev: a.rev ?? 1,
     signature: a.signature,
-    category: a.classtype ? (CLASSTYPE_TEXT[a.classtype] ?? spell(a.classtype)) : (CATEGORY_TEXT[a.category] ?? spell(a.category)),
+    category: a.classtype ? (CLASSIFICATIONS.get(a.classtype)?.description ?? spell(a.classtype)) : (CATEGORY_TEXT[a.category] ?? spell(a.category)),
     severity: SEVERITY[a.severity] ?? 3,
     metadata,
   };
@@ -240,6 +224,21 @@ function reputationMetadata(a: Alert, metadata: Record<string, string[]>, rec: E
   if (!a.deviceMac || !a.device) return;
   if (a.device === a.src && !rec.ether) rec.ether = { src_mac: a.deviceMac };
   else if (a.device === a.dst && !rec.ether?.dest_mac) rec.ether = { ...rec.ether, dest_mac: a.deviceMac };
+}
+
+/**
+ * The rest of what a rule or a model says that EVE has no field for:
+ * `ips_classtype`, the classtype's short name (`alert.category` holds its
+ * description, as Suricata writes it, which is not always reversible), and
+ * flow-classify's `ips_ml_class` (the class the model gave the flow) and
+ * `ips_probability` (0..1, as text like every metadata value). gid, rev and
+ * references have EVE fields of their own (`alert.gid`, `alert.rev`,
+ * `alert.references`).
+ */
+function ruleAndModelMetadata(a: Alert, metadata: Record<string, string[]>): void {
+  if (a.classtype) metadata.ips_classtype = [a.classtype];
+  if (a.mlClass) metadata.ips_ml_class = [a.mlClass];
+  if (typeof a.probability === 'number' && Number.isFinite(a.probability)) metadata.ips_probability = [String(a.probability)];
 }
 
 function spell(name: string): string {

@@ -3,7 +3,9 @@
  * and flows, one Suricata EVE record per line: eve.ts), streamed: rows are
  * stepped one at a time from a read cursor and written with backpressure, so
  * memory stays flat however large the range. The file is written under a
- * temporary name and renamed when complete.
+ * temporary name and renamed when complete. Columns are the table's; an
+ * alert's references (`refs`, JSON text) stay text in CSV and are the array
+ * they are in JSON Lines.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import { TABLES, TABLE_NAMES, type TableName } from './records';
 import { eveAlert, eveFlow } from './eve';
 import type { Alert } from '../detect/alert';
 import type { FlowRecord } from '../net/types';
+import { decodeList } from './queries';
 import { finalize, prepare, stmtNext, type Db, type SqlValue } from './sqlite';
 
 export type ExportFormat = 'csv' | 'jsonl' | 'eve';
@@ -102,8 +105,14 @@ function eveOfRow(table: TableName, r: Row): object {
     reason: String(r.reason ?? ''), evidence: opt(r.evidence), detector: String(r.detector ?? ''),
     list: opt(r.list), listCategory: opt(r.list_category), listEntry: opt(r.list_entry), direction: opt<string>(r.direction) as Alert['direction'],
     device: opt(r.device), deviceMac: opt(r.device_mac), deviceVendor: opt(r.device_vendor), country: opt(r.country), asn: opt(r.asn), asOrg: opt(r.as_org),
+    gid: opt(r.gid), rev: opt(r.rev), classtype: opt(r.classtype), references: decodeList(r.refs) ?? undefined, mlClass: opt(r.ml_class), probability: opt(r.probability),
   };
   return eveAlert(alert, ctx, opt<string>(r.uid));
+}
+
+/** A row for JSON Lines: an alert's references (JSON text in `refs`, kept as such in CSV) as the array they are. */
+function jsonRow(row: Record<string, SqlValue>): object {
+  return typeof row.refs === 'string' ? { ...row, refs: decodeList(row.refs) } : row;
 }
 
 export async function exportTable(db: Db, req: ExportRequest, signal?: AbortSignal): Promise<ExportResult> {
@@ -128,7 +137,7 @@ export async function exportTable(db: Db, req: ExportRequest, signal?: AbortSign
       if (signal?.aborted) throw new Error('export aborted (node closed)');
       const row = await stmtNext<Record<string, SqlValue>>(stmt);
       if (!row) break;
-      await write(req.format === 'csv' ? csvLine(columns.map((c) => row[c])) : `${JSON.stringify(req.format === 'eve' ? eveOfRow(req.table, row) : row)}\n`);
+      await write(req.format === 'csv' ? csvLine(columns.map((c) => row[c])) : `${JSON.stringify(req.format === 'eve' ? eveOfRow(req.table, row) : jsonRow(row))}\n`);
       rows++;
     }
     out.end();

@@ -112,6 +112,25 @@ function where(eq: [string, SqlValue | undefined][], col: string, from?: number,
 export const REPUTATION_COLUMNS = `list, list_category AS listCategory, list_entry AS listEntry, direction, device, device_mac AS deviceMac,
                 device_vendor AS deviceVendor, country, asn, as_org AS asOrg`;
 
+/** The alert columns rule-language rules and flow-classify fill (schema 8), named as the Alert's fields; `references` is decoded by alertRows. */
+export const RULE_ML_COLUMNS = `gid, rev, classtype, refs AS "references", ml_class AS mlClass, probability`;
+
+/** Stored alert rows as the dashboards read them: the time as ISO text, the references (JSON text in `refs`) as an array. */
+export function alertRows(rows: Record<string, SqlValue>[]): Record<string, unknown>[] {
+  return rows.map((r) => ({ time: iso(r.ts), ...r, references: decodeList(r.references) }));
+}
+
+/** A JSON array of strings from a text column; null when there is none (or the text is not one). */
+export function decodeList(v: unknown): string[] | null {
+  if (typeof v !== 'string') return null;
+  try {
+    const list = JSON.parse(v) as unknown;
+    return Array.isArray(list) ? list.map(String) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** deviceHistory without `ip`: how many of the busiest devices get a series. */
 export const HISTORY_DEVICES = 10;
 
@@ -120,16 +139,22 @@ export type QueryName = 'recentAlerts' | 'alertsPerMinute' | 'topTalkers' | 'dev
 export const QUERIES: Record<QueryName, QueryDef> = {
   /** Newest alerts first, optionally filtered. Table rows. */
   recentAlerts: {
-    params: ['rule', 'severity', 'category', 'src', 'sensor', 'from', 'to', 'last', 'limit'],
+    params: ['rule', 'severity', 'category', 'src', 'sensor', 'from', 'to', 'last', 'loggedTo', 'limit'],
     async run(db, p, limit, now) {
       const { from, to } = range(p, now, null);
       const w = where([['rule', text(p, 'rule')], ['severity', text(p, 'severity')], ['category', text(p, 'category')], ['src', text(p, 'src')], ['sensor', sensorParam(p)]], 'ts', from, to);
+      // loggedTo: only rows written by then (a flow's reload on deploy takes the history before it, never the alerts raised since)
+      const loggedTo = time(p, 'loggedTo');
+      if (loggedTo !== undefined) {
+        w.sql = `${w.sql ? `${w.sql} AND` : 'WHERE'} logged <= ?`;
+        w.params.push(loggedTo);
+      }
       const rows = await all<Record<string, SqlValue>>(db,
         `SELECT id, ts, rule, sid, signature, category, severity, action, src, dst, proto, sport, dport, src_mac AS srcMac,
                 count, window_ms AS windowMs, threshold, reason, evidence, detector, offender, sensor, uid,
-                ${REPUTATION_COLUMNS}
+                ${REPUTATION_COLUMNS}, ${RULE_ML_COLUMNS}
          FROM alerts ${w.sql} ORDER BY ts DESC LIMIT ?`, [...w.params, limit]);
-      const payload = rows.map((r) => ({ time: iso(r.ts), ...r }));
+      const payload = alertRows(rows);
       return { name: 'recentAlerts', payload, count: payload.length };
     },
   },

@@ -63,8 +63,9 @@ export const TABLES = {
   alert: {
     table: 'alerts',
     columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector', 'offender', 'sensor', 'uid',
-      'list', 'list_category', 'list_entry', 'direction', 'device', 'device_mac', 'device_vendor', 'country', 'asn', 'as_org'],
-    numeric: ['ts', 'logged', 'sid', 'sport', 'dport', 'count', 'window_ms', 'threshold', 'asn'],
+      'list', 'list_category', 'list_entry', 'direction', 'device', 'device_mac', 'device_vendor', 'country', 'asn', 'as_org',
+      'gid', 'rev', 'classtype', 'refs', 'ml_class', 'probability'],
+    numeric: ['ts', 'logged', 'sid', 'sport', 'dport', 'count', 'window_ms', 'threshold', 'asn', 'gid', 'rev', 'probability'],
   },
   device: {
     table: 'devices',
@@ -130,6 +131,14 @@ function num(o: Obj, key: string, where: string, required = false): number | nul
   return v;
 }
 
+/** A list of strings (an alert's references) as the JSON text the `refs` column holds; null when absent or empty. */
+function strList(o: Obj, key: string, where: string): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${where}.${key} must be an array of strings, got ${JSON.stringify(v).slice(0, 80)}`);
+  return v.length ? JSON.stringify(v) : null;
+}
+
 export function alertRow(a: Obj, where: string, now: number, sensor: string | null = null): RowItem {
   const values: SqlValue[] = [
     num(a, 'ts', where, true), now, str(a, 'rule', where, true), num(a, 'sid', where), str(a, 'signature', where),
@@ -140,6 +149,8 @@ export function alertRow(a: Obj, where: string, now: number, sensor: string | nu
     // ip-reputation and GeoIP (schema 7)
     str(a, 'list', where), str(a, 'listCategory', where), str(a, 'listEntry', where), str(a, 'direction', where), str(a, 'device', where),
     str(a, 'deviceMac', where), str(a, 'deviceVendor', where), str(a, 'country', where), num(a, 'asn', where), str(a, 'asOrg', where),
+    // rule-language ids, classtype and references; flow-classify's class and probability (schema 8)
+    num(a, 'gid', where), num(a, 'rev', where), str(a, 'classtype', where), strList(a, 'references', where), str(a, 'mlClass', where), num(a, 'probability', where),
   ];
   return { kind: 'alert', values };
 }

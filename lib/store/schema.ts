@@ -85,6 +85,17 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE alerts ADD COLUMN country TEXT;
    ALTER TABLE alerts ADD COLUMN asn INTEGER;
    ALTER TABLE alerts ADD COLUMN as_org TEXT;`,
+  // 8: what rule-language rules and flow-classify add to an alert (Alert.gid, rev, classtype, references, mlClass,
+  // probability). `refs` holds the references as a JSON array of strings as the rule wrote them ('url,example.org/x'):
+  // each reference is itself 'type,value' with a comma, so a joined column would need an escaping of its own, where
+  // JSON gives the list back exactly and SQLite reads it in place (json_each(refs)). The name is not `references`,
+  // an SQL keyword every hand-written query would have to quote. Older rows have none (null).
+  `ALTER TABLE alerts ADD COLUMN gid INTEGER;
+   ALTER TABLE alerts ADD COLUMN rev INTEGER;
+   ALTER TABLE alerts ADD COLUMN classtype TEXT;
+   ALTER TABLE alerts ADD COLUMN refs TEXT;
+   ALTER TABLE alerts ADD COLUMN ml_class TEXT;
+   ALTER TABLE alerts ADD COLUMN probability REAL;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

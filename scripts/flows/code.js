@@ -23,7 +23,7 @@ for (const a of alerts) {
         rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
         count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector,
         list: a.list, listEntry: a.listEntry, device: a.device, deviceMac: a.deviceMac, deviceVendor: a.deviceVendor, country: a.country, asn: a.asn, asOrg: a.asOrg,
-        mlClass: a.mlClass, probability: a.probability });
+        mlClass: a.mlClass, probability: a.probability, gid: a.gid, rev: a.rev, classtype: a.classtype, references: a.references });
     if (state.rows.length > 500) state.rows.length = 500;
     state.byCategory[a.category] = (state.byCategory[a.category] || 0) + 1;
     if (a.category === 'flood') {
@@ -165,7 +165,12 @@ return { payload: {
     countries: Object.keys(state.countries).sort().map((device) => ({ device, top: top(state.countries[device]) })),
 } };`;
 
-/** sqlite-log's recentAlerts (newest first) → the alerts as they were raised (oldest first): one batch for the alert log, each reputation alert for the threat-lists view. */
+/**
+ * sqlite-log's recentAlerts (newest first) → the alerts as they were raised (oldest first): one batch for the
+ * alert log (output 1), each reputation alert for the router's threat-lists view (output 2; the analyst flow
+ * leaves it unwired). The rows carry every stored Alert field: reputation and GeoIP (schema 7), the rule's
+ * gid, rev, classtype and references and the model's class and probability (schema 8).
+ */
 const RELOAD_ALERTS_FUNC = `// The stored rows have every Alert field (null where the alert had none) plus the row's id, time and uid.
 if (msg.topic !== 'recentAlerts' || !Array.isArray(msg.payload)) return null;
 const alerts = msg.payload.slice().reverse().map((r) => {
@@ -248,7 +253,8 @@ case 'recentAlerts':
     return [null, { sensorColumn: true, payload: rows.map((a) => ({ key: a.id, ts: a.ts, sensor: a.sensor, src: a.src, sport: a.sport, dst: a.dst, dport: a.dport,
         srcMac: a.srcMac, proto: a.proto, rule: a.rule, sid: a.sid, signature: a.signature, category: a.category, severity: a.severity, action: a.action,
         count: a.count, threshold: a.threshold, windowMs: a.windowMs, reason: a.reason, evidence: a.evidence, detector: a.detector,
-        list: a.list, listEntry: a.listEntry, device: a.device, deviceMac: a.deviceMac, deviceVendor: a.deviceVendor, country: a.country, asn: a.asn, asOrg: a.asOrg })) }, null, null];
+        list: a.list, listEntry: a.listEntry, device: a.device, deviceMac: a.deviceMac, deviceVendor: a.deviceVendor, country: a.country, asn: a.asn, asOrg: a.asOrg,
+        mlClass: a.mlClass, probability: a.probability, gid: a.gid, rev: a.rev, classtype: a.classtype, references: a.references })) }, null, null];
 case 'sensorDevices': {
     const blocked = context.get('blocked') || [];
     return [null, null, { sensorColumn: true, payload: { devices: rows.map((d) => Object.assign({}, d, { blocked: blocked.includes(d.ip) })) } }, null];

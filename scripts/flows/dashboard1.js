@@ -51,6 +51,8 @@ const THREAT_LOG_TEMPLATE = `${SEVERITY_STYLE}
       <tr><th>protocol</th><td>{{a.proto}}</td><th>count / threshold</th><td>{{a.count}} / {{a.threshold}} in {{a.windowMs}} ms</td></tr>
       <tr><th>detector</th><td>{{a.detector}}</td><th>action</th><td>{{a.action}}</td></tr>
       <tr ng-if="a.list" class="ips-reputation"><th>list</th><td>{{a.list}} ({{a.listEntry}})</td><th>device</th><td>{{a.device}} <span ng-if="a.deviceMac">({{a.deviceMac}}<span ng-if="a.deviceVendor">, {{a.deviceVendor}}</span>)</span></td></tr>
+      <tr ng-if="a.gid || a.rev || a.classtype" class="ips-rule-ids"><th>gid:sid:rev</th><td>{{a.gid || 1}}:{{a.sid}}:{{a.rev || 1}}</td><th>classtype</th><td>{{a.classtype}}</td></tr>
+      <tr ng-if="a.references.length" class="ips-references"><th>references</th><td colspan="3"><span ng-repeat="r in a.references" class="ips-reference">{{r}}<span ng-if="!$last">; </span></span></td></tr>
       <tr ng-if="a.mlClass" class="ips-ml"><th>model class</th><td>{{a.mlClass}}</td><th>probability</th><td>{{a.probability | number:2}}</td></tr>
       <tr ng-if="a.country || a.asn" class="ips-geo"><th>country</th><td>{{a.country}}</td><th>network</th><td><span ng-if="a.asn">AS{{a.asn}} {{a.asOrg}}</span></td></tr>
     </table>

@@ -85,6 +85,8 @@ const THREAT_LOG = view(`<div class="ips-threat-log">
       <tr><th>protocol</th><td>{{ selected.proto }}</td><th>count / threshold</th><td>{{ selected.count }} / {{ selected.threshold }} in {{ selected.windowMs }} ms</td></tr>
       <tr><th>detector</th><td>{{ selected.detector }}</td><th>action</th><td>{{ selected.action }}</td></tr>
       <tr v-if="selected.list" class="ips-reputation"><th>list</th><td>{{ selected.list }} ({{ selected.listEntry }})</td><th>device</th><td>{{ selected.device }} <span v-if="selected.deviceMac">({{ selected.deviceMac }}<span v-if="selected.deviceVendor">, {{ selected.deviceVendor }}</span>)</span></td></tr>
+      <tr v-if="selected.gid || selected.rev || selected.classtype" class="ips-rule-ids"><th>gid:sid:rev</th><td>{{ selected.gid || 1 }}:{{ selected.sid }}:{{ selected.rev || 1 }}</td><th>classtype</th><td>{{ selected.classtype }}</td></tr>
+      <tr v-if="selected.references && selected.references.length" class="ips-references"><th>references</th><td colspan="3">{{ selected.references.join('; ') }}</td></tr>
       <tr v-if="selected.mlClass" class="ips-ml"><th>model class</th><td>{{ selected.mlClass }}</td><th>probability</th><td>{{ Number(selected.probability).toFixed(2) }}</td></tr>
       <tr v-if="selected.country || selected.asn" class="ips-geo"><th>country</th><td>{{ selected.country }}</td><th>network</th><td><span v-if="selected.asn">AS{{ selected.asn }} {{ selected.asOrg }}</span></td></tr>
     </table>

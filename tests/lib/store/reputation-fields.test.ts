@@ -58,7 +58,7 @@ describe('sqlite-log keeps what ip-reputation and GeoIP add to alerts', () => {
   const file = path.join(dir, 'router.db');
 
   it('a version-6 database upgrades in place to the current schema and keeps its rows (their new fields null)', async () => {
-    assert.equal(SCHEMA_VERSION, 7);
+    assert.ok(SCHEMA_VERSION >= 7);
     await version6(file);
     const store = new LogStore(file, { retentionIntervalMs: 0 });
     await store.start();
@@ -67,7 +67,7 @@ describe('sqlite-log keeps what ip-reputation and GeoIP add to alerts', () => {
     if (r.type === 'records') store.add(r.items);
     await store.flush();
     await store.close();
-    assert.equal((await readRows(file, 'PRAGMA user_version'))[0].user_version, 7);
+    assert.equal((await readRows(file, 'PRAGMA user_version'))[0].user_version, SCHEMA_VERSION);
     const old = await readRows(file, "SELECT reason, list, country, asn, device_mac FROM alerts WHERE rule = 'scan.vertical'");
     assert.deepEqual(old, [{ reason: 'an old row', list: null, country: null, asn: null, device_mac: null }]);
     assert.equal((await readRows(file, 'PRAGMA integrity_check'))[0].integrity_check, 'ok');
