@@ -28,7 +28,7 @@ import { flagBitsOf } from '../../../packet/tcp-flags';
 import { addrKey, type AddrKey } from '../../keys';
 import { BoundedTable } from '../../table';
 import { AnchorAutomaton, type Anchor } from '../anchors';
-import type { Inspection } from '../inspection';
+import { bufferAt, bufferIndex, type Inspection } from '../inspection';
 import { addrMatches, portMatches } from './header';
 import { flagsMatch, numMatches, type BufferKey, type MatchItem, type Signature, type ThresholdSpec } from './parse';
 
@@ -66,8 +66,18 @@ export interface EngineCounters {
 /** A chain's items with, per item, whether a relative item follows (then other occurrences are worth retrying). */
 interface Chain {
   buffer: BufferKey;
+  /** `buffer` resolved (see `bufferIndexOf`). */
+  index: number;
   items: MatchItem[];
   retry: Uint8Array;
+}
+
+/** The default buffer: the reassembled stream, else the packet's payload. */
+const PAYLOAD = -1;
+
+/** A rule's buffer as read on the packet path: PAYLOAD or an index for `bufferAt`. */
+function bufferIndexOf(key: BufferKey): number {
+  return key === 'payload' ? PAYLOAD : bufferIndex(key);
 }
 
 function protoApplies(sig: Signature, ins: Inspection): boolean {
@@ -105,7 +115,7 @@ export class SignatureEngine {
   private readonly groupOf: Int32Array;
   /** Per unit: 0 unknown, 1 applies, 2 does not. */
   private readonly groupState: Uint8Array;
-  private readonly prefilters: { buffer: BufferKey; automaton: AnchorAutomaton }[] = [];
+  private readonly prefilters: { index: number; automaton: AnchorAutomaton }[] = [];
   private readonly unanchored: number[] = [];
   private readonly found: Uint8Array;
   private readonly list: number[] = [];
@@ -125,7 +135,7 @@ export class SignatureEngine {
     const setsBits = (s: Signature): number => (s.flowbits.some((f) => f.op === 'set' || f.op === 'unset' || f.op === 'toggle') ? 0 : 1);
     this.signatures = [...signatures].sort((a, b) => setsBits(a) - setsBits(b));
     const sigs = this.signatures;
-    this.chains = sigs.map((s) => s.chains.map((c) => ({ buffer: c.buffer, items: c.items, retry: Uint8Array.from(c.items, (_, k) => (c.items.slice(k + 1).some((x) => x.relative) ? 1 : 0)) })));
+    this.chains = sigs.map((s) => s.chains.map((c) => ({ buffer: c.buffer, index: bufferIndexOf(c.buffer), items: c.items, retry: Uint8Array.from(c.items, (_, k) => (c.items.slice(k + 1).some((x) => x.relative) ? 1 : 0)) })));
     const byHeader = new Map<string, number>();
     this.groups = [];
     this.groupOf = new Int32Array(sigs.length);
@@ -149,7 +159,7 @@ export class SignatureEngine {
       if (!list) anchorsBy.set(s.fast.buffer, (list = []));
       list.push({ text: s.fast.text, rule: i });
     });
-    for (const [buffer, anchors] of anchorsBy) this.prefilters.push({ buffer, automaton: new AnchorAutomaton(anchors) });
+    for (const [buffer, anchors] of anchorsBy) this.prefilters.push({ index: bufferIndexOf(buffer), automaton: new AnchorAutomaton(anchors) });
     this.found = new Uint8Array(sigs.length);
     this.thresholds = new BoundedTable<AddrKey, ThresholdState>(maxTracked, () => ({ start: Number.NaN, count: 0 }), 100, (t) => (t.start = Number.NaN));
   }
@@ -182,8 +192,8 @@ export class SignatureEngine {
     this.groupState.fill(0);
     const list = this.list;
     list.length = 0;
-    for (const { buffer, automaton } of this.prefilters) {
-      const bytes = this.bufferOf(buffer);
+    for (const { index, automaton } of this.prefilters) {
+      const bytes = this.bufferOf(index);
       if (bytes !== undefined && bytes.length > 0) automaton.scan(bytes, this.found, list);
     }
     for (const i of list) this.found[i] = 0;
@@ -211,9 +221,10 @@ export class SignatureEngine {
     return state === 1;
   }
 
-  private bufferOf(key: BufferKey): Uint8Array | undefined {
+  /** A buffer of the current unit by `bufferIndexOf`. */
+  private bufferOf(index: number): Uint8Array | undefined {
     const b = (this.ins as Inspection).buffers;
-    return key === 'payload' ? (b.stream ?? b.pkt_data) : b[key];
+    return index === PAYLOAD ? (b.stream ?? b.pkt_data) : bufferAt(b, index);
   }
 
   private verify(i: number, ins: Inspection): SignatureHit | null {
@@ -235,7 +246,7 @@ export class SignatureEngine {
     }
     this.span = null;
     for (const chain of this.chains[i]) {
-      const buf = this.bufferOf(chain.buffer);
+      const buf = this.bufferOf(chain.index);
       if (buf === undefined) return null;
       this.steps = MAX_STEPS;
       this.minEnd = chain.buffer === 'payload' && ins.buffers.stream !== undefined ? (ins.streamContext ?? 0) : 0;
