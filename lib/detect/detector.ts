@@ -53,11 +53,6 @@ interface TrackedTable {
   clear(): void;
 }
 
-/** The description of a hit `counted` routes: never called (the hit is suppressed). */
-function UNDESCRIBED(): HitFields {
-  throw new Error('a suppressed hit was described');
-}
-
 interface DropState {
   until: number;
 }
@@ -228,8 +223,10 @@ export abstract class Detector<S extends BaseSettings> {
    * bytes a packet, scan 105).
    */
   protected counted(info: RuleInfo, key: AddrKey, p: Packet, holdMs: number, dropSource = true, srcAt: 'src' | 'dst' = 'src', key2 = 0): boolean {
-    if (!this.suppressor.cooling(info.rule, key, p.ts, key2)) return false;
-    this.report(info, key, p, holdMs, UNDESCRIBED, dropSource, srcAt, key2);
+    const src = srcAt === 'src' ? p.src : p.dst;
+    if (src !== p.src && this.allow.size > 0 && this.allow.has(src)) return true; // report() ignores it
+    if (!this.suppressor.absorb(info.rule, key, p.ts, key2)) return false;
+    this.dropEffects(p, src, holdMs, dropSource, srcAt);
     return true;
   }
 
@@ -247,16 +244,19 @@ export abstract class Detector<S extends BaseSettings> {
   protected report(info: RuleInfo, key: AddrKey, p: Packet, holdMs: number, describe: () => HitFields, dropSource = true, srcAt: 'src' | 'dst' = 'src', key2 = 0): void {
     const src = srcAt === 'src' ? p.src : p.dst;
     if (src !== p.src && this.allow.size > 0 && this.allow.has(src)) return;
-    const action = this.current.action;
-    if (action === 'drop') {
-      if (p.verdict !== 'drop' && src === p.src) {
-        p.verdict = 'drop';
-        this.counters.dropped++;
-      }
-      if (dropSource) this.dropping.touch(srcAt === 'src' ? srcKey(p) : dstKey(p), p.ts).until = p.ts + holdMs;
-    }
+    this.dropEffects(p, src, holdMs, dropSource, srcAt);
     if (this.suppressor.absorb(info.rule, key, p.ts, key2)) return;
-    this.emit(info, key, p.ts, describe, action, key2);
+    this.emit(info, key, p.ts, describe, this.current.action, key2);
+  }
+
+  /** In drop mode: the hit's packet dropped (when its source is the alert's), and its source held (`dropSource`). */
+  private dropEffects(p: Packet, src: string, holdMs: number, dropSource: boolean, srcAt: 'src' | 'dst'): void {
+    if (this.current.action !== 'drop') return;
+    if (p.verdict !== 'drop' && src === p.src) {
+      p.verdict = 'drop';
+      this.counters.dropped++;
+    }
+    if (dropSource) this.dropping.touch(srcAt === 'src' ? srcKey(p) : dstKey(p), p.ts).until = p.ts + holdMs;
   }
 
   /** A hit out of cooldown: its alert (the closure for the suppressor made here, not on every hit). */

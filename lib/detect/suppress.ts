@@ -65,14 +65,6 @@ export class Suppressor {
     return t;
   }
 
-  /** Whether a hit of `rule` for (`key`, `key2`) at `ts` falls in a cooldown (`offer` would count it, not emit it). Changes nothing. */
-  cooling(rule: string, key: AddrKey, ts: number, key2 = 0): boolean {
-    const table = this.byRule.get(rule);
-    if (table === undefined) return false;
-    const existing = table.get(key, key2);
-    return existing !== undefined && ts < existing.until;
-  }
-
   /** A hit in a cooldown counted into the next alert, as `offer` would; false (nothing changed) when it is not in one. */
   absorb(rule: string, key: AddrKey, ts: number, key2 = 0): boolean {
     const table = this.byRule.get(rule);
