@@ -187,6 +187,12 @@ export class FloodDetector extends Detector<FloodSettings> {
     const n = ++w[kind];
     if (n <= limit || w.sources.size <= s.macSources) return;
     // Not dropSource: the packet's source address is forged; the MAC is the offender.
+    if (!this.counted(info, mac, p, s.windowMs, false)) this.macAlert(p, mac, n, limit, info, what);
+  }
+
+  /** A MAC rule's hit, described (out of the hot path: see Detector `counted`). */
+  private macAlert(p: Packet, mac: string, n: number, limit: number, info: RuleInfo, what: string): void {
+    const s = this.settings;
     this.report(info, mac, p, s.windowMs, () => ({
       ...packetFields(p),
       windowMs: s.windowMs,
@@ -332,6 +338,11 @@ export class FloodDetector extends Detector<FloodSettings> {
 
   /** `key`: the state key of the source (perSource), the target, or 0 (the network); `port`: the destination port the rule counts on, if it does. */
   private hit(info: RuleInfo, key: AddrKey, p: Packet, n: number, limit: number, what: string, port?: number): void {
+    if (!this.counted(info, key, p, this.settings.windowMs, info.tracks === 'src')) this.hitAlert(info, key, p, n, limit, what, port);
+  }
+
+  /** A hit out of cooldown, described (see Detector `counted`). */
+  private hitAlert(info: RuleInfo, key: AddrKey, p: Packet, n: number, limit: number, what: string, port?: number): void {
     const perSource = info.tracks === 'src';
     const s = this.settings;
     // Described only when an alert is emitted: during a flood every packet over the threshold is a hit.

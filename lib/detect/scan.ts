@@ -321,15 +321,19 @@ export class ScanDetector extends Detector<ScanSettings> {
       // Admitted on its second sighting: the first sighting's port counts too.
       if (ports !== undefined && this.pairSeen.admitted) ports.add(this.pairSeen.lastDatum, this.pairSeen.lastTs, windowMs, s.verticalPorts + 1);
       const n = ports === undefined ? 1 : ports.add(port, p.ts, windowMs, s.verticalPorts + 1);
-      if (n > s.verticalPorts) {
-        this.report(SCAN_RULES.vertical, src, p, windowMs, () => ({
-          ...this.where(p),
-          threshold: s.verticalPorts,
-          reason: `${p.src} probed more than ${s.verticalPorts} distinct ${p.proto} ports on ${p.dst} in ${s.windowS} s${this.failureNote(src, p.ts)}`,
-          evidence: `ports ${this.portsByPair.get(k1, k2)?.values().slice(0, MAX_EVIDENCE_ITEMS).join(',') ?? ''}`,
-        }));
-      }
+      if (n > s.verticalPorts && !this.counted(SCAN_RULES.vertical, src, p, windowMs)) this.verticalAlert(p, src, k1, k2);
     }
+  }
+
+  /** The vertical scan rule's hit, described (out of the hot path: see Detector `counted`). */
+  private verticalAlert(p: Packet, src: AddrKey, k1: AddrKey, k2: number): void {
+    const s = this.settings;
+    this.report(SCAN_RULES.vertical, src, p, this.windowMs, () => ({
+      ...this.where(p),
+      threshold: s.verticalPorts,
+      reason: `${p.src} probed more than ${s.verticalPorts} distinct ${p.proto} ports on ${p.dst} in ${s.windowS} s${this.failureNote(src, p.ts)}`,
+      evidence: `ports ${this.portsByPair.get(k1, k2)?.values().slice(0, MAX_EVIDENCE_ITEMS).join(',') ?? ''}`,
+    }));
   }
 
   /** One more target for (p.src, port, proto); `src` is p.src's key. */
@@ -341,15 +345,19 @@ export class ScanDetector extends Detector<ScanSettings> {
     // While the table is full, the first host of a newly admitted key is not known (not kept): counted from the second.
     const hosts = admit(this.hostsByPort, this.sweepSeen, src, p.ts, windowMs, 0, k2);
     const n = hosts === undefined ? 1 : hosts.add(dstKey(p), p.ts, windowMs, s.horizontalHosts + 1);
-    if (n > s.horizontalHosts) {
-      const what = port === 0 && p.proto !== 'tcp' && p.proto !== 'udp' ? 'ICMP echo (ping sweep)' : `${p.proto} port ${port}`;
-      this.report(SCAN_RULES.horizontal, src, p, windowMs, () => ({
-        ...this.where(p),
-        threshold: s.horizontalHosts,
-        reason: `${p.src} tried ${what} on more than ${s.horizontalHosts} hosts without a positive answer in ${s.windowS} s${this.failureNote(src, p.ts)}`,
-        evidence: `hosts ${this.hostsByPort.get(src, k2)?.values().slice(0, MAX_EVIDENCE_ITEMS).map(keyText).join(',') ?? ''}`,
-      }));
-    }
+    if (n > s.horizontalHosts && !this.counted(SCAN_RULES.horizontal, src, p, windowMs)) this.sweepAlert(p, port, src, k2);
+  }
+
+  /** The horizontal scan rule's hit, described (out of the hot path: see Detector `counted`). */
+  private sweepAlert(p: Packet, port: number, src: AddrKey, k2: number): void {
+    const s = this.settings;
+    const what = port === 0 && p.proto !== 'tcp' && p.proto !== 'udp' ? 'ICMP echo (ping sweep)' : `${p.proto} port ${port}`;
+    this.report(SCAN_RULES.horizontal, src, p, this.windowMs, () => ({
+      ...this.where(p),
+      threshold: s.horizontalHosts,
+      reason: `${p.src} tried ${what} on more than ${s.horizontalHosts} hosts without a positive answer in ${s.windowS} s${this.failureNote(src, p.ts)}`,
+      evidence: `hosts ${this.hostsByPort.get(src, k2)?.values().slice(0, MAX_EVIDENCE_ITEMS).map(keyText).join(',') ?? ''}`,
+    }));
   }
 
   /** A new TCP connection attempt: counted on brute-force ports. */

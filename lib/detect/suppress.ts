@@ -65,6 +65,18 @@ export class Suppressor {
     return t;
   }
 
+  /** A hit in a cooldown counted into the next alert, as `offer` would; false (nothing changed) when it is not in one. */
+  absorb(rule: string, key: AddrKey, ts: number, key2 = 0): boolean {
+    const table = this.byRule.get(rule);
+    if (table === undefined) return false;
+    const existing = table.get(key, key2);
+    if (existing === undefined || ts >= existing.until) return false;
+    existing.pending++;
+    existing.lastTs = ts;
+    this.suppressed++;
+    return true;
+  }
+
   /**
    * One hit of `rule` for (`key`, `key2`) (usually the source) at packet
    * time `ts`. Returns the alert to emit — built by `make(count)`, where

@@ -13,7 +13,7 @@
 import type { Packet } from '../../packet/types';
 import { AnchorAutomaton, type Anchor } from './anchors';
 import { hexExcerpt, printable } from './evidence';
-import type { BufferName, Inspection } from './inspection';
+import { BUFFER_NAMES, bufferAt, bufferIndex, type BufferName, type Inspection } from './inspection';
 import { portIn, RULE_FIELDS, type PayloadRule, type RuleField } from './rules';
 import { hasPercentEscape, looksLikeHttpRequest, urlDecodings } from './urldecode';
 import { packetInspection, streamSchema, streamSettings } from '../stream/inspector';
@@ -53,20 +53,33 @@ const NO_HITS: readonly PayloadHit[] = Object.freeze([]);
 /** Most automata kept for subsets of the rules (see `automatonFor`); other subsets use the one of all rules. */
 const MAX_SUBSET_AUTOMATA = 32;
 
-/** The name of the buffer of a unit a field reads. */
-function bufferOf(u: Inspection, field: RuleField): BufferName {
-  const b = u.buffers;
+/** A field's buffer in BUFFER_NAMES, or RAW (stream, else pkt_data) or BODY (request body, else response body). */
+const RAW = -1;
+const BODY = -2;
+const STREAM = bufferIndex('stream');
+const PKT_DATA = bufferIndex('pkt_data');
+const REQUEST_BODY = bufferIndex('http.request_body');
+const RESPONSE_BODY = bufferIndex('http.response_body');
+
+function fieldBuffer(field: RuleField): number {
   switch (field) {
-    case 'raw': return b.stream !== undefined ? 'stream' : 'pkt_data';
-    case 'uri': return 'http.uri';
-    case 'uri_raw': return 'http.uri.raw';
-    case 'method': return 'http.method';
-    case 'header': return 'http.header';
-    case 'cookie': return 'http.cookie';
-    case 'user_agent': return 'http.user_agent';
-    case 'host': return 'http.host';
-    default: return b['http.request_body'] !== undefined ? 'http.request_body' : 'http.response_body';
+    case 'raw': return RAW;
+    case 'uri': return bufferIndex('http.uri');
+    case 'uri_raw': return bufferIndex('http.uri.raw');
+    case 'method': return bufferIndex('http.method');
+    case 'header': return bufferIndex('http.header');
+    case 'cookie': return bufferIndex('http.cookie');
+    case 'user_agent': return bufferIndex('http.user_agent');
+    case 'host': return bufferIndex('http.host');
+    default: return BODY;
   }
+}
+
+/** The index of the buffer of a unit a field (by `fieldBuffer`) reads. */
+function bufferOf(u: Inspection, field: number): number {
+  if (field >= 0) return field;
+  if (field === RAW) return u.buffers.stream !== undefined ? STREAM : PKT_DATA;
+  return u.buffers['http.request_body'] !== undefined ? REQUEST_BODY : RESPONSE_BODY;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -86,6 +99,9 @@ export class PayloadMatcher {
    * of stepping through every web rule's prefixes.
    */
   private readonly subsets = new Map<number, AnchorAutomaton>();
+  /** The last subset looked up (most units in a row share one: a Map lookup per field and unit was 6 % of the matcher). */
+  private lastMask = -1;
+  private lastSubset: AnchorAutomaton | null = null;
   /** The automaton for the current buffer. */
   private current: AnchorAutomaton;
   /** Per rule: a global regex to confirm it. */
@@ -95,6 +111,8 @@ export class PayloadMatcher {
   private readonly groups: ConstraintGroup[];
   /** Fields some rule reads, in a fixed order, and per field the groups that read it. */
   private readonly fields: RuleField[];
+  /** Per field, its buffer (see `fieldBuffer`). */
+  private readonly fieldBuffers: Int32Array;
   private readonly fieldGroups: number[][];
   private readonly anyProto: boolean;
   private readonly protos: ReadonlySet<string>;
@@ -145,6 +163,7 @@ export class PayloadMatcher {
     });
     this.groups = [...byKey.values()];
     this.fields = RULE_FIELDS.filter((f) => this.groups.some((g) => g.field === f));
+    this.fieldBuffers = Int32Array.from(this.fields, fieldBuffer);
     this.fieldGroups = this.fields.map((f) => this.groups.flatMap((g, gi) => (g.field === f ? [gi] : [])));
     this.groupOf = new Int32Array(this.entries.length);
     this.groups.forEach((g, gi) => {
@@ -184,9 +203,8 @@ export class PayloadMatcher {
     const fields = this.fields;
     const applies = this.groupApplies;
     for (let fi = 0; fi < fields.length; fi++) {
-      const field = fields[fi];
-      const name = bufferOf(u, field);
-      const bytes = u.buffers[name];
+      const index = bufferOf(u, this.fieldBuffers[fi]);
+      const bytes = bufferAt(u.buffers, index);
       if (bytes === undefined || bytes.length === 0) continue;
       // Only this field's groups are marked (the others stay 0), and cleared after the scan.
       const own = this.fieldGroups[fi];
@@ -206,11 +224,11 @@ export class PayloadMatcher {
       const raw = asBuffer(bytes);
       this.remaining = applicable;
       this.raw = raw;
-      this.rawName = name;
-      this.minEnd = name === 'stream' ? (u.streamContext ?? 0) : 0;
+      this.rawName = BUFFER_NAMES[index];
+      this.minEnd = index === STREAM ? (u.streamContext ?? 0) : 0;
       this.maps = null;
       this.scanForm(raw, 0);
-      if (this.remaining > 0 && decodable && (field !== 'raw' || looksLikeHttpRequest(raw) || hasPercentEscape(raw))) {
+      if (this.remaining > 0 && decodable && (this.fieldBuffers[fi] !== RAW || looksLikeHttpRequest(raw) || hasPercentEscape(raw))) {
         const forms = urlDecodings(raw);
         for (let k = 0; k < forms.length && this.remaining > 0; k++) this.scanForm(forms[k].bytes, (k + 1) as 1 | 2);
       }
@@ -249,8 +267,13 @@ export class PayloadMatcher {
 
   /** The automaton of the anchors of the entries in the groups of `mask`. */
   private automatonFor(mask: number): AnchorAutomaton {
+    if (mask === this.lastMask) return this.lastSubset as AnchorAutomaton;
     let a = this.subsets.get(mask);
-    if (a !== undefined) return a;
+    if (a !== undefined) {
+      this.lastMask = mask;
+      this.lastSubset = a;
+      return a;
+    }
     if (this.subsets.size >= MAX_SUBSET_AUTOMATA) return this.automaton;
     const inSubset = new Uint8Array(this.entries.length);
     this.groups.forEach((g, gi) => {

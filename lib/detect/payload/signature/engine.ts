@@ -36,7 +36,7 @@ import { flagBitsOf } from '../../../packet/tcp-flags';
 import { addrKey, type AddrKey } from '../../keys';
 import { BoundedTable } from '../../table';
 import { AnchorAutomaton, type Anchor } from '../anchors';
-import type { Inspection } from '../inspection';
+import { bufferAt, bufferIndex, type Inspection } from '../inspection';
 import { addrMatches, portMatches } from './header';
 import { flagsMatch, numMatches, type BufferKey, type MatchItem, type Signature, type ThresholdSpec } from './parse';
 
@@ -74,8 +74,18 @@ export interface EngineCounters {
 /** A chain's items with, per item, whether a relative item follows (then other occurrences are worth retrying). */
 interface Chain {
   buffer: BufferKey;
+  /** `buffer` resolved (see `bufferIndexOf`). */
+  index: number;
   items: MatchItem[];
   retry: Uint8Array;
+}
+
+/** The default buffer: the reassembled stream, else the packet's payload. */
+const PAYLOAD = -1;
+
+/** A rule's buffer as read on the packet path: PAYLOAD or an index for `bufferAt`. */
+function bufferIndexOf(key: BufferKey): number {
+  return key === 'payload' ? PAYLOAD : bufferIndex(key);
 }
 
 function protoApplies(sig: Signature, ins: Inspection): boolean {
@@ -118,7 +128,7 @@ export class SignatureEngine {
   private readonly groupOf: Int32Array;
   /** Per unit: 0 unknown, 1 applies, 2 does not. */
   private readonly groupState: Uint8Array;
-  private readonly prefilters: { buffer: BufferKey; automaton: AnchorAutomaton }[] = [];
+  private readonly prefilters: { index: number; automaton: AnchorAutomaton }[] = [];
   private readonly unanchored: number[] = [];
   private readonly found: Uint8Array;
   private readonly list: number[] = [];
@@ -138,7 +148,7 @@ export class SignatureEngine {
     const setsBits = (s: Signature): number => (s.flowbits.some((f) => f.op === 'set' || f.op === 'unset' || f.op === 'toggle') ? 0 : 1);
     this.signatures = [...signatures].sort((a, b) => setsBits(a) - setsBits(b));
     const sigs = this.signatures;
-    this.chains = sigs.map((s) => s.chains.map((c) => ({ buffer: c.buffer, items: c.items, retry: Uint8Array.from(c.items, (_, k) => (c.items.slice(k + 1).some((x) => x.relative) ? 1 : 0)) })));
+    this.chains = sigs.map((s) => s.chains.map((c) => ({ buffer: c.buffer, index: bufferIndexOf(c.buffer), items: c.items, retry: Uint8Array.from(c.items, (_, k) => (c.items.slice(k + 1).some((x) => x.relative) ? 1 : 0)) })));
     const payloadKey = (b: BufferKey): boolean => b === 'payload' || b === 'pkt_data' || b === 'stream';
     this.httpKeys = sigs.map((s) => [...new Set(s.chains.map((c) => c.buffer).filter((b) => !payloadKey(b)))]);
     this.readsPayload = Uint8Array.from(sigs, (s) => (s.chains.some((c) => payloadKey(c.buffer)) ? 1 : 0));
@@ -165,7 +175,7 @@ export class SignatureEngine {
       if (!list) anchorsBy.set(s.fast.buffer, (list = []));
       list.push({ text: s.fast.text, rule: i });
     });
-    for (const [buffer, anchors] of anchorsBy) this.prefilters.push({ buffer, automaton: new AnchorAutomaton(anchors) });
+    for (const [buffer, anchors] of anchorsBy) this.prefilters.push({ index: bufferIndexOf(buffer), automaton: new AnchorAutomaton(anchors) });
     this.found = new Uint8Array(sigs.length);
     this.thresholds = new BoundedTable<AddrKey, ThresholdState>(maxTracked, () => ({ start: Number.NaN, count: 0 }), 100, (t) => (t.start = Number.NaN));
   }
@@ -198,8 +208,8 @@ export class SignatureEngine {
     this.groupState.fill(0);
     const list = this.list;
     list.length = 0;
-    for (const { buffer, automaton } of this.prefilters) {
-      const bytes = this.bufferOf(buffer);
+    for (const { index, automaton } of this.prefilters) {
+      const bytes = this.bufferOf(index);
       if (bytes !== undefined && bytes.length > 0) automaton.scan(bytes, this.found, list);
     }
     for (const i of list) this.found[i] = 0;
@@ -227,13 +237,13 @@ export class SignatureEngine {
     return state === 1;
   }
 
-  /** A buffer of the current unit: new in it, else (HTTP fields) from its message's context. */
-  private bufferOf(key: BufferKey): Uint8Array | undefined {
+  /** A buffer of the current unit by `bufferIndexOf`: new in it, else (HTTP fields) from its message's context. */
+  private bufferOf(index: number): Uint8Array | undefined {
     const ins = this.ins as Inspection;
     const b = ins.buffers;
-    if (key === 'payload') return b.stream ?? b.pkt_data;
-    const v = b[key];
-    return v !== undefined || ins.httpContext === undefined || ins.httpContext === null ? v : ins.httpContext[key];
+    if (index === PAYLOAD) return b.stream ?? b.pkt_data;
+    const v = bufferAt(b, index);
+    return v !== undefined || ins.httpContext === undefined || ins.httpContext === null ? v : bufferAt(ins.httpContext, index);
   }
 
   /**
@@ -269,7 +279,7 @@ export class SignatureEngine {
     }
     this.span = null;
     for (const chain of this.chains[i]) {
-      const buf = this.bufferOf(chain.buffer);
+      const buf = this.bufferOf(chain.index);
       if (buf === undefined) return null;
       this.steps = MAX_STEPS;
       this.minEnd = chain.buffer === 'payload' && ins.buffers.stream !== undefined ? (ins.streamContext ?? 0) : 0;
