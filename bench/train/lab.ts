@@ -13,8 +13,9 @@
  *   key or a password, scp and sftp transfers of several sizes, a longer
  *   session typing commands into a terminal);
  * - scan: nmap SYN, connect, UDP, NULL/FIN/XMAS scans at several timings;
- * - flood: hping3 SYN floods at closed and open ports, UDP, ICMP and ACK
- *   floods (spoofed sources in the test run);
+ * - flood: hping3 floods at closed and open ports: SYN, ACK, FIN, RST,
+ *   PUSH, XMAS (FIN+PUSH+URG), UDP and ICMP, some with spoofed sources
+ *   (--rand-source) in both runs;
  * - bruteforce: HTTP login attempts, one connection each (as hydra does);
  *   hydra against the sshd and against a telnet login prompt
  *   (lab-telnet.ts) with small wordlists, several task counts and waits;
@@ -101,6 +102,17 @@ const PLANS: Record<Run, RunPlan> = {
         await c.exec('hping3', ['-q', '-S', '-p', String(WEB), '-i', 'u300', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '--udp', '-p', '9999', '-i', 'u300', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '-1', '-i', 'u300', '-c', '2000', c.server], 60);
+        // Floods of other TCP flags (each packet its own flow from the next source
+        // port, answered by a RST or nothing), and spoofed sources.
+        await c.exec('hping3', ['-q', '-A', '-p', String(WEB), '-i', 'u400', '-c', '1500', c.server], 60);
+        await c.exec('hping3', ['-q', '-A', '-p', '25', '-i', 'u250', '-c', '1500', '--rand-source', c.server], 60);
+        await c.exec('hping3', ['-q', '-F', '-p', String(WEB), '-i', 'u300', '-c', '1000', c.server], 60);
+        await c.exec('hping3', ['-q', '-R', '-p', '110', '-i', 'u300', '-c', '1000', c.server], 60);
+        await c.exec('hping3', ['-q', '-P', '-A', '-p', '3306', '-d', '100', '-i', 'u350', '-c', '1000', c.server], 60);
+        await c.exec('hping3', ['-q', '-F', '-P', '-U', '-p', '21', '-i', 'u350', '-c', '1000', c.server], 60);
+        await c.exec('hping3', ['-q', '-S', '-p', '22', '-i', 'u250', '-c', '2000', '--rand-source', c.server], 60);
+        await c.exec('hping3', ['-q', '--udp', '-p', '161', '-d', '64', '-i', 'u250', '-c', '1500', '--rand-source', c.server], 60);
+        await c.exec('hping3', ['-q', '-1', '-i', 'u300', '-c', '1000', '--rand-source', c.server], 60);
       },
       bruteforce: async (c) => {
         await c.repeat(200, 'curl', (i) => ['-s', '-o', '/dev/null', '-d', `user=admin&password=guess${i}`, `http://${c.server}:${WEB}/login`]);
@@ -153,6 +165,10 @@ const PLANS: Record<Run, RunPlan> = {
         await c.exec('hping3', ['-q', '-S', '-p', '5201', '-i', 'u200', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '--udp', '-p', '53', '-i', 'u200', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '-1', '-i', 'u100', '-c', '3000', c.server], 60);
+        await c.exec('hping3', ['-q', '-F', '-p', '443', '-i', 'u180', '-c', '1500', '--rand-source', c.server], 60);
+        await c.exec('hping3', ['-q', '-R', '-A', '-p', String(WEB), '-i', 'u150', '-c', '1500', c.server], 60);
+        await c.exec('hping3', ['-q', '-P', '-p', '8883', '-d', '40', '-i', 'u220', '-c', '1200', c.server], 60);
+        await c.exec('hping3', ['-q', '-F', '-P', '-U', '-p', '3389', '-i', 'u120', '-c', '1500', c.server], 60);
       },
       bruteforce: async (c) => {
         await c.repeat(120, 'curl', (i) => ['-s', '-o', '/dev/null', '-d', `user=root&password=${'pw'.repeat(1 + (i % 5))}${i}`, `http://${c.server}:${WEB}/login`]);
