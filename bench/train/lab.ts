@@ -37,6 +37,8 @@ interface RunPlan {
   subnet: string;
   /** MTU of the link: the test run's differs, so segment sizes do too. */
   mtu: number;
+  /** How long the server's packets are held before they leave (lab-delay.ts): the round trip the capture sees. */
+  replyDelayMs: number;
   /** sshd's and the telnet prompt's ports, the lab user's name and password (hydra's target). */
   ssh: number;
   telnet: number;
@@ -63,11 +65,14 @@ interface Client {
 }
 
 const WEB = 8080;
+/** NFQUEUE number of the reply delay in the server's namespace. */
+const DELAY_QUEUE = 31;
 
 const PLANS: Record<Run, RunPlan> = {
   train: {
     subnet: '10.231.1',
     mtu: 1500,
+    replyDelayMs: 1,
     ssh: 22,
     telnet: 23,
     user: 'lab',
@@ -132,6 +137,7 @@ const PLANS: Record<Run, RunPlan> = {
   test: {
     subnet: '10.232.7',
     mtu: 1400,
+    replyDelayMs: 0.3,
     ssh: 2222,
     telnet: 2323,
     user: 'pi',
@@ -290,6 +296,10 @@ export async function captureRun(run: Run, dir: string, log: (line: string) => v
     const { aIf, bIf } = await lab.link(cli, `${plan.subnet}.1/24`, srv, `${server}/24`);
     await cli.exec('ip', ['link', 'set', aIf, 'mtu', String(plan.mtu)]);
     await srv.exec('ip', ['link', 'set', bIf, 'mtu', String(plan.mtu)]);
+    // Replies leave the server a round trip late, as a router or an inline IPS sees them.
+    const delay = srv.spawn(process.execPath, [path.join(__dirname, 'lab-delay.js'), String(DELAY_QUEUE), String(plan.replyDelayMs)]);
+    await waitFor(delay, 'stdout', 'listening', 'the reply delay');
+    await srv.exec('iptables', ['-A', 'OUTPUT', '-o', bIf, '-j', 'NFQUEUE', '--queue-num', String(DELAY_QUEUE), '--queue-bypass']);
     const web = srv.spawn(process.execPath, [path.join(__dirname, 'lab-server.js'), server, String(WEB)]);
     await waitFor(web, 'stdout', 'listening', 'the lab web server');
     srv.spawn('iperf3', ['-s', '-B', server]);
