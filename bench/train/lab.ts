@@ -5,7 +5,9 @@
  * server's side (256 bytes of each packet: flow-meter counts payload
  * lengths on the wire, from the packet's length). Two runs differ in addresses, link MTU and every tool's
  * parameters (ports, timings, rates, counts), so the model is scored on
- * traffic it was not trained on:
+ * traffic it was not trained on. The server's outgoing packets are held a
+ * moment (lab-delay.ts: 1 ms, 0.3 ms in the test run) so replies come a round
+ * trip late, as a router or an inline IPS sees them:
  *
  * - benign: curl page loads (page, stylesheet, API call on one connection),
  *   downloads, iperf3 (TCP, reverse, UDP), DNS lookups against dnsmasq,
