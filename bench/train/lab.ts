@@ -5,7 +5,9 @@
  * server's side (256 bytes of each packet: flow-meter counts payload
  * lengths on the wire, from the packet's length). Two runs differ in addresses, link MTU and every tool's
  * parameters (ports, timings, rates, counts), so the model is scored on
- * traffic it was not trained on:
+ * traffic it was not trained on. The server's outgoing packets are held a
+ * moment (lab-delay.ts: 1 ms, 0.3 ms in the test run) so replies come a round
+ * trip late, as a router or an inline IPS sees them:
  *
  * - benign: curl page loads (page, stylesheet, API call on one connection),
  *   downloads, iperf3 (TCP, reverse, UDP), DNS lookups against dnsmasq,
@@ -13,8 +15,9 @@
  *   key or a password, scp and sftp transfers of several sizes, a longer
  *   session typing commands into a terminal);
  * - scan: nmap SYN, connect, UDP, NULL/FIN/XMAS scans at several timings;
- * - flood: hping3 SYN floods at closed and open ports, UDP, ICMP and ACK
- *   floods (spoofed sources in the test run);
+ * - flood: hping3 floods at closed and open ports: SYN, ACK, FIN, RST,
+ *   PUSH, XMAS (FIN+PUSH+URG), UDP and ICMP, some with spoofed sources
+ *   (--rand-source) in both runs;
  * - bruteforce: HTTP login attempts, one connection each (as hydra does);
  *   hydra against the sshd and against a telnet login prompt
  *   (lab-telnet.ts) with small wordlists, several task counts and waits;
@@ -36,6 +39,8 @@ interface RunPlan {
   subnet: string;
   /** MTU of the link: the test run's differs, so segment sizes do too. */
   mtu: number;
+  /** How long the server's packets are held before they leave (lab-delay.ts): the round trip the capture sees. */
+  replyDelayMs: number;
   /** sshd's and the telnet prompt's ports, the lab user's name and password (hydra's target). */
   ssh: number;
   telnet: number;
@@ -62,11 +67,14 @@ interface Client {
 }
 
 const WEB = 8080;
+/** NFQUEUE number of the reply delay in the server's namespace. */
+const DELAY_QUEUE = 31;
 
 const PLANS: Record<Run, RunPlan> = {
   train: {
     subnet: '10.231.1',
     mtu: 1500,
+    replyDelayMs: 1,
     ssh: 22,
     telnet: 23,
     user: 'lab',
@@ -101,6 +109,17 @@ const PLANS: Record<Run, RunPlan> = {
         await c.exec('hping3', ['-q', '-S', '-p', String(WEB), '-i', 'u300', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '--udp', '-p', '9999', '-i', 'u300', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '-1', '-i', 'u300', '-c', '2000', c.server], 60);
+        // Floods of other TCP flags (each packet its own flow from the next source
+        // port, answered by a RST or nothing), and spoofed sources.
+        await c.exec('hping3', ['-q', '-A', '-p', String(WEB), '-i', 'u400', '-c', '1500', c.server], 60);
+        await c.exec('hping3', ['-q', '-A', '-p', '25', '-i', 'u250', '-c', '1500', '--rand-source', c.server], 60);
+        await c.exec('hping3', ['-q', '-F', '-p', String(WEB), '-i', 'u300', '-c', '1000', c.server], 60);
+        await c.exec('hping3', ['-q', '-R', '-p', '110', '-i', 'u300', '-c', '1000', c.server], 60);
+        await c.exec('hping3', ['-q', '-P', '-A', '-p', '3306', '-d', '100', '-i', 'u350', '-c', '1000', c.server], 60);
+        await c.exec('hping3', ['-q', '-F', '-P', '-U', '-p', '21', '-i', 'u350', '-c', '1000', c.server], 60);
+        await c.exec('hping3', ['-q', '-S', '-p', '22', '-i', 'u250', '-c', '2000', '--rand-source', c.server], 60);
+        await c.exec('hping3', ['-q', '--udp', '-p', '161', '-d', '64', '-i', 'u250', '-c', '1500', '--rand-source', c.server], 60);
+        await c.exec('hping3', ['-q', '-1', '-i', 'u300', '-c', '1000', '--rand-source', c.server], 60);
       },
       bruteforce: async (c) => {
         await c.repeat(200, 'curl', (i) => ['-s', '-o', '/dev/null', '-d', `user=admin&password=guess${i}`, `http://${c.server}:${WEB}/login`]);
@@ -120,6 +139,7 @@ const PLANS: Record<Run, RunPlan> = {
   test: {
     subnet: '10.232.7',
     mtu: 1400,
+    replyDelayMs: 0.3,
     ssh: 2222,
     telnet: 2323,
     user: 'pi',
@@ -153,6 +173,10 @@ const PLANS: Record<Run, RunPlan> = {
         await c.exec('hping3', ['-q', '-S', '-p', '5201', '-i', 'u200', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '--udp', '-p', '53', '-i', 'u200', '-c', '2000', c.server], 60);
         await c.exec('hping3', ['-q', '-1', '-i', 'u100', '-c', '3000', c.server], 60);
+        await c.exec('hping3', ['-q', '-F', '-p', '443', '-i', 'u180', '-c', '1500', '--rand-source', c.server], 60);
+        await c.exec('hping3', ['-q', '-R', '-A', '-p', String(WEB), '-i', 'u150', '-c', '1500', c.server], 60);
+        await c.exec('hping3', ['-q', '-P', '-p', '8883', '-d', '40', '-i', 'u220', '-c', '1200', c.server], 60);
+        await c.exec('hping3', ['-q', '-F', '-P', '-U', '-p', '3389', '-i', 'u120', '-c', '1500', c.server], 60);
       },
       bruteforce: async (c) => {
         await c.repeat(120, 'curl', (i) => ['-s', '-o', '/dev/null', '-d', `user=root&password=${'pw'.repeat(1 + (i % 5))}${i}`, `http://${c.server}:${WEB}/login`]);
@@ -274,6 +298,10 @@ export async function captureRun(run: Run, dir: string, log: (line: string) => v
     const { aIf, bIf } = await lab.link(cli, `${plan.subnet}.1/24`, srv, `${server}/24`);
     await cli.exec('ip', ['link', 'set', aIf, 'mtu', String(plan.mtu)]);
     await srv.exec('ip', ['link', 'set', bIf, 'mtu', String(plan.mtu)]);
+    // Replies leave the server a round trip late, as a router or an inline IPS sees them.
+    const delay = srv.spawn(process.execPath, [path.join(__dirname, 'lab-delay.js'), String(DELAY_QUEUE), String(plan.replyDelayMs)]);
+    await waitFor(delay, 'stdout', 'listening', 'the reply delay');
+    await srv.exec('iptables', ['-A', 'OUTPUT', '-o', bIf, '-j', 'NFQUEUE', '--queue-num', String(DELAY_QUEUE), '--queue-bypass']);
     const web = srv.spawn(process.execPath, [path.join(__dirname, 'lab-server.js'), server, String(WEB)]);
     await waitFor(web, 'stdout', 'listening', 'the lab web server');
     srv.spawn('iperf3', ['-s', '-B', server]);

@@ -14,7 +14,7 @@
  *
  * Needs root (namespaces) and nmap, hping3, iperf3, curl, sqlmap, dnsmasq,
  * tcpdump, busybox, sshd and ssh/scp/sftp (openssh-server), sshpass, hydra,
- * openssl. `--reuse` skips step 1 when the captures are in the work
+ * openssl, iptables with NFQUEUE (the reply delay). `--reuse` skips step 1 when the captures are in the work
  * directory (.train/, not committed). Takes 8 to 12 minutes, about
  * one CPU-minute: the tools' own pace.
  */
