@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
-import { disableScript, enableScript, nfqueueNode, observers, waitQueueBound } from '../support/inline';
+import type { ChildRuntime, WatchedMessage } from '../support/red-process';
+import { nfqueueNode, observers, queuedRuntime, unqueue } from '../support/inline';
 import type { FlowNode } from '../support/red-runtime';
 import { startSshd, type Sshd } from '../support/sshd';
 
@@ -93,17 +93,14 @@ before(async () => {
   // A second sshd for the brute forcer: the client's sessions and the guesses reach different addresses.
   if (!hydraSkip) sshdB = await startSshd(vic, VIC_B, 22, { user: 'admin', password: 'correct-horse' });
   // Both directions: a flow's features need its replies too (on a router, FORWARD carries both).
-  await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT,OUTPUT', '--family', '4']);
-  rt = await startChildRuntime(chain(), ['alerts', 'judged', 'errors', 'status'], { ns: vic });
-  await waitQueueBound(rt, QUEUE);
+  rt = await queuedRuntime(vic, QUEUE, chain(), ['alerts', 'judged', 'errors', 'status'], 'INPUT,OUTPUT');
 });
 
 after(async () => {
-  await rt?.kill();
   await sshd?.stop();
   await sshdB?.stop();
   if (lab) {
-    await vic.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
+    await unqueue(vic, QUEUE, rt);
     await lab.cleanup();
   }
 });

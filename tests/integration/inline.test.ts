@@ -9,8 +9,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
-import { DETECTOR_IDS, addSourceCounters, detectorChain, disableScript, enableScript, nfqueueNode, observers, pings, sourceCounts, waitQueueBound } from '../support/inline';
+import type { ChildRuntime, WatchedMessage } from '../support/red-process';
+import { addSourceCounters, DETECTOR_IDS, detectorChain, nfqueueNode, observers, pings, queuedRuntime, sourceCounts, unqueue } from '../support/inline';
 
 const QUEUE = 21;
 const VIC_A = '10.234.0.1';
@@ -64,17 +64,14 @@ before(async () => {
   const server = vic.spawn(process.execPath, ['-e', "require('http').createServer((q, s) => s.end('hello from the victim')).listen(80, '0.0.0.0', () => console.log('up'))"]);
   await new Promise<void>((resolve) => server.stdout?.once('data', () => resolve()));
   await addSourceCounters(vic, [ATK, SCN, CLI]);
-  await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
   // fail-open off: under a flood a full queue must not wave the attack through uninspected
   const flows = [...observers(['nfq', ...DETECTOR_IDS]), nfqueueNode('nfq', { queue: QUEUE, failOpen: false, maxLen: 8192 }, [DETECTOR_IDS[0]]), ...detectorChain('nfq')];
-  rt = await startChildRuntime(flows, ['alerts', 'errors', 'status'], { ns: vic });
-  await waitQueueBound(rt, QUEUE);
+  rt = await queuedRuntime(vic, QUEUE, flows, ['alerts', 'errors', 'status']);
 });
 
 after(async () => {
-  await rt?.kill();
   if (lab) {
-    await vic.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
+    await unqueue(vic, QUEUE, rt);
     await lab.cleanup();
   }
 });

@@ -23,8 +23,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
-import { disableScript, enableScript, nfqueueNode, observers, waitQueueBound } from '../support/inline';
+import type { ChildRuntime, WatchedMessage } from '../support/red-process';
+import { nfqueueNode, observers, queuedRuntime, unqueue } from '../support/inline';
 import { startHttpTarget } from '../support/http-target';
 import { packageRoot, type FlowNode } from '../support/red-runtime';
 import type { Alert } from '../../lib/detect/alert';
@@ -98,21 +98,18 @@ before(async () => {
   const server = vic.spawn('python3', ['-u', TOOL, 'server', String(TICK_PORT)]);
   server.stdout?.on('data', (d: Buffer) => (serverOut += d.toString()));
   await waitLine(server, (o) => o.includes('ready'), 'the tick server');
-  await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
   const flows: FlowNode[] = [
     ...observers(['nfq', 'pm']),
     nfqueueNode('nfq', { queue: QUEUE, failOpen: false }, ['pm']),
     { id: 'pm', type: 'payload-match', z: 'tab1', name: 'inline payload', includeDefaults: false, rules: '[]', rulesFile: '', signatures: SIGNATURES, action: 'drop', allowlist: '', cooldownS: '0', maxTracked: '1000', wires: [['nfq'], ['alerts']] },
     { id: 'alerts', type: 'debug', z: 'tab1', active: false, wires: [] },
   ];
-  rt = await startChildRuntime(flows, ['alerts', 'errors', 'status'], { ns: vic });
-  await waitQueueBound(rt, QUEUE);
+  rt = await queuedRuntime(vic, QUEUE, flows, ['alerts', 'errors', 'status']);
 });
 
 after(async () => {
-  await rt?.kill();
   if (lab) {
-    await vic.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
+    await unqueue(vic, QUEUE, rt);
     await lab.cleanup();
   }
 });

@@ -9,8 +9,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, netnsUnavailable, toolMissing, type Netns } from '../support/netns';
-import { startChildRuntime, type ChildRuntime, type WatchedMessage } from '../support/red-process';
-import { disableScript, enableScript, nfqueueNode, observers, waitQueueBound } from '../support/inline';
+import type { ChildRuntime, WatchedMessage } from '../support/red-process';
+import { nfqueueNode, observers, queuedRuntime, unqueue } from '../support/inline';
 import { startHttpTarget } from '../support/http-target';
 import type { FlowNode } from '../support/red-runtime';
 import type { Alert } from '../../lib/detect/alert';
@@ -48,21 +48,18 @@ before(async () => {
   atk = await lab.host('atk');
   await lab.link(vic, `${VIC}/24`, atk, `${ATK}/24`);
   await startHttpTarget(vic, '0.0.0.0', PORT);
-  await vic.exec(enableScript, ['--queue', String(QUEUE), '--chains', 'INPUT', '--family', '4']);
   const flows: FlowNode[] = [
     ...observers(['nfq', 'pm']),
     nfqueueNode('nfq', { queue: QUEUE, failOpen: false }, ['pm']),
     { id: 'pm', type: 'payload-match', z: 'tab1', name: 'inline payload', includeDefaults: true, rules: '[]', rulesFile: '', action: 'drop', allowlist: '', cooldownS: '0', maxTracked: '1000', wires: [['nfq'], ['alerts']] },
     { id: 'alerts', type: 'debug', z: 'tab1', active: false, wires: [] },
   ];
-  rt = await startChildRuntime(flows, ['alerts', 'errors', 'status'], { ns: vic });
-  await waitQueueBound(rt, QUEUE);
+  rt = await queuedRuntime(vic, QUEUE, flows, ['alerts', 'errors', 'status']);
 });
 
 after(async () => {
-  await rt?.kill();
   if (lab) {
-    await vic.exec(disableScript, ['--queue', String(QUEUE)]).catch(() => undefined);
+    await unqueue(vic, QUEUE, rt);
     await lab.cleanup();
   }
 });

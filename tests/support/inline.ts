@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Netns } from './netns';
 import type { FlowNode } from './red-runtime';
-import type { ChildRuntime, WatchedMessage } from './red-process';
+import { startChildRuntime, type ChildRuntime, type WatchedMessage } from './red-process';
 import { packageRoot } from './red-runtime';
 
 export const enableScript = path.join(packageRoot, 'scripts', 'nfqueue-enable.sh');
@@ -111,6 +111,24 @@ export async function waitQueueBound(rt: ChildRuntime, queue: number): Promise<v
     if (Date.now() > deadline) throw new Error(`queue ${queue} never bound:\n${rt.diagnostics()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * An inline test's setup: `ns`'s chains (IPv4) queued to `queue` by the
+ * shipped script, then a Node-RED runtime in `ns` running `flows`, returned
+ * once the kernel lists the queue as bound. `unqueue` undoes it.
+ */
+export async function queuedRuntime(ns: Netns, queue: number, flows: FlowNode[], watch: string[], chains = 'INPUT'): Promise<ChildRuntime> {
+  await ns.exec(enableScript, ['--queue', String(queue), '--chains', chains, '--family', '4']);
+  const rt = await startChildRuntime(flows, watch, { ns });
+  await waitQueueBound(rt, queue);
+  return rt;
+}
+
+/** Stop the runtime (if it started) and remove the queue rules; safe after a failed setup. */
+export async function unqueue(ns: Netns, queue: number, rt: ChildRuntime | undefined | null): Promise<void> {
+  await rt?.kill();
+  await ns.exec(disableScript, ['--queue', String(queue)]).catch(() => undefined);
 }
 
 /** Latest status text of the watched node(s) (messages a Status node sent). */
