@@ -14,25 +14,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { packageRoot } from '../support/red-runtime';
 import type { Locator, Page } from 'playwright-core';
 import { flowCsvHeader } from '../../lib/detect/flow/features';
 import { chromiumMissing, dashboardScreenshot, demoCapture, expectedAlerts, get, launchChromium, socketIoConnect, testOutput, type LaunchedBrowser } from '../support/browser';
+import { freePort } from '../support/ports';
 
 const creds = { username: 'admin', password: 'a newcomer password' };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** What differs between the two dashboards for these tests. */
 interface Variant {

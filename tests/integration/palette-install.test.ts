@@ -12,11 +12,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { packageRoot } from '../support/red-runtime';
+import { freePort } from '../support/ports';
 
 const NATIVE = ['sqlite3', 're2', 'cap', 'nfqueue'];
 const DASHBOARDS = ['node-red-dashboard', '@flowfuse/node-red-dashboard'];
@@ -26,17 +26,6 @@ function npm(args: string[], cwd: string): Promise<string> {
     execFile('npm', [...args, '--no-audit', '--no-fund', '--no-update-notifier'], { cwd, timeout: 15 * 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`npm ${args.join(' ')}: ${err.message}\n${stdout}\n${stderr}`));
       else resolve(stdout);
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
     });
   });
 }
