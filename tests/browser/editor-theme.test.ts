@@ -82,9 +82,16 @@ describe(`editor dialogs and help in the default and the ${THEME} theme`, () => 
   for (const theme of ['default', THEME]) {
     it(`${theme}: every node's edit dialog and help are readable`, { skip: skip ?? false, timeout: 300_000 }, async () => {
       const page = await browser!.context.newPage();
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
       try {
         await page.goto(`${rt!.url}/admin/`);
-        await page.waitForFunction(() => typeof (window as unknown as { RED?: { nodes?: { node?: unknown } } }).RED?.nodes?.node === 'function' && document.querySelector('#red-ui-workspace-chart') !== null, undefined, { polling: 500, timeout: 120_000 });
+        // The editor is up and has loaded the flow: every placed node is known (on a slow machine the
+        // flow arrives well after RED.nodes exists, and editing a node not yet loaded opens nothing).
+        await page.waitForFunction((last) => {
+          const RED = (window as unknown as { RED?: { nodes?: { node?: (id: string) => unknown } } }).RED;
+          return typeof RED?.nodes?.node === 'function' && RED.nodes.node(last) != null && document.querySelector('#red-ui-workspace-chart') !== null;
+        }, `n${TYPES.length - 1}`, { polling: 500, timeout: 120_000 });
         await page.waitForTimeout(1000);
         const themed = await page.evaluate((name) => Array.from(document.querySelectorAll('link[rel=stylesheet]')).some((l) => (l as HTMLLinkElement).href.includes(name)), THEME);
         assert.ok(themed, `the ${THEME} theme's stylesheet is on the page`);
@@ -99,7 +106,9 @@ describe(`editor dialogs and help in the default and the ${THEME} theme`, () => 
             const RED = (window as unknown as { RED: { editor: { edit(n: unknown): void }; nodes: { node(id: string): unknown }; sidebar: { help: { show(type: string): void } } } }).RED;
             RED.editor.edit(RED.nodes.node(id));
           }, `n${i}`);
-          await page.waitForSelector('.red-ui-tray .red-ui-tray-body form', { state: 'visible' });
+          await page.waitForSelector('.red-ui-tray .red-ui-tray-body form', { state: 'visible' }).catch((e: Error) => {
+            throw new Error(`${TYPES[i]}: its edit dialog did not open (${e.message.split('\n')[0]}); page errors: ${pageErrors.join(' | ') || 'none'}`);
+          });
           await page.waitForTimeout(300);
           for (const p of await lowContrast(page, '.red-ui-tray .red-ui-tray-body')) problems.push(`${TYPES[i]} dialog ${p}`);
           if (TYPES[i] === 'pcap-in') {
