@@ -142,7 +142,9 @@ export async function unixSocketProxy(socketPath: string): Promise<{ url: string
 
 function request(url: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+    // A fresh connection per request: Node 24's global agent keeps sockets alive, and reusing one the
+    // server is just closing (after a refused login) failed the request with ECONNRESET on the Node 24 leg.
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
