@@ -184,7 +184,8 @@ export class FloodDetector extends Detector<FloodSettings> {
       this.byMac.set(mac, w);
     }
     if (w.sources.size <= s.macSources) w.sources.add(p.src);
-    const n = ++w[kind];
+    // Not w[kind]: a property read by a variable name was a megamorphic keyed load on every call.
+    const n = kind === 'syn' ? ++w.syn : kind === 'echo' ? ++w.echo : ++w.udp;
     if (n <= limit || w.sources.size <= s.macSources) return;
     // Not dropSource: the packet's source address is forged; the MAC is the offender.
     if (!this.counted(info, mac, p, s.windowMs, false)) this.macAlert(p, mac, n, limit, info, what);
