@@ -519,9 +519,8 @@ function decodeL4(p: Packet, data: Buffer, protoNum: number, off: number, end: n
         const bits = data[off + 13];
         p.flags = TCP_FLAGS[bits];
         p.flagBits = bits;
-        // Read by hand, not readUInt32BE: that method's load went through a LoadIC call per packet (~80 instructions).
-        p.seq = data[off + 4] * 0x1000000 + ((data[off + 5] << 16) | (data[off + 6] << 8) | data[off + 7]);
-        p.ack = data[off + 8] * 0x1000000 + ((data[off + 9] << 16) | (data[off + 10] << 8) | data[off + 11]);
+        p.seq = data.readUInt32BE(off + 4);
+        p.ack = data.readUInt32BE(off + 8);
       }
       if (avail < 20) return truncated(p, 'TCP', avail, 20);
       const hlen = (data[off + 12] >> 4) << 2;
