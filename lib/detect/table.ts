@@ -48,22 +48,6 @@ function hashNumber(x: number): number {
   return fmix((x | 0) ^ Math.imul((x / 4294967296) | 0, 0x9e3779b1));
 }
 
-/**
- * The last string hashed and its hash. A packet's string key (an IPv6
- * address, or a composite 'a>b' built for the packet) is hashed by several
- * lookups in a row (a table's find, then its insert or a RepeatFilter's
- * cell, then the next detector's): the same string object then costs a
- * pointer compare instead of a loop over its 20 to 80 characters.
- */
-let lastString = '';
-let lastStringHash = fnvString('');
-
-function fnvString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h ^ (h >>> 16);
-}
-
 /** 32-bit hash of a two-part key: numbers mixed directly, strings by FNV-1a. */
 export function hashKey(key: unknown, key2 = 0): number {
   let h: number;
@@ -71,13 +55,9 @@ export function hashKey(key: unknown, key2 = 0): number {
     h = hashNumber(key);
   } else {
     const s = typeof key === 'string' ? key : String(key);
-    if (s === lastString) {
-      h = lastStringHash;
-    } else {
-      h = fnvString(s);
-      lastString = s;
-      lastStringHash = h;
-    }
+    h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h ^= h >>> 16;
   }
   return key2 === 0 ? h : (Math.imul(h, 31) + hashNumber(key2)) | 0;
 }
@@ -113,20 +93,6 @@ export class BoundedTable<K extends number | string, V> {
   private mask = -1;
   /** Entries dropped because the table was full (stalest first). */
   evictions = 0;
-  /**
-   * The cell of the last key found or inserted (NIL: none), with that key:
-   * `memoNum` (NaN for a string key) or `memoStr` ('' for a number key), and
-   * `memoKey2`. Detectors look the same key up packet after packet (the one
-   * target of a flood, the one MAC in cooldown); the memo answers those
-   * without hashing. A cell keeps its key until removed, so only removal
-   * (and clear) forgets the memo. On the mixed bench capture 3.4 finds a
-   * packet, a third of them on string keys (17 to 40 characters hashed each).
-   */
-  private memoCell = NIL;
-  private memoNum = NaN;
-  private memoStr = '';
-  private memoIsStr = false;
-  private memoKey2 = 0;
 
   /**
    * @param cap maximum number of entries (>= 1)
@@ -236,7 +202,6 @@ export class BoundedTable<K extends number | string, V> {
     while (this.index[i] !== 0) i = (i + 1) & this.mask;
     this.index[i] = e + 1;
     this.count++;
-    this.remember(e, key, key2);
     return value;
   }
 
@@ -309,28 +274,6 @@ export class BoundedTable<K extends number | string, V> {
     this.head = NIL;
     this.tail = NIL;
     this.freeCells = [];
-    this.forgetMemo();
-  }
-
-  private remember(e: number, key: K, key2: number): void {
-    this.memoCell = e;
-    if (typeof key === 'number') {
-      this.memoNum = key;
-      this.memoStr = '';
-      this.memoIsStr = false;
-    } else {
-      this.memoNum = NaN;
-      this.memoStr = key as string;
-      this.memoIsStr = true;
-    }
-    this.memoKey2 = key2;
-  }
-
-  private forgetMemo(): void {
-    this.memoCell = NIL;
-    this.memoNum = NaN;
-    this.memoStr = '';
-    this.memoIsStr = false;
   }
 
   /** Entry cell of the key, or NIL. */
@@ -338,33 +281,23 @@ export class BoundedTable<K extends number | string, V> {
     if (this.count === 0) return NIL;
     const index = this.index;
     const mask = this.mask;
+    let i = hashKey(key, key2) & mask;
     if (typeof key === 'number') {
-      // NaN (no memo, or a string key's) equals nothing.
-      if (key === this.memoNum && key2 === this.memoKey2) return this.memoCell;
-      let i = hashKey(key, key2) & mask;
       const cells = this.cells;
       for (;;) {
         const slot = index[i];
         if (slot === 0) return NIL;
         const c = (slot - 1) * CELL;
-        if (cells[c + NUM_KEY] === key && cells[c + KEY2] === key2) {
-          this.remember(slot - 1, key, key2);
-          return slot - 1;
-        }
+        if (cells[c + NUM_KEY] === key && cells[c + KEY2] === key2) return slot - 1;
         i = (i + 1) & mask;
       }
     }
-    if (this.memoIsStr && key === this.memoStr && key2 === this.memoKey2) return this.memoCell;
-    let i = hashKey(key, key2) & mask;
     for (;;) {
       const slot = index[i];
       if (slot === 0) return NIL;
       // A number key's cell holds '' here and a number (not NaN) at NUM_KEY.
       const c = (slot - 1) * CELL;
-      if (this.strKeys[slot - 1] === key && this.cells[c + KEY2] === key2 && this.cells[c + NUM_KEY] !== this.cells[c + NUM_KEY]) {
-        this.remember(slot - 1, key, key2);
-        return slot - 1;
-      }
+      if (this.strKeys[slot - 1] === key && this.cells[c + KEY2] === key2 && this.cells[c + NUM_KEY] !== this.cells[c + NUM_KEY]) return slot - 1;
       i = (i + 1) & mask;
     }
   }
@@ -450,6 +383,5 @@ export class BoundedTable<K extends number | string, V> {
     this.vals[e] = undefined;
     this.freeCells.push(e);
     this.count--;
-    if (e === this.memoCell) this.forgetMemo();
   }
 }
