@@ -391,7 +391,7 @@ export class HttpDirection {
     // A new message: its own unit.
     this.cur = null;
     this.dropContext();
-    let eol = block.indexOf(LF);
+    let eol = block.indexOf(LF, 0);
     if (eol < 0) eol = block.length;
     const first = block.toString('latin1', 0, eol).replace(/\r$/, '');
     const headers = block.subarray(Math.min(block.length, eol + 1));

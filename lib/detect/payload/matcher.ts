@@ -10,6 +10,7 @@
  * payloads holding %XX escapes are also matched URL-decoded (once, and twice
  * for double encoding).
  */
+import { Buffer } from 'node:buffer';
 import type { Packet } from '../../packet/types';
 import { AnchorAutomaton, type Anchor } from './anchors';
 import { hexExcerpt, printable } from './evidence';
