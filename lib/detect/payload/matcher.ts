@@ -217,8 +217,9 @@ export class PayloadMatcher {
    * `matchUnit` of a unit whose only buffer is `pkt_data` (the stream
    * inspector's unit of a UDP, ICMP … packet): only the fields reading the
    * raw bytes can match it, so the other fields are not visited (each cost
-   * about 45 instructions a unit of the generic loop's checks; a UDP/ICMP
-   * unit went from about 1,360 to ... instructions, callgrind).
+   * about 45 instructions a unit in the generic loop's checks; inspect and
+   * match of a UDP/ICMP unit went from about 1,360 to 1,120 instructions,
+   * callgrind).
    */
   matchPayloadUnit(u: Inspection): readonly PayloadHit[] {
     const fi = this.rawField;

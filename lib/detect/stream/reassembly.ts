@@ -192,6 +192,8 @@ export interface Delivery {
 export function lowFirst(a: AddrKey, aPort: number, b: AddrKey, bPort: number): boolean {
   if (a !== b) {
     if (typeof a === 'number' && typeof b === 'number') return a < b;
+    // Two texts (IPv6) compare as they are: String() of a string is still a builtin call per lookup.
+    if (typeof a === 'string' && typeof b === 'string') return a < b;
     return String(a) < String(b);
   }
   return aPort <= bPort;
