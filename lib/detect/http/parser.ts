@@ -25,6 +25,7 @@
  * kept byte is reported through `charge` so the reassembler's memory cap
  * covers it.
  */
+import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 import type { BufferName } from '../payload/inspection';
 import { normaliseUri } from './uri';

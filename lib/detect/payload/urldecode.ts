@@ -5,6 +5,8 @@
  * from, so evidence can point into the original payload.
  */
 
+import { Buffer } from 'node:buffer';
+
 const HEX_VALUE = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i;
 for (let i = 0; i < 6; i++) {

@@ -31,6 +31,7 @@
  * plus its held and context bytes; 1,000,000 half-open connections through
  * the default caps (100,000 connections, 64 MiB) peak at 130 MiB RSS.
  */
+import { Buffer } from 'node:buffer';
 import type { Packet } from '../../packet/types';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, flagBitsOf } from '../../packet/tcp-flags';
 import { BoundedTable } from '../table';
