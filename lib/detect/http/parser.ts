@@ -25,6 +25,7 @@
  * kept byte is reported through `charge` so the reassembler's memory cap
  * covers it.
  */
+import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 import type { BufferName } from '../payload/inspection';
 import { normaliseUri } from './uri';
@@ -391,7 +392,7 @@ export class HttpDirection {
     // A new message: its own unit.
     this.cur = null;
     this.dropContext();
-    let eol = block.indexOf(LF);
+    let eol = block.indexOf(LF, 0);
     if (eol < 0) eol = block.length;
     const first = block.toString('latin1', 0, eol).replace(/\r$/, '');
     const headers = block.subarray(Math.min(block.length, eol + 1));

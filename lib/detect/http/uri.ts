@@ -28,7 +28,7 @@ function resolvePath(path: string): string {
 }
 
 export function normaliseUri(raw: Buffer): Buffer {
-  const q = raw.indexOf(0x3f);
+  const q = raw.indexOf(0x3f, 0);
   const path = decoded(q < 0 ? raw : raw.subarray(0, q)).toString('latin1');
   const resolved = path.includes('/.') || path.includes('//') ? resolvePath(path) : path;
   if (q < 0) return Buffer.from(resolved, 'latin1');

@@ -281,8 +281,9 @@ export class PayloadDetector {
       let hits: PayloadHit[] | null = null;
       let sigHits: SignatureHit[] | null = null;
       let dropHit = false;
+      const payloadOnly = streams.isPayloadOnly(units);
       for (let u = 0; u < units.length; u++) {
-        const found = matcher.matchUnit(units[u]);
+        const found = payloadOnly ? matcher.matchPayloadUnit(units[u]) : matcher.matchUnit(units[u]);
         if (found.length === 0) continue;
         hits = hits === null ? (found as PayloadHit[]) : hits.concat(found);
         dropHit ||= found.some((h) => h.rule.action === 'drop');

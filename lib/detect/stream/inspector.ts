@@ -66,6 +66,15 @@ export class StreamInspector {
     this.reassembler.clear();
   }
 
+  /**
+   * Whether `units` (as `inspect` returned them) is the one unit of a packet
+   * inspected alone (UDP, ICMP …), whose only buffer is `pkt_data`: the JSON
+   * matcher then reads only the fields that match raw bytes.
+   */
+  isPayloadOnly(units: readonly Inspection[]): boolean {
+    return units === this.packetUnits;
+  }
+
   /** The units of one packet (shared array, valid until the next call). */
   inspect(p: Packet): readonly Inspection[] {
     this.lastFlow = null;

@@ -31,8 +31,9 @@
  * plus its held and context bytes; 1,000,000 half-open connections through
  * the default caps (100,000 connections, 64 MiB) peak at 130 MiB RSS.
  */
+import { Buffer } from 'node:buffer';
 import type { Packet } from '../../packet/types';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, flagBitsOf } from '../../packet/tcp-flags';
+import { flagBitsOf } from '../../packet/tcp-flags';
 import { BoundedTable } from '../table';
 import { addrKey, connHigh, pairLow, type AddrKey } from '../keys';
 import type { FlowContext } from '../payload/inspection';
@@ -66,6 +67,19 @@ export interface ReassemblyStats {
 interface Held {
   seq: number;
   data: Buffer;
+}
+
+/**
+ * TCP's flag bits (tcp-flags.ts's TCP_FIN …, fixed by the protocol) as
+ * literals: an imported constant is a load from that module's exports
+ * object, with its checks, at each of the ten or so uses per segment that
+ * is looked up.
+ */
+const enum Flag {
+  FIN = 0x01,
+  SYN = 0x02,
+  RST = 0x04,
+  ACK = 0x10,
 }
 
 /** Signed distance from sequence number b to a (modulo 2^32). */
@@ -192,6 +206,8 @@ export interface Delivery {
 export function lowFirst(a: AddrKey, aPort: number, b: AddrKey, bPort: number): boolean {
   if (a !== b) {
     if (typeof a === 'number' && typeof b === 'number') return a < b;
+    // Two texts (IPv6) compare as they are: String() of a string is still a builtin call per lookup.
+    if (typeof a === 'string' && typeof b === 'string') return a < b;
     return String(a) < String(b);
   }
   return aPort <= bPort;
@@ -246,8 +262,8 @@ export class Reassembler {
     const payload = p.payload;
     const hasData = payload !== undefined && payload !== null && payload.length > 0;
     // Pure ACKs change nothing a signature sees, and a bare SYN creates nothing: no lookup for them.
-    if (!hasData && (bits & (TCP_SYN | TCP_FIN | TCP_RST)) === 0) return null;
-    if ((bits & (TCP_SYN | TCP_ACK)) === TCP_SYN) return null;
+    if (!hasData && (bits & (Flag.SYN | Flag.FIN | Flag.RST)) === 0) return null;
+    if ((bits & (Flag.SYN | Flag.ACK)) === Flag.SYN) return null;
     const ts = p.ts;
     if (ts - this.expiredBefore >= 1000) this.expire(ts);
     const s = p.src4 !== undefined ? p.src4 : addrKey(p.src);
@@ -257,8 +273,8 @@ export class Reassembler {
     const key2 = srcLow ? pairLow(s, d, p.dport) : pairLow(d, s, p.sport);
     let conn = this.table.touchExisting(key, ts, key2);
     if (conn === undefined) {
-      if ((bits & TCP_RST) !== 0) return null;
-      const syn = (bits & TCP_SYN) !== 0;
+      if ((bits & Flag.RST) !== 0) return null;
+      const syn = (bits & Flag.SYN) !== 0;
       if (!syn && !hasData) return null;
       // The sender of a SYN-ACK is the server; midstream, the client is the side on the higher port.
       const srcIsClient = syn ? false : p.sport > p.dport || (p.sport === p.dport && srcLow);
@@ -276,12 +292,12 @@ export class Reassembler {
     out.gap = false;
     out.closed = false;
 
-    if ((bits & TCP_SYN) !== 0) {
+    if ((bits & Flag.SYN) !== 0) {
       if (!dir.synced) {
         dir.next = (p.seq + 1) >>> 0;
         dir.synced = true;
       }
-      if ((bits & TCP_ACK) !== 0 && !fromClient) {
+      if ((bits & Flag.ACK) !== 0 && !fromClient) {
         conn.synAck = true;
         const other = conn.toServer;
         if (!other.synced && p.ack !== undefined) {
@@ -293,13 +309,13 @@ export class Reassembler {
     }
     // The client's data after a SYN-ACK: the handshake completed (its bare ACK is not looked up).
     if (fromClient && conn.synAck) conn.established = true;
-    if ((bits & TCP_RST) !== 0) {
+    if ((bits & Flag.RST) !== 0) {
       this.close(conn);
       out.closed = true;
       return out;
     }
     if (hasData) this.accept(conn, dir, p.seq, payload);
-    if ((bits & TCP_FIN) !== 0 && dir.finSeq < 0) {
+    if ((bits & Flag.FIN) !== 0 && dir.finSeq < 0) {
       if (!dir.synced) {
         dir.next = p.seq;
         dir.synced = true;
