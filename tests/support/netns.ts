@@ -3,7 +3,7 @@
  * afterwards even when the test fails. Every name carries a per-run tag so
  * parallel runs cannot collide.
  */
-import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 
@@ -65,6 +65,11 @@ export class Netns {
     return child;
   }
 
+  /** Kill what was started in the namespace at once (process exit: nothing can be awaited). */
+  killChildrenNow(): void {
+    for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
   async killChildren(): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const child of this.children) {
@@ -80,6 +85,38 @@ export class Netns {
 }
 
 /**
+ * Namespaces created and not yet deleted. A test killed before its cleanup
+ * ran (a timeout, Ctrl-C) would leave them behind, so they are deleted when
+ * the process exits or is told to stop.
+ */
+const live = new Set<Netns>();
+let watchingExit = false;
+
+function removeLeftovers(): void {
+  for (const ns of live) {
+    ns.killChildrenNow();
+    try {
+      execFileSync('ip', ['netns', 'del', ns.name], { stdio: 'ignore', timeout: 5000 });
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+}
+
+function watchExit(): void {
+  if (watchingExit) return;
+  watchingExit = true;
+  process.once('exit', removeLeftovers);
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    process.once(signal, () => {
+      removeLeftovers();
+      process.exit(code);
+    });
+  }
+}
+
+/**
  * A set of namespaces joined by veth pairs. Create with `new Lab()`, add
  * hosts and links, and always `await lab.cleanup()` in a finally/after hook.
  */
@@ -91,8 +128,10 @@ export class Lab {
   /** Add a namespace; `role` becomes part of its name (e.g. 'atk', 'vic'). */
   async host(role: string): Promise<Netns> {
     const ns = new Netns(`ips-${role}-${this.tag}`);
+    watchExit();
     await run('ip', ['netns', 'add', ns.name]);
     this.hosts.push(ns);
+    live.add(ns);
     await ns.exec('ip', ['link', 'set', 'lo', 'up']);
     return ns;
   }
@@ -126,6 +165,7 @@ export class Lab {
       } catch {
         // already gone
       }
+      live.delete(ns);
     }
   }
 }
