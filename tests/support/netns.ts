@@ -44,6 +44,16 @@ export async function run(cmd: string, args: string[], opts: { timeoutMs?: numbe
   return execFileP(cmd, args, { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 });
 }
 
+/** SIGTERM to `child`, SIGKILL if it has not exited after `graceMs`; resolves once it is gone (at once if it already was). */
+export function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, graceMs);
+    child.once('exit', () => { clearTimeout(t); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
+
 export class Netns {
   readonly name: string;
   private readonly children = new Set<ChildProcess>();
@@ -71,16 +81,7 @@ export class Netns {
   }
 
   async killChildren(): Promise<void> {
-    const waits: Promise<void>[] = [];
-    for (const child of this.children) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      waits.push(new Promise<void>((resolve) => {
-        const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 2000);
-        child.once('exit', () => { clearTimeout(t); resolve(); });
-      }));
-      child.kill('SIGTERM');
-    }
-    await Promise.all(waits);
+    await Promise.all([...this.children].map((child) => stopChild(child)));
   }
 }
 

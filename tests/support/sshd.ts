@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { run, type Netns } from './netns';
+import { run, stopChild, type Netns } from './netns';
 
 export interface Sshd {
   host: string;
@@ -45,13 +45,7 @@ export async function startSshd(ns: Netns, host: string, port: number, opts: Ssh
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-sshd-'));
   let sshd: ChildProcess | undefined;
   const stop = async (): Promise<void> => {
-    if (sshd && sshd.exitCode === null && sshd.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { sshd?.kill('SIGKILL'); resolve(); }, 2000);
-        sshd!.once('exit', () => { clearTimeout(t); resolve(); });
-        sshd!.kill('SIGTERM');
-      });
-    }
+    if (sshd) await stopChild(sshd);
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -90,9 +84,10 @@ export async function startSshd(ns: Netns, host: string, port: number, opts: Ssh
       'LogLevel ERROR',
       '',
     ].join('\n'));
-    const bind = ['passwd', 'shadow', 'group'].map((f) => `mount --bind ${path.join(dir, f)} /etc/${f}`).join(' && ');
     // /run/sshd is sshd's privilege-separation directory (the package's service creates it at start).
-    sshd = ns.spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mkdir -p -m 0755 /run/sshd && ${bind} && exec /usr/sbin/sshd -D -e -f ${config}`]);
+    // A fixed script; the paths go in as its arguments, never into its text.
+    const script = 'mkdir -p -m 0755 /run/sshd && mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/shadow && mount --bind "$3" /etc/group && exec /usr/sbin/sshd -D -e -f "$4"';
+    sshd = ns.spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...['passwd', 'shadow', 'group'].map((f) => path.join(dir, f)), config]);
     let err = '';
     sshd.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
     const deadline = Date.now() + 10_000;
