@@ -109,14 +109,14 @@ function where(eq: [string, SqlValue | undefined][], col: string, from?: number,
 }
 
 /** The alert columns ip-reputation and GeoIP fill (schema 7), named as the Alert's fields. */
-export const REPUTATION_COLUMNS = `list, list_category AS listCategory, list_entry AS listEntry, direction, device, device_mac AS deviceMac,
+const REPUTATION_COLUMNS = `list, list_category AS listCategory, list_entry AS listEntry, direction, device, device_mac AS deviceMac,
                 device_vendor AS deviceVendor, country, asn, as_org AS asOrg`;
 
 /** The alert columns rule-language rules and flow-classify fill (schema 8), named as the Alert's fields; `references` is decoded by alertRows. */
-export const RULE_ML_COLUMNS = `gid, rev, classtype, refs AS "references", ml_class AS mlClass, probability`;
+const RULE_ML_COLUMNS = `gid, rev, classtype, refs AS "references", ml_class AS mlClass, probability`;
 
 /** Stored alert rows as the dashboards read them: the time as ISO text, the references (JSON text in `refs`) as an array. */
-export function alertRows(rows: Record<string, SqlValue>[]): Record<string, unknown>[] {
+function alertRows(rows: Record<string, SqlValue>[]): Record<string, unknown>[] {
   return rows.map((r) => ({ time: iso(r.ts), ...r, references: decodeList(r.references) }));
 }
 
