@@ -1,5 +1,4 @@
-import { hashKey, type BoundedTable } from './table';
-import type { AddrKey } from './keys';
+import { hashKey, type BoundedTable, type TableKey } from './table';
 
 /**
  * A fixed-size record of keys seen recently, for admitting a key into a
@@ -33,7 +32,7 @@ export class RepeatFilter {
   }
 
   /** The table's hash of a two-part key, never 0 (0 marks an empty cell). */
-  private static hash(key: AddrKey, key2: number): number {
+  private static hash(key: TableKey, key2: number): number {
     const h = hashKey(key, key2) >>> 0;
     return h === 0 ? 1 : h;
   }
@@ -47,7 +46,7 @@ export class RepeatFilter {
    * cleared: the caller admits it); otherwise records it at `ts` with
    * `datum` and returns false.
    */
-  repeat(key: AddrKey, ts: number, windowMs: number, datum = 0, key2 = 0): boolean {
+  repeat(key: TableKey, ts: number, windowMs: number, datum = 0, key2 = 0): boolean {
     const h = RepeatFilter.hash(key, key2);
     const c = this.cell(h);
     if (this.tags[c] === h && ts - this.times[c] <= windowMs) {
@@ -63,7 +62,7 @@ export class RepeatFilter {
   }
 
   /** Whether `key` is recorded at most `windowMs` before `ts`, without changing anything (sets lastTs/lastDatum). */
-  recent(key: AddrKey, ts: number, windowMs: number, key2 = 0): boolean {
+  recent(key: TableKey, ts: number, windowMs: number, key2 = 0): boolean {
     const h = RepeatFilter.hash(key, key2);
     const c = this.cell(h);
     if (this.tags[c] !== h || ts - this.times[c] > windowMs) return false;
@@ -73,7 +72,7 @@ export class RepeatFilter {
   }
 
   /** Forget `key` if recorded. */
-  forget(key: AddrKey, key2 = 0): void {
+  forget(key: TableKey, key2 = 0): void {
     const h = RepeatFilter.hash(key, key2);
     const c = this.cell(h);
     if (this.tags[c] === h) this.tags[c] = 0;
@@ -98,7 +97,7 @@ export class RepeatFilter {
  * entry; `seen.admitted` is then true and `seen.lastTs`/`seen.lastDatum`
  * describe the first sighting, for the caller to count it too.
  */
-export function admit<K extends AddrKey, V>(table: BoundedTable<K, V>, seen: RepeatFilter, key: K, ts: number, windowMs: number, datum = 0, key2 = 0): V | undefined {
+export function admit<K extends TableKey, V>(table: BoundedTable<K, V>, seen: RepeatFilter, key: K, ts: number, windowMs: number, datum = 0, key2 = 0): V | undefined {
   seen.admitted = false;
   if (table.size < table.cap) return table.touch(key, ts, key2);
   // Full: one lookup for a key it holds (no has() then touch()).

@@ -10,7 +10,7 @@ import { makeAlert, type AlertFields, type RuleInfo } from './alerts';
 import { Allowlist } from './allowlist';
 import { applySettings, settingsFromConfig, type Schema } from '../base/settings';
 import { Suppressor } from './suppress';
-import { BoundedTable } from './table';
+import { BoundedTable, type TableKey } from './table';
 import { dstKey, srcKey, type AddrKey } from './keys';
 
 /** Settings every detector has. */
@@ -222,7 +222,7 @@ export abstract class Detector<S extends BaseSettings> {
    * scan detectors allocated per packet on the bench capture (flood 211
    * bytes a packet, scan 105).
    */
-  protected counted(info: RuleInfo, key: AddrKey, p: Packet, holdMs: number, dropSource = true, srcAt: 'src' | 'dst' = 'src', key2 = 0): boolean {
+  protected counted(info: RuleInfo, key: TableKey, p: Packet, holdMs: number, dropSource = true, srcAt: 'src' | 'dst' = 'src', key2 = 0): boolean {
     const src = srcAt === 'src' ? p.src : p.dst;
     if (src !== p.src && this.allow.size > 0 && this.allow.has(src)) return true; // report() ignores it
     if (!this.suppressor.absorb(info.rule, key, p.ts, key2)) return false;
@@ -241,7 +241,7 @@ export abstract class Detector<S extends BaseSettings> {
    * alert's `offender` follows from the rule (alerts.ts makeAlert). A source
    * on the allowlist never alerts or drops.
    */
-  protected report(info: RuleInfo, key: AddrKey, p: Packet, holdMs: number, describe: () => HitFields, dropSource = true, srcAt: 'src' | 'dst' = 'src', key2 = 0): void {
+  protected report(info: RuleInfo, key: TableKey, p: Packet, holdMs: number, describe: () => HitFields, dropSource = true, srcAt: 'src' | 'dst' = 'src', key2 = 0): void {
     const src = srcAt === 'src' ? p.src : p.dst;
     if (src !== p.src && this.allow.size > 0 && this.allow.has(src)) return;
     this.dropEffects(p, src, holdMs, dropSource, srcAt);
@@ -260,7 +260,7 @@ export abstract class Detector<S extends BaseSettings> {
   }
 
   /** A hit out of cooldown: its alert (the closure for the suppressor made here, not on every hit). */
-  private emit(info: RuleInfo, key: AddrKey, ts: number, describe: () => HitFields, action: AlertAction, key2: number): void {
+  private emit(info: RuleInfo, key: TableKey, ts: number, describe: () => HitFields, action: AlertAction, key2: number): void {
     const alert = this.suppressor.offer(info.rule, key, ts, (count) => makeAlert(info, { ...describe(), action, count, detector: this.name }), key2);
     if (alert !== null) {
       this.out.push(alert);

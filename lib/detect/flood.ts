@@ -42,7 +42,7 @@ import type { Schema } from '../base/settings';
 import { admit, RepeatFilter } from './admission';
 import { BoundedTable } from './table';
 import { KeyedCounter, WindowCounter } from './window';
-import { connHigh, dstKey, pairLow, srcKey, type AddrKey } from './keys';
+import { dstKey, srcKey, withPort, type AddrKey } from './keys';
 import { flagBitsOf, isOpeningSyn, TCP_ACK, TCP_RST, TCP_SYN } from '../packet/tcp-flags';
 
 export const FLOOD_RULES = defineRules({
@@ -138,7 +138,7 @@ export class FloodDetector extends Detector<FloodSettings> {
   private readonly synByDst = this.track(new KeyedCounter<AddrKey>(1).table);
   private readonly udpBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
   private readonly udpByDst = this.track(new KeyedCounter<AddrKey>(1).table);
-  /** Half-open connections by (src, sport, dst, dport) (keys.ts connHigh/pairLow); twice the cap, as one source opens many. */
+  /** Half-open connections by (src, sport, dst, dport) (keys.ts withPort); twice the cap, as one source opens many. */
   private readonly halfOpen = this.track(new BoundedTable<AddrKey, HalfOpen>(1, () => ({ ts: 0 }), 100, (h) => (h.ts = 0)), 2);
 
   /**
@@ -282,8 +282,8 @@ export class FloodDetector extends Detector<FloodSettings> {
     const port = p.dport ?? 0;
     if (syn) {
       // The connection's key, in two parts.
-      const c1 = connHigh(src, dst, p.sport ?? 0);
-      const c2 = pairLow(src, dst, port);
+      const c1 = withPort(src, p.sport ?? 0);
+      const c2 = withPort(dst, port);
       // A retransmitted SYN is the same half-open connection: counted once.
       if (this.halfOpen.get(c1, c2) !== undefined) return;
       let nSrc: number;
@@ -318,10 +318,10 @@ export class FloodDetector extends Detector<FloodSettings> {
     // Looked up only while the source has half-open connections counted to this port (or one pending), so data packets stay cheap.
     if ((bits & (TCP_ACK | TCP_SYN | TCP_RST)) === TCP_ACK) {
       const bySrc = this.synBySrc.get(src, port);
-      // Only then is the connection's key built (for IPv6 it is a string).
+      // Only then is the connection's key looked up.
       if (bySrc === undefined ? !this.synSeen.recent(src, p.ts, s.windowMs, port) : bySrc.value(p.ts, s.windowMs) <= 0) return;
-      const c1 = connHigh(src, dst, p.sport ?? 0);
-      const c2 = pairLow(src, dst, port);
+      const c1 = withPort(src, p.sport ?? 0);
+      const c2 = withPort(dst, port);
       const conn = bySrc === undefined ? undefined : this.halfOpen.get(c1, c2);
       let synTs: number;
       if (conn !== undefined) {

@@ -33,7 +33,7 @@ import { defineRules, packetFields, type PacketFields, type RuleInfo } from './a
 import { baseSchema, Detector, type BaseSettings } from './detector';
 import { withDefault, type Schema } from '../base/settings';
 import { KeyedCounter, KeyedDistinct } from './window';
-import { connHigh, dstKey, keyText, pairHigh, pairLow, protoCode, srcKey, type AddrKey } from './keys';
+import { dstKey, keyText, protoCode, srcKey, withPort, type AddrKey } from './keys';
 import { BoundedTable } from './table';
 import { flagBitsOf, isOpeningSyn, TCP_ACK, TCP_FIN, TCP_FLAG_TEXT, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../packet/tcp-flags';
 
@@ -160,22 +160,22 @@ function sweepLow(port: number, proto: string): number {
 
 export class ScanDetector extends Detector<ScanSettings> {
   // Keys are two-part (keys.ts): numbers for IPv4, no string built per packet.
-  /** Distinct ports per (src, dst): pairHigh(src, dst), pairLow(src, dst). */
+  /** Distinct ports per (src, dst): src, withPort(dst). */
   private readonly portsByPair = this.track(new KeyedDistinct<AddrKey, number>(1).table);
   /** Distinct unanswered targets (address keys) per (src, port, proto): src, sweepLow(port, proto). */
   private readonly hostsByPort = this.track(new KeyedDistinct<AddrKey, AddrKey>(1).table);
-  /** New connections per (src, dst, port) on brute-force ports: pairHigh(src, dst), pairLow(src, dst, port). */
+  /** New connections per (src, dst, port) on brute-force ports: src, withPort(dst, port). */
   private readonly attempts = this.track(new KeyedCounter<AddrKey>(1).table);
-  /** Distinct failure answers per prober: target key × 65536 + port for IPv4, 'target|port' otherwise. */
-  private readonly failed = this.track(new KeyedDistinct<AddrKey, number | string>(1).table);
+  /** Distinct failure answers (withPort(target, port)) per prober. */
+  private readonly failed = this.track(new KeyedDistinct<AddrKey, number>(1).table);
   /**
-   * Known TCP connections (seen with ACK), by the client's side: connHigh(client, server, client port),
-   * pairLow(client, server, server port). Twice the cap, as one host opens many (as the flood detector's half-open table).
+   * Known TCP connections (seen with ACK), by the client's side: withPort(client, client port),
+   * withPort(server, server port). Twice the cap, as one host opens many (as the flood detector's half-open table).
    */
   private readonly conns = this.track(new BoundedTable<AddrKey, true>(1, () => true, 100), 2);
   /** Connections seen once while `conns` was full (admission.ts). */
   private readonly connSeen = new RepeatFilter();
-  /** Distinct other IP protocols per (src, dst): pairHigh(src, dst), pairLow(src, dst). */
+  /** Distinct other IP protocols per (src, dst): src, withPort(dst). */
   private readonly protocolsByPair = this.track(new KeyedDistinct<AddrKey, number>(1).table);
   /** Malformed packets per source. */
   private readonly malformedBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
@@ -240,8 +240,8 @@ export class ScanDetector extends Detector<ScanSettings> {
   private midway(p: Packet): void {
     const src = srcKey(p);
     const dst = dstKey(p);
-    const c1 = connHigh(src, dst, p.sport ?? 0);
-    const c2 = pairLow(src, dst, p.dport ?? 0);
+    const c1 = withPort(src, p.sport ?? 0);
+    const c2 = withPort(dst, p.dport ?? 0);
     if (this.conns.touchExisting(c1, p.ts, c2) !== undefined) return;
     admit(this.conns, this.connSeen, c1, p.ts, this.windowMs, 0, c2);
     this.vertical(p, p.dport ?? 0, src);
@@ -254,8 +254,8 @@ export class ScanDetector extends Detector<ScanSettings> {
     const windowMs = this.windowMs;
     const src = srcKey(p);
     const dst = dstKey(p);
-    const k1 = pairHigh(src, dst);
-    const k2 = pairLow(src, dst);
+    const k1 = src;
+    const k2 = withPort(dst);
     const n = this.protocolsByPair.touch(k1, p.ts, k2).add(protocol, p.ts, windowMs, s.protocols + 1);
     if (n > s.protocols) {
       this.report(SCAN_RULES.protocol, src, p, windowMs, () => ({
@@ -315,8 +315,8 @@ export class ScanDetector extends Detector<ScanSettings> {
     const windowMs = this.windowMs;
     if (s.verticalPorts > 0) {
       const dst = dstKey(p);
-      const k1 = pairHigh(src, dst);
-      const k2 = pairLow(src, dst);
+      const k1 = src;
+      const k2 = withPort(dst);
       const ports = admit(this.portsByPair, this.pairSeen, k1, p.ts, windowMs, port, k2);
       // Admitted on its second sighting: the first sighting's port counts too.
       if (ports !== undefined && this.pairSeen.admitted) ports.add(this.pairSeen.lastDatum, this.pairSeen.lastTs, windowMs, s.verticalPorts + 1);
@@ -368,8 +368,8 @@ export class ScanDetector extends Detector<ScanSettings> {
     const windowMs = this.windowMs;
     const src = srcKey(p);
     const dst = dstKey(p);
-    const k1 = pairHigh(src, dst);
-    const k2 = pairLow(src, dst, port);
+    const k1 = src;
+    const k2 = withPort(dst, port);
     const n = this.attempts.touch(k1, p.ts, k2).add(p.ts, windowMs);
     if (n > s.bruteForceAttempts) {
       this.report(SCAN_RULES.bruteForce, k1, p, windowMs, () => ({
@@ -396,7 +396,7 @@ export class ScanDetector extends Detector<ScanSettings> {
       if (p.proto === 'tcp' && !this.probed(prober, srcKey(p), sweepLow(p.sport ?? 0, p.proto), p.ts, windowMs)) return;
       const target = srcKey(p);
       const port = p.proto === 'tcp' ? p.sport ?? 0 : quotedPort(p);
-      const n = this.failed.touch(prober, p.ts).add(typeof target === 'number' ? target * 65536 + port : `${target}|${port}`, p.ts, windowMs, s.failures + 1);
+      const n = this.failed.touch(prober, p.ts).add(withPort(target, port), p.ts, windowMs, s.failures + 1);
       if (n > s.failures) {
         this.report(SCAN_RULES.failures, prober, p, windowMs, () => ({
           ts: p.ts,
@@ -429,8 +429,8 @@ export class ScanDetector extends Detector<ScanSettings> {
 
   /** Whether `prober` has pair state with `target` or sweep state on `sweepKey2`, or was seen once while that table was full. */
   private probed(prober: AddrKey, target: AddrKey, sweepKey2: number, ts: number, windowMs: number): boolean {
-    const p1 = pairHigh(prober, target);
-    const p2 = pairLow(prober, target);
+    const p1 = prober;
+    const p2 = withPort(target);
     return this.portsByPair.has(p1, p2) || this.hostsByPort.has(prober, sweepKey2)
       || this.pairSeen.recent(p1, ts, windowMs, p2) || this.sweepSeen.recent(prober, ts, windowMs, sweepKey2);
   }

@@ -5,8 +5,7 @@
  * (`flush`), so a flood gives one alert per cooldown with the true total.
  */
 import type { Alert } from './alert';
-import { BoundedTable } from './table';
-import type { AddrKey } from './keys';
+import { BoundedTable, type TableKey } from './table';
 
 interface Cooldown {
   /** Packet time the cooldown ends. */
@@ -36,7 +35,7 @@ class RuleCooldowns {
   memoStr: string | undefined = undefined;
   memoKey2 = 0;
 
-  constructor(readonly table: BoundedTable<AddrKey, Cooldown>) {}
+  constructor(readonly table: BoundedTable<TableKey, Cooldown>) {}
 
   forget(): void {
     this.memo = undefined;
@@ -86,14 +85,14 @@ export class Suppressor {
     let r = this.byRule.get(rule);
     if (r === undefined) {
       // reorderMs 0: the order must follow cooldown starts exactly for flush() to stop early.
-      r = new RuleCooldowns(new BoundedTable<AddrKey, Cooldown>(this.capacity, newCooldown, 0));
+      r = new RuleCooldowns(new BoundedTable<TableKey, Cooldown>(this.capacity, newCooldown, 0));
       this.byRule.set(rule, r);
     }
     return r;
   }
 
   /** A hit in a cooldown counted into the next alert, as `offer` would; false (nothing changed) when it is not in one. */
-  absorb(rule: string, key: AddrKey, ts: number, key2 = 0): boolean {
+  absorb(rule: string, key: TableKey, ts: number, key2 = 0): boolean {
     const r = this.byRule.get(rule);
     if (r === undefined) return false;
     let existing = r.memo;
@@ -123,7 +122,7 @@ export class Suppressor {
    * count includes the hits suppressed since the last one — or null when
    * suppressed.
    */
-  offer(rule: string, key: AddrKey, ts: number, make: (count: number) => Alert, key2 = 0): Alert | null {
+  offer(rule: string, key: TableKey, ts: number, make: (count: number) => Alert, key2 = 0): Alert | null {
     const r = this.rule(rule);
     r.forget();
     const table = r.table;

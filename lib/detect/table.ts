@@ -26,6 +26,9 @@
  * key, even one with the same text.
  */
 
+/** What a table is keyed on (the first key part): detectors use numbers (keys.ts); a string is hashed by its characters. */
+export type TableKey = number | string;
+
 const NIL = -1;
 /** Layout of BoundedTable's `cells`: CELL numbers per entry, at these offsets. */
 const CELL = 4;
@@ -62,7 +65,7 @@ export function hashKey(key: unknown, key2 = 0): number {
   return key2 === 0 ? h : (Math.imul(h, 31) + hashNumber(key2)) | 0;
 }
 
-export class BoundedTable<K extends number | string, V> {
+export class BoundedTable<K extends TableKey, V> {
   private capacity: number;
   /** Entry cells allocated (grows by doubling up to the cap). */
   private room = 0;

@@ -2,7 +2,7 @@
  * Windowed counters on packet time (`ts`), so a replayed capture counts the
  * same as the live traffic did.
  */
-import { BoundedTable } from './table';
+import { BoundedTable, type TableKey } from './table';
 
 /**
  * Count of events in the last `windowMs`, as a sliding window over two
@@ -175,7 +175,7 @@ export class DistinctCounter<T> {
 }
 
 /** Windowed counters per key, in a bounded table. */
-export class KeyedCounter<K extends number | string> {
+export class KeyedCounter<K extends TableKey> {
   readonly table: BoundedTable<K, WindowCounter>;
 
   constructor(cap: number) {
@@ -193,7 +193,7 @@ export class KeyedCounter<K extends number | string> {
 }
 
 /** Distinct-value counters per key, in a bounded table. */
-export class KeyedDistinct<K extends number | string, T> {
+export class KeyedDistinct<K extends TableKey, T> {
   readonly table: BoundedTable<K, DistinctCounter<T>>;
 
   constructor(cap: number) {

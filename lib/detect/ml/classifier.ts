@@ -25,7 +25,7 @@ import { defineRules, makeAlert, type RuleInfo } from '../alerts';
 import type { Packet } from '../../packet/types';
 import { defaultsOf, applySettings, type Schema } from '../../base/settings';
 import { BoundedTable } from '../table';
-import { addrKey, type AddrKey } from '../keys';
+import { addrKey, srcKey, type AddrKey } from '../keys';
 import { Suppressor } from '../suppress';
 import { featureValues, FLOW_FEATURES, type FlowRecord } from '../flow/features';
 import { flowKeyInto, type FlowKey } from '../flow/key';
@@ -316,7 +316,7 @@ export class FlowClassifier {
     if (this.settings.action !== 'drop' || (this.flows.size === 0 && this.sources.size === 0)) return 0;
     let dropped = 0;
     for (const p of packets) {
-      let hold = this.sources.size ? this.sources.get(p.src4 ?? p.src) : undefined;
+      let hold = this.sources.size ? this.sources.get(srcKey(p)) : undefined;
       if (hold === undefined && this.flows.size) {
         flowKeyInto(p, this.key);
         hold = this.flows.get(this.key.key, this.key.key2);

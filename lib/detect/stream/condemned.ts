@@ -15,7 +15,7 @@
  */
 import type { Packet } from '../../packet/types';
 import { BoundedTable } from '../table';
-import { addrKey, connHigh, pairLow, type AddrKey } from '../keys';
+import { dstKey, srcKey, withPort, type AddrKey } from '../keys';
 import { lowFirst } from './reassembly';
 
 export class CondemnedConnections {
@@ -77,14 +77,14 @@ export class CondemnedConnections {
   /** The connection key of a TCP packet into `key`/`key2`, the same for both directions (as the reassembler's); false for other packets. */
   private keyOf(p: Packet): boolean {
     if (p.proto !== 'tcp' || p.sport === undefined || p.dport === undefined) return false;
-    const s = p.src4 !== undefined ? p.src4 : addrKey(p.src);
-    const d = p.dst4 !== undefined ? p.dst4 : addrKey(p.dst);
+    const s = srcKey(p);
+    const d = dstKey(p);
     if (lowFirst(s, p.sport, d, p.dport)) {
-      this.key = connHigh(s, d, p.sport);
-      this.key2 = pairLow(s, d, p.dport);
+      this.key = withPort(s, p.sport);
+      this.key2 = withPort(d, p.dport);
     } else {
-      this.key = connHigh(d, s, p.dport);
-      this.key2 = pairLow(d, s, p.sport);
+      this.key = withPort(d, p.dport);
+      this.key2 = withPort(s, p.sport);
     }
     return true;
   }

@@ -35,7 +35,7 @@ import { Buffer } from 'node:buffer';
 import type { Packet } from '../../packet/types';
 import { flagBitsOf } from '../../packet/tcp-flags';
 import { BoundedTable } from '../table';
-import { addrKey, connHigh, pairLow, type AddrKey } from '../keys';
+import { dstKey, srcKey, withPort, type AddrKey } from '../keys';
 import type { FlowContext } from '../payload/inspection';
 
 export interface ReassemblySettings {
@@ -202,15 +202,9 @@ export interface Delivery {
   closed: boolean;
 }
 
-/** Compare two endpoints: addresses (numbers, or text), then ports. */
+/** Compare two endpoints: address keys (keys.ts), then ports. */
 export function lowFirst(a: AddrKey, aPort: number, b: AddrKey, bPort: number): boolean {
-  if (a !== b) {
-    if (typeof a === 'number' && typeof b === 'number') return a < b;
-    // Two texts (IPv6) compare as they are: String() of a string is still a builtin call per lookup.
-    if (typeof a === 'string' && typeof b === 'string') return a < b;
-    return String(a) < String(b);
-  }
-  return aPort <= bPort;
+  return a !== b ? a < b : aPort <= bPort;
 }
 
 export class Reassembler {
@@ -244,10 +238,10 @@ export class Reassembler {
   /** The connection of a packet, if tracked. */
   connectionOf(p: Packet): Connection | undefined {
     if (p.proto !== 'tcp' || p.sport === undefined || p.dport === undefined) return undefined;
-    const s = p.src4 !== undefined ? p.src4 : addrKey(p.src);
-    const d = p.dst4 !== undefined ? p.dst4 : addrKey(p.dst);
+    const s = srcKey(p);
+    const d = dstKey(p);
     const low = lowFirst(s, p.sport, d, p.dport);
-    return low ? this.table.get(connHigh(s, d, p.sport), pairLow(s, d, p.dport)) : this.table.get(connHigh(d, s, p.dport), pairLow(d, s, p.sport));
+    return low ? this.table.get(withPort(s, p.sport), withPort(d, p.dport)) : this.table.get(withPort(d, p.dport), withPort(s, p.sport));
   }
 
   /**
@@ -266,11 +260,11 @@ export class Reassembler {
     if ((bits & (Flag.SYN | Flag.ACK)) === Flag.SYN) return null;
     const ts = p.ts;
     if (ts - this.expiredBefore >= 1000) this.expire(ts);
-    const s = p.src4 !== undefined ? p.src4 : addrKey(p.src);
-    const d = p.dst4 !== undefined ? p.dst4 : addrKey(p.dst);
+    const s = srcKey(p);
+    const d = dstKey(p);
     const srcLow = lowFirst(s, p.sport, d, p.dport);
-    const key = srcLow ? connHigh(s, d, p.sport) : connHigh(d, s, p.dport);
-    const key2 = srcLow ? pairLow(s, d, p.dport) : pairLow(d, s, p.sport);
+    const key = srcLow ? withPort(s, p.sport) : withPort(d, p.dport);
+    const key2 = srcLow ? withPort(d, p.dport) : withPort(s, p.sport);
     let conn = this.table.touchExisting(key, ts, key2);
     if (conn === undefined) {
       if ((bits & Flag.RST) !== 0) return null;

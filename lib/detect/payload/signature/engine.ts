@@ -33,7 +33,7 @@
  *   when their buffers were new: once per message.
  */
 import { flagBitsOf } from '../../../packet/tcp-flags';
-import { addrKey, type AddrKey } from '../../keys';
+import { dstKey, srcKey, type AddrKey } from '../../keys';
 import { BoundedTable } from '../../table';
 import { AnchorAutomaton, type Anchor } from '../anchors';
 import { bufferAt, bufferIndex, type Inspection } from '../inspection';
@@ -375,7 +375,7 @@ export class SignatureEngine {
   /** threshold (limit, threshold, both) and detection_filter on packet time, as Suricata counts them. */
   private passesThreshold(i: number, t: ThresholdSpec, ins: Inspection): boolean {
     const p = ins.packet;
-    const key = t.track === 'by_src' ? (p.src4 ?? addrKey(p.src)) : (p.dst4 ?? addrKey(p.dst));
+    const key = t.track === 'by_src' ? srcKey(p) : dstKey(p);
     const st = this.thresholds.touch(key, p.ts, i + 1);
     // A new entry's start is NaN: no window yet.
     if (!(p.ts - st.start < t.seconds * 1000)) {
