@@ -33,8 +33,12 @@
  * links and the hash inside a 48-byte entry cell (as Int32Array view) with
  * the hash beside each index slot (D1/LL read misses -13% at 100 ms, but
  * +4% instructions, +70% LL write misses, and +9% LL read misses with the
- * coarse granularity); prev/next interleaved in one array (within 1%); the
- * hash beside each index slot alone (+8% LL read misses: twice the index).
+ * coarse granularity); prev/next interleaved in one array (+2% instructions
+ * at 100 ms, equal at 6 s); the hash beside each index slot alone (+2%
+ * instructions, +8% LL read misses: the index twice as large). With a
+ * 4 KB cache-thrashing read between operations (the rest of a packet's
+ * work), the cell layout at 6 s had 7% fewer LL read misses than this one
+ * but 19% more LL write misses and 2% more instructions: no net gain.
  *
  * A key has two parts: `key` (a number or a string) and an optional number
  * `key2` (default 0), so composite keys such as (source, target, port) need
