@@ -184,8 +184,26 @@ export class ScanDetector extends Detector<ScanSettings> {
   private readonly pairSeen = new RepeatFilter();
   private readonly sweepSeen = new RepeatFilter();
 
+  /** This detector's own tables, whose eviction order granularity follows the window (`followWindow`). */
+  private readonly windowTables = [this.portsByPair, this.hostsByPort, this.attempts, this.failed, this.conns, this.protocolsByPair, this.malformedBySrc];
+
   constructor(name: string, config: Record<string, unknown> = {}) {
     super(name, scanSchema, config);
+    this.followWindow();
+  }
+
+  /**
+   * Eviction order of the window tables exact to a tenth of the window
+   * (table.ts `reorderMs`; 6 s for the default 60 s) rather than 100 ms: an
+   * entry evicted up to a tenth of the window early loses little of what
+   * its rule counts over the window, and an entry is then moved to the end
+   * of the order at most once per 6 s, not on nearly every touch (on the
+   * mixed bench capture 1.2 of the 1.6 moves a packet, each a few cache
+   * misses). Nothing here ages entries out by their order (`expire`).
+   */
+  private followWindow(): void {
+    const reorderMs = this.windowMs / 10;
+    for (const t of this.windowTables) t.reorderMs = reorderMs;
   }
 
   protected override stateCleared(): void {
@@ -196,6 +214,7 @@ export class ScanDetector extends Detector<ScanSettings> {
 
   protected override settingsChanged(): void {
     this.bruteForcePorts = new Set<number>(this.settings.bruteForcePorts);
+    this.followWindow();
   }
 
   protected inspect(p: Packet): void {

@@ -8,6 +8,7 @@ import { echoPkt, pkt, tcpPkt, udpPkt } from '../../support/packets';
 import { decodePacket } from '../../../lib/packet/decode';
 import { LINKTYPE_RAW } from '../../../lib/packet/linktypes';
 import { ipv4, tcp } from '../../../bench/support/make-capture';
+import type { BoundedTable } from '../../../lib/detect/table';
 
 const ATK = '10.9.0.66';
 const VIC = '10.9.0.1';
@@ -169,6 +170,15 @@ test('eviction: a sweep from many sources keeps tables at the cap and counts evi
   d.process(packets);
   // two tables (ports per pair, hosts per port) each keep 100 of 5000 sources; SYNs do not enter the connection table
   assert.equal(d.stats.evictions, 2 * 4900);
+});
+
+test('the scan tables\' eviction order is exact to a tenth of the window, following settings changes', () => {
+  const d = new ScanDetector('sd');
+  const tables = (d as unknown as { windowTables: BoundedTable<number, unknown>[] }).windowTables;
+  assert.equal(tables.length, 7);
+  for (const t of tables) assert.equal(t.reorderMs, 6000);
+  d.configure({ windowS: 5 });
+  for (const t of tables) assert.equal(t.reorderMs, 500);
 });
 
 test('flag rules from bits agree with the letter rules for all 256 flag combinations', () => {

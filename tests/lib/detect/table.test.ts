@@ -146,3 +146,63 @@ test('BoundedTable touchExisting and cellOf/touchCell touch like touch does, and
   assert.equal(t.lastTouch('b'), 6);
   assert.deepEqual([...t.entries()].map(([k]) => k), [3, 1, 'b']);
 });
+
+test('BoundedTable with a reorder granularity: an entry moves to the end at most once per granularity, and the order matches a reference under random touches, inserts, deletes and evictions', () => {
+  let seed = 17;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  for (let round = 0; round < 100; round++) {
+    const cap = 1 + Math.floor(rnd() * 60);
+    const reorderMs = Math.floor(rnd() * 50);
+    const t = new BoundedTable<string | number, { v: number }>(cap, () => ({ v: 0 }), reorderMs);
+    // Reference: insertion order = eviction order; the value is the packet time of the last move (or insert).
+    const ref = new Map<string | number, number>();
+    const last = new Map<string | number, number>();
+    for (let ts = 1; ts <= 1500; ts++) {
+      const n = Math.floor(rnd() * cap * 1.5);
+      const key = rnd() < 0.3 ? `fd00::${n}` : n * 65536 + 7;
+      if (rnd() < 0.9) {
+        t.touch(key, ts);
+        const moved = ref.get(key);
+        if (moved === undefined) {
+          if (ref.size >= cap) {
+            const old = ref.keys().next().value as string | number;
+            ref.delete(old);
+            last.delete(old);
+          }
+          ref.set(key, ts);
+        } else if (ts - moved >= reorderMs) {
+          ref.delete(key);
+          ref.set(key, ts);
+        }
+        last.set(key, ts);
+      } else {
+        assert.equal(t.delete(key), ref.delete(key));
+        last.delete(key);
+      }
+    }
+    assert.deepEqual([...t.entries()].map(([k]) => k), [...ref.keys()]);
+    // Exact to within the granularity: every entry's last touch is less than reorderMs after its place in the order.
+    for (const [k, moved] of ref) {
+      assert.equal(t.lastTouch(k), last.get(k));
+      assert.ok((last.get(k) as number) - moved < Math.max(1, reorderMs));
+    }
+  }
+});
+
+test('BoundedTable reorderMs can be changed: later touches follow the new granularity; a bad value is refused', () => {
+  const t = new BoundedTable<number, number>(10, () => 0, 1000);
+  t.touch(1, 0);
+  t.touch(2, 1);
+  t.touch(1, 500); // within 1000 ms of its insert: stays first
+  assert.deepEqual([...t.entries()].map(([k]) => k), [1, 2]);
+  t.reorderMs = 100;
+  assert.equal(t.reorderMs, 100);
+  t.touch(1, 600);
+  assert.deepEqual([...t.entries()].map(([k]) => k), [2, 1]);
+  assert.throws(() => (t.reorderMs = -1), /finite number >= 0/);
+  assert.throws(() => (t.reorderMs = Number.NaN), /finite number >= 0/);
+  assert.equal(t.reorderMs, 100);
+});
