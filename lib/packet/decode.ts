@@ -108,8 +108,8 @@ export function macAt(d: Buffer, off: number): string {
 }
 
 /** `macAt` reading the address as two fields through the frame's DataView (see `frameView`). */
-function macAtView(dv: DataView, d: Buffer, off: number): string {
-  return macOf(d, off, dv.getUint16(off), dv.getInt32(off + 2));
+function macAtView(dv: FieldView, d: Buffer, off: number): string {
+  return macOf(d, off, u16(d, dv, off), i32(d, dv, off + 2));
 }
 
 /** MAC text of the 6 bytes at `off`, given as their first 2 (`hi`) and last 4 (`lo`). */
@@ -135,9 +135,23 @@ function macOf(d: Buffer, off: number, hi: number, lo: number): string {
  */
 const NO_PAYLOAD = Buffer.alloc(0);
 
+/**
+ * Payload views of frames in the chunk `frameView` was last made for are made by
+ * Node's own `Buffer.prototype.subarray` (so they are ordinary Buffers, same
+ * class and shape as any other) called on `viewBase`: a plain Uint8Array over
+ * the chunk's bytes whose `buffer` is an own data property. subarray reads
+ * `this.buffer`, which on a Buffer is V8's C++ getter (~60 instructions a
+ * packet on the mixed bench capture, through the runtime); here it is a field
+ * load. Same result either way (same ArrayBuffer, same byteOffset): were a
+ * Node version to call the getter directly, only the saving would go.
+ */
+const SUBARRAY = Buffer.prototype.subarray;
+let viewBase: Buffer = NO_PAYLOAD;
+
 /** Payload view data[start, end), or the shared empty buffer. */
 function view(data: Buffer, start: number, end: number): Buffer {
-  return start < end ? data.subarray(start, end) : NO_PAYLOAD;
+  if (start >= end) return NO_PAYLOAD;
+  return data === frameViewOf ? SUBARRAY.call(viewBase, start, end) : data.subarray(start, end);
 }
 
 const IP6_SLOTS = 256;
@@ -146,11 +160,11 @@ const ip6Keys = new Int32Array(IP6_SLOTS * 4);
 const ip6Text: string[] = new Array<string>(IP6_SLOTS).fill('::');
 
 /** IPv6 text of 16 bytes at `off`, from the cache when this address was seen lately. */
-function ipv6At(dv: DataView, d: Buffer, off: number): string {
-  const w0 = dv.getInt32(off);
-  const w1 = dv.getInt32(off + 4);
-  const w2 = dv.getInt32(off + 8);
-  const w3 = dv.getInt32(off + 12);
+function ipv6At(dv: FieldView, d: Buffer, off: number): string {
+  const w0 = i32(d, dv, off);
+  const w1 = i32(d, dv, off + 4);
+  const w2 = i32(d, dv, off + 8);
+  const w3 = i32(d, dv, off + 12);
   const h = w0 ^ w1 ^ w2 ^ w3;
   const slot = (h ^ (h >>> 8) ^ (h >>> 16) ^ (h >>> 24)) & (IP6_SLOTS - 1);
   const k = slot << 2;
@@ -165,21 +179,43 @@ function ipv6At(dv: DataView, d: Buffer, off: number): string {
 }
 
 /**
- * Multi-byte fields are read through a DataView over the frame's buffer: a 16- or
- * 32-bit field is then one bounds-checked load instead of two or four (each byte
- * load is ~7 instructions of optimized code). Capture chunks hold thousands of
- * frames, so the view is made once per chunk and reused while the same buffer
- * comes back (it holds that buffer, at most one read chunk, until the next one);
- * a buffer of one frame (live capture, NFQUEUE) gets its own. Every read is
- * behind the same length checks as before: a DataView read out of range would
- * throw, and none is.
+ * Multi-byte fields of frames read in place from a capture chunk (decodeFrame)
+ * are read through a DataView over the chunk: a 16- or 32-bit field is then one
+ * bounds-checked load instead of two or four byte loads of ~7 instructions each
+ * (reader + decoder: 2060 -> 1890 instructions a packet on the mixed bench
+ * capture). The view is made once per chunk and reused while the same buffer
+ * comes back (so it holds that buffer, at most one read chunk, until the next).
+ * A buffer of one frame (live capture, NFQUEUE: decodePacket, decodeIp) is read
+ * byte by byte as before (`null` view): making a DataView costs ~700
+ * instructions (a C++ constructor and the `buffer` getter), more than it saves
+ * on one frame. Every read is behind the same length checks either way: a
+ * DataView read out of range would throw, and none is.
  */
+type FieldView = DataView | null;
+
+function u16(d: Buffer, dv: FieldView, o: number): number {
+  return dv !== null ? dv.getUint16(o) : (d[o] << 8) | d[o + 1];
+}
+
+function i32(d: Buffer, dv: FieldView, o: number): number {
+  return dv !== null ? dv.getInt32(o) : (d[o] << 24) | (d[o + 1] << 16) | (d[o + 2] << 8) | d[o + 3];
+}
+
+function u32(d: Buffer, dv: FieldView, o: number): number {
+  return dv !== null ? dv.getUint32(o) : ((d[o] << 24) | (d[o + 1] << 16) | (d[o + 2] << 8) | d[o + 3]) >>> 0;
+}
+
 let frameViewOf: Buffer | undefined;
 let frameDv: DataView = new DataView(new ArrayBuffer(0));
 
+/** The DataView over `data`, made when `data` is not the buffer of the last call; `viewBase` goes with it. */
 function frameView(data: Buffer): DataView {
   if (data !== frameViewOf) {
-    frameDv = new DataView(data.buffer, data.byteOffset, data.length);
+    const ab = data.buffer;
+    frameDv = new DataView(ab, data.byteOffset, data.length);
+    const base = new Uint8Array(ab, data.byteOffset, data.length);
+    Object.defineProperty(base, 'buffer', { value: ab });
+    viewBase = base as Buffer;
     frameViewOf = data;
   }
   return frameDv;
@@ -247,7 +283,7 @@ function isEtherLike(arphrd: number): boolean {
  * @param iface    interface name, when known
  */
 export function decodePacket(data: Buffer, linktype: number, ts: number, len: number, iface?: string): Packet {
-  return frame(data, frameView(data), 0, data.length, linktype, ts, len, iface);
+  return frame(data, null, 0, data.length, linktype, ts, len, iface);
 }
 
 /**
@@ -260,8 +296,8 @@ export function decodeFrame(data: Buffer, start: number, caplen: number, linktyp
   return frame(data, frameView(data), start, caplen, linktype, ts, len, iface);
 }
 
-/** `decodeFrame`, with `dv` the DataView over all of `data`. */
-function frame(data: Buffer, dv: DataView, start: number, caplen: number, linktype: number, ts: number, len: number, iface: string | undefined): Packet {
+/** `decodeFrame`, with `dv` the DataView over all of `data` (or null: see FieldView). */
+function frame(data: Buffer, dv: FieldView, start: number, caplen: number, linktype: number, ts: number, len: number, iface: string | undefined): Packet {
   const p = newPacket(caplen, ts, len, iface);
   const n = caplen;
   const lim = start + caplen;
@@ -270,7 +306,7 @@ function frame(data: Buffer, dv: DataView, start: number, caplen: number, linkty
       if (n < 14) return truncated(p, 'Ethernet', n, 14);
       p.dstMac = macAtView(dv, data, start);
       p.srcMac = macAtView(dv, data, start + 6);
-      return decodeEthertype(p, data, dv, dv.getUint16(start + 12), start + 14, lim);
+      return decodeEthertype(p, data, dv, u16(data, dv, start + 12), start + 14, lim);
     }
     case LINKTYPE_RAW:
     case DLT_RAW_BSD:
@@ -318,7 +354,7 @@ function frame(data: Buffer, dv: DataView, start: number, caplen: number, linkty
 }
 
 /** The frame behind a radiotap or PPI header; a trailing FCS is not payload. */
-function decodeRadio(p: Packet, data: Buffer, dv: DataView, h: RadioHeader | string, start: number, lim: number): Packet {
+function decodeRadio(p: Packet, data: Buffer, dv: FieldView, h: RadioHeader | string, start: number, lim: number): Packet {
   if (typeof h === 'string') return stop(p, h);
   // The FCS is the last 4 bytes on the wire; a snaplen cut may have left it out already.
   const end = h.fcs ? Math.min(lim, start + p.len - 4) : lim;
@@ -330,7 +366,7 @@ function decodeRadio(p: Packet, data: Buffer, dv: DataView, h: RadioHeader | str
 }
 
 /** An 802.11 frame: SNAP data frames go on as Ethernet would; the rest flow as non-IP (see ./ieee80211). */
-function decodeWlan(p: Packet, data: Buffer, dv: DataView, start: number, lim: number): Packet {
+function decodeWlan(p: Packet, data: Buffer, dv: FieldView, start: number, lim: number): Packet {
   const f = wlanFrame(data, start, lim);
   if (typeof f === 'string') return stop(p, f);
   if (f.saOff >= 0) p.srcMac = macAt(data, f.saOff);
@@ -364,11 +400,11 @@ export function decodeRecord(r: FrameInChunk): Packet {
  * sockets, LINKTYPE_RAW). Same result as `decodePacket(data, LINKTYPE_RAW, …)`.
  */
 export function decodeIp(data: Buffer, ts: number, len: number = data.length, iface?: string): Packet {
-  return decodeIpAt(newPacket(data.length, ts, len, iface), data, frameView(data), 0, data.length);
+  return decodeIpAt(newPacket(data.length, ts, len, iface), data, null, 0, data.length);
 }
 
 /** `lim`: where the captured frame ends in `data` (here and below). */
-function decodeIpAt(p: Packet, data: Buffer, dv: DataView, off: number, lim: number): Packet {
+function decodeIpAt(p: Packet, data: Buffer, dv: FieldView, off: number, lim: number): Packet {
   if (off >= lim) return truncated(p, 'IP', 0, 20);
   const version = data[off] >> 4;
   if (version === 4) return decodeIpv4(p, data, dv, off, lim);
@@ -377,7 +413,7 @@ function decodeIpAt(p: Packet, data: Buffer, dv: DataView, off: number, lim: num
 }
 
 /** Ethertype at a link header's end; VLAN tags are walked for cooked captures too (libpcap re-inserts them there). */
-function decodeEthertype(p: Packet, data: Buffer, dv: DataView, type: number, off: number, lim: number): Packet {
+function decodeEthertype(p: Packet, data: Buffer, dv: FieldView, type: number, off: number, lim: number): Packet {
   let ethertype = type;
   let o = off;
   for (let tags = 0; ethertype === ETHERTYPE_VLAN || ethertype === ETHERTYPE_QINQ || ethertype === ETHERTYPE_QINQ_OLD; tags++) {
@@ -422,7 +458,7 @@ function decodeArp(p: Packet, data: Buffer, off: number, lim: number): Packet {
   return p;
 }
 
-function decodeIpv4(p: Packet, data: Buffer, dv: DataView, off: number, lim: number): Packet {
+function decodeIpv4(p: Packet, data: Buffer, dv: FieldView, off: number, lim: number): Packet {
   p.ip = 4;
   const avail = lim - off;
   if (avail < 20) return truncated(p, 'IPv4', avail, 20);
@@ -432,15 +468,15 @@ function decodeIpv4(p: Packet, data: Buffer, dv: DataView, off: number, lim: num
   p.ttl = data[off + 8];
   const protoNum = data[off + 9];
   p.proto = IP_PROTO_NAMES[protoNum];
-  const src4 = dv.getInt32(off + 12);
-  const dst4 = dv.getInt32(off + 16);
+  const src4 = i32(data, dv, off + 12);
+  const dst4 = i32(data, dv, off + 16);
   p.src4 = src4;
   p.dst4 = dst4;
   p.src = ipv4Text(src4);
   p.dst = ipv4Text(dst4);
   if (hlen < 20) return stop(p, `IPv4 header length ${hlen} < 20`);
   if (avail < hlen) return truncated(p, 'IPv4 (with options)', avail, hlen);
-  const total = dv.getUint16(off + 2);
+  const total = u16(data, dv, off + 2);
   // Total length 0 appears on captures of TSO/GSO super-packets: take what was captured.
   let end = lim;
   if (total !== 0) {
@@ -448,7 +484,7 @@ function decodeIpv4(p: Packet, data: Buffer, dv: DataView, off: number, lim: num
     // Shorter than the capture: the rest is link-layer padding (Ethernet trailer).
     if (off + total < end) end = off + total;
   }
-  const fragField = dv.getUint16(off + 6);
+  const fragField = u16(data, dv, off + 6);
   const fragOffset = (fragField & 0x1fff) << 3;
   const l4 = off + hlen;
   if (fragOffset !== 0) {
@@ -461,7 +497,7 @@ function decodeIpv4(p: Packet, data: Buffer, dv: DataView, off: number, lim: num
   return decodeL4(p, data, dv, protoNum, l4, end);
 }
 
-function decodeIpv6(p: Packet, data: Buffer, dv: DataView, off: number, lim: number): Packet {
+function decodeIpv6(p: Packet, data: Buffer, dv: FieldView, off: number, lim: number): Packet {
   p.ip = 6;
   const avail = lim - off;
   if (avail < 40) return truncated(p, 'IPv6', avail, 40);
@@ -469,7 +505,7 @@ function decodeIpv6(p: Packet, data: Buffer, dv: DataView, off: number, lim: num
   p.ttl = data[off + 7];
   p.src = ipv6At(dv, data, off + 8);
   p.dst = ipv6At(dv, data, off + 24);
-  const payloadLen = dv.getUint16(off + 4);
+  const payloadLen = u16(data, dv, off + 4);
   // Payload length 0 is a jumbogram (hop-by-hop option) or a GSO capture: take what was captured.
   let end = lim;
   if (payloadLen !== 0 && off + 40 + payloadLen < end) end = off + 40 + payloadLen;
@@ -541,12 +577,12 @@ function decodeIpv6(p: Packet, data: Buffer, dv: DataView, off: number, lim: num
 }
 
 /** TCP/UDP/ICMP/ICMPv6 header at `off`; the IP datagram ends at `end`. */
-function decodeL4(p: Packet, data: Buffer, dv: DataView, protoNum: number, off: number, end: number): Packet {
+function decodeL4(p: Packet, data: Buffer, dv: FieldView, protoNum: number, off: number, end: number): Packet {
   const avail = end - off;
   switch (protoNum) {
     case IPPROTO_TCP: {
       if (avail >= 4) {
-        const ports = dv.getUint32(off);
+        const ports = u32(data, dv, off);
         p.sport = ports >>> 16;
         p.dport = ports & 0xffff;
       }
@@ -554,26 +590,26 @@ function decodeL4(p: Packet, data: Buffer, dv: DataView, protoNum: number, off: 
         const bits = data[off + 13];
         p.flags = TCP_FLAGS[bits];
         p.flagBits = bits;
-        p.seq = dv.getUint32(off + 4);
-        p.ack = dv.getUint32(off + 8);
+        p.seq = u32(data, dv, off + 4);
+        p.ack = u32(data, dv, off + 8);
       }
       if (avail < 20) return truncated(p, 'TCP', avail, 20);
       const hlen = (data[off + 12] >> 4) << 2;
       if (hlen < 20) return stop(p, `TCP data offset ${hlen >> 2} < 5 (header length ${hlen} < 20)`);
       if (avail < hlen) return stop(p, `TCP header length ${hlen} runs past the captured bytes (${avail} left)`);
       p.l4HeaderLen = hlen;
-      p.window = dv.getUint16(off + 14);
+      p.window = u16(data, dv, off + 14);
       p.payload = view(data, off + hlen, end);
       return p;
     }
     case IPPROTO_UDP: {
       if (avail >= 4) {
-        const ports = dv.getUint32(off);
+        const ports = u32(data, dv, off);
         p.sport = ports >>> 16;
         p.dport = ports & 0xffff;
       }
       if (avail < 8) return truncated(p, 'UDP', avail, 8);
-      const udpLen = dv.getUint16(off + 4);
+      const udpLen = u16(data, dv, off + 4);
       // Trust the UDP length only when it is sane; 0 is used by jumbograms.
       const udpEnd = udpLen >= 8 && udpLen < avail ? off + udpLen : end;
       p.l4HeaderLen = 8;
