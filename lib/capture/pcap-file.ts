@@ -345,13 +345,16 @@ export class CaptureFileReader {
     const fracMs = this.tsFracMs;
     const snaplen = this.snaplen;
     const linktype = this.linktype;
+    // One DataView per chunk: a 32-bit field is one bounds-checked load (u32 makes four, ~30
+    // instructions more per field); four fields a record.
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
     let pos = start;
     for (;;) {
       if (end - pos < hdr) {
         if (end > pos) this.pending = { what: 'pcap record header', need: hdr };
         return pos;
       }
-      const caplen = u32(buf, pos + 8, le);
+      const caplen = dv.getUint32(pos + 8, le);
       if (caplen > MAX_CAPLEN || (snaplen > 0 && caplen > snaplen)) {
         const limit = caplen > MAX_CAPLEN ? `the ${MAX_CAPLEN}-byte limit` : `snaplen ${snaplen}`;
         this.error = new CaptureError(`corrupt pcap record at byte ${base + pos}: captured length ${caplen} exceeds ${limit}`, base + pos);
@@ -361,9 +364,9 @@ export class CaptureFileReader {
         this.pending = { what: 'pcap record', need: hdr + caplen };
         return pos;
       }
-      const ts = u32(buf, pos, le) * 1000 + u32(buf, pos + 4, le) * fracMs;
+      const ts = dv.getUint32(pos, le) * 1000 + dv.getUint32(pos + 4, le) * fracMs;
       // an indexed store, not out.push(): optimized code called the generic push builtin for each record
-      out[out.length] = new CaptureRecord(ts, caplen, u32(buf, pos + 12, le), linktype, undefined, buf, pos + hdr);
+      out[out.length] = new CaptureRecord(ts, caplen, dv.getUint32(pos + 12, le), linktype, undefined, buf, pos + hdr);
       pos += hdr + caplen;
     }
   }
