@@ -159,7 +159,7 @@ function sweepLow(port: number, proto: string): number {
 }
 
 export class ScanDetector extends Detector<ScanSettings> {
-  // Keys are two-part (keys.ts): numbers for IPv4, no string built per packet.
+  // Keys are two-part numbers (keys.ts): no string built per packet.
   /** Distinct ports per (src, dst): src, withPort(dst). */
   private readonly portsByPair = this.track(new KeyedDistinct<AddrKey, number>(1).table);
   /** Distinct unanswered targets (address keys) per (src, port, proto): src, sweepLow(port, proto). */

@@ -26,21 +26,11 @@
  * value, and for a move the links of the entry and its two neighbours) is
  * likely a cache miss. On the mixed bench capture flood+scan make 2.9 M
  * table operations per 1 M packets, 1.63 M of them moves at 100 ms
- * everywhere; with scan-detect's tables at 6 s, 0.54 M. Replaying that
- * operation sequence under callgrind (D1 32 KB, LL 1 MB), per operation:
- * 597 -> 561 instructions, D1 read misses 4.01 -> 3.93, LL read misses
- * 1.32 -> 1.27; flood+scan themselves over the first 300 k packets (same
- * cache model, whole process): 278 fewer instructions, 1.7 fewer D1 and
- * 1.2 fewer LL read misses per packet. Layouts tried and not kept (no gain in that replay): the
- * links and the hash inside a 48-byte entry cell (as Int32Array view) with
- * the hash beside each index slot (D1/LL read misses -13% at 100 ms, but
- * +4% instructions, +70% LL write misses, and +9% LL read misses with the
- * coarse granularity); prev/next interleaved in one array (+2% instructions
- * at 100 ms, equal at 6 s); the hash beside each index slot alone (+2%
- * instructions, +8% LL read misses: the index twice as large). With a
- * 4 KB cache-thrashing read between operations (the rest of a packet's
- * work), the cell layout at 6 s had 7% fewer LL read misses than this one
- * but 19% more LL write misses and 2% more instructions: no net gain.
+ * everywhere and 0.54 M with scan-detect's tables at 6 s: per packet 278
+ * fewer instructions, 1.7 fewer L1 and 1.2 fewer last-level read misses
+ * (callgrind's cache model). Keeping the links and the hash inside each
+ * entry's cell instead measured no better: fewer read misses, but more
+ * write misses and instructions.
  *
  * A key has two parts: `key` (a number or a string) and an optional number
  * `key2` (default 0), so composite keys such as (source, target, port) need

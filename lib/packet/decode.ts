@@ -11,10 +11,9 @@
  * throws, decoding stops and `malformed` says why.
  *
  * Frames read in place from a capture chunk (decodeFrame, decodeRecord) have their
- * 16- and 32-bit fields read through a DataView made once per chunk (FieldView) and
- * their payload views made without the Buffer `buffer` getter (viewBase): decoding
- * the mixed bench capture costs about 215 instructions a packet less, ~1,500 ->
- * ~1,290 (callgrind).
+ * 16- and 32-bit fields read through a DataView made once per chunk (FieldView):
+ * decoding the mixed bench capture costs 130-170 instructions a packet less,
+ * ~1,540 -> ~1,410 (callgrind, 200,000 records decoded 2 and 4 times).
  */
 import type { Packet } from './types';
 import { formatIpv6At } from '../base/address';
@@ -141,23 +140,9 @@ function macOf(d: Buffer, off: number, hi: number, lo: number): string {
  */
 const NO_PAYLOAD = Buffer.alloc(0);
 
-/**
- * Payload views of frames in the chunk `frameView` was last made for are made by
- * Node's own `Buffer.prototype.subarray` (so they are ordinary Buffers, same
- * class and shape as any other) called on `viewBase`: a plain Uint8Array over
- * the chunk's bytes whose `buffer` is an own data property. subarray reads
- * `this.buffer`, which on a Buffer is V8's C++ getter (~60 instructions a
- * packet on the mixed bench capture, through the runtime); here it is a field
- * load. Same result either way (same ArrayBuffer, same byteOffset): were a
- * Node version to call the getter directly, only the saving would go.
- */
-const SUBARRAY = Buffer.prototype.subarray;
-let viewBase: Buffer = NO_PAYLOAD;
-
 /** Payload view data[start, end), or the shared empty buffer. */
 function view(data: Buffer, start: number, end: number): Buffer {
-  if (start >= end) return NO_PAYLOAD;
-  return data === frameViewOf ? SUBARRAY.call(viewBase, start, end) : data.subarray(start, end);
+  return start < end ? data.subarray(start, end) : NO_PAYLOAD;
 }
 
 const IP6_SLOTS = 256;
@@ -188,7 +173,7 @@ function ipv6At(dv: FieldView, d: Buffer, off: number): string {
  * Multi-byte fields of frames read in place from a capture chunk (decodeFrame)
  * are read through a DataView over the chunk: a 16- or 32-bit field is then one
  * bounds-checked load instead of two or four byte loads of ~7 instructions each
- * (most of the ~215 instructions a packet saved, see the header comment). The
+ * (the saving in the header comment). The
  * view is made once per chunk and reused while the same buffer
  * comes back (so it holds that buffer, at most one read chunk, until the next).
  * A buffer of one frame (live capture, NFQUEUE: decodePacket, decodeIp) is read
@@ -214,14 +199,10 @@ function u32(d: Buffer, dv: FieldView, o: number): number {
 let frameViewOf: Buffer | undefined;
 let frameDv: DataView = new DataView(new ArrayBuffer(0));
 
-/** The DataView over `data`, made when `data` is not the buffer of the last call; `viewBase` goes with it. */
+/** The DataView over `data`, made when `data` is not the buffer of the last call. */
 function frameView(data: Buffer): DataView {
   if (data !== frameViewOf) {
-    const ab = data.buffer;
-    frameDv = new DataView(ab, data.byteOffset, data.length);
-    const base = new Uint8Array(ab, data.byteOffset, data.length);
-    Object.defineProperty(base, 'buffer', { value: ab });
-    viewBase = base as Buffer;
+    frameDv = new DataView(data.buffer, data.byteOffset, data.length);
     frameViewOf = data;
   }
   return frameDv;
