@@ -161,13 +161,13 @@ function sweepLow(port: number, proto: string): number {
 export class ScanDetector extends Detector<ScanSettings> {
   // Keys are two-part numbers (keys.ts): no string built per packet.
   /** Distinct ports per (src, dst): src, withPort(dst). */
-  private readonly portsByPair = this.track(new KeyedDistinct<AddrKey, number>(1).table);
+  private readonly portsByPair = this.track(new KeyedDistinct<AddrKey>(1).table);
   /** Distinct unanswered targets (address keys) per (src, port, proto): src, sweepLow(port, proto). */
-  private readonly hostsByPort = this.track(new KeyedDistinct<AddrKey, AddrKey>(1).table);
+  private readonly hostsByPort = this.track(new KeyedDistinct<AddrKey>(1).table);
   /** New connections per (src, dst, port) on brute-force ports: src, withPort(dst, port). */
   private readonly attempts = this.track(new KeyedCounter<AddrKey>(1).table);
   /** Distinct failure answers (withPort(target, port)) per prober. */
-  private readonly failed = this.track(new KeyedDistinct<AddrKey, number>(1).table);
+  private readonly failed = this.track(new KeyedDistinct<AddrKey>(1).table);
   /**
    * Known TCP connections (seen with ACK), by the client's side: withPort(client, client port),
    * withPort(server, server port). Twice the cap, as one host opens many (as the flood detector's half-open table).
@@ -176,7 +176,7 @@ export class ScanDetector extends Detector<ScanSettings> {
   /** Connections seen once while `conns` was full (admission.ts). */
   private readonly connSeen = new RepeatFilter();
   /** Distinct other IP protocols per (src, dst): src, withPort(dst). */
-  private readonly protocolsByPair = this.track(new KeyedDistinct<AddrKey, number>(1).table);
+  private readonly protocolsByPair = this.track(new KeyedDistinct<AddrKey>(1).table);
   /** Malformed packets per source. */
   private readonly malformedBySrc = this.track(new KeyedCounter<AddrKey>(1).table);
   private bruteForcePorts = new Set<number>(this.settings.bruteForcePorts);
