@@ -82,20 +82,13 @@ export class WindowCounter {
  *
  * Values are numbers (every user keys on numbers: keys.ts), so they and
  * their times share one array of unboxed doubles, `cells`: the oldest time
- * at 0, then value and time of each value side by side. What a call costs
- * is cache misses on a cold counter (scan-detect adds to one for most UDP,
- * SYN and ICMP packets, on tables of thousands of keys): it read the
- * counter, the boxed heap number of its `oldest` field, and separate value
- * and time arrays, the value array of generic elements (cleared cells were
- * written `undefined`) with keys of 2^31 and above as boxed heap numbers
- * too. Now it reads the counter and the head of `cells` (the array object
- * and its elements, allocated together: the oldest time and the first
- * values in one or two cache lines). Flood+scan
- * over the first 300 k packets of the mixed bench capture, twice (callgrind,
- * D1 32 KB, LL 1 MB; 3 runs before, 4 after; full mark-compact GCs left out,
- * as their number varies from run to run), per packet: LL read misses 19.4
- * -> 18.0, D1 read misses 59.5 -> 57.9, instructions 7,548 -> 7,412 (the
- * runs after spread 7,281-7,529).
+ * at 0, then value and time of each value side by side. On a cold counter
+ * (scan-detect adds to one for most UDP, SYN and ICMP packets) a call then
+ * reads the counter and the head of `cells`, where it read the counter, a
+ * boxed `oldest`, and separate value and time arrays, the values boxed
+ * once a cleared cell had been written `undefined`. Flood+scan on the
+ * mixed bench capture (callgrind's cache model), per packet: last-level
+ * read misses 19.4 -> 18.0, L1 read misses 59.5 -> 57.9.
  */
 /** Shared empty cells of counters that never held anything (never written to). */
 const EMPTY: readonly number[] = Object.freeze([]);
