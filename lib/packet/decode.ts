@@ -94,7 +94,7 @@ const macText: string[] = new Array<string>(MAC_SLOTS).fill('00:00:00:00:00:00')
 
 /** The 4 bytes at `off` as a signed 32-bit integer, big-endian (Packet `src4`/`dst4`). */
 export function ipv4IntAt(d: Buffer, off: number): number {
-  return (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
+  return i32(d, null, off);
 }
 
 /** Dotted quad of an address given as `ipv4IntAt` returns it. */
@@ -109,16 +109,13 @@ export function ipv4Text(key: number): string {
 
 /** Lowercase 'aa:bb:cc:dd:ee:ff' of 6 bytes at `off`. */
 export function macAt(d: Buffer, off: number): string {
-  return macOf(d, off, (d[off] << 8) | d[off + 1], (d[off + 2] << 24) | (d[off + 3] << 16) | (d[off + 4] << 8) | d[off + 5]);
+  return macAtView(null, d, off);
 }
 
-/** `macAt` reading the address as two fields through the frame's DataView (see `frameView`). */
+/** `macAt` with the frame's DataView (see `frameView`), or null to read bytes. */
 function macAtView(dv: FieldView, d: Buffer, off: number): string {
-  return macOf(d, off, u16(d, dv, off), i32(d, dv, off + 2));
-}
-
-/** MAC text of the 6 bytes at `off`, given as their first 2 (`hi`) and last 4 (`lo`). */
-function macOf(d: Buffer, off: number, hi: number, lo: number): string {
+  const hi = u16(d, dv, off);
+  const lo = i32(d, dv, off + 2);
   const slot = (lo ^ (lo >>> 8) ^ (lo >>> 16) ^ hi) & (MAC_SLOTS - 1);
   if (macKeysLo[slot] === lo && macKeysHi[slot] === hi) return macText[slot];
   const a = d[off], b = d[off + 1], c = d[off + 2], e = d[off + 3], f = d[off + 4], g = d[off + 5];
