@@ -231,6 +231,12 @@ test('one device flooding from forged sources is named by its MAC; a MAC forward
   const gw = new FloodDetector('fd');
   const forwarded = run(gw, Array.from({ length: 300 }, (_, i) => fromMac(GW, tcpPkt(1000 + i * 3, `198.51.100.${i % 60}`, `192.168.1.${1 + (i % 200)}`, 40_000 + i, 1 + i, 'S'))));
   assert.deepEqual(forwarded.filter((x) => x.rule.endsWith('.mac')), []);
+  // Interleaved with a quiet device (one packet of each in turn): each MAC keeps its own count.
+  const mixed = new FloodDetector('fd', { icmpSrc: 0, icmpDst: 0, icmpNet: 0 });
+  const both = run(mixed, Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? fromMac(DEV, echoPkt(1000 + i, forged(i), VIC)) : fromMac(GW, echoPkt(1000 + i, ATK, VIC)))));
+  assert.deepEqual(both.map((a) => [a.rule, a.offender]), [['flood.icmp.mac', DEV]]);
+  // Raised at its 65th echo request (the first from more than 64 sources); with the other MAC's counted too it would say about 130.
+  assert.match(both[0].reason, /^65 ICMP echo requests from MAC /);
   // A device flooding from its own address: the per-source rule names the address; its MAC used one source.
   const own = new FloodDetector('fd');
   const plain = run(own, Array.from({ length: 200 }, (_, i) => fromMac(DEV, echoPkt(1000 + i, ATK, VIC))));
