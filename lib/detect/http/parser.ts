@@ -186,8 +186,8 @@ export class HttpDirection {
   private encoding: 'gzip' | 'deflate' | null = null;
   /** The chunk-size or trailer line being read. */
   private line = '';
-  /** The units of the current push (reused), and the one of the current message in it. */
-  private readonly units: HttpUnit[] = [];
+  /** The units of the current push, and the one of the current message in it. */
+  private units: HttpUnit[] = [];
   private cur: HttpUnit | null = null;
   /** The header fields of the current message while its body is still to come (owned copies, charged). */
   private context: HttpBuffers | null = null;
@@ -215,16 +215,30 @@ export class HttpDirection {
 
   /**
    * New in-order bytes of this direction. Returns a unit per message whose
-   * fields they completed, in order (an array reused by the next call;
-   * each unit's objects are fresh), or an empty array.
+   * fields they completed, in order, or an empty array. The fields are views
+   * of `data`; the parser keeps no reference to them (see `handOver`).
    */
   push(data: Buffer): readonly HttpUnit[] {
     this.units.length = 0;
     this.cur = null;
     let at = 0;
     while (at < data.length && this.state !== 'off') at = this.step(data, at);
+    return this.handOver();
+  }
+
+  /**
+   * This call's units, given up: a direction that receives nothing more (a
+   * request answered, a connection left idle) must not keep views of the
+   * caller's bytes, which from a capture file pin a whole read chunk each
+   * (with 9,000 connections on the mixed bench capture: every chunk of the
+   * file, 114 MB of a 102 MB file, until the connections were evicted).
+   */
+  private handOver(): readonly HttpUnit[] {
     this.cur = null;
-    return this.units.length === 0 ? NO_UNITS : this.units;
+    if (this.units.length === 0) return NO_UNITS;
+    const out = this.units;
+    this.units = [];
+    return out;
   }
 
   /** Bytes were lost before the next delivery: resynchronise on the next message start. */
@@ -242,8 +256,7 @@ export class HttpDirection {
     this.dropBuffer();
     this.dropContext();
     this.state = 'off';
-    this.cur = null;
-    return this.units.length === 0 ? NO_UNITS : this.units;
+    return this.handOver();
   }
 
   /** A field of the current message: into its unit of this push, made on the first field (with the message's earlier fields as context). */

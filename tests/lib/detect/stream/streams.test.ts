@@ -2,6 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { PayloadDetector } from '../../../../lib/detect/payload/detector';
 import type { Alert } from '../../../../lib/detect/alert';
 import { CLIENT, TcpPair } from '../../../support/tcp-packets';
@@ -142,6 +144,31 @@ describe('payload-match on TCP streams', () => {
     const a2 = det.process([...u.handshake(), u.c(0, uhead), ...segs]);
     assert.deepEqual(rules(a2), ['local.login-uri', 'sig:1:9200010']);
     assert.deepEqual(segs.map((p) => p.verdict), [undefined, undefined, undefined, 'drop']);
+  });
+
+  it('keeps no view of the bytes it inspected: open connections do not hold on to their capture chunks', async () => {
+    // A full collection on demand, so that what is still referenced is all that is left.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const det = new PayloadDetector('pm', { includeDefaults: true });
+    // As from a capture file: each request a view into a 256 KiB read chunk of its own, its connection left open.
+    const CHUNK = 256 * 1024;
+    const CONNECTIONS = 200;
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < CONNECTIONS; i++) {
+      const t = new TcpPair(40000 + i);
+      const request = `GET /page?id=${i} HTTP/1.1\r\nHost: shop.lan\r\n\r\n`;
+      const chunk = Buffer.alloc(CHUNK);
+      chunk.write(request, 1000, 'latin1');
+      det.process([...t.handshake(), t.c(0, chunk.subarray(1000, 1000 + request.length))]);
+    }
+    // Freed array buffers are released by a sweeper after the collection: a second one, a turn later, has them gone.
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const kept = process.memoryUsage().arrayBuffers - before;
+    assert.ok(kept < 4 * CHUNK, `${(kept / CHUNK).toFixed(0)} chunks of 256 KiB kept alive by ${CONNECTIONS} open connections`);
   });
 
   it('takes stream settings from the config and at runtime, refusing bad values', () => {
