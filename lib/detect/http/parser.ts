@@ -186,7 +186,7 @@ export class HttpDirection {
   private encoding: 'gzip' | 'deflate' | null = null;
   /** The chunk-size or trailer line being read. */
   private line = '';
-  /** The units of the current push, and the one of the current message in it. */
+  /** The units of the current push, and the one of the current message in it (both empty between calls: `handOver`). */
   private units: HttpUnit[] = [];
   private cur: HttpUnit | null = null;
   /** The header fields of the current message while its body is still to come (owned copies, charged). */
@@ -219,8 +219,6 @@ export class HttpDirection {
    * of `data`; the parser keeps no reference to them (see `handOver`).
    */
   push(data: Buffer): readonly HttpUnit[] {
-    this.units.length = 0;
-    this.cur = null;
     let at = 0;
     while (at < data.length && this.state !== 'off') at = this.step(data, at);
     return this.handOver();
@@ -250,8 +248,6 @@ export class HttpDirection {
 
   /** The connection ended: a body read until close is complete. Returns its unit as `push` does. */
   end(): readonly HttpUnit[] {
-    this.units.length = 0;
-    this.cur = null;
     if (this.state === 'until-close' || ((this.state === 'length' || this.state.startsWith('chunk')) && this.bufLen > 0)) this.finishBody();
     this.dropBuffer();
     this.dropContext();
