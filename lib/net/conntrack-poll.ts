@@ -226,26 +226,25 @@ export class ConntrackPoller {
   }
 
   /**
-   * The neighbour table is read every 5 s, and at once (at most every second)
-   * when a device it has no MAC for shows up: a device's first flows then
-   * carry its MAC, so an alert on them (ip-reputation's) names it. Each device
-   * triggers that early read once; one the table never lists (beyond a router,
-   * no ARP) waits for the 5 s reads like the others.
+   * The neighbour table is read every 5 s, and at once when a device it has
+   * no MAC for shows up: a device's first flows then carry its MAC, so an
+   * alert on them (ip-reputation's) names it. The early read is not held back
+   * by a recent read: that one may have come just before the device's first
+   * packet. Each device triggers it once, so there is at most one read per
+   * poll; one the table never lists (beyond a router, no ARP) waits for the
+   * 5 s reads like the others.
    */
   private async refreshNeighbours(result: PollResult, now: number): Promise<void> {
     const table = this.neighbours;
     if (!table) return;
-    const since = now - this.lastNeighbourRefresh;
     let early = false;
-    if (since > 1000) {
-      for (const d of result.devices) {
-        if (table.byIp(d.ip)?.mac || this.askedMac.has(d.ip)) continue;
-        if (this.askedMac.size >= 4096) this.askedMac.clear();
-        this.askedMac.add(d.ip);
-        early = true;
-      }
+    for (const d of result.devices) {
+      if (table.byIp(d.ip)?.mac || this.askedMac.has(d.ip)) continue;
+      if (this.askedMac.size >= 4096) this.askedMac.clear();
+      this.askedMac.add(d.ip);
+      early = true;
     }
-    if (since <= 5000 && !early) return;
+    if (now - this.lastNeighbourRefresh <= 5000 && !early) return;
     this.lastNeighbourRefresh = now;
     await table.refresh().catch((err: Error) => this.events.warn(`neighbour table: ${err.message}`));
   }

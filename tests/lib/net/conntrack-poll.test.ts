@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Lab, netnsUnavailable, routerWithDevice, toolMissing, type Netns } from '../../support/netns';
+import { Lab, netnsUnavailable, RASPBERRY_PI_MAC, routerWithDevice, toolMissing, type Netns } from '../../support/netns';
 import { until } from '../../support/wait';
 import { ConntrackPoller, conntrackPollSchema, type PollReport } from '../../../lib/net/conntrack-poll';
 import { defaultsOf } from '../../../lib/base/settings';
@@ -159,6 +159,27 @@ describe('ConntrackPoller in a router namespace (real kernel, real tool)', () =>
     assert.deepEqual(reportOf(raced).devices, [], 'the poll under way counted the old LAN');
     assert.deepEqual(reportOf(await send({ poll: true }, 'polled')).devices, [], 'the book of the old LAN was kept');
     assert.equal(c.of('error').length, 0);
+    c.send({ close: true });
+    assert.equal(await c.exited, 0);
+  });
+
+  test("a device's first report carries its MAC, even when the neighbour table was read a moment before its first packet", async (t) => {
+    if (skip) return t.skip(skip);
+    const c = start({ interval: 0, lan: '10.81.0.0/24', events: false });
+    await c.next((e) => e.event === 'started', 'the first poll');
+    // An address of the device's no earlier test used, so the router's neighbour table has no entry for it yet.
+    await d.exec('ip', ['addr', 'add', '10.81.0.7/24', 'dev', `v${lab.tag}0b`]);
+    const poll = async (): Promise<Event> => {
+      const from = c.events.length;
+      c.send({ poll: true });
+      await c.next((e) => e.event === 'polled', 'a poll', from);
+      return c.events.slice(from).find((e) => e.event === 'report')!;
+    };
+    // The first poll has just read the neighbour table; the device's first packets come well within a second of that.
+    await d.exec('ping', ['-c', '1', '-I', '10.81.0.7', '10.81.0.1']);
+    const first = await poll();
+    assert.ok(device(first, '10.81.0.7'), 'the new address is a device in the first poll after its ping');
+    assert.equal(device(first, '10.81.0.7')!.mac, RASPBERRY_PI_MAC);
     c.send({ close: true });
     assert.equal(await c.exited, 0);
   });
