@@ -11,11 +11,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { csvLine } from '../base/csv';
-import { TABLES, TABLE_NAMES, type TableName } from './records';
+import { alertOfRow, decodeList, TABLES, TABLE_NAMES, type TableName } from './records';
 import { eveAlert, eveFlow } from './eve';
 import type { Alert } from '../detect/alert';
 import type { FlowRecord } from '../net/types';
-import { decodeList } from './queries';
 import { finalize, prepare, stmtNext, type Db, type SqlValue } from './sqlite';
 
 export type ExportFormat = 'csv' | 'jsonl' | 'eve';
@@ -97,15 +96,11 @@ function eveOfRow(table: TableName, r: Row): object {
     };
     return eveFlow(flow, ctx, Number(r.ts));
   }
+  const f = alertOfRow(r) as Partial<Alert> & Pick<Alert, 'ts' | 'rule' | 'category' | 'severity'>;
+  // What a row written before a column existed (or by an older writer) lacks, as an alert would say it.
   const alert: Alert = {
-    ts: Number(r.ts), rule: String(r.rule), sid: Number(r.sid ?? 0), signature: String(r.signature ?? r.rule),
-    category: String(r.category) as Alert['category'], severity: String(r.severity) as Alert['severity'], action: r.action === 'drop' ? 'drop' : 'alert',
-    src: String(r.src ?? ''), dst: String(r.dst ?? ''), offender: opt(r.offender), proto: String(r.proto ?? ''), sport: opt(r.sport), dport: opt(r.dport),
-    srcMac: opt(r.src_mac), count: Number(r.count ?? 1), windowMs: Number(r.window_ms ?? 0), threshold: Number(r.threshold ?? 0),
-    reason: String(r.reason ?? ''), evidence: opt(r.evidence), detector: String(r.detector ?? ''),
-    list: opt(r.list), listCategory: opt(r.list_category), listEntry: opt(r.list_entry), direction: opt<string>(r.direction) as Alert['direction'],
-    device: opt(r.device), deviceMac: opt(r.device_mac), deviceVendor: opt(r.device_vendor), country: opt(r.country), asn: opt(r.asn), asOrg: opt(r.as_org),
-    gid: opt(r.gid), rev: opt(r.rev), classtype: opt(r.classtype), references: decodeList(r.refs) ?? undefined, mlClass: opt(r.ml_class), probability: opt(r.probability),
+    ...f, sid: f.sid ?? 0, signature: f.signature ?? f.rule, action: f.action === 'drop' ? 'drop' : 'alert', src: f.src ?? '', dst: f.dst ?? '',
+    proto: f.proto ?? '', count: f.count ?? 1, windowMs: f.windowMs ?? 0, threshold: f.threshold ?? 0, reason: f.reason ?? '', detector: f.detector ?? '',
   };
   return eveAlert(alert, ctx, opt<string>(r.uid));
 }

@@ -6,7 +6,7 @@
  *  - charts (ui_chart line): [{ series: [names], data: [[{ x, y }...] per series], labels: [''] }].
  */
 import { isValidIp } from '../base/cidr';
-import { checkSensorName } from './records';
+import { checkSensorName, decodeList, readAlertColumns } from './records';
 import { all, type Db, type SqlValue } from './sqlite';
 
 export interface ChartData {
@@ -108,27 +108,9 @@ function where(eq: [string, SqlValue | undefined][], col: string, from?: number,
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
-/** The alert columns ip-reputation and GeoIP fill (schema 7), named as the Alert's fields. */
-const REPUTATION_COLUMNS = `list, list_category AS listCategory, list_entry AS listEntry, direction, device, device_mac AS deviceMac,
-                device_vendor AS deviceVendor, country, asn, as_org AS asOrg`;
-
-/** The alert columns rule-language rules and flow-classify fill (schema 8), named as the Alert's fields; `references` is decoded by alertRows. */
-const RULE_ML_COLUMNS = `gid, rev, classtype, refs AS "references", ml_class AS mlClass, probability`;
-
 /** Stored alert rows as the dashboards read them: the time as ISO text, the references (JSON text in `refs`) as an array. */
 function alertRows(rows: Record<string, SqlValue>[]): Record<string, unknown>[] {
   return rows.map((r) => ({ time: iso(r.ts), ...r, references: decodeList(r.references) }));
-}
-
-/** A JSON array of strings from a text column; null when there is none (or the text is not one). */
-export function decodeList(v: unknown): string[] | null {
-  if (typeof v !== 'string') return null;
-  try {
-    const list = JSON.parse(v) as unknown;
-    return Array.isArray(list) ? list.map(String) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** deviceHistory without `ip`: how many of the busiest devices get a series. */
@@ -150,9 +132,7 @@ export const QUERIES: Record<QueryName, QueryDef> = {
         w.params.push(loggedTo);
       }
       const rows = await all<Record<string, SqlValue>>(db,
-        `SELECT id, ts, rule, sid, signature, category, severity, action, src, dst, proto, sport, dport, src_mac AS srcMac,
-                count, window_ms AS windowMs, threshold, reason, evidence, detector, offender, sensor, uid,
-                ${REPUTATION_COLUMNS}, ${RULE_ML_COLUMNS}
+        `SELECT id, ${readAlertColumns}
          FROM alerts ${w.sql} ORDER BY ts DESC LIMIT ?`, [...w.params, limit]);
       const payload = alertRows(rows);
       return { name: 'recentAlerts', payload, count: payload.length };

@@ -58,14 +58,77 @@ export function checkSensorName(v: unknown, where: string): string {
   return v;
 }
 
+/** An alerts column and the Alert field it holds: how the writer checks it, and the name readers give it back. */
+interface AlertColumn {
+  column: string;
+  /** The field in an alert message; null for what the writer adds itself (`logged`, `sensor`). */
+  field: string | null;
+  /** `list`: an array of strings, kept as JSON text. */
+  kind: 'text' | 'number' | 'list';
+  required?: true;
+}
+
+const col = (column: string, field: string | null, kind: AlertColumn['kind'] = 'text', required?: true): AlertColumn => ({ column, field, kind, ...(required ? { required } : {}) });
+
+/**
+ * The alerts table, in value order: the one place an Alert field is tied to
+ * its column. The writer (alertRow), the dashboards' query (readAlertColumns)
+ * and the EVE export (alertOfRow) all follow it.
+ */
+const ALERT_COLUMNS: readonly AlertColumn[] = [
+  col('ts', 'ts', 'number', true), col('logged', null, 'number'), col('rule', 'rule', 'text', true), col('sid', 'sid', 'number'),
+  col('signature', 'signature'), col('category', 'category', 'text', true), col('severity', 'severity', 'text', true), col('action', 'action'),
+  col('src', 'src', 'text', true), col('dst', 'dst'), col('proto', 'proto'), col('sport', 'sport', 'number'), col('dport', 'dport', 'number'),
+  col('src_mac', 'srcMac'), col('count', 'count', 'number'), col('window_ms', 'windowMs', 'number'), col('threshold', 'threshold', 'number'),
+  col('reason', 'reason'), col('evidence', 'evidence'), col('detector', 'detector'), col('offender', 'offender'), col('sensor', null),
+  // An alert's own id; read back as `uid`, since a row's `id` is its row number.
+  col('uid', 'id'),
+  // ip-reputation and GeoIP (schema 7)
+  col('list', 'list'), col('list_category', 'listCategory'), col('list_entry', 'listEntry'), col('direction', 'direction'), col('device', 'device'),
+  col('device_mac', 'deviceMac'), col('device_vendor', 'deviceVendor'), col('country', 'country'), col('asn', 'asn', 'number'), col('as_org', 'asOrg'),
+  // rule-language ids, classtype and references; flow-classify's class and probability (schema 8)
+  col('gid', 'gid', 'number'), col('rev', 'rev', 'number'), col('classtype', 'classtype'), col('refs', 'references', 'list'),
+  col('ml_class', 'mlClass'), col('probability', 'probability', 'number'),
+];
+
+/** The name a stored alert column is read back as: its Alert field, but `uid` stays (see ALERT_COLUMNS). */
+const readName = (c: AlertColumn): string => (c.column === 'uid' || c.field === null ? c.column : c.field);
+
+/** The SELECT list of every alerts column under the name readers use (as alertOfRow does), `logged` left out. */
+export const readAlertColumns = ALERT_COLUMNS.filter((c) => c.column !== 'logged')
+  .map((c) => (readName(c) === c.column ? c.column : `${c.column} AS "${readName(c)}"`)).join(', ');
+
+/**
+ * A stored alert row (columns by name) under the names readers use: null
+ * columns left out, the references as the array they are.
+ */
+export function alertOfRow(row: Record<string, SqlValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of ALERT_COLUMNS) {
+    const v = row[c.column];
+    if (v === null || v === undefined) continue;
+    out[readName(c)] = c.kind === 'list' ? decodeList(v) ?? undefined : v;
+  }
+  return out;
+}
+
+/** A JSON array of strings from a text column; null when there is none (or the text is not one). */
+export function decodeList(v: unknown): string[] | null {
+  if (typeof v !== 'string') return null;
+  try {
+    const list = JSON.parse(v) as unknown;
+    return Array.isArray(list) ? list.map(String) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Each table's columns in value order, and which of them hold numbers (the others hold text). */
 export const TABLES = {
   alert: {
     table: 'alerts',
-    columns: ['ts', 'logged', 'rule', 'sid', 'signature', 'category', 'severity', 'action', 'src', 'dst', 'proto', 'sport', 'dport', 'src_mac', 'count', 'window_ms', 'threshold', 'reason', 'evidence', 'detector', 'offender', 'sensor', 'uid',
-      'list', 'list_category', 'list_entry', 'direction', 'device', 'device_mac', 'device_vendor', 'country', 'asn', 'as_org',
-      'gid', 'rev', 'classtype', 'refs', 'ml_class', 'probability'],
-    numeric: ['ts', 'logged', 'sid', 'sport', 'dport', 'count', 'window_ms', 'threshold', 'asn', 'gid', 'rev', 'probability'],
+    columns: ALERT_COLUMNS.map((c) => c.column),
+    numeric: ALERT_COLUMNS.filter((c) => c.kind === 'number').map((c) => c.column),
   },
   device: {
     table: 'devices',
@@ -140,18 +203,11 @@ function strList(o: Obj, key: string, where: string): string | null {
 }
 
 export function alertRow(a: Obj, where: string, now: number, sensor: string | null = null): RowItem {
-  const values: SqlValue[] = [
-    num(a, 'ts', where, true), now, str(a, 'rule', where, true), num(a, 'sid', where), str(a, 'signature', where),
-    str(a, 'category', where, true), str(a, 'severity', where, true), str(a, 'action', where), str(a, 'src', where, true),
-    str(a, 'dst', where), str(a, 'proto', where), num(a, 'sport', where), num(a, 'dport', where), str(a, 'srcMac', where),
-    num(a, 'count', where), num(a, 'windowMs', where), num(a, 'threshold', where), str(a, 'reason', where),
-    str(a, 'evidence', where), str(a, 'detector', where), str(a, 'offender', where), sensor, str(a, 'id', where),
-    // ip-reputation and GeoIP (schema 7)
-    str(a, 'list', where), str(a, 'listCategory', where), str(a, 'listEntry', where), str(a, 'direction', where), str(a, 'device', where),
-    str(a, 'deviceMac', where), str(a, 'deviceVendor', where), str(a, 'country', where), num(a, 'asn', where), str(a, 'asOrg', where),
-    // rule-language ids, classtype and references; flow-classify's class and probability (schema 8)
-    num(a, 'gid', where), num(a, 'rev', where), str(a, 'classtype', where), strList(a, 'references', where), str(a, 'mlClass', where), num(a, 'probability', where),
-  ];
+  const values = ALERT_COLUMNS.map((c): SqlValue => {
+    if (c.field === null) return c.column === 'logged' ? now : sensor;
+    if (c.kind === 'list') return strList(a, c.field, where);
+    return c.kind === 'number' ? num(a, c.field, where, c.required) : str(a, c.field, where, c.required);
+  });
   return { kind: 'alert', values };
 }
 
