@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ATTACKERS, makeCapture, spoofedSyn } from './support/make-capture';
-import { measure, mib, report } from './support/measure';
+import { measure, memoryLatencyNs, mib, report } from './support/measure';
 import { readBatches, runChain as runChainIn } from './support/chain';
 import { FloodDetector } from '../lib/detect/flood';
 import { ScanDetector } from '../lib/detect/scan';
@@ -83,10 +83,12 @@ async function main(): Promise<void> {
     const detectors = hasPayloadMatch ? [floodNode, scanNode, payloadNode] : [floodNode, scanNode];
     if (!hasPayloadMatch) console.log('  (payload-match is not built: the chain below runs without it)');
     const names = detectors.map((d) => d.type).join(' → ');
+    console.log(`host memory: a random read takes ${memoryLatencyNs().toFixed(0)} ns (64 MiB pointer chase; the chain's rate moves against it)`);
     const r = await runChain(mixed, detectors, `pcap-in → ${names} → count (batch ${BATCH}), first run`);
     console.log(`  alerts: ${countRules(r.alerts)}`);
     // A Node-RED that has been running a while has its code compiled: the same flow, deployed afresh, once more.
     await runChain(mixed, detectors, `the same flow again in this process (code compiled, state fresh)`);
+    console.log(`host memory after the chain: ${memoryLatencyNs().toFixed(0)} ns a random read`);
     }
 
     if (ONLY === 'mixed' || ONLY === 'chain') return;

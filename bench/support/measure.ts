@@ -40,3 +40,33 @@ export function report(name: string, r: Run): void {
   console.log(`${name.padEnd(56)} ${r.packets.toLocaleString('en')} pkts  ${(r.wallMs / 1000).toFixed(2)} s  ${pps.toLocaleString('en')} pkts/s  `
     + `CPU ${(r.cpuMs / 1000).toFixed(2)} s (${perCpu.toLocaleString('en')} pkts/CPU-s)  RSS ${mib(r.startRss)} → peak ${mib(r.peakRss)}`);
 }
+
+/**
+ * The host's latency for a random memory read, in ns: a pointer chase over
+ * `bytes` (one read per 64-byte line, in a random cycle). The detector chain
+ * is bound by such reads (its tables miss the cache), and on a shared VM this
+ * latency moves from minute to minute, the chain's rate against it (figures
+ * in docs/performance.md), so a figure is printed with it.
+ */
+export function memoryLatencyNs(bytes = 64 << 20): number {
+  const n = bytes >>> 2;
+  const step = 16; // Int32 slots per 64-byte line
+  const lines = Math.floor(n / step);
+  const order = new Int32Array(lines);
+  for (let i = 0; i < lines; i++) order[i] = i * step;
+  for (let i = lines - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const next = new Int32Array(n);
+  for (let i = 0; i < lines; i++) next[order[i]] = order[(i + 1) % lines];
+  let p = 0;
+  for (let i = 0; i < 200_000; i++) p = next[p];
+  const reads = 3_000_000;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < reads; i++) p = next[p];
+  const ns = Number(process.hrtime.bigint() - t0) / reads;
+  return p < 0 ? -1 : ns; // p is used, so the chase is not optimised away
+}
