@@ -14,7 +14,7 @@ const files = fs.readdirSync(dir)
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
 const cpu = os.cpus()[0] ? os.cpus()[0].model : 'unknown cpu';
-console.log(`# node-red-contrib-ips benchmarks — ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+console.log(`# node-red-contrib-ips benchmarks — ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, NODE_OPTIONS ${process.env.NODE_OPTIONS ? `'${process.env.NODE_OPTIONS}'` : 'unset (Node defaults)'}`);
 let failed = 0;
 for (const f of files) {
   console.log(`\n## ${f.replace(/\.bench\.js$/, '')}`);

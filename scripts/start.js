@@ -15,6 +15,7 @@
 // IPS_RESET_FLOW=1 writes the flow again (do that when switching dashboards).
 'use strict';
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
 
@@ -25,6 +26,24 @@ const demoCapture = path.join(root, 'examples', 'captures', 'demo.pcap');
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 1880);
 const dashboardVersion = process.env.IPS_DASHBOARD || '2';
+
+/**
+ * V8 flags for reading captures fast (docs/performance.md, "Tuning Node for
+ * capture analysis"): a 32 MiB young generation instead of 16, so packets in
+ * flight are collected young rather than promoted; and on two cores or fewer
+ * one garbage-collector helper thread instead of four, which otherwise
+ * compete with the main thread. Added to NODE_OPTIONS (Node-RED renames its
+ * process, so that is where they can be seen); one already there is left as it is.
+ * (A router holding packets inline wants the opposite young generation: its
+ * service unit sets 2 MiB, docs/router.md.)
+ */
+function analysisFlags(nodeOptions) {
+  const flags = [];
+  if (!/--max-semi-space-size\b/.test(nodeOptions)) flags.push('--max-semi-space-size=32');
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  if (cores <= 2 && !/--v8-pool-size\b/.test(nodeOptions)) flags.push('--v8-pool-size=1');
+  return flags;
+}
 
 function fail(message) {
   console.error(`npm start: ${message}`);
@@ -191,7 +210,8 @@ if (creds.generatedPassword) {
 }
 
 // Shipped flows read their capture from IPS_CAPTURE; relative paths in flows (databases) land in the user dir.
-const childEnv = { ...process.env, IPS_CAPTURE: process.env.IPS_CAPTURE || demoCapture };
+const nodeOptions = [process.env.NODE_OPTIONS || '', ...analysisFlags(process.env.NODE_OPTIONS || '')].join(' ').trim();
+const childEnv = { ...process.env, IPS_CAPTURE: process.env.IPS_CAPTURE || demoCapture, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
 const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], { stdio: 'inherit', cwd: userDir, env: childEnv });
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => child.kill(signal));

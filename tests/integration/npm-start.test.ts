@@ -63,7 +63,7 @@ describe('npm start', () => {
     const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ips-start-'));
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, IPS_USER_DIR: userDir, PORT: String(port), IPS_ADMIN_PASSWORD: PASSWORD };
-    for (const name of ['HOST', 'IPS_CAPTURE', 'IPS_DB', 'IPS_RESET_FLOW']) delete env[name];
+    for (const name of ['HOST', 'IPS_CAPTURE', 'IPS_DB', 'IPS_RESET_FLOW', 'NODE_OPTIONS']) delete env[name];
     const child = spawn(process.execPath, [path.join(packageRoot, 'scripts', 'start.js')], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
@@ -75,6 +75,12 @@ describe('npm start', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       const base = `http://127.0.0.1:${port}`;
+
+      // Node-RED (start.js's child) runs with the V8 flags for reading captures fast (docs/performance.md).
+      const red = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0];
+      const nodeOptions = fs.readFileSync(`/proc/${red}/environ`, 'utf8').split('\0').find((v) => v.startsWith('NODE_OPTIONS=')) ?? '';
+      assert.match(nodeOptions, /[= ]--max-semi-space-size=32\b/);
+      assert.equal(/[= ]--v8-pool-size=1\b/.test(nodeOptions), os.availableParallelism() <= 2, nodeOptions);
 
       // Loopback only.
       const listening = execFileSync('ss', ['-ltnH'], { encoding: 'utf8' });
