@@ -32,8 +32,8 @@ const dashboardVersion = process.env.IPS_DASHBOARD || '2';
  * capture analysis"): a 32 MiB young generation instead of 16, so packets in
  * flight are collected young rather than promoted; and on two cores or fewer
  * one garbage-collector helper thread instead of four, which otherwise
- * compete with the main thread. Added to NODE_OPTIONS (Node-RED renames its
- * process, so that is where they can be seen); one already there is left as it is.
+ * compete with the main thread. Added to NODE_OPTIONS; a flag already there
+ * is left as it is.
  * (A router holding packets inline wants the opposite young generation: its
  * service unit sets 2 MiB, docs/router.md.)
  */
@@ -210,8 +210,9 @@ if (creds.generatedPassword) {
 }
 
 // Shipped flows read their capture from IPS_CAPTURE; relative paths in flows (databases) land in the user dir.
-const nodeOptions = [process.env.NODE_OPTIONS || '', ...analysisFlags(process.env.NODE_OPTIONS || '')].join(' ').trim();
-const childEnv = { ...process.env, IPS_CAPTURE: process.env.IPS_CAPTURE || demoCapture, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+const userNodeOptions = process.env.NODE_OPTIONS || '';
+const nodeOptions = [userNodeOptions, ...analysisFlags(userNodeOptions)].join(' ').trim();
+const childEnv = { ...process.env, IPS_CAPTURE: process.env.IPS_CAPTURE || demoCapture, NODE_OPTIONS: nodeOptions };
 const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], { stdio: 'inherit', cwd: userDir, env: childEnv });
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => child.kill(signal));
