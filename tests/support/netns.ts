@@ -176,14 +176,14 @@ export const RASPBERRY_PI_MAC = 'b8:27:eb:65:43:21';
 
 /**
  * A router and a device namespace on one /24: the router at `<net>.1`, the
- * device at `<net>.2` with a Raspberry Pi MAC. With `track`, a conntrack rule
+ * device at `<net>.2` with a Raspberry Pi MAC on `deviceIf`. With `track`, a conntrack rule
  * on the router's INPUT makes its kernel track the device's connections (what
  * conntrack-poll reads).
  */
-export async function routerWithDevice(lab: Lab, net: string, opts: { track?: boolean } = {}): Promise<{ router: Netns; device: Netns }> {
+export async function routerWithDevice(lab: Lab, net: string, opts: { track?: boolean } = {}): Promise<{ router: Netns; device: Netns; deviceIf: string }> {
   const router = await lab.host('router');
   const device = await lab.host('device');
-  await lab.link(router, `${net}.1/24`, device, `${net}.2/24`, { bMac: RASPBERRY_PI_MAC });
+  const { bIf: deviceIf } = await lab.link(router, `${net}.1/24`, device, `${net}.2/24`, { bMac: RASPBERRY_PI_MAC });
   if (opts.track) await router.exec('iptables', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED', '-j', 'ACCEPT']);
-  return { router, device };
+  return { router, device, deviceIf };
 }

@@ -56,6 +56,14 @@ class PollerChild {
     return found!;
   }
 
+  /** Poll now and wait until it is over; returns its report (none when the poll failed). */
+  async poll(): Promise<Event | undefined> {
+    const from = this.events.length;
+    this.send({ poll: true });
+    await this.next((e) => e.event === 'polled', 'an on-demand poll', from);
+    return this.events.slice(from).find((e) => e.event === 'report');
+  }
+
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
@@ -77,13 +85,14 @@ describe('ConntrackPoller in a router namespace (real kernel, real tool)', () =>
   let lab: Lab;
   let r: Netns;
   let d: Netns;
+  let deviceIf: string;
   const children: PollerChild[] = [];
 
   before(async () => {
     skip = (await netnsUnavailable()) ?? (await toolMissing('conntrack', 'iptables', 'ping'));
     if (skip) return;
     lab = new Lab();
-    ({ router: r, device: d } = await routerWithDevice(lab, '10.81.0', { track: true }));
+    ({ router: r, device: d, deviceIf } = await routerWithDevice(lab, '10.81.0', { track: true }));
   });
 
   after(async () => {
@@ -120,18 +129,12 @@ describe('ConntrackPoller in a router namespace (real kernel, real tool)', () =>
       c.send({ configure: patch });
       return c.next((e) => e.event === outcome, outcome, from);
     };
-    const poll = async (): Promise<Event> => {
-      const from = c.events.length;
-      c.send({ poll: true });
-      await c.next((e) => e.event === 'polled', 'an on-demand poll', from);
-      return c.events.slice(from).find((e) => e.event === 'report')!;
-    };
     await configure({ interval: 0, flowOutput: 'all' });
     await d.exec('ping', ['-c', '1', '10.81.0.1']);
-    assert.ok((await poll()).flows!.some((f) => f.src === '10.81.0.2' && f.end === undefined), 'live flows reported with flowOutput all');
+    assert.ok((await c.poll())!.flows!.some((f) => f.src === '10.81.0.2' && f.end === undefined), 'live flows reported with flowOutput all');
     assert.match((await configure({ lan: '', iface: '' }, 'refused')).message ?? '', /give the LAN/);
     await configure({ lan: '10.99.0.0/24' });
-    assert.deepEqual((await poll()).devices, []);
+    assert.deepEqual((await c.poll())!.devices, []);
 
     // close(): no timer, no conntrack -E child left, so the process ends by itself.
     c.send({ close: true });
@@ -168,18 +171,14 @@ describe('ConntrackPoller in a router namespace (real kernel, real tool)', () =>
     const c = start({ interval: 0, lan: '10.81.0.0/24', events: false });
     await c.next((e) => e.event === 'started', 'the first poll');
     // An address of the device's no earlier test used, so the router's neighbour table has no entry for it yet.
-    await d.exec('ip', ['addr', 'add', '10.81.0.7/24', 'dev', `v${lab.tag}0b`]);
-    const poll = async (): Promise<Event> => {
-      const from = c.events.length;
-      c.send({ poll: true });
-      await c.next((e) => e.event === 'polled', 'a poll', from);
-      return c.events.slice(from).find((e) => e.event === 'report')!;
-    };
+    await d.exec('ip', ['addr', 'add', '10.81.0.7/24', 'dev', deviceIf]);
     // The first poll has just read the neighbour table; the device's first packets come well within a second of that.
     await d.exec('ping', ['-c', '1', '-I', '10.81.0.7', '10.81.0.1']);
-    const first = await poll();
-    assert.ok(device(first, '10.81.0.7'), 'the new address is a device in the first poll after its ping');
-    assert.equal(device(first, '10.81.0.7')!.mac, RASPBERRY_PI_MAC);
+    const report = await c.poll();
+    assert.ok(report, 'the poll reported');
+    const found = device(report, '10.81.0.7');
+    assert.ok(found, 'the new address is a device in the first poll after its ping');
+    assert.equal(found.mac, RASPBERRY_PI_MAC);
     c.send({ close: true });
     assert.equal(await c.exited, 0);
   });
@@ -192,25 +191,20 @@ describe('ConntrackPoller in a router namespace (real kernel, real tool)', () =>
     await r.exec('ip', ['link', 'set', dummy, 'up']);
     const c = start({ interval: 0, iface: dummy, events: false, resolveMac: false });
     await c.next((e) => e.event === 'started', 'the first poll');
-    const poll = async () => {
-      const from = c.events.length;
-      c.send({ poll: true });
-      await c.next((e) => e.event === 'polled', 'a poll', from);
-    };
-    await poll();
-    await poll();
+    await c.poll();
+    await c.poll();
     const failure = `interface ${dummy} has no IPv4 or global IPv6 address`;
     assert.deepEqual(c.of('error').map((e) => e.message), [failure]);
     await r.exec('ip', ['addr', 'add', '10.82.0.1/24', 'dev', dummy]);
-    await poll();
+    await c.poll();
     assert.equal(c.of('report').length, 1, 'the poll works once the interface has an address');
     // The same failure after a poll that worked is news again: the LAN is read anew after a change of idle time.
     await r.exec('ip', ['addr', 'del', '10.82.0.1/24', 'dev', dummy]);
     const from = c.events.length;
     c.send({ configure: { idleS: 61 } });
     await c.next((e) => e.event === 'configured', 'configured', from);
-    await poll();
-    await poll();
+    await c.poll();
+    await c.poll();
     assert.deepEqual(c.of('error').map((e) => e.message), [failure, failure]);
     c.send({ close: true });
     assert.equal(await c.exited, 0);
